@@ -1,0 +1,170 @@
+# Nooks for Linux - top-level Makefile.
+#
+#   make            build nooksc (and libnooksc.a) into build/
+#   make run        the demo (see README.md)
+#   make test       every test; ends with "N passed, N failed"
+#   make SAN=1 ...  the same under AddressSanitizer + UBSan, in build-san/
+#   make install    PREFIX=/usr/local DESTDIR=
+#   V=1             show the commands
+#
+# Every target that needs tools first runs tools/deps.sh, which installs
+# what is missing (apt-get, as root) and is silent otherwise.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/nooks
+
+CC ?= cc
+FLEX ?= flex
+BISON ?= bison
+
+ifeq ($(SAN),1)
+B := build-san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+B := build
+SANFLAGS :=
+endif
+
+OPTFLAGS ?= -O2 -g
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPTFLAGS) $(SANFLAGS) -MMD -MP
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wno-missing-field-initializers
+# flex and bison output: their code, their warnings
+GEN_WARN := -Wall -Wno-unused-function -Wno-sign-compare -Wno-unused-parameter
+CFLAGS_ALL = $(BASE_CFLAGS) -Icompiler -I$(B)/compiler $(CFLAGS)
+LDFLAGS_ALL = $(SANFLAGS) $(LDFLAGS)
+
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @printf '  %-7s %s\n' $(1) $(2);
+endif
+
+.PHONY: all deps run test unit golden fuzz install clean help
+.DELETE_ON_ERROR:
+
+all: deps $(B)/nooksc
+
+help:
+	@sed -n '3,11p' Makefile | sed 's/^# \{0,1\}//'
+
+deps:
+	$(Q)sh tools/deps.sh
+
+# ---- the compiler ----------------------------------------------------------
+
+LIB_OBJS :=
+LIB_OBJS += $(B)/compiler/arena.o
+LIB_OBJS += $(B)/compiler/ast.o
+LIB_OBJS += $(B)/compiler/checks.o
+LIB_OBJS += $(B)/compiler/dump.o
+LIB_OBJS += $(B)/compiler/lexer.o
+LIB_OBJS += $(B)/compiler/nooksc.o
+LIB_OBJS += $(B)/compiler/output.o
+LIB_OBJS += $(B)/compiler/parser.tab.o
+LIB_OBJS += $(B)/compiler/types.o
+
+$(B)/compiler/parser.tab.c $(B)/compiler/parser.tab.h: compiler/parser.y
+	$(call say,BISON,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(BISON) -Wall -Werror --defines=$(B)/compiler/parser.tab.h -o $(B)/compiler/parser.tab.c $<
+
+$(B)/compiler/lexer.c: compiler/lexer.l
+	$(call say,FLEX,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FLEX) -o $@ $<
+
+# Everything that includes the parser's header waits for it.
+$(LIB_OBJS) $(B)/compiler/main.o: | $(B)/compiler/parser.tab.h
+
+$(B)/compiler/lexer.o: $(B)/compiler/lexer.c
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS_ALL) $(GEN_WARN) -c -o $@ $<
+
+$(B)/compiler/parser.tab.o: $(B)/compiler/parser.tab.c
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS_ALL) $(GEN_WARN) -c -o $@ $<
+
+$(B)/%.o: %.c
+	$(call say,CC,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS_ALL) $(WARN) -c -o $@ $<
+
+$(B)/libnooksc.a: $(LIB_OBJS)
+	$(call say,AR,$@)
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(B)/nooksc: $(B)/compiler/main.o $(B)/libnooksc.a
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^
+
+# ---- tests -----------------------------------------------------------------
+
+UNIT_OBJS :=
+UNIT_OBJS += $(B)/tests/unit/main.o
+UNIT_OBJS += $(B)/tests/unit/util.o
+UNIT_OBJS += $(B)/tests/unit/test_lexer.o
+UNIT_OBJS += $(B)/tests/unit/test_parser.o
+UNIT_OBJS += $(B)/tests/unit/test_checks.o
+UNIT_OBJS += $(B)/tests/unit/test_import.o
+
+$(UNIT_OBJS): CFLAGS += -Itests/unit
+
+$(B)/tests/unit/unit: $(UNIT_OBJS) $(B)/libnooksc.a
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ -lcunit
+
+$(B)/tests/fuzz/mutate: $(B)/tests/fuzz/mutate.o $(B)/libnooksc.a
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^
+
+RESULTS := build/results
+
+# Each suite leaves "PASSED FAILED" in $(RESULTS)/<suite>; tools/summary.sh
+# adds them up (a suite that left nothing counts as one failure).
+test: deps
+	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
+	$(Q)$(MAKE) --no-print-directory unit golden || true
+	$(Q)$(MAKE) --no-print-directory SAN=1 unit fuzz || true
+	$(Q)sh tools/summary.sh $(RESULTS)
+
+unit: deps $(B)/tests/unit/unit
+	@echo "== unit tests ($(B)) =="
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)cd tests/unit && ../../$(B)/tests/unit/unit ../../$(RESULTS)/unit-$(B)
+
+golden: deps $(B)/nooksc
+	@echo "== golden tests ($(B)) =="
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)sh tests/golden/run.sh $(B)/nooksc $(RESULTS)/golden-$(B)
+
+fuzz: deps $(B)/nooksc $(B)/tests/fuzz/mutate
+	@echo "== robustness ($(B)) =="
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)sh tests/fuzz/run.sh $(B) $(RESULTS)/fuzz-$(B)
+
+golden-update: deps $(B)/nooksc
+	$(Q)sh tests/golden/run.sh --update $(B)/nooksc /dev/null
+
+# ---- demo ------------------------------------------------------------------
+
+run: all
+	$(Q)sh tools/demo.sh $(B)/nooksc
+
+# ---- install ---------------------------------------------------------------
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR)
+	install -m 755 $(B)/nooksc $(DESTDIR)$(BINDIR)/nooksc
+	install -m 644 docs/nooksc.1 $(DESTDIR)$(MANDIR)/man1/nooksc.1
+	install -m 644 docs/idl.md $(DESTDIR)$(DOCDIR)/idl.md
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find build build-san -name '*.d' 2>/dev/null)

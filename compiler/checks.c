@@ -1,0 +1,1509 @@
+/*
+ * checks.c - semantic checks, as a table (after dtc's checks.c).
+ *
+ * Each row of check_table has a name (what users see in `[name]` and turn
+ * off with -Wno-name when it is a warning), a level and a function that
+ * walks the model.  They run in table order once every file has parsed
+ * without a syntax or import error (checks over a broken tree only repeat
+ * the parser's complaint).  Early rows resolve what later rows rely on:
+ * names into the symbol tables, type names into declarations, annotations
+ * into struct idl_attrs.  A "gate" row stops the run if any error has been
+ * reported by then, and later rows skip whatever an earlier one could not
+ * resolve, so one mistake gives one message.
+ *
+ * Annotations are interpreted from the vocabulary table below: where each
+ * may appear, how many arguments it takes, which others it excludes.  An
+ * annotation that passes those checks is written into the owner's attrs;
+ * the rest of the compiler reads only attrs.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+/* ---- symbol tables ------------------------------------------------------ */
+
+struct symtab {
+	struct idl_decl **slot;
+	size_t cap, used;
+};
+
+static size_t hash_str(const char *s)
+{
+	size_t h = 5381;
+	while (*s)
+		h = h * 33 + (unsigned char)*s++;
+	return h;
+}
+
+static struct idl_decl **sym_slot(struct symtab *t, const char *name)
+{
+	size_t i = hash_str(name) & (t->cap - 1);
+	while (t->slot[i] && strcmp(t->slot[i]->name, name) != 0)
+		i = (i + 1) & (t->cap - 1);
+	return &t->slot[i];
+}
+
+static struct idl_decl *sym_get(struct symtab *t, const char *name)
+{
+	return t->cap && name ? *sym_slot(t, name) : NULL;
+}
+
+/* Adds d unless the name is taken; returns the earlier holder if it is. */
+static struct idl_decl *sym_put(struct nooksc *nc, struct symtab *t,
+				struct idl_decl *d)
+{
+	if (t->used * 2 >= t->cap) {
+		struct symtab big = { .cap = t->cap ? t->cap * 2 : 64 };
+		big.slot = arena_alloc(ARENA(nc), big.cap * sizeof(*big.slot));
+		for (size_t i = 0; i < t->cap; i++)
+			if (t->slot[i])
+				*sym_slot(&big, t->slot[i]->name) = t->slot[i];
+		big.used = t->used;
+		*t = big;
+	}
+	struct idl_decl **s = sym_slot(t, d->name);
+	if (*s)
+		return *s;
+	*s = d;
+	t->used++;
+	return NULL;
+}
+
+/* ---- the walk state ----------------------------------------------------- */
+
+struct ck {
+	struct nooksc *nc;
+	struct idl_model *m;
+	struct symtab tags;	/* struct, union, enum, ops */
+	struct symtab names;	/* typedef, const, enumerator, kernel function */
+	const char *check;	/* name of the running check */
+	enum nooksc_level level;
+};
+
+static void report(struct ck *ck, const struct srcpos *pos, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void report(struct ck *ck, const struct srcpos *pos, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vdiag(ck->nc, ck->level, ck->check, pos, fmt, ap);
+	va_end(ap);
+}
+
+static void note(struct ck *ck, const struct srcpos *pos, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void note(struct ck *ck, const struct srcpos *pos, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vdiag(ck->nc, NOOKSC_NOTE, NULL, pos, fmt, ap);
+	va_end(ap);
+}
+
+static const char *tstr(struct ck *ck, const struct idl_type *t)
+{
+	return type_to_c(ck->nc, t, NULL);
+}
+
+static const char *kind_name(const struct idl_decl *d)
+{
+	switch (d->kind) {
+	case D_STRUCT:
+		return d->is_union ? "union" : d->opaque ? "opaque struct" : "struct";
+	case D_ENUM:
+		return "enum";
+	case D_ENUMERATOR:
+		return "enumerator";
+	case D_TYPEDEF:
+		return "typedef";
+	case D_CONST:
+		return "constant";
+	case D_OPS:
+		return "ops table";
+	case D_FUNC:
+		return d->is_ops_entry ? "extension function" : "kernel function";
+	}
+	return "declaration";
+}
+
+static bool is_kernel_func(const struct idl_decl *d)
+{
+	return d && d->kind == D_FUNC && !d->is_ops_entry;
+}
+
+/* Calls fn on every function: kernel functions and ops entries. */
+static void for_each_func(struct ck *ck, void (*fn)(struct ck *, struct idl_decl *))
+{
+	struct idl_decl *d, *f;
+
+	for_each_decl(ck->m, d) {
+		if (d->kind == D_FUNC)
+			fn(ck, d);
+		else if (d->kind == D_OPS)
+			for_each_member(d, f)
+				fn(ck, f);
+	}
+}
+
+static struct idl_var *func_params(const struct idl_decl *f)
+{
+	return f->type ? f->type->params : NULL;
+}
+
+static struct idl_type *func_ret(const struct idl_decl *f)
+{
+	return f->type->base;
+}
+
+/* ---- interface-missing, header-missing ---------------------------------- */
+
+static void file_start(const struct idl_file *f, struct srcpos *pos)
+{
+	memset(pos, 0, sizeof(*pos));
+	pos->file = f->path;
+	pos->line = pos->last_line = 1;
+	pos->col = pos->last_col = 1;
+}
+
+static void check_interface(struct ck *ck)
+{
+	struct srcpos pos;
+
+	for (struct idl_file *f = ck->m->files; f; f = f->next) {
+		if (f->interface)
+			continue;
+		file_start(f, &pos);
+		report(ck, &pos, "no 'interface NAME;' in this file");
+	}
+}
+
+static void check_header(struct ck *ck)
+{
+	struct srcpos pos;
+
+	for (struct idl_file *f = ck->m->files; f; f = f->next) {
+		if (f->header)
+			continue;
+		file_start(f, &pos);
+		report(ck, &pos, "no 'header \"...\";' naming the C header this file annotates");
+	}
+}
+
+/* ---- duplicate-decl, duplicate-member ----------------------------------- */
+
+static void check_duplicate_decl(struct ck *ck)
+{
+	struct idl_decl *d, *e, *prev;
+
+	for (struct idl_file *f = ck->m->files; f; f = f->next)
+		for (struct idl_file *g = f->next; g; g = g->next)
+			if (f->interface && g->interface &&
+			    strcmp(f->interface, g->interface) == 0) {
+				report(ck, &g->interface_pos,
+				       "interface '%s' declared twice", g->interface);
+				note(ck, &f->interface_pos, "first declared here");
+			}
+
+	for_each_decl(ck->m, d) {
+		bool tag = d->kind == D_STRUCT || d->kind == D_ENUM || d->kind == D_OPS;
+		prev = sym_put(ck->nc, tag ? &ck->tags : &ck->names, d);
+		if (prev) {
+			report(ck, &d->pos, "redefinition of '%s' (already a %s)",
+			       d->name, kind_name(prev));
+			note(ck, &prev->pos, "previous declaration of '%s' here", prev->name);
+		}
+		if (d->kind != D_ENUM)
+			continue;
+		for_each_member(d, e) {
+			prev = sym_put(ck->nc, &ck->names, e);
+			if (prev) {
+				report(ck, &e->pos, "redefinition of '%s' (already a %s)",
+				       e->name, kind_name(prev));
+				note(ck, &prev->pos, "previous declaration of '%s' here",
+				     prev->name);
+			}
+		}
+	}
+}
+
+static void dup_vars(struct ck *ck, const struct idl_var *list, const char *what,
+		     const char *owner)
+{
+	for (const struct idl_var *v = list; v; v = v->next) {
+		if (!v->name)
+			continue;
+		for (const struct idl_var *w = list; w != v; w = w->next) {
+			if (w->name && strcmp(w->name, v->name) == 0) {
+				report(ck, &v->pos, "%s '%s' appears twice in '%s'",
+				       what, v->name, owner);
+				note(ck, &w->pos, "first one here");
+				break;
+			}
+		}
+	}
+}
+
+static void dup_params_in(struct ck *ck, const struct idl_type *t,
+			  const char *owner)
+{
+	for (; t; t = t->base) {
+		if (t->kind != TY_FUNC)
+			continue;
+		dup_vars(ck, t->params, "parameter", owner);
+		for (const struct idl_var *v = t->params; v; v = v->next)
+			dup_params_in(ck, v->type, owner);
+	}
+}
+
+static void dup_func(struct ck *ck, struct idl_decl *f)
+{
+	dup_params_in(ck, f->type, f->name);
+}
+
+static void check_duplicate_member(struct ck *ck)
+{
+	struct idl_decl *d, *e, *g;
+
+	for_each_decl(ck->m, d) {
+		if (d->kind == D_STRUCT) {
+			dup_vars(ck, d->fields, "field", d->name);
+			for (const struct idl_var *v = d->fields; v; v = v->next)
+				dup_params_in(ck, v->type, d->name);
+		}
+		if (d->kind == D_OPS) {
+			for_each_member(d, e) {
+				for (g = d->members; g != e; g = g->next_member) {
+					if (strcmp(g->name, e->name) == 0) {
+						report(ck, &e->pos,
+						       "entry '%s' appears twice in ops '%s'",
+						       e->name, d->name);
+						note(ck, &g->pos, "first one here");
+						break;
+					}
+				}
+			}
+		}
+	}
+	for_each_func(ck, dup_func);
+}
+
+/* ---- type walks --------------------------------------------------------- */
+
+typedef void (*type_fn)(struct ck *, struct idl_type *, void *);
+static void walk_expr_types(struct ck *ck, struct idl_expr *e, type_fn fn,
+			    void *arg);
+static void walk_annot_types(struct ck *ck, struct idl_annot *list, type_fn fn,
+			     void *arg);
+
+/* Every type node reachable from t, outermost first. */
+static void walk_type(struct ck *ck, struct idl_type *t, type_fn fn, void *arg)
+{
+	for (; t; t = t->base) {
+		fn(ck, t, arg);
+		if (t->dim)
+			walk_expr_types(ck, t->dim, fn, arg);
+		for (struct idl_var *v = t->params; v; v = v->next) {
+			walk_type(ck, v->type, fn, arg);
+			walk_annot_types(ck, v->attrs.list, fn, arg);
+		}
+	}
+}
+
+static void walk_expr_types(struct ck *ck, struct idl_expr *e, type_fn fn,
+			    void *arg)
+{
+	if (!e)
+		return;
+	if (e->kind == EX_SIZEOF)
+		walk_type(ck, e->type, fn, arg);
+	walk_expr_types(ck, e->lhs, fn, arg);
+	walk_expr_types(ck, e->rhs, fn, arg);
+}
+
+static void walk_annot_types(struct ck *ck, struct idl_annot *list, type_fn fn,
+			     void *arg)
+{
+	for (struct idl_annot *a = list; a; a = a->next)
+		for (int i = 0; i < a->nargs; i++)
+			walk_expr_types(ck, a->args[i], fn, arg);
+}
+
+static void walk_var_types(struct ck *ck, struct idl_var *list, type_fn fn,
+			   void *arg)
+{
+	for (struct idl_var *v = list; v; v = v->next) {
+		walk_type(ck, v->type, fn, arg);
+		walk_annot_types(ck, v->attrs.list, fn, arg);
+	}
+}
+
+/* Every type in the model. */
+static void walk_all_types(struct ck *ck, type_fn fn, void *arg)
+{
+	struct idl_decl *d, *e;
+
+	for_each_decl(ck->m, d) {
+		walk_type(ck, d->type, fn, arg);
+		walk_expr_types(ck, d->value, fn, arg);
+		walk_annot_types(ck, d->attrs.list, fn, arg);
+		walk_var_types(ck, d->fields, fn, arg);
+		for_each_member(d, e) {
+			walk_type(ck, e->type, fn, arg);
+			walk_expr_types(ck, e->value, fn, arg);
+			walk_annot_types(ck, e->attrs.list, fn, arg);
+		}
+	}
+}
+
+/* ---- unknown-type ------------------------------------------------------- */
+
+static void resolve_type(struct ck *ck, struct idl_type *t, void *arg)
+{
+	struct idl_decl *d;
+
+	(void)arg;
+	switch (t->kind) {
+	case TY_STRUCT:
+	case TY_UNION:
+	case TY_ENUM: {
+		const char *kw = t->kind == TY_STRUCT ? "struct" :
+				 t->kind == TY_UNION ? "union" : "enum";
+		d = sym_get(&ck->tags, t->name);
+		if (!d) {
+			report(ck, &t->pos, "unknown type '%s %s'; declare it%s", kw,
+			       t->name, t->kind == TY_ENUM ? "" :
+			       " (at least 'opaque struct NAME;')");
+			return;
+		}
+		bool ok = t->kind == TY_ENUM ? d->kind == D_ENUM :
+			  t->kind == TY_UNION ? d->kind == D_STRUCT && d->is_union :
+			  d->kind == D_OPS || (d->kind == D_STRUCT && !d->is_union);
+		if (!ok) {
+			report(ck, &t->pos, "'%s' is a %s, not a %s", t->name,
+			       kind_name(d), kw);
+			note(ck, &d->pos, "declared here");
+			return;
+		}
+		t->decl = d;
+		break;
+	}
+	case TY_NAMED:
+		d = sym_get(&ck->names, t->name);
+		if (!d) {
+			report(ck, &t->pos, "unknown type '%s'; declare it with a typedef",
+			       t->name);
+			return;
+		}
+		if (d->kind != D_TYPEDEF) {
+			report(ck, &t->pos, "'%s' is a %s, not a type", t->name,
+			       kind_name(d));
+			return;
+		}
+		t->decl = d;
+		break;
+	default:
+		break;
+	}
+}
+
+static void check_unknown_type(struct ck *ck)
+{
+	walk_all_types(ck, resolve_type, NULL);
+}
+
+/* ---- type-invalid ------------------------------------------------------- */
+
+static void valid_type(struct ck *ck, struct idl_type *t, void *arg)
+{
+	(void)arg;
+	if (t->kind == TY_BASE && !t->name) {
+		report(ck, &t->pos, "invalid combination of type specifiers");
+		t->name = "int";	/* say it once */
+		return;
+	}
+	if (t->kind == TY_NAMED && t->decl && type_strip(t)->kind == TY_NAMED) {
+		report(ck, &t->pos, "typedef '%s' refers to itself", t->name);
+		t->decl = NULL;
+		return;
+	}
+	if (t->kind == TY_FUNC && t->base &&
+	    (t->base->kind == TY_ARRAY || t->base->kind == TY_FUNC))
+		report(ck, &t->pos, "a function cannot return %s",
+		       t->base->kind == TY_ARRAY ? "an array" : "a function");
+	if (t->kind == TY_ARRAY && t->base &&
+	    (t->base->kind == TY_FUNC || type_is_void(t->base)))
+		report(ck, &t->pos, "array of %s",
+		       t->base->kind == TY_FUNC ? "functions" : "void");
+}
+
+/* A value of type t (not a pointer to it) must have a known layout. */
+static void need_complete(struct ck *ck, const struct idl_type *t,
+			  const struct srcpos *pos, const char *what,
+			  const char *name)
+{
+	const struct idl_type *s = type_strip(t);
+
+	if (!s)
+		return;
+	if (s->kind == TY_ARRAY)
+		s = type_strip(s->base);
+	if (!s)
+		return;
+	if (s->kind == TY_BASE && s->kw == KW_VOID)
+		report(ck, pos, "%s '%s' has type void", what, name ? name : "?");
+	else if ((s->kind == TY_STRUCT || s->kind == TY_UNION) && s->decl &&
+		 s->decl->kind == D_STRUCT && !s->decl->defined)
+		report(ck, pos, "%s '%s' has opaque type '%s' (only a pointer to it may cross)",
+		       what, name ? name : "?", tstr(ck, s));
+	else if (s->kind == TY_STRUCT && s->decl && s->decl->kind == D_OPS)
+		report(ck, pos, "%s '%s' is an ops table by value; use a pointer",
+		       what, name ? name : "?");
+}
+
+static void complete_params(struct ck *ck, struct idl_decl *f)
+{
+	for (struct idl_var *v = func_params(f); v; v = v->next)
+		need_complete(ck, v->type, &v->pos, "parameter", v->name);
+}
+
+static void check_type_invalid(struct ck *ck)
+{
+	struct idl_decl *d;
+
+	walk_all_types(ck, valid_type, NULL);
+	for_each_decl(ck->m, d)
+		if (d->kind == D_STRUCT)
+			for (struct idl_var *v = d->fields; v; v = v->next)
+				need_complete(ck, v->type, &v->pos, "field", v->name);
+	for_each_func(ck, complete_params);
+}
+
+/* ---- param-unnamed ------------------------------------------------------ */
+
+static void named_params(struct ck *ck, struct idl_decl *f)
+{
+	for (struct idl_var *v = func_params(f); v; v = v->next)
+		if (!v->name)
+			report(ck, &v->pos,
+			       "parameter %d of '%s' needs a name (annotations refer to it)",
+			       v->index + 1, f->name);
+}
+
+static void check_param_unnamed(struct ck *ck)
+{
+	for_each_func(ck, named_params);
+}
+
+/* ---- expressions: unknown-name, unknown-field --------------------------- */
+
+/* What names an expression may use: the parameters of a function or the
+ * fields of a struct, then constants and enumerators. */
+struct scope {
+	struct idl_var *vars;
+	const char *what;	/* "parameter" or "field" */
+	const char *owner;
+};
+
+enum vtype { V_UNKNOWN, V_INT, V_PTR, V_OTHER };
+
+static enum vtype vtype_of(const struct idl_type *t)
+{
+	if (type_is_integer(t))
+		return V_INT;
+	if (type_is_pointer(t))
+		return V_PTR;
+	return t && type_strip(t)->kind != TY_NAMED ? V_OTHER : V_UNKNOWN;
+}
+
+static struct idl_var *find_var(struct idl_var *list, const char *name)
+{
+	for (; list; list = list->next)
+		if (list->name && strcmp(list->name, name) == 0)
+			return list;
+	return NULL;
+}
+
+/*
+ * Resolves the names in e and returns its kind of value.  Reports under
+ * the running check; `unknown-field` misses are reported under that name
+ * whatever the running check, so users can grep for them.
+ */
+static enum vtype resolve_expr(struct ck *ck, struct idl_expr *e,
+			       const struct scope *sc)
+{
+	enum vtype l, r;
+
+	switch (e->kind) {
+	case EX_INT:
+		return V_INT;
+	case EX_SIZEOF:
+		return V_INT;
+	case EX_NAME: {
+		struct idl_var *v = sc ? find_var(sc->vars, e->name) : NULL;
+		if (v) {
+			e->ref_var = v;
+			return vtype_of(v->type);
+		}
+		struct idl_decl *d = sym_get(&ck->names, e->name);
+		if (d && (d->kind == D_CONST || d->kind == D_ENUMERATOR)) {
+			e->ref_decl = d;
+			return d->kind == D_ENUMERATOR ? V_INT : vtype_of(d->type);
+		}
+		if (strcmp(e->name, "NULL") == 0)
+			return V_PTR;
+		if (d)
+			report(ck, &e->pos, "'%s' is a %s, not a value here",
+			       e->name, kind_name(d));
+		else if (sc)
+			report(ck, &e->pos,
+			       "'%s' is not a %s of '%s' nor a declared constant",
+			       e->name, sc->what, sc->owner);
+		else
+			report(ck, &e->pos, "'%s' is not a declared constant",
+			       e->name);
+		return V_UNKNOWN;
+	}
+	case EX_ARROW: {
+		if (resolve_expr(ck, e->lhs, sc) == V_UNKNOWN)
+			return V_UNKNOWN;
+		const struct idl_var *base = e->lhs->ref_var;
+		const struct idl_decl *s = base ? type_pointee_struct(base->type) : NULL;
+		if (!s || s->kind != D_STRUCT) {
+			report(ck, &e->pos, "'->%s' applied to something that is not a pointer to a struct",
+			       e->name);
+			return V_UNKNOWN;
+		}
+		struct idl_var *f = find_var(s->fields, e->name);
+		if (!f) {
+			const char *saved = ck->check;
+			enum nooksc_level lvl = ck->level;
+			ck->check = "unknown-field";
+			ck->level = NOOKSC_ERROR;
+			report(ck, &e->pos, "'%s %s' has no field '%s'%s",
+			       s->is_union ? "union" : "struct", s->name, e->name,
+			       s->defined ? "" : " (it is opaque)");
+			ck->check = saved;
+			ck->level = lvl;
+			return V_UNKNOWN;
+		}
+		e->ref_var = f;
+		return vtype_of(f->type);
+	}
+	case EX_UNARY:
+		l = resolve_expr(ck, e->lhs, sc);
+		return l == V_UNKNOWN ? V_UNKNOWN : l == V_INT ? V_INT : V_OTHER;
+	case EX_BINARY:
+		l = resolve_expr(ck, e->lhs, sc);
+		r = resolve_expr(ck, e->rhs, sc);
+		if (l == V_UNKNOWN || r == V_UNKNOWN)
+			return V_UNKNOWN;
+		return l == V_INT && r == V_INT ? V_INT : V_OTHER;
+	}
+	return V_UNKNOWN;
+}
+
+/* ---- const-value: constants, enumerators, array sizes ------------------- */
+
+/* A constant expression, even when its value lives only in the C header
+ * (`const int EIO;`): numbers, constants, enumerators, NULL, sizeof. */
+static bool expr_is_const(const struct idl_expr *e)
+{
+	switch (e->kind) {
+	case EX_INT:
+	case EX_SIZEOF:
+		return true;
+	case EX_NAME:
+		return e->ref_decl || !strcmp(e->name, "NULL");
+	case EX_ARROW:
+		return false;
+	case EX_UNARY:
+		return expr_is_const(e->lhs);
+	case EX_BINARY:
+		return expr_is_const(e->lhs) && expr_is_const(e->rhs);
+	}
+	return false;
+}
+
+static void const_expr(struct ck *ck, struct idl_expr *e, const char *what,
+		       long long *out, bool *known)
+{
+	*known = false;
+	if (resolve_expr(ck, e, NULL) == V_UNKNOWN)
+		return;
+	if (!expr_is_const(e)) {
+		report(ck, &e->pos, "%s is not a constant expression", what);
+		return;
+	}
+	*known = expr_eval(e, out);
+}
+
+static void dims(struct ck *ck, struct idl_type *t, void *arg)
+{
+	long long n;
+	bool known;
+
+	(void)arg;
+	if (t->kind != TY_ARRAY || !t->dim)
+		return;
+	const_expr(ck, t->dim, "array size", &n, &known);
+	if (known && (n <= 0 || n > (1LL << 24)))
+		report(ck, &t->dim->pos, "array size %lld out of range (1 to %lld)",
+		       n, 1LL << 24);
+}
+
+static void check_const_value(struct ck *ck)
+{
+	struct idl_decl *d, *e;
+
+	for_each_decl(ck->m, d) {
+		if (d->kind == D_CONST) {
+			if (!type_is_integer(d->type) && !type_is_pointer(d->type))
+				report(ck, &d->pos,
+				       "constant '%s' must have an integer or pointer type", d->name);
+			else if (d->value)
+				const_expr(ck, d->value, "constant value", &d->ival,
+					   &d->ival_known);
+		}
+		if (d->kind == D_ENUM) {
+			long long next = 0;
+			bool next_known = true;
+			for_each_member(d, e) {
+				if (e->value) {
+					const_expr(ck, e->value, "enumerator value",
+						   &e->ival, &e->ival_known);
+				} else {
+					e->ival = next;
+					e->ival_known = next_known;
+				}
+				next_known = e->ival_known;
+				next = (long long)((unsigned long long)e->ival + 1);
+			}
+		}
+	}
+	walk_all_types(ck, dims, NULL);
+}
+
+/* ---- the annotation vocabulary ------------------------------------------ */
+
+enum place {
+	P_FIELD = 1 << 0,	/* struct field */
+	P_KPARAM = 1 << 1,	/* parameter of a kernel function */
+	P_OPARAM = 1 << 2,	/* parameter of an extension (ops) function */
+	P_KFUNC = 1 << 3,	/* kernel function */
+	P_OFUNC = 1 << 4,	/* extension (ops) function */
+};
+#define P_PARAM (P_KPARAM | P_OPARAM)
+
+enum { A_NONE, A_EXPR, A_NAME, A_OPT_EXPR };
+
+struct vocab {
+	const char *name;
+	unsigned places;
+	int args;
+	const char *group;	/* at most one of a group per owner */
+};
+
+static const struct vocab vocabulary[] = {
+	{ "readonly", P_FIELD, A_NONE, "access" },
+	{ "writable", P_FIELD, A_NONE, "access" },
+	{ "private", P_FIELD, A_NONE, "access" },
+	{ "hidden", P_FIELD, A_NONE, "access" },
+	{ "in", P_PARAM, A_NONE, "direction" },
+	{ "out", P_PARAM, A_NONE, "direction" },
+	{ "inout", P_PARAM, A_NONE, "direction" },
+	{ "count", P_FIELD | P_PARAM, A_EXPR, "size" },
+	{ "bytes", P_FIELD | P_PARAM, A_EXPR, "size" },
+	{ "string", P_FIELD | P_PARAM, A_OPT_EXPR, "size" },
+	{ "nullable", P_FIELD | P_PARAM, A_NONE, NULL },
+	{ "opaque", P_FIELD | P_PARAM, A_NONE, NULL },
+	{ "alloc", P_KFUNC | P_KPARAM, A_NAME, "ownership" },
+	{ "release", P_KPARAM, A_NONE, "ownership" },
+	{ "transfer", P_PARAM, A_NONE, "ownership" },
+	{ "borrow", P_PARAM, A_NONE, "ownership" },
+	{ "registers", P_KFUNC, A_EXPR, NULL },
+	{ "undo", P_KFUNC, A_NAME, NULL },
+	{ "fault", P_OFUNC, A_OPT_EXPR, NULL },
+	{ "timeout", P_OFUNC, A_EXPR, NULL },
+	{ "lock", P_KFUNC, A_NAME, "locking" },
+	{ "unlock", P_KFUNC, A_NAME, "locking" },
+	{ "replay", P_OFUNC, A_NONE, NULL },
+};
+
+static const struct vocab *vocab_get(const char *name)
+{
+	for (size_t i = 0; i < sizeof(vocabulary) / sizeof(vocabulary[0]); i++)
+		if (strcmp(vocabulary[i].name, name) == 0)
+			return &vocabulary[i];
+	return NULL;
+}
+
+static const char *place_name(unsigned p)
+{
+	switch (p) {
+	case P_FIELD: return "a struct field";
+	case P_KPARAM: return "a kernel function's parameter";
+	case P_OPARAM: return "an extension function's parameter";
+	case P_KFUNC: return "a kernel function";
+	case P_OFUNC: return "an extension (ops) function";
+	}
+	return "here";
+}
+
+static const char *places_text(struct ck *ck, unsigned places)
+{
+	struct strbuf b = { 0 };
+	const char *sep = "";
+
+	if ((places & P_PARAM) == P_PARAM) {
+		sb_puts(&b, "function parameters");
+		sep = ", ";
+		places &= ~(unsigned)P_PARAM;
+	}
+	for (unsigned p = 1; p <= P_OFUNC; p <<= 1) {
+		if (!(places & p))
+			continue;
+		sb_printf(&b, "%s%s", sep, place_name(p) + (place_name(p)[1] == ' ' ? 2 : 3));
+		sep = ", ";
+	}
+	return sb_finish(ARENA(ck->nc), &b);
+}
+
+/* Every annotated thing, with where it is and the scope its expressions
+ * resolve in. */
+typedef void (*annot_fn)(struct ck *ck, struct idl_attrs *at, unsigned place,
+			 struct idl_var *var, struct idl_decl *func,
+			 const struct scope *sc);
+
+static void walk_annotated(struct ck *ck, annot_fn fn)
+{
+	struct idl_decl *d, *f;
+	struct idl_var *v;
+
+	for_each_decl(ck->m, d) {
+		if (d->kind == D_STRUCT) {
+			struct scope sc = { d->fields, "field", d->name };
+			for_each_var(d->fields, v)
+				fn(ck, &v->attrs, P_FIELD, v, NULL, &sc);
+		}
+		bool ops = d->kind == D_OPS;
+		f = ops ? d->members : d->kind == D_FUNC ? d : NULL;
+		for (; f; f = ops ? f->next_member : NULL) {
+			struct scope sc = { func_params(f), "parameter", f->name };
+			fn(ck, &f->attrs, ops ? P_OFUNC : P_KFUNC, NULL, f, &sc);
+			for_each_var(func_params(f), v)
+				fn(ck, &v->attrs, ops ? P_OPARAM : P_KPARAM, v, f, &sc);
+		}
+	}
+}
+
+/* Annotations inside function-pointer types have no meaning yet. */
+static void stray_annots(struct ck *ck, struct idl_type *t, void *arg)
+{
+	(void)arg;
+	for (struct idl_var *v = t->kind == TY_FUNC ? t->params : NULL; v; v = v->next)
+		if (v->attrs.list && !v->owner)
+			report(ck, &v->attrs.list->pos,
+			       "annotations on the parameters of a function-pointer type are not supported");
+}
+
+static void ann_unknown(struct ck *ck, struct idl_attrs *at, unsigned place,
+			struct idl_var *var, struct idl_decl *func,
+			const struct scope *sc)
+{
+	(void)place, (void)var, (void)func, (void)sc;
+	for (struct idl_annot *a = at->list; a; a = a->next)
+		if (!vocab_get(a->name))
+			report(ck, &a->pos, "unknown annotation '%s'", a->name);
+}
+
+static void check_annotation_unknown(struct ck *ck)
+{
+	walk_annotated(ck, ann_unknown);
+}
+
+static void ann_place(struct ck *ck, struct idl_attrs *at, unsigned place,
+		      struct idl_var *var, struct idl_decl *func,
+		      const struct scope *sc)
+{
+	(void)var, (void)func, (void)sc;
+	for (struct idl_annot *a = at->list; a; a = a->next) {
+		const struct vocab *w = vocab_get(a->name);
+		if (w && !(w->places & place))
+			report(ck, &a->pos, "'%s' does not apply to %s; it applies to %s",
+			       a->name, place_name(place), places_text(ck, w->places));
+	}
+}
+
+static void check_annotation_place(struct ck *ck)
+{
+	walk_annotated(ck, ann_place);
+	struct idl_decl *d;
+	for_each_decl(ck->m, d) {
+		walk_type(ck, d->type, stray_annots, NULL);
+		for (struct idl_var *v = d->fields; v; v = v->next)
+			walk_type(ck, v->type, stray_annots, NULL);
+		if (d->kind == D_OPS)
+			for (struct idl_decl *f = d->members; f; f = f->next_member)
+				walk_type(ck, f->type, stray_annots, NULL);
+	}
+}
+
+static void ann_args(struct ck *ck, struct idl_attrs *at, unsigned place,
+		     struct idl_var *var, struct idl_decl *func,
+		     const struct scope *sc)
+{
+	(void)place, (void)var, (void)func, (void)sc;
+	for (struct idl_annot *a = at->list; a; a = a->next) {
+		const struct vocab *w = vocab_get(a->name);
+		if (!w)
+			continue;
+		switch (w->args) {
+		case A_NONE:
+			if (a->has_parens)
+				report(ck, &a->pos, "'%s' takes no arguments", a->name);
+			break;
+		case A_OPT_EXPR:
+			if (a->nargs > 1)
+				report(ck, &a->pos, "'%s' takes at most one argument", a->name);
+			else if (a->has_parens && a->nargs == 0)
+				report(ck, &a->pos, "'%s()' needs an argument or no parentheses",
+				       a->name);
+			break;
+		case A_EXPR:
+		case A_NAME:
+			if (a->nargs != 1)
+				report(ck, &a->pos, "'%s' takes exactly one argument", a->name);
+			else if (w->args == A_NAME && a->args[0]->kind != EX_NAME)
+				report(ck, &a->args[0]->pos, "'%s' takes a name", a->name);
+			else if (strcmp(a->name, "registers") == 0 &&
+				 a->args[0]->kind != EX_ARROW)
+				report(ck, &a->args[0]->pos,
+				       "'registers' takes the path to an ops-table pointer, like 'dev->ops'");
+			break;
+		}
+	}
+}
+
+static void check_annotation_args(struct ck *ck)
+{
+	walk_annotated(ck, ann_args);
+}
+
+static void ann_conflict(struct ck *ck, struct idl_attrs *at, unsigned place,
+			 struct idl_var *var, struct idl_decl *func,
+			 const struct scope *sc)
+{
+	static const char *const excl[][2] = {
+		{ "opaque", "in" }, { "opaque", "out" }, { "opaque", "inout" },
+		{ "opaque", "count" }, { "opaque", "bytes" }, { "opaque", "string" },
+		{ "opaque", "writable" },
+	};
+
+	(void)place, (void)var, (void)func, (void)sc;
+	for (struct idl_annot *a = at->list; a; a = a->next) {
+		const struct vocab *w = vocab_get(a->name);
+		if (!w)
+			continue;
+		for (struct idl_annot *b = at->list; b != a; b = b->next) {
+			const struct vocab *u = vocab_get(b->name);
+			if (!u)
+				continue;
+			if (u == w) {
+				report(ck, &a->pos, "'%s' given twice", a->name);
+				break;
+			}
+			bool clash = w->group && u->group && strcmp(w->group, u->group) == 0;
+			for (size_t i = 0; !clash && i < sizeof(excl) / sizeof(excl[0]); i++)
+				clash = (strcmp(excl[i][0], u->name) == 0 &&
+					 strcmp(excl[i][1], w->name) == 0) ||
+					(strcmp(excl[i][1], u->name) == 0 &&
+					 strcmp(excl[i][0], w->name) == 0);
+			if (!clash)
+				continue;
+			if ((!strcmp(u->name, "in") && !strcmp(w->name, "out")) ||
+			    (!strcmp(u->name, "out") && !strcmp(w->name, "in")))
+				report(ck, &a->pos, "'in' and 'out' together: write 'inout'");
+			else
+				report(ck, &a->pos, "'%s' conflicts with '%s'", a->name, b->name);
+			break;
+		}
+	}
+}
+
+static void check_annotation_conflict(struct ck *ck)
+{
+	walk_annotated(ck, ann_conflict);
+}
+
+/* Fills attrs from annotations that passed the four checks above (they
+ * run first and a failure stops the checks, so every one here is valid). */
+static void ann_interpret(struct ck *ck, struct idl_attrs *at, unsigned place,
+			  struct idl_var *var, struct idl_decl *func,
+			  const struct scope *sc)
+{
+	(void)ck, (void)place, (void)var, (void)func, (void)sc;
+	for (struct idl_annot *a = at->list; a; a = a->next) {
+		const char *n = a->name;
+		struct idl_expr *arg = a->nargs ? a->args[0] : NULL;
+
+		if (!strcmp(n, "readonly")) at->access = ACC_READONLY;
+		else if (!strcmp(n, "writable")) at->access = ACC_WRITABLE;
+		else if (!strcmp(n, "private")) at->access = ACC_PRIVATE;
+		else if (!strcmp(n, "hidden")) at->access = ACC_HIDDEN;
+		else if (!strcmp(n, "in")) at->dir = DIR_IN;
+		else if (!strcmp(n, "out")) at->dir = DIR_OUT;
+		else if (!strcmp(n, "inout")) at->dir = DIR_INOUT;
+		else if (!strcmp(n, "count")) at->count = arg;
+		else if (!strcmp(n, "bytes")) at->bytes = arg;
+		else if (!strcmp(n, "string")) { at->string = true; at->count = arg; }
+		else if (!strcmp(n, "nullable")) at->nullable = true;
+		else if (!strcmp(n, "opaque")) at->opaque = true;
+		else if (!strcmp(n, "release")) at->release = true;
+		else if (!strcmp(n, "transfer")) at->transfer = true;
+		else if (!strcmp(n, "borrow")) at->borrow = true;
+		else if (!strcmp(n, "replay")) at->replay = true;
+		else if (!strcmp(n, "registers")) at->registers = arg;
+		else if (!strcmp(n, "fault")) { at->has_fault = true; at->fault = arg; }
+		/* alloc, undo, lock, unlock, timeout: resolved by their checks */
+	}
+}
+
+/* ---- annotation-target -------------------------------------------------- */
+
+static bool is_char(const struct idl_type *t)
+{
+	t = type_strip(t);
+	return t && t->kind == TY_BASE && (t->kw & KW_CHAR);
+}
+
+static const struct idl_annot *find_annot(const struct idl_attrs *at,
+					  const char *name)
+{
+	for (const struct idl_annot *a = at->list; a; a = a->next)
+		if (!strcmp(a->name, name))
+			return a;
+	return NULL;
+}
+
+static void ann_target(struct ck *ck, struct idl_attrs *at, unsigned place,
+		       struct idl_var *var, struct idl_decl *func,
+		       const struct scope *sc)
+{
+	(void)place, (void)func, (void)sc;
+	if (!var)
+		return;
+	const struct idl_type *t = type_strip(var->type);
+	if (!t)
+		return;
+	bool ptr = t->kind == TY_POINTER;
+	const struct idl_type *pointee = ptr ? type_strip(t->base) : NULL;
+	static const char *const need_ptr[] = {
+		"in", "out", "inout", "count", "bytes", "nullable", "opaque",
+		"release", "transfer", "borrow", "alloc",
+	};
+
+	for (size_t i = 0; i < sizeof(need_ptr) / sizeof(need_ptr[0]); i++) {
+		const struct idl_annot *a = find_annot(at, need_ptr[i]);
+		if (a && !ptr) {
+			report(ck, &a->pos, "'%s' needs a pointer, but '%s' is '%s'",
+			       a->name, var->name ? var->name : "?", tstr(ck, var->type));
+			return;
+		}
+	}
+	const struct idl_annot *a;
+	if ((a = find_annot(at, "string")) && !(ptr && is_char(pointee)) &&
+	    !(t->kind == TY_ARRAY && is_char(t->base)))
+		report(ck, &a->pos, "'string' needs a char pointer or array, but '%s' is '%s'",
+		       var->name ? var->name : "?", tstr(ck, var->type));
+	if ((a = find_annot(at, "count")) && pointee && pointee->kind == TY_BASE &&
+	    pointee->kw == KW_VOID)
+		report(ck, &a->pos, "'count' of void elements; use 'bytes'");
+	if ((a = find_annot(at, "out")) || (a = find_annot(at, "inout")))
+		if (pointee && (t->base->quals & Q_CONST))
+			report(ck, &a->pos, "'%s' through a pointer to const", a->name);
+	static const char *const need_struct[] = { "release", "transfer" };
+	for (size_t i = 0; i < 2; i++)
+		if ((a = find_annot(at, need_struct[i])) && !type_pointee_struct(var->type))
+			report(ck, &a->pos, "'%s' needs a pointer to a struct, but '%s' is '%s'",
+			       a->name, var->name ? var->name : "?", tstr(ck, var->type));
+	if ((a = find_annot(at, "alloc")) && !type_pointee_struct(t->base))
+		report(ck, &a->pos,
+		       "'alloc' on a parameter needs a pointer to a struct pointer, but '%s' is '%s'",
+		       var->name ? var->name : "?", tstr(ck, var->type));
+	if ((a = find_annot(at, "alloc")) && !find_annot(at, "out"))
+		report(ck, &a->pos, "'alloc' on a parameter needs 'out' too");
+}
+
+static void func_target(struct ck *ck, struct idl_decl *f)
+{
+	const struct idl_annot *a = find_annot(&f->attrs, "alloc");
+	if (a && !type_pointee_struct(func_ret(f)))
+		report(ck, &a->pos,
+		       "'alloc' needs a function returning a struct pointer, but '%s' returns '%s'",
+		       f->name, tstr(ck, func_ret(f)));
+}
+
+static void check_annotation_target(struct ck *ck)
+{
+	walk_annotated(ck, ann_target);
+	for_each_func(ck, func_target);
+}
+
+/* ---- unknown-name, size-type -------------------------------------------- */
+
+static void ann_names(struct ck *ck, struct idl_attrs *at, unsigned place,
+		      struct idl_var *var, struct idl_decl *func,
+		      const struct scope *sc)
+{
+	(void)place, (void)var, (void)func;
+	for (struct idl_annot *a = at->list; a; a = a->next) {
+		const struct vocab *w = vocab_get(a->name);
+		if (w->args == A_NAME)
+			continue;	/* function names: own checks */
+		for (int i = 0; i < a->nargs; i++)
+			resolve_expr(ck, a->args[i], !strcmp(a->name, "fault") ||
+				     !strcmp(a->name, "timeout") ? NULL : sc);
+	}
+}
+
+static void check_unknown_name(struct ck *ck)
+{
+	walk_annotated(ck, ann_names);
+}
+
+static bool expr_resolved(const struct idl_expr *e)
+{
+	if (!e)
+		return true;
+	if ((e->kind == EX_NAME || e->kind == EX_ARROW) && !e->ref_var &&
+	    !e->ref_decl && strcmp(e->name, "NULL") != 0)
+		return false;
+	return expr_resolved(e->lhs) && expr_resolved(e->rhs);
+}
+
+static void size_type_one(struct ck *ck, struct idl_expr *e, struct idl_var *var,
+			  const char *what)
+{
+	if (!e || !expr_resolved(e))
+		return;
+	const struct idl_var *ref = e->ref_var;
+	if (ref == var) {
+		report(ck, &e->pos, "'%s' sizes itself", var->name);
+		return;
+	}
+	if (ref && !type_is_integer(ref->type)) {
+		report(ck, &e->pos, "%s size '%s' is not an integer (it is '%s')", what,
+		       ref->name, tstr(ck, ref->type));
+		return;
+	}
+	if (e->ref_decl && e->ref_decl->kind == D_CONST &&
+	    !type_is_integer(e->ref_decl->type))
+		report(ck, &e->pos, "%s size '%s' is not an integer constant", what,
+		       e->ref_decl->name);
+	if (e->kind == EX_INT && e->ival <= 0)
+		report(ck, &e->pos, "%s size must be positive", what);
+}
+
+static void ann_size(struct ck *ck, struct idl_attrs *at, unsigned place,
+		     struct idl_var *var, struct idl_decl *func,
+		     const struct scope *sc)
+{
+	(void)place, (void)func, (void)sc;
+	if (!var)
+		return;
+	size_type_one(ck, at->count, var, at->string ? "string" : "count");
+	size_type_one(ck, at->bytes, var, "bytes");
+}
+
+static void check_size_type(struct ck *ck)
+{
+	walk_annotated(ck, ann_interpret);
+	walk_annotated(ck, ann_size);
+}
+
+/* ---- alloc-release-missing, alloc-release-type -------------------------- */
+
+static void alloc_resolve(struct ck *ck, struct idl_attrs *at, unsigned place,
+			  struct idl_var *var, struct idl_decl *func,
+			  const struct scope *sc)
+{
+	(void)place, (void)var, (void)func, (void)sc;
+	const struct idl_annot *a = find_annot(at, "alloc");
+	if (!a)
+		return;
+	const char *name = a->args[0]->name;
+	struct idl_decl *d = sym_get(&ck->names, name);
+	if (!d)
+		report(ck, &a->args[0]->pos,
+		       "release function '%s' is not declared in a kernel section", name);
+	else if (!is_kernel_func(d))
+		report(ck, &a->args[0]->pos,
+		       "release function '%s' is a %s, not a kernel function",
+		       name, kind_name(d));
+	else
+		at->alloc_fn = d;
+}
+
+static void check_alloc_release_missing(struct ck *ck)
+{
+	walk_annotated(ck, alloc_resolve);
+}
+
+static void alloc_type(struct ck *ck, struct idl_attrs *at, unsigned place,
+		       struct idl_var *var, struct idl_decl *func,
+		       const struct scope *sc)
+{
+	(void)place, (void)sc;
+	if (!at->alloc_fn)
+		return;
+	const struct idl_annot *a = find_annot(at, "alloc");
+	struct idl_decl *s = (struct idl_decl *)(var ?
+		type_pointee_struct(type_strip(var->type)->base) :
+		type_pointee_struct(func_ret(func)));
+	if (!s)
+		return;
+	struct idl_var *p;
+	for_each_var(func_params(at->alloc_fn), p)
+		if (type_pointee_struct(p->type) == s)
+			break;
+	if (!p) {
+		report(ck, &a->args[0]->pos,
+		       "release function '%s' takes no 'struct %s *' to release",
+		       at->alloc_fn->name, s->name);
+		note(ck, &at->alloc_fn->pos, "'%s' declared here", at->alloc_fn->name);
+		at->alloc_fn = NULL;
+		return;
+	}
+	s->tracked = true;
+}
+
+static void check_alloc_release_type(struct ck *ck)
+{
+	walk_annotated(ck, alloc_type);
+}
+
+/* ---- opaque-writable ---------------------------------------------------- */
+
+static void check_opaque_writable(struct ck *ck)
+{
+	struct idl_decl *d;
+	struct idl_var *v;
+
+	for_each_decl(ck->m, d) {
+		if (d->kind != D_STRUCT || !d->opaque)
+			continue;
+		for_each_var(d->fields, v) {
+			const struct idl_annot *a = find_annot(&v->attrs, "writable");
+			if (a)
+				report(ck, &a->pos,
+				       "field '%s' is writable, but 'struct %s' is opaque: the extension never holds a copy to write",
+				       v->name, d->name);
+		}
+	}
+}
+
+/* ---- fault-type, fault-missing ------------------------------------------ */
+
+static void fault_type(struct ck *ck, struct idl_decl *f)
+{
+	const struct idl_annot *a = find_annot(&f->attrs, "fault");
+	const struct idl_type *ret;
+
+	if (!f->is_ops_entry || !a)
+		return;
+	ret = type_strip(func_ret(f));
+	if (type_is_void(ret)) {
+		if (a->nargs)
+			report(ck, &a->args[0]->pos,
+			       "'%s' returns void; write 'fault' without a value", f->name);
+		return;
+	}
+	if (!a->nargs) {
+		report(ck, &a->pos, "'%s' returns '%s': 'fault' needs the value the kernel gets",
+		       f->name, tstr(ck, func_ret(f)));
+		return;
+	}
+	struct idl_expr *e = a->args[0];
+	if (!expr_resolved(e))
+		return;
+	if (!expr_is_const(e)) {
+		report(ck, &e->pos, "fault value '%s' is not a constant",
+		       expr_to_c(ck->nc, e));
+		return;
+	}
+	bool is_null = e->kind == EX_NAME && !strcmp(e->name, "NULL");
+	if (ret->kind == TY_POINTER) {
+		if (!is_null && !(e->kind == EX_INT && e->ival == 0) &&
+		    !(e->ref_decl && e->ref_decl->kind == D_CONST &&
+		      type_is_pointer(e->ref_decl->type)))
+			report(ck, &e->pos,
+			       "'%s' returns a pointer: the fault value must be NULL, not '%s'",
+			       f->name, expr_to_c(ck->nc, e));
+		return;
+	}
+	if (!type_is_integer(ret)) {
+		report(ck, &a->pos, "'%s' returns '%s', which cannot carry a fault value",
+		       f->name, tstr(ck, func_ret(f)));
+		return;
+	}
+	if (is_null || (e->ref_decl && e->ref_decl->kind == D_CONST &&
+			!type_is_integer(e->ref_decl->type))) {
+		report(ck, &e->pos, "'%s' returns '%s': the fault value must be an integer",
+		       f->name, tstr(ck, func_ret(f)));
+		return;
+	}
+	/* An enum return takes an enumerator of that enum (or a plain number). */
+	if (ret->kind == TY_ENUM && e->kind == EX_NAME && e->ref_decl &&
+	    e->ref_decl->kind == D_ENUMERATOR && ret->decl &&
+	    e->ref_decl->parent != ret->decl)
+		report(ck, &e->pos, "'%s' is an enumerator of 'enum %s', but '%s' returns 'enum %s'",
+		       e->name, e->ref_decl->parent->name, f->name, ret->decl->name);
+}
+
+static void check_fault_type(struct ck *ck)
+{
+	for_each_func(ck, fault_type);
+}
+
+static void fault_missing(struct ck *ck, struct idl_decl *f)
+{
+	if (f->is_ops_entry && !f->attrs.has_fault && !type_is_void(func_ret(f)))
+		report(ck, &f->pos,
+		       "extension function '%s' has no fault() value; if the extension fails the kernel gets 0",
+		       f->name);
+}
+
+static void check_fault_missing(struct ck *ck)
+{
+	for_each_func(ck, fault_missing);
+}
+
+/* ---- registers-not-ops, undo-missing, lock-param, timeout-range --------- */
+
+static void registers_ops(struct ck *ck, struct idl_decl *f)
+{
+	struct idl_expr *e = f->attrs.registers;
+	if (!e || !e->ref_var)
+		return;
+	const struct idl_type *t = type_strip(e->ref_var->type);
+	const struct idl_type *b = t && t->kind == TY_POINTER ? type_strip(t->base) : NULL;
+	if (!b || b->kind != TY_STRUCT || !b->decl || b->decl->kind != D_OPS) {
+		report(ck, &e->pos, "'%s' is '%s', not a pointer to an ops table",
+		       expr_to_c(ck->nc, e), tstr(ck, e->ref_var->type));
+		return;
+	}
+}
+
+static void check_registers_not_ops(struct ck *ck)
+{
+	for_each_func(ck, registers_ops);
+}
+
+static void undo_fn(struct ck *ck, struct idl_decl *f)
+{
+	const struct idl_annot *a = find_annot(&f->attrs, "undo");
+	if (!a)
+		return;
+	struct idl_decl *d = sym_get(&ck->names, a->args[0]->name);
+	if (!is_kernel_func(d)) {
+		report(ck, &a->args[0]->pos, "undo function '%s' is not a kernel function",
+		       a->args[0]->name);
+		return;
+	}
+	f->attrs.undo_fn = d;
+}
+
+static void check_undo_missing(struct ck *ck)
+{
+	for_each_func(ck, undo_fn);
+}
+
+static void lock_param(struct ck *ck, struct idl_decl *f)
+{
+	static const char *const kinds[] = { "lock", "unlock" };
+
+	for (int i = 0; i < 2; i++) {
+		const struct idl_annot *a = find_annot(&f->attrs, kinds[i]);
+		if (!a)
+			continue;
+		struct idl_var *v = find_var(func_params(f), a->args[0]->name);
+		if (!v) {
+			report(ck, &a->args[0]->pos, "'%s' is not a parameter of '%s'",
+			       a->args[0]->name, f->name);
+			continue;
+		}
+		if (!type_is_pointer(v->type)) {
+			report(ck, &a->args[0]->pos, "lock parameter '%s' is not a pointer",
+			       v->name);
+			continue;
+		}
+		if (i == 0)
+			f->attrs.lock = v;
+		else
+			f->attrs.unlock = v;
+	}
+}
+
+static void check_lock_param(struct ck *ck)
+{
+	for_each_func(ck, lock_param);
+}
+
+static void timeout_range(struct ck *ck, struct idl_decl *f)
+{
+	const struct idl_annot *a = find_annot(&f->attrs, "timeout");
+	long long ms;
+
+	if (!a || !expr_resolved(a->args[0]))
+		return;
+	if (!expr_eval(a->args[0], &ms) || ms <= 0 || ms > 3600000) {
+		report(ck, &a->args[0]->pos,
+		       "timeout must be a constant number of milliseconds from 1 to 3600000");
+		return;
+	}
+	f->attrs.timeout_ms = ms;
+}
+
+static void check_timeout_range(struct ck *ck)
+{
+	for_each_func(ck, timeout_range);
+}
+
+/* ---- warnings ----------------------------------------------------------- */
+
+static void check_writable_pointer(struct ck *ck)
+{
+	struct idl_decl *d;
+	struct idl_var *v;
+
+	for_each_decl(ck->m, d)
+		if (d->kind == D_STRUCT)
+			for_each_var(d->fields, v)
+				if (v->attrs.access == ACC_WRITABLE && type_is_pointer(v->type))
+					report(ck, &v->pos,
+					       "writable pointer field '%s': the wrapper can only check that it points into memory the extension owns",
+					       v->name);
+}
+
+static void unsized(struct ck *ck, struct idl_decl *f)
+{
+	struct idl_var *v;
+
+	for_each_var(func_params(f), v) {
+		const struct idl_attrs *at = &v->attrs;
+		const struct idl_type *t = type_strip(v->type);
+		if (!t || t->kind != TY_POINTER || at->dir == DIR_NONE || at->count ||
+		    at->bytes || at->string || type_pointee_struct(v->type))
+			continue;
+		const struct idl_type *b = type_strip(t->base);
+		if (b && b->kind == TY_BASE && (b->kw & (KW_VOID | KW_CHAR)))
+			report(ck, &v->pos,
+			       "buffer '%s' of '%s' has no count(), bytes() or string: the wrapper cannot check its size",
+			       v->name ? v->name : "?", f->name);
+	}
+}
+
+static void check_buffer_unsized(struct ck *ck)
+{
+	for_each_func(ck, unsized);
+}
+
+static void variadic(struct ck *ck, struct idl_decl *f)
+{
+	if (f->type && f->type->variadic)
+		report(ck, &f->pos,
+		       "'%s' is variadic: the arguments after '...' cross unchecked",
+		       f->name);
+}
+
+static void check_variadic(struct ck *ck)
+{
+	for_each_func(ck, variadic);
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+struct check {
+	struct nooksc_check_info info;
+	void (*fn)(struct ck *ck);
+	bool gate;	/* any error by now stops the rows after it */
+};
+
+#define E NOOKSC_ERROR
+#define W NOOKSC_WARNING
+
+static const struct check check_table[] = {
+	{ { "interface-missing", E, "every file names its interface" }, check_interface, false },
+	{ { "header-missing", E, "every file names the C header it annotates" }, check_header, false },
+	{ { "duplicate-decl", E, "a name is declared once (types, functions, constants)" }, check_duplicate_decl, false },
+	{ { "duplicate-member", E, "field, parameter and ops entry names are unique in their scope" }, check_duplicate_member, false },
+	{ { "unknown-type", E, "every struct, union, enum and typedef name used is declared" }, check_unknown_type, false },
+	{ { "type-invalid", E, "type specifiers combine as in C; values have complete types" }, check_type_invalid, false },
+	{ { "param-unnamed", E, "kernel and extension function parameters have names" }, check_param_unnamed, true },
+	{ { "const-value", E, "constants, enumerators and array sizes are integer constants" }, check_const_value, false },
+	{ { "annotation-unknown", E, "annotation names are from the vocabulary" }, check_annotation_unknown, false },
+	{ { "annotation-place", E, "annotations appear only where they mean something" }, check_annotation_place, false },
+	{ { "annotation-args", E, "annotations take the arguments they expect" }, check_annotation_args, false },
+	{ { "annotation-conflict", E, "no annotation twice, none with one it excludes" }, check_annotation_conflict, true },
+	{ { "annotation-target", E, "annotations suit the type they annotate" }, check_annotation_target, false },
+	{ { "unknown-name", E, "names in annotations are parameters, fields or constants" }, check_unknown_name, false },
+	{ { "unknown-field", E, "'p->f' names a field of p's struct" }, NULL, false },
+	{ { "size-type", E, "count(), bytes() and string() sizes are integers" }, check_size_type, false },
+	{ { "alloc-release-missing", E, "alloc(fn) names a declared kernel function" }, check_alloc_release_missing, false },
+	{ { "alloc-release-type", E, "alloc(fn)'s release function takes the allocated type" }, check_alloc_release_type, false },
+	{ { "opaque-writable", E, "opaque types have no writable fields" }, check_opaque_writable, false },
+	{ { "fault-type", E, "fault(value) suits the function's return type" }, check_fault_type, false },
+	{ { "registers-not-ops", E, "registers() names a pointer to an ops table" }, check_registers_not_ops, false },
+	{ { "undo-missing", E, "undo(fn) names a kernel function" }, check_undo_missing, false },
+	{ { "lock-param", E, "lock(p)/unlock(p) name a pointer parameter" }, check_lock_param, false },
+	{ { "timeout-range", E, "timeout(ms) is a constant from 1 to 3600000" }, check_timeout_range, false },
+	{ { "fault-missing", W, "an extension function returning a value has fault()" }, check_fault_missing, false },
+	{ { "writable-pointer", W, "a writable field holds a pointer" }, check_writable_pointer, false },
+	{ { "buffer-unsized", W, "an in/out void or char buffer parameter has no size" }, check_buffer_unsized, false },
+	{ { "variadic", W, "a function takes '...'" }, check_variadic, false },
+};
+
+#undef E
+#define N_CHECKS (sizeof(check_table) / sizeof(check_table[0]))
+
+/* The names the parser, lexer and loader report under, for --help. */
+static const struct nooksc_check_info front_checks[] = {
+	{ "lex", NOOKSC_ERROR, "characters form IDL tokens" },
+	{ "syntax", NOOKSC_ERROR, "the text follows the grammar" },
+	{ "import-not-found", NOOKSC_ERROR, "imports are found on the search path" },
+	{ "import-cycle", NOOKSC_ERROR, "imports do not form a cycle" },
+};
+
+const struct nooksc_check_info *nooksc_checks(int *count)
+{
+	static struct nooksc_check_info all[N_CHECKS + 4];
+
+	if (!all[0].name) {
+		for (size_t i = 0; i < 4; i++)
+			all[i] = front_checks[i];
+		for (size_t i = 0; i < N_CHECKS; i++)
+			all[4 + i] = check_table[i].info;
+	}
+	*count = (int)(N_CHECKS + 4);
+	return all;
+}
+
+void run_checks(struct nooksc *nc, struct idl_model *m)
+{
+	struct ck ck = { .nc = nc, .m = m };
+
+	if (nc->errors)
+		return;		/* parse or import errors: the tree is partial */
+	for (size_t i = 0; i < N_CHECKS && !nc->stopped; i++) {
+		const struct check *c = &check_table[i];
+		if (!c->fn)
+			continue;
+		ck.check = c->info.name;
+		ck.level = c->info.level;
+		c->fn(&ck);
+		if (c->gate && nc->errors)
+			break;
+	}
+}

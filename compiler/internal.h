@@ -1,0 +1,108 @@
+/*
+ * internal.h - what the compiler's own files share and callers never see:
+ * the arena, the context, the diagnostic helpers and the parser's state.
+ */
+#ifndef NOOKSC_INTERNAL_H
+#define NOOKSC_INTERNAL_H
+
+#include <stdarg.h>
+
+#include "nooksc.h"
+
+/* ---- arena (arena.c) ---------------------------------------------------- */
+
+struct arena_chunk;
+
+struct arena {
+	struct arena_chunk *chunks;
+	char *cur, *end;
+};
+
+void *arena_alloc(struct arena *a, size_t size);	/* zeroed */
+char *arena_strndup(struct arena *a, const char *s, size_t n);
+char *arena_strdup(struct arena *a, const char *s);
+char *arena_printf(struct arena *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void arena_free(struct arena *a);
+
+/* A growable string in the arena's heap, finished into the arena. */
+struct strbuf {
+	char *s;
+	size_t len, cap;
+};
+void sb_puts(struct strbuf *b, const char *s);
+void sb_printf(struct strbuf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+char *sb_finish(struct arena *a, struct strbuf *b);	/* frees b's heap */
+
+/* ---- context ------------------------------------------------------------ */
+
+struct nooksc {
+	struct nooksc_options opt;
+	struct arena arena;
+	int errors, warnings;
+	bool stopped;			/* error cap reached */
+	struct idl_model *model;
+	int max_expr_depth;
+};
+
+#define ARENA(nc) (&(nc)->arena)
+
+/* Report one diagnostic; check may be NULL for a plain note. */
+void diag(struct nooksc *nc, enum nooksc_level lvl, const char *check,
+	  const struct srcpos *pos, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+void vdiag(struct nooksc *nc, enum nooksc_level lvl, const char *check,
+	   const struct srcpos *pos, const char *fmt, va_list ap);
+bool check_enabled(const struct nooksc *nc, const char *check);
+
+/* ---- parsing (lexer.l, parser.y, ast.c) --------------------------------- */
+
+/* One parse of one buffer. */
+struct parse_state {
+	struct nooksc *nc;
+	struct idl_file *file;
+	const char *buf;		/* NUL-terminated copy */
+	size_t len;
+	/* lexer position */
+	const char *fname;
+	const char *line_text;
+	int line, col;
+	void *scanner;
+};
+
+int parse_buffer(struct parse_state *ps);	/* returns bison's status */
+
+struct idl_type *new_type(struct parse_state *ps, enum type_kind k,
+			  const struct srcpos *pos);
+struct idl_expr *new_expr(struct parse_state *ps, enum expr_kind k,
+			  const struct srcpos *pos);
+struct idl_decl *new_decl(struct parse_state *ps, enum decl_kind k,
+			  const char *name, const struct srcpos *pos);
+struct idl_var *new_var(struct parse_state *ps, const char *name,
+			struct idl_type *type, const struct srcpos *pos);
+void add_decl(struct parse_state *ps, struct idl_decl *d);
+struct idl_expr *expr_binary(struct parse_state *ps, int op,
+			     struct idl_expr *l, struct idl_expr *r,
+			     const struct srcpos *pos);
+struct idl_expr *expr_unary(struct parse_state *ps, int op,
+			    struct idl_expr *l, const struct srcpos *pos);
+/* Apply a declarator's pointer/array/function derivations to a base type. */
+struct idl_type *type_derive(struct parse_state *ps, struct idl_type *base,
+			     struct idl_type *outer);
+void annots_append(struct idl_annot **list, struct idl_annot *more);
+void top_item(struct parse_state *ps, const char *kw, const struct srcpos *kwpos,
+	      const char *arg, const struct srcpos *argpos, bool arg_is_string);
+struct idl_var *vars_append(struct idl_var *list, struct idl_var *v);
+
+/* Imports (nooksc.c) */
+void import_file(struct parse_state *ps, const char *name,
+		 const struct srcpos *pos);
+
+/* Checks (checks.c) */
+void run_checks(struct nooksc *nc, struct idl_model *m);
+
+/* Expression evaluation (types.c): integer value of a constant expression */
+bool expr_eval(const struct idl_expr *e, long long *out);
+
+#endif

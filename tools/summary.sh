@@ -1,0 +1,24 @@
+#!/bin/sh
+# summary.sh DIR - add up the test suites' results and print the last line.
+#
+# Every suite writes "PASSED FAILED" into DIR/<suite>.  A suite listed in
+# the list below that left no file (it crashed or did not build) counts as
+# one failure, so a broken build can never look like a pass.
+set -u
+dir=$1
+passed=0
+failed=0
+for suite in unit-build golden-build unit-build-san fuzz-build-san; do
+	f="$dir/$suite"
+	if [ -s "$f" ]; then
+		read -r p fl < "$f"
+		passed=$((passed + p))
+		failed=$((failed + fl))
+		printf '  %-16s %4d passed, %d failed\n' "$suite" "$p" "$fl"
+	else
+		failed=$((failed + 1))
+		printf '  %-16s did not finish (counted as 1 failure)\n' "$suite"
+	fi
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
