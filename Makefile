@@ -136,7 +136,7 @@ test: deps
 unit: deps $(B)/tests/unit/unit
 	@echo "== unit tests ($(B)) =="
 	$(Q)mkdir -p $(RESULTS)
-	$(Q)cd tests/unit && ../../$(B)/tests/unit/unit ../../$(RESULTS)/unit-$(B)
+	$(Q)$(B)/tests/unit/unit $(RESULTS)/unit-$(B)
 
 golden: deps $(B)/nooksc
 	@echo "== golden tests ($(B)) =="

@@ -512,9 +512,9 @@ param_list:
 
 param:
 	  attrs_opt specs declarator attrs_opt
-		{ $$ = make_var(ps, $1, $2, &$3, $4, &@2); }
+		{ $$ = make_var(ps, $1, $2, &$3, $4, &$2->pos); }
 	| attrs_opt specs abstract_opt attrs_opt
-		{ $$ = make_var(ps, $1, $2, &$3, $4, &@2); }
+		{ $$ = make_var(ps, $1, $2, &$3, $4, &$2->pos); }
 	;
 
 typename:
