@@ -753,6 +753,11 @@ static const char *place_name(unsigned p)
 
 static const char *places_text(struct ck *ck, unsigned places)
 {
+	static const char *const plural[] = {
+		"struct fields", "kernel function parameters",
+		"extension function parameters", "kernel functions",
+		"extension (ops) functions",
+	};
 	struct strbuf b = { 0 };
 	const char *sep = "";
 
@@ -761,10 +766,10 @@ static const char *places_text(struct ck *ck, unsigned places)
 		sep = ", ";
 		places &= ~(unsigned)P_PARAM;
 	}
-	for (unsigned p = 1; p <= P_OFUNC; p <<= 1) {
-		if (!(places & p))
+	for (int i = 0; i < 5; i++) {
+		if (!(places & (1u << i)))
 			continue;
-		sb_printf(&b, "%s%s", sep, place_name(p) + (place_name(p)[1] == ' ' ? 2 : 3));
+		sb_printf(&b, "%s%s", sep, plural[i]);
 		sep = ", ";
 	}
 	return sb_finish(ARENA(ck->nc), &b);
@@ -808,14 +813,56 @@ static void stray_annots(struct ck *ck, struct idl_type *t, void *arg)
 			       "annotations on the parameters of a function-pointer type are not supported");
 }
 
+/* Edit distance, for "did you mean"; names are short (capped at 32). */
+static int distance(const char *a, const char *b)
+{
+	int la = (int)strlen(a), lb = (int)strlen(b);
+	int row[33];
+
+	if (la > 32 || lb > 32)
+		return 99;
+	for (int j = 0; j <= lb; j++)
+		row[j] = j;
+	for (int i = 1; i <= la; i++) {
+		int diag = row[0];
+		row[0] = i;
+		for (int j = 1; j <= lb; j++) {
+			int up = row[j];
+			int best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
 static void ann_unknown(struct ck *ck, struct idl_attrs *at, unsigned place,
 			struct idl_var *var, struct idl_decl *func,
 			const struct scope *sc)
 {
 	(void)place, (void)var, (void)func, (void)sc;
-	for (struct idl_annot *a = at->list; a; a = a->next)
-		if (!vocab_get(a->name))
+	for (struct idl_annot *a = at->list; a; a = a->next) {
+		if (vocab_get(a->name))
+			continue;
+		const char *best = NULL;
+		int best_d = 3;		/* suggest only close names */
+		for (size_t i = 0; i < sizeof(vocabulary) / sizeof(vocabulary[0]); i++) {
+			int d = distance(a->name, vocabulary[i].name);
+			if (d < best_d) {
+				best_d = d;
+				best = vocabulary[i].name;
+			}
+		}
+		if (best)
+			report(ck, &a->pos, "unknown annotation '%s'; did you mean '%s'?",
+			       a->name, best);
+		else
 			report(ck, &a->pos, "unknown annotation '%s'", a->name);
+	}
 }
 
 static void check_annotation_unknown(struct ck *ck)

@@ -159,6 +159,10 @@ static void test_conflicts(void)
 
 static void test_places(void)
 {
+	expect_error(HDR "struct s { int a [[writeable]]; };",
+		     "annotation-unknown", "did you mean 'writable'?");
+	expect_error(HDR "struct s { int a [[frobnicate]]; };",
+		     "annotation-unknown", "unknown annotation 'frobnicate'");
 	expect_error(HDR "kernel { void f(void) [[fault]]; };",
 		     "annotation-place", "extension (ops) function");
 	expect_error(HDR "ops o { int f(void) [[fault(-1), registers(x->y)]]; };",
