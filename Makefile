@@ -44,7 +44,7 @@ Q := @
 say = @printf '  %-7s %s\n' $(1) $(2);
 endif
 
-.PHONY: all deps run test unit golden fuzz install clean help
+.PHONY: all deps run test unit golden cli fuzz golden-update install clean help
 .DELETE_ON_ERROR:
 
 all: deps $(B)/nooksc
@@ -129,8 +129,8 @@ RESULTS := build/results
 # adds them up (a suite that left nothing counts as one failure).
 test: deps
 	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
-	$(Q)$(MAKE) --no-print-directory unit golden || true
-	$(Q)$(MAKE) --no-print-directory SAN=1 unit fuzz || true
+	$(Q)$(MAKE) -k --no-print-directory unit golden cli || true
+	$(Q)$(MAKE) -k --no-print-directory SAN=1 unit fuzz || true
 	$(Q)sh tools/summary.sh $(RESULTS)
 
 unit: deps $(B)/tests/unit/unit
@@ -147,6 +147,11 @@ fuzz: deps $(B)/nooksc $(B)/tests/fuzz/mutate
 	@echo "== robustness ($(B)) =="
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)sh tests/fuzz/run.sh $(B) $(RESULTS)/fuzz-$(B)
+
+cli: deps $(B)/nooksc
+	@echo "== command line ($(B)) =="
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)sh tests/cli/run.sh $(B)/nooksc $(RESULTS)/cli-$(B)
 
 golden-update: deps $(B)/nooksc
 	$(Q)sh tests/golden/run.sh --update $(B)/nooksc /dev/null

@@ -1,0 +1,89 @@
+#!/bin/sh
+# run.sh NOOKSC RESULTFILE - the nooksc command line: options, exit
+# statuses, and that a run with any error writes no output at all.
+#
+# Each case prints [PASS]/[FAIL] with what differed; the totals go to
+# RESULTFILE as "PASSED FAILED".
+set -u
+nooksc=$1
+result=$2
+good=examples/idl/netdev.idl
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+
+# expect NAME STATUS PATTERN -- command...: status must match and stdout+stderr
+# must contain PATTERN (grep -E; empty: anything).
+expect() {
+	name=$1 want=$2 pattern=$3
+	shift 4
+	"$@" >"$tmp/out" 2>&1
+	got=$?
+	if [ "$got" -eq "$want" ] && { [ -z "$pattern" ] || grep -Eq -- "$pattern" "$tmp/out"; }; then
+		echo "[PASS] $name"
+		passed=$((passed + 1))
+	else
+		echo "[FAIL] $name: exit $got (wanted $want), output:"
+		sed 's/^/    /' "$tmp/out" | head -20
+		failed=$((failed + 1))
+	fi
+}
+
+# check NAME CONDITION...: a shell condition that must hold
+check() {
+	name=$1
+	shift
+	if "$@"; then
+		echo "[PASS] $name"
+		passed=$((passed + 1))
+	else
+		echo "[FAIL] $name"
+		failed=$((failed + 1))
+	fi
+}
+
+empty_dir() { [ -z "$(ls -A "$1")" ]; }
+
+expect "--help" 0 "^Usage: nooksc" -- "$nooksc" --help
+expect "--version" 0 "^nooksc [0-9]+\.[0-9]+" -- "$nooksc" --version
+expect "--list-checks" 0 "^alloc-release-missing +error" -- "$nooksc" --list-checks
+expect "no input" 2 "no input files" -- "$nooksc" --check
+expect "unknown option" 2 "unknown option '--frob'" -- "$nooksc" --frob x.idl
+expect "missing argument" 2 "needs an argument" -- "$nooksc" --check x.idl -I
+expect "bad -W" 2 "unknown warning option" -- "$nooksc" -Wno-syntax --check "$good"
+expect "bad --max-errors" 2 "max-errors" -- "$nooksc" --max-errors=0 --check "$good"
+expect "check and dump together" 2 "exclude" -- "$nooksc" --check --dump "$good"
+expect "missing file" 1 "cannot read 'nope.idl'" -- "$nooksc" --check nope.idl
+expect "directory as input" 1 "Is a directory" -- "$nooksc" --check examples
+expect "good file" 0 "" -- "$nooksc" --check "$good"
+expect "dump to stdout" 0 "^interface net$" -- "$nooksc" --dump "$good"
+
+# a warning: 0, or 1 with -Werror, or silent with -Wno-
+printf 'interface w; header "w.h";\nops o { int f(void); };\n' > "$tmp/warn.idl"
+expect "warning exits 0" 0 "warning: \[fault-missing\]" -- "$nooksc" --check "$tmp/warn.idl"
+expect "-Werror" 1 "error: \[fault-missing\]" -- "$nooksc" -Werror --check "$tmp/warn.idl"
+expect "-Wno-fault-missing" 0 "" -- "$nooksc" -Wno-fault-missing --check "$tmp/warn.idl"
+check "-Wno-fault-missing is silent" test ! -s "$tmp/out"
+
+# all or nothing across inputs
+printf 'interface b; header "b.h";\nconst int A = B;\n' > "$tmp/bad.idl"
+mkdir "$tmp/o1" "$tmp/o2"
+expect "dump -o with a bad input" 1 "\[const-value\]" -- "$nooksc" --dump -o "$tmp/o1" "$good" "$tmp/bad.idl"
+check "no output when any input fails" empty_dir "$tmp/o1"
+expect "dump -o" 0 "" -- "$nooksc" --dump -o "$tmp/o2" "$good" "$tmp/warn.idl"
+check "one .dump per input" test -s "$tmp/o2/netdev.dump" -a -s "$tmp/o2/warn.dump"
+check "no temporaries left" sh -c "[ \$(ls -A '$tmp/o2' | wc -l) -eq 2 ]"
+expect "unwritable output dir" 2 "cannot write" -- "$nooksc" --dump -o "$tmp/none/x" "$good"
+
+# cpp in front: markers keep the original positions
+if command -v cpp >/dev/null; then
+	printf 'interface c; header "c.h";\n#define BAD [[bogus]]\nstruct s { int a BAD; };\n' > "$tmp/c.idl"
+
+	cpp "$tmp/c.idl" > "$tmp/c.i"	# includes stdc-predef.h markers
+	expect "through cpp" 1 "c.idl:3:[0-9]+: error: \[annotation-unknown\]" -- "$nooksc" --check "$tmp/c.i"
+fi
+
+echo "cli: $passed passed, $failed failed"
+echo "$passed $failed" > "$result"
+[ "$failed" -eq 0 ]
