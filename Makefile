@@ -172,4 +172,4 @@ install: all
 clean:
 	rm -rf build build-san
 
--include $(shell find build build-san -name '*.d' 2>/dev/null)
+-include $(shell find build build-san -name '*.d' -type f 2>/dev/null)

@@ -12,6 +12,8 @@
 #include "internal.h"
 
 #define MAX_EXPR_DEPTH 200
+#define MAX_ANNOTS 64
+#define MAX_DERIVATIONS 64
 
 struct idl_type *new_type(struct parse_state *ps, enum type_kind k,
 			  const struct srcpos *pos)
@@ -57,37 +59,78 @@ struct idl_var *new_var(struct parse_state *ps, const char *name,
 
 void add_decl(struct parse_state *ps, struct idl_decl *d)
 {
-	struct idl_decl **p = &ps->nc->model->decls;
+	struct nooksc *nc = ps->nc;
 
-	/* Appending keeps source order; models are small, and a tail
-	 * pointer would have to survive nested imports. */
-	while (*p)
-		p = &(*p)->next;
-	*p = d;
+	if (!nc->decl_tail)
+		nc->decl_tail = &nc->model->decls;
+	*nc->decl_tail = d;
+	nc->decl_tail = &d->next;
 }
 
+/*
+ * Lists are built left to right by the parser.  The first node caches the
+ * list's tail so that each append is O(1): a file with a hundred thousand
+ * fields must not take quadratic time.
+ */
 struct idl_var *vars_append(struct idl_var *list, struct idl_var *v)
 {
-	struct idl_var **p = &list;
-	int i = 0;
+	struct idl_var *last;
 
 	if (!v)
 		return list;
-	while (*p) {
-		p = &(*p)->next;
-		i++;
+	last = v->tail ? v->tail : v;
+	while (last->next)
+		last = last->next;
+	v->tail = NULL;
+	if (list && !list->tail) {	/* a list that began as a single node */
+		list->tail = list;
+		while (list->tail->next)
+			list->tail = list->tail->next;
 	}
-	*p = v;
-	for (; v; v = v->next)
-		v->index = i++;
+	int i = list ? list->tail->index + 1 : 0;
+	for (struct idl_var *p = v; p; p = p->next)
+		p->index = i++;
+	if (!list) {
+		v->tail = last;
+		return v;
+	}
+	list->tail->next = v;
+	list->tail = last;
 	return list;
 }
 
-void annots_append(struct idl_annot **list, struct idl_annot *more)
+struct idl_decl *members_append(struct idl_decl *list, struct idl_decl *more)
 {
-	while (*list)
+	if (!more)
+		return list;
+	if (!list) {
+		more->member_tail = more;
+		return more;
+	}
+	list->member_tail->next_member = more;
+	list->member_tail = more;
+	return list;
+}
+
+void annots_append(struct parse_state *ps, struct idl_annot **list,
+		   struct idl_annot *more)
+{
+	int n = 0;
+
+	while (*list) {
 		list = &(*list)->next;
-	*list = more;
+		n++;
+	}
+	for (; more; more = more->next) {
+		if (n == MAX_ANNOTS) {
+			diag(ps->nc, NOOKSC_ERROR, "syntax", &more->pos,
+			     "more than %d annotations on one declaration", MAX_ANNOTS);
+			return;
+		}
+		*list = more;
+		list = &more->next;
+		n++;
+	}
 }
 
 static void check_depth(struct parse_state *ps, struct idl_expr *e)
@@ -125,12 +168,16 @@ struct idl_type *type_derive(struct parse_state *ps, struct idl_type *base,
 			     struct idl_type *first)
 {
 	struct idl_type *cur = base, *next;
+	int n = 0;
 
-	(void)ps;
 	for (struct idl_type *t = first; t; t = next) {
 		next = t->base;
 		t->base = cur;
 		cur = t;
+		if (++n == MAX_DERIVATIONS + 1)
+			diag(ps->nc, NOOKSC_ERROR, "syntax", &t->pos,
+			     "declarator with more than %d pointer, array and function levels",
+			     MAX_DERIVATIONS);
 	}
 	return cur;
 }
@@ -163,6 +210,12 @@ void top_item(struct parse_state *ps, const char *kw, const struct srcpos *kwpos
 		f->header_pos = *argpos;
 	} else if (strcmp(kw, "import") == 0 && arg_is_string) {
 		import_file(ps, arg, argpos);
+	} else if (!strcmp(kw, "header") || !strcmp(kw, "import")) {
+		diag(ps->nc, NOOKSC_ERROR, "syntax", argpos,
+		     "'%s' takes a quoted file name: %s \"%s\";", kw, kw, arg);
+	} else if (!strcmp(kw, "interface")) {
+		diag(ps->nc, NOOKSC_ERROR, "syntax", argpos,
+		     "'interface' takes a name, not a string: interface NAME;");
 	} else if (arg_is_string) {
 		diag(ps->nc, NOOKSC_ERROR, "syntax", kwpos,
 		     "expected 'header \"...\";' or 'import \"...\";', found '%s'", kw);

@@ -22,8 +22,13 @@
 
 /* ---- symbol tables ------------------------------------------------------ */
 
+struct sym {
+	const char *name;
+	void *item;
+};
+
 struct symtab {
-	struct idl_decl **slot;
+	struct sym *slot;
 	size_t cap, used;
 };
 
@@ -35,38 +40,51 @@ static size_t hash_str(const char *s)
 	return h;
 }
 
-static struct idl_decl **sym_slot(struct symtab *t, const char *name)
+static struct sym *sym_slot(struct symtab *t, const char *name)
 {
 	size_t i = hash_str(name) & (t->cap - 1);
-	while (t->slot[i] && strcmp(t->slot[i]->name, name) != 0)
+	while (t->slot[i].name && strcmp(t->slot[i].name, name) != 0)
 		i = (i + 1) & (t->cap - 1);
 	return &t->slot[i];
 }
 
-static struct idl_decl *sym_get(struct symtab *t, const char *name)
+static void *sym_find(struct symtab *t, const char *name)
 {
-	return t->cap && name ? *sym_slot(t, name) : NULL;
+	return t->cap && name ? sym_slot(t, name)->item : NULL;
 }
 
-/* Adds d unless the name is taken; returns the earlier holder if it is. */
-static struct idl_decl *sym_put(struct nooksc *nc, struct symtab *t,
-				struct idl_decl *d)
+/* Adds name -> item unless the name is taken; returns the earlier item if
+ * it is. */
+static void *sym_add(struct nooksc *nc, struct symtab *t, const char *name,
+		     void *item)
 {
 	if (t->used * 2 >= t->cap) {
 		struct symtab big = { .cap = t->cap ? t->cap * 2 : 64 };
 		big.slot = arena_alloc(ARENA(nc), big.cap * sizeof(*big.slot));
 		for (size_t i = 0; i < t->cap; i++)
-			if (t->slot[i])
-				*sym_slot(&big, t->slot[i]->name) = t->slot[i];
+			if (t->slot[i].name)
+				*sym_slot(&big, t->slot[i].name) = t->slot[i];
 		big.used = t->used;
 		*t = big;
 	}
-	struct idl_decl **s = sym_slot(t, d->name);
-	if (*s)
-		return *s;
-	*s = d;
+	struct sym *s = sym_slot(t, name);
+	if (s->name)
+		return s->item;
+	s->name = name;
+	s->item = item;
 	t->used++;
 	return NULL;
+}
+
+static struct idl_decl *sym_get(struct symtab *t, const char *name)
+{
+	return sym_find(t, name);
+}
+
+static struct idl_decl *sym_put(struct nooksc *nc, struct symtab *t,
+				struct idl_decl *d)
+{
+	return sym_add(nc, t, d->name, d);
 }
 
 /* ---- the walk state ----------------------------------------------------- */
@@ -107,25 +125,26 @@ static const char *tstr(struct ck *ck, const struct idl_type *t)
 	return type_to_c(ck->nc, t, NULL);
 }
 
+/* What d is, with its article: "an enum", "a kernel function". */
 static const char *kind_name(const struct idl_decl *d)
 {
 	switch (d->kind) {
 	case D_STRUCT:
-		return d->is_union ? "union" : d->opaque ? "opaque struct" : "struct";
+		return d->is_union ? "a union" : d->opaque ? "an opaque struct" : "a struct";
 	case D_ENUM:
-		return "enum";
+		return "an enum";
 	case D_ENUMERATOR:
-		return "enumerator";
+		return "an enumerator";
 	case D_TYPEDEF:
-		return "typedef";
+		return "a typedef";
 	case D_CONST:
-		return "constant";
+		return "a constant";
 	case D_OPS:
-		return "ops table";
+		return "an ops table";
 	case D_FUNC:
-		return d->is_ops_entry ? "extension function" : "kernel function";
+		return d->is_ops_entry ? "an extension function" : "a kernel function";
 	}
-	return "declaration";
+	return "a declaration";
 }
 
 static bool is_kernel_func(const struct idl_decl *d)
@@ -210,7 +229,7 @@ static void check_duplicate_decl(struct ck *ck)
 		bool tag = d->kind == D_STRUCT || d->kind == D_ENUM || d->kind == D_OPS;
 		prev = sym_put(ck->nc, tag ? &ck->tags : &ck->names, d);
 		if (prev) {
-			report(ck, &d->pos, "redefinition of '%s' (already a %s)",
+			report(ck, &d->pos, "redefinition of '%s' (already %s)",
 			       d->name, kind_name(prev));
 			note(ck, &prev->pos, "previous declaration of '%s' here", prev->name);
 		}
@@ -219,7 +238,7 @@ static void check_duplicate_decl(struct ck *ck)
 		for_each_member(d, e) {
 			prev = sym_put(ck->nc, &ck->names, e);
 			if (prev) {
-				report(ck, &e->pos, "redefinition of '%s' (already a %s)",
+				report(ck, &e->pos, "redefinition of '%s' (already %s)",
 				       e->name, kind_name(prev));
 				note(ck, &prev->pos, "previous declaration of '%s' here",
 				     prev->name);
@@ -231,16 +250,15 @@ static void check_duplicate_decl(struct ck *ck)
 static void dup_vars(struct ck *ck, const struct idl_var *list, const char *what,
 		     const char *owner)
 {
+	struct symtab seen = { 0 };	/* arena memory: freed with the context */
+
 	for (const struct idl_var *v = list; v; v = v->next) {
-		if (!v->name)
-			continue;
-		for (const struct idl_var *w = list; w != v; w = w->next) {
-			if (w->name && strcmp(w->name, v->name) == 0) {
-				report(ck, &v->pos, "%s '%s' appears twice in '%s'",
-				       what, v->name, owner);
-				note(ck, &w->pos, "first one here");
-				break;
-			}
+		const struct idl_var *w = v->name ?
+			sym_add(ck->nc, &seen, v->name, (void *)v) : NULL;
+		if (w) {
+			report(ck, &v->pos, "%s '%s' appears twice in '%s'",
+			       what, v->name, owner);
+			note(ck, &w->pos, "first one here");
 		}
 	}
 }
@@ -273,15 +291,13 @@ static void check_duplicate_member(struct ck *ck)
 				dup_params_in(ck, v->type, d->name);
 		}
 		if (d->kind == D_OPS) {
+			struct symtab seen = { 0 };
 			for_each_member(d, e) {
-				for (g = d->members; g != e; g = g->next_member) {
-					if (strcmp(g->name, e->name) == 0) {
-						report(ck, &e->pos,
-						       "entry '%s' appears twice in ops '%s'",
-						       e->name, d->name);
-						note(ck, &g->pos, "first one here");
-						break;
-					}
+				g = sym_put(ck->nc, &seen, e);
+				if (g) {
+					report(ck, &e->pos, "entry '%s' appears twice in ops '%s'",
+					       e->name, d->name);
+					note(ck, &g->pos, "first one here");
 				}
 			}
 		}
@@ -381,8 +397,8 @@ static void resolve_type(struct ck *ck, struct idl_type *t, void *arg)
 			  t->kind == TY_UNION ? d->kind == D_STRUCT && d->is_union :
 			  d->kind == D_OPS || (d->kind == D_STRUCT && !d->is_union);
 		if (!ok) {
-			report(ck, &t->pos, "'%s' is a %s, not a %s", t->name,
-			       kind_name(d), kw);
+			report(ck, &t->pos, "'%s' is %s, not %s %s", t->name,
+			       kind_name(d), t->kind == TY_ENUM ? "an" : "a", kw);
 			note(ck, &d->pos, "declared here");
 			return;
 		}
@@ -397,7 +413,7 @@ static void resolve_type(struct ck *ck, struct idl_type *t, void *arg)
 			return;
 		}
 		if (d->kind != D_TYPEDEF) {
-			report(ck, &t->pos, "'%s' is a %s, not a type", t->name,
+			report(ck, &t->pos, "'%s' is %s, not a type", t->name,
 			       kind_name(d));
 			return;
 		}
@@ -447,10 +463,11 @@ static void need_complete(struct ck *ck, const struct idl_type *t,
 
 	if (!s)
 		return;
-	if (s->kind == TY_ARRAY)
+	if (s->kind == TY_ARRAY) {
 		s = type_strip(s->base);
-	if (!s)
-		return;
+		if (!s || type_is_void(s))
+			return;		/* "array of void": type-invalid said so */
+	}
 	if (s->kind == TY_BASE && s->kw == KW_VOID)
 		report(ck, pos, "%s '%s' has type void", what, name ? name : "?");
 	else if ((s->kind == TY_STRUCT || s->kind == TY_UNION) && s->decl &&
@@ -554,7 +571,7 @@ static enum vtype resolve_expr(struct ck *ck, struct idl_expr *e,
 		if (strcmp(e->name, "NULL") == 0)
 			return V_PTR;
 		if (d)
-			report(ck, &e->pos, "'%s' is a %s, not a value here",
+			report(ck, &e->pos, "'%s' is %s, not a value here",
 			       e->name, kind_name(d));
 		else if (sc)
 			report(ck, &e->pos,
@@ -626,17 +643,39 @@ static bool expr_is_const(const struct idl_expr *e)
 	return false;
 }
 
-static void const_expr(struct ck *ck, struct idl_expr *e, const char *what,
-		       long long *out, bool *known)
+/* Does e use a value nooksc cannot know (a sizeof, a constant whose value
+ * lives only in the header)? */
+static bool expr_has_unknown(const struct idl_expr *e)
 {
-	*known = false;
+	if (!e)
+		return false;
+	if (e->kind == EX_SIZEOF)
+		return true;
+	if (e->kind == EX_NAME && !(e->ref_decl && e->ref_decl->ival_known))
+		return true;
+	return expr_has_unknown(e->lhs) || expr_has_unknown(e->rhs);
+}
+
+/* Resolves e's names; false (reported) if it is not a constant expression. */
+static bool const_resolve(struct ck *ck, struct idl_expr *e, const char *what)
+{
 	if (resolve_expr(ck, e, NULL) == V_UNKNOWN)
-		return;
+		return false;
 	if (!expr_is_const(e)) {
 		report(ck, &e->pos, "%s is not a constant expression", what);
-		return;
+		return false;
 	}
+	return true;
+}
+
+/* Folds e if every value in it is known; reports what cannot be folded
+ * although it should (division by zero, shift out of range). */
+static void const_fold(struct ck *ck, struct idl_expr *e, const char *what,
+		       long long *out, bool *known, bool final)
+{
 	*known = expr_eval(e, out);
+	if (!*known && final && !expr_has_unknown(e))
+		report(ck, &e->pos, "%s divides by zero or shifts out of range", what);
 }
 
 static void dims(struct ck *ck, struct idl_type *t, void *arg)
@@ -645,43 +684,79 @@ static void dims(struct ck *ck, struct idl_type *t, void *arg)
 	bool known;
 
 	(void)arg;
-	if (t->kind != TY_ARRAY || !t->dim)
+	if (t->kind != TY_ARRAY || !t->dim || !const_resolve(ck, t->dim, "array size"))
 		return;
-	const_expr(ck, t->dim, "array size", &n, &known);
+	const_fold(ck, t->dim, "array size", &n, &known, true);
 	if (known && (n <= 0 || n > (1LL << 24)))
 		report(ck, &t->dim->pos, "array size %lld out of range (1 to %lld)",
 		       n, 1LL << 24);
+}
+
+/*
+ * Constants and enumerators may use each other in any order, so values are
+ * folded in passes until nothing changes (a chain written backwards takes
+ * one pass per link, bounded by MAX_FOLD_PASSES); errors are reported once,
+ * in the last pass.
+ */
+#define MAX_FOLD_PASSES 16
+
+static bool fold_decls(struct ck *ck, bool final)
+{
+	struct idl_decl *d, *e;
+	bool progress = false;
+
+	for_each_decl(ck->m, d) {
+		if (d->kind == D_CONST && d->value && d->type && !d->ival_known &&
+		    d->value->depth >= 0) {
+			const_fold(ck, d->value, "constant value", &d->ival,
+				   &d->ival_known, final);
+			progress |= d->ival_known;
+		}
+		if (d->kind != D_ENUM)
+			continue;
+		long long next = 0;
+		bool next_known = true;
+		for_each_member(d, e) {
+			if (!e->ival_known) {
+				if (e->value && e->value->depth >= 0) {
+					const_fold(ck, e->value, "enumerator value",
+						   &e->ival, &e->ival_known, final);
+				} else if (!e->value) {
+					e->ival = next;
+					e->ival_known = next_known;
+				}
+				progress |= e->ival_known;
+			}
+			next_known = e->ival_known;
+			next = (long long)((unsigned long long)e->ival + 1);
+		}
+	}
+	return progress;
 }
 
 static void check_const_value(struct ck *ck)
 {
 	struct idl_decl *d, *e;
 
+	/* resolve once; an expression that failed is marked depth -1 */
 	for_each_decl(ck->m, d) {
 		if (d->kind == D_CONST) {
-			if (!type_is_integer(d->type) && !type_is_pointer(d->type))
+			if (!type_is_integer(d->type) && !type_is_pointer(d->type)) {
 				report(ck, &d->pos,
 				       "constant '%s' must have an integer or pointer type", d->name);
-			else if (d->value)
-				const_expr(ck, d->value, "constant value", &d->ival,
-					   &d->ival_known);
-		}
-		if (d->kind == D_ENUM) {
-			long long next = 0;
-			bool next_known = true;
-			for_each_member(d, e) {
-				if (e->value) {
-					const_expr(ck, e->value, "enumerator value",
-						   &e->ival, &e->ival_known);
-				} else {
-					e->ival = next;
-					e->ival_known = next_known;
-				}
-				next_known = e->ival_known;
-				next = (long long)((unsigned long long)e->ival + 1);
+				d->type = NULL;
+			} else if (d->value && !const_resolve(ck, d->value, "constant value")) {
+				d->value->depth = -1;
 			}
 		}
+		if (d->kind == D_ENUM)
+			for_each_member(d, e)
+				if (e->value && !const_resolve(ck, e->value, "enumerator value"))
+					e->value->depth = -1;
 	}
+	for (int pass = 0; pass < MAX_FOLD_PASSES && fold_decls(ck, false); pass++)
+		;
+	fold_decls(ck, true);
 	walk_all_types(ck, dims, NULL);
 }
 
@@ -1149,8 +1224,9 @@ static void size_type_one(struct ck *ck, struct idl_expr *e, struct idl_var *var
 	    !type_is_integer(e->ref_decl->type))
 		report(ck, &e->pos, "%s size '%s' is not an integer constant", what,
 		       e->ref_decl->name);
-	if (e->kind == EX_INT && e->ival <= 0)
-		report(ck, &e->pos, "%s size must be positive", what);
+	long long v;
+	if (expr_eval(e, &v) && v <= 0)
+		report(ck, &e->pos, "%s size must be positive, not %lld", what, v);
 }
 
 static void ann_size(struct ck *ck, struct idl_attrs *at, unsigned place,
@@ -1187,7 +1263,7 @@ static void alloc_resolve(struct ck *ck, struct idl_attrs *at, unsigned place,
 		       "release function '%s' is not declared in a kernel section", name);
 	else if (!is_kernel_func(d))
 		report(ck, &a->args[0]->pos,
-		       "release function '%s' is a %s, not a kernel function",
+		       "release function '%s' is %s, not a kernel function",
 		       name, kind_name(d));
 	else
 		at->alloc_fn = d;
@@ -1275,11 +1351,6 @@ static void fault_type(struct ck *ck, struct idl_decl *f)
 	struct idl_expr *e = a->args[0];
 	if (!expr_resolved(e))
 		return;
-	if (!expr_is_const(e)) {
-		report(ck, &e->pos, "fault value '%s' is not a constant",
-		       expr_to_c(ck->nc, e));
-		return;
-	}
 	bool is_null = e->kind == EX_NAME && !strcmp(e->name, "NULL");
 	if (ret->kind == TY_POINTER) {
 		if (!is_null && !(e->kind == EX_INT && e->ival == 0) &&

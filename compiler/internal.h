@@ -43,7 +43,7 @@ struct nooksc {
 	int errors, warnings;
 	bool stopped;			/* error cap reached */
 	struct idl_model *model;
-	int max_expr_depth;
+	struct idl_decl **decl_tail;	/* where add_decl() appends */
 };
 
 #define ARENA(nc) (&(nc)->arena)
@@ -68,6 +68,7 @@ struct parse_state {
 	const char *fname;
 	const char *line_text;
 	int line, col;
+	struct srcpos comment_pos;	/* where the open comment began */
 	void *scanner;
 };
 
@@ -90,7 +91,11 @@ struct idl_expr *expr_unary(struct parse_state *ps, int op,
 /* Apply a declarator's pointer/array/function derivations to a base type. */
 struct idl_type *type_derive(struct parse_state *ps, struct idl_type *base,
 			     struct idl_type *outer);
-void annots_append(struct idl_annot **list, struct idl_annot *more);
+/* Appends, keeping at most MAX_ANNOTS per list (one error past that). */
+void annots_append(struct parse_state *ps, struct idl_annot **list,
+		   struct idl_annot *more);
+/* Appends a member list (ops entries, enumerators) in O(1). */
+struct idl_decl *members_append(struct idl_decl *list, struct idl_decl *more);
 void top_item(struct parse_state *ps, const char *kw, const struct srcpos *kwpos,
 	      const char *arg, const struct srcpos *argpos, bool arg_is_string);
 struct idl_var *vars_append(struct idl_var *list, struct idl_var *v);

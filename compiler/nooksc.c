@@ -315,7 +315,8 @@ void import_file(struct parse_state *ps, const char *name,
 	const char *path = *name ? find_import(nc, ps->file, name) : NULL;
 	if (!path) {
 		struct strbuf b = { 0 };
-		sb_printf(&b, "'%s'", dir_of(nc, ps->file->path));
+		const char *here = dir_of(nc, ps->file->path);
+		sb_printf(&b, "'%s'", *here ? here : "./");
 		for (int i = 0; i < nc->opt.n_include_dirs; i++)
 			sb_printf(&b, ", '%s'", nc->opt.include_dirs[i]);
 		diag(nc, NOOKSC_ERROR, "import-not-found", pos,
@@ -337,8 +338,7 @@ void import_file(struct parse_state *ps, const char *name,
 			continue;
 		if (f->loading) {
 			diag(nc, NOOKSC_ERROR, "import-cycle", pos,
-			     "import cycle: %s -> %s",
-			     import_chain(nc, f), f->path);
+			     "import cycle: %s", import_chain(nc, f));
 			return;
 		}
 		imp->file = f;		/* already loaded */

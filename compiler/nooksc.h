@@ -193,6 +193,7 @@ struct idl_var {
 	int index;
 	struct srcpos pos;
 	struct idl_var *next;
+	struct idl_var *tail;		/* parser's list tail (first node only) */
 };
 
 enum decl_kind {
@@ -225,6 +226,7 @@ struct idl_decl {
 	struct idl_attrs attrs;		/* D_FUNC annotations */
 	struct idl_decl *next;		/* in its list */
 	struct idl_decl *next_member;
+	struct idl_decl *member_tail;	/* parser's list tail (first node only) */
 };
 
 struct idl_file {

@@ -13,7 +13,7 @@
 %define api.pure full
 %define api.prefix {idl_}
 %define api.location.type {struct srcpos}
-%define parse.error verbose
+%define parse.error detailed
 %locations
 %parse-param {struct parse_state *ps}
 %lex-param {struct parse_state *ps}
@@ -51,6 +51,8 @@ struct exprlist {
 %code {
 #include <string.h>
 
+#define MAX_ARGS 8
+
 int idl_lex(IDL_STYPE *lval, IDL_LTYPE *lloc, void *scanner);
 
 static int idl_lex_ps(IDL_STYPE *lval, IDL_LTYPE *lloc,
@@ -62,6 +64,9 @@ static int idl_lex_ps(IDL_STYPE *lval, IDL_LTYPE *lloc,
 
 static void idl_error(IDL_LTYPE *loc, struct parse_state *ps, const char *msg)
 {
+	/* "[syntax]" already says it */
+	if (!strncmp(msg, "syntax error, ", 14))
+		msg += 14;
 	diag(ps->nc, NOOKSC_ERROR, "syntax", loc, "%s", msg);
 }
 
@@ -97,8 +102,8 @@ static struct idl_var *make_var(struct parse_state *ps, struct idl_annot *lead,
 {
 	struct idl_var *v = new_var(ps, d->name, finish_type(ps, spec, d),
 				    d->name ? &d->pos : pos);
-	annots_append(&v->attrs.list, lead);
-	annots_append(&v->attrs.list, trail);
+	annots_append(ps, &v->attrs.list, lead);
+	annots_append(ps, &v->attrs.list, trail);
 	return v;
 }
 }
@@ -116,11 +121,14 @@ static struct idl_var *make_var(struct parse_state *ps, struct idl_annot *lead,
 	struct exprlist args;
 }
 
-%token <str> IDENT STRING
-%token <ival> INTEGER
-%token STRUCT UNION ENUM TYPEDEF CONST VOLATILE SIZEOF
-%token VOID CHAR SHORT INT LONG SIGNED UNSIGNED FLOAT DOUBLE BOOL
-%token LATTR RATTR ARROW ELLIPSIS SHL SHR
+%token <str> IDENT "identifier" STRING "string"
+%token <ival> INTEGER "number"
+%token STRUCT "'struct'" UNION "'union'" ENUM "'enum'" TYPEDEF "'typedef'"
+%token CONST "'const'" VOLATILE "'volatile'" SIZEOF "'sizeof'"
+%token VOID "'void'" CHAR "'char'" SHORT "'short'" INT "'int'" LONG "'long'"
+%token SIGNED "'signed'" UNSIGNED "'unsigned'" FLOAT "'float'"
+%token DOUBLE "'double'" BOOL "'_Bool'"
+%token LATTR "'[['" RATTR "']]'" ARROW "'->'" ELLIPSIS "'...'" SHL "'<<'" SHR "'>>'"
 
 %type <u> quals quals_opt kw kwlist
 %type <type> specs base pointer typename
@@ -225,14 +233,9 @@ item:
 		}
 	| TYPEDEF specs declarator ';'
 		{
-			if (!$3.name) {
-				diag(ps->nc, NOOKSC_ERROR, "syntax", &@3,
-				     "typedef needs a name");
-			} else {
-				struct idl_decl *d = new_decl(ps, D_TYPEDEF, $3.name, &$3.pos);
-				d->type = finish_type(ps, $2, &$3);
-				add_decl(ps, d);
-			}
+			struct idl_decl *d = new_decl(ps, D_TYPEDEF, $3.name, &$3.pos);
+			d->type = finish_type(ps, $2, &$3);
+			add_decl(ps, d);
 		}
 	| CONST specs IDENT ';'
 		{
@@ -277,10 +280,10 @@ field:
 						struct idl_annot *c = arena_alloc(ARENA(ps->nc), sizeof(*c));
 						*c = *a;
 						c->next = NULL;
-						annots_append(&lead, c);
+						annots_append(ps, &lead, c);
 					}
 				}
-				annots_append(&lead, v->attrs.list);
+				annots_append(ps, &lead, v->attrs.list);
 				v->attrs.list = lead;
 				v->type = type_derive(ps, $2, v->type);
 			}
@@ -294,28 +297,19 @@ field_dtors:
 	  declarator attrs_opt
 		{
 			$$ = new_var(ps, $1.name, $1.first, $1.name ? &$1.pos : &@1);
-			annots_append(&$$->attrs.list, $2);
+			annots_append(ps, &$$->attrs.list, $2);
 		}
 	| field_dtors ',' declarator attrs_opt
 		{
 			struct idl_var *v = new_var(ps, $3.name, $3.first, $3.name ? &$3.pos : &@3);
-			annots_append(&v->attrs.list, $4);
+			annots_append(ps, &v->attrs.list, $4);
 			$$ = vars_append($1, v);
 		}
 	;
 
 funcs:
 	  %empty			{ $$ = NULL; }
-	| funcs func
-		{
-			$$ = $1;
-			if ($2) {
-				struct idl_decl **p = &$$;
-				while (*p)
-					p = &(*p)->next_member;
-				*p = $2;
-			}
-		}
+	| funcs func			{ $$ = members_append($1, $2); }
 	;
 
 func:
@@ -323,14 +317,14 @@ func:
 		{
 			struct idl_type *t = finish_type(ps, $2, &$3);
 			$$ = NULL;
-			if (!$3.name || t->kind != TY_FUNC) {
+			if (t->kind != TY_FUNC) {
 				diag(ps->nc, NOOKSC_ERROR, "syntax", &@3,
 				     "expected a function prototype");
 			} else {
 				$$ = new_decl(ps, D_FUNC, $3.name, &$3.pos);
 				$$->type = t;
-				annots_append(&$$->attrs.list, $1);
-				annots_append(&$$->attrs.list, $4);
+				annots_append(ps, &$$->attrs.list, $1);
+				annots_append(ps, &$$->attrs.list, $4);
 				for (struct idl_var *v = t->params; v; v = v->next)
 					v->owner = $$;
 			}
@@ -339,15 +333,8 @@ func:
 	;
 
 enumerators:
-	  enumerator			{ $$ = $1; }
-	| enumerators ',' enumerator
-		{
-			struct idl_decl **p = &$1;
-			while (*p)
-				p = &(*p)->next_member;
-			*p = $3;
-			$$ = $1;
-		}
+	  enumerator			{ $$ = members_append(NULL, $1); }
+	| enumerators ',' enumerator	{ $$ = members_append($1, $3); }
 	;
 
 enumerator:
@@ -414,16 +401,12 @@ pointer:
 			$$ = new_type(ps, TY_POINTER, &@1);
 			$$->quals = $2;
 		}
-	| pointer '*' quals_opt
+	| '*' quals_opt pointer
 		{
-			/* $1 is applied first: append to its chain */
-			struct idl_type *p = new_type(ps, TY_POINTER, &@2);
-			p->quals = $3;
-			struct idl_type *t = $1;
-			while (t->base)
-				t = t->base;
-			t->base = p;
-			$$ = $1;
+			/* the leftmost '*' is applied first */
+			$$ = new_type(ps, TY_POINTER, &@1);
+			$$->quals = $2;
+			$$->base = $3;
 		}
 	;
 
@@ -531,13 +514,13 @@ attrs_opt:
 attrs:
 	  LATTR annot_list RATTR	{ $$ = $2; }
 	| LATTR RATTR			{ $$ = NULL; }
-	| attrs LATTR annot_list RATTR	{ $$ = $1; annots_append(&$$, $3); }
+	| attrs LATTR annot_list RATTR	{ $$ = $1; annots_append(ps, &$$, $3); }
 	| attrs LATTR RATTR		{ $$ = $1; }
 	;
 
 annot_list:
 	  annot				{ $$ = $1; }
-	| annot_list ',' annot		{ $$ = $1; annots_append(&$$, $3); }
+	| annot_list ',' annot		{ $$ = $1; annots_append(ps, &$$, $3); }
 	;
 
 annot:
@@ -561,7 +544,7 @@ annot:
 			$$->pos = @1;
 			$$->has_parens = true;
 			$$->args = $3.v;
-			$$->nargs = $3.n;
+			$$->nargs = $3.n > MAX_ARGS ? MAX_ARGS : $3.n;
 		}
 	;
 
@@ -574,12 +557,18 @@ args:
 		}
 	| args ',' expr
 		{
-			struct idl_expr **v = arena_alloc(ARENA(ps->nc),
-							  sizeof(*v) * (size_t)($1.n + 1));
-			memcpy(v, $1.v, sizeof(*v) * (size_t)$1.n);
-			v[$1.n] = $3;
-			$$.v = v;
-			$$.n = $1.n + 1;
+			$$ = $1;
+			if ($1.n == MAX_ARGS) {
+				diag(ps->nc, NOOKSC_ERROR, "syntax", &@3,
+				     "more than %d annotation arguments", MAX_ARGS);
+			} else if ($1.n < MAX_ARGS) {
+				struct idl_expr **v = arena_alloc(ARENA(ps->nc),
+								  sizeof(*v) * (size_t)($1.n + 1));
+				memcpy(v, $1.v, sizeof(*v) * (size_t)$1.n);
+				v[$1.n] = $3;
+				$$.v = v;
+			}
+			$$.n = $1.n + 1 > MAX_ARGS + 1 ? MAX_ARGS + 1 : $1.n + 1;
 		}
 	;
 

@@ -248,7 +248,7 @@ static void test_types(void)
 {
 	expect_error(HDR "struct s { struct s2 *p; };", "unknown-type", "opaque struct NAME");
 	expect_error(HDR "enum e { X };\nstruct s { struct e *p; };", "unknown-type",
-		     "'e' is a enum, not a struct");
+		     "'e' is an enum, not a struct");
 	expect_error(HDR "typedef a_t a_t;", "type-invalid", "refers to itself");
 	expect_error(HDR "typedef int a_t;\ntypedef a_t b_t;\nstruct s { b_t x; c_t y; };",
 		     "unknown-type", "'c_t'");
@@ -259,6 +259,24 @@ static void test_types(void)
 		     "type-invalid", "ops table by value");
 	expect_error(HDR "struct s { int x; };\nconst struct s C;", "const-value",
 		     "integer or pointer");
+}
+
+static void test_constants(void)
+{
+	/* values fold whatever the order of declaration */
+	struct compiled *c = compile(HDR "const int F = BLUE + 1;\n"
+				     "enum colour { RED, GREEN, BLUE };\n"
+				     "const int G = F << 2;\n");
+	ASSERT_CLEAN(c);
+	CU_ASSERT_EQUAL(decl_named(c->m, "F")->ival, 3);
+	CU_ASSERT_EQUAL(decl_named(c->m, "G")->ival, 12);
+	compiled_free(c);
+	expect_error(HDR "const int D = 1 / 0;", "const-value", "divides by zero");
+	expect_error(HDR "const int D = 1 << 64;", "const-value", "shifts out of range");
+	expect_error(HDR "kernel { int f(char *b [[in, count(1 - 2)]]); };",
+		     "size-type", "must be positive, not -1");
+	expect_error(HDR "enum e { A }; const int A = 1;", "duplicate-decl",
+		     "already an enumerator");
 }
 
 static void test_registers(void)
@@ -327,6 +345,7 @@ void register_check_tests(void)
 	CU_add_test(s, "alloc() forms", test_alloc_forms);
 	CU_add_test(s, "count()/bytes() sizes", test_sizes);
 	CU_add_test(s, "types", test_types);
+	CU_add_test(s, "constant folding", test_constants);
 	CU_add_test(s, "registers()", test_registers);
 	CU_add_test(s, "-Wno- and -Werror", test_warning_options);
 }

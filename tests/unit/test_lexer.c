@@ -101,13 +101,19 @@ static void test_stray_and_unterminated(void)
 	ASSERT_DIAG_AT(c, "lex", 2, 17);
 	compiled_free(c);
 
+	/* C operators the IDL has no use for are stray, not "invalid token" */
+	c = compile(HDR "const int A = 1 ? 2 : 3;\n");
+	ASSERT_DIAG_AT(c, "lex", 2, 17);
+	CU_ASSERT_PTR_NOT_NULL(strstr(c->d[0].message, "stray '?'"));
+	compiled_free(c);
+
 	c = compile(HDR "header \"abc\n");
 	ASSERT_DIAG_AT(c, "lex", 2, 8);
 	CU_ASSERT_PTR_NOT_NULL(strstr(c->d[0].message, "unterminated string"));
 	compiled_free(c);
 
 	c = compile(HDR "const int A = 1; /* never closed\n\n");
-	CU_ASSERT_PTR_NOT_NULL(find_diag(c, "lex"));
+	ASSERT_DIAG_AT(c, "lex", 2, 18);	/* at the opening */
 	CU_ASSERT_PTR_NOT_NULL(strstr(find_diag(c, "lex")->message, "unterminated comment"));
 	compiled_free(c);
 }

@@ -204,6 +204,11 @@ static void test_top_level_words(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(c->d[0].message, "function prototype"));
 	compiled_free(c);
 
+	c = compile(HDR "header x;\n");
+	ASSERT_DIAG_AT(c, "syntax", 2, 8);
+	CU_ASSERT_PTR_NOT_NULL(strstr(c->d[0].message, "quoted file name"));
+	compiled_free(c);
+
 	c = compile(HDR "interface again;\n");
 	ASSERT_DIAG_AT(c, "duplicate-decl", 2, 1);
 	compiled_free(c);
