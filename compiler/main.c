@@ -4,7 +4,8 @@
  * Each input file is compiled in its own context.  Nothing is written
  * unless every file compiled without error: outputs go to temporaries that
  * are renamed into place together at the end (output.c).  Exit status: 0
- * success, 1 errors in the input, 2 bad usage or an I/O failure.
+ * success, 1 errors in the input (an unreadable input included), 2 bad
+ * usage or an output that could not be written.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -37,8 +38,9 @@ static const char usage_text[] =
 "  -V, --version       show the version\n"
 "\n"
 "Diagnostics read 'file:line:col: error: [check] message', followed by the\n"
-"source line and a caret.  Exit status: 0 success, 1 errors in the input,\n"
-"2 bad usage or an I/O failure.  The language is described in docs/idl.md.\n";
+"source line and a caret.  Exit status: 0 success, 1 errors in the input\n"
+"(an unreadable input included), 2 bad usage or an output that could not be\n"
+"written.  The language is described in docs/idl.md.\n";
 
 static void usage_error(const char *fmt, const char *arg)
 {
@@ -190,6 +192,14 @@ int main(int argc, char **argv)
 				char path[4096], name[1024];
 				snprintf(path, sizeof(path), "%s/%s.dump", outdir,
 					 stem(argv[i], name, sizeof(name)));
+				for (int j = 0; j < os->n; j++)
+					if (!strcmp(os->files[j].path, path)) {
+						fprintf(stderr, "nooksc: two inputs would both write '%s'\n",
+							path);
+						status = 2;
+					}
+				if (status)
+					break;
 				int err = out_open(os, path, &fp);
 				if (err) {
 					fprintf(stderr, "nooksc: cannot write '%s': %s\n",

@@ -313,6 +313,10 @@ void import_file(struct parse_state *ps, const char *name,
 	*tail = imp;
 
 	const char *path = *name ? find_import(nc, ps->file, name) : NULL;
+	if (!path && name[0] == '/') {
+		diag(nc, NOOKSC_ERROR, "import-not-found", pos, "cannot find \"%s\"", name);
+		return;
+	}
 	if (!path) {
 		struct strbuf b = { 0 };
 		const char *here = dir_of(nc, ps->file->path);

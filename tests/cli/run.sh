@@ -74,6 +74,7 @@ check "no output when any input fails" empty_dir "$tmp/o1"
 expect "dump -o" 0 "" -- "$nooksc" --dump -o "$tmp/o2" "$good" "$tmp/warn.idl"
 check "one .dump per input" test -s "$tmp/o2/netdev.dump" -a -s "$tmp/o2/warn.dump"
 check "no temporaries left" sh -c "[ \$(ls -A '$tmp/o2' | wc -l) -eq 2 ]"
+expect "same output twice" 2 "two inputs would both write" -- "$nooksc" --dump -o "$tmp/o2" "$good" "$good"
 expect "unwritable output dir" 2 "cannot write" -- "$nooksc" --dump -o "$tmp/none/x" "$good"
 
 # cpp in front: markers keep the original positions
