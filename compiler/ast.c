@@ -153,6 +153,17 @@ struct idl_expr *expr_binary(struct parse_state *ps, int op,
 	return e;
 }
 
+struct idl_expr *expr_arrow(struct parse_state *ps, struct idl_expr *l,
+			    const char *name, const struct srcpos *pos)
+{
+	struct idl_expr *e = new_expr(ps, EX_ARROW, pos);
+	e->lhs = l;
+	e->name = name;
+	e->depth = 1 + l->depth;
+	check_depth(ps, e);
+	return e;
+}
+
 struct idl_expr *expr_unary(struct parse_state *ps, int op,
 			    struct idl_expr *l, const struct srcpos *pos)
 {

@@ -86,6 +86,8 @@ void add_decl(struct parse_state *ps, struct idl_decl *d);
 struct idl_expr *expr_binary(struct parse_state *ps, int op,
 			     struct idl_expr *l, struct idl_expr *r,
 			     const struct srcpos *pos);
+struct idl_expr *expr_arrow(struct parse_state *ps, struct idl_expr *l,
+			    const char *name, const struct srcpos *pos);
 struct idl_expr *expr_unary(struct parse_state *ps, int op,
 			    struct idl_expr *l, const struct srcpos *pos);
 /* Apply a declarator's pointer/array/function derivations to a base type. */

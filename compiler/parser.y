@@ -598,13 +598,7 @@ unary:
 
 postfix:
 	  primary			{ $$ = $1; }
-	| postfix ARROW IDENT
-		{
-			$$ = new_expr(ps, EX_ARROW, &@3);
-			$$->lhs = $1;
-			$$->name = $3;
-			$$->depth = $1->depth + 1;
-		}
+	| postfix ARROW IDENT		{ $$ = expr_arrow(ps, $1, $3, &@3); }
 	;
 
 primary:
