@@ -382,7 +382,8 @@ struct idl_model *nooksc_parse_buffer(struct nooksc *nc, const char *name,
 	struct idl_model *m = start(nc);
 	char *copy = arena_alloc(ARENA(nc), len + 1);
 
-	memcpy(copy, buf, len);
+	if (len)
+		memcpy(copy, buf, len);	/* buf may be NULL when len is 0 */
 	m->main = new_file(nc, name);
 	parse_into(nc, m->main, copy, len);
 	run_checks(nc, m);

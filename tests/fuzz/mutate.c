@@ -23,24 +23,38 @@
  * For every input: each diagnostic must have a message and, when it has a
  * file, a line and column >= 1; it is also printed (to /dev/null) through
  * nooksc_print_diag, which reads the source line it points into.  With no
- * errors the model is dumped (into memory).  Then the context is freed; under
- * LeakSanitizer a leak check runs every -L inputs.  Crashes and sanitizer reports
- * end the process (the sanitizers' own exit code); so does an input that
- * exceeds the time limit (exit 3).  Before each input the mutant is written
- * to the -r file, so whatever ends the process leaves its reproducer;
- * inputs that fail a check without ending it are kept in the -k directory.
+ * errors the model is dumped (into memory).  Then the context is freed;
+ * under LeakSanitizer a leak check runs every -L inputs.  Crashes and
+ * sanitizer reports end the process (with the sanitizer's exit code); so
+ * does an input that exceeds the time limit (exit 3).  Before each input
+ * the mutant is written to the -r file, so whatever ends the process leaves
+ * its reproducer; inputs that fail a check without ending it are kept in
+ * the -k directory.
  *
  * Imports: the buffers are named DIR/NAME (-d DIR), where DIR holds copies
  * of the seeds, so `import "core.idl";` resolves as it would next to them;
  * -I adds the seeds' own directories, for `import "inc/base.idl";`.
  *
- * Options: -n N inputs (random; trunc: about N), -s SEED, -i I only input
- * I, -j I start at input I (to go on after one that ended the process),
- * -t SECONDS per input (0: none), -r FILE reproducer (FILE.at gets the
- * input's index), -k DIR keep failing inputs, -d DIR import directory,
- * -I DIR search path for imports (as nooksc -I), -L N leak check every N
- * inputs (default 16; a leak is then reported for a range of inputs), -v
- * name each input before running it.
+ * Options:
+ *   -n N       inputs (random mode; trunc: about N, 0 for every offset)
+ *   -s SEED    the generator's seed
+ *   -i I       input I only;  -j I  start at input I (to go on after an
+ *              input that ended the process)
+ *   -t SECS    time limit per input (0: none)
+ *   -r FILE    reproducer: each input is written there before it runs, and
+ *              "INDEX VARIANT" into FILE.at
+ *   -k DIR     keep inputs that fail a check there
+ *   -d DIR     import directory (see below);  -I DIR  search path, as
+ *              nooksc -I
+ *   -O V       options variant V for every input; by default input I runs
+ *              under variant I % 8: 0-4 defaults, 5 max_errors 1, 6
+ *              -Werror, 7 every warning turned off
+ *   -L N       a leak check every N inputs (default 16; a leak is then
+ *              reported for a range of inputs, -i finds which)
+ *   -g N       the first N seeds are the good ones: half of the random
+ *              mutants start from one of them (the others are files with
+ *              mistakes, which reach deeper into the checks)
+ *   -v         name each input before running it
  *
  * Other modes of operation:
  *   -w DIR     write the mutants as files DIR/mut-MODE-NNNNNN.idl (with
@@ -259,6 +273,7 @@ struct seed {
 
 static struct seed seeds[MAX_SEEDS];
 static int n_seeds;
+static int n_good;	/* -g: the first n_good seeds compile; 0: all do */
 static const char *idents[MAX_IDENTS];	/* harvested from the seeds */
 static int n_idents;
 
@@ -312,7 +327,8 @@ static const char *const tokens[] = {
 	"header \"x.h\";", "import \"core.idl\";", "import \"netdev.idl\";",
 	"import \"\";", "import \".\";", "import \"..\";", "import \"/\";",
 	"import \"nonexistent.idl\";", "import \"/dev/null\";",
-	"import \"../fuzz/core.idl\";", "kernel {", "ops x {", "opaque struct x;",
+	"import \"../fuzz/core.idl\";", "import \"deep-00.idl\";",
+	"import \"deep-60.idl\";", "kernel {", "ops x {", "opaque struct x;",
 	"struct x { int a; };", "enum e { A, B = 1 };", "typedef int t;",
 	"const int C = 1;", "kernel { void f(void); };",
 	/* annotations */
@@ -425,10 +441,71 @@ static void long_ident(struct buf *out, size_t n)
 	out->len = n;
 }
 
+static const char *const annot_names[] = {
+	"readonly", "writable", "private", "hidden", "in", "out", "inout",
+	"count", "bytes", "string", "nullable", "opaque", "alloc", "release",
+	"transfer", "borrow", "registers", "undo", "fault", "timeout", "lock",
+	"unlock", "replay", "bogus",
+};
+
+#define N_ANNOT_NAMES (sizeof(annot_names) / sizeof(annot_names[0]))
+
+/* One annotation argument: a name of the seeds', a number, p->f, ... */
+static void annot_arg(struct buf *t)
+{
+	switch (below(6)) {
+	case 0:
+	case 1:
+		if (n_idents) {
+			buf_puts(t, idents[below((size_t)n_idents)]);
+			break;
+		}
+		/* fall through */
+	case 2:
+		buf_puts(t, interesting_numbers[below(N_NUMBERS)]);
+		break;
+	case 3:
+		if (n_idents) {
+			buf_puts(t, idents[below((size_t)n_idents)]);
+			buf_puts(t, "->");
+			buf_puts(t, idents[below((size_t)n_idents)]);
+			break;
+		}
+		/* fall through */
+	case 4:
+		buf_puts(t, "sizeof(int)");
+		break;
+	default:
+		buf_puts(t, tokens[below(N_TOKENS)]);
+		break;
+	}
+}
+
+/* A random [[...]] list of annotations from the vocabulary. */
+static void annotation(struct buf *t)
+{
+	buf_puts(t, " [[");
+	for (size_t n = 1 + (chance(70) ? 0 : below(3)); n > 0; n--) {
+		buf_puts(t, annot_names[below(N_ANNOT_NAMES)]);
+		if (chance(50)) {
+			buf_puts(t, "(");
+			for (size_t a = chance(80) ? 1 : below(3); a > 0; a--) {
+				annot_arg(t);
+				if (a > 1)
+					buf_puts(t, ", ");
+			}
+			buf_puts(t, ")");
+		}
+		if (n > 1)
+			buf_puts(t, ", ");
+	}
+	buf_puts(t, "]]");
+}
+
 enum op {
 	OP_FLIP, OP_BYTE, OP_DELETE, OP_INSERT_RANDOM, OP_TOKEN, OP_NUL,
 	OP_SPLICE, OP_DUP, OP_MOVE, OP_IDENT, OP_NUMBER, OP_TRUNCATE, OP_DEEP,
-	OP_LONG_IDENT, OP_LINE, OP_COUNT
+	OP_LONG_IDENT, OP_LINE, OP_ANNOT, OP_COUNT
 };
 
 static const unsigned op_weight[OP_COUNT] = {
@@ -436,7 +513,7 @@ static const unsigned op_weight[OP_COUNT] = {
 	[OP_INSERT_RANDOM] = 6, [OP_TOKEN] = 20, [OP_NUL] = 3,
 	[OP_SPLICE] = 5, [OP_DUP] = 8, [OP_MOVE] = 4, [OP_IDENT] = 12,
 	[OP_NUMBER] = 8, [OP_TRUNCATE] = 4, [OP_DEEP] = 3,
-	[OP_LONG_IDENT] = 2, [OP_LINE] = 8,
+	[OP_LONG_IDENT] = 2, [OP_LINE] = 8, [OP_ANNOT] = 14,
 };
 
 static enum op pick_op(void)
@@ -625,6 +702,20 @@ static void mutate_once(struct buf *b)
 		}
 		break;
 	}
+	case OP_ANNOT: {
+		/* annotations where they may go: before a ';', ',' or ')', or
+		 * (leading ones) after a '{' or ';' */
+		size_t i, from = below(b->len + 1);
+		for (i = from; i < b->len; i++)
+			if (b->p[i] == ';' || b->p[i] == ',' || b->p[i] == ')' ||
+			    b->p[i] == '{')
+				break;
+		if (i < b->len && (b->p[i] == '{' || (b->p[i] == ';' && chance(30))))
+			i++;
+		annotation(&t);
+		buf_insert(b, i, t.p, t.len);
+		break;
+	}
 	case OP_COUNT:
 		break;
 	}
@@ -666,7 +757,10 @@ static void make_random(uint64_t seed, size_t index, struct buf *b,
 		}
 		return;
 	}
-	const struct seed *s = &seeds[below((size_t)n_seeds)];
+	/* half of them from the good seeds (-g), which still compile */
+	size_t pick = n_good > 0 && n_good < n_seeds && chance(50) ?
+		below((size_t)n_good) : below((size_t)n_seeds);
+	const struct seed *s = &seeds[pick];
 	*name = s->name;
 	buf_set(b, s->text.p, s->text.len);
 	size_t n = 1;
@@ -838,6 +932,10 @@ static const struct stress stress_cases[] = {
 	{ HDR "import \"/\";", "", 0, "", "", "", NULL, 0 },
 	{ HDR "import \"/dev/null\";", "", 0, "", "", "", NULL, 0 },
 	{ HDR "import \"./stress.idl\";", "", 0, "", "", "", NULL, 0 },
+	{ HDR "import \"deep-00.idl\";", "", 0, "", "", "", NULL, 0 },
+	{ HDR "import \"deep-10.idl\";", "", 0, "", "", "", NULL, 0 },
+	{ HDR "import \"deep-69.idl\"; import \"deep-00.idl\";", "", 0, "", "", "", NULL, 0 },
+	{ "interface deep00; header \"d.h\"; import \"deep-01.idl\";", "", 0, "", "", "", "deep-69.idl", 0 },
 	/* values at the edges */
 	{ HDR "const int X = -9223372036854775807 - 1; const int Y = X / -1;"
 	  " const int Z = X % -1; const int W = -X; const int V = X * -1;"
@@ -878,7 +976,7 @@ static void stress_describe(size_t i, char *out, size_t size)
 {
 	if (i < N_STRESS_TABLE) {
 		const struct stress *s = &stress_cases[i];
-		char pre[48] = "", unit[24] = "";
+		char pre[72] = "", unit[24] = "";
 		size_t j = 0;
 		/* a short printable picture */
 		for (const char *p = s->pre; *p && j + 5 < sizeof(pre); p++)
@@ -1015,6 +1113,7 @@ static const char *include_dirs[16];	/* -I */
 static int n_include_dirs;
 static unsigned time_limit = 5;	/* -t seconds */
 static bool verbose;
+static int variant_opt = -1;		/* -O */
 static FILE *devnull;
 static bool lsan_checks = true;
 
@@ -1030,6 +1129,44 @@ static void on_alarm(int sig)
 	ssize_t r = write(2, alarm_msg, alarm_len);
 	(void)r;
 	_exit(3);
+}
+
+/*
+ * The options an input runs under: by its index, most inputs the defaults,
+ * some stop at the first error, treat warnings as errors or turn all
+ * warnings off (-O V picks variant V, for -f).
+ */
+#define N_VARIANTS 8
+static const char *warning_names[64];
+static int n_warning_names;
+
+static void find_warnings(void)
+{
+	int n;
+	const struct nooksc_check_info *c = nooksc_checks(&n);
+	for (int i = 0; i < n && n_warning_names < 64; i++)
+		if (c[i].level == NOOKSC_WARNING)
+			warning_names[n_warning_names++] = c[i].name;
+}
+
+static void set_variant(struct nooksc_options *o, unsigned v)
+{
+	switch (v) {
+	case 5:
+		o->max_errors = 1;
+		break;
+	case 6:
+		o->werror = true;
+		o->max_errors = 100000;
+		break;
+	case 7:
+		o->disabled = warning_names;
+		o->n_disabled = n_warning_names;
+		o->max_errors = 3;
+		break;
+	default:
+		break;
+	}
 }
 
 struct diag_state {
@@ -1128,7 +1265,7 @@ static void leak_check(const char *mode, size_t index, const char *what,
 }
 
 static void run_one(const char *mode, size_t index, const char *what,
-		    const struct buf *b, const char *name)
+		    const struct buf *b, const char *name, unsigned variant)
 {
 	char path[PATH_MAX];
 	struct diag_state ds = { 0 };
@@ -1136,6 +1273,7 @@ static void run_one(const char *mode, size_t index, const char *what,
 		.diag = on_diag, .diag_arg = &ds,
 		.include_dirs = include_dirs, .n_include_dirs = n_include_dirs,
 	};
+	set_variant(&opt, variant);
 	struct itimerval tv = { .it_value = { .tv_sec = time_limit } };
 	struct itimerval off = { 0 };
 
@@ -1147,7 +1285,7 @@ static void run_one(const char *mode, size_t index, const char *what,
 		fprintf(stderr, "mutate: %s #%zu (%s), %zu bytes\n", mode, index, what, b->len);
 	if (repro_path) {
 		char at[64];
-		int n = snprintf(at, sizeof(at), "%zu\n", index);
+		int n = snprintf(at, sizeof(at), "%zu %u\n", index, variant);
 		if (!write_file(repro_path, b->p, b->len) ||
 		    !write_file(repro_at, at, (size_t)n))
 			die("cannot write '%s': %s", repro_path, strerror(errno));
@@ -1188,6 +1326,8 @@ static void run_one(const char *mode, size_t index, const char *what,
 		free(dump);
 		dumped = true;
 	}
+	if (nooksc_warnings(nc) < 0)
+		fail(mode, index, what, b, "%d warnings", nooksc_warnings(nc));
 	if (errors > 0 && ds.count == 0)
 		fail(mode, index, what, b, "%d errors but no diagnostic", errors);
 	nooksc_free(nc);
@@ -1228,12 +1368,24 @@ static void make_dir(const char *dir)
 		die("cannot create '%s': %s", dir, strerror(errno));
 }
 
-/* Copies of the seeds in dir, by base name (the first of a name wins). */
+#define N_DEEP 70	/* nooksc refuses imports nested more than 64 deep */
+
+/* Copies of the seeds in dir, by base name (the first of a name wins), and
+ * a chain of imports deep-00.idl -> deep-01.idl -> ... -> deep-69.idl. */
 static void copy_seeds(const char *dir)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], text[256];
 
 	make_dir(dir);
+	for (int i = 0; i < N_DEEP; i++) {
+		int n = snprintf(text, sizeof(text), "interface deep%02d;\nheader \"deep%02d.h\";\n", i, i);
+		if (i + 1 < N_DEEP)
+			n += snprintf(text + n, sizeof(text) - (size_t)n, "import \"deep-%02d.idl\";\n", i + 1);
+		snprintf(text + n, sizeof(text) - (size_t)n, "const int D%02d = %d;\n", i, i);
+		snprintf(path, sizeof(path), "%s/deep-%02d.idl", dir, i);
+		if (!write_file(path, text, strlen(text)))
+			die("cannot write '%s': %s", path, strerror(errno));
+	}
 	for (int i = 0; i < n_seeds; i++) {
 		bool first = true;
 		for (int j = 0; j < i && first; j++)
@@ -1270,8 +1422,9 @@ static void usage(void)
 {
 	fputs("Usage: mutate [-m trunc|stress|random] [-n N] [-s SEED] [-i INDEX]\n"
 	      "              [-t SECONDS] [-r REPRO] [-k KEEPDIR] [-d IMPORTDIR] [-I DIR]\n"
-	      "              [-j FIRST] [-L N] [-w OUTDIR] [-x OFFSET] [-v] SEED.idl...\n"
-	      "       mutate -f FILE [-d IMPORTDIR] [-I DIR] [-t SECONDS] [SEED.idl...]\n"
+	      "              [-j FIRST] [-L N] [-O VARIANT] [-g NGOOD] [-w OUTDIR]\n"
+	      "              [-x OFFSET] [-v] SEED.idl...\n"
+	      "       mutate -f FILE [-O VARIANT] [-d IMPORTDIR] [-I DIR] [-t SECONDS] [SEED.idl...]\n"
 	      "       mutate -l [SEED.idl...]\n"
 	      "Environment: NOOKSC_FUZZ_SEED is the default for -s.\n", stderr);
 	exit(2);
@@ -1286,7 +1439,7 @@ int main(int argc, char **argv)
 	uint64_t seed = env && *env ? parse_seed(env, "NOOKSC_FUZZ_SEED") : DEFAULT_SEED;
 	int c;
 
-	while ((c = getopt(argc, argv, "m:n:s:i:j:t:r:k:d:I:L:w:x:f:lvh")) != -1) {
+	while ((c = getopt(argc, argv, "m:n:s:i:j:t:r:k:d:I:L:O:g:w:x:f:lvh")) != -1) {
 		switch (c) {
 		case 'm': mode = optarg; break;
 		case 'n': n = parse_count(optarg, "-n"); break;
@@ -1294,6 +1447,12 @@ int main(int argc, char **argv)
 		case 'i': only = parse_count(optarg, "-i"); break;
 		case 'j': start = parse_count(optarg, "-j"); break;
 		case 'L': leak_every = parse_count(optarg, "-L"); break;
+		case 'g': n_good = (int)parse_count(optarg, "-g"); break;
+		case 'O':
+			variant_opt = (int)parse_count(optarg, "-O");
+			if (variant_opt >= N_VARIANTS)
+				die("-O takes 0 to %d", N_VARIANTS - 1);
+			break;
 		case 't': time_limit = (unsigned)parse_count(optarg, "-t"); break;
 		case 'r': repro_path = optarg; break;
 		case 'k': keep_dir = optarg; break;
@@ -1339,6 +1498,7 @@ int main(int argc, char **argv)
 
 	if (repro_path)
 		snprintf(repro_at, sizeof(repro_at), "%s.at", repro_path);
+	find_warnings();
 	devnull = fopen("/dev/null", "w");
 	if (!devnull)
 		die("cannot open /dev/null: %s", strerror(errno));
@@ -1359,7 +1519,7 @@ int main(int argc, char **argv)
 		if (!read_file(replay, &b))
 			die("cannot read '%s': %s", replay, strerror(errno));
 		name = base_name(replay);
-		run_one("file", 0, replay, &b, name);
+		run_one("file", 0, replay, &b, name, variant_opt < 0 ? 0 : (unsigned)variant_opt);
 		leak_check("file", 0, replay, &b, true);
 		fprintf(stderr, "mutate: %s: %s\n", replay, n_failed ? "FAILED" : "ok");
 		free(b.p);
@@ -1414,7 +1574,12 @@ int main(int argc, char **argv)
 			n_inputs++;
 			continue;
 		}
-		run_one(mode, id, what, &b, name);
+		unsigned variant = variant_opt < 0 ? (unsigned)(id % N_VARIANTS) : (unsigned)variant_opt;
+		if (variant) {
+			size_t l = strlen(what);
+			snprintf(what + l, sizeof(what) - l, ", options -O %u", variant);
+		}
+		run_one(mode, id, what, &b, name, variant);
 	}
 	if (!write_dir && last > first)
 		leak_check(mode, last - 1 + offset, what, &b, true);

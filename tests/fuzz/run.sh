@@ -1,24 +1,29 @@
 #!/bin/sh
 # run.sh BUILDDIR RESULTFILE - the robustness test of nooksc.
 #
-# Feeds nooksc thousands of mutants of the good IDL files (tests/idl/good
-# and examples/idl) and pathological inputs, under the sanitizers of a
+# Feeds nooksc tens of thousands of mutants of the good IDL files
+# (tests/idl/good, examples/idl; the random mutants also start from
+# tests/idl/bad) and pathological inputs, under the sanitizers of a
 # `make SAN=1` build, and wants: no crash, no sanitizer report, no leak, no
 # hang, exit status 0 or 1, and no output file after errors.
 #
 #   1. in process (BUILDDIR/tests/fuzz/mutate, see mutate.c): every seed
-#      truncated at every N-th offset; the stress cases (100k-deep nesting,
-#      huge tokens, line markers, NULs, every byte, ...); random stacked
-#      mutations.  An input that ends the process (crash, sanitizer, hang)
-#      is kept and the run goes on from the next input.
-#   2. the CLI: a few hundred mutant files, each through
-#      `nooksc --check` and `nooksc --dump -o DIR` under `timeout`.
-#   3. every reproducer in tests/fuzz/crashers/ (bugs found and not yet
-#      fixed, or fixed: then they stay as regression tests).
+#      truncated at every offset; the stress cases (100k-deep nesting, huge
+#      tokens and lists, line markers, NULs, every byte, import chains,
+#      ...); random stacked mutations.  An input that ends the process
+#      (crash, sanitizer report, hang) is kept and the run goes on from the
+#      next one; each kind of failure is shown once, then counted.
+#   2. the CLI: some 800 files (the stress cases and random mutants), each
+#      through `nooksc --check` and `nooksc --dump -o DIR` under `timeout`.
+#   3. every reproducer in tests/fuzz/crashers/ (bugs found: they fail until
+#      fixed and stay as regression tests).
 #
 # Deterministic: the seed is printed; NOOKSC_FUZZ_SEED=N reproduces a run.
 # NOOKSC_FUZZ_RANDOM, NOOKSC_FUZZ_TRUNC and NOOKSC_FUZZ_CLI change the
-# numbers of inputs.  Failing inputs are kept in RESULTFILE.d/.
+# numbers of inputs.  Failing inputs are kept in RESULTFILE.d/ with a
+# command that reproduces each.  About a minute on two CPUs when all is
+# well; a broken build is cut short (at most 200 restarts and 8 hangs per
+# in-process test, 4 hangs per CLI worker).
 # Prints [PASS]/[FAIL] lines and "fuzz: N passed, M failed", writes "N M"
 # to RESULTFILE and exits 1 if anything failed.
 set -u
@@ -33,9 +38,9 @@ MUTATE=$B/tests/fuzz/mutate
 NOOKSC=$B/nooksc
 HERE=$(dirname "$0")
 SEED=${NOOKSC_FUZZ_SEED:-20240611}
-N_RANDOM=${NOOKSC_FUZZ_RANDOM:-8000}
-N_TRUNC=${NOOKSC_FUZZ_TRUNC:-8000}	# about; 0: cut at every offset
-N_CLI=${NOOKSC_FUZZ_CLI:-250}
+N_RANDOM=${NOOKSC_FUZZ_RANDOM:-30000}
+N_TRUNC=${NOOKSC_FUZZ_TRUNC:-0}		# 0: cut at every offset; N: about N cuts
+N_CLI=${NOOKSC_FUZZ_CLI:-400}
 LIMIT=5					# seconds per input, in process
 CLI_LIMIT=10				# seconds per nooksc run
 
@@ -47,19 +52,27 @@ for f in "$MUTATE" "$NOOKSC"; do
 	fi
 done
 
-# Ours first, so that the caller's settings win.
-ASAN_OPTIONS="detect_leaks=1:exitcode=86${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+# Ours first, so that the caller's settings win.  Exit codes of their own,
+# since ASan's default (1) is also nooksc's "errors in the input"; an input
+# that wants gigabytes is a failure, not a reason to swap.
+ASAN_OPTIONS="detect_leaks=1:exitcode=86:max_allocation_size_mb=2048:hard_rss_limit_mb=4096${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=87${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 export ASAN_OPTIONS UBSAN_OPTIONS
 SAN_PATTERN='ERROR: AddressSanitizer|runtime error:|LeakSanitizer|ERROR: UndefinedBehaviorSanitizer'
 
+# The seeds: the good files.  The random mutants also start from the bad
+# ones (each valid but for one mistake), which reach deeper into the checks.
 SEEDS=
+BAD=
 INCLUDES=
 for f in tests/idl/good/*.idl tests/idl/good/*/*.idl examples/idl/*.idl; do
 	[ -f "$f" ] && SEEDS="$SEEDS $f"
 done
+for f in tests/idl/bad/*.idl tests/idl/bad/*/*.idl; do
+	[ -f "$f" ] && BAD="$BAD $f"
+done
 # imports like "inc/base.idl" resolve in the seeds' own directories
-for d in tests/idl/good examples/idl; do
+for d in tests/idl/good examples/idl tests/idl/bad; do
 	[ -d "$d" ] && INCLUDES="$INCLUDES -I $d"
 done
 if [ -z "$SEEDS" ]; then
@@ -84,7 +97,11 @@ pass() { passed=$((passed + 1)); echo "[PASS] $1 ($(took))"; }
 fail() { failed=$((failed + 1)); echo "[FAIL] $1 ($(took))"; }
 
 set -- $SEEDS
-echo "fuzz: seed $SEED (NOOKSC_FUZZ_SEED=$SEED reproduces this run), $# seed files, $B"
+n_good=$#
+set -- $BAD
+echo "fuzz: seed $SEED (NOOKSC_FUZZ_SEED=$SEED reproduces this run), $n_good good and $# bad seed files, $B"
+echo "fuzz: good seeds:$SEEDS" > "$ART/seeds"
+echo "fuzz: bad seeds (random mode):$BAD" >> "$ART/seeds"
 T0=$(date +%s)
 
 # ---- 1. in process -------------------------------------------------------
@@ -139,12 +156,14 @@ run_mutate() {
 		rm -f "$WORK/repro.idl" "$WORK/repro.idl.at"
 		timeout -s KILL 600 "$MUTATE" -m "$mode" -s "$SEED" -j "$start" \
 			-t "$LIMIT" -d "$WORK/imports" $INCLUDES -r "$WORK/repro.idl" \
-			-k "$ART/kept" "$@" $SEEDS > "$seg" 2>&1
+			-k "$ART/kept" "$@" $RUN_SEEDS > "$seg" 2>&1
 		rc=$?
 		cat "$seg" >> "$log"
 		[ "$rc" -eq 0 ] || [ "$rc" -eq 1 ] && break
 		enders=$((enders + 1))
-		at=$(cat "$WORK/repro.idl.at" 2>/dev/null)
+		at=
+		variant=0
+		[ -s "$WORK/repro.idl.at" ] && read -r at variant < "$WORK/repro.idl.at"
 		if [ -z "$at" ]; then
 			echo "  mutate failed before its first input (exit $rc):"
 			tail -n 5 "$seg" | sed 's/^/    /'
@@ -161,10 +180,16 @@ run_mutate() {
 			cp "$WORK/repro.idl" "$ART/$id-$at.idl"
 			echo "  $mode #$at: $sig"
 			echo "    kept as $ART/$id-$at.idl; reproduce:"
-			echo "    $MUTATE -f $ART/$id-$at.idl -d DIR$INCLUDES SEEDS"
+			echo "    $MUTATE -f $ART/$id-$at.idl -O $variant -d DIR$INCLUDES SEEDS (see $ART/seeds)"
 		fi
-		if [ "$enders" -ge 500 ]; then
+		# bounds on the time a broken build takes (each restart costs
+		# a tenth of a second, each hang the time limit)
+		if [ "$enders" -ge 200 ]; then
 			echo "  giving up after $enders inputs that ended the process"
+			break
+		fi
+		if [ "$rc" -eq 3 ] && [ "$(grep -c '(a hang)$' "$sigs")" -ge 8 ]; then
+			echo "  giving up after 8 hangs"
 			break
 		fi
 		start=$((at + 1))
@@ -187,7 +212,7 @@ run_mutate() {
 		i=$a
 		while [ "$i" -le "$b" ]; do
 			"$MUTATE" -m "$mode" -s "$SEED" -i "$i" -t "$LIMIT" \
-				-d "$WORK/imports" $INCLUDES -k "$ART/kept" "$@" $SEEDS \
+				-d "$WORK/imports" $INCLUDES -k "$ART/kept" "$@" $RUN_SEEDS \
 				> "$WORK/leak.log" 2>&1
 			if grep -aq 'ERROR: LeakSanitizer' "$WORK/leak.log"; then
 				echo "  $mode #$i leaks: $(signature < "$WORK/leak.log"); kept in $ART/kept"
@@ -205,9 +230,11 @@ run_mutate() {
 	fi
 }
 
+RUN_SEEDS=$SEEDS
 run_mutate trunc "in process: seeds truncated" trunc -n "$N_TRUNC"
 run_mutate stress "in process: stress cases" stress
-run_mutate random "in process: $N_RANDOM random mutants" random -n "$N_RANDOM"
+RUN_SEEDS="$SEEDS $BAD"
+run_mutate random "in process: $N_RANDOM random mutants" random -n "$N_RANDOM" -g "$n_good"
 
 # ---- 2. the command line -------------------------------------------------
 
@@ -221,7 +248,8 @@ cli_file() {
 	st=$?
 	case $st in
 	0|1) ;;
-	124) echo "--check: no result within $CLI_LIMIT s" ;;
+	124) echo "--check: no result within $CLI_LIMIT s"
+	     return ;;		# --dump would hang as well
 	*) echo "--check: exit status $st" ;;
 	esac
 	grep -aE "$SAN_PATTERN" "$s/err" | head -n 2 | cut -c 1-200 | sed 's/^/--check: /'
@@ -258,9 +286,18 @@ cli_worker() {
 	shift 3
 	mkdir -p "$WORK/worker$k"
 	i=0
+	hangs=0
 	for f in "$@"; do
 		if [ $((i % n)) -eq "$k" ]; then
-			cli_file "$f" "$WORK/worker$k" | awk -v f="$f" '{ print f "\t" $0 }' >> "$out"
+			cli_file "$f" "$WORK/worker$k" > "$WORK/worker$k/problems"
+			awk -v f="$f" '{ print f "\t" $0 }' "$WORK/worker$k/problems" >> "$out"
+			if grep -q 'no result within' "$WORK/worker$k/problems"; then
+				hangs=$((hangs + 1))
+				if [ "$hangs" -ge 4 ]; then
+					printf '%s\t%s\n' "(the rest)" "not run: $hangs files hung already" >> "$out"
+					return
+				fi
+			fi
 		fi
 		i=$((i + 1))
 	done
@@ -277,13 +314,16 @@ cli_test() {
 	cli_worker 1 2 "$WORK/cli-1.txt" "$@" &
 	wait
 	sort -s -t "$(printf '\t')" -k 1,1 "$WORK/cli-0.txt" "$WORK/cli-1.txt" > "$WORK/cli.txt"
-	bad=$(cut -f 1 "$WORK/cli.txt" | uniq | wc -l)
-	cut -f 1 "$WORK/cli.txt" | uniq | head -n 8 | while read -r f; do
+	cut -f 1 "$WORK/cli.txt" | grep -vxF '(the rest)' | uniq > "$WORK/cli-bad.txt"
+	bad=$(wc -l < "$WORK/cli-bad.txt")
+	head -n 8 "$WORK/cli-bad.txt" | while read -r f; do
 		cp "$f" "$ART/cli-$(basename "$f")"
 		echo "  $(basename "$f") (kept as $ART/cli-$(basename "$f")):"
 		grep -aF "$f	" "$WORK/cli.txt" | cut -f 2- | sed 's/^/    /'
 	done
-	if [ "$bad" -eq 0 ]; then
+	[ "$bad" -gt 8 ] && echo "  ... and $((bad - 8)) more files"
+	grep -aF '(the rest)	' "$WORK/cli.txt" | cut -f 2- | sed 's/^/  /'
+	if [ "$bad" -eq 0 ] && ! grep -qaF '(the rest)	' "$WORK/cli.txt"; then
 		pass "$name ($# files)"
 	else
 		fail "$name ($bad of $# files)"
@@ -295,7 +335,7 @@ begin
 mkdir -p "$CLI"
 : > "$CLI/empty.idl"
 "$MUTATE" -m stress -w "$CLI" $SEEDS 2> "$WORK/w.log" &&
-"$MUTATE" -m random -s "$SEED" -n "$N_CLI" -x 1000000 -w "$CLI" $SEEDS 2>> "$WORK/w.log"
+"$MUTATE" -m random -s "$SEED" -n "$N_CLI" -x 1000000 -g "$n_good" -w "$CLI" $SEEDS $BAD 2>> "$WORK/w.log"
 if [ $? -ne 0 ]; then
 	cat "$WORK/w.log"
 	fail "cli: writing the mutants"
@@ -311,7 +351,7 @@ for f in "$HERE"/crashers/*.idl; do
 	[ -f "$f" ] || continue
 	name="crasher $(basename "$f")"
 	begin
-	problems=$(timeout -s KILL 60 "$MUTATE" -f "$f" -t "$LIMIT" -d "$WORK/imports" $INCLUDES $SEEDS 2>&1)
+	problems=$(timeout -s KILL 60 "$MUTATE" -f "$f" -t "$LIMIT" -d "$WORK/imports" $INCLUDES $SEEDS $BAD 2>&1)
 	rc=$?
 	if [ "$rc" -ne 0 ]; then
 		echo "  in process: exit status $rc"
