@@ -44,7 +44,7 @@ Q := @
 say = @printf '  %-7s %s\n' $(1) $(2);
 endif
 
-.PHONY: all deps run test unit golden cli fuzz golden-update install clean help
+.PHONY: all deps run test unit golden cli fuzz check-generated regen golden-update install clean help
 .DELETE_ON_ERROR:
 
 all: deps $(B)/nooksc
@@ -61,7 +61,9 @@ LIB_OBJS :=
 LIB_OBJS += $(B)/compiler/arena.o
 LIB_OBJS += $(B)/compiler/ast.o
 LIB_OBJS += $(B)/compiler/checks.o
+LIB_OBJS += $(B)/compiler/codegen.o
 LIB_OBJS += $(B)/compiler/dump.o
+LIB_OBJS += $(B)/compiler/emit.o
 LIB_OBJS += $(B)/compiler/lexer.o
 LIB_OBJS += $(B)/compiler/nooksc.o
 LIB_OBJS += $(B)/compiler/output.o
@@ -129,7 +131,7 @@ RESULTS := build/results
 # adds them up (a suite that left nothing counts as one failure).
 test: deps
 	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
-	$(Q)$(MAKE) -k --no-print-directory unit golden cli || true
+	$(Q)$(MAKE) -k --no-print-directory unit golden cli check-generated || true
 	$(Q)$(MAKE) -k --no-print-directory SAN=1 unit fuzz || true
 	$(Q)sh tools/summary.sh $(RESULTS)
 
@@ -153,21 +155,40 @@ cli: deps $(B)/nooksc
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)sh tests/cli/run.sh $(B)/nooksc $(RESULTS)/cli-$(B)
 
+check-generated: deps $(B)/nooksc
+	@echo "== generated code ($(B)) =="
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)sh tools/check-generated.sh $(B)/nooksc $(RESULTS)/generated-$(B)
+
 golden-update: deps $(B)/nooksc
 	$(Q)sh tests/golden/run.sh --update $(B)/nooksc /dev/null
 
 # ---- demo ------------------------------------------------------------------
+
+# ---- generated code --------------------------------------------------------
+
+# Regenerate generated/ from every IDL tree (tools/regen.sh); commit the
+# result with the IDL or template change that caused it.
+regen: all
+	$(Q)sh tools/regen.sh $(B)/nooksc generated
 
 run: all
 	$(Q)sh tools/demo.sh $(B)/nooksc
 
 # ---- install ---------------------------------------------------------------
 
+DATADIR ?= $(PREFIX)/share/nooks
+INCDIR ?= $(PREFIX)/include
+
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(INCDIR)
 	install -m 755 $(B)/nooksc $(DESTDIR)$(BINDIR)/nooksc
 	install -m 644 docs/nooksc.1 $(DESTDIR)$(MANDIR)/man1/nooksc.1
 	install -m 644 docs/idl.md $(DESTDIR)$(DOCDIR)/idl.md
+	install -m 644 templates/*.m4 $(DESTDIR)$(DATADIR)/templates/
+	install -m 644 nooks.mk $(DESTDIR)$(DATADIR)/nooks.mk
+	install -m 644 runtime/include/nooks.h $(DESTDIR)$(INCDIR)/nooks.h
 
 clean:
 	rm -rf build build-san

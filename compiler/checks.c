@@ -210,6 +210,43 @@ static void check_header(struct ck *ck)
 	}
 }
 
+/* ---- reserved-name ------------------------------------------------------ */
+
+/* m4_ and nkm are the code generator's: such a name in C output would be
+ * taken for a template macro left unexpanded. */
+static void reserved(struct ck *ck, const char *name, const struct srcpos *pos)
+{
+	if (name && (!strncmp(name, "m4_", 3) || !strncmp(name, "nkm", 3)))
+		report(ck, pos, "'%s' starts with '%.3s', which is reserved for the code generator",
+		       name, name);
+	else if (name && strstr(name, "nkm_"))
+		report(ck, pos, "'%s' contains 'nkm_', which is reserved for the code generator",
+		       name);
+}
+
+static void reserved_vars(struct ck *ck, const struct idl_var *v)
+{
+	for (; v; v = v->next)
+		reserved(ck, v->name, &v->pos);
+}
+
+static void check_reserved_name(struct ck *ck)
+{
+	struct idl_decl *d, *e;
+
+	for_each_decl(ck->m, d) {
+		reserved(ck, d->name, &d->pos);
+		reserved_vars(ck, d->fields);
+		if (d->type && d->type->kind == TY_FUNC)
+			reserved_vars(ck, d->type->params);
+		for_each_member(d, e) {
+			reserved(ck, e->name, &e->pos);
+			if (e->type)
+				reserved_vars(ck, e->type->params);
+		}
+	}
+}
+
 /* ---- duplicate-decl, duplicate-member ----------------------------------- */
 
 static void check_duplicate_decl(struct ck *ck)
@@ -1412,6 +1449,10 @@ static void registers_ops(struct ck *ck, struct idl_decl *f)
 		       expr_to_c(ck->nc, e), tstr(ck, e->ref_var->type));
 		return;
 	}
+	if (e->ref_var->attrs.access != ACC_WRITABLE)
+		report(ck, &e->pos,
+		       "the extension sets '%s' before registering: mark field '%s' [[writable]]",
+		       expr_to_c(ck->nc, e), e->ref_var->name);
 }
 
 static void check_registers_not_ops(struct ck *ck)
@@ -1491,6 +1532,14 @@ static void check_timeout_range(struct ck *ck)
 
 /* ---- warnings ----------------------------------------------------------- */
 
+/* A pointer to an ops table: registration binds it, nothing to warn. */
+static bool is_ops_pointer(const struct idl_type *t)
+{
+	t = type_strip(t);
+	t = t && t->kind == TY_POINTER ? type_strip(t->base) : NULL;
+	return t && t->kind == TY_STRUCT && t->decl && t->decl->kind == D_OPS;
+}
+
 static void check_writable_pointer(struct ck *ck)
 {
 	struct idl_decl *d;
@@ -1499,7 +1548,8 @@ static void check_writable_pointer(struct ck *ck)
 	for_each_decl(ck->m, d)
 		if (d->kind == D_STRUCT)
 			for_each_var(d->fields, v)
-				if (v->attrs.access == ACC_WRITABLE && type_is_pointer(v->type))
+				if (v->attrs.access == ACC_WRITABLE && type_is_pointer(v->type) &&
+				    !is_ops_pointer(v->type))
 					report(ck, &v->pos,
 					       "writable pointer field '%s': the wrapper can only check that it points into memory the extension owns",
 					       v->name);
@@ -1555,6 +1605,7 @@ struct check {
 static const struct check check_table[] = {
 	{ { "interface-missing", E, "every file names its interface" }, check_interface, false },
 	{ { "header-missing", E, "every file names the C header it annotates" }, check_header, false },
+	{ { "reserved-name", E, "no name starts with m4_ or nkm (the code generator's)" }, check_reserved_name, false },
 	{ { "duplicate-decl", E, "a name is declared once (types, functions, constants)" }, check_duplicate_decl, false },
 	{ { "duplicate-member", E, "field, parameter and ops entry names are unique in their scope" }, check_duplicate_member, false },
 	{ { "unknown-type", E, "every struct, union, enum and typedef name used is declared" }, check_unknown_type, false },

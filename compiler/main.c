@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codegen.h"
 #include "nooksc.h"
 #include "output.h"
 
@@ -21,12 +22,19 @@
 static const char usage_text[] =
 "Usage: nooksc [options] file.idl...\n"
 "\n"
-"Compile annotated interface descriptions (IDL) for Nooks isolation.\n"
+"Compile annotated interface descriptions (IDL) for Nooks isolation: for\n"
+"each input, write INTERFACE_nooks.h, _kwrap.c, _xwrap.c, _shadow.c and\n"
+"_stubs.c (wrappers, shadow synchronisers, type descriptors, stubs).\n"
 "\n"
 "Options:\n"
 "  -I DIR              search DIR for imported files (after the importing\n"
 "                      file's own directory); may be repeated\n"
 "  -o DIR              write output files into DIR (default: .)\n"
+"  --templates DIR     the m4 templates (default: beside the program)\n"
+"  -M                  print make dependency rules (imports and templates)\n"
+"                      of the outputs, and write nothing else\n"
+"  -MF FILE            also write those rules to FILE when generating\n"
+"  -MT TARGET          name TARGET in those rules instead of the outputs\n"
 "  -c, --check         check the input only; write nothing\n"
 "  --dump              print the checked model in its stable text form; with\n"
 "                      -o, write DIR/NAME.dump for each input instead\n"
@@ -72,6 +80,66 @@ static void list_checks(void)
 		       c[i].summary);
 }
 
+/* Make rules: every output depends on every IDL file read and every
+ * template.  A plain growable string: main.c does not see the arena. */
+struct strbuf_lite {
+	char *s;
+	size_t len, cap;
+};
+
+static void put(struct strbuf_lite *b, const char *s)
+{
+	size_t n = strlen(s);
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 1024;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *p = realloc(b->s, cap);
+		if (!p) {
+			fputs("nooksc: out of memory\n", stderr);
+			exit(2);
+		}
+		b->s = p;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, s, n + 1);
+	b->len += n;
+}
+
+static void add_deps(struct strbuf_lite *b, const struct idl_model *m,
+		     const char *templates, const char *outdir, const char *target)
+{
+	const char *iface = nooksc_model_interface(m);
+	char buf[4096];
+
+	if (target)
+		put(b, target);
+	for (int i = 0; i < nooksc_n_artefacts && !target; i++) {
+		snprintf(buf, sizeof(buf), "%s%s/", i ? " " : "", outdir);
+		put(b, buf);
+		snprintf(buf, sizeof(buf), nooksc_artefacts[i].output_pattern, iface);
+		put(b, buf);
+	}
+	put(b, ":");
+	for (int i = 0; i < nooksc_source_count(m); i++) {
+		put(b, " \\\n ");
+		put(b, nooksc_source_path(m, i));
+	}
+	snprintf(buf, sizeof(buf), " \\\n %s/common.m4", templates);
+	put(b, buf);
+	for (int i = 0; i < nooksc_n_artefacts; i++) {
+		snprintf(buf, sizeof(buf), " \\\n %s/%s", templates,
+			 nooksc_artefacts[i].template_name);
+		put(b, buf);
+	}
+	put(b, "\n");
+	/* each input on its own too, so a deleted import does not break make */
+	for (int i = 1; i < nooksc_source_count(m); i++) {
+		put(b, nooksc_source_path(m, i));
+		put(b, ":\n");
+	}
+}
+
 /* "dir/name.idl" -> "name" */
 static const char *stem(const char *path, char *buf, size_t size)
 {
@@ -86,12 +154,13 @@ static const char *stem(const char *path, char *buf, size_t size)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_DUMP = 256, OPT_MAX_ERRORS, OPT_LIST_CHECKS };
+	enum { OPT_DUMP = 256, OPT_MAX_ERRORS, OPT_LIST_CHECKS, OPT_TEMPLATES };
 	static const struct option longopts[] = {
 		{ "check", no_argument, NULL, 'c' },
 		{ "dump", no_argument, NULL, OPT_DUMP },
 		{ "max-errors", required_argument, NULL, OPT_MAX_ERRORS },
 		{ "list-checks", no_argument, NULL, OPT_LIST_CHECKS },
+		{ "templates", required_argument, NULL, OPT_TEMPLATES },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -99,9 +168,30 @@ int main(int argc, char **argv)
 	const char *includes[MAX_INCLUDES];
 	const char *disabled[MAX_DISABLED];
 	struct nooksc_options opt = { .include_dirs = includes, .disabled = disabled };
-	const char *outdir = NULL;
-	bool check_only = false, dump = false;
+	const char *outdir = NULL, *templates = NULL, *depfile = NULL, *deptarget = NULL;
+	bool check_only = false, dump = false, deps_only = false;
 	int c;
+
+	/* -M and -MF are spelt as make and cc spell them; getopt would read
+	 * them as -M -F, so take them out first. */
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-M")) {
+			deps_only = true;
+		} else if (!strcmp(argv[i], "-MF") || !strcmp(argv[i], "-MT")) {
+			if (i + 1 == argc)
+				usage_error("option '%s' needs an argument", argv[i]);
+			*(argv[i][2] == 'F' ? &depfile : &deptarget) = argv[i + 1];
+			memmove(&argv[i], &argv[i + 2], sizeof(*argv) * (size_t)(argc - i - 1));
+			argc -= 2;
+			i--;
+			continue;
+		} else {
+			continue;
+		}
+		memmove(&argv[i], &argv[i + 1], sizeof(*argv) * (size_t)(argc - i));
+		argc--;
+		i--;
+	}
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":I:o:cW:hV", longopts, NULL)) != -1) {
@@ -138,6 +228,9 @@ int main(int argc, char **argv)
 			opt.max_errors = (int)n;
 			break;
 		}
+		case OPT_TEMPLATES:
+			templates = optarg;
+			break;
 		case OPT_LIST_CHECKS:
 			list_checks();
 			return 0;
@@ -156,12 +249,13 @@ int main(int argc, char **argv)
 	}
 	if (optind == argc)
 		usage_error("%s", "no input files");
-	if (check_only && dump)
-		usage_error("%s", "--check and --dump exclude each other");
-	if (!check_only && !dump)
-		usage_error("%s", "code generation is not built yet: use --check or --dump");
-	if (outdir && !dump)
-		usage_error("%s", "-o is only used with --dump for now");
+	if (check_only + dump + deps_only > 1)
+		usage_error("%s", "--check, --dump and -M exclude each other");
+	if (depfile && (check_only || dump || deps_only))
+		usage_error("%s", "-MF goes with code generation only");
+	if (!templates)
+		templates = nooksc_default_templates();
+	bool generate = !check_only && !dump && !deps_only;
 
 	struct outset *os = calloc(1, sizeof(*os));
 	struct nooksc **ctx = calloc((size_t)argc, sizeof(*ctx));
@@ -183,6 +277,37 @@ int main(int argc, char **argv)
 			status = status ? status : 1;
 		else if (nooksc_errors(ctx[i]))
 			status = 1;
+	}
+
+	if (status == 0 && (generate || deps_only)) {
+		struct strbuf_lite deps = { 0 };
+		for (int i = optind; i < argc && status == 0; i++) {
+			if (generate && nooksc_generate(ctx[i], models[i], templates,
+							outdir ? outdir : ".", os))
+				status = nooksc_errors(ctx[i]) ? 1 : 2;
+			if (status == 0)
+				add_deps(&deps, models[i], templates, outdir ? outdir : ".",
+					 deptarget);
+		}
+		if (status == 0 && deps_only)
+			fputs(deps.s ? deps.s : "", stdout);
+		if (status == 0 && depfile) {
+			FILE *fp;
+			int err = out_open(os, depfile, &fp);
+			if (err) {
+				fprintf(stderr, "nooksc: cannot write '%s': %s\n", depfile, strerror(err));
+				status = 2;
+			} else {
+				fputs(deps.s ? deps.s : "", fp);
+			}
+		}
+		free(deps.s);
+		const char *failed = NULL;
+		int err = status ? (out_abort(os), 0) : out_commit(os, &failed);
+		if (err) {
+			fprintf(stderr, "nooksc: cannot write '%s': %s\n", failed, strerror(err));
+			status = 2;
+		}
 	}
 
 	if (status == 0 && dump) {

@@ -160,6 +160,11 @@ int nooksc_source_count(const struct idl_model *m)
 	return n;
 }
 
+const char *nooksc_model_interface(const struct idl_model *m)
+{
+	return m->main->interface ? m->main->interface : "";
+}
+
 const char *nooksc_source_path(const struct idl_model *m, int i)
 {
 	const struct idl_file *f = m->files;

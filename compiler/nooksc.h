@@ -85,6 +85,9 @@ void nooksc_dump(FILE *out, const struct idl_model *m);
 int nooksc_source_count(const struct idl_model *m);
 const char *nooksc_source_path(const struct idl_model *m, int i);
 
+/* The main file's interface name. */
+const char *nooksc_model_interface(const struct idl_model *m);
+
 /* The table of checks, for --help and -Wno-X validation. */
 struct nooksc_check_info {
 	const char *name;

@@ -8,7 +8,7 @@ set -u
 dir=$1
 passed=0
 failed=0
-for suite in unit-build golden-build cli-build unit-build-san fuzz-build-san; do
+for suite in unit-build golden-build cli-build generated-build unit-build-san fuzz-build-san; do
 	f="$dir/$suite"
 	if [ -s "$f" ]; then
 		read -r p fl < "$f"

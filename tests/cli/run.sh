@@ -77,6 +77,48 @@ check "no temporaries left" sh -c "[ \$(ls -A '$tmp/o2' | wc -l) -eq 2 ]"
 expect "same output twice" 2 "two inputs would both write" -- "$nooksc" --dump -o "$tmp/o2" "$good" "$good"
 expect "unwritable output dir" 2 "cannot write" -- "$nooksc" --dump -o "$tmp/none/x" "$good"
 
+# code generation
+mkdir "$tmp/gen" "$tmp/gen2"
+expect "generate" 0 "" -- "$nooksc" -o "$tmp/gen" -I examples/idl "$good"
+check "five artefacts" test -s "$tmp/gen/net_nooks.h" -a -s "$tmp/gen/net_kwrap.c" -a \
+	-s "$tmp/gen/net_xwrap.c" -a -s "$tmp/gen/net_shadow.c" -a -s "$tmp/gen/net_stubs.c"
+"$nooksc" -o "$tmp/gen2" "$good" 2>/dev/null
+check "deterministic" diff -r "$tmp/gen" "$tmp/gen2"
+expect "generate with a bad input" 1 "const-value" -- "$nooksc" -o "$tmp/o1" "$good" "$tmp/bad.idl"
+check "nothing generated on error" empty_dir "$tmp/o1"
+expect "m4 missing" 1 "cannot run '/nonexistent/m4'.*install the m4 package" -- \
+	env NOOKSC_M4=/nonexistent/m4 "$nooksc" -o "$tmp/o1" "$good"
+check "nothing generated without m4" empty_dir "$tmp/o1"
+cp -r templates "$tmp/tpl"
+echo 'nkm_typo(x)' >> "$tmp/tpl/stubs.c.m4"
+expect "leftover macro name" 1 "left the macro name 'nkm_typo' unexpanded" -- \
+	"$nooksc" --templates "$tmp/tpl" -o "$tmp/o1" "$good"
+echo 'nkm_f([[nope]], [[x]])' >> "$tmp/tpl/header.h.m4"
+expect "undefined model value" 1 "m4 failed on template 'header.h.m4'" -- \
+	"$nooksc" --templates "$tmp/tpl" -o "$tmp/o1" "$good"
+check "nothing generated on template errors" empty_dir "$tmp/o1"
+expect "missing templates" 1 "cannot read template" -- "$nooksc" --templates "$tmp/none" -o "$tmp/o1" "$good"
+expect "-M" 0 "^$tmp/o1/net_nooks.h .*: \\\\$" -- "$nooksc" -M -o "$tmp/o1" "$good"
+check "-M lists imports and templates" sh -c "grep -q 'examples/idl/core.idl' '$tmp/out' && grep -q 'templates/kwrap.c.m4' '$tmp/out'"
+check "-M writes nothing" empty_dir "$tmp/o1"
+
+# nooks.mk in another project: builds, then rebuilds when an import changes
+mkdir "$tmp/proj"
+cp examples/idl/core.idl examples/idl/netdev.idl "$tmp/proj/"
+cat > "$tmp/proj/Makefile" <<MK
+NOOKS_IDL := netdev.idl
+NOOKS_OUT := gen
+NOOKSC := $PWD/$nooksc
+include $PWD/nooks.mk
+all: \$(NOOKS_STAMPS)
+MK
+expect "nooks.mk builds" 0 "" -- make -C "$tmp/proj" -s all
+check "nooks.mk generated" test -s "$tmp/proj/gen/net_kwrap.c"
+expect "nooks.mk up to date" 0 "" -- sh -c "make -C '$tmp/proj' -q all"
+sleep 1
+touch "$tmp/proj/core.idl"
+expect "nooks.mk sees an import change" 1 "" -- make -C "$tmp/proj" -q all
+
 # cpp in front: markers keep the original positions
 if command -v cpp >/dev/null; then
 	printf 'interface c; header "c.h";\n#define BAD [[bogus]]\nstruct s { int a BAD; };\n' > "$tmp/c.idl"

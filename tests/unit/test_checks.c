@@ -21,6 +21,7 @@ struct row {
 static const struct row rows[] = {
 	{ "interface-missing", E, 1, 1, "header \"t.h\";\n" },
 	{ "header-missing", E, 1, 1, "interface t;\n" },
+	{ "reserved-name", E, 2, 11, HDR "const int m4_eval = 1;\n" },
 	{ "duplicate-decl", E, 3, 11, HDR "const int A = 1;\nconst int A = 2;\n" },
 	{ "duplicate-member", E, 2, 23, HDR "struct s { int a; int a; };\n" },
 	{ "unknown-type", E, 2, 12, HDR "struct s { struct nope *p; };\n" },
@@ -77,12 +78,13 @@ ROW_TEST(0) ROW_TEST(1) ROW_TEST(2) ROW_TEST(3) ROW_TEST(4) ROW_TEST(5)
 ROW_TEST(6) ROW_TEST(7) ROW_TEST(8) ROW_TEST(9) ROW_TEST(10) ROW_TEST(11)
 ROW_TEST(12) ROW_TEST(13) ROW_TEST(14) ROW_TEST(15) ROW_TEST(16) ROW_TEST(17)
 ROW_TEST(18) ROW_TEST(19) ROW_TEST(20) ROW_TEST(21) ROW_TEST(22) ROW_TEST(23)
-ROW_TEST(24) ROW_TEST(25) ROW_TEST(26) ROW_TEST(27)
+ROW_TEST(24) ROW_TEST(25) ROW_TEST(26) ROW_TEST(27) ROW_TEST(28)
 
 static void (*const row_fns[])(void) = {
 	row_0, row_1, row_2, row_3, row_4, row_5, row_6, row_7, row_8, row_9,
 	row_10, row_11, row_12, row_13, row_14, row_15, row_16, row_17, row_18,
 	row_19, row_20, row_21, row_22, row_23, row_24, row_25, row_26, row_27,
+	row_28,
 };
 
 /* Every check in the library's table has a row here. */
@@ -281,7 +283,11 @@ static void test_constants(void)
 
 static void test_registers(void)
 {
-	expect_clean(HDR "struct dev { const struct dev_ops *ops; };\n"
+	expect_error(HDR "struct dev { const struct dev_ops *ops; };\n"
+		     "ops dev_ops { int open(struct dev *d) [[fault(-1)]]; };\n"
+		     "kernel { int reg(struct dev *d) [[registers(d->ops)]]; };",
+		     "registers-not-ops", "mark field 'ops' [[writable]]");
+	expect_clean(HDR "struct dev { [[writable]] const struct dev_ops *ops; };\n"
 		     "ops dev_ops { int open(struct dev *d) [[fault(-1)]]; };\n"
 		     "kernel { int reg(struct dev *d) [[registers(d->ops), undo(unreg)]];"
 		     " void unreg(struct dev *d); };");

@@ -1,0 +1,243 @@
+/*
+ * codegen.c - runs m4 over the templates with the model's definitions.
+ *
+ * For each artefact: `m4 -P -E common.m4 MODEL TEMPLATE` into memory,
+ * where MODEL is the emitter's output in a temporary file.  -P prefixes
+ * every builtin with m4_, so C words such as `index` or `len` are safe;
+ * -E makes any m4 warning (an undefined macro through m4_indir, say)
+ * fatal.  Then the quadrigraphs emit.c wrote for `[`, `]`, `$` and `@` are
+ * turned back, and the text is scanned for leftover `m4_` or `nkm`
+ * names: m4 passes an undefined plain macro name through silently, and a
+ * template typo must fail here rather than in the C compiler.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "codegen.h"
+
+extern char **environ;
+
+const struct artefact nooksc_artefacts[] = {
+	{ "header.h.m4", "%s_nooks.h" },
+	{ "kwrap.c.m4", "%s_kwrap.c" },
+	{ "xwrap.c.m4", "%s_xwrap.c" },
+	{ "shadow.c.m4", "%s_shadow.c" },
+	{ "stubs.c.m4", "%s_stubs.c" },
+};
+const int nooksc_n_artefacts = sizeof(nooksc_artefacts) / sizeof(nooksc_artefacts[0]);
+
+const char *nooksc_default_templates(void)
+{
+	static char dir[PATH_MAX];
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	struct stat st;
+
+	if (n <= 0)
+		return "templates";
+	exe[n] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+	static const char *const candidates[] = {
+		"%s/../templates",		/* the build tree */
+		"%s/../share/nooks/templates",	/* installed */
+	};
+	for (int i = 0; i < 2; i++) {
+		char path[PATH_MAX + 32];
+		snprintf(path, sizeof(path), candidates[i], exe);
+		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) && realpath(path, dir))
+			return dir;
+	}
+	return "templates";
+}
+
+/* Runs m4 with args, its stdout into *text (malloc'd).  0, or -1 with a
+ * diagnostic. */
+static int run_m4(struct nooksc *nc, char *const argv[], const char *tmpl,
+		  char **text, size_t *len)
+{
+	int pipefd[2];
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int status, err;
+
+	if (pipe(pipefd)) {
+		diag(nc, NOOKSC_ERROR, "codegen", NULL, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
+	posix_spawn_file_actions_addclose(&fa, pipefd[0]);
+	posix_spawn_file_actions_addclose(&fa, pipefd[1]);
+	err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pipefd[1]);
+	if (err) {
+		close(pipefd[0]);
+		diag(nc, NOOKSC_ERROR, "codegen", NULL,
+		     "cannot run '%s': %s (code generation needs GNU m4; install the m4 package)",
+		     argv[0], strerror(err));
+		return -1;
+	}
+
+	struct strbuf b = { 0 };
+	char chunk[8192];
+	ssize_t n;
+	while ((n = read(pipefd[0], chunk, sizeof(chunk))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		chunk[n] = '\0';
+		/* templates are text: a NUL would end the chunk early, and
+		 * the leftover scan below treats the text as a C string */
+		sb_puts(&b, chunk);
+	}
+	close(pipefd[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		free(b.s);
+		diag(nc, NOOKSC_ERROR, "codegen", NULL,
+		     "m4 failed on template '%s' (%s %d)", tmpl,
+		     WIFEXITED(status) ? "exit status" : "signal",
+		     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		return -1;
+	}
+	*text = b.s ? b.s : calloc(1, 1);
+	*len = b.len;
+	return 0;
+}
+
+/* Quadrigraphs back to the characters they stand for, in place. */
+static size_t unquad(char *s, size_t len)
+{
+	static const struct {
+		const char *quad;
+		char c;
+	} q[] = { { "@<:@", '[' }, { "@:>@", ']' }, { "@S|@", '$' }, { "@&t@", '@' } };
+	size_t r = 0, w = 0;
+
+	while (r < len) {
+		size_t i;
+		for (i = 0; i < 4; i++)
+			if (!strncmp(s + r, q[i].quad, 4))
+				break;
+		if (i < 4) {
+			s[w++] = q[i].c;
+			r += 4;
+		} else {
+			s[w++] = s[r++];
+		}
+	}
+	s[w] = '\0';
+	return w;
+}
+
+/* A leftover macro name: a word starting m4_, or nkm_ / nkm: anywhere (a
+ * template that glues a call to a name, `x_$1]]nkm_when(...)`, leaves
+ * it inside a longer word; the reserved-name check keeps such words out
+ * of the input). */
+static const char *leftover(const char *s)
+{
+	for (const char *p = s; *p; p++) {
+		if (!strncmp(p, "nkm_", 4) || !strncmp(p, "nkm:", 4))
+			return p;
+		bool word_start = p == s || !(p[-1] == '_' || (p[-1] >= 'a' && p[-1] <= 'z') ||
+					      (p[-1] >= 'A' && p[-1] <= 'Z') ||
+					      (p[-1] >= '0' && p[-1] <= '9'));
+		if (word_start && !strncmp(p, "m4_", 3))
+			return p;
+	}
+	return NULL;
+}
+
+int nooksc_generate(struct nooksc *nc, const struct idl_model *m,
+		    const char *templates, const char *outdir, struct outset *os)
+{
+	char model_path[] = "/tmp/nooksc-model-XXXXXX";
+	int fd = mkstemp(model_path);
+	int rc = 0;
+
+	if (fd < 0) {
+		diag(nc, NOOKSC_ERROR, "codegen", NULL, "cannot create a temporary file: %s",
+		     strerror(errno));
+		return -1;
+	}
+	FILE *mf = fdopen(fd, "w");
+	if (!mf || emit_model(mf, nc, m) || fflush(mf)) {
+		if (!nc->errors)
+			diag(nc, NOOKSC_ERROR, "codegen", NULL, "cannot write the model: %s",
+			     strerror(errno));
+		rc = -1;
+	}
+	if (mf)
+		fclose(mf);
+	else
+		close(fd);
+	if (nc->errors)
+		rc = -1;
+
+	const char *m4 = getenv("NOOKSC_M4");
+	char common[PATH_MAX], tmpl[PATH_MAX], out[2 * PATH_MAX + 2];
+	snprintf(common, sizeof(common), "%s/common.m4", templates);
+	for (int i = 0; i < nooksc_n_artefacts && rc == 0; i++) {
+		const struct artefact *a = &nooksc_artefacts[i];
+		char *argv[] = { (char *)(m4 && *m4 ? m4 : "m4"), "-P", "-E",
+				 common, model_path, tmpl, NULL };
+		char *text;
+		size_t len;
+
+		snprintf(tmpl, sizeof(tmpl), "%s/%s", templates, a->template_name);
+		if (access(tmpl, R_OK) || access(common, R_OK)) {
+			diag(nc, NOOKSC_ERROR, "codegen", NULL,
+			     "cannot read template '%s' (give the template directory with --templates)",
+			     access(common, R_OK) ? common : tmpl);
+			rc = -1;
+			break;
+		}
+		if (run_m4(nc, argv, a->template_name, &text, &len)) {
+			rc = -1;
+			break;
+		}
+		len = unquad(text, len);
+		const char *left = leftover(text);
+		if (left) {
+			int line = 1;
+			for (const char *p = text; p < left; p++)
+				line += *p == '\n';
+			diag(nc, NOOKSC_ERROR, "codegen", NULL,
+			     "template '%s' left the macro name '%.*s' unexpanded (output line %d)",
+			     a->template_name, (int)strcspn(left, " \t\n(),;[]"), left, line);
+			free(text);
+			rc = -1;
+			break;
+		}
+		char name[PATH_MAX];
+		snprintf(name, sizeof(name), a->output_pattern, m->main->interface);
+		snprintf(out, sizeof(out), "%s/%s", outdir, name);
+		FILE *fp;
+		int err = out_open(os, out, &fp);
+		if (err) {
+			diag(nc, NOOKSC_ERROR, "codegen", NULL, "cannot write '%s': %s", out,
+			     strerror(err));
+			free(text);
+			rc = -1;
+			break;
+		}
+		fwrite(text, 1, len, fp);
+		free(text);
+	}
+	unlink(model_path);
+	return rc;
+}

@@ -1,0 +1,41 @@
+/*
+ * codegen.h - generating C from the checked model (emit.c, codegen.c).
+ */
+#ifndef NOOKSC_CODEGEN_H
+#define NOOKSC_CODEGEN_H
+
+#include <stdio.h>
+
+#include "nooksc.h"
+#include "output.h"
+
+struct nooksc;
+
+/* Writes the model as m4 definitions; 0 or -1 on a write error.
+ * Reports what cannot be generated as [codegen] errors. */
+int emit_model(FILE *out, struct nooksc *nc, const struct idl_model *m);
+
+/* One generated artefact: a template and the output name it makes,
+ * "%s" standing for the interface name. */
+struct artefact {
+	const char *template_name;
+	const char *output_pattern;
+};
+
+extern const struct artefact nooksc_artefacts[];
+extern const int nooksc_n_artefacts;
+
+/*
+ * Expands every artefact's template for model m into outdir, through os
+ * (nothing is renamed into place here).  templates: the template
+ * directory.  0, or -1 after reporting why (m4 missing or failing, a
+ * leftover macro name, an I/O error).
+ */
+int nooksc_generate(struct nooksc *nc, const struct idl_model *m,
+		    const char *templates, const char *outdir, struct outset *os);
+
+/* The template directory to use when none is given: beside the program
+ * (../templates in the build tree, ../share/nooks/templates installed). */
+const char *nooksc_default_templates(void);
+
+#endif

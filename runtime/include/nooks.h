@@ -1,0 +1,155 @@
+/*
+ * nooks.h - the runtime ABI that generated wrappers call.
+ *
+ * Everything nooksc generates reaches libnooks through this header and
+ * nothing else, so a runtime (the real one, or a test double) is exactly
+ * an implementation of the functions declared here.  The runtime knows no
+ * interface: the generated code hands it type descriptors and thunks.
+ *
+ * Directions.  An *extension pointer* is what an extension holds: a kernel
+ * object itself, or the extension's shadow copy of it.  A *kernel object*
+ * is what the kernel's functions take.  Kernel wrappers (extension calls
+ * kernel) turn extension pointers into kernel objects with nooks_in();
+ * extension wrappers (kernel calls extension) turn kernel objects into
+ * extension pointers with nooks_out() and back with nooks_in().
+ *
+ * Crossings.  Both directions call through a thunk: the generated code
+ * packs the arguments into a frame struct and passes a function that
+ * unpacks it, so the runtime can switch stack and protection and set a
+ * recovery point around the call without knowing its signature.
+ *
+ * Errors are negative errno values; "no object" is NULL.
+ */
+#ifndef NOOKS_H
+#define NOOKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NOOKS_ABI_VERSION 1
+
+/* One loaded extension instance; opaque to generated code. */
+struct nooks_domain;
+
+/*
+ * A kernel object type that crosses the boundary (one per IDL struct that
+ * is tracked or shadowed), emitted by nooksc.
+ */
+struct nooks_type {
+	const char *name;	/* "struct net_device" */
+	uint32_t id;		/* FNV-1a of name: stable across builds */
+	size_t size;		/* sizeof the kernel object */
+	/* alloc(fn)'s release function, run by recovery for objects a dead
+	 * extension still holds; NULL if nothing allocates this type */
+	void (*release)(void *obj);
+	/* The shadow: copy what the extension may read (readonly, writable
+	 * and private fields; never hidden ones) from obj into shadow, and
+	 * copy the writable and private fields back after validating them
+	 * (0, or -EINVAL and obj untouched).  NULL when the type has no
+	 * shadow: the extension then never gets a pointer it may write. */
+	void (*sync_in)(void *shadow, const void *obj);
+	int (*sync_out)(void *obj, const void *shadow);
+};
+
+/* The domain the calling thread runs in; NULL for the kernel itself. */
+struct nooks_domain *nooks_self(void);
+
+/* ---- object tracker ----------------------------------------------------- */
+
+/* Records obj as a live object of type t owned by d (alloc()).
+ * 0, -ENOMEM, or -EEXIST if obj is already tracked. */
+int nooks_track(struct nooks_domain *d, void *obj, const struct nooks_type *t);
+
+/* Ends obj's life in the tracker (release).  0, or -ENOENT if obj is not
+ * a live object of type t owned by d: a double release. */
+int nooks_forget(struct nooks_domain *d, void *obj, const struct nooks_type *t);
+
+/* Moves obj's ownership to `to` (NULL: the kernel) (transfer).  0 or
+ * -ENOENT. */
+int nooks_transfer(struct nooks_domain *from, struct nooks_domain *to,
+		   void *obj, const struct nooks_type *t);
+
+/* The kernel object extension pointer p stands for, if p is a live object
+ * of type t (or d's shadow of one) that d may use; NULL otherwise.  If p
+ * is a shadow, its writable fields are copied back first (sync_out); a
+ * shadow that fails validation also gives NULL. */
+void *nooks_in(struct nooks_domain *d, const void *p, const struct nooks_type *t);
+
+/* What d should see for kernel object obj: its shadow in d, created or
+ * refreshed (sync_in), or obj itself when t has no shadow.  Untracked
+ * objects are tracked as borrowed until nooks_end_borrow().  NULL on
+ * ENOMEM. */
+void *nooks_out(struct nooks_domain *d, void *obj, const struct nooks_type *t);
+
+/* The end of a one-call loan of obj to d (borrow): its shadow goes. */
+void nooks_end_borrow(struct nooks_domain *d, void *obj, const struct nooks_type *t);
+
+/* 0 when [p, p + len) is memory d may read (write != 0: and write);
+ * -EFAULT otherwise.  len 0 is always valid. */
+int nooks_check_buffer(struct nooks_domain *d, const void *p, size_t len, int write);
+
+/* 0 when p is a NUL-terminated string of at most max bytes (0: the
+ * runtime's default bound) that d may read; -EFAULT or -E2BIG. */
+int nooks_check_string(struct nooks_domain *d, const char *p, size_t max);
+
+/* ---- crossings ---------------------------------------------------------- */
+
+typedef void (*nooks_thunk)(void *frame);
+
+/* Runs fn(frame) inside d: its stack, its protection, a recovery point and
+ * a deadline of timeout_ms (0: the runtime's default).  0 when fn
+ * returned; -1 when d was down or recovering, or faulted or timed out
+ * during the call: the caller then returns its fault() value. */
+int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
+		  unsigned timeout_ms);
+
+/* Runs fn(frame) in the kernel's domain, from extension d. */
+void nooks_xpc_kernel(struct nooks_domain *d, nooks_thunk fn, void *frame);
+
+/* ---- recovery records --------------------------------------------------- */
+
+/* registers(...) succeeded: recovery calls undo(obj) if d dies first. */
+int nooks_record_registration(struct nooks_domain *d, void *obj,
+			      void (*undo)(void *obj));
+/* The extension undid it itself (the undo function was called). */
+void nooks_drop_registration(struct nooks_domain *d, void *obj);
+
+/* lock(p) / unlock(p): recovery calls unlock(lock) for locks d holds. */
+int nooks_record_lock(struct nooks_domain *d, void *lock,
+		      void (*unlock)(void *lock));
+void nooks_drop_lock(struct nooks_domain *d, void *lock);
+
+/* ---- ops tables --------------------------------------------------------- */
+
+/*
+ * registers(obj->ops): the kernel must call the extension's table through
+ * extension wrappers.  nooks_bind_ops() makes a binding: a copy of the
+ * generated wrapper table in which the entries the extension left NULL are
+ * NULL too, remembered with the extension's own table and domain.  The
+ * kernel gets binding->table; an extension wrapper called through it finds
+ * its binding again with nooks_binding_of().  Bindings live until d is
+ * unloaded.  NULL on ENOMEM.
+ */
+struct nooks_binding {
+	struct nooks_domain *domain;
+	const void *orig;	/* the extension's table */
+	void *table;		/* what the kernel gets */
+	size_t size;
+};
+
+struct nooks_binding *nooks_bind_ops(struct nooks_domain *d, const void *orig,
+				     const void *wrappers, size_t size);
+
+/* The binding a table from nooks_bind_ops() belongs to; NULL if the table
+ * did not come from it. */
+const struct nooks_binding *nooks_binding_of(const void *table);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,140 @@
+m4_divert(-1)
+# kwrap.c.m4 - INTERFACE_kwrap.c: for every kernel function, the wrapper an
+# isolated extension calls (nooks_kw_NAME).  It checks every pointer
+# (tracked objects through the tracker, buffers and strings against their
+# sizes, NULL only where nullable) and returns the function's error value
+# on a bad one; crosses into the kernel through a thunk; then registers
+# what alloc() made, ends what release ended, binds registered ops tables
+# to extension wrappers and records registrations and locks for recovery.
+#
+# Per parameter (key = function, $2 = index):
+m4_define([[nkm_pn]], [[nkm_p([[$1]], [[$2]], [[name]])]])
+m4_define([[nkm_err]], [[m4_ifelse(nkm_f([[$1]], [[void]]), [[1]], [[return;]], [[return nkm_f([[$1]], [[error]]);]])]])
+m4_define([[nkm_frame_field]], [[	nkm_p([[$1]], [[$2]], [[decl]]);
+]])
+m4_define([[nkm_frame_set]], [[	frame.nkm_pn([[$1]], [[$2]]) = nkm_pn([[$1]], [[$2]]);
+]])
+m4_define([[nkm_null_check]], [[nkm_unless(nkm_p([[$1]], [[$2]], [[nullable]]), [[	if (!nkm_pn([[$1]], [[$2]]))
+		nkm_err([[$1]]) /* NULL where not nullable */
+]])]])
+m4_define([[nkm_check]], [[m4_ifelse(nkm_p([[$1]], [[$2]], [[kind]]),
+[[obj]], [[nkm_null_check([[$1]], [[$2]])m4_dnl
+	if (nkm_pn([[$1]], [[$2]])) {
+		nkm_pn([[$1]], [[$2]]) = nooks_in(d, nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]]));
+		if (!nkm_pn([[$1]], [[$2]]))
+			nkm_err([[$1]]) /* not a live struct nkm_p([[$1]], [[$2]], [[struct]]) of this extension */
+nkm_when(nkm_p([[$1]], [[$2]], [[release]]), [[		if (nooks_forget(d, nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]])))
+			nkm_err([[$1]]) /* released twice */
+]])	}
+]],
+[[buf]], [[nkm_null_check([[$1]], [[$2]])m4_dnl
+	if (nkm_pn([[$1]], [[$2]]) && nooks_check_buffer(d, nkm_pn([[$1]], [[$2]]), nkm_p([[$1]], [[$2]], [[size]]), nkm_p([[$1]], [[$2]], [[write]])))
+		nkm_err([[$1]]) /* outside the extension's memory, or too large */
+]],
+[[str]], [[nkm_null_check([[$1]], [[$2]])m4_dnl
+	if (nkm_pn([[$1]], [[$2]]) && nooks_check_string(d, nkm_pn([[$1]], [[$2]]), nkm_p([[$1]], [[$2]], [[strbound]])))
+		nkm_err([[$1]]) /* unterminated, unreadable or too long */
+]],
+[[allocout]], [[	if (!nkm_pn([[$1]], [[$2]]) || nooks_check_buffer(d, nkm_pn([[$1]], [[$2]]), sizeof(*nkm_pn([[$1]], [[$2]])), 1))
+		nkm_err([[$1]])
+]],
+[[handle]], [[nkm_null_check([[$1]], [[$2]])]], [[]])]])
+m4_define([[nkm_after]], [[m4_ifelse(nkm_p([[$1]], [[$2]], [[kind]]),
+[[allocout]], [[	if (*frame.nkm_pn([[$1]], [[$2]])) {
+		if (nooks_track(d, *frame.nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]]))) {
+			nkm_s(nkm_p([[$1]], [[$2]], [[struct]]), [[release]])(*frame.nkm_pn([[$1]], [[$2]]));
+			*frame.nkm_pn([[$1]], [[$2]]) = NULL;
+			nkm_err([[$1]])
+		}
+		*frame.nkm_pn([[$1]], [[$2]]) = nooks_out(d, *frame.nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]]));
+	}
+]],
+[[obj]], [[nkm_when(nkm_p([[$1]], [[$2]], [[transfer]]), [[	if (nkm_pn([[$1]], [[$2]]))
+		nooks_transfer(d, NULL, (void *)nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]]));
+]])]], [[]])]])
+
+# Per function ($1 = name):
+m4_define([[nkm_undo_adapter]], [[nkm_when(nkm_f([[$1]], [[undo]]), [[
+static void nkw_undo_$1(void *obj)
+{
+	nkm_f([[$1]], [[undo]])((struct nkm_f([[$1]], [[regstruct]]) *)obj);
+}
+]])]])
+m4_define([[nkm_unlock_adapter]], [[nkm_when(nkm_f([[$1]], [[unlockfn]]), [[
+static void nkw_unlock_$1(void *lock)
+{
+	nkm_f([[$1]], [[unlockfn]])((nkm_f([[$1]], [[locktype]]))lock);
+}
+]])]])
+m4_define([[nkm_kfunc]], [[
+/* ---- nkm_f([[$1]], [[proto]]) */
+
+struct nkw_frame_$1 {
+nkm_params([[$1]], [[nkm_frame_field]])m4_dnl
+nkm_unless(nkm_f([[$1]], [[void]]), [[	nkm_f([[$1]], [[retdecl]]);
+]])	char nkw_unused;
+};
+
+static void nkw_thunk_$1(void *p)
+{
+	struct nkw_frame_$1 *f = p;
+
+	nkm_unless(nkm_f([[$1]], [[void]]), [[f->ret = ]])$1(nkm_f([[$1]], [[frameargs]]));
+	(void)f;
+}
+nkm_undo_adapter([[$1]])nkm_unlock_adapter([[$1]])
+nkm_f([[$1]], [[proto_kw]])
+{
+	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_$1 frame;
+
+	if (!d) {	/* the kernel itself: nothing to check */
+		nkm_unless(nkm_f([[$1]], [[void]]), [[return ]])$1(nkm_f([[$1]], [[args]]));
+nkm_when(nkm_f([[$1]], [[void]]), [[		return;
+]])m4_dnl
+	}
+nkm_params([[$1]], [[nkm_check]])m4_dnl
+nkm_when(nkm_f([[$1]], [[regtable]]), [[	/* the kernel calls the extension's table through wrappers */
+	if (!nkm_f([[$1]], [[regparam]])->nkm_f([[$1]], [[regfield]]))
+		nkm_err([[$1]])
+	{
+		struct nooks_binding *b = nooks_bind_ops(d, nkm_f([[$1]], [[regparam]])->nkm_f([[$1]], [[regfield]]), &nooks_xw_[[]]nkm_f([[$1]], [[regtable]]), sizeof(struct nkm_f([[$1]], [[regtable]])));
+		if (!b)
+			nkm_err([[$1]])
+		nkm_f([[$1]], [[regparam]])->nkm_f([[$1]], [[regfield]]) = b->table;
+	}
+]])m4_dnl
+nkm_when(nkm_f([[$1]], [[undoof]]), [[	nooks_drop_registration(d, (void *)nkm_f([[$1]], [[undoof]]));
+]])m4_dnl
+nkm_when(nkm_f([[$1]], [[unlock]]), [[	nooks_drop_lock(d, (void *)nkm_f([[$1]], [[unlock]]));
+]])m4_dnl
+nkm_params([[$1]], [[nkm_frame_set]])m4_dnl
+	nooks_xpc_kernel(d, nkw_thunk_$1, &frame);
+nkm_params([[$1]], [[nkm_after]])m4_dnl
+nkm_when(nkm_f([[$1]], [[alloc]]), [[	if (frame.ret) {
+		if (nooks_track(d, frame.ret, &nooks_type_[[]]nkm_f([[$1]], [[alloc]]))) {
+			nkm_s(nkm_f([[$1]], [[alloc]]), [[release]])(frame.ret);
+			nkm_err([[$1]])
+		}
+		frame.ret = nooks_out(d, frame.ret, &nooks_type_[[]]nkm_f([[$1]], [[alloc]]));
+	}
+]])m4_dnl
+nkm_unless(nkm_f([[$1]], [[alloc]]), [[nkm_when(nkm_f([[$1]], [[retstruct]]), [[	if (frame.ret)
+		frame.ret = nooks_out(d, frame.ret, &nooks_type_[[]]nkm_f([[$1]], [[retstruct]]));
+]])]])m4_dnl
+nkm_when(nkm_f([[$1]], [[undo]]), [[	if (nkm_unless(nkm_f([[$1]], [[void]]), [[frame.ret == 0]])nkm_when(nkm_f([[$1]], [[void]]), [[1]]))
+		nooks_record_registration(d, (void *)nkm_f([[$1]], [[regparam]]), nkw_undo_$1);
+]])m4_dnl
+nkm_when(nkm_f([[$1]], [[unlockfn]]), [[	nooks_record_lock(d, (void *)nkm_f([[$1]], [[lock]]), nkw_unlock_$1);
+]])m4_dnl
+nkm_unless(nkm_f([[$1]], [[void]]), [[	return frame.ret;
+]])m4_dnl
+}
+]])
+m4_divert(0)m4_dnl
+nkm_banner([[kwrap.c.m4]])
+#include <errno.h>
+#include <stddef.h>
+
+#include "nkm_i([[interface]])_nooks.h"
+nkm_kfuncs([[nkm_kfunc]])m4_dnl

@@ -1,0 +1,15 @@
+m4_divert(-1)
+# stubs.c.m4 - INTERFACE_stubs.c: the kernel API under its real names,
+# for the wrapper library an isolated extension binds to.  Built as a
+# shared object carrying the kernel API library's soname, it stands in for
+# the kernel when the extension is loaded into its own link namespace.
+m4_define([[nkm_stub]], [[
+nkm_f([[$1]], [[proto]])
+{
+	nkm_unless(nkm_f([[$1]], [[void]]), [[return ]])nooks_kw_$1(nkm_f([[$1]], [[args]]));
+}
+]])
+m4_divert(0)m4_dnl
+nkm_banner([[stubs.c.m4]])
+#include "nkm_i([[interface]])_nooks.h"
+nkm_kfuncs([[nkm_stub]])m4_dnl

@@ -1,0 +1,85 @@
+m4_divert(-1)
+# xwrap.c.m4 - INTERFACE_xwrap.c: for every entry of every registered ops
+# table, the wrapper the kernel calls instead of the extension
+# (nooks_xw_TABLE_ENTRY), and the table of them (nooks_xw_TABLE) that
+# registration binds.  A wrapper finds its binding through the object it
+# is called for, returns fault() at once if there is none or the entry is
+# NULL, passes the extension shadows of the objects (nooks_out), crosses
+# into the extension with a recovery point and deadline, copies writable
+# fields back after validation (nooks_in), and returns fault() if the
+# extension was down, faulted, timed out or wrote something invalid.
+m4_define([[nkm_pn]], [[nkm_p([[$1]], [[$2]], [[name]])]])
+m4_define([[nkm_fault]], [[m4_ifelse(nkm_e([[$1]], [[void]]), [[1]], [[return;]], [[return nkm_e([[$1]], [[fault]]);]])]])
+m4_define([[nkm_frame_field]], [[	nkm_p([[$1]], [[$2]], [[decl]]);
+]])
+m4_define([[nkm_pass]], [[m4_ifelse(nkm_p([[$1]], [[$2]], [[kind]]), [[obj]],
+[[nkm_when(nkm_p([[$1]], [[$2]], [[transfer]]), [[	/* the extension owns it from now on */
+	if (nkm_pn([[$1]], [[$2]]) && nooks_transfer(NULL, b->domain, (void *)nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]])))
+		nooks_track(b->domain, (void *)nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]]));
+]])m4_dnl
+	frame.nkm_pn([[$1]], [[$2]]) = nkm_pn([[$1]], [[$2]]) ? nooks_out(b->domain, (void *)nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]])) : NULL;
+	if (nkm_pn([[$1]], [[$2]]) && !frame.nkm_pn([[$1]], [[$2]]))
+		nkm_fault([[$1]])
+]],
+[[	frame.nkm_pn([[$1]], [[$2]]) = nkm_pn([[$1]], [[$2]]);
+]])]])
+# After the call: copy writable fields back (not for a transferred object:
+# the extension may have released it already).
+m4_define([[nkm_back]], [[m4_ifelse(nkm_p([[$1]], [[$2]], [[kind]]), [[obj]],
+[[nkm_unless(nkm_p([[$1]], [[$2]], [[transfer]]), [[	if (nkm_pn([[$1]], [[$2]])) {
+		if (!nooks_in(b->domain, frame.nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]])))
+			ok = 0;	/* invalid writes: not copied back */
+		nooks_end_borrow(b->domain, (void *)nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]]));
+	}
+]])]])]])
+m4_define([[nkm_entry]], [[
+/* ---- $1.$2 */
+
+struct nkx_frame_$1_$2 {
+	nkm_e([[$1:$2]], [[fnptr]]);
+nkm_params([[$1:$2]], [[nkm_frame_field]])m4_dnl
+nkm_unless(nkm_e([[$1:$2]], [[void]]), [[	nkm_e([[$1:$2]], [[retdecl]]);
+]])m4_dnl
+};
+
+static void nkx_thunk_$1_$2(void *p)
+{
+	struct nkx_frame_$1_$2 *f = p;
+
+	nkm_unless(nkm_e([[$1:$2]], [[void]]), [[f->ret = ]])f->fn(nkm_e([[$1:$2]], [[frameargs]]));
+}
+
+static nkm_e([[$1:$2]], [[proto_xw]])
+{
+	const struct nooks_binding *b = nooks_binding_of(nkm_e([[$1:$2]], [[locator]]));
+	struct nkx_frame_$1_$2 frame;
+	int ok = 1;
+
+	if (!b)
+		nkm_fault([[$1:$2]])
+	frame.fn = ((const struct $1 *)b->orig)->$2;
+	if (!frame.fn)
+		nkm_fault([[$1:$2]])
+nkm_params([[$1:$2]], [[nkm_pass]])m4_dnl
+	if (nooks_xpc_ext(b->domain, nkx_thunk_$1_$2, &frame, nkm_e([[$1:$2]], [[timeout]])))
+		nkm_fault([[$1:$2]]) /* down, faulted or timed out */
+nkm_params([[$1:$2]], [[nkm_back]])m4_dnl
+	if (!ok)
+		nkm_fault([[$1:$2]])
+nkm_unless(nkm_e([[$1:$2]], [[void]]), [[	return frame.ret;
+]])m4_dnl
+}
+]])
+m4_define([[nkm_slot]], [[	.$2 = nooks_xw_$1_$2,
+]])
+m4_define([[nkm_table]], [[nkm_when(nkm_o([[$1]], [[registered]]), [[nkm_entries([[$1]], [[nkm_entry]])
+const struct $1 nooks_xw_$1 = {
+nkm_entries([[$1]], [[nkm_slot]])m4_dnl
+};
+]])]])
+m4_divert(0)m4_dnl
+nkm_banner([[xwrap.c.m4]])
+#include <stddef.h>
+
+#include "nkm_i([[interface]])_nooks.h"
+nkm_ops([[nkm_table]])m4_dnl

@@ -1,0 +1,62 @@
+#!/bin/sh
+# check-generated.sh NOOKSC RESULTFILE - is generated/ what the IDL and
+# templates make today, and does it compile?
+#
+# Regenerates every tree into a temporary directory and compares it with
+# the committed generated/ (any difference is printed and fails: commit
+# the output of `make regen` with the change that caused it).  Then
+# compiles every generated .c with -Wall -Wextra -Werror as C11, and every
+# generated header as C and as C++.  Writes "PASSED FAILED" to RESULTFILE.
+set -u
+nooksc=$1
+result=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+ok() { echo "[PASS] $1"; passed=$((passed + 1)); }
+ko() { echo "[FAIL] $1"; failed=$((failed + 1)); }
+
+if sh tools/regen.sh "$nooksc" "$tmp/gen"; then
+	if diff -ru -x README.md generated "$tmp/gen" > "$tmp/diff"; then
+		ok "generated/ is current"
+	else
+		ko "generated/ differs from what 'make regen' writes:"
+		cat "$tmp/diff"
+	fi
+else
+	ko "regeneration failed"
+fi
+
+CFLAGS="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes"
+for dir in generated/*/; do
+	[ -d "$dir" ] || continue
+	name=$(basename "$dir")
+	case $name in
+	examples) inc="-Iexamples/include" ;;
+	*) inc="-Ikernel/include" ;;
+	esac
+	for f in "$dir"*.c; do
+		[ -e "$f" ] || continue
+		if cc $CFLAGS $inc -Iruntime/include -I"$dir" -c "$f" -o "$tmp/x.o" 2> "$tmp/err"; then
+			ok "compiles: $f"
+		else
+			ko "compiles: $f"
+			head -20 "$tmp/err"
+		fi
+	done
+	for h in "$dir"*.h; do
+		[ -e "$h" ] || continue
+		if cc $CFLAGS $inc -Iruntime/include -I"$dir" -x c -fsyntax-only "$h" 2> "$tmp/err" &&
+		   c++ -std=c++11 -Wall -Wextra -Werror $inc -Iruntime/include -I"$dir" -x c++ -fsyntax-only "$h" 2>> "$tmp/err"; then
+			ok "compiles as C and C++: $h"
+		else
+			ko "compiles as C and C++: $h"
+			head -20 "$tmp/err"
+		fi
+	done
+done
+
+echo "generated: $passed passed, $failed failed"
+echo "$passed $failed" > "$result"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,26 @@
+#!/bin/sh
+# regen.sh NOOKSC OUTROOT - regenerate the wrappers of every IDL tree.
+#
+# Trees: examples/idl -> OUTROOT/examples, and idl/<target-or-version>/ ->
+# OUTROOT/<target-or-version> for every directory under idl/ holding .idl
+# files (idl/nk, idl/linux-6.1, ...).  `make regen` writes into generated/;
+# `make check-generated` writes into a temporary tree and diffs it against
+# the committed one, which is what CI enforces.
+set -eu
+nooksc=$1
+root=$2
+
+gen() {
+	src=$1 out=$2
+	set -- "$src"/*.idl
+	[ -e "$1" ] || return 0
+	mkdir -p "$out"
+	"$nooksc" -o "$out" -I "$src" "$@"
+}
+
+gen examples/idl "$root/examples"
+for dir in idl/*/; do
+	[ -d "$dir" ] || continue
+	name=$(basename "$dir")
+	gen "idl/$name" "$root/$name"
+done
