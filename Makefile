@@ -121,6 +121,41 @@ $(B)/tests/unit/unit: $(UNIT_OBJS) $(B)/libnooksc.a
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ -lcunit
 
+# The code-generation tests: tk.idl's wrappers, generated into the build
+# tree, linked with the test kernel and the runtime test double.
+CG := $(B)/tests/codegen
+CG_OBJS :=
+CG_OBJS += $(CG)/main.o
+CG_OBJS += $(CG)/test_fake_runtime.o
+CG_OBJS += $(CG)/test_wrappers.o
+CG_OBJS += $(CG)/fake_runtime.o
+CG_OBJS += $(CG)/tk.o
+CG_OBJS += $(CG)/gen/tk_kwrap.o
+CG_OBJS += $(CG)/gen/tk_xwrap.o
+CG_OBJS += $(CG)/gen/tk_shadow.o
+CG_GEN_SRCS := $(CG)/gen/tk_nooks.h $(CG)/gen/tk_kwrap.c $(CG)/gen/tk_xwrap.c \
+	$(CG)/gen/tk_shadow.c $(CG)/gen/tk_stubs.c
+
+$(CG_OBJS) $(CG)/gen/tk_stubs.o: CFLAGS += -Itests/codegen -Iruntime/include -I$(CG)/gen
+
+$(CG)/gen/tk.stamp: tests/codegen/tk.idl $(B)/nooksc $(wildcard templates/*.m4)
+	$(call say,NOOKSC,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(B)/nooksc -o $(@D) $<
+	$(Q)touch $@
+
+$(CG_GEN_SRCS): $(CG)/gen/tk.stamp
+$(filter-out $(CG)/gen/%,$(CG_OBJS)): | $(CG)/gen/tk.stamp
+
+$(CG)/gen/%.o: $(CG)/gen/%.c
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS_ALL) $(WARN) -c -o $@ $<
+
+# The stubs define the kernel API's own names: compiled, never linked here.
+$(CG)/codegen: $(CG_OBJS) $(CG)/gen/tk_stubs.o
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(CG_OBJS) -lcunit
+
 $(B)/tests/fuzz/mutate: $(B)/tests/fuzz/mutate.o $(B)/libnooksc.a
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^
@@ -135,10 +170,13 @@ test: deps
 	$(Q)$(MAKE) -k --no-print-directory SAN=1 unit fuzz || true
 	$(Q)sh tools/summary.sh $(RESULTS)
 
-unit: deps $(B)/tests/unit/unit
+unit: deps $(B)/tests/unit/unit $(B)/tests/codegen/codegen
 	@echo "== unit tests ($(B)) =="
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)$(B)/tests/unit/unit $(RESULTS)/unit-$(B)
+	@echo "== code generation ($(B)) =="
+	$(Q)$(B)/tests/codegen/codegen $(RESULTS)/codegen-$(B)
+	$(Q)sh tests/codegen/golden.sh $(B)/nooksc $(RESULTS)/cggolden-$(B)
 
 golden: deps $(B)/nooksc
 	@echo "== golden tests ($(B)) =="
@@ -162,6 +200,7 @@ check-generated: deps $(B)/nooksc
 
 golden-update: deps $(B)/nooksc
 	$(Q)sh tests/golden/run.sh --update $(B)/nooksc /dev/null
+	$(Q)sh tests/codegen/golden.sh --update $(B)/nooksc /dev/null
 
 # ---- demo ------------------------------------------------------------------
 

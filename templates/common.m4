@@ -37,6 +37,11 @@ m4_define([[nkm_fields]], [[m4_indir([[nkm:fields:$1]], [[$2]])]])
 # macro call right after a name character (x_$1]]nkm_when...): m4 reads
 # one long word and expands nothing.
 m4_define([[nkm_when]], [[m4_ifelse([[$1]], [[]], [[]], [[$1]], [[0]], [[]], [[$2]])]])
+# nkm_case(value, k1, text1, k2, text2, ..., default): the text of the
+# first key equal to value.  (m4_ifelse's chained form compares its 4th
+# and 5th arguments, not value again: write a switch with this.)
+m4_define([[nkm_case]], [[m4_ifelse([[$#]], [[1]], [[]], [[$#]], [[2]], [[$2]],
+[[$1]], [[$2]], [[$3]], [[nkm_case([[$1]], m4_shift(m4_shift(m4_shift($@))))]])]])
 # nkm_choose(value, then, else): then unless value is empty or 0
 m4_define([[nkm_choose]], [[m4_ifelse([[$1]], [[]], [[$3]], [[$1]], [[0]], [[$3]], [[$2]])]])
 m4_define([[nkm_unless]], [[m4_ifelse([[$1]], [[]], [[$2]], [[$1]], [[0]], [[$2]], [[]])]])

@@ -17,7 +17,7 @@ m4_define([[nkm_frame_set]], [[	frame.nkm_pn([[$1]], [[$2]]) = nkm_pn([[$1]], [[
 m4_define([[nkm_null_check]], [[nkm_unless(nkm_p([[$1]], [[$2]], [[nullable]]), [[	if (!nkm_pn([[$1]], [[$2]]))
 		nkm_err([[$1]]) /* NULL where not nullable */
 ]])]])
-m4_define([[nkm_check]], [[m4_ifelse(nkm_p([[$1]], [[$2]], [[kind]]),
+m4_define([[nkm_check]], [[nkm_case(nkm_p([[$1]], [[$2]], [[kind]]),
 [[obj]], [[nkm_null_check([[$1]], [[$2]])m4_dnl
 	if (nkm_pn([[$1]], [[$2]])) {
 		nkm_pn([[$1]], [[$2]]) = nooks_in(d, nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]]));
@@ -39,7 +39,7 @@ nkm_when(nkm_p([[$1]], [[$2]], [[release]]), [[		if (nooks_forget(d, nkm_pn([[$1
 		nkm_err([[$1]])
 ]],
 [[handle]], [[nkm_null_check([[$1]], [[$2]])]], [[]])]])
-m4_define([[nkm_after]], [[m4_ifelse(nkm_p([[$1]], [[$2]], [[kind]]),
+m4_define([[nkm_after]], [[nkm_case(nkm_p([[$1]], [[$2]], [[kind]]),
 [[allocout]], [[	if (*frame.nkm_pn([[$1]], [[$2]])) {
 		if (nooks_track(d, *frame.nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]]))) {
 			nkm_s(nkm_p([[$1]], [[$2]], [[struct]]), [[release]])(*frame.nkm_pn([[$1]], [[$2]]));
@@ -51,6 +51,9 @@ m4_define([[nkm_after]], [[m4_ifelse(nkm_p([[$1]], [[$2]], [[kind]]),
 ]],
 [[obj]], [[nkm_when(nkm_p([[$1]], [[$2]], [[transfer]]), [[	if (nkm_pn([[$1]], [[$2]]))
 		nooks_transfer(d, NULL, (void *)nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]]));
+]])m4_dnl
+m4_ifelse(nkm_p([[$1]], [[$2]], [[transfer]])nkm_p([[$1]], [[$2]], [[release]]), [[00]], [[	if (nkm_pn([[$1]], [[$2]]))	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]]));
 ]])]], [[]])]])
 
 # Per function ($1 = name):
@@ -87,6 +90,8 @@ nkm_f([[$1]], [[proto_kw]])
 {
 	struct nooks_domain *d = nooks_self();
 	struct nkw_frame_$1 frame;
+nkm_when(nkm_f([[$1]], [[regtable]]), [[	struct nooks_binding *binding;
+]])m4_dnl
 
 	if (!d) {	/* the kernel itself: nothing to check */
 		nkm_unless(nkm_f([[$1]], [[void]]), [[return ]])$1(nkm_f([[$1]], [[args]]));
@@ -97,12 +102,10 @@ nkm_params([[$1]], [[nkm_check]])m4_dnl
 nkm_when(nkm_f([[$1]], [[regtable]]), [[	/* the kernel calls the extension's table through wrappers */
 	if (!nkm_f([[$1]], [[regparam]])->nkm_f([[$1]], [[regfield]]))
 		nkm_err([[$1]])
-	{
-		struct nooks_binding *b = nooks_bind_ops(d, nkm_f([[$1]], [[regparam]])->nkm_f([[$1]], [[regfield]]), &nooks_xw_[[]]nkm_f([[$1]], [[regtable]]), sizeof(struct nkm_f([[$1]], [[regtable]])));
-		if (!b)
-			nkm_err([[$1]])
-		nkm_f([[$1]], [[regparam]])->nkm_f([[$1]], [[regfield]]) = b->table;
-	}
+	binding = nooks_bind_ops(d, nkm_f([[$1]], [[regparam]])->nkm_f([[$1]], [[regfield]]), &nooks_xw_[[]]nkm_f([[$1]], [[regtable]]), sizeof(struct nkm_f([[$1]], [[regtable]])));
+	if (!binding)
+		nkm_err([[$1]])
+	nkm_f([[$1]], [[regparam]])->nkm_f([[$1]], [[regfield]]) = binding->table;
 ]])m4_dnl
 nkm_when(nkm_f([[$1]], [[undoof]]), [[	nooks_drop_registration(d, (void *)nkm_f([[$1]], [[undoof]]));
 ]])m4_dnl
@@ -121,6 +124,9 @@ nkm_when(nkm_f([[$1]], [[alloc]]), [[	if (frame.ret) {
 ]])m4_dnl
 nkm_unless(nkm_f([[$1]], [[alloc]]), [[nkm_when(nkm_f([[$1]], [[retstruct]]), [[	if (frame.ret)
 		frame.ret = nooks_out(d, frame.ret, &nooks_type_[[]]nkm_f([[$1]], [[retstruct]]));
+]])]])m4_dnl
+nkm_when(nkm_f([[$1]], [[regtable]]), [[nkm_unless(nkm_f([[$1]], [[void]]), [[	if (frame.ret != 0)	/* not registered: the extension's table again */
+		nkm_f([[$1]], [[regparam]])->nkm_f([[$1]], [[regfield]]) = binding->orig;
 ]])]])m4_dnl
 nkm_when(nkm_f([[$1]], [[undo]]), [[	if (nkm_unless(nkm_f([[$1]], [[void]]), [[frame.ret == 0]])nkm_when(nkm_f([[$1]], [[void]]), [[1]]))
 		nooks_record_registration(d, (void *)nkm_f([[$1]], [[regparam]]), nkw_undo_$1);

@@ -27,7 +27,7 @@ m4_define([[nkm_pass]], [[m4_ifelse(nkm_p([[$1]], [[$2]], [[kind]]), [[obj]],
 # the extension may have released it already).
 m4_define([[nkm_back]], [[m4_ifelse(nkm_p([[$1]], [[$2]], [[kind]]), [[obj]],
 [[nkm_unless(nkm_p([[$1]], [[$2]], [[transfer]]), [[	if (nkm_pn([[$1]], [[$2]])) {
-		if (!nooks_in(b->domain, frame.nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]])))
+		if (ok && !nooks_in(b->domain, frame.nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]])))
 			ok = 0;	/* invalid writes: not copied back */
 		nooks_end_borrow(b->domain, (void *)nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]]));
 	}
@@ -62,7 +62,7 @@ static nkm_e([[$1:$2]], [[proto_xw]])
 		nkm_fault([[$1:$2]])
 nkm_params([[$1:$2]], [[nkm_pass]])m4_dnl
 	if (nooks_xpc_ext(b->domain, nkx_thunk_$1_$2, &frame, nkm_e([[$1:$2]], [[timeout]])))
-		nkm_fault([[$1:$2]]) /* down, faulted or timed out */
+		ok = 0;	/* down, faulted or timed out */
 nkm_params([[$1:$2]], [[nkm_back]])m4_dnl
 	if (!ok)
 		nkm_fault([[$1:$2]])

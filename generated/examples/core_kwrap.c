@@ -104,6 +104,8 @@ void nooks_kw_nk_mutex_lock(struct nk_mutex *m)
 	}
 	frame.m = m;
 	nooks_xpc_kernel(d, nkw_thunk_nk_mutex_lock, &frame);
+	if (m)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)m, &nooks_type_nk_mutex);
 	nooks_record_lock(d, (void *)m, nkw_unlock_nk_mutex_lock);
 }
 
@@ -141,6 +143,8 @@ void nooks_kw_nk_mutex_unlock(struct nk_mutex *m)
 	nooks_drop_lock(d, (void *)m);
 	frame.m = m;
 	nooks_xpc_kernel(d, nkw_thunk_nk_mutex_unlock, &frame);
+	if (m)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)m, &nooks_type_nk_mutex);
 }
 
 /* ---- void nk_log(int level, const char *msg) */
@@ -168,6 +172,10 @@ void nooks_kw_nk_log(int level, const char *msg)
 		nk_log(level, msg);
 		return;
 	}
+	if (!msg)
+		return; /* NULL where not nullable */
+	if (msg && nooks_check_string(d, msg, 0))
+		return; /* unterminated, unreadable or too long */
 	frame.level = level;
 	frame.msg = msg;
 	nooks_xpc_kernel(d, nkw_thunk_nk_log, &frame);

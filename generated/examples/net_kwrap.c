@@ -105,6 +105,7 @@ int nooks_kw_register_netdev(struct net_device *dev)
 {
 	struct nooks_domain *d = nooks_self();
 	struct nkw_frame_register_netdev frame;
+	struct nooks_binding *binding;
 
 	if (!d) {	/* the kernel itself: nothing to check */
 		return register_netdev(dev);
@@ -119,14 +120,16 @@ int nooks_kw_register_netdev(struct net_device *dev)
 	/* the kernel calls the extension's table through wrappers */
 	if (!dev->netdev_ops)
 		return -EINVAL;
-	{
-		struct nooks_binding *b = nooks_bind_ops(d, dev->netdev_ops, &nooks_xw_net_device_ops, sizeof(struct net_device_ops));
-		if (!b)
-			return -EINVAL;
-		dev->netdev_ops = b->table;
-	}
+	binding = nooks_bind_ops(d, dev->netdev_ops, &nooks_xw_net_device_ops, sizeof(struct net_device_ops));
+	if (!binding)
+		return -EINVAL;
+	dev->netdev_ops = binding->table;
 	frame.dev = dev;
 	nooks_xpc_kernel(d, nkw_thunk_register_netdev, &frame);
+	if (dev)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)dev, &nooks_type_net_device);
+	if (frame.ret != 0)	/* not registered: the extension's table again */
+		dev->netdev_ops = binding->orig;
 	if (frame.ret == 0)
 		nooks_record_registration(d, (void *)dev, nkw_undo_register_netdev);
 	return frame.ret;
@@ -166,6 +169,8 @@ void nooks_kw_unregister_netdev(struct net_device *dev)
 	nooks_drop_registration(d, (void *)dev);
 	frame.dev = dev;
 	nooks_xpc_kernel(d, nkw_thunk_unregister_netdev, &frame);
+	if (dev)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)dev, &nooks_type_net_device);
 }
 
 /* ---- struct sk_buff *netdev_alloc_skb(struct net_device *dev, unsigned int len) */
@@ -203,6 +208,8 @@ struct sk_buff *nooks_kw_netdev_alloc_skb(struct net_device *dev, unsigned int l
 	frame.dev = dev;
 	frame.len = len;
 	nooks_xpc_kernel(d, nkw_thunk_netdev_alloc_skb, &frame);
+	if (dev)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)dev, &nooks_type_net_device);
 	if (frame.ret) {
 		if (nooks_track(d, frame.ret, &nooks_type_sk_buff)) {
 			kfree_skb(frame.ret);
@@ -283,6 +290,8 @@ int nooks_kw_netif_rx(struct sk_buff *skb)
 	}
 	frame.skb = skb;
 	nooks_xpc_kernel(d, nkw_thunk_netif_rx, &frame);
+	if (skb)
+		nooks_transfer(d, NULL, (void *)skb, &nooks_type_sk_buff);
 	return frame.ret;
 }
 
@@ -320,10 +329,16 @@ int nooks_kw_skb_copy_bits(const struct sk_buff *skb, int offset, void *to, int 
 		if (!skb)
 			return -EINVAL; /* not a live struct sk_buff of this extension */
 	}
+	if (!to)
+		return -EINVAL; /* NULL where not nullable */
+	if (to && nooks_check_buffer(d, to, (size_t)(len), 1))
+		return -EINVAL; /* outside the extension's memory, or too large */
 	frame.skb = skb;
 	frame.offset = offset;
 	frame.to = to;
 	frame.len = len;
 	nooks_xpc_kernel(d, nkw_thunk_skb_copy_bits, &frame);
+	if (skb)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)skb, &nooks_type_sk_buff);
 	return frame.ret;
 }

@@ -36,9 +36,9 @@ static int nooks_xw_net_device_ops_ndo_open(struct net_device *dev)
 	if (dev && !frame.dev)
 		return -EIO;
 	if (nooks_xpc_ext(b->domain, nkx_thunk_net_device_ops_ndo_open, &frame, 0))
-		return -EIO; /* down, faulted or timed out */
+		ok = 0;	/* down, faulted or timed out */
 	if (dev) {
-		if (!nooks_in(b->domain, frame.dev, &nooks_type_net_device))
+		if (ok && !nooks_in(b->domain, frame.dev, &nooks_type_net_device))
 			ok = 0;	/* invalid writes: not copied back */
 		nooks_end_borrow(b->domain, (void *)dev, &nooks_type_net_device);
 	}
@@ -77,9 +77,9 @@ static int nooks_xw_net_device_ops_ndo_stop(struct net_device *dev)
 	if (dev && !frame.dev)
 		return -EIO;
 	if (nooks_xpc_ext(b->domain, nkx_thunk_net_device_ops_ndo_stop, &frame, 0))
-		return -EIO; /* down, faulted or timed out */
+		ok = 0;	/* down, faulted or timed out */
 	if (dev) {
-		if (!nooks_in(b->domain, frame.dev, &nooks_type_net_device))
+		if (ok && !nooks_in(b->domain, frame.dev, &nooks_type_net_device))
 			ok = 0;	/* invalid writes: not copied back */
 		nooks_end_borrow(b->domain, (void *)dev, &nooks_type_net_device);
 	}
@@ -125,9 +125,9 @@ static netdev_tx_t nooks_xw_net_device_ops_ndo_start_xmit(struct sk_buff *skb, s
 	if (dev && !frame.dev)
 		return NETDEV_TX_OK;
 	if (nooks_xpc_ext(b->domain, nkx_thunk_net_device_ops_ndo_start_xmit, &frame, 100))
-		return NETDEV_TX_OK; /* down, faulted or timed out */
+		ok = 0;	/* down, faulted or timed out */
 	if (dev) {
-		if (!nooks_in(b->domain, frame.dev, &nooks_type_net_device))
+		if (ok && !nooks_in(b->domain, frame.dev, &nooks_type_net_device))
 			ok = 0;	/* invalid writes: not copied back */
 		nooks_end_borrow(b->domain, (void *)dev, &nooks_type_net_device);
 	}
@@ -168,9 +168,9 @@ static int nooks_xw_net_device_ops_ndo_set_mac_address(struct net_device *dev, v
 		return -EIO;
 	frame.addr = addr;
 	if (nooks_xpc_ext(b->domain, nkx_thunk_net_device_ops_ndo_set_mac_address, &frame, 0))
-		return -EIO; /* down, faulted or timed out */
+		ok = 0;	/* down, faulted or timed out */
 	if (dev) {
-		if (!nooks_in(b->domain, frame.dev, &nooks_type_net_device))
+		if (ok && !nooks_in(b->domain, frame.dev, &nooks_type_net_device))
 			ok = 0;	/* invalid writes: not copied back */
 		nooks_end_borrow(b->domain, (void *)dev, &nooks_type_net_device);
 	}
@@ -210,9 +210,9 @@ static void nooks_xw_net_device_ops_ndo_tx_timeout(struct net_device *dev, unsig
 		return;
 	frame.txqueue = txqueue;
 	if (nooks_xpc_ext(b->domain, nkx_thunk_net_device_ops_ndo_tx_timeout, &frame, 0))
-		return; /* down, faulted or timed out */
+		ok = 0;	/* down, faulted or timed out */
 	if (dev) {
-		if (!nooks_in(b->domain, frame.dev, &nooks_type_net_device))
+		if (ok && !nooks_in(b->domain, frame.dev, &nooks_type_net_device))
 			ok = 0;	/* invalid writes: not copied back */
 		nooks_end_borrow(b->domain, (void *)dev, &nooks_type_net_device);
 	}

@@ -85,6 +85,11 @@ void *nooks_in(struct nooks_domain *d, const void *p, const struct nooks_type *t
  * ENOMEM. */
 void *nooks_out(struct nooks_domain *d, void *obj, const struct nooks_type *t);
 
+/* After a kernel call that may have changed obj: if d has a shadow of
+ * it, copy obj's readable fields into it again (sync_in).  Nothing else
+ * changes: no tracking, no loan. */
+void nooks_refresh(struct nooks_domain *d, void *obj, const struct nooks_type *t);
+
 /* The end of a one-call loan of obj to d (borrow): its shadow goes. */
 void nooks_end_borrow(struct nooks_domain *d, void *obj, const struct nooks_type *t);
 

@@ -1,0 +1,483 @@
+/*
+ * test_wrappers.c - the wrappers nooksc generates from tk.idl, run against
+ * the test kernel (tk.c) and the runtime test double (fake_runtime.c).
+ *
+ * The test plays both sides.  As the extension it sets the current
+ * domain and calls nooks_kw_* (what an isolated extension's calls to tk_*
+ * bind to); as the kernel it calls tk.c's kernel-internal functions, which
+ * call through the ops table registered by the extension, i.e. through
+ * the generated extension wrappers.  Each test checks what reached the
+ * kernel (tk.c's counters), what the extension saw, and what the runtime
+ * recorded.
+ */
+#include <string.h>
+
+#include <CUnit/CUnit.h>
+
+#include "fake_runtime.h"
+#include "tk_nooks.h"
+
+static struct nooks_domain *ext;
+
+/* ---- the "extension": an ops table and what it saw ---------------------- */
+
+static int opened, xmits, resets, mtus, rxs;
+static struct tk_dev *seen_dev;
+static unsigned char seen_data[64];
+static unsigned int seen_len;
+static int open_result;
+static int write_mtu_in_open;
+
+static int ext_open(struct tk_dev *dev)
+{
+	opened++;
+	seen_dev = dev;
+	if (write_mtu_in_open)
+		dev->mtu = write_mtu_in_open;	/* writable: flows back */
+	return open_result;
+}
+
+static int ext_xmit(struct tk_dev *dev, const void *data, unsigned int len)
+{
+	(void)dev;
+	xmits++;
+	seen_len = len < sizeof(seen_data) ? len : sizeof(seen_data);
+	memcpy(seen_data, data, seen_len);
+	return (int)len;
+}
+
+static int ext_rx(struct tk_dev *dev, struct tk_pkt *pkt)
+{
+	(void)dev;
+	rxs++;
+	/* the extension owns pkt now: it may free it through the kernel */
+	nooks_kw_tk_pkt_free(pkt);
+	return 0;
+}
+
+static int ext_set_mtu(struct tk_dev *dev, int mtu)
+{
+	(void)dev;
+	mtus++;
+	return mtu > 9000 ? -EINVAL : 0;
+}
+
+/* reset left NULL on purpose: the kernel must see NULL */
+static const struct tk_ops ext_ops = {
+	.open = ext_open,
+	.xmit = ext_xmit,
+	.rx = ext_rx,
+	.set_mtu = ext_set_mtu,
+};
+
+static int setup(void)
+{
+	fake_reset();
+	tk_reset();
+	ext = fake_domain_new("ext");
+	fake_set_self(ext);
+	opened = xmits = resets = mtus = rxs = 0;
+	open_result = 0;
+	write_mtu_in_open = 0;
+	seen_dev = NULL;
+	return 0;
+}
+
+static int teardown(void)
+{
+	fake_set_self(NULL);
+	if (ext)
+		fake_domain_free(ext);
+	ext = NULL;
+	fake_reset();
+	return 0;
+}
+
+/* The extension allocates a device; returns what it holds (a shadow). */
+static struct tk_dev *ext_new_dev(void)
+{
+	struct tk_dev *dev = nooks_kw_tk_dev_alloc(0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dev);
+	return dev;
+}
+
+/* ---- objects ------------------------------------------------------------ */
+
+static void test_alloc_gives_shadow(void)
+{
+	setup();
+	struct tk_dev *dev = ext_new_dev();
+	struct tk_dev *kdev = fake_object_of(dev);
+
+	CU_ASSERT_PTR_NOT_NULL(kdev);
+	CU_ASSERT_PTR_NOT_EQUAL(dev, kdev);		/* a shadow, not the object */
+	CU_ASSERT_TRUE(fake_owned_by(kdev, ext));
+	CU_ASSERT_EQUAL(fake_tracked(ext), 1);
+	CU_ASSERT_STRING_EQUAL(dev->name, kdev->name);	/* readonly: copied in */
+	CU_ASSERT_EQUAL(dev->mtu, TK_MTU_DEFAULT);
+	CU_ASSERT_EQUAL(dev->secret, 0);		/* hidden: never copied in */
+	CU_ASSERT_EQUAL(kdev->secret, TK_SECRET);
+	CU_ASSERT_EQUAL(tk_live_devs, 1);
+	teardown();
+	/* the dead domain's device was released by recovery */
+	CU_ASSERT_EQUAL(tk_live_devs, 0);
+	CU_ASSERT_EQUAL(tk_bugs, 0);
+}
+
+static void test_bad_pointer(void)
+{
+	setup();
+	struct tk_dev forged;
+	memset(&forged, 0, sizeof(forged));
+	fake_allow(ext, &forged, sizeof(forged), 1);
+	int calls = tk_calls_get_mtu;
+
+	CU_ASSERT_EQUAL(nooks_kw_tk_get_mtu(&forged), -EINVAL);
+	CU_ASSERT_EQUAL(nooks_kw_tk_get_mtu((struct tk_dev *)0x1000), -EINVAL);
+	CU_ASSERT_EQUAL(tk_calls_get_mtu, calls);	/* never reached the kernel */
+	CU_ASSERT_EQUAL(tk_bugs, 0);
+	teardown();
+}
+
+static void test_wrong_type(void)
+{
+	setup();
+	struct tk_pkt *pkt = NULL;
+	fake_allow(ext, &pkt, sizeof(pkt), 1);
+	CU_ASSERT_EQUAL(nooks_kw_tk_pkt_alloc(&pkt, 8), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pkt);
+	int calls = tk_calls_get_mtu;
+	CU_ASSERT_EQUAL(nooks_kw_tk_get_mtu((struct tk_dev *)pkt), -EINVAL);
+	CU_ASSERT_EQUAL(tk_calls_get_mtu, calls);
+	CU_ASSERT_EQUAL(tk_bugs, 0);
+	teardown();
+}
+
+static void test_other_domains_object(void)
+{
+	setup();
+	struct tk_dev *dev = ext_new_dev();
+	struct nooks_domain *other = fake_domain_new("other");
+	fake_set_self(other);
+	CU_ASSERT_EQUAL(nooks_kw_tk_get_mtu(dev), -EINVAL);
+	CU_ASSERT_EQUAL(nooks_kw_tk_get_mtu(fake_object_of(dev)), -EINVAL);
+	fake_set_self(ext);
+	CU_ASSERT_EQUAL(nooks_kw_tk_get_mtu(dev), TK_MTU_DEFAULT);
+	fake_domain_free(other);
+	teardown();
+}
+
+static void test_double_release(void)
+{
+	setup();
+	struct tk_dev *dev = ext_new_dev();
+
+	CU_ASSERT_EQUAL(nooks_kw_tk_dev_put(dev), 0);
+	CU_ASSERT_EQUAL(nooks_kw_tk_dev_put(dev), -EINVAL);	/* caught */
+	CU_ASSERT_EQUAL(tk_calls_dev_put, 1);		/* reached once */
+	CU_ASSERT_EQUAL(tk_live_devs, 0);
+	CU_ASSERT_EQUAL(fake_tracked(ext), 0);
+	/* void release: the second call returns without reaching tk.c */
+	dev = ext_new_dev();
+	nooks_kw_tk_dev_free(dev);
+	nooks_kw_tk_dev_free(dev);
+	CU_ASSERT_EQUAL(tk_calls_dev_free, 1);
+	CU_ASSERT_EQUAL(tk_bugs, 0);
+	teardown();
+}
+
+static void test_null_where_not_nullable(void)
+{
+	setup();
+	struct tk_dev *dev = ext_new_dev();
+	int reads = tk_calls_read;
+
+	CU_ASSERT_EQUAL(nooks_kw_tk_read(dev, NULL, 4), -EINVAL);
+	CU_ASSERT_EQUAL(nooks_kw_tk_read(NULL, NULL, 0), -EINVAL);
+	CU_ASSERT_EQUAL(tk_calls_read, reads);
+	CU_ASSERT_EQUAL(nooks_kw_tk_maybe(NULL), 0);		/* nullable: passes */
+	CU_ASSERT_EQUAL(nooks_kw_tk_maybe(dev), 1);
+	CU_ASSERT_EQUAL(tk_calls_maybe, 2);
+	CU_ASSERT_EQUAL(tk_bugs, 0);
+	teardown();
+}
+
+/* ---- sizes -------------------------------------------------------------- */
+
+static void test_count_and_bytes(void)
+{
+	setup();
+	struct tk_dev *dev = ext_new_dev();
+	int words[4] = { 1, 2, 3, 4 };
+	unsigned char buf[8];
+
+	fake_allow(ext, words, sizeof(words), 0);
+	fake_allow(ext, buf, sizeof(buf), 1);
+	CU_ASSERT_EQUAL(nooks_kw_tk_write_words(dev, words, 4), 4);
+	CU_ASSERT_EQUAL(tk_last_sum, 10);
+	int calls = tk_calls_write_words;
+	CU_ASSERT_EQUAL(nooks_kw_tk_write_words(dev, words, 5), -EINVAL);	/* count too large */
+	CU_ASSERT_EQUAL(nooks_kw_tk_write_words(dev, words, -1), -EINVAL);	/* negative */
+	CU_ASSERT_EQUAL(tk_calls_write_words, calls);
+
+	CU_ASSERT_EQUAL(nooks_kw_tk_read(dev, buf, 8), 8);
+	CU_ASSERT_EQUAL(buf[0], 'a');
+	CU_ASSERT_EQUAL(nooks_kw_tk_read(dev, buf, 9), -EINVAL);		/* bytes too large */
+	/* out needs write permission */
+	CU_ASSERT_EQUAL(nooks_kw_tk_reverse_words(words, 4), -EINVAL);	/* words read-only */
+	fake_allow(ext, words, sizeof(words), 1);
+	CU_ASSERT_EQUAL(nooks_kw_tk_reverse_words(words, 4), 4);
+	CU_ASSERT_EQUAL(words[0], 4);
+	CU_ASSERT_EQUAL(tk_bugs, 0);
+	teardown();
+}
+
+static void test_strings(void)
+{
+	setup();
+	struct tk_dev *dev = ext_new_dev();
+	char name[32] = "eth0";
+	char unterminated[4] = { 'a', 'b', 'c', 'd' };
+
+	fake_allow(ext, name, sizeof(name), 0);
+	fake_allow(ext, unterminated, sizeof(unterminated), 0);
+	CU_ASSERT_EQUAL(nooks_kw_tk_set_name(dev, name), 0);
+	CU_ASSERT_STRING_EQUAL(dev->name, "eth0");	/* refreshed after the call */
+	int calls = tk_calls_set_name;
+	CU_ASSERT_EQUAL(nooks_kw_tk_set_name(dev, unterminated), -EINVAL);
+	strcpy(name, "a-name-far-too-long");		/* string(16) */
+	CU_ASSERT_EQUAL(nooks_kw_tk_set_name(dev, name), -EINVAL);
+	CU_ASSERT_EQUAL(tk_calls_set_name, calls);
+	teardown();
+}
+
+/* ---- shadows: writable fields flow back, others never ------------------- */
+
+static void test_writable_flows_back(void)
+{
+	setup();
+	struct tk_dev *dev = ext_new_dev();
+	struct tk_dev *kdev = fake_object_of(dev);
+
+	dev->mtu = 9000;			/* writable */
+	dev->flags = 0x40;			/* writable */
+	strcpy(dev->name, "evil");		/* readonly */
+	dev->secret = 7;			/* hidden */
+	CU_ASSERT_EQUAL(nooks_kw_tk_get_mtu(dev), 9000);
+	CU_ASSERT_EQUAL(kdev->mtu, 9000);
+	CU_ASSERT_EQUAL(kdev->flags, 0x40);
+	CU_ASSERT_STRING_NOT_EQUAL(kdev->name, "evil");
+	CU_ASSERT_EQUAL(kdev->secret, TK_SECRET);
+	/* and the extension's readonly edit is undone by the refresh */
+	CU_ASSERT_STRING_EQUAL(dev->name, kdev->name);
+	teardown();
+}
+
+/* ---- registration and extension wrappers -------------------------------- */
+
+static struct tk_dev *ext_registered_dev(void)
+{
+	struct tk_dev *dev = ext_new_dev();
+	dev->ops = &ext_ops;
+	CU_ASSERT_EQUAL(nooks_kw_tk_register(dev), 0);
+	return dev;
+}
+
+static void test_registration_binds_wrappers(void)
+{
+	setup();
+	struct tk_dev *dev = ext_registered_dev();
+	struct tk_dev *kdev = fake_object_of(dev);
+
+	CU_ASSERT_PTR_NOT_EQUAL(kdev->ops, &ext_ops);	/* the kernel holds wrappers */
+	CU_ASSERT_PTR_NOT_NULL(kdev->ops->open);
+	CU_ASSERT_PTR_NULL(kdev->ops->reset);		/* NULL stays NULL */
+	CU_ASSERT_EQUAL(fake_registrations(ext), 1);
+	CU_ASSERT_EQUAL(fake_bindings(ext), 1);
+
+	/* an extension call with the device right away must not hand the
+	 * kernel the extension's raw table back (its shadow was refreshed) */
+	CU_ASSERT_EQUAL(nooks_kw_tk_get_mtu(dev), TK_MTU_DEFAULT);
+	CU_ASSERT_PTR_NOT_EQUAL(kdev->ops, &ext_ops);
+
+	/* the kernel calls open: it crosses into the extension with a shadow */
+	CU_ASSERT_EQUAL(tk_dev_open(kdev), 0);
+	CU_ASSERT_EQUAL(opened, 1);
+	CU_ASSERT_EQUAL(fake_ext_calls(ext), 1);
+	CU_ASSERT_PTR_NOT_EQUAL(seen_dev, kdev);
+	CU_ASSERT_TRUE(kdev->flags & TK_F_UP);
+
+	/* a later kernel call with the device keeps the binding in place */
+	CU_ASSERT_EQUAL(nooks_kw_tk_get_mtu(dev), TK_MTU_DEFAULT);
+	CU_ASSERT_EQUAL(tk_dev_open(kdev), 0);
+	CU_ASSERT_EQUAL(fake_ext_calls(ext), 2);
+
+	tk_dev_reset(kdev);				/* NULL entry: nothing */
+	CU_ASSERT_EQUAL(resets, 0);
+
+	nooks_kw_tk_unregister(dev);
+	CU_ASSERT_EQUAL(fake_registrations(ext), 0);
+	CU_ASSERT_EQUAL(tk_bugs, 0);
+	teardown();
+}
+
+static void test_failed_registration_restores_table(void)
+{
+	setup();
+	struct tk_dev *dev = ext_new_dev();
+	dev->ops = &ext_ops;
+	tk_fail_register = -EBUSY;
+	CU_ASSERT_EQUAL(nooks_kw_tk_register(dev), -EBUSY);
+	CU_ASSERT_PTR_EQUAL(((struct tk_dev *)fake_object_of(dev))->ops, &ext_ops);
+	CU_ASSERT_EQUAL(fake_registrations(ext), 0);
+	teardown();
+}
+
+static void test_ext_writes_flow_back(void)
+{
+	setup();
+	struct tk_dev *dev = ext_registered_dev();
+	struct tk_dev *kdev = fake_object_of(dev);
+
+	write_mtu_in_open = 1234;
+	CU_ASSERT_EQUAL(tk_dev_open(kdev), 0);
+	CU_ASSERT_EQUAL(kdev->mtu, 1234);
+	teardown();
+}
+
+static void test_buffer_and_timeout(void)
+{
+	setup();
+	struct tk_dev *dev = ext_registered_dev();
+	struct tk_dev *kdev = fake_object_of(dev);
+	static const char msg[] = "hello";
+
+	CU_ASSERT_EQUAL(tk_dev_xmit(kdev, msg, 5), 5);
+	CU_ASSERT_EQUAL(seen_len, 5);
+	CU_ASSERT_NSTRING_EQUAL(seen_data, "hello", 5);
+	CU_ASSERT_EQUAL(fake_last_timeout(ext), 50);	/* timeout(50) */
+	teardown();
+}
+
+static void test_fault_when_down(void)
+{
+	setup();
+	struct tk_dev *dev = ext_registered_dev();
+	struct tk_dev *kdev = fake_object_of(dev);
+
+	fake_set_down(ext, 1);
+	CU_ASSERT_EQUAL(tk_dev_open(kdev), -EIO);	/* fault(-EIO) */
+	CU_ASSERT_EQUAL(tk_dev_set_mtu(kdev, 100), -EIO);
+	tk_dev_reset(kdev);				/* void: just returns */
+	CU_ASSERT_EQUAL(opened, 0);
+	CU_ASSERT_EQUAL(fake_borrows(ext), 0);		/* no loan left behind */
+	fake_set_down(ext, 0);
+	fake_fault_next(ext);				/* faults during the call */
+	CU_ASSERT_EQUAL(tk_dev_open(kdev), -EIO);
+	CU_ASSERT_EQUAL(tk_dev_open(kdev), 0);		/* and works again */
+	CU_ASSERT_EQUAL(fake_borrows(ext), 0);
+	teardown();
+}
+
+static void test_transfer_both_ways(void)
+{
+	setup();
+	struct tk_dev *dev = ext_registered_dev();
+	struct tk_dev *kdev = fake_object_of(dev);
+	struct tk_pkt *pkt = NULL;
+
+	fake_allow(ext, &pkt, sizeof(pkt), 1);
+	CU_ASSERT_EQUAL(nooks_kw_tk_pkt_alloc(&pkt, 16), 0);
+	struct tk_pkt *kpkt = fake_object_of(pkt);
+	CU_ASSERT_TRUE(fake_owned_by(kpkt, ext));
+	/* extension -> kernel: the kernel owns it after the call */
+	CU_ASSERT_EQUAL(nooks_kw_tk_pkt_send(dev, pkt), 0);
+	CU_ASSERT_EQUAL(fake_tracked(ext), 1);		/* only the device */
+	CU_ASSERT_EQUAL(tk_live_pkts, 0);
+
+	/* kernel -> extension: rx hands a packet over; the extension frees it */
+	struct tk_pkt *in = NULL;
+	fake_set_self(NULL);
+	CU_ASSERT_EQUAL(tk_pkt_alloc(&in, 4), 0);
+	fake_set_self(ext);
+	CU_ASSERT_EQUAL(tk_dev_rx(kdev, in), 0);
+	CU_ASSERT_EQUAL(rxs, 1);
+	CU_ASSERT_EQUAL(tk_live_pkts, 0);
+	CU_ASSERT_EQUAL(tk_bugs, 0);
+	teardown();
+}
+
+/* ---- locks and recovery ------------------------------------------------- */
+
+static void test_lock_released_by_recovery(void)
+{
+	setup();
+	struct tk_lock *l = nooks_kw_tk_lock_get();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+	nooks_kw_tk_lock(l);
+	CU_ASSERT_EQUAL(fake_locks(ext), 1);
+	struct tk_lock *kl = fake_object_of(l);
+	CU_ASSERT_TRUE(tk_lock_held(kl));
+	nooks_kw_tk_unlock(l);
+	CU_ASSERT_EQUAL(fake_locks(ext), 0);
+	nooks_kw_tk_lock(l);
+	/* the extension dies holding the lock */
+	fake_set_self(NULL);
+	fake_domain_free(ext);
+	ext = NULL;
+	CU_ASSERT_FALSE(tk_lock_held(kl));
+	CU_ASSERT_EQUAL(tk_bugs, 0);
+	teardown();
+}
+
+static void test_recovery_undoes_registration(void)
+{
+	setup();
+	struct tk_dev *dev = ext_registered_dev();
+	struct tk_dev *kdev = fake_object_of(dev);
+	(void)kdev;
+	fake_set_self(NULL);
+	fake_domain_free(ext);		/* unregister, then free the device */
+	ext = NULL;
+	CU_ASSERT_EQUAL(tk_calls_unregister, 1);
+	CU_ASSERT_EQUAL(tk_live_devs, 0);
+	CU_ASSERT_EQUAL(tk_bugs, 0);	/* freeing a registered device is one */
+	teardown();
+}
+
+static void test_kernel_caller_skips_checks(void)
+{
+	setup();
+	fake_set_self(NULL);
+	struct tk_dev *kdev = nooks_kw_tk_dev_alloc(0);	/* the kernel itself */
+	CU_ASSERT_PTR_NOT_NULL(kdev);
+	CU_ASSERT_EQUAL(fake_tracked(ext), 0);
+	CU_ASSERT_EQUAL(nooks_kw_tk_get_mtu(kdev), TK_MTU_DEFAULT);
+	tk_dev_free(kdev);
+	teardown();
+}
+
+void register_wrapper_tests(void);
+
+void register_wrapper_tests(void)
+{
+	CU_pSuite s = CU_add_suite("generated wrappers (tk.idl)", NULL, NULL);
+	CU_add_test(s, "alloc() tracks and hands out a shadow", test_alloc_gives_shadow);
+	CU_add_test(s, "bad pointer -> error value", test_bad_pointer);
+	CU_add_test(s, "wrong-type pointer -> error value", test_wrong_type);
+	CU_add_test(s, "another domain's object -> error value", test_other_domains_object);
+	CU_add_test(s, "double release caught", test_double_release);
+	CU_add_test(s, "NULL where not nullable", test_null_where_not_nullable);
+	CU_add_test(s, "count()/bytes() too large", test_count_and_bytes);
+	CU_add_test(s, "string bounds", test_strings);
+	CU_add_test(s, "writable fields flow back, readonly/hidden never", test_writable_flows_back);
+	CU_add_test(s, "registration binds extension wrappers", test_registration_binds_wrappers);
+	CU_add_test(s, "failed registration restores the table", test_failed_registration_restores_table);
+	CU_add_test(s, "extension writes flow back", test_ext_writes_flow_back);
+	CU_add_test(s, "buffers and timeout() reach the extension", test_buffer_and_timeout);
+	CU_add_test(s, "fault(value) when down or faulting", test_fault_when_down);
+	CU_add_test(s, "transfer both ways", test_transfer_both_ways);
+	CU_add_test(s, "recovery releases a held lock", test_lock_released_by_recovery);
+	CU_add_test(s, "recovery undoes a registration", test_recovery_undoes_registration);
+	CU_add_test(s, "the kernel calling a wrapper", test_kernel_caller_skips_checks);
+}
