@@ -1,9 +1,10 @@
 #!/bin/sh
-# demo.sh NOOKSC - what `make run` shows today: the IDL front end at work.
+# demo.sh NOOKSC - what `make run` shows today: the compiler at work.
 #
 # Checks the example network-driver interface, prints part of its checked
-# model, then breaks a copy of it in three ways and shows the diagnostics,
-# the exit status, and that no output file was written.  The user-space
+# model, breaks a copy of it in three ways and shows the diagnostics, the
+# exit status and that no output file was written, then generates the
+# wrappers and compiles them.  The user-space
 # kernel with an isolated extension serving clients replaces this demo once
 # the runtime and nkernel exist (see README.md, "Status").
 set -eu
@@ -42,4 +43,18 @@ cp "$ex/netdev.idl" "$tmp/netdev.idl"
 (cd "$tmp" && "$OLDPWD/$nooksc" --dump -o out netdev.idl)
 echo "out/: $(ls "$tmp/out")  ($(wc -l < "$tmp/out/netdev.dump") lines)"
 
-printf '\nNext: code generation, libnooks and nkernel (README.md, "Status").\n'
+step "5. generate the wrappers and compile them"
+mkdir "$tmp/gen"
+echo "\$ nooksc -o gen -I $ex $ex/core.idl $ex/netdev.idl"
+"$nooksc" -o "$tmp/gen" -I "$ex" "$ex/core.idl" "$ex/netdev.idl"
+ls "$tmp/gen" | tr '\n' ' '
+echo
+echo "the kernel wrapper an isolated driver calls for skb_copy_bits():"
+sed -n '/^int nooks_kw_skb_copy_bits/,/^}/p' "$tmp/gen/net_kwrap.c"
+for f in "$tmp"/gen/*.c; do
+	cc -std=c11 -Wall -Wextra -Werror -Iexamples/include -Iruntime/include \
+		-I"$tmp/gen" -c "$f" -o "$tmp/gen/$(basename "$f" .c).o"
+done
+echo "all $(ls "$tmp"/gen/*.o | wc -l) generated .c files compile with -Wall -Wextra -Werror"
+
+printf '\nNext: libnooks (the runtime these wrappers call) and nkernel (README.md, "Status").\n'
