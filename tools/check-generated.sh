@@ -57,6 +57,29 @@ for dir in generated/*/; do
 	done
 done
 
+# The stub library: the example's generated files linked as a shared
+# object under the kernel API library's soname must export every kernel
+# function under its real name (what an isolated extension binds to).
+ex=generated/examples
+if ls "$ex"/*_stubs.c >/dev/null 2>&1; then
+	if cc $CFLAGS -fPIC -shared -Iexamples/include -Iruntime/include -I"$ex" \
+		-Wl,-soname,libnk.so.1 -o "$tmp/libnk-wrap.so" "$ex"/*.c 2> "$tmp/err"; then
+		missing=
+		for fn in $(sed -n 's/^[a-z].* \**\([a-z_0-9]*\)(.*/\1/p' examples/include/nk/*.h); do
+			nm -D --defined-only "$tmp/libnk-wrap.so" | grep -q " T $fn\$" || missing="$missing $fn"
+		done
+		if [ -z "$missing" ] &&
+		   readelf -d "$tmp/libnk-wrap.so" | grep -q 'SONAME.*\[libnk.so.1\]'; then
+			ok "stub library exports the kernel API under soname libnk.so.1"
+		else
+			ko "stub library: missing exports:$missing"
+		fi
+	else
+		ko "stub library links"
+		head -20 "$tmp/err"
+	fi
+fi
+
 echo "generated: $passed passed, $failed failed"
 echo "$passed $failed" > "$result"
 [ "$failed" -eq 0 ]
