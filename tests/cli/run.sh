@@ -102,6 +102,13 @@ expect "-M" 0 "^$tmp/o1/net_nooks.h .*: \\\\$" -- "$nooksc" -M -o "$tmp/o1" "$go
 check "-M lists imports and templates" sh -c "grep -q 'examples/idl/core.idl' '$tmp/out' && grep -q 'templates/kwrap.c.m4' '$tmp/out'"
 check "-M writes nothing" empty_dir "$tmp/o1"
 
+# escaping: m4's quotes, $, @ and quadrigraph look-alikes in input text
+# come out as written
+printf 'interface esc;\nheader "a[[b]]c$1@<:@d$@#.h";\nkernel { int f(int x); };\n' > "$tmp/esc.idl"
+mkdir "$tmp/esc"
+expect "generate with m4-special text" 0 "" -- "$nooksc" -o "$tmp/esc" "$tmp/esc.idl"
+check "special text survives" grep -qF '#include "a[[b]]c$1@<:@d$@#.h"' "$tmp/esc/esc_nooks.h"
+
 # nooks.mk in another project: builds, then rebuilds when an import changes
 mkdir "$tmp/proj"
 cp examples/idl/core.idl examples/idl/netdev.idl "$tmp/proj/"

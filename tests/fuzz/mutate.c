@@ -81,6 +81,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "codegen.h"
 #include "nooksc.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -1325,6 +1326,19 @@ static void run_one(const char *mode, size_t index, const char *what,
 				fail(mode, index, what, b, "source %d of %d has no path", i, n);
 		free(dump);
 		dumped = true;
+
+		/* the code generator's model emitter, on every valid model
+		 * (m4 itself runs in the CLI part and the codegen tests) */
+		char *model = NULL;
+		fp = open_memstream(&model, &len);
+		if (!fp)
+			die("open_memstream: %s", strerror(errno));
+		if (emit_model(fp, nc, m))
+			fail(mode, index, what, b, "emit_model failed to write");
+		fclose(fp);
+		if (!model || !strstr(model, "m4_divert(0)"))
+			fail(mode, index, what, b, "the emitted model is incomplete");
+		free(model);
 	}
 	if (nooksc_warnings(nc) < 0)
 		fail(mode, index, what, b, "%d warnings", nooksc_warnings(nc));
