@@ -224,7 +224,7 @@ install: all
 		$(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(INCDIR)
 	install -m 755 $(B)/nooksc $(DESTDIR)$(BINDIR)/nooksc
 	install -m 644 docs/nooksc.1 $(DESTDIR)$(MANDIR)/man1/nooksc.1
-	install -m 644 docs/idl.md $(DESTDIR)$(DOCDIR)/idl.md
+	install -m 644 docs/idl.md docs/codegen.md $(DESTDIR)$(DOCDIR)/
 	install -m 644 templates/*.m4 $(DESTDIR)$(DATADIR)/templates/
 	install -m 644 nooks.mk $(DESTDIR)$(DATADIR)/nooks.mk
 	install -m 644 runtime/include/nooks.h $(DESTDIR)$(INCDIR)/nooks.h

@@ -234,6 +234,17 @@ static void check_reserved_name(struct ck *ck)
 {
 	struct idl_decl *d, *e;
 
+	for (struct idl_file *f = ck->m->files; f; f = f->next) {
+		reserved(ck, f->interface, &f->interface_pos);
+		if (f->interface && !strcmp(f->interface, "m4"))	/* m4_nooks.h */
+			report(ck, &f->interface_pos,
+			       "interface 'm4' would name its files m4_*, which is reserved for the code generator");
+		if (f->header && (strstr(f->header, "m4_") || strstr(f->header, "nkm")))
+			report(ck, &f->header_pos,
+			       "header name \"%s\" contains 'm4_' or 'nkm', which are reserved for the code generator",
+			       f->header);
+	}
+
 	for_each_decl(ck->m, d) {
 		reserved(ck, d->name, &d->pos);
 		reserved_vars(ck, d->fields);
@@ -1337,6 +1348,8 @@ static void alloc_type(struct ck *ck, struct idl_attrs *at, unsigned place,
 		return;
 	}
 	s->tracked = true;
+	if (!s->release_fn)
+		s->release_fn = at->alloc_fn;
 }
 
 static void check_alloc_release_type(struct ck *ck)
@@ -1453,6 +1466,8 @@ static void registers_ops(struct ck *ck, struct idl_decl *f)
 		report(ck, &e->pos,
 		       "the extension sets '%s' before registering: mark field '%s' [[writable]]",
 		       expr_to_c(ck->nc, e), e->ref_var->name);
+	if (!b->decl->registered_by)
+		b->decl->registered_by = f;
 }
 
 static void check_registers_not_ops(struct ck *ck)
@@ -1472,6 +1487,8 @@ static void undo_fn(struct ck *ck, struct idl_decl *f)
 		return;
 	}
 	f->attrs.undo_fn = d;
+	if (!d->undo_of)
+		d->undo_of = f;
 }
 
 static void check_undo_missing(struct ck *ck)
@@ -1498,10 +1515,14 @@ static void lock_param(struct ck *ck, struct idl_decl *f)
 			       v->name);
 			continue;
 		}
-		if (i == 0)
+		if (i == 0) {
 			f->attrs.lock = v;
-		else
+		} else {
 			f->attrs.unlock = v;
+			struct idl_decl *s = (struct idl_decl *)type_pointee_struct(v->type);
+			if (s && !s->unlock_fn)
+				s->unlock_fn = f;
+		}
 	}
 }
 

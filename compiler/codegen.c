@@ -229,10 +229,11 @@ int nooksc_generate(struct nooksc *nc, const struct idl_model *m,
 		FILE *fp;
 		int err = out_open(os, out, &fp);
 		if (err) {
-			diag(nc, NOOKSC_ERROR, "codegen", NULL, "cannot write '%s': %s", out,
-			     strerror(err));
+			/* not the input's fault: a usage or system problem */
+			fprintf(stderr, "nooksc: cannot write '%s': %s\n", out,
+				err == EEXIST ? "two inputs would both write it" : strerror(err));
 			free(text);
-			rc = -1;
+			rc = -2;
 			break;
 		}
 		fwrite(text, 1, len, fp);

@@ -28,8 +28,9 @@ extern const int nooksc_n_artefacts;
 /*
  * Expands every artefact's template for model m into outdir, through os
  * (nothing is renamed into place here).  templates: the template
- * directory.  0, or -1 after reporting why (m4 missing or failing, a
- * leftover macro name, an I/O error).
+ * directory.  0; -1 after reporting why as an error in the input or the
+ * templates (m4 missing or failing, a leftover macro name); -2 when an
+ * output cannot be written (reported on stderr).
  */
 int nooksc_generate(struct nooksc *nc, const struct idl_model *m,
 		    const char *templates, const char *outdir, struct outset *os);

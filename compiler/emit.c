@@ -219,14 +219,12 @@ static bool reg_of(const struct idl_decl *f, struct reg *r)
 	return true;
 }
 
-static void emit_kfunc(FILE *out, struct nooksc *nc, const struct idl_model *m,
-		       const struct idl_decl *f)
+static void emit_kfunc(FILE *out, struct nooksc *nc, const struct idl_decl *f)
 {
 	const char *k = f->name;
 	const struct idl_type *ret = f->type->base;
 	const struct idl_decl *as = f->attrs.alloc_fn ? type_pointee_struct(ret) : NULL;
 	struct reg r;
-	const struct idl_decl *d;
 
 	def(out, "f", k, "proto", type_to_c(nc, f->type, k));
 	def(out, "f", k, "proto_kw", type_to_c(nc, f->type,
@@ -250,24 +248,21 @@ static void emit_kfunc(FILE *out, struct nooksc *nc, const struct idl_model *m,
 	def(out, "f", k, "unlock", f->attrs.unlock ? f->attrs.unlock->name : "");
 	def(out, "f", k, "locktype", f->attrs.lock ?
 	    type_to_c(nc, f->attrs.lock->type, NULL) : "");
-	/* Is this the undo of some registration, or the unlock of a lock? */
+	/* Is this the undo of some registration, or the unlock of a lock?
+	 * (the checks linked them: no search over the model here) */
 	const char *undo_of = "", *unlock_fn = "";
-	for_each_decl(m, d) {
-		if (d->kind == D_FUNC && d->attrs.undo_fn == f && reg_of(d, &r)) {
-			struct idl_var *v;
-			for_each_var(f->type->params, v)
-				if (type_pointee_struct(v->type) == r.owner) {
-					undo_of = v->name;
-					break;
-				}
-		}
+	if (f->undo_of && reg_of(f->undo_of, &r)) {
+		struct idl_var *v;
+		for_each_var(f->type->params, v)
+			if (type_pointee_struct(v->type) == r.owner) {
+				undo_of = v->name;
+				break;
+			}
 	}
 	if (f->attrs.lock) {
-		for_each_decl(m, d)
-			if (d->kind == D_FUNC && d->attrs.unlock &&
-			    type_pointee_struct(d->attrs.unlock->type) ==
-			    type_pointee_struct(f->attrs.lock->type))
-				unlock_fn = d->name;
+		const struct idl_decl *s = type_pointee_struct(f->attrs.lock->type);
+		if (s && s->unlock_fn)
+			unlock_fn = s->unlock_fn->name;
 	}
 	def(out, "f", k, "undoof", undo_of);
 	def(out, "f", k, "unlockfn", unlock_fn);
@@ -286,19 +281,13 @@ static const struct idl_var *locator(const struct idl_decl *e,
 	return NULL;
 }
 
-static void emit_ops(FILE *out, struct nooksc *nc, const struct idl_model *m,
-		     const struct idl_decl *t)
+static void emit_ops(FILE *out, struct nooksc *nc, const struct idl_decl *t)
 {
-	const struct idl_decl *d, *e;
+	const struct idl_decl *e;
 	struct reg r;
-	bool found = false;
+	bool found = t->registered_by && reg_of(t->registered_by, &r);
 	char lname[600];
 
-	for_each_decl(m, d)
-		if (d->kind == D_FUNC && reg_of(d, &r) && r.table == t) {
-			found = true;
-			break;
-		}
 	defi(out, "o", t->name, "registered", found);
 	snprintf(lname, sizeof(lname), "nkm:entries:%s", t->name);
 	list_begin(out, lname);
@@ -325,6 +314,7 @@ static void emit_ops(FILE *out, struct nooksc *nc, const struct idl_model *m,
 		def(out, "e", key, "frameargs", args_of(nc, e, "f->"));
 		def(out, "e", key, "locator", loc ?
 		    arena_printf(ARENA(nc), "%s->%s", loc->name, r.field) : "");
+		def(out, "e", key, "locparam", loc ? loc->name : "");
 		emit_params(out, nc, e, key);
 	}
 }
@@ -354,26 +344,6 @@ static void emit_struct(FILE *out, struct nooksc *nc, const struct idl_decl *s)
 		defi(out, "v", key, "array", t && t->kind == TY_ARRAY);
 		defi(out, "v", key, "string", v->attrs.string);
 	}
-}
-
-/* The release function of tracked struct s: the alloc() that creates it. */
-static const struct idl_decl *release_of(const struct idl_model *m,
-					 const struct idl_decl *s)
-{
-	const struct idl_decl *d;
-	struct idl_var *v;
-
-	for_each_decl(m, d) {
-		if (d->kind != D_FUNC || d->is_ops_entry)
-			continue;
-		if (d->attrs.alloc_fn && type_pointee_struct(d->type->base) == s)
-			return d->attrs.alloc_fn;
-		for_each_var(d->type->params, v)
-			if (v->attrs.alloc_fn &&
-			    type_pointee_struct(type_strip(v->type)->base) == s)
-				return v->attrs.alloc_fn;
-	}
-	return NULL;
 }
 
 int emit_model(FILE *out, struct nooksc *nc, const struct idl_model *m)
@@ -425,12 +395,12 @@ int emit_model(FILE *out, struct nooksc *nc, const struct idl_model *m)
 				     d->name);
 				continue;
 			}
-			emit_kfunc(out, nc, m, d);
+			emit_kfunc(out, nc, d);
 		} else if (d->kind == D_OPS) {
-			emit_ops(out, nc, m, d);
+			emit_ops(out, nc, d);
 		} else if (d->kind == D_STRUCT && !d->is_union) {
 			emit_struct(out, nc, d);
-			const struct idl_decl *rel = release_of(m, d);
+			const struct idl_decl *rel = d->release_fn;
 			if (rel) {
 				if (!rel->type->params || rel->type->params->next) {
 					diag(nc, NOOKSC_ERROR, "codegen", &rel->pos,
@@ -446,18 +416,16 @@ int emit_model(FILE *out, struct nooksc *nc, const struct idl_model *m)
 	for_each_decl(m, d) {
 		if (d->kind != D_OPS || !from_main(m, d))
 			continue;
-		const struct idl_decl *f, *e;
+		const struct idl_decl *e;
 		struct reg r;
-		bool found = false;
-		for_each_decl(m, f)
-			if (f->kind == D_FUNC && reg_of(f, &r) && r.table == d) {
-				found = true;
-				break;
-			}
-		if (!found)
+		if (!d->registered_by || !reg_of(d->registered_by, &r))
 			continue;
 		for_each_member(d, e)
-			if (!locator(e, &r))
+			if (e->type->variadic)
+				diag(nc, NOOKSC_ERROR, "codegen", &e->pos,
+				     "cannot wrap variadic entry '%s': the arguments after '...' cannot be forwarded",
+				     e->name);
+			else if (!locator(e, &r))
 				diag(nc, NOOKSC_ERROR, "codegen", &e->pos,
 				     "'%s' takes no 'struct %s *', so its wrapper cannot find the table registered through '%s->%s'",
 				     e->name, r.owner->name, r.param, r.field);

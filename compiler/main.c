@@ -282,9 +282,10 @@ int main(int argc, char **argv)
 	if (status == 0 && (generate || deps_only)) {
 		struct strbuf_lite deps = { 0 };
 		for (int i = optind; i < argc && status == 0; i++) {
-			if (generate && nooksc_generate(ctx[i], models[i], templates,
-							outdir ? outdir : ".", os))
-				status = nooksc_errors(ctx[i]) ? 1 : 2;
+			int rc = generate ? nooksc_generate(ctx[i], models[i], templates,
+							    outdir ? outdir : ".", os) : 0;
+			if (rc)
+				status = rc == -2 ? 2 : 1;
 			if (status == 0)
 				add_deps(&deps, models[i], templates, outdir ? outdir : ".",
 					 deptarget);
@@ -317,15 +318,12 @@ int main(int argc, char **argv)
 				char path[4096], name[1024];
 				snprintf(path, sizeof(path), "%s/%s.dump", outdir,
 					 stem(argv[i], name, sizeof(name)));
-				for (int j = 0; j < os->n; j++)
-					if (!strcmp(os->files[j].path, path)) {
-						fprintf(stderr, "nooksc: two inputs would both write '%s'\n",
-							path);
-						status = 2;
-					}
-				if (status)
-					break;
 				int err = out_open(os, path, &fp);
+				if (err == EEXIST) {
+					fprintf(stderr, "nooksc: two inputs would both write '%s'\n", path);
+					status = 2;
+					break;
+				}
 				if (err) {
 					fprintf(stderr, "nooksc: cannot write '%s': %s\n",
 						path, strerror(err));
@@ -347,6 +345,7 @@ int main(int argc, char **argv)
 		nooksc_free(ctx[i]);
 	free(ctx);
 	free(models);
+	out_free(os);
 	free(os);
 	if (fflush(stdout) && status == 0) {
 		fprintf(stderr, "nooksc: cannot write output: %s\n", strerror(errno));

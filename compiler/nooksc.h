@@ -218,6 +218,10 @@ struct idl_decl {
 	struct idl_file *file;		/* where declared */
 	bool is_union, opaque, defined;	/* D_STRUCT */
 	bool tracked;			/* D_STRUCT: some alloc() creates it */
+	struct idl_decl *release_fn;	/* D_STRUCT: the first alloc()'s release */
+	struct idl_decl *unlock_fn;	/* D_STRUCT: an unlock() taking it */
+	struct idl_decl *registered_by;	/* D_OPS: a registers() naming it */
+	struct idl_decl *undo_of;	/* D_FUNC: a registration it undoes */
 	bool is_ops_entry;		/* D_FUNC inside an ops table */
 	struct idl_decl *parent;	/* ops table / enum of a member */
 	struct idl_var *fields;		/* D_STRUCT */

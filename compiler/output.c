@@ -17,8 +17,17 @@ int out_open(struct outset *os, const char *path, FILE **fp)
 {
 	struct outfile *o;
 
-	if (os->n == OUTSET_MAX)
-		return ENOSPC;
+	for (int i = 0; i < os->n; i++)
+		if (!strcmp(os->files[i].path, path))
+			return EEXIST;
+	if (os->n == os->cap) {
+		int cap = os->cap ? os->cap * 2 : 16;
+		struct outfile *f = realloc(os->files, sizeof(*f) * (size_t)cap);
+		if (!f)
+			return ENOMEM;
+		os->files = f;
+		os->cap = cap;
+	}
 	o = &os->files[os->n];
 	if (snprintf(o->path, sizeof(o->path), "%s", path) >= (int)sizeof(o->path) ||
 	    snprintf(o->tmp, sizeof(o->tmp), "%s.tmpXXXXXX", path) >= (int)sizeof(o->tmp))
@@ -85,4 +94,11 @@ void out_abort(struct outset *os)
 		unlink(os->files[i].tmp);
 	}
 	os->n = 0;
+}
+
+void out_free(struct outset *os)
+{
+	free(os->files);
+	os->files = NULL;
+	os->n = os->cap = 0;
 }

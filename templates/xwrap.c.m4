@@ -51,7 +51,7 @@ static void nkx_thunk_$1_$2(void *p)
 
 static nkm_e([[$1:$2]], [[proto_xw]])
 {
-	const struct nooks_binding *b = nooks_binding_of(nkm_e([[$1:$2]], [[locator]]));
+	const struct nooks_binding *b = nkm_e([[$1:$2]], [[locparam]]) ? nooks_binding_of(nkm_e([[$1:$2]], [[locator]])) : NULL;
 	struct nkx_frame_$1_$2 frame;
 	int ok = 1;
 

@@ -23,7 +23,7 @@ static void nkx_thunk_net_device_ops_ndo_open(void *p)
 
 static int nooks_xw_net_device_ops_ndo_open(struct net_device *dev)
 {
-	const struct nooks_binding *b = nooks_binding_of(dev->netdev_ops);
+	const struct nooks_binding *b = dev ? nooks_binding_of(dev->netdev_ops) : NULL;
 	struct nkx_frame_net_device_ops_ndo_open frame;
 	int ok = 1;
 
@@ -64,7 +64,7 @@ static void nkx_thunk_net_device_ops_ndo_stop(void *p)
 
 static int nooks_xw_net_device_ops_ndo_stop(struct net_device *dev)
 {
-	const struct nooks_binding *b = nooks_binding_of(dev->netdev_ops);
+	const struct nooks_binding *b = dev ? nooks_binding_of(dev->netdev_ops) : NULL;
 	struct nkx_frame_net_device_ops_ndo_stop frame;
 	int ok = 1;
 
@@ -106,7 +106,7 @@ static void nkx_thunk_net_device_ops_ndo_start_xmit(void *p)
 
 static netdev_tx_t nooks_xw_net_device_ops_ndo_start_xmit(struct sk_buff *skb, struct net_device *dev)
 {
-	const struct nooks_binding *b = nooks_binding_of(dev->netdev_ops);
+	const struct nooks_binding *b = dev ? nooks_binding_of(dev->netdev_ops) : NULL;
 	struct nkx_frame_net_device_ops_ndo_start_xmit frame;
 	int ok = 1;
 
@@ -154,7 +154,7 @@ static void nkx_thunk_net_device_ops_ndo_set_mac_address(void *p)
 
 static int nooks_xw_net_device_ops_ndo_set_mac_address(struct net_device *dev, void *addr)
 {
-	const struct nooks_binding *b = nooks_binding_of(dev->netdev_ops);
+	const struct nooks_binding *b = dev ? nooks_binding_of(dev->netdev_ops) : NULL;
 	struct nkx_frame_net_device_ops_ndo_set_mac_address frame;
 	int ok = 1;
 
@@ -196,7 +196,7 @@ static void nkx_thunk_net_device_ops_ndo_tx_timeout(void *p)
 
 static void nooks_xw_net_device_ops_ndo_tx_timeout(struct net_device *dev, unsigned int txqueue)
 {
-	const struct nooks_binding *b = nooks_binding_of(dev->netdev_ops);
+	const struct nooks_binding *b = dev ? nooks_binding_of(dev->netdev_ops) : NULL;
 	struct nkx_frame_net_device_ops_ndo_tx_timeout frame;
 	int ok = 1;
 

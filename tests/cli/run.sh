@@ -102,6 +102,23 @@ expect "-M" 0 "^$tmp/o1/net_nooks.h .*: \\\\$" -- "$nooksc" -M -o "$tmp/o1" "$go
 check "-M lists imports and templates" sh -c "grep -q 'examples/idl/core.idl' '$tmp/out' && grep -q 'templates/kwrap.c.m4' '$tmp/out'"
 check "-M writes nothing" empty_dir "$tmp/o1"
 
+printf 'interface v; header "v.h";\nkernel { int logf(const char *f [[string]], ...); };\n' > "$tmp/var.idl"
+expect "variadic: checks, cannot generate" 0 "warning: \[variadic\]" -- "$nooksc" --check "$tmp/var.idl"
+expect "variadic: [codegen] error" 1 "error: \[codegen\] cannot wrap variadic function 'logf'" -- \
+	"$nooksc" -o "$tmp/o1" "$tmp/var.idl"
+check "nothing written for a codegen error" empty_dir "$tmp/o1"
+expect "generate into a missing directory" 2 "cannot write" -- "$nooksc" -o "$tmp/none/x" "$good"
+cp "$good" "$tmp/twin.idl"
+expect "two inputs, one interface" 2 "two inputs would both write" -- \
+	"$nooksc" -o "$tmp/o1" -I examples/idl "$good" "$tmp/twin.idl"
+check "nothing written for twins" empty_dir "$tmp/o1"
+mkdir "$tmp/many" "$tmp/many.out"
+for i in $(seq 1 20); do
+	printf 'interface iface%d; header "m.h";\nkernel { int f%d(int x); };\n' "$i" "$i" > "$tmp/many/m$i.idl"
+done
+expect "twenty inputs at once" 0 "" -- sh -c "'$nooksc' -o '$tmp/many.out' '$tmp'/many/*.idl"
+check "a hundred outputs" sh -c "[ \$(ls '$tmp/many.out' | wc -l) -eq 100 ]"
+
 # escaping: m4's quotes, $, @ and quadrigraph look-alikes in input text
 # come out as written
 printf 'interface esc;\nheader "a[[b]]c$1@<:@d$@#.h";\nkernel { int f(int x); };\n' > "$tmp/esc.idl"

@@ -23,7 +23,7 @@ static void nkx_thunk_tk_ops_open(void *p)
 
 static int nooks_xw_tk_ops_open(struct tk_dev *dev)
 {
-	const struct nooks_binding *b = nooks_binding_of(dev->ops);
+	const struct nooks_binding *b = dev ? nooks_binding_of(dev->ops) : NULL;
 	struct nkx_frame_tk_ops_open frame;
 	int ok = 1;
 
@@ -66,7 +66,7 @@ static void nkx_thunk_tk_ops_xmit(void *p)
 
 static int nooks_xw_tk_ops_xmit(struct tk_dev *dev, const void *data, unsigned int len)
 {
-	const struct nooks_binding *b = nooks_binding_of(dev->ops);
+	const struct nooks_binding *b = dev ? nooks_binding_of(dev->ops) : NULL;
 	struct nkx_frame_tk_ops_xmit frame;
 	int ok = 1;
 
@@ -108,7 +108,7 @@ static void nkx_thunk_tk_ops_reset(void *p)
 
 static void nooks_xw_tk_ops_reset(struct tk_dev *dev)
 {
-	const struct nooks_binding *b = nooks_binding_of(dev->ops);
+	const struct nooks_binding *b = dev ? nooks_binding_of(dev->ops) : NULL;
 	struct nkx_frame_tk_ops_reset frame;
 	int ok = 1;
 
@@ -149,7 +149,7 @@ static void nkx_thunk_tk_ops_rx(void *p)
 
 static int nooks_xw_tk_ops_rx(struct tk_dev *dev, struct tk_pkt *pkt)
 {
-	const struct nooks_binding *b = nooks_binding_of(dev->ops);
+	const struct nooks_binding *b = dev ? nooks_binding_of(dev->ops) : NULL;
 	struct nkx_frame_tk_ops_rx frame;
 	int ok = 1;
 
@@ -197,7 +197,7 @@ static void nkx_thunk_tk_ops_set_mtu(void *p)
 
 static int nooks_xw_tk_ops_set_mtu(struct tk_dev *dev, int mtu)
 {
-	const struct nooks_binding *b = nooks_binding_of(dev->ops);
+	const struct nooks_binding *b = dev ? nooks_binding_of(dev->ops) : NULL;
 	struct nkx_frame_tk_ops_set_mtu frame;
 	int ok = 1;
 
