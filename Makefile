@@ -44,10 +44,10 @@ Q := @
 say = @printf '  %-7s %s\n' $(1) $(2);
 endif
 
-.PHONY: all deps run test unit golden cli fuzz check-generated regen golden-update install clean help
+.PHONY: all deps run test unit runtime-test golden cli fuzz check-generated regen golden-update install clean help
 .DELETE_ON_ERROR:
 
-all: deps $(B)/nooksc
+all: deps $(B)/nooksc $(B)/libnooks.a
 
 help:
 	@sed -n '3,11p' Makefile | sed 's/^# \{0,1\}//'
@@ -121,6 +121,40 @@ $(B)/tests/unit/unit: $(UNIT_OBJS) $(B)/libnooksc.a
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ -lcunit
 
+# ---- the runtime -------------------------------------------------------------
+
+RT_OBJS :=
+RT_OBJS += $(B)/runtime/arena.o
+RT_OBJS += $(B)/runtime/tracker.o
+RT_OBJS += $(B)/runtime/xpc.o
+
+$(RT_OBJS): CFLAGS += -Iruntime/include -Iruntime -U_FORTIFY_SOURCE
+
+$(B)/libnooks.a: $(RT_OBJS)
+	$(call say,AR,$@)
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
+
+RTT := $(B)/tests/runtime
+RTT_OBJS := $(RTT)/main.o $(RTT)/test_tracker.o $(RTT)/test_xpc.o
+$(RTT_OBJS): CFLAGS += -Iruntime/include -Iruntime
+
+$(RTT)/runtime: $(RTT_OBJS) $(B)/libnooks.a
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ -lcunit -lpthread -ldl
+
+# A real extension that faults on request: plain C, no sanitizer (it is
+# code the runtime must contain, not code under test).
+$(RTT)/ext_faults.so: tests/runtime/ext_faults.c
+	$(call say,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=c11 -O1 -g -fPIC -shared $(WARN) -o $@ $<
+
+runtime-test: deps $(RTT)/runtime $(RTT)/ext_faults.so
+	@echo "== runtime ($(B)) =="
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)$(RTT)/runtime $(RESULTS)/runtime-$(B) $(RTT)/ext_faults.so
+
 # The code-generation tests: tk.idl's wrappers, generated into the build
 # tree, linked with the test kernel and the runtime test double.
 CG := $(B)/tests/codegen
@@ -166,8 +200,8 @@ RESULTS := build/results
 # adds them up (a suite that left nothing counts as one failure).
 test: deps
 	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
-	$(Q)$(MAKE) -k --no-print-directory unit golden cli check-generated || true
-	$(Q)$(MAKE) -k --no-print-directory SAN=1 unit fuzz || true
+	$(Q)$(MAKE) -k --no-print-directory unit runtime-test golden cli check-generated || true
+	$(Q)$(MAKE) -k --no-print-directory SAN=1 unit runtime-test fuzz || true
 	$(Q)sh tools/summary.sh $(RESULTS)
 
 unit: deps $(B)/tests/unit/unit $(B)/tests/codegen/codegen

@@ -8,8 +8,9 @@ set -u
 dir=$1
 passed=0
 failed=0
-for suite in unit-build codegen-build cggolden-build golden-build cli-build generated-build \
-	unit-build-san codegen-build-san cggolden-build-san fuzz-build-san; do
+for suite in unit-build codegen-build cggolden-build runtime-build golden-build cli-build \
+	generated-build unit-build-san codegen-build-san cggolden-build-san runtime-build-san \
+	fuzz-build-san; do
 	f="$dir/$suite"
 	if [ -s "$f" ]; then
 		read -r p fl < "$f"

@@ -1,0 +1,118 @@
+/*
+ * nooks_runtime.h - libnooks for the kernel: domains, the object arena,
+ * crossings' configuration and statistics.
+ *
+ * nooks.h is what generated wrappers call; this header is what the kernel
+ * that hosts extensions calls.  A domain is one isolated extension
+ * instance: created with a backend, entered through nooks_xpc_ext() (by
+ * the generated extension wrappers, or by the kernel directly for an
+ * extension's init and exit), and destroyed, which releases everything
+ * the extension held.
+ */
+#ifndef NOOKS_RUNTIME_H
+#define NOOKS_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nooks.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum nooks_backend {
+	NOOKS_BACKEND_NONE,	/* direct calls: no isolation, no recovery */
+	NOOKS_BACKEND_MPROTECT,	/* arena read-only while the extension runs,
+				 * own stack with a guard page, faults contained */
+	NOOKS_BACKEND_PKEY,	/* like mprotect with protection keys; falls
+				 * back to mprotect where keys are missing */
+};
+
+enum nooks_state {
+	NOOKS_UP,		/* calls enter */
+	NOOKS_DOWN,		/* faulted: calls get their fault value */
+};
+
+/* Why the last crossing into a domain failed. */
+enum nooks_fault {
+	NOOKS_FAULT_NONE,
+	NOOKS_FAULT_SIGNAL,	/* SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT */
+	NOOKS_FAULT_TIMEOUT,	/* the call ran past its deadline */
+	NOOKS_FAULT_DOWN,	/* the domain was already down */
+};
+
+struct nooks_domain_stats {
+	unsigned long calls;		/* crossings entered */
+	unsigned long faults;		/* crossings that faulted or timed out */
+	enum nooks_fault last_fault;
+	int last_signal;		/* for NOOKS_FAULT_SIGNAL */
+	uintptr_t last_addr;		/* faulting address (SIGSEGV/SIGBUS) */
+	uintptr_t last_pc;		/* faulting instruction, when known */
+};
+
+/* Parses "none", "mprotect" or "pkey"; -1 otherwise. */
+int nooks_backend_parse(const char *name);
+const char *nooks_backend_name(enum nooks_backend b);
+
+/*
+ * A new domain named name (for logs) on backend b.  pkey falls back to
+ * mprotect, with one log line, when the CPU or kernel lacks protection
+ * keys.  NULL and errno on failure.
+ */
+struct nooks_domain *nooks_domain_create(const char *name, enum nooks_backend b);
+
+/* Releases everything the domain holds (see nk_tracker_release_domain:
+ * locks, registrations, objects, shadows) and frees it.  No thread may be
+ * inside it. */
+void nooks_domain_destroy(struct nooks_domain *d);
+
+enum nooks_backend nooks_domain_backend(const struct nooks_domain *d);
+enum nooks_state nooks_domain_state(const struct nooks_domain *d);
+const char *nooks_domain_name(const struct nooks_domain *d);
+void nooks_domain_stats(const struct nooks_domain *d, struct nooks_domain_stats *out);
+
+/* What recovery released. */
+struct nooks_release_stats {
+	int unlocked;		/* locks the extension held */
+	int undone;		/* registrations undone */
+	int released;		/* tracked objects released */
+	int shadows;		/* shadow copies freed */
+	int bindings;		/* ops-table bindings freed */
+};
+
+/*
+ * After a fault: releases what the domain held and marks it up again, so
+ * the caller can reload the extension and run its init.  0, or -EBUSY if
+ * a thread is still inside the domain.
+ */
+int nooks_domain_reset(struct nooks_domain *d, struct nooks_release_stats *stats);
+
+/* The code range of the extension (its loaded object): a fault whose
+ * instruction lies elsewhere in the process is the kernel's own bug and is
+ * not contained.  Without a range every fault during a crossing counts. */
+void nooks_domain_set_code(struct nooks_domain *d, uintptr_t start, uintptr_t end);
+
+/* Memory the extension may pass to the kernel (its data, its buffers). */
+int nooks_domain_allow(struct nooks_domain *d, const void *p, size_t len, int write);
+
+/* Default deadline of a crossing when the IDL gives none (ms; 0: none). */
+void nooks_set_default_timeout(unsigned ms);
+
+/* ---- the kernel's object arena ------------------------------------------ */
+
+/*
+ * Kernel objects that cross the boundary live here: the isolating
+ * backends make the whole arena read-only while an extension runs, so an
+ * extension's write to a kernel object faults instead of landing.
+ * Zeroed memory, 16-byte aligned; NULL when the arena is full.
+ */
+void *nooks_arena_alloc(size_t size);
+void nooks_arena_free(void *p);
+int nooks_in_arena(const void *p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

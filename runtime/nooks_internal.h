@@ -1,0 +1,67 @@
+/*
+ * nooks_internal.h - what libnooks' own files share (never installed).
+ *
+ * The runtime is split by concern: domain.c (domains, their state and the
+ * current domain of each thread), xpc.c (crossings and fault containment),
+ * tracker.c (objects, shadows, loans, bindings, recovery records and the
+ * memory an extension may pass).  tracker.c keeps its per-domain state to
+ * itself, keyed by the domain pointer; domain.c tells it when a domain's
+ * holdings must be released (recovery, unload).
+ */
+#ifndef NOOKS_INTERNAL_H
+#define NOOKS_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "nooks.h"
+
+/* ---- tracker.c ---------------------------------------------------------- */
+
+/* Memory domain d may pass to the kernel (nooks_check_buffer/string): its
+ * stack, its writable data, its heap arenas.  Regions may overlap. */
+int nk_tracker_allow(struct nooks_domain *d, const void *p, size_t len, bool write);
+void nk_tracker_disallow(struct nooks_domain *d, const void *p);
+
+/*
+ * Recovery: everything d holds, released in a safe order: lock records
+ * (their unlock callbacks, newest first), then registrations (undo
+ * callbacks, newest first), then owned objects (their type's release,
+ * newest first), then d's shadows, loans, bindings and memory regions.
+ * Callbacks run as the kernel (nooks_self() == NULL).  Counts of what was
+ * released go to *stats when not NULL.
+ */
+struct nk_release_stats {
+	int unlocked, undone, released, shadows, bindings;
+};
+void nk_tracker_release_domain(struct nooks_domain *d, struct nk_release_stats *stats);
+
+/* Live objects owned by d (for statistics and leak tests). */
+int nk_tracker_owned(const struct nooks_domain *d);
+/* Every live tracker entry (all domains and the kernel). */
+int nk_tracker_entries(void);
+
+
+
+/* ---- domain.c / xpc.c --------------------------------------------------- */
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "nooks_runtime.h"
+
+struct nooks_domain {
+	char name[64];
+	enum nooks_backend backend;
+	atomic_int state;		/* enum nooks_state */
+	atomic_int inside;		/* threads inside a crossing */
+	atomic_ulong calls, faults;
+	atomic_int last_fault, last_signal;
+	atomic_uintptr_t last_addr, last_pc;
+	uintptr_t code_start, code_end;
+};
+
+/* arena.c: the arena's range (reserving it on first use). */
+void nk_arena_range(uintptr_t *start, uintptr_t *end);
+#endif

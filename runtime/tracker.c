@@ -1,0 +1,1075 @@
+/*
+ * tracker.c - the object tracker: objects, shadows, loans, recovery
+ * records, ops bindings and the memory an extension may pass (nooks.h,
+ * internal.h).
+ *
+ * Semantics are those of the test double (tests/codegen/fake_runtime.h):
+ *
+ *  - An entry is obj -> {type, owner (NULL: the kernel), held (tracked for
+ *    its own sake: nooks_track or nooks_transfer), views}.  A view is what
+ *    one domain sees of the object: its shadow (NULL for a shadowless
+ *    type) and its borrow count.  An object the kernel lent with
+ *    nooks_out() and nothing else is tracked only while it is borrowed.
+ *  - Who may use an object (nooks_in): its owner; a domain that borrows
+ *    it; anyone for an object tracked as the kernel's; the kernel (d NULL)
+ *    always.  A shadow only by its own domain.
+ *  - Borrows nest; the shadow goes with the last nooks_end_borrow().
+ *  - A shadow that goes is *retired*: no longer a shadow of anything, but
+ *    its memory is only freed with its domain (nk_tracker_release_domain),
+ *    so a stale extension pointer never aliases a newer shadow.  Under
+ *    AddressSanitizer retired shadows are poisoned.
+ *  - Transfer to the kernel untracks; transfer from the kernel accepts an
+ *    untracked object (the kernel owns everything no domain owns).
+ *
+ * Tables (all chained hash tables keyed by an address, average O(1)):
+ *    objects   obj address        -> entry
+ *    shadows   shadow address     -> view        (nooks_in of a shadow)
+ *    granules  address >> 8       -> view        (interior pointers into
+ *              live shadows, for nooks_check_buffer/string: each shadow is
+ *              entered once per 256-byte granule it overlaps, so a lookup
+ *              walks the few shadows that overlap one granule)
+ *    domains   domain pointer     -> per-domain state (never dereferenced)
+ *    locks, regs  object address  -> recovery record
+ *    bindings  binding->table     -> binding
+ *  Per domain: owned entries and recovery records in doubly linked lists
+ *  (newest first: O(1) removal, release order for free), its views, its
+ *  bindings, its memory regions (a small array, scanned: a domain has a
+ *  handful) and its retired shadows (an array whose room is reserved when
+ *  a shadow is made, so retiring never fails).
+ *
+ * Locking: one mutex guards everything.  sync_in/sync_out run under it
+ * (they copy fields and must not call the runtime); release, undo and
+ * unlock callbacks run without it, so they may call back into the
+ * tracker.  Operations that would give a domain something new (track,
+ * transfer to it, nooks_out, records, bindings, regions) fail while the
+ * domain is being released (-ENODEV, or NULL).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nooks_internal.h"
+#include "nooks.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define NK_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NK_ASAN 1
+#endif
+#endif
+
+#ifdef NK_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+/* nooks_check_string()'s bound when max is 0. */
+#define NK_STRING_MAX 4096
+
+#define container_of(p, type, member) \
+	((type *)(void *)((char *)(p) - offsetof(type, member)))
+
+/* ---- hash tables ---------------------------------------------------------- */
+
+struct hnode {
+	struct hnode *next;
+	uintptr_t key;
+};
+
+#define HMIN_BITS 6
+
+struct htab {
+	struct hnode **b;
+	unsigned bits;
+	size_t n;
+	struct hnode **init;	/* static first buckets: inserting never fails */
+};
+
+#define HTAB_INIT(name)                                             \
+	static struct hnode *name##_b0[1u << HMIN_BITS];                \
+	static struct htab name = { name##_b0, HMIN_BITS, 0, name##_b0 }
+
+static inline size_t hidx(unsigned bits, uintptr_t key)
+{
+	return (size_t)(((uint64_t)key * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - bits));
+}
+
+static void hresize(struct htab *h, unsigned bits)
+{
+	size_t nb = (size_t)1 << bits, ob = (size_t)1 << h->bits;
+	struct hnode **b = bits == HMIN_BITS ? h->init : calloc(nb, sizeof *b);
+
+	if (!b)
+		return;			/* keep the old one, only slower */
+	if (b == h->init)
+		memset(b, 0, nb * sizeof *b);
+	for (size_t i = 0; i < ob; i++)
+		for (struct hnode *n = h->b[i], *next; n; n = next) {
+			next = n->next;
+			size_t j = hidx(bits, n->key);
+			n->next = b[j];
+			b[j] = n;
+		}
+	if (h->b != h->init)
+		free(h->b);
+	h->b = b;
+	h->bits = bits;
+}
+
+/* Inserted first in its bucket; a table grows at load 1. */
+static void hadd(struct htab *h, struct hnode *n, uintptr_t key)
+{
+	if (h->n >= (size_t)1 << h->bits && h->bits < 8 * sizeof(size_t) - 2)
+		hresize(h, h->bits + 1);
+	n->key = key;
+	struct hnode **b = &h->b[hidx(h->bits, key)];
+	n->next = *b;
+	*b = n;
+	h->n++;
+}
+
+static void hdel(struct htab *h, struct hnode *n)
+{
+	struct hnode **pp = &h->b[hidx(h->bits, n->key)];
+	while (*pp != n)
+		pp = &(*pp)->next;
+	*pp = n->next;
+	h->n--;
+	if (h->bits > HMIN_BITS && h->n < ((size_t)1 << h->bits) / 8)
+		hresize(h, h->bits - 1);
+}
+
+static inline struct hnode *hfirst(const struct htab *h, uintptr_t key)
+{
+	struct hnode *n = h->b[hidx(h->bits, key)];
+	while (n && n->key != key)
+		n = n->next;
+	return n;
+}
+
+static inline struct hnode *hnext(struct hnode *n)
+{
+	uintptr_t key = n->key;
+	for (n = n->next; n && n->key != key; n = n->next)
+		;
+	return n;
+}
+
+/* ---- the tracker's state -------------------------------------------------- */
+
+struct dstate;
+
+struct entry {
+	struct hnode h;			/* objects: key = obj */
+	const struct nooks_type *t;
+	struct dstate *owner;		/* NULL: the kernel */
+	bool held;			/* tracked for its own sake */
+	struct view *views;		/* one per domain that sees it */
+	struct entry *oprev, *onext;	/* owner's list, newest first */
+};
+
+struct gnode {				/* one granule a live shadow overlaps */
+	struct hnode h;			/* granules: key = address >> GRAN_SHIFT */
+	struct view *v;
+};
+
+#define GRAN_SHIFT 8
+#define GN_INLINE 2
+
+struct view {
+	struct hnode h;			/* shadows: key = shadow (if any) */
+	struct entry *e;
+	struct dstate *ds;
+	struct view *enext;		/* e's views */
+	struct view *dprev, *dnext;	/* ds's views */
+	void *shadow;			/* NULL: d sees the object itself */
+	size_t size;
+	int borrows;			/* outstanding nooks_out() loans */
+	unsigned ngn;
+	struct gnode *gn;		/* gn_inline, or allocated */
+	struct gnode gn_inline[GN_INLINE];
+};
+
+struct record {				/* a registration or a held lock */
+	struct hnode h;			/* locks or regs: key = obj */
+	struct dstate *ds;
+	struct record *prev, *next;	/* ds's list, newest first */
+	void (*fn)(void *obj);
+	uint64_t seq;
+};
+
+struct bnode {
+	struct nooks_binding b;
+	struct hnode h;			/* bindings: key = b.table */
+	struct bnode *next;		/* ds's list */
+};
+
+struct region {
+	uintptr_t start;
+	size_t len;
+	bool write;
+};
+
+struct grave {				/* a retired shadow */
+	void *mem;
+	size_t size;
+};
+
+struct dstate {
+	struct hnode h;			/* domains: key = the domain pointer */
+	bool dying;			/* nk_tracker_release_domain() runs */
+	struct entry *owned;		/* held entries it owns, newest first */
+	int nowned;
+	struct view *views;
+	int nshadows;			/* live shadows among the views */
+	struct record *locks, *regs;	/* newest first */
+	struct bnode *bindings;
+	struct region *regions;
+	size_t nregions, capregions;
+	struct grave *graves;
+	size_t ngraves, capgraves;
+};
+
+static pthread_mutex_t tracker_lock = PTHREAD_MUTEX_INITIALIZER;
+HTAB_INIT(objects);
+HTAB_INIT(shadows);
+HTAB_INIT(granules);
+HTAB_INIT(domains);
+HTAB_INIT(locks);
+HTAB_INIT(regs);
+HTAB_INIT(bindings);
+static int kernel_held;			/* entries tracked as the kernel's */
+static uint64_t record_seq;
+
+#define LOCK() pthread_mutex_lock(&tracker_lock)
+#define UNLOCK() pthread_mutex_unlock(&tracker_lock)
+
+static inline struct nooks_domain *dom_of(const struct dstate *ds)
+{
+	return (struct nooks_domain *)ds->h.key;
+}
+
+static inline bool same_type(const struct nooks_type *a, const struct nooks_type *b)
+{
+	return a && b && (a == b || a->id == b->id);
+}
+
+static inline void *obj_of(const struct entry *e)
+{
+	return (void *)e->h.key;
+}
+
+static inline struct entry *find_entry(const void *obj)
+{
+	struct hnode *n = hfirst(&objects, (uintptr_t)obj);
+	return n ? container_of(n, struct entry, h) : NULL;
+}
+
+static inline struct view *find_shadow(const void *p)
+{
+	struct hnode *n = hfirst(&shadows, (uintptr_t)p);
+	return n ? container_of(n, struct view, h) : NULL;
+}
+
+static inline struct dstate *find_dstate(const struct nooks_domain *d)
+{
+	struct hnode *n = hfirst(&domains, (uintptr_t)d);
+	return n ? container_of(n, struct dstate, h) : NULL;
+}
+
+/* d's state, made if it has none; NULL on ENOMEM or while d is released. */
+static struct dstate *get_dstate(struct nooks_domain *d)
+{
+	struct dstate *ds = find_dstate(d);
+	if (!ds) {
+		ds = calloc(1, sizeof *ds);
+		if (!ds)
+			return NULL;
+		hadd(&domains, &ds->h, (uintptr_t)d);
+	}
+	return ds->dying ? NULL : ds;
+}
+
+static inline struct view *view_of(const struct entry *e, const struct nooks_domain *d)
+{
+	for (struct view *v = e->views; v; v = v->enext)
+		if (dom_of(v->ds) == d)
+			return v;
+	return NULL;
+}
+
+static inline bool owned_by(const struct entry *e, const struct nooks_domain *d)
+{
+	return e->owner && dom_of(e->owner) == d;
+}
+
+static bool may_use(const struct entry *e, const struct nooks_domain *d)
+{
+	if (!d || owned_by(e, d))
+		return true;
+	const struct view *v = view_of(e, d);
+	if (v && v->borrows > 0)
+		return true;
+	return !e->owner && e->held;		/* tracked as the kernel's */
+}
+
+/* ---- ownership ------------------------------------------------------------ */
+
+static void set_owner(struct entry *e, struct dstate *to, bool held)
+{
+	if (!e->owner && e->held)
+		kernel_held--;
+	if (e->owner) {
+		struct dstate *ds = e->owner;
+		if (e->oprev)
+			e->oprev->onext = e->onext;
+		else
+			ds->owned = e->onext;
+		if (e->onext)
+			e->onext->oprev = e->oprev;
+		e->oprev = e->onext = NULL;
+		ds->nowned--;
+	}
+	e->owner = to;
+	e->held = held;
+	if (to) {
+		e->oprev = NULL;
+		e->onext = to->owned;
+		if (to->owned)
+			to->owned->oprev = e;
+		to->owned = e;
+		to->nowned++;
+	} else if (held) {
+		kernel_held++;
+	}
+}
+
+static struct entry *new_entry(void *obj, const struct nooks_type *t)
+{
+	struct entry *e = calloc(1, sizeof *e);
+	if (!e)
+		return NULL;
+	e->t = t;
+	hadd(&objects, &e->h, (uintptr_t)obj);
+	return e;
+}
+
+/* ---- views and shadows ---------------------------------------------------- */
+
+static struct view *new_view(struct entry *e, struct dstate *ds)
+{
+	struct view *v = calloc(1, sizeof *v);
+	if (!v)
+		return NULL;
+	v->e = e;
+	v->ds = ds;
+	v->enext = e->views;
+	e->views = v;
+	v->dnext = ds->views;
+	if (ds->views)
+		ds->views->dprev = v;
+	ds->views = v;
+	return v;
+}
+
+/* Room for one more grave than there are graves and live shadows, so
+ * that retiring a shadow never needs memory. */
+static int reserve_grave(struct dstate *ds)
+{
+	size_t need = ds->ngraves + (size_t)ds->nshadows + 1;
+	if (need <= ds->capgraves)
+		return 0;
+	size_t cap = ds->capgraves ? 2 * ds->capgraves : 8;
+	while (cap < need)
+		cap *= 2;
+	struct grave *g = realloc(ds->graves, cap * sizeof *g);
+	if (!g)
+		return -ENOMEM;
+	ds->graves = g;
+	ds->capgraves = cap;
+	return 0;
+}
+
+static int make_shadow(struct view *v, size_t size)
+{
+	struct dstate *ds = v->ds;
+	if (reserve_grave(ds))
+		return -ENOMEM;
+	if (!size)
+		size = 1;
+	void *s = calloc(1, size);
+	if (!s)
+		return -ENOMEM;
+	uintptr_t a = (uintptr_t)s;
+	size_t g0 = a >> GRAN_SHIFT, g1 = (a + size - 1) >> GRAN_SHIFT;
+	size_t n = g1 - g0 + 1;
+	struct gnode *gn = v->gn_inline;
+	if (n > GN_INLINE) {
+		gn = malloc(n * sizeof *gn);
+		if (!gn) {
+			free(s);
+			return -ENOMEM;
+		}
+	}
+	v->shadow = s;
+	v->size = size;
+	v->gn = gn;
+	v->ngn = (unsigned)n;
+	hadd(&shadows, &v->h, a);
+	for (size_t i = 0; i < n; i++) {
+		gn[i].v = v;
+		hadd(&granules, &gn[i].h, g0 + i);
+	}
+	ds->nshadows++;
+	return 0;
+}
+
+/* Unlinks v from its entry and domain; its shadow becomes a grave. */
+static void retire_view(struct view *v)
+{
+	struct dstate *ds = v->ds;
+	struct entry *e = v->e;
+
+	for (struct view **pp = &e->views; *pp; pp = &(*pp)->enext)
+		if (*pp == v) {
+			*pp = v->enext;
+			break;
+		}
+	if (v->dprev)
+		v->dprev->dnext = v->dnext;
+	else
+		ds->views = v->dnext;
+	if (v->dnext)
+		v->dnext->dprev = v->dprev;
+	if (v->shadow) {
+		hdel(&shadows, &v->h);
+		for (unsigned i = 0; i < v->ngn; i++)
+			hdel(&granules, &v->gn[i].h);
+		if (v->gn != v->gn_inline)
+			free(v->gn);
+		/* reserve_grave() made room */
+		ds->graves[ds->ngraves].mem = v->shadow;
+		ds->graves[ds->ngraves].size = v->size;
+		ds->ngraves++;
+		ds->nshadows--;
+		POISON(v->shadow, v->size);
+	}
+	free(v);
+}
+
+static void drop_entry(struct entry *e)
+{
+	while (e->views)
+		retire_view(e->views);
+	set_owner(e, NULL, false);
+	hdel(&objects, &e->h);
+	free(e);
+}
+
+/* An entry nobody holds nor borrows any more goes. */
+static void gc_entry(struct entry *e)
+{
+	if (!e->held && !e->views)
+		drop_entry(e);
+}
+
+/* The live shadow of d that holds p, or NULL. */
+static struct view *shadow_holding(const struct dstate *ds, uintptr_t p)
+{
+	for (struct hnode *n = hfirst(&granules, p >> GRAN_SHIFT); n; n = hnext(n)) {
+		struct view *v = container_of(n, struct gnode, h)->v;
+		uintptr_t s = (uintptr_t)v->shadow;
+		if (v->ds == ds && p >= s && p - s < v->size)
+			return v;
+	}
+	return NULL;
+}
+
+/* ---- objects -------------------------------------------------------------- */
+
+int nooks_track(struct nooks_domain *d, void *obj, const struct nooks_type *t)
+{
+	if (!obj || !t)
+		return -EINVAL;
+	struct entry *e = calloc(1, sizeof *e);	/* outside the lock */
+	if (!e)
+		return -ENOMEM;
+	e->t = t;
+
+	int ret = 0;
+	struct dstate *ds = NULL;
+	LOCK();
+	if (find_entry(obj))
+		ret = -EEXIST;
+	else if (d && !(ds = get_dstate(d)))
+		ret = find_dstate(d) ? -ENODEV : -ENOMEM;
+	if (!ret) {
+		hadd(&objects, &e->h, (uintptr_t)obj);
+		set_owner(e, ds, true);
+		e = NULL;
+	}
+	UNLOCK();
+	free(e);
+	return ret;
+}
+
+int nooks_forget(struct nooks_domain *d, void *obj, const struct nooks_type *t)
+{
+	int ret = -ENOENT;
+
+	if (!obj)
+		return -ENOENT;
+	LOCK();
+	struct entry *e = find_entry(obj);
+	if (e && same_type(e->t, t) &&
+	    (d ? owned_by(e, d) : !e->owner)) {
+		drop_entry(e);
+		ret = 0;
+	}
+	UNLOCK();
+	return ret;
+}
+
+int nooks_transfer(struct nooks_domain *from, struct nooks_domain *to,
+		   void *obj, const struct nooks_type *t)
+{
+	int ret = 0;
+
+	if (!obj || !t)
+		return -ENOENT;
+	LOCK();
+	struct entry *e = find_entry(obj);
+	struct dstate *tds = NULL;
+	if (!e) {
+		/* Untracked: the kernel's, so only the kernel can give it. */
+		if (from)
+			ret = -ENOENT;
+		else if (to && !(tds = get_dstate(to)))
+			ret = find_dstate(to) ? -ENODEV : -ENOMEM;
+		else if (to && !(e = new_entry(obj, t)))
+			ret = -ENOMEM;
+		else if (to)
+			set_owner(e, tds, true);
+		goto out;
+	}
+	if (!same_type(e->t, t) || (from ? !owned_by(e, from) : e->owner != NULL)) {
+		ret = -ENOENT;
+		goto out;
+	}
+	if (from == to)
+		goto out;
+	if (to && !(tds = get_dstate(to))) {
+		ret = find_dstate(to) ? -ENODEV : -ENOMEM;
+		goto out;
+	}
+	if (from) {
+		struct view *v = view_of(e, from);
+		if (v)
+			retire_view(v);
+	}
+	set_owner(e, tds, to != NULL);	/* the kernel's objects need no entry */
+	if (to) {
+		struct view *v = view_of(e, to);
+		if (v) {
+			v->borrows = 0;		/* no longer a loan */
+			if (!v->shadow)
+				retire_view(v);	/* nothing left to keep */
+		}
+	}
+	gc_entry(e);
+out:
+	UNLOCK();
+	return ret;
+}
+
+void *nooks_in(struct nooks_domain *d, const void *p, const struct nooks_type *t)
+{
+	void *ret = NULL;
+
+	if (!p || !t)
+		return NULL;
+	LOCK();
+	struct entry *e = find_entry(p);
+	if (e) {
+		if (same_type(e->t, t) && may_use(e, d))
+			ret = obj_of(e);
+	} else {
+		struct view *v = find_shadow(p);
+		if (v && d && dom_of(v->ds) == d) {
+			e = v->e;
+			if (same_type(e->t, t) && may_use(e, d) &&
+			    (!t->sync_out || t->sync_out(obj_of(e), v->shadow) == 0))
+				ret = obj_of(e);
+		}
+	}
+	UNLOCK();
+	return ret;
+}
+
+void *nooks_out(struct nooks_domain *d, void *obj, const struct nooks_type *t)
+{
+	struct entry *e;
+	struct view *v;
+	struct dstate *ds;
+	bool new_e = false, new_v = false;
+	void *ret = NULL;
+
+	if (!obj || !t)
+		return NULL;
+	if (!d)
+		return obj;
+	LOCK();
+	e = find_entry(obj);
+	if (e && !same_type(e->t, t))
+		goto out;
+	if (e && !t->sync_in && owned_by(e, d)) {
+		ret = obj;		/* its own, no shadow: nothing to note */
+		goto out;
+	}
+	v = e ? view_of(e, d) : NULL;
+	if (!v) {
+		if (!(ds = get_dstate(d)))
+			goto out;
+		if (!e) {
+			if (!(e = new_entry(obj, t)))
+				goto out;
+			new_e = true;
+		}
+		if (!(v = new_view(e, ds)))
+			goto fail;
+		new_v = true;
+	}
+	if (t->sync_in && !v->shadow && make_shadow(v, t->size))
+		goto fail;
+	if (e->owner != v->ds && v->borrows < INT_MAX)
+		v->borrows++;		/* saturates: a loan never ended stays */
+	if (t->sync_in) {
+		t->sync_in(v->shadow, obj);
+		ret = v->shadow;
+	} else {
+		ret = obj;
+	}
+	goto out;
+fail:
+	if (new_v)
+		retire_view(v);
+	if (new_e)
+		gc_entry(e);
+out:
+	UNLOCK();
+	return ret;
+}
+
+void nooks_refresh(struct nooks_domain *d, void *obj, const struct nooks_type *t)
+{
+	if (!d || !obj || !t || !t->sync_in)
+		return;
+	LOCK();
+	struct entry *e = find_entry(obj);
+	struct view *v = e && same_type(e->t, t) ? view_of(e, d) : NULL;
+	if (v && v->shadow)
+		t->sync_in(v->shadow, obj);
+	UNLOCK();
+}
+
+void nooks_end_borrow(struct nooks_domain *d, void *obj, const struct nooks_type *t)
+{
+	if (!d || !obj)
+		return;
+	LOCK();
+	struct entry *e = find_entry(obj);
+	struct view *v = e && same_type(e->t, t) ? view_of(e, d) : NULL;
+	if (v && v->borrows > 0 && --v->borrows == 0 && e->owner != v->ds) {
+		retire_view(v);
+		gc_entry(e);
+	}
+	UNLOCK();
+}
+
+/* ---- memory checks -------------------------------------------------------- */
+
+int nk_tracker_allow(struct nooks_domain *d, const void *p, size_t len, bool write)
+{
+	uintptr_t a = (uintptr_t)p;
+	int ret = 0;
+
+	if (!d || !p || !len || len - 1 > UINTPTR_MAX - a)
+		return -EINVAL;
+	LOCK();
+	struct dstate *ds = get_dstate(d);
+	if (!ds) {
+		ret = find_dstate(d) ? -ENODEV : -ENOMEM;
+	} else {
+		if (ds->nregions == ds->capregions) {
+			size_t cap = ds->capregions ? 2 * ds->capregions : 8;
+			struct region *r = realloc(ds->regions, cap * sizeof *r);
+			if (!r) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			ds->regions = r;
+			ds->capregions = cap;
+		}
+		ds->regions[ds->nregions++] = (struct region){ a, len, write };
+	}
+out:
+	UNLOCK();
+	return ret;
+}
+
+void nk_tracker_disallow(struct nooks_domain *d, const void *p)
+{
+	if (!d)
+		return;
+	LOCK();
+	struct dstate *ds = find_dstate(d);
+	if (ds) {
+		size_t j = 0;
+		for (size_t i = 0; i < ds->nregions; i++)
+			if (ds->regions[i].start != (uintptr_t)p)
+				ds->regions[j++] = ds->regions[i];
+		ds->nregions = j;
+	}
+	UNLOCK();
+}
+
+int nooks_check_buffer(struct nooks_domain *d, const void *p, size_t len, int write)
+{
+	uintptr_t a = (uintptr_t)p;
+	int ret = -EFAULT;
+
+	if (len == 0)
+		return 0;
+	if (len - 1 > UINTPTR_MAX - a)
+		return -EFAULT;		/* wraps around */
+	if (!d)
+		return 0;		/* the kernel may pass anything */
+	if (!p)
+		return -EFAULT;
+	LOCK();
+	struct dstate *ds = find_dstate(d);
+	if (!ds)
+		goto out;
+	for (size_t i = 0; i < ds->nregions; i++) {
+		const struct region *r = &ds->regions[i];
+		if (a >= r->start && a - r->start < r->len &&
+		    len <= r->len - (a - r->start) && (!write || r->write)) {
+			ret = 0;
+			goto out;
+		}
+	}
+	const struct view *v = shadow_holding(ds, a);
+	if (v && len <= v->size - (a - (uintptr_t)v->shadow))
+		ret = 0;		/* shadows are the extension's to write */
+out:
+	UNLOCK();
+	return ret;
+}
+
+int nooks_check_string(struct nooks_domain *d, const char *p, size_t max)
+{
+	size_t bound = max ? max : NK_STRING_MAX, avail = 0;
+	uintptr_t a = (uintptr_t)p;
+	int ret;
+
+	if (!p)
+		return -EFAULT;
+	if (!d)		/* the kernel's: trusted, only the bound is checked */
+		return strnlen(p, bound) < bound ? 0 : -E2BIG;
+	LOCK();
+	struct dstate *ds = find_dstate(d);
+	if (ds) {
+		/* the region (or shadow) holding p that reaches furthest */
+		for (size_t i = 0; i < ds->nregions; i++) {
+			const struct region *r = &ds->regions[i];
+			if (a >= r->start && a - r->start < r->len &&
+			    r->len - (a - r->start) > avail)
+				avail = r->len - (a - r->start);
+		}
+		const struct view *v = shadow_holding(ds, a);
+		if (v && v->size - (a - (uintptr_t)v->shadow) > avail)
+			avail = v->size - (a - (uintptr_t)v->shadow);
+	}
+	if (!avail)
+		ret = -EFAULT;
+	else if (memchr(p, '\0', avail < bound ? avail : bound))
+		ret = 0;		/* the string and its NUL fit in bound */
+	else
+		ret = avail < bound ? -EFAULT : -E2BIG;
+	UNLOCK();
+	return ret;
+}
+
+/* ---- recovery records ----------------------------------------------------- */
+
+static struct record **record_list(struct dstate *ds, bool is_lock)
+{
+	return is_lock ? &ds->locks : &ds->regs;
+}
+
+static int add_record(bool is_lock, struct nooks_domain *d, void *obj,
+		      void (*fn)(void *))
+{
+	if (!d)
+		return -EINVAL;
+	struct record *r = malloc(sizeof *r);	/* outside the lock */
+	if (!r)
+		return -ENOMEM;
+	int ret = 0;
+	LOCK();
+	struct dstate *ds = get_dstate(d);
+	if (!ds) {
+		ret = find_dstate(d) ? -ENODEV : -ENOMEM;
+	} else {
+		struct record **head = record_list(ds, is_lock);
+		r->ds = ds;
+		r->fn = fn;
+		r->seq = ++record_seq;
+		r->prev = NULL;
+		r->next = *head;
+		if (*head)
+			(*head)->prev = r;
+		*head = r;
+		hadd(is_lock ? &locks : &regs, &r->h, (uintptr_t)obj);
+		r = NULL;
+	}
+	UNLOCK();
+	free(r);
+	return ret;
+}
+
+static void unlink_record(bool is_lock, struct record *r)
+{
+	struct record **head = record_list(r->ds, is_lock);
+
+	hdel(is_lock ? &locks : &regs, &r->h);
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		*head = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+}
+
+/* Drops d's newest record of obj, if any; calls nothing. */
+static void drop_record(bool is_lock, struct nooks_domain *d, const void *obj)
+{
+	struct record *best = NULL;
+
+	if (!d)
+		return;
+	LOCK();
+	for (struct hnode *n = hfirst(is_lock ? &locks : &regs, (uintptr_t)obj); n;
+	     n = hnext(n)) {
+		struct record *r = container_of(n, struct record, h);
+		if (dom_of(r->ds) == d && (!best || r->seq > best->seq))
+			best = r;
+	}
+	if (best)
+		unlink_record(is_lock, best);
+	UNLOCK();
+	free(best);
+}
+
+int nooks_record_registration(struct nooks_domain *d, void *obj,
+			      void (*undo)(void *obj))
+{
+	return add_record(false, d, obj, undo);
+}
+
+void nooks_drop_registration(struct nooks_domain *d, void *obj)
+{
+	drop_record(false, d, obj);
+}
+
+int nooks_record_lock(struct nooks_domain *d, void *lock, void (*unlock)(void *lock))
+{
+	return add_record(true, d, lock, unlock);
+}
+
+void nooks_drop_lock(struct nooks_domain *d, void *lock)
+{
+	drop_record(true, d, lock);
+}
+
+/* ---- ops tables ----------------------------------------------------------- */
+
+typedef void (*nk_fnptr)(void);
+
+struct nooks_binding *nooks_bind_ops(struct nooks_domain *d, const void *orig,
+				     const void *wrappers, size_t size)
+{
+	if (!d || !orig || !wrappers)
+		return NULL;
+	struct bnode *b = calloc(1, sizeof *b);
+	unsigned char *table = malloc(size ? size : 1);
+	if (!b || !table)
+		goto fail;
+	memcpy(table, wrappers, size);
+	for (size_t i = 0; i < size / sizeof(nk_fnptr); i++) {
+		nk_fnptr f;
+		memcpy(&f, (const unsigned char *)orig + i * sizeof f, sizeof f);
+		if (!f) {
+			f = NULL;
+			memcpy(table + i * sizeof f, &f, sizeof f);
+		}
+	}
+	b->b.domain = d;
+	b->b.orig = orig;
+	b->b.table = table;
+	b->b.size = size;
+
+	LOCK();
+	struct dstate *ds = get_dstate(d);
+	if (ds) {
+		hadd(&bindings, &b->h, (uintptr_t)table);
+		b->next = ds->bindings;
+		ds->bindings = b;
+	}
+	UNLOCK();
+	if (ds)
+		return &b->b;
+fail:
+	free(table);
+	free(b);
+	return NULL;
+}
+
+const struct nooks_binding *nooks_binding_of(const void *table)
+{
+	const struct nooks_binding *ret = NULL;
+
+	if (!table)
+		return NULL;
+	LOCK();
+	struct hnode *n = hfirst(&bindings, (uintptr_t)table);
+	if (n)
+		ret = &container_of(n, struct bnode, h)->b;
+	UNLOCK();
+	return ret;
+}
+
+/* ---- recovery ------------------------------------------------------------- */
+
+/* Runs and frees d's records of one kind, newest first; the lock is held
+ * on entry and on return, dropped around each callback. */
+static int run_records(struct dstate *ds, bool is_lock)
+{
+	int n = 0;
+	struct record *r;
+
+	while ((r = *record_list(ds, is_lock))) {
+		unlink_record(is_lock, r);
+		void *obj = (void *)r->h.key;
+		void (*fn)(void *) = r->fn;
+		UNLOCK();
+		free(r);
+		if (fn)
+			fn(obj);
+		n++;
+		LOCK();
+	}
+	return n;
+}
+
+void nk_tracker_release_domain(struct nooks_domain *d, struct nk_release_stats *stats)
+{
+	struct nk_release_stats st = { 0, 0, 0, 0, 0 };
+
+	if (stats)
+		*stats = st;
+	if (!d)
+		return;
+	LOCK();
+	struct dstate *ds = find_dstate(d);
+	if (!ds || ds->dying) {		/* nothing, or already under way */
+		UNLOCK();
+		return;
+	}
+	ds->dying = true;		/* nothing new from now on */
+
+	st.unlocked = run_records(ds, true);
+	st.undone = run_records(ds, false);
+
+	/* objects, newest first; untracked before release frees them */
+	struct entry *e;
+	while ((e = ds->owned)) {
+		void *obj = obj_of(e);
+		void (*release)(void *) = e->t->release;
+		const struct view *v = view_of(e, d);
+		st.shadows += v && v->shadow;
+		drop_entry(e);
+		st.released++;
+		if (release) {
+			UNLOCK();
+			release(obj);
+			LOCK();
+		}
+	}
+
+	/* its shadows and loans of objects it does not own */
+	while (ds->views) {
+		struct view *v = ds->views;
+		e = v->e;
+		st.shadows += v->shadow != NULL;
+		retire_view(v);
+		gc_entry(e);
+	}
+
+	/* callbacks are over: nobody can see this state any more */
+	hdel(&domains, &ds->h);
+	for (struct bnode *b = ds->bindings; b; b = b->next)
+		hdel(&bindings, &b->h);
+	UNLOCK();
+
+	while (ds->bindings) {
+		struct bnode *b = ds->bindings;
+		ds->bindings = b->next;
+		free(b->b.table);
+		free(b);
+		st.bindings++;
+	}
+	free(ds->regions);
+	for (size_t i = 0; i < ds->ngraves; i++) {
+		UNPOISON(ds->graves[i].mem, ds->graves[i].size);
+		free(ds->graves[i].mem);
+	}
+	free(ds->graves);
+	free(ds);
+	if (stats)
+		*stats = st;
+}
+
+/* ---- statistics ----------------------------------------------------------- */
+
+int nk_tracker_owned(const struct nooks_domain *d)
+{
+	int n = 0;
+
+	LOCK();
+	if (!d) {
+		n = kernel_held;
+	} else {
+		const struct dstate *ds = find_dstate(d);
+		n = ds ? ds->nowned : 0;
+	}
+	UNLOCK();
+	return n;
+}
+
+int nk_tracker_entries(void)
+{
+	LOCK();
+	size_t n = objects.n;
+	UNLOCK();
+	return n > INT_MAX ? INT_MAX : (int)n;
+}

@@ -1,0 +1,508 @@
+/*
+ * xpc.c - domains, crossings and fault containment.
+ *
+ * A crossing into an extension (nooks_xpc_ext) on an isolating backend:
+ *   1. pushes a per-thread frame holding a recovery point (sigsetjmp
+ *      without the signal mask: no system call per crossing);
+ *   2. makes the kernel's object arena read-only if no other thread has
+ *      already (a process-wide count: the first one in protects, the last
+ *      one out unprotects);
+ *   3. arms the thread's deadline for the watchdog;
+ *   4. calls the thunk on the thread's extension stack (1 MiB with a
+ *      guard page below it), unless already on it (a nested crossing).
+ * A fault while the thread runs extension code (SIGSEGV, SIGBUS, SIGILL,
+ * SIGFPE, SIGABRT, or the watchdog's signal after the deadline) lands in
+ * the handler on the thread's alternate signal stack, which records it in
+ * the domain and jumps back to the recovery point: the crossing returns
+ * -1, the domain is down, and the signals are unblocked again (a jump out
+ * of a handler leaves them blocked).  A fault in kernel code is the
+ * kernel's own bug: the default action runs and the process dies loudly,
+ * except for one case: a kernel thread writing the arena while another
+ * thread's extension runs waits until the arena is writable and retries.
+ *
+ * The thread is "in extension code" from the moment the thunk starts
+ * until it returns, except during a crossing back into the kernel
+ * (nooks_xpc_kernel), which the same per-thread state records.
+ *
+ * The none backend calls the thunk directly: no protection, no recovery
+ * point, no deadline.  It is the baseline overheads are measured against.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nooks_internal.h"
+
+#define EXT_STACK_SIZE (1UL << 20)
+#define ALT_STACK_SIZE (64UL << 10)
+#define WATCHDOG_SIG (SIGRTMIN + 3)
+#define MAX_THREADS 256
+
+/* ---- per-thread state --------------------------------------------------- */
+
+struct xframe {
+	sigjmp_buf env;
+	struct nooks_domain *d;
+	struct nooks_domain *saved_self;
+	struct xframe *prev;
+};
+
+struct xthread {
+	struct xframe *top;		/* innermost crossing into an extension */
+	struct nooks_domain *self;	/* the domain running now; NULL: kernel */
+	unsigned char *stack;		/* extension stack mapping (with guard) */
+	unsigned char *stack_top;
+	void *altstack;
+	int slot;			/* watchdog slot, -1 until armed once */
+};
+
+static __thread struct xthread xt = { .slot = -1 };
+
+struct nooks_domain *nooks_self(void)
+{
+	return xt.self;
+}
+
+/* ---- the watchdog ------------------------------------------------------- */
+
+/* One slot per thread that ever crossed with a deadline. */
+struct wslot {
+	atomic_int used;
+	pthread_t thread;
+	atomic_llong deadline_ns;	/* 0: not armed */
+};
+static struct wslot slots[MAX_THREADS];
+static atomic_uint default_timeout_ms = 0;
+
+void nooks_set_default_timeout(unsigned ms)
+{
+	atomic_store(&default_timeout_ms, ms);
+}
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void *watchdog(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct timespec ts = { 0, 2 * 1000 * 1000 };	/* 2 ms */
+		nanosleep(&ts, NULL);
+		long long now = now_ns();
+		for (int i = 0; i < MAX_THREADS; i++) {
+			if (!atomic_load(&slots[i].used))
+				continue;
+			long long dl = atomic_load(&slots[i].deadline_ns);
+			if (dl && now > dl) {
+				atomic_store(&slots[i].deadline_ns, 0);
+				pthread_kill(slots[i].thread, WATCHDOG_SIG);
+			}
+		}
+	}
+	return NULL;
+}
+
+static pthread_once_t watchdog_once = PTHREAD_ONCE_INIT;
+
+static void start_watchdog(void)
+{
+	pthread_t t;
+	pthread_attr_t a;
+	sigset_t all, old;
+
+	/* the watchdog must never take a fault signal meant for a worker */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &a, watchdog, NULL))
+		fputs("nooks: cannot start the watchdog: crossings have no deadline\n", stderr);
+	pthread_attr_destroy(&a);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static struct wslot *my_slot(void)
+{
+	if (xt.slot < 0) {
+		for (int i = 0; i < MAX_THREADS; i++) {
+			int expect = 0;
+			if (atomic_compare_exchange_strong(&slots[i].used, &expect, 1)) {
+				slots[i].thread = pthread_self();
+				xt.slot = i;
+				break;
+			}
+		}
+		if (xt.slot < 0)
+			return NULL;	/* more threads than slots: no deadline */
+	}
+	return &slots[xt.slot];
+}
+
+/* ---- arena protection --------------------------------------------------- */
+
+static pthread_mutex_t prot_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int prot_count;		/* threads running extension code */
+static uintptr_t arena_lo, arena_hi;
+
+static void protect_enter(void)
+{
+	pthread_mutex_lock(&prot_lock);
+	if (atomic_fetch_add(&prot_count, 1) == 0)
+		mprotect((void *)arena_lo, arena_hi - arena_lo, PROT_READ);
+	pthread_mutex_unlock(&prot_lock);
+}
+
+static void protect_leave(void)
+{
+	pthread_mutex_lock(&prot_lock);
+	if (atomic_fetch_sub(&prot_count, 1) == 1)
+		mprotect((void *)arena_lo, arena_hi - arena_lo, PROT_READ | PROT_WRITE);
+	pthread_mutex_unlock(&prot_lock);
+}
+
+/* ---- fault handler ------------------------------------------------------ */
+
+static const int fault_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+
+static void die_default(int sig)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigaction(sig, &sa, NULL);
+	/* returning re-executes the faulting instruction (or, for a raised
+	 * signal, we raise it again), now with the default action */
+	if (sig == SIGABRT || sig == WATCHDOG_SIG)
+		raise(sig);
+}
+
+static void handler(int sig, siginfo_t *si, void *uctx)
+{
+	(void)uctx;
+	struct xframe *f = xt.top;
+
+	if (sig == WATCHDOG_SIG) {
+		if (!f || !xt.self)
+			return;		/* the call finished in time */
+		atomic_store(&f->d->last_fault, NOOKS_FAULT_TIMEOUT);
+		atomic_store(&f->d->last_signal, 0);
+		siglongjmp(f->env, 1);
+	}
+	if (f && xt.self) {
+		/* extension code: contain it */
+		atomic_store(&f->d->last_fault, NOOKS_FAULT_SIGNAL);
+		atomic_store(&f->d->last_signal, sig);
+		atomic_store(&f->d->last_addr, (uintptr_t)si->si_addr);
+		siglongjmp(f->env, 1);
+	}
+	if (sig == SIGSEGV && arena_hi && (uintptr_t)si->si_addr >= arena_lo &&
+	    (uintptr_t)si->si_addr < arena_hi && atomic_load(&prot_count) > 0) {
+		/* kernel code writing the arena while another thread's
+		 * extension runs: wait for it, then retry the write */
+		while (atomic_load(&prot_count) > 0)
+			sched_yield();
+		return;
+	}
+	die_default(sig);
+}
+
+static pthread_once_t handlers_once = PTHREAD_ONCE_INIT;
+
+static void install_handlers(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = handler;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(fault_signals) / sizeof(fault_signals[0]); i++)
+		sigaction(fault_signals[i], &sa, NULL);
+	sigaction(WATCHDOG_SIG, &sa, NULL);
+	nk_arena_range(&arena_lo, &arena_hi);
+}
+
+/* The thread's alternate signal stack and extension stack, made once. */
+static int thread_setup(void)
+{
+	if (xt.stack)
+		return 0;
+	if (!xt.altstack) {
+		stack_t ss = { .ss_size = ALT_STACK_SIZE };
+		ss.ss_sp = mmap(NULL, ALT_STACK_SIZE, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (ss.ss_sp == MAP_FAILED || sigaltstack(&ss, NULL))
+			return -1;
+		xt.altstack = ss.ss_sp;
+	}
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	unsigned char *s = mmap(NULL, EXT_STACK_SIZE + page, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (s == MAP_FAILED)
+		return -1;
+	mprotect(s, page, PROT_NONE);		/* the guard page */
+	xt.stack = s;
+	xt.stack_top = s + EXT_STACK_SIZE + page;
+	return 0;
+}
+
+static int on_ext_stack(void)
+{
+	unsigned char here;
+	return xt.stack && &here > xt.stack && &here < xt.stack_top;
+}
+
+/* Calls fn(frame) with the stack pointer at top (x86-64 System V). */
+static void call_on_stack(unsigned char *top, nooks_thunk fn, void *frame)
+{
+#if defined(__x86_64__)
+	__asm__ volatile(
+		"mov %%rsp, %%rbx\n\t"
+		"mov %0, %%rsp\n\t"
+		"mov %2, %%rdi\n\t"
+		"call *%1\n\t"
+		"mov %%rbx, %%rsp\n\t"
+		:
+		: "r"(top), "r"(fn), "r"(frame)
+		: "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11",
+		  "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
+		  "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15",
+		  "memory", "cc");
+#else
+	(void)top;
+	fn(frame);	/* no stack switch on this architecture yet */
+#endif
+}
+
+/* ---- crossings ---------------------------------------------------------- */
+
+int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
+		  unsigned timeout_ms)
+{
+	if (!d || atomic_load(&d->state) != NOOKS_UP) {
+		if (d) {
+			atomic_store(&d->last_fault, NOOKS_FAULT_DOWN);
+		}
+		return -1;
+	}
+	atomic_fetch_add(&d->calls, 1);
+
+	if (d->backend == NOOKS_BACKEND_NONE) {
+		struct nooks_domain *saved = xt.self;
+		xt.self = d;
+		fn(frame);
+		xt.self = saved;
+		return 0;
+	}
+
+	pthread_once(&handlers_once, install_handlers);
+	if (thread_setup())
+		return -1;
+	if (!timeout_ms)
+		timeout_ms = atomic_load(&default_timeout_ms);
+
+	/* volatile: read again after a jump back */
+	struct xframe f;
+	struct xframe *volatile fp = &f;
+	struct wslot *volatile w = NULL;
+	long long volatile prev_deadline = 0;
+
+	f.d = d;
+	f.saved_self = xt.self;
+	f.prev = xt.top;
+	atomic_fetch_add(&d->inside, 1);
+	if (timeout_ms) {
+		pthread_once(&watchdog_once, start_watchdog);
+		w = my_slot();
+		if (w) {
+			prev_deadline = atomic_load(&w->deadline_ns);
+			long long dl = now_ns() + (long long)timeout_ms * 1000000LL;
+			/* a nested crossing never extends the outer deadline */
+			if (!prev_deadline || dl < prev_deadline)
+				atomic_store(&w->deadline_ns, dl);
+		}
+	}
+
+	if (sigsetjmp(f.env, 0)) {
+		/* a fault or the deadline: back on the kernel's stack */
+		struct xframe *g = fp;
+		sigset_t unblock;
+		sigemptyset(&unblock);
+		for (size_t i = 0; i < sizeof(fault_signals) / sizeof(fault_signals[0]); i++)
+			sigaddset(&unblock, fault_signals[i]);
+		sigaddset(&unblock, WATCHDOG_SIG);
+		pthread_sigmask(SIG_UNBLOCK, &unblock, NULL);
+		if (w)
+			atomic_store(&w->deadline_ns, prev_deadline);
+		xt.top = g->prev;
+		xt.self = g->saved_self;
+		protect_leave();
+		atomic_store(&g->d->state, NOOKS_DOWN);
+		atomic_fetch_add(&g->d->faults, 1);
+		atomic_fetch_sub(&g->d->inside, 1);
+		return -1;
+	}
+
+	protect_enter();
+	xt.top = &f;
+	xt.self = d;
+	if (on_ext_stack())
+		fn(frame);
+	else
+		call_on_stack(xt.stack_top, fn, frame);
+	xt.self = f.saved_self;
+	xt.top = f.prev;
+	protect_leave();
+	if (w)
+		atomic_store(&w->deadline_ns, prev_deadline);
+	atomic_fetch_sub(&d->inside, 1);
+	return 0;
+}
+
+void nooks_xpc_kernel(struct nooks_domain *d, nooks_thunk fn, void *frame)
+{
+	struct nooks_domain *saved = xt.self;
+
+	(void)d;
+	if (!saved || saved->backend == NOOKS_BACKEND_NONE) {
+		xt.self = NULL;
+		fn(frame);
+		xt.self = saved;
+		return;
+	}
+	/* kernel code: the arena writable for it (best effort: while another
+	 * thread's extension runs it stays read-only and the kernel's writes
+	 * wait in the handler) and faults are the kernel's again */
+	protect_leave();
+	xt.self = NULL;
+	fn(frame);
+	xt.self = saved;
+	protect_enter();
+}
+
+/* ---- domains ------------------------------------------------------------ */
+
+int nooks_backend_parse(const char *name)
+{
+	if (!strcmp(name, "none"))
+		return NOOKS_BACKEND_NONE;
+	if (!strcmp(name, "mprotect"))
+		return NOOKS_BACKEND_MPROTECT;
+	if (!strcmp(name, "pkey"))
+		return NOOKS_BACKEND_PKEY;
+	return -1;
+}
+
+const char *nooks_backend_name(enum nooks_backend b)
+{
+	static const char *const names[] = { "none", "mprotect", "pkey" };
+	return (unsigned)b < 3 ? names[b] : "?";
+}
+
+/* Protection keys: ask the kernel for one, and give it back. */
+static int have_pkeys(void)
+{
+#ifdef SYS_pkey_alloc
+	long k = syscall(SYS_pkey_alloc, 0UL, 0UL);
+	if (k < 0)
+		return 0;
+	syscall(SYS_pkey_free, k);
+	return 1;
+#else
+	return 0;
+#endif
+}
+
+struct nooks_domain *nooks_domain_create(const char *name, enum nooks_backend b)
+{
+	struct nooks_domain *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	snprintf(d->name, sizeof(d->name), "%s", name ? name : "?");
+	if (b == NOOKS_BACKEND_PKEY && !have_pkeys()) {
+		fprintf(stderr, "nooks: %s: no memory protection keys on this machine "
+			"(pkey_alloc failed): using the mprotect backend\n", d->name);
+		b = NOOKS_BACKEND_MPROTECT;
+	}
+	if (b == NOOKS_BACKEND_PKEY)	/* keys found, but not used yet */
+		b = NOOKS_BACKEND_MPROTECT;
+	d->backend = b;
+	atomic_store(&d->state, NOOKS_UP);
+	return d;
+}
+
+void nooks_domain_destroy(struct nooks_domain *d)
+{
+	if (!d)
+		return;
+	nk_tracker_release_domain(d, NULL);
+	free(d);
+}
+
+int nooks_domain_reset(struct nooks_domain *d, struct nooks_release_stats *stats)
+{
+	struct nk_release_stats s = { 0 };
+
+	if (atomic_load(&d->inside))
+		return -EBUSY;
+	nk_tracker_release_domain(d, &s);
+	if (stats) {
+		stats->unlocked = s.unlocked;
+		stats->undone = s.undone;
+		stats->released = s.released;
+		stats->shadows = s.shadows;
+		stats->bindings = s.bindings;
+	}
+	atomic_store(&d->state, NOOKS_UP);
+	return 0;
+}
+
+enum nooks_backend nooks_domain_backend(const struct nooks_domain *d)
+{
+	return d->backend;
+}
+
+enum nooks_state nooks_domain_state(const struct nooks_domain *d)
+{
+	return (enum nooks_state)atomic_load(&d->state);
+}
+
+const char *nooks_domain_name(const struct nooks_domain *d)
+{
+	return d->name;
+}
+
+void nooks_domain_stats(const struct nooks_domain *d, struct nooks_domain_stats *out)
+{
+	out->calls = atomic_load(&d->calls);
+	out->faults = atomic_load(&d->faults);
+	out->last_fault = (enum nooks_fault)atomic_load(&d->last_fault);
+	out->last_signal = atomic_load(&d->last_signal);
+	out->last_addr = atomic_load(&d->last_addr);
+	out->last_pc = atomic_load(&d->last_pc);
+}
+
+void nooks_domain_set_code(struct nooks_domain *d, uintptr_t start, uintptr_t end)
+{
+	d->code_start = start;
+	d->code_end = end;
+}
+
+int nooks_domain_allow(struct nooks_domain *d, const void *p, size_t len, int write)
+{
+	return nk_tracker_allow(d, p, len, write != 0);
+}

@@ -1,0 +1,49 @@
+/*
+ * main.c - the CUnit runner for libnooks' tests.
+ *
+ * usage: runtime RESULTFILE EXT_FAULTS_SO
+ * The tracker's tests always run; the crossing tests only without
+ * AddressSanitizer, which cannot follow the switch to an extension's own
+ * stack nor a jump out of a signal handler (docs/runtime.md).
+ */
+#include <stdio.h>
+
+#include <CUnit/Basic.h>
+
+void register_tracker_tests(void);
+void register_xpc_tests(const char *so_path);
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+int main(int argc, char **argv)
+{
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	register_tracker_tests();
+#ifndef UNDER_ASAN
+	if (argc > 2)
+		register_xpc_tests(argv[2]);
+#else
+	puts("crossing tests skipped under AddressSanitizer (see docs/runtime.md)");
+#endif
+	CU_basic_set_mode(CU_BRM_NORMAL);
+	CU_basic_run_tests();
+	unsigned run = CU_get_number_of_tests_run();
+	unsigned failed = CU_get_number_of_tests_failed();
+	printf("\nruntime: %u passed, %u failed\n", run - failed, failed);
+	if (argc > 1) {
+		FILE *f = fopen(argv[1], "w");
+		if (f) {
+			fprintf(f, "%u %u\n", run - failed, failed);
+			fclose(f);
+		}
+	}
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,377 @@
+/*
+ * test_xpc.c - crossings and fault containment with real faults in a real
+ * extension shared object (ext_faults.so, built by the test suite and
+ * loaded with dlopen as the loader will).
+ *
+ * Every fault class is raised for real inside the extension on the
+ * mprotect backend (and on pkey, which falls back to it here): the test
+ * process survives, the crossing returns -1 with the right cause, the
+ * domain is down until reset, and the reloaded extension serves the next
+ * call with fresh state.  The none backend shows what isolation prevents.
+ *
+ * Not run under AddressSanitizer: it cannot follow a switch to the
+ * extension's own stack or a jump out of a signal handler.
+ */
+#include <dirent.h>
+#include <dlfcn.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CUnit/CUnit.h>
+
+#include "nooks_runtime.h"
+
+static const char *so_path;
+static void *so;
+
+struct ext {
+	int (*add)(int, int);
+	int (*null_deref)(void);
+	int (*wild_write)(int *);
+	int (*stack_overflow)(int);
+	int (*infinite_loop)(void);
+	int (*abort_)(void);
+	int (*div_zero)(int);
+	int (*illegal)(void);
+	int (*counter)(void);
+} ext;
+
+static int load(void)
+{
+	so = dlopen(so_path, RTLD_NOW | RTLD_LOCAL);
+	if (!so)
+		return -1;
+	*(void **)&ext.add = dlsym(so, "ext_add");
+	*(void **)&ext.null_deref = dlsym(so, "ext_null_deref");
+	*(void **)&ext.wild_write = dlsym(so, "ext_wild_write");
+	*(void **)&ext.stack_overflow = dlsym(so, "ext_stack_overflow");
+	*(void **)&ext.infinite_loop = dlsym(so, "ext_infinite_loop");
+	*(void **)&ext.abort_ = dlsym(so, "ext_abort");
+	*(void **)&ext.div_zero = dlsym(so, "ext_div_zero");
+	*(void **)&ext.illegal = dlsym(so, "ext_illegal");
+	*(void **)&ext.counter = dlsym(so, "ext_counter");
+	return ext.add && ext.counter ? 0 : -1;
+}
+
+static void reload(void)
+{
+	dlclose(so);
+	CU_ASSERT_EQUAL_FATAL(load(), 0);
+}
+
+/* ---- thunks: what generated extension wrappers do ----------------------- */
+
+enum which { ADD, NULL_DEREF, WILD_WRITE, STACK_OVERFLOW, LOOP, ABORT, DIV_ZERO,
+	     ILLEGAL, COUNTER };
+
+struct frame {
+	enum which w;
+	int a, b;
+	int *obj;
+	int ret;
+};
+
+static void thunk(void *p)
+{
+	struct frame *f = p;
+	switch (f->w) {
+	case ADD: f->ret = ext.add(f->a, f->b); break;
+	case NULL_DEREF: f->ret = ext.null_deref(); break;
+	case WILD_WRITE: f->ret = ext.wild_write(f->obj); break;
+	case STACK_OVERFLOW: f->ret = ext.stack_overflow(0); break;
+	case LOOP: f->ret = ext.infinite_loop(); break;
+	case ABORT: f->ret = ext.abort_(); break;
+	case DIV_ZERO: f->ret = ext.div_zero(f->a); break;
+	case ILLEGAL: f->ret = ext.illegal(); break;
+	case COUNTER: f->ret = ext.counter(); break;
+	}
+}
+
+static int call(struct nooks_domain *d, enum which w, int a, int b, int *obj,
+		unsigned timeout, int *ret)
+{
+	struct frame f = { .w = w, .a = a, .b = b, .obj = obj, .ret = -12345 };
+	int rc = nooks_xpc_ext(d, thunk, &f, timeout);
+	if (ret)
+		*ret = f.ret;
+	return rc;
+}
+
+static int add(struct nooks_domain *d, int a, int b)
+{
+	int r;
+	return call(d, ADD, a, b, NULL, 0, &r) ? -1 : r;
+}
+
+/* ---- the fault classes -------------------------------------------------- */
+
+struct fault_case {
+	const char *name;
+	enum which w;
+	enum nooks_fault fault;
+	int sig;
+};
+
+static const struct fault_case cases[] = {
+	{ "null dereference", NULL_DEREF, NOOKS_FAULT_SIGNAL, SIGSEGV },
+	{ "wild write into the kernel arena", WILD_WRITE, NOOKS_FAULT_SIGNAL, SIGSEGV },
+	{ "stack overflow", STACK_OVERFLOW, NOOKS_FAULT_SIGNAL, SIGSEGV },
+	{ "infinite loop", LOOP, NOOKS_FAULT_TIMEOUT, 0 },
+	{ "abort", ABORT, NOOKS_FAULT_SIGNAL, SIGABRT },
+	{ "division by zero", DIV_ZERO, NOOKS_FAULT_SIGNAL, SIGFPE },
+	{ "illegal instruction", ILLEGAL, NOOKS_FAULT_SIGNAL, SIGILL },
+};
+
+static void contain(enum nooks_backend backend)
+{
+	struct nooks_domain *d = nooks_domain_create("faults", backend);
+	int *kobj = nooks_arena_alloc(sizeof(int));
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(kobj);
+	CU_ASSERT_EQUAL(nooks_domain_backend(d), NOOKS_BACKEND_MPROTECT);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct fault_case *c = &cases[i];
+		struct nooks_domain_stats st;
+
+		*kobj = 42;
+		CU_ASSERT_EQUAL(call(d, COUNTER, 0, 0, NULL, 0, NULL), 0);
+		CU_ASSERT_EQUAL(call(d, c->w, 0, 0, kobj, 100, NULL), -1);
+		nooks_domain_stats(d, &st);
+		if (st.last_fault != c->fault || st.last_signal != c->sig)
+			fprintf(stderr, "\n    %s: fault %d signal %d", c->name,
+				st.last_fault, st.last_signal);
+		CU_ASSERT_EQUAL(st.last_fault, c->fault);
+		CU_ASSERT_EQUAL(st.last_signal, c->sig);
+		CU_ASSERT_EQUAL(*kobj, 42);	/* a wild write never lands */
+		CU_ASSERT_EQUAL(nooks_domain_state(d), NOOKS_DOWN);
+		/* down: the next call fails at once, without running */
+		CU_ASSERT_EQUAL(add(d, 1, 2), -1);
+		nooks_domain_stats(d, &st);
+		CU_ASSERT_EQUAL(st.last_fault, NOOKS_FAULT_DOWN);
+		/* recovery: release, reload, serve again with fresh state */
+		CU_ASSERT_EQUAL(nooks_domain_reset(d, NULL), 0);
+		reload();
+		CU_ASSERT_EQUAL(add(d, 2, 3), 5);
+		int n = 0;
+		CU_ASSERT_EQUAL(call(d, COUNTER, 0, 0, NULL, 0, &n), 0);
+		CU_ASSERT_EQUAL(n, 1);
+	}
+	*kobj = 7;				/* the kernel writes freely again */
+	CU_ASSERT_EQUAL(*kobj, 7);
+	nooks_arena_free(kobj);
+	nooks_domain_destroy(d);
+}
+
+static void test_contain_mprotect(void)
+{
+	contain(NOOKS_BACKEND_MPROTECT);
+}
+
+static void test_contain_pkey_fallback(void)
+{
+	contain(NOOKS_BACKEND_PKEY);		/* no keys here: mprotect */
+}
+
+/* The none backend: the same wild write lands, which is what the
+ * isolating backends stop. */
+static void test_none_corrupts(void)
+{
+	struct nooks_domain *d = nooks_domain_create("none", NOOKS_BACKEND_NONE);
+	int *kobj = nooks_arena_alloc(sizeof(int));
+
+	*kobj = 42;
+	CU_ASSERT_EQUAL(call(d, WILD_WRITE, 0, 0, kobj, 0, NULL), 0);
+	CU_ASSERT_EQUAL(*kobj, 0xbad);
+	CU_ASSERT_EQUAL(add(d, 20, 22), 42);
+	nooks_arena_free(kobj);
+	nooks_domain_destroy(d);
+}
+
+/* A fault in kernel code, even during a crossing, is not swallowed. */
+struct kframe {
+	int dummy;
+};
+
+static void kernel_bug(void *p)
+{
+	(void)p;
+	volatile int *null = NULL;
+	*null = 1;
+}
+
+static void ext_calls_kernel(void *p)
+{
+	nooks_xpc_kernel(NULL, kernel_bug, p);
+}
+
+static void test_kernel_fault_kills(void)
+{
+	pid_t pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		struct nooks_domain *d = nooks_domain_create("k", NOOKS_BACKEND_MPROTECT);
+		struct kframe f;
+		nooks_xpc_ext(d, ext_calls_kernel, &f, 0);
+		_exit(0);	/* not reached */
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	CU_ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+}
+
+/* ---- threads ------------------------------------------------------------ */
+
+struct worker {
+	struct nooks_domain *d;
+	int ok, failed;
+};
+
+static void *work(void *p)
+{
+	struct worker *w = p;
+	for (int i = 0; i < 2000; i++) {
+		if (add(w->d, i, 1) == i + 1)
+			w->ok++;
+		else
+			w->failed++;
+	}
+	return NULL;
+}
+
+static void test_threads_and_one_fault(void)
+{
+	struct nooks_domain *d = nooks_domain_create("mt", NOOKS_BACKEND_MPROTECT);
+	struct worker w[4];
+	pthread_t t[4];
+
+	for (int i = 0; i < 4; i++) {
+		w[i] = (struct worker){ .d = d };
+		pthread_create(&t[i], NULL, work, &w[i]);
+	}
+	CU_ASSERT_EQUAL(call(d, NULL_DEREF, 0, 0, NULL, 0, NULL), -1);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);	/* no deadlock: all come back */
+	int total = 0;
+	for (int i = 0; i < 4; i++)
+		total += w[i].ok + w[i].failed;
+	CU_ASSERT_EQUAL(total, 8000);
+	CU_ASSERT_EQUAL(nooks_domain_state(d), NOOKS_DOWN);
+	CU_ASSERT_EQUAL(nooks_domain_reset(d, NULL), 0);
+	reload();
+	CU_ASSERT_EQUAL(add(d, 1, 1), 2);
+	nooks_domain_destroy(d);
+}
+
+/* A kernel thread writing the arena while an extension runs elsewhere
+ * waits for the arena instead of crashing. */
+struct writer {
+	int *obj;
+	int done;
+};
+
+static void *kernel_writer(void *p)
+{
+	struct writer *w = p;
+	usleep(20 * 1000);		/* the extension is looping by now */
+	*w->obj = 99;
+	w->done = 1;
+	return NULL;
+}
+
+static void test_kernel_thread_waits_for_arena(void)
+{
+	struct nooks_domain *d = nooks_domain_create("wait", NOOKS_BACKEND_MPROTECT);
+	struct writer w = { .obj = nooks_arena_alloc(sizeof(int)) };
+	pthread_t t;
+
+	pthread_create(&t, NULL, kernel_writer, &w);
+	CU_ASSERT_EQUAL(call(d, LOOP, 0, 0, NULL, 150, NULL), -1);	/* timed out */
+	pthread_join(t, NULL);
+	CU_ASSERT_TRUE(w.done);
+	CU_ASSERT_EQUAL(*w.obj, 99);
+	nooks_arena_free(w.obj);
+	nooks_domain_reset(d, NULL);
+	reload();
+	nooks_domain_destroy(d);
+}
+
+/* ---- many cycles, nothing leaked ---------------------------------------- */
+
+static int count_fds(void)
+{
+	int n = 0;
+	DIR *dir = opendir("/proc/self/fd");
+	if (!dir)
+		return -1;
+	while (readdir(dir))
+		n++;
+	closedir(dir);
+	return n;
+}
+
+static int count_maps(void)
+{
+	int n = 0, c;
+	FILE *f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return -1;
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+static void test_thousand_cycles(void)
+{
+	struct nooks_domain *d = nooks_domain_create("cycles", NOOKS_BACKEND_MPROTECT);
+	static const enum which faults[] = { NULL_DEREF, ABORT, DIV_ZERO, ILLEGAL, STACK_OVERFLOW };
+	int *kobj = nooks_arena_alloc(sizeof(int));
+	int cycles = getenv("NOOKS_CYCLES") ? atoi(getenv("NOOKS_CYCLES")) : 1000;
+
+	/* one warm-up cycle: the first fault maps the per-thread stacks */
+	call(d, NULL_DEREF, 0, 0, kobj, 0, NULL);
+	nooks_domain_reset(d, NULL);
+	reload();
+	int fds = count_fds(), maps = count_maps();
+	for (int i = 0; i < cycles; i++) {
+		CU_ASSERT_EQUAL(call(d, faults[i % 5], 0, 0, kobj, 0, NULL), -1);
+		CU_ASSERT_EQUAL(nooks_domain_reset(d, NULL), 0);
+		reload();
+		if (add(d, i, 1) != i + 1) {
+			CU_FAIL("no service after recovery");
+			break;
+		}
+	}
+	CU_ASSERT_EQUAL(count_fds(), fds);
+	CU_ASSERT_EQUAL(count_maps(), maps);
+	struct nooks_domain_stats st;
+	nooks_domain_stats(d, &st);
+	CU_ASSERT_EQUAL(st.faults, (unsigned long)cycles + 1);
+	nooks_arena_free(kobj);
+	nooks_domain_destroy(d);
+}
+
+void register_xpc_tests(const char *path);
+
+void register_xpc_tests(const char *path)
+{
+	so_path = path;
+	if (load()) {
+		fprintf(stderr, "cannot load %s: %s\n", path, dlerror());
+		return;
+	}
+	CU_pSuite s = CU_add_suite("crossings and faults (real faults)", NULL, NULL);
+	CU_add_test(s, "every fault class contained, mprotect", test_contain_mprotect);
+	CU_add_test(s, "pkey falls back to mprotect, contains too", test_contain_pkey_fallback);
+	CU_add_test(s, "none backend: the wild write lands", test_none_corrupts);
+	CU_add_test(s, "a kernel fault is not swallowed", test_kernel_fault_kills);
+	CU_add_test(s, "threads in the domain while one faults", test_threads_and_one_fault);
+	CU_add_test(s, "kernel thread waits for the protected arena", test_kernel_thread_waits_for_arena);
+	CU_add_test(s, "1000 crash-and-reload cycles, nothing leaked", test_thousand_cycles);
+}
