@@ -27,6 +27,8 @@ B := build
 SANFLAGS :=
 endif
 
+CG := $(B)/tests/codegen
+
 OPTFLAGS ?= -O2 -g
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPTFLAGS) $(SANFLAGS) -MMD -MP
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -125,6 +127,7 @@ $(B)/tests/unit/unit: $(UNIT_OBJS) $(B)/libnooksc.a
 
 RT_OBJS :=
 RT_OBJS += $(B)/runtime/arena.o
+RT_OBJS += $(B)/runtime/loader.o
 RT_OBJS += $(B)/runtime/tracker.o
 RT_OBJS += $(B)/runtime/xpc.o
 
@@ -136,12 +139,47 @@ $(B)/libnooks.a: $(RT_OBJS)
 	$(Q)ar rcs $@ $^
 
 RTT := $(B)/tests/runtime
-RTT_OBJS := $(RTT)/main.o $(RTT)/test_tracker.o $(RTT)/test_xpc.o
-$(RTT_OBJS): CFLAGS += -Iruntime/include -Iruntime
+RTT_OBJS := $(RTT)/main.o $(RTT)/test_tracker.o $(RTT)/test_xpc.o $(RTT)/test_loader.o
+$(RTT_OBJS): CFLAGS += -Iruntime/include -Iruntime -Itests/codegen -I$(CG)/gen
+$(RTT)/test_loader.o: | $(CG)/gen/tk.stamp
 
-$(RTT)/runtime: $(RTT_OBJS) $(B)/libnooks.a
+# The loader tests' kernel: the test kernel API as a real shared library
+# (libtk.so.1), the generated wrappers linked into the test program, and
+# the wrapper library an isolated extension binds to: the generated stubs
+# and runtime/extlib.c under the same soname, in a directory of its own.
+$(RTT)/lib/libtk.so.1: tests/codegen/tk.c
+	$(call say,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -fPIC -shared $(WARN) -Wl,-soname,libtk.so.1 -o $@ $<
+	$(Q)ln -sf libtk.so.1 $(@D)/libtk.so
+
+$(RTT)/wrap/libtk.so.1: $(CG)/gen/tk.stamp runtime/extlib.c
+	$(call say,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -fPIC -shared $(WARN) -Iruntime/include \
+		-Itests/codegen -I$(CG)/gen -Wl,-soname,libtk.so.1 -o $@ \
+		$(CG)/gen/tk_stubs.c runtime/extlib.c
+
+$(RTT)/ext_tk.so: tests/runtime/ext_tk.c $(RTT)/lib/libtk.so.1
+	$(call say,CC,$@)
+	$(Q)$(CC) -std=c11 -O1 -g -fPIC -shared $(WARN) -Itests/codegen -o $@ $< \
+		-L$(RTT)/lib -ltk
+
+$(RTT)/ext_unresolved.so: tests/runtime/ext_unresolved.c
+	$(call say,CC,$@)
+	$(Q)$(CC) -std=c11 -O1 -fPIC -shared $(WARN) -o $@ $<
+
+RTT_GEN := $(RTT)/gen/tk_kwrap.o $(RTT)/gen/tk_xwrap.o $(RTT)/gen/tk_shadow.o
+$(RTT)/gen/%.o: $(CG)/gen/%.c
+	$(call say,CC,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS_ALL) $(WARN) -Iruntime/include -Itests/codegen -I$(CG)/gen -c -o $@ $<
+$(RTT_GEN): | $(CG)/gen/tk.stamp
+
+$(RTT)/runtime: $(RTT_OBJS) $(RTT_GEN) $(B)/libnooks.a $(RTT)/lib/libtk.so.1
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ -lcunit -lpthread -ldl
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(RTT_OBJS) $(RTT_GEN) $(B)/libnooks.a \
+		-L$(RTT)/lib -ltk -Wl,-rpath,'$$ORIGIN/lib' -lcunit -lpthread -ldl
 
 # A real extension that faults on request: plain C, no sanitizer (it is
 # code the runtime must contain, not code under test).
@@ -150,14 +188,15 @@ $(RTT)/ext_faults.so: tests/runtime/ext_faults.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -std=c11 -O1 -g -fPIC -shared $(WARN) -o $@ $<
 
-runtime-test: deps $(RTT)/runtime $(RTT)/ext_faults.so
+runtime-test: deps $(RTT)/runtime $(RTT)/ext_faults.so $(RTT)/ext_tk.so \
+		$(RTT)/ext_unresolved.so $(RTT)/wrap/libtk.so.1
 	@echo "== runtime ($(B)) =="
 	$(Q)mkdir -p $(RESULTS)
-	$(Q)$(RTT)/runtime $(RESULTS)/runtime-$(B) $(RTT)/ext_faults.so
+	$(Q)$(RTT)/runtime $(RESULTS)/runtime-$(B) $(RTT)/ext_faults.so \
+		$(RTT) $(RTT)/ext_tk.so $(RTT)/wrap/libtk.so.1
 
 # The code-generation tests: tk.idl's wrappers, generated into the build
 # tree, linked with the test kernel and the runtime test double.
-CG := $(B)/tests/codegen
 CG_OBJS :=
 CG_OBJS += $(CG)/main.o
 CG_OBJS += $(CG)/test_fake_runtime.o

@@ -229,6 +229,7 @@ static void emit_kfunc(FILE *out, struct nooksc *nc, const struct idl_decl *f)
 	def(out, "f", k, "proto", type_to_c(nc, f->type, k));
 	def(out, "f", k, "proto_kw", type_to_c(nc, f->type,
 		arena_printf(ARENA(nc), "nooks_kw_%s", k)));
+	def(out, "f", k, "fnptr", type_to_c(nc, f->type, arena_printf(ARENA(nc), "(*%s)", k)));
 	def(out, "f", k, "ret", type_to_c(nc, ret, NULL));
 	def(out, "f", k, "retdecl", type_to_c(nc, ret, "ret"));
 	defi(out, "f", k, "void", type_is_void(ret));

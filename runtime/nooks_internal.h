@@ -60,6 +60,7 @@ struct nooks_domain {
 	atomic_int last_fault, last_signal;
 	atomic_uintptr_t last_addr, last_pc;
 	uintptr_t code_start, code_end;
+	atomic_ulong gen;		/* changes when its regions are dropped */
 };
 
 /* arena.c: the arena's range (reserving it on first use). */

@@ -66,6 +66,8 @@ struct xthread {
 };
 
 static __thread struct xthread xt = { .slot = -1 };
+static __thread unsigned long arena_retries;	/* see handler() */
+static __thread uintptr_t arena_retry_addr;
 
 struct nooks_domain *nooks_self(void)
 {
@@ -209,9 +211,19 @@ static void handler(int sig, siginfo_t *si, void *uctx)
 		siglongjmp(f->env, 1);
 	}
 	if (sig == SIGSEGV && arena_hi && (uintptr_t)si->si_addr >= arena_lo &&
-	    (uintptr_t)si->si_addr < arena_hi && atomic_load(&prot_count) > 0) {
-		/* kernel code writing the arena while another thread's
-		 * extension runs: wait for it, then retry the write */
+	    (uintptr_t)si->si_addr < arena_hi) {
+		if (arena_retry_addr != (uintptr_t)si->si_addr) {
+			arena_retry_addr = (uintptr_t)si->si_addr;
+			arena_retries = 0;
+		}
+		if (++arena_retries > 1000000)
+			die_default(sig);	/* read-only for good: a bug */
+		/* kernel code writing the arena while an extension runs on
+		 * another thread (or just after the last one left, before its
+		 * mprotect made the arena writable again: the count drops
+		 * first): wait, then retry the write.  The arena is never
+		 * read-only for any other reason; the bound (a million
+		 * retries of one address) catches a bug that would make it so. */
 		while (atomic_load(&prot_count) > 0)
 			sched_yield();
 		return;
@@ -257,6 +269,24 @@ static int thread_setup(void)
 	xt.stack = s;
 	xt.stack_top = s + EXT_STACK_SIZE + page;
 	return 0;
+}
+
+/* The extension stack is memory each domain running on it may pass to
+ * the kernel; registered once per thread and domain (the last few). */
+static atomic_ulong generations;	/* a domain's regions' lifetime */
+
+static void allow_stack(struct nooks_domain *d)
+{
+	static __thread unsigned long allowed[8];
+	static __thread unsigned next;
+	unsigned long gen = atomic_load(&d->gen);
+
+	for (unsigned i = 0; i < 8; i++)
+		if (allowed[i] == gen)
+			return;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	nk_tracker_allow(d, xt.stack + page, EXT_STACK_SIZE, true);
+	allowed[next++ % 8] = gen;
 }
 
 static int on_ext_stack(void)
@@ -356,6 +386,7 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		return -1;
 	}
 
+	allow_stack(d);
 	protect_enter();
 	xt.top = &f;
 	xt.self = d;
@@ -391,6 +422,18 @@ void nooks_xpc_kernel(struct nooks_domain *d, nooks_thunk fn, void *frame)
 	fn(frame);
 	xt.self = saved;
 	protect_enter();
+}
+
+void nooks_ext_exited(int status)
+{
+	struct xframe *f = xt.top;
+
+	if (f && xt.self) {
+		atomic_store(&f->d->last_fault, NOOKS_FAULT_EXIT);
+		atomic_store(&f->d->last_signal, status);
+		siglongjmp(f->env, 1);
+	}
+	_exit(status);
 }
 
 /* ---- domains ------------------------------------------------------------ */
@@ -441,6 +484,7 @@ struct nooks_domain *nooks_domain_create(const char *name, enum nooks_backend b)
 	if (b == NOOKS_BACKEND_PKEY)	/* keys found, but not used yet */
 		b = NOOKS_BACKEND_MPROTECT;
 	d->backend = b;
+	atomic_store(&d->gen, atomic_fetch_add(&generations, 1) + 1);
 	atomic_store(&d->state, NOOKS_UP);
 	return d;
 }
@@ -460,6 +504,7 @@ int nooks_domain_reset(struct nooks_domain *d, struct nooks_release_stats *stats
 	if (atomic_load(&d->inside))
 		return -EBUSY;
 	nk_tracker_release_domain(d, &s);
+	atomic_store(&d->gen, atomic_fetch_add(&generations, 1) + 1);	/* regions gone */
 	if (stats) {
 		stats->unlocked = s.unlocked;
 		stats->undone = s.undone;

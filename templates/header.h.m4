@@ -7,6 +7,8 @@ m4_define([[nkm_h_type]], [[extern const struct nooks_type nooks_type_$1;
 ]])
 m4_define([[nkm_h_kfunc]], [[nkm_f([[$1]], [[proto_kw]]);
 ]])
+m4_define([[nkm_h_slot]], [[	nkm_f([[$1]], [[fnptr]]);
+]])
 m4_define([[nkm_h_ops]], [[nkm_when(nkm_o([[$1]], [[registered]]), [[extern const struct $1 nooks_xw_$1;
 ]])]])
 m4_divert(0)m4_dnl
@@ -27,6 +29,18 @@ nkm_structs([[nkm_h_type]])m4_dnl
 
 /* Kernel wrappers: what an isolated extension calls. */
 nkm_kfuncs([[nkm_h_kfunc]])m4_dnl
+
+/*
+ * The kernel wrappers as a table.  An extension loaded into its own link
+ * namespace cannot see the kernel's symbols: its stub library
+ * (nkm_i([[interface]])_stubs.c) calls through nooks_stubs_[[]]nkm_i([[interface]]), which the loader
+ * points at this table.
+ */
+struct nooks_kw_table_[[]]nkm_i([[interface]]) {
+	const char *interface;
+nkm_kfuncs([[nkm_h_slot]])m4_dnl
+};
+extern const struct nooks_kw_table_[[]]nkm_i([[interface]]) nooks_kw_table_[[]]nkm_i([[interface]]);
 
 /* Extension wrapper tables, installed by registration. */
 nkm_ops([[nkm_h_ops]])m4_dnl

@@ -137,6 +137,8 @@ nkm_unless(nkm_f([[$1]], [[void]]), [[	return frame.ret;
 ]])m4_dnl
 }
 ]])
+m4_define([[nkm_table_slot]], [[	.$1 = nooks_kw_$1,
+]])
 m4_divert(0)m4_dnl
 nkm_banner([[kwrap.c.m4]])
 #include <errno.h>
@@ -144,3 +146,8 @@ nkm_banner([[kwrap.c.m4]])
 
 #include "nkm_i([[interface]])_nooks.h"
 nkm_kfuncs([[nkm_kfunc]])m4_dnl
+
+const struct nooks_kw_table_[[]]nkm_i([[interface]]) nooks_kw_table_[[]]nkm_i([[interface]]) = {
+	.interface = "nkm_i([[interface]])",
+nkm_kfuncs([[nkm_table_slot]])m4_dnl
+};

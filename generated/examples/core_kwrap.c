@@ -180,3 +180,12 @@ void nooks_kw_nk_log(int level, const char *msg)
 	frame.msg = msg;
 	nooks_xpc_kernel(d, nkw_thunk_nk_log, &frame);
 }
+
+const struct nooks_kw_table_core nooks_kw_table_core = {
+	.interface = "core",
+	.kmalloc = nooks_kw_kmalloc,
+	.kfree = nooks_kw_kfree,
+	.nk_mutex_lock = nooks_kw_nk_mutex_lock,
+	.nk_mutex_unlock = nooks_kw_nk_mutex_unlock,
+	.nk_log = nooks_kw_nk_log,
+};

@@ -22,6 +22,22 @@ void nooks_kw_nk_mutex_lock(struct nk_mutex *m);
 void nooks_kw_nk_mutex_unlock(struct nk_mutex *m);
 void nooks_kw_nk_log(int level, const char *msg);
 
+/*
+ * The kernel wrappers as a table.  An extension loaded into its own link
+ * namespace cannot see the kernel's symbols: its stub library
+ * (core_stubs.c) calls through nooks_stubs_core, which the loader
+ * points at this table.
+ */
+struct nooks_kw_table_core {
+	const char *interface;
+	void *(*kmalloc)(size_t size, gfp_t flags);
+	void (*kfree)(const void *p);
+	void (*nk_mutex_lock)(struct nk_mutex *m);
+	void (*nk_mutex_unlock)(struct nk_mutex *m);
+	void (*nk_log)(int level, const char *msg);
+};
+extern const struct nooks_kw_table_core nooks_kw_table_core;
+
 /* Extension wrapper tables, installed by registration. */
 
 #ifdef __cplusplus

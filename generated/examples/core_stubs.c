@@ -4,27 +4,30 @@
  */
 #include "core_nooks.h"
 
+/* Set by the loader to the kernel's nooks_kw_table_core. */
+const struct nooks_kw_table_core *nooks_stubs_core;
+
 void *kmalloc(size_t size, gfp_t flags)
 {
-	return nooks_kw_kmalloc(size, flags);
+	return nooks_stubs_core->kmalloc(size, flags);
 }
 
 void kfree(const void *p)
 {
-	nooks_kw_kfree(p);
+	nooks_stubs_core->kfree(p);
 }
 
 void nk_mutex_lock(struct nk_mutex *m)
 {
-	nooks_kw_nk_mutex_lock(m);
+	nooks_stubs_core->nk_mutex_lock(m);
 }
 
 void nk_mutex_unlock(struct nk_mutex *m)
 {
-	nooks_kw_nk_mutex_unlock(m);
+	nooks_stubs_core->nk_mutex_unlock(m);
 }
 
 void nk_log(int level, const char *msg)
 {
-	nooks_kw_nk_log(level, msg);
+	nooks_stubs_core->nk_log(level, msg);
 }

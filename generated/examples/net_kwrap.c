@@ -342,3 +342,15 @@ int nooks_kw_skb_copy_bits(const struct sk_buff *skb, int offset, void *to, int 
 		nooks_refresh(d, (void *)skb, &nooks_type_sk_buff);
 	return frame.ret;
 }
+
+const struct nooks_kw_table_net nooks_kw_table_net = {
+	.interface = "net",
+	.alloc_etherdev = nooks_kw_alloc_etherdev,
+	.free_netdev = nooks_kw_free_netdev,
+	.register_netdev = nooks_kw_register_netdev,
+	.unregister_netdev = nooks_kw_unregister_netdev,
+	.netdev_alloc_skb = nooks_kw_netdev_alloc_skb,
+	.kfree_skb = nooks_kw_kfree_skb,
+	.netif_rx = nooks_kw_netif_rx,
+	.skb_copy_bits = nooks_kw_skb_copy_bits,
+};

@@ -28,6 +28,25 @@ void nooks_kw_kfree_skb(struct sk_buff *skb);
 int nooks_kw_netif_rx(struct sk_buff *skb);
 int nooks_kw_skb_copy_bits(const struct sk_buff *skb, int offset, void *to, int len);
 
+/*
+ * The kernel wrappers as a table.  An extension loaded into its own link
+ * namespace cannot see the kernel's symbols: its stub library
+ * (net_stubs.c) calls through nooks_stubs_net, which the loader
+ * points at this table.
+ */
+struct nooks_kw_table_net {
+	const char *interface;
+	struct net_device *(*alloc_etherdev)(int sizeof_priv);
+	void (*free_netdev)(struct net_device *dev);
+	int (*register_netdev)(struct net_device *dev);
+	void (*unregister_netdev)(struct net_device *dev);
+	struct sk_buff *(*netdev_alloc_skb)(struct net_device *dev, unsigned int len);
+	void (*kfree_skb)(struct sk_buff *skb);
+	int (*netif_rx)(struct sk_buff *skb);
+	int (*skb_copy_bits)(const struct sk_buff *skb, int offset, void *to, int len);
+};
+extern const struct nooks_kw_table_net nooks_kw_table_net;
+
 /* Extension wrapper tables, installed by registration. */
 extern const struct net_device_ops nooks_xw_net_device_ops;
 

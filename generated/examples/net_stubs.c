@@ -4,42 +4,45 @@
  */
 #include "net_nooks.h"
 
+/* Set by the loader to the kernel's nooks_kw_table_net. */
+const struct nooks_kw_table_net *nooks_stubs_net;
+
 struct net_device *alloc_etherdev(int sizeof_priv)
 {
-	return nooks_kw_alloc_etherdev(sizeof_priv);
+	return nooks_stubs_net->alloc_etherdev(sizeof_priv);
 }
 
 void free_netdev(struct net_device *dev)
 {
-	nooks_kw_free_netdev(dev);
+	nooks_stubs_net->free_netdev(dev);
 }
 
 int register_netdev(struct net_device *dev)
 {
-	return nooks_kw_register_netdev(dev);
+	return nooks_stubs_net->register_netdev(dev);
 }
 
 void unregister_netdev(struct net_device *dev)
 {
-	nooks_kw_unregister_netdev(dev);
+	nooks_stubs_net->unregister_netdev(dev);
 }
 
 struct sk_buff *netdev_alloc_skb(struct net_device *dev, unsigned int len)
 {
-	return nooks_kw_netdev_alloc_skb(dev, len);
+	return nooks_stubs_net->netdev_alloc_skb(dev, len);
 }
 
 void kfree_skb(struct sk_buff *skb)
 {
-	nooks_kw_kfree_skb(skb);
+	nooks_stubs_net->kfree_skb(skb);
 }
 
 int netif_rx(struct sk_buff *skb)
 {
-	return nooks_kw_netif_rx(skb);
+	return nooks_stubs_net->netif_rx(skb);
 }
 
 int skb_copy_bits(const struct sk_buff *skb, int offset, void *to, int len)
 {
-	return nooks_kw_skb_copy_bits(skb, offset, to, len);
+	return nooks_stubs_net->skb_copy_bits(skb, offset, to, len);
 }

@@ -40,6 +40,7 @@ enum nooks_fault {
 	NOOKS_FAULT_SIGNAL,	/* SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT */
 	NOOKS_FAULT_TIMEOUT,	/* the call ran past its deadline */
 	NOOKS_FAULT_DOWN,	/* the domain was already down */
+	NOOKS_FAULT_EXIT,	/* the extension called exit() */
 };
 
 struct nooks_domain_stats {
@@ -98,6 +99,41 @@ int nooks_domain_allow(struct nooks_domain *d, const void *p, size_t len, int wr
 
 /* Default deadline of a crossing when the IDL gives none (ms; 0: none). */
 void nooks_set_default_timeout(unsigned ms);
+
+/* ---- the loader ---------------------------------------------------------- */
+
+/* A wrapper library's stub table pointer and the kernel table it gets:
+ * { "nooks_stubs_net", &nooks_kw_table_net } for each interface. */
+struct nooks_stub_binding {
+	const char *pointer;
+	const void *table;
+};
+
+struct nooks_ext;
+
+/*
+ * Loads the extension object at path for domain d.  wrapper NULL: natively
+ * (dlopen, the extension binds to the kernel).  Otherwise isolated: into a
+ * new link namespace that first receives the wrapper library (a shared
+ * object carrying the kernel API's soname, built from the generated
+ * stubs and runtime/extlib.c), whose stub pointers get the tables in bind.
+ * NULL on failure, with a one-line reason in err: a missing or unreadable
+ * file, not an ELF object, an unresolved symbol, no namespace left.
+ */
+struct nooks_ext *nooks_ext_load(struct nooks_domain *d, const char *path,
+				 const char *wrapper,
+				 const struct nooks_stub_binding *bind, size_t nbind,
+				 char *err, size_t errlen);
+/* A symbol of the extension (its init, say); NULL if it has none. */
+void *nooks_ext_sym(struct nooks_ext *e, const char *name);
+/* After a fault: a fresh copy of the extension (same namespace). */
+int nooks_ext_reload(struct nooks_ext *e, char *err, size_t errlen);
+void nooks_ext_unload(struct nooks_ext *e);
+int nooks_ext_isolated(const struct nooks_ext *e);
+
+/* What an isolated extension's exit() becomes: inside a crossing, a fault
+ * of the domain (NOOKS_FAULT_EXIT); elsewhere, the end of the process. */
+void nooks_ext_exited(int status);
 
 /* ---- the kernel's object arena ------------------------------------------ */
 

@@ -38,6 +38,11 @@ static int dev_seq;
 /* Where priv and packet data start: after the struct, suitably aligned. */
 #define TK_ALIGN(n) (((n) + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1))
 
+struct tk_dev *tk_first_dev(void)
+{
+	return devs;
+}
+
 int tk_dev_live(const struct tk_dev *dev)
 {
 	for (const struct tk_dev *d = devs; d; d = d->next)

@@ -138,6 +138,7 @@ int tk_dev_set_mtu(struct tk_dev *dev, int mtu);
 void *tk_get_cookie(const struct tk_dev *dev);
 int tk_lock_held(const struct tk_lock *l);
 int tk_dev_live(const struct tk_dev *dev);	/* allocated and not freed */
+struct tk_dev *tk_first_dev(void);		/* the newest live device */
 int tk_pkt_live(const struct tk_pkt *pkt);
 
 /* Frees every device and packet still live, unlocks the lock, zeroes

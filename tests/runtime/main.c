@@ -1,7 +1,7 @@
 /*
  * main.c - the CUnit runner for libnooks' tests.
  *
- * usage: runtime RESULTFILE EXT_FAULTS_SO
+ * usage: runtime RESULTFILE EXT_FAULTS_SO DIR EXT_TK_SO WRAPPER_LIB
  * The tracker's tests always run; the crossing tests only without
  * AddressSanitizer, which cannot follow the switch to an extension's own
  * stack nor a jump out of a signal handler (docs/runtime.md).
@@ -12,6 +12,7 @@
 
 void register_tracker_tests(void);
 void register_xpc_tests(const char *so_path);
+void register_loader_tests(const char *dir, const char *ext, const char *wrapper);
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
@@ -29,6 +30,8 @@ int main(int argc, char **argv)
 #ifndef UNDER_ASAN
 	if (argc > 2)
 		register_xpc_tests(argv[2]);
+	if (argc > 5)
+		register_loader_tests(argv[3], argv[4], argv[5]);
 #else
 	puts("crossing tests skipped under AddressSanitizer (see docs/runtime.md)");
 #endif

@@ -734,3 +734,25 @@ void nooks_kw_tk_unlock(struct tk_lock *l)
 	if (l)	/* what the kernel changed, the extension sees */
 		nooks_refresh(d, (void *)l, &nooks_type_tk_lock);
 }
+
+const struct nooks_kw_table_tk nooks_kw_table_tk = {
+	.interface = "tk",
+	.tk_dev_alloc = nooks_kw_tk_dev_alloc,
+	.tk_dev_free = nooks_kw_tk_dev_free,
+	.tk_dev_put = nooks_kw_tk_dev_put,
+	.tk_register = nooks_kw_tk_register,
+	.tk_unregister = nooks_kw_tk_unregister,
+	.tk_read = nooks_kw_tk_read,
+	.tk_write_words = nooks_kw_tk_write_words,
+	.tk_reverse_words = nooks_kw_tk_reverse_words,
+	.tk_set_name = nooks_kw_tk_set_name,
+	.tk_maybe = nooks_kw_tk_maybe,
+	.tk_get_mtu = nooks_kw_tk_get_mtu,
+	.tk_set_cookie = nooks_kw_tk_set_cookie,
+	.tk_pkt_alloc = nooks_kw_tk_pkt_alloc,
+	.tk_pkt_free = nooks_kw_tk_pkt_free,
+	.tk_pkt_send = nooks_kw_tk_pkt_send,
+	.tk_lock_get = nooks_kw_tk_lock_get,
+	.tk_lock = nooks_kw_tk_lock,
+	.tk_unlock = nooks_kw_tk_unlock,
+};

@@ -37,6 +37,35 @@ struct tk_lock *nooks_kw_tk_lock_get(void);
 void nooks_kw_tk_lock(struct tk_lock *l);
 void nooks_kw_tk_unlock(struct tk_lock *l);
 
+/*
+ * The kernel wrappers as a table.  An extension loaded into its own link
+ * namespace cannot see the kernel's symbols: its stub library
+ * (tk_stubs.c) calls through nooks_stubs_tk, which the loader
+ * points at this table.
+ */
+struct nooks_kw_table_tk {
+	const char *interface;
+	struct tk_dev *(*tk_dev_alloc)(int priv_size);
+	void (*tk_dev_free)(struct tk_dev *dev);
+	int (*tk_dev_put)(struct tk_dev *dev);
+	int (*tk_register)(struct tk_dev *dev);
+	void (*tk_unregister)(struct tk_dev *dev);
+	int (*tk_read)(struct tk_dev *dev, void *buf, unsigned int len);
+	int (*tk_write_words)(struct tk_dev *dev, const int *words, int n);
+	int (*tk_reverse_words)(int *words, int n);
+	int (*tk_set_name)(struct tk_dev *dev, const char *name);
+	int (*tk_maybe)(struct tk_dev *dev);
+	int (*tk_get_mtu)(const struct tk_dev *dev);
+	int (*tk_set_cookie)(struct tk_dev *dev, void *cookie);
+	int (*tk_pkt_alloc)(struct tk_pkt **pkt, unsigned int len);
+	void (*tk_pkt_free)(struct tk_pkt *pkt);
+	int (*tk_pkt_send)(struct tk_dev *dev, struct tk_pkt *pkt);
+	struct tk_lock *(*tk_lock_get)(void);
+	void (*tk_lock)(struct tk_lock *l);
+	void (*tk_unlock)(struct tk_lock *l);
+};
+extern const struct nooks_kw_table_tk nooks_kw_table_tk;
+
 /* Extension wrapper tables, installed by registration. */
 extern const struct tk_ops nooks_xw_tk_ops;
 

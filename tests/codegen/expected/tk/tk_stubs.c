@@ -4,92 +4,95 @@
  */
 #include "tk_nooks.h"
 
+/* Set by the loader to the kernel's nooks_kw_table_tk. */
+const struct nooks_kw_table_tk *nooks_stubs_tk;
+
 struct tk_dev *tk_dev_alloc(int priv_size)
 {
-	return nooks_kw_tk_dev_alloc(priv_size);
+	return nooks_stubs_tk->tk_dev_alloc(priv_size);
 }
 
 void tk_dev_free(struct tk_dev *dev)
 {
-	nooks_kw_tk_dev_free(dev);
+	nooks_stubs_tk->tk_dev_free(dev);
 }
 
 int tk_dev_put(struct tk_dev *dev)
 {
-	return nooks_kw_tk_dev_put(dev);
+	return nooks_stubs_tk->tk_dev_put(dev);
 }
 
 int tk_register(struct tk_dev *dev)
 {
-	return nooks_kw_tk_register(dev);
+	return nooks_stubs_tk->tk_register(dev);
 }
 
 void tk_unregister(struct tk_dev *dev)
 {
-	nooks_kw_tk_unregister(dev);
+	nooks_stubs_tk->tk_unregister(dev);
 }
 
 int tk_read(struct tk_dev *dev, void *buf, unsigned int len)
 {
-	return nooks_kw_tk_read(dev, buf, len);
+	return nooks_stubs_tk->tk_read(dev, buf, len);
 }
 
 int tk_write_words(struct tk_dev *dev, const int *words, int n)
 {
-	return nooks_kw_tk_write_words(dev, words, n);
+	return nooks_stubs_tk->tk_write_words(dev, words, n);
 }
 
 int tk_reverse_words(int *words, int n)
 {
-	return nooks_kw_tk_reverse_words(words, n);
+	return nooks_stubs_tk->tk_reverse_words(words, n);
 }
 
 int tk_set_name(struct tk_dev *dev, const char *name)
 {
-	return nooks_kw_tk_set_name(dev, name);
+	return nooks_stubs_tk->tk_set_name(dev, name);
 }
 
 int tk_maybe(struct tk_dev *dev)
 {
-	return nooks_kw_tk_maybe(dev);
+	return nooks_stubs_tk->tk_maybe(dev);
 }
 
 int tk_get_mtu(const struct tk_dev *dev)
 {
-	return nooks_kw_tk_get_mtu(dev);
+	return nooks_stubs_tk->tk_get_mtu(dev);
 }
 
 int tk_set_cookie(struct tk_dev *dev, void *cookie)
 {
-	return nooks_kw_tk_set_cookie(dev, cookie);
+	return nooks_stubs_tk->tk_set_cookie(dev, cookie);
 }
 
 int tk_pkt_alloc(struct tk_pkt **pkt, unsigned int len)
 {
-	return nooks_kw_tk_pkt_alloc(pkt, len);
+	return nooks_stubs_tk->tk_pkt_alloc(pkt, len);
 }
 
 void tk_pkt_free(struct tk_pkt *pkt)
 {
-	nooks_kw_tk_pkt_free(pkt);
+	nooks_stubs_tk->tk_pkt_free(pkt);
 }
 
 int tk_pkt_send(struct tk_dev *dev, struct tk_pkt *pkt)
 {
-	return nooks_kw_tk_pkt_send(dev, pkt);
+	return nooks_stubs_tk->tk_pkt_send(dev, pkt);
 }
 
 struct tk_lock *tk_lock_get(void)
 {
-	return nooks_kw_tk_lock_get();
+	return nooks_stubs_tk->tk_lock_get();
 }
 
 void tk_lock(struct tk_lock *l)
 {
-	nooks_kw_tk_lock(l);
+	nooks_stubs_tk->tk_lock(l);
 }
 
 void tk_unlock(struct tk_lock *l)
 {
-	nooks_kw_tk_unlock(l);
+	nooks_stubs_tk->tk_unlock(l);
 }
