@@ -128,6 +128,7 @@ $(B)/tests/unit/unit: $(UNIT_OBJS) $(B)/libnooksc.a
 RT_OBJS :=
 RT_OBJS += $(B)/runtime/arena.o
 RT_OBJS += $(B)/runtime/loader.o
+RT_OBJS += $(B)/runtime/recovery.o
 RT_OBJS += $(B)/runtime/tracker.o
 RT_OBJS += $(B)/runtime/xpc.o
 
@@ -139,7 +140,8 @@ $(B)/libnooks.a: $(RT_OBJS)
 	$(Q)ar rcs $@ $^
 
 RTT := $(B)/tests/runtime
-RTT_OBJS := $(RTT)/main.o $(RTT)/test_tracker.o $(RTT)/test_xpc.o $(RTT)/test_loader.o
+RTT_OBJS := $(RTT)/main.o $(RTT)/test_tracker.o $(RTT)/test_xpc.o $(RTT)/test_loader.o \
+	$(RTT)/test_recovery.o
 $(RTT_OBJS): CFLAGS += -Iruntime/include -Iruntime -Itests/codegen -I$(CG)/gen
 $(RTT)/test_loader.o: | $(CG)/gen/tk.stamp
 

@@ -38,6 +38,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "nooks_internal.h"
@@ -45,6 +46,7 @@
 #define EXT_STACK_SIZE (1UL << 20)
 #define ALT_STACK_SIZE (64UL << 10)
 #define WATCHDOG_SIG (SIGRTMIN + 3)
+#define UNWIND_SIG (SIGRTMIN + 4)
 #define MAX_THREADS 256
 
 /* ---- per-thread state --------------------------------------------------- */
@@ -81,6 +83,7 @@ struct wslot {
 	atomic_int used;
 	pthread_t thread;
 	atomic_llong deadline_ns;	/* 0: not armed */
+	_Atomic(struct nooks_domain *) running;	/* extension code of this domain */
 };
 static struct wslot slots[MAX_THREADS];
 static atomic_uint default_timeout_ms = 0;
@@ -136,14 +139,34 @@ static void start_watchdog(void)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+/* A thread's slot is given back when it exits (pthread key destructor),
+ * so kernels that start a thread per request do not run out. */
+static pthread_key_t slot_key;
+static pthread_once_t slot_key_once = PTHREAD_ONCE_INIT;
+
+static void slot_release(void *p)
+{
+	struct wslot *s = p;
+	atomic_store(&s->deadline_ns, 0);
+	atomic_store(&s->running, NULL);
+	atomic_store(&s->used, 0);
+}
+
+static void slot_key_make(void)
+{
+	pthread_key_create(&slot_key, slot_release);
+}
+
 static struct wslot *my_slot(void)
 {
 	if (xt.slot < 0) {
+		pthread_once(&slot_key_once, slot_key_make);
 		for (int i = 0; i < MAX_THREADS; i++) {
 			int expect = 0;
 			if (atomic_compare_exchange_strong(&slots[i].used, &expect, 1)) {
 				slots[i].thread = pthread_self();
 				xt.slot = i;
+				pthread_setspecific(slot_key, &slots[i]);
 				break;
 			}
 		}
@@ -193,9 +216,16 @@ static void die_default(int sig)
 
 static void handler(int sig, siginfo_t *si, void *uctx)
 {
-	(void)uctx;
+	(void)uctx;	/* the faulting pc, on x86-64 only */
 	struct xframe *f = xt.top;
 
+	if (sig == UNWIND_SIG) {
+		/* another thread faulted this thread's domain: leave it too,
+		 * if still inside (the fault's cause stays recorded) */
+		if (f && xt.self && atomic_load(&xt.self->state) == NOOKS_DOWN)
+			siglongjmp(f->env, 1);
+		return;
+	}
 	if (sig == WATCHDOG_SIG) {
 		if (!f || !xt.self)
 			return;		/* the call finished in time */
@@ -208,6 +238,10 @@ static void handler(int sig, siginfo_t *si, void *uctx)
 		atomic_store(&f->d->last_fault, NOOKS_FAULT_SIGNAL);
 		atomic_store(&f->d->last_signal, sig);
 		atomic_store(&f->d->last_addr, (uintptr_t)si->si_addr);
+#if defined(__x86_64__)
+		atomic_store(&f->d->last_pc,
+			     (uintptr_t)((ucontext_t *)uctx)->uc_mcontext.gregs[REG_RIP]);
+#endif
 		siglongjmp(f->env, 1);
 	}
 	if (sig == SIGSEGV && arena_hi && (uintptr_t)si->si_addr >= arena_lo &&
@@ -244,6 +278,7 @@ static void install_handlers(void)
 	for (size_t i = 0; i < sizeof(fault_signals) / sizeof(fault_signals[0]); i++)
 		sigaction(fault_signals[i], &sa, NULL);
 	sigaction(WATCHDOG_SIG, &sa, NULL);
+	sigaction(UNWIND_SIG, &sa, NULL);
 	nk_arena_range(&arena_lo, &arena_hi);
 }
 
@@ -319,6 +354,18 @@ static void call_on_stack(unsigned char *top, nooks_thunk fn, void *frame)
 
 /* ---- crossings ---------------------------------------------------------- */
 
+/* Every other thread running d's code is sent back to its own crossing
+ * (it returns its fault value too). */
+static void unwind_others(struct nooks_domain *d)
+{
+	for (int i = 0; i < MAX_THREADS; i++) {
+		if (i == xt.slot || !atomic_load(&slots[i].used))
+			continue;
+		if (atomic_load(&slots[i].running) == d)
+			pthread_kill(slots[i].thread, UNWIND_SIG);
+	}
+}
+
 int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		  unsigned timeout_ms)
 {
@@ -354,9 +401,9 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 	f.saved_self = xt.self;
 	f.prev = xt.top;
 	atomic_fetch_add(&d->inside, 1);
+	w = my_slot();
 	if (timeout_ms) {
 		pthread_once(&watchdog_once, start_watchdog);
-		w = my_slot();
 		if (w) {
 			prev_deadline = atomic_load(&w->deadline_ns);
 			long long dl = now_ns() + (long long)timeout_ms * 1000000LL;
@@ -374,15 +421,19 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		for (size_t i = 0; i < sizeof(fault_signals) / sizeof(fault_signals[0]); i++)
 			sigaddset(&unblock, fault_signals[i]);
 		sigaddset(&unblock, WATCHDOG_SIG);
+		sigaddset(&unblock, UNWIND_SIG);
 		pthread_sigmask(SIG_UNBLOCK, &unblock, NULL);
-		if (w)
+		if (w) {
 			atomic_store(&w->deadline_ns, prev_deadline);
+			atomic_store(&w->running, g->saved_self);
+		}
 		xt.top = g->prev;
 		xt.self = g->saved_self;
 		protect_leave();
 		atomic_store(&g->d->state, NOOKS_DOWN);
 		atomic_fetch_add(&g->d->faults, 1);
 		atomic_fetch_sub(&g->d->inside, 1);
+		unwind_others(g->d);
 		return -1;
 	}
 
@@ -390,6 +441,8 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 	protect_enter();
 	xt.top = &f;
 	xt.self = d;
+	if (w)
+		atomic_store(&w->running, d);
 	if (on_ext_stack())
 		fn(frame);
 	else
@@ -397,8 +450,10 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 	xt.self = f.saved_self;
 	xt.top = f.prev;
 	protect_leave();
-	if (w)
+	if (w) {
 		atomic_store(&w->deadline_ns, prev_deadline);
+		atomic_store(&w->running, f.saved_self);
+	}
 	atomic_fetch_sub(&d->inside, 1);
 	return 0;
 }
@@ -417,10 +472,15 @@ void nooks_xpc_kernel(struct nooks_domain *d, nooks_thunk fn, void *frame)
 	/* kernel code: the arena writable for it (best effort: while another
 	 * thread's extension runs it stays read-only and the kernel's writes
 	 * wait in the handler) and faults are the kernel's again */
+	struct wslot *w = xt.slot >= 0 ? &slots[xt.slot] : NULL;
 	protect_leave();
 	xt.self = NULL;
+	if (w)
+		atomic_store(&w->running, NULL);
 	fn(frame);
 	xt.self = saved;
+	if (w)
+		atomic_store(&w->running, saved);
 	protect_enter();
 }
 

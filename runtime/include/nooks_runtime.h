@@ -135,6 +135,47 @@ int nooks_ext_isolated(const struct nooks_ext *e);
  * of the domain (NOOKS_FAULT_EXIT); elsewhere, the end of the process. */
 void nooks_ext_exited(int status);
 
+/* ---- the recovery manager ------------------------------------------------ */
+
+/*
+ * Restart policy, as MINIX 3's reincarnation server: restart at once after
+ * the first failure, then wait base_delay_ms, doubling for each further
+ * failure within window_ms, capped at max_delay_ms; give up at
+ * max_failures failures within window_ms.  An init that fails is not
+ * retried.
+ */
+struct nooks_policy {
+	unsigned base_delay_ms;
+	unsigned max_delay_ms;
+	unsigned max_failures;
+	unsigned window_ms;
+};
+extern const struct nooks_policy nooks_policy_default;	/* 100 ms, 10 s, 10, 60 s */
+
+/* A supervisor: one domain, its loaded extension and the name of its init
+ * entry point ("" for none: nothing to run). */
+struct nooks_sup;
+struct nooks_sup *nooks_sup_new(struct nooks_domain *d, struct nooks_ext *e,
+				const char *init, const struct nooks_policy *p);
+void nooks_sup_free(struct nooks_sup *s);
+/* Runs init the first time; -1 (and gives up) if it fails. */
+int nooks_sup_start(struct nooks_sup *s);
+/* After a crossing returned -1: log the fault, release what the domain
+ * held, and unless the policy says stop, wait the backoff, reload and run
+ * init.  0: serving again; -1: given up (the domain stays down). */
+int nooks_sup_recover(struct nooks_sup *s);
+
+struct nooks_sup_stats {
+	unsigned restarts;
+	unsigned recent_failures;	/* within the window */
+	unsigned long last_delay_ms;
+	int given_up;
+};
+void nooks_sup_stats(const struct nooks_sup *s, struct nooks_sup_stats *out);
+
+/* Where the runtime's one-line event logs go (default: stderr). */
+void nooks_set_log(void (*fn)(const char *line));
+
 /* ---- the kernel's object arena ------------------------------------------ */
 
 /*

@@ -75,3 +75,17 @@ int ext_counter(void)
 {
 	return ++counter;
 }
+
+int ext_init(void);
+int ext_init_fail(void);
+
+int ext_init(void)
+{
+	counter = 0;
+	return 0;
+}
+
+int ext_init_fail(void)
+{
+	return -5;
+}

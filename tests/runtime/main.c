@@ -13,6 +13,7 @@
 void register_tracker_tests(void);
 void register_xpc_tests(const char *so_path);
 void register_loader_tests(const char *dir, const char *ext, const char *wrapper);
+void register_recovery_tests(const char *so_path);
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
@@ -28,8 +29,10 @@ int main(int argc, char **argv)
 		return 2;
 	register_tracker_tests();
 #ifndef UNDER_ASAN
-	if (argc > 2)
+	if (argc > 2) {
 		register_xpc_tests(argv[2]);
+		register_recovery_tests(argv[2]);
+	}
 	if (argc > 5)
 		register_loader_tests(argv[3], argv[4], argv[5]);
 #else

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <CUnit/CUnit.h>
@@ -268,6 +269,49 @@ static void test_threads_and_one_fault(void)
 	nooks_domain_destroy(d);
 }
 
+/* Threads looping inside a domain are unwound when another thread's call
+ * faults it: they do not wait for their deadline. */
+struct looper {
+	struct nooks_domain *d;
+	int rc;
+};
+
+static void *loop_inside(void *p)
+{
+	struct looper *l = p;
+	l->rc = call(l->d, LOOP, 0, 0, NULL, 20000, NULL);	/* 20 s deadline */
+	return NULL;
+}
+
+static void test_fault_unwinds_other_threads(void)
+{
+	struct nooks_domain *d = nooks_domain_create("unwind", NOOKS_BACKEND_MPROTECT);
+	struct looper l[3];
+	pthread_t t[3];
+	struct timespec a, b;
+
+	for (int i = 0; i < 3; i++) {
+		l[i] = (struct looper){ .d = d, .rc = 0 };
+		pthread_create(&t[i], NULL, loop_inside, &l[i]);
+	}
+	usleep(50 * 1000);			/* all three are looping */
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	CU_ASSERT_EQUAL(call(d, NULL_DEREF, 0, 0, NULL, 0, NULL), -1);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(t[i], NULL);
+		CU_ASSERT_EQUAL(l[i].rc, -1);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	double s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	CU_ASSERT_TRUE(s < 2.0);		/* unwound, not timed out */
+	struct nooks_domain_stats st;
+	nooks_domain_stats(d, &st);
+	CU_ASSERT_EQUAL(st.last_signal, SIGSEGV);	/* the cause stays */
+	nooks_domain_reset(d, NULL);
+	reload();
+	nooks_domain_destroy(d);
+}
+
 /* A kernel thread writing the arena while an extension runs elsewhere
  * waits for the arena instead of crashing. */
 struct writer {
@@ -372,6 +416,7 @@ void register_xpc_tests(const char *path)
 	CU_add_test(s, "none backend: the wild write lands", test_none_corrupts);
 	CU_add_test(s, "a kernel fault is not swallowed", test_kernel_fault_kills);
 	CU_add_test(s, "threads in the domain while one faults", test_threads_and_one_fault);
+	CU_add_test(s, "a fault unwinds the domain's other threads", test_fault_unwinds_other_threads);
 	CU_add_test(s, "kernel thread waits for the protected arena", test_kernel_thread_waits_for_arena);
 	CU_add_test(s, "1000 crash-and-reload cycles, nothing leaked", test_thousand_cycles);
 }

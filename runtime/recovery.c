@@ -1,0 +1,242 @@
+/*
+ * recovery.c - the recovery manager: after a fault, restart the extension
+ * under a policy, as MINIX 3's reincarnation server does.
+ *
+ * A supervisor owns one domain and its loaded extension.  After the first
+ * failure the extension is restarted at once; each further failure within
+ * the window waits twice as long as the last (from base_delay_ms, capped at
+ * max_delay_ms); max_failures failures within window_ms and the supervisor
+ * gives up.  A restart releases what the domain held (nooks_domain_reset),
+ * reloads the object and runs its init inside the domain; an init that
+ * fails or faults is not retried in a loop: the supervisor gives up on it.
+ * Every event is one log line (fault with signal, address and symbol;
+ * what was released; the restart; giving up) and a counter.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nooks_internal.h"
+
+#define MAX_WINDOW 64
+
+struct nooks_sup {
+	struct nooks_domain *d;
+	struct nooks_ext *e;
+	char init[64];
+	struct nooks_policy p;
+	long long fail_ms[MAX_WINDOW];	/* recent failures, oldest first */
+	int nfail;
+	unsigned restarts;
+	unsigned long last_delay_ms;
+	int failed;			/* given up */
+};
+
+static void default_log(const char *line)
+{
+	fprintf(stderr, "%s\n", line);
+}
+
+static void (*log_fn)(const char *line) = default_log;
+
+void nooks_set_log(void (*fn)(const char *line))
+{
+	log_fn = fn ? fn : default_log;
+}
+
+static void logf_(const struct nooks_sup *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void logf_(const struct nooks_sup *s, const char *fmt, ...)
+{
+	char line[512];
+	int n = snprintf(line, sizeof(line), "nooks: %s: ", nooks_domain_name(s->d));
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+	log_fn(line);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const struct nooks_policy nooks_policy_default = {
+	.base_delay_ms = 100,
+	.max_delay_ms = 10000,
+	.max_failures = 10,
+	.window_ms = 60000,
+};
+
+struct nooks_sup *nooks_sup_new(struct nooks_domain *d, struct nooks_ext *e,
+				const char *init, const struct nooks_policy *p)
+{
+	struct nooks_sup *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->d = d;
+	s->e = e;
+	snprintf(s->init, sizeof(s->init), "%s", init ? init : "");
+	s->p = p ? *p : nooks_policy_default;
+	if (s->p.max_failures == 0 || s->p.max_failures > MAX_WINDOW)
+		s->p.max_failures = MAX_WINDOW;
+	return s;
+}
+
+void nooks_sup_free(struct nooks_sup *s)
+{
+	free(s);
+}
+
+struct init_frame {
+	int (*fn)(void);
+	int ret;
+};
+
+static void init_thunk(void *p)
+{
+	struct init_frame *f = p;
+	f->ret = f->fn();
+}
+
+/* Runs the extension's init inside its domain; 0 or why not (logged). */
+static int run_init(struct nooks_sup *s)
+{
+	struct init_frame f = { .ret = -1 };
+
+	if (!s->init[0])
+		return 0;
+	*(void **)&f.fn = nooks_ext_sym(s->e, s->init);
+	if (!f.fn) {
+		logf_(s, "no entry point '%s': not starting", s->init);
+		return -1;
+	}
+	if (nooks_xpc_ext(s->d, init_thunk, &f, 0)) {
+		logf_(s, "init faulted: not restarting");
+		return -1;
+	}
+	if (f.ret != 0) {
+		logf_(s, "init failed (%d): not restarting", f.ret);
+		return -1;
+	}
+	return 0;
+}
+
+int nooks_sup_start(struct nooks_sup *s)
+{
+	if (run_init(s)) {
+		s->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+static const char *fault_text(const struct nooks_domain_stats *st, char *buf, size_t n)
+{
+	switch (st->last_fault) {
+	case NOOKS_FAULT_SIGNAL: {
+		Dl_info di;
+		int k = snprintf(buf, n, "%s at %#lx", strsignal(st->last_signal),
+				 (unsigned long)st->last_addr);
+		if (st->last_pc && dladdr((void *)st->last_pc, &di) && di.dli_sname)
+			snprintf(buf + k, n - (size_t)k, " in %s+%#lx", di.dli_sname,
+				 (unsigned long)(st->last_pc - (uintptr_t)di.dli_saddr));
+		break;
+	}
+	case NOOKS_FAULT_TIMEOUT:
+		snprintf(buf, n, "timed out");
+		break;
+	case NOOKS_FAULT_EXIT:
+		snprintf(buf, n, "called exit(%d)", st->last_signal);
+		break;
+	default:
+		snprintf(buf, n, "down");
+		break;
+	}
+	return buf;
+}
+
+int nooks_sup_recover(struct nooks_sup *s)
+{
+	struct nooks_domain_stats st;
+	struct nooks_release_stats rs;
+	char why[160], err[256];
+	long long now = now_ms();
+
+	if (s->failed)
+		return -1;
+	nooks_domain_stats(s->d, &st);
+	logf_(s, "fault: %s", fault_text(&st, why, sizeof(why)));
+
+	/* failures within the window */
+	int keep = 0;
+	for (int i = 0; i < s->nfail; i++)
+		if (now - s->fail_ms[i] <= (long long)s->p.window_ms)
+			s->fail_ms[keep++] = s->fail_ms[i];
+	s->nfail = keep;
+	if (s->nfail == MAX_WINDOW) {
+		memmove(s->fail_ms, s->fail_ms + 1, sizeof(s->fail_ms[0]) * (MAX_WINDOW - 1));
+		s->nfail--;
+	}
+	s->fail_ms[s->nfail++] = now;
+
+	/* release what it held now, whether or not it comes back */
+	while (nooks_domain_reset(s->d, &rs) == -EBUSY) {
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);	/* threads still unwinding */
+	}
+	logf_(s, "released %d objects, undid %d registrations, unlocked %d locks",
+	      rs.released, rs.undone, rs.unlocked);
+
+	if ((unsigned)s->nfail >= s->p.max_failures) {
+		logf_(s, "%d failures in %u ms: giving up", s->nfail, s->p.window_ms);
+		s->failed = 1;
+		atomic_store(&s->d->state, NOOKS_DOWN);
+		return -1;
+	}
+	/* at once after the first failure, then doubling, capped */
+	unsigned long delay = 0;
+	if (s->nfail > 1) {
+		delay = s->p.base_delay_ms;
+		for (int i = 2; i < s->nfail && delay < s->p.max_delay_ms; i++)
+			delay *= 2;
+		if (delay > s->p.max_delay_ms)
+			delay = s->p.max_delay_ms;
+	}
+	s->last_delay_ms = delay;
+	if (delay) {
+		struct timespec ts = { (time_t)(delay / 1000), (long)(delay % 1000) * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	if (nooks_ext_reload(s->e, err, sizeof(err))) {
+		logf_(s, "reload failed: %s: giving up", err);
+		s->failed = 1;
+		atomic_store(&s->d->state, NOOKS_DOWN);
+		return -1;
+	}
+	s->restarts++;
+	logf_(s, "restart %u after %lu ms", s->restarts, delay);
+	if (run_init(s)) {
+		s->failed = 1;
+		atomic_store(&s->d->state, NOOKS_DOWN);
+		return -1;
+	}
+	return 0;
+}
+
+void nooks_sup_stats(const struct nooks_sup *s, struct nooks_sup_stats *out)
+{
+	out->restarts = s->restarts;
+	out->recent_failures = (unsigned)s->nfail;
+	out->last_delay_ms = s->last_delay_ms;
+	out->given_up = s->failed;
+}
