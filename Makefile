@@ -46,7 +46,7 @@ Q := @
 say = @printf '  %-7s %s\n' $(1) $(2);
 endif
 
-.PHONY: all deps run test unit runtime-test golden cli fuzz check-generated regen golden-update install clean help
+.PHONY: all deps run test unit runtime-test soak golden cli fuzz check-generated regen golden-update install clean help
 .DELETE_ON_ERROR:
 
 all: deps $(B)/nooksc $(B)/libnooks.a
@@ -195,6 +195,13 @@ runtime-test: deps $(RTT)/runtime $(RTT)/ext_faults.so $(RTT)/ext_tk.so \
 	@echo "== runtime ($(B)) =="
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)$(RTT)/runtime $(RESULTS)/runtime-$(B) $(RTT)/ext_faults.so \
+		$(RTT) $(RTT)/ext_tk.so $(RTT)/wrap/libtk.so.1
+
+# The longer run the runtime issue asks for: 10,000 crash-and-reload
+# cycles (native and isolated) instead of 1,000.  Not part of make test.
+soak: deps $(RTT)/runtime $(RTT)/ext_faults.so $(RTT)/ext_tk.so \
+		$(RTT)/ext_unresolved.so $(RTT)/wrap/libtk.so.1
+	$(Q)NOOKS_CYCLES=10000 $(RTT)/runtime /dev/null $(RTT)/ext_faults.so \
 		$(RTT) $(RTT)/ext_tk.so $(RTT)/wrap/libtk.so.1
 
 # The code-generation tests: tk.idl's wrappers, generated into the build

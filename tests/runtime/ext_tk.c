@@ -66,3 +66,11 @@ int ext_opens(void)
 {
 	return opens;
 }
+
+int ext_crash(void);
+
+int ext_crash(void)
+{
+	volatile int *p = NULL;
+	return *p;
+}

@@ -12,12 +12,15 @@
  * becomes a contained fault.  Plus the loader's errors.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <CUnit/CUnit.h>
 
+#include "nooks_internal.h"
 #include "nooks_runtime.h"
 #include "tk_nooks.h"
 
@@ -162,6 +165,76 @@ static void test_errors(void)
 	nooks_domain_destroy(d);
 }
 
+/* Crash-and-restart cycles of the isolated extension, through the
+ * supervisor: every cycle the extension allocates and registers a device
+ * in its init, then faults; recovery must leave nothing behind. */
+static int count_lines(const char *path)
+{
+	int n = 0, c;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+static int count_fds(void)
+{
+	int n = 0;
+	for (int fd = 0; fd < 4096; fd++)
+		n += fcntl(fd, F_GETFD) != -1;
+	return n;
+}
+
+static void quiet(const char *line)
+{
+	(void)line;
+}
+
+static void test_isolated_cycles(void)
+{
+	char err[256];
+	struct nooks_policy p = { .base_delay_ms = 0, .max_delay_ms = 0,
+				  .max_failures = 64, .window_ms = 0 };
+	struct nooks_domain *d = nooks_domain_create("cycles", NOOKS_BACKEND_MPROTECT);
+	struct nooks_ext *e = nooks_ext_load(d, ext_path, wrapper_path, bind, 1, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	struct nooks_sup *s = nooks_sup_new(d, e, "ext_init", &p);
+	int cycles = getenv("NOOKS_CYCLES") ? atoi(getenv("NOOKS_CYCLES")) : 1000;
+	int r;
+
+	tk_reset();
+	nooks_set_log(quiet);
+	CU_ASSERT_EQUAL_FATAL(nooks_sup_start(s), 0);
+	/* a first cycle maps what stays mapped (stacks, the watchdog) */
+	CU_ASSERT_EQUAL(run(d, e, "ext_crash", &r), -1);
+	CU_ASSERT_EQUAL(nooks_sup_recover(s), 0);
+	int fds = count_fds(), maps = count_lines("/proc/self/maps");
+	int entries = nk_tracker_entries();
+	for (int i = 0; i < cycles; i++) {
+		if (run(d, e, "ext_crash", &r) != -1 || nooks_sup_recover(s) != 0 ||
+		    tk_live_devs != 1 || run(d, e, "ext_dev_mtu", &r) != 0 ||
+		    r != TK_MTU_DEFAULT) {
+			CU_FAIL("a cycle did not recover");
+			fprintf(stderr, "\n    cycle %d: live devs %d", i, tk_live_devs);
+			break;
+		}
+	}
+	nooks_set_log(NULL);
+	CU_ASSERT_EQUAL(tk_live_devs, 1);		/* only the current one */
+	CU_ASSERT_EQUAL(tk_calls_unregister, cycles + 1);
+	CU_ASSERT_EQUAL(nk_tracker_entries(), entries);
+	CU_ASSERT_EQUAL(count_fds(), fds);
+	CU_ASSERT_EQUAL(count_lines("/proc/self/maps"), maps);
+	CU_ASSERT_EQUAL(tk_bugs, 0);
+	nooks_sup_free(s);
+	nooks_ext_unload(e);
+	nooks_domain_destroy(d);
+	CU_ASSERT_EQUAL(tk_live_devs, 0);
+}
+
 void register_loader_tests(const char *d_, const char *ext, const char *wrapper);
 
 void register_loader_tests(const char *d_, const char *ext, const char *wrapper)
@@ -172,5 +245,6 @@ void register_loader_tests(const char *d_, const char *ext, const char *wrapper)
 	CU_pSuite s = CU_add_suite("loader: one extension, native and isolated", NULL, NULL);
 	CU_add_test(s, "native: the double release reaches the kernel", test_native);
 	CU_add_test(s, "isolated: wrappers, tracker, exit() contained, recovery", test_isolated);
+	CU_add_test(s, "1000 isolated crash-and-restart cycles, nothing left", test_isolated_cycles);
 	CU_add_test(s, "clear errors", test_errors);
 }
