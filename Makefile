@@ -249,7 +249,7 @@ RESULTS := build/results
 test: deps
 	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	$(Q)$(MAKE) -k --no-print-directory unit runtime-test golden cli check-generated || true
-	$(Q)$(MAKE) -k --no-print-directory SAN=1 unit runtime-test fuzz || true
+	$(Q)$(MAKE) -k --no-print-directory SAN=1 unit runtime-test cli fuzz || true
 	$(Q)sh tools/summary.sh $(RESULTS)
 
 unit: deps $(B)/tests/unit/unit $(B)/tests/codegen/codegen

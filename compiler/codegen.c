@@ -92,7 +92,7 @@ static int run_m4(struct nooksc *nc, char *const argv[], const char *tmpl,
 	struct strbuf b = { 0 };
 	char chunk[8192];
 	ssize_t n;
-	while ((n = read(pipefd[0], chunk, sizeof(chunk))) != 0) {
+	while ((n = read(pipefd[0], chunk, sizeof(chunk) - 1)) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -10,7 +10,7 @@ passed=0
 failed=0
 for suite in unit-build codegen-build cggolden-build runtime-build golden-build cli-build \
 	generated-build unit-build-san codegen-build-san cggolden-build-san runtime-build-san \
-	fuzz-build-san; do
+	cli-build-san fuzz-build-san; do
 	f="$dir/$suite"
 	if [ -s "$f" ]; then
 		read -r p fl < "$f"
