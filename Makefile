@@ -110,6 +110,7 @@ $(B)/nooksc: $(B)/compiler/main.o $(B)/libnooksc.a
 # ---- tests -----------------------------------------------------------------
 
 UNIT_OBJS :=
+UNIT_OBJS += $(B)/tests/cunit_run.o
 UNIT_OBJS += $(B)/tests/unit/main.o
 UNIT_OBJS += $(B)/tests/unit/util.o
 UNIT_OBJS += $(B)/tests/unit/test_lexer.o
@@ -117,7 +118,7 @@ UNIT_OBJS += $(B)/tests/unit/test_parser.o
 UNIT_OBJS += $(B)/tests/unit/test_checks.o
 UNIT_OBJS += $(B)/tests/unit/test_import.o
 
-$(UNIT_OBJS): CFLAGS += -Itests/unit
+$(UNIT_OBJS): CFLAGS += -Itests/unit -Itests
 
 $(B)/tests/unit/unit: $(UNIT_OBJS) $(B)/libnooksc.a
 	$(call say,LD,$@)
@@ -140,9 +141,9 @@ $(B)/libnooks.a: $(RT_OBJS)
 	$(Q)ar rcs $@ $^
 
 RTT := $(B)/tests/runtime
-RTT_OBJS := $(RTT)/main.o $(RTT)/test_tracker.o $(RTT)/test_xpc.o $(RTT)/test_loader.o \
+RTT_OBJS := $(B)/tests/cunit_run.o $(RTT)/main.o $(RTT)/test_tracker.o $(RTT)/test_xpc.o $(RTT)/test_loader.o \
 	$(RTT)/test_recovery.o
-$(RTT_OBJS): CFLAGS += -Iruntime/include -Iruntime -Itests/codegen -I$(CG)/gen
+$(RTT_OBJS): CFLAGS += -Itests -Iruntime/include -Iruntime -Itests/codegen -I$(CG)/gen
 $(RTT)/test_loader.o: | $(CG)/gen/tk.stamp
 
 # The loader tests' kernel: the test kernel API as a real shared library
@@ -207,6 +208,7 @@ soak: deps $(RTT)/runtime $(RTT)/ext_faults.so $(RTT)/ext_tk.so \
 # The code-generation tests: tk.idl's wrappers, generated into the build
 # tree, linked with the test kernel and the runtime test double.
 CG_OBJS :=
+CG_OBJS += $(B)/tests/cunit_run.o
 CG_OBJS += $(CG)/main.o
 CG_OBJS += $(CG)/test_fake_runtime.o
 CG_OBJS += $(CG)/test_wrappers.o
@@ -218,7 +220,7 @@ CG_OBJS += $(CG)/gen/tk_shadow.o
 CG_GEN_SRCS := $(CG)/gen/tk_nooks.h $(CG)/gen/tk_kwrap.c $(CG)/gen/tk_xwrap.c \
 	$(CG)/gen/tk_shadow.c $(CG)/gen/tk_stubs.c
 
-$(CG_OBJS) $(CG)/gen/tk_stubs.o: CFLAGS += -Itests/codegen -Iruntime/include -I$(CG)/gen
+$(CG_OBJS) $(CG)/gen/tk_stubs.o: CFLAGS += -Itests -Itests/codegen -Iruntime/include -I$(CG)/gen
 
 $(CG)/gen/tk.stamp: tests/codegen/tk.idl $(B)/nooksc $(wildcard templates/*.m4)
 	$(call say,NOOKSC,$<)

@@ -10,6 +10,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "cunit_run.h"
+
 void register_tracker_tests(void);
 void register_xpc_tests(const char *so_path);
 void register_loader_tests(const char *dir, const char *ext, const char *wrapper);
@@ -38,18 +40,5 @@ int main(int argc, char **argv)
 #else
 	puts("crossing tests skipped under AddressSanitizer (see docs/runtime.md)");
 #endif
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	unsigned run = CU_get_number_of_tests_run();
-	unsigned failed = CU_get_number_of_tests_failed();
-	printf("\nruntime: %u passed, %u failed\n", run - failed, failed);
-	if (argc > 1) {
-		FILE *f = fopen(argv[1], "w");
-		if (f) {
-			fprintf(f, "%u %u\n", run - failed, failed);
-			fclose(f);
-		}
-	}
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return cunit_run("runtime", argc > 1 ? argv[1] : NULL);
 }

@@ -10,6 +10,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "cunit_run.h"
+
 #include "util.h"
 
 int main(int argc, char **argv)
@@ -21,18 +23,5 @@ int main(int argc, char **argv)
 	register_check_tests();
 	register_import_tests();
 
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	unsigned run = CU_get_number_of_tests_run();
-	unsigned failed = CU_get_number_of_tests_failed();
-	printf("\nunit: %u passed, %u failed\n", run - failed, failed);
-	if (argc > 1) {
-		FILE *f = fopen(argv[1], "w");
-		if (f) {
-			fprintf(f, "%u %u\n", run - failed, failed);
-			fclose(f);
-		}
-	}
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return cunit_run("unit", argc > 1 ? argv[1] : NULL);
 }
