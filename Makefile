@@ -46,7 +46,7 @@ Q := @
 say = @printf '  %-7s %s\n' $(1) $(2);
 endif
 
-.PHONY: all deps run test unit runtime-test soak golden cli fuzz check-generated regen golden-update install clean help
+.PHONY: all deps run test unit runtime-test soak bench golden cli fuzz check-generated regen golden-update install clean help
 .DELETE_ON_ERROR:
 
 all: deps $(B)/nooksc $(B)/libnooks.a
@@ -204,6 +204,20 @@ soak: deps $(RTT)/runtime $(RTT)/ext_faults.so $(RTT)/ext_tk.so \
 		$(RTT)/ext_unresolved.so $(RTT)/wrap/libtk.so.1
 	$(Q)NOOKS_CYCLES=10000 $(RTT)/runtime /dev/null $(RTT)/ext_faults.so \
 		$(RTT) $(RTT)/ext_tk.so $(RTT)/wrap/libtk.so.1
+
+# ---- benchmarks (never part of make test) ------------------------------------
+
+$(B)/bench/bench.o: CFLAGS += -Iruntime/include -Iruntime -Itests/codegen -I$(CG)/gen
+$(B)/bench/bench.o: | $(CG)/gen/tk.stamp
+
+$(B)/bench/bench: $(B)/bench/bench.o $(RTT_GEN) $(B)/libnooks.a $(RTT)/lib/libtk.so.1
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(B)/bench/bench.o $(RTT_GEN) $(B)/libnooks.a \
+		-L$(RTT)/lib -ltk -Wl,-rpath,'$$ORIGIN/../tests/runtime/lib' -lpthread -ldl
+
+bench: deps $(B)/nooksc $(B)/bench/bench $(RTT)/ext_faults.so $(RTT)/ext_tk.so \
+		$(RTT)/wrap/libtk.so.1
+	$(Q)sh bench/run.sh $(B)
 
 # The code-generation tests: tk.idl's wrappers, generated into the build
 # tree, linked with the test kernel and the runtime test double.

@@ -74,3 +74,18 @@ int ext_crash(void)
 	volatile int *p = NULL;
 	return *p;
 }
+
+int ext_read_len(unsigned int len);
+int ext_nop(void);
+
+/* reads len bytes into a static buffer through the kernel API */
+int ext_read_len(unsigned int len)
+{
+	static char big[65536];
+	return tk_read(dev, big, len);
+}
+
+int ext_nop(void)
+{
+	return 0;
+}

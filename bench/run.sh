@@ -1,0 +1,31 @@
+#!/bin/sh
+# run.sh BUILDDIR - make bench: the runtime's table (bench.c) and the
+# compiler's, written to bench/results.md and printed.
+set -eu
+B=$1
+out=bench/results.md
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+{
+	echo "# make bench"
+	echo
+	"$B/bench/bench" "$B/tests/runtime"
+	echo
+	# the compiler: regenerate every IDL tree, 5 times, median
+	for i in 1 2 3 4 5; do
+		rm -rf "$tmp/gen"
+		s=$(date +%s%N)
+		sh tools/regen.sh "$B/nooksc" "$tmp/gen"
+		e=$(date +%s%N)
+		echo $(((e - s) / 1000000))
+	done | sort -n | sed -n 3p > "$tmp/ms"
+	n=$(ls examples/idl/*.idl idl/*/*.idl 2>/dev/null | wc -l)
+	echo "| compiler | median of 5 |"
+	echo "|---|---:|"
+	echo "| regenerate every IDL in the tree ($n files, $(ls "$tmp/gen"/*/* | wc -l) outputs) | $(cat "$tmp/ms") ms |"
+	echo
+	cat bench/analysis.md
+} > "$tmp/results.md"
+cp "$tmp/results.md" "$out"
+cat "$out"
