@@ -46,7 +46,7 @@ Q := @
 say = @printf '  %-7s %s\n' $(1) $(2);
 endif
 
-.PHONY: all deps run test unit runtime-test soak bench golden cli fuzz check-generated regen golden-update install clean help
+.PHONY: all deps run test unit runtime-test soak bench verify-test golden cli fuzz check-generated regen golden-update install clean help
 .DELETE_ON_ERROR:
 
 all: deps $(B)/nooksc $(B)/libnooks.a
@@ -71,6 +71,14 @@ LIB_OBJS += $(B)/compiler/nooksc.o
 LIB_OBJS += $(B)/compiler/output.o
 LIB_OBJS += $(B)/compiler/parser.tab.o
 LIB_OBJS += $(B)/compiler/types.o
+LIB_OBJS += $(B)/compiler/verify.o
+
+# libclang, for nooksc verify (Debian ships no libclang.pc: llvm-config)
+LLVM_CONFIG ?= llvm-config-14
+CLANG_INC = $(shell $(LLVM_CONFIG) --includedir 2>/dev/null)
+CLANG_LIBDIR = $(shell $(LLVM_CONFIG) --libdir 2>/dev/null)
+CLANG_LIBS = -L$(CLANG_LIBDIR) -lclang -Wl,-rpath,$(CLANG_LIBDIR)
+$(B)/compiler/verify.o: CFLAGS += -I$(CLANG_INC)
 
 $(B)/compiler/parser.tab.c $(B)/compiler/parser.tab.h: compiler/parser.y
 	$(call say,BISON,$<)
@@ -105,7 +113,7 @@ $(B)/libnooksc.a: $(LIB_OBJS)
 
 $(B)/nooksc: $(B)/compiler/main.o $(B)/libnooksc.a
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CLANG_LIBS)
 
 # ---- tests -----------------------------------------------------------------
 
@@ -264,7 +272,7 @@ RESULTS := build/results
 # adds them up (a suite that left nothing counts as one failure).
 test: deps
 	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
-	$(Q)$(MAKE) -k --no-print-directory unit runtime-test golden cli check-generated || true
+	$(Q)$(MAKE) -k --no-print-directory unit runtime-test golden cli verify-test check-generated || true
 	$(Q)$(MAKE) -k --no-print-directory SAN=1 unit runtime-test cli fuzz || true
 	$(Q)sh tools/summary.sh $(RESULTS)
 
@@ -296,9 +304,15 @@ check-generated: deps $(B)/nooksc
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)sh tools/check-generated.sh $(B)/nooksc $(RESULTS)/generated-$(B)
 
+verify-test: deps $(B)/nooksc
+	@echo "== nooksc verify ($(B)) =="
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)sh tests/verify/run.sh $(B)/nooksc $(RESULTS)/verify-$(B)
+
 golden-update: deps $(B)/nooksc
 	$(Q)sh tests/golden/run.sh --update $(B)/nooksc /dev/null
 	$(Q)sh tests/codegen/golden.sh --update $(B)/nooksc /dev/null
+	$(Q)sh tests/verify/run.sh --update $(B)/nooksc /dev/null
 
 # ---- demo ------------------------------------------------------------------
 

@@ -162,12 +162,10 @@ static const char *leftover(const char *s)
 	return NULL;
 }
 
-int nooksc_generate(struct nooksc *nc, const struct idl_model *m,
-		    const char *templates, const char *outdir, struct outset *os)
+/* The model as m4 definitions in a temporary file; its path in path. */
+static int write_model(struct nooksc *nc, const struct idl_model *m, char *path)
 {
-	char model_path[] = "/tmp/nooksc-model-XXXXXX";
-	int fd = mkstemp(model_path);
-	int rc = 0;
+	int fd = mkstemp(path);
 
 	if (fd < 0) {
 		diag(nc, NOOKSC_ERROR, "codegen", NULL, "cannot create a temporary file: %s",
@@ -175,6 +173,7 @@ int nooksc_generate(struct nooksc *nc, const struct idl_model *m,
 		return -1;
 	}
 	FILE *mf = fdopen(fd, "w");
+	int rc = 0;
 	if (!mf || emit_model(mf, nc, m) || fflush(mf)) {
 		if (!nc->errors)
 			diag(nc, NOOKSC_ERROR, "codegen", NULL, "cannot write the model: %s",
@@ -185,41 +184,71 @@ int nooksc_generate(struct nooksc *nc, const struct idl_model *m,
 		fclose(mf);
 	else
 		close(fd);
-	if (nc->errors)
-		rc = -1;
+	return nc->errors ? -1 : rc;
+}
 
+/* One template expanded over the model file: quadrigraphs restored, no
+ * leftover macro names.  *text is malloc'd. */
+static int expand(struct nooksc *nc, const char *templates, const char *model_path,
+		  const char *template_name, char **text, size_t *len)
+{
 	const char *m4 = getenv("NOOKSC_M4");
-	char common[PATH_MAX], tmpl[PATH_MAX], out[2 * PATH_MAX + 2];
+	char common[PATH_MAX], tmpl[PATH_MAX];
+	char *argv[] = { (char *)(m4 && *m4 ? m4 : "m4"), "-P", "-E",
+			 common, (char *)model_path, tmpl, NULL };
+
 	snprintf(common, sizeof(common), "%s/common.m4", templates);
+	snprintf(tmpl, sizeof(tmpl), "%s/%s", templates, template_name);
+	if (access(tmpl, R_OK) || access(common, R_OK)) {
+		diag(nc, NOOKSC_ERROR, "codegen", NULL,
+		     "cannot read template '%s' (give the template directory with --templates)",
+		     access(common, R_OK) ? common : tmpl);
+		return -1;
+	}
+	if (run_m4(nc, argv, template_name, text, len))
+		return -1;
+	*len = unquad(*text, *len);
+	const char *left = leftover(*text);
+	if (left) {
+		int line = 1;
+		for (const char *p = *text; p < left; p++)
+			line += *p == '\n';
+		diag(nc, NOOKSC_ERROR, "codegen", NULL,
+		     "template '%s' left the macro name '%.*s' unexpanded (output line %d)",
+		     template_name, (int)strcspn(left, " \t\n(),;[]"), left, line);
+		free(*text);
+		return -1;
+	}
+	return 0;
+}
+
+int nooksc_expand_template(struct nooksc *nc, const struct idl_model *m,
+			   const char *templates, const char *template_name,
+			   char **text, size_t *len)
+{
+	char model_path[] = "/tmp/nooksc-model-XXXXXX";
+	int rc = write_model(nc, m, model_path);
+
+	if (rc == 0)
+		rc = expand(nc, templates, model_path, template_name, text, len);
+	if (model_path[sizeof(model_path) - 7] != 'X')
+		unlink(model_path);
+	return rc;
+}
+
+int nooksc_generate(struct nooksc *nc, const struct idl_model *m,
+		    const char *templates, const char *outdir, struct outset *os)
+{
+	char model_path[] = "/tmp/nooksc-model-XXXXXX";
+	int rc = write_model(nc, m, model_path);
+	char out[2 * PATH_MAX + 2];
+
 	for (int i = 0; i < nooksc_n_artefacts && rc == 0; i++) {
 		const struct artefact *a = &nooksc_artefacts[i];
-		char *argv[] = { (char *)(m4 && *m4 ? m4 : "m4"), "-P", "-E",
-				 common, model_path, tmpl, NULL };
 		char *text;
 		size_t len;
 
-		snprintf(tmpl, sizeof(tmpl), "%s/%s", templates, a->template_name);
-		if (access(tmpl, R_OK) || access(common, R_OK)) {
-			diag(nc, NOOKSC_ERROR, "codegen", NULL,
-			     "cannot read template '%s' (give the template directory with --templates)",
-			     access(common, R_OK) ? common : tmpl);
-			rc = -1;
-			break;
-		}
-		if (run_m4(nc, argv, a->template_name, &text, &len)) {
-			rc = -1;
-			break;
-		}
-		len = unquad(text, len);
-		const char *left = leftover(text);
-		if (left) {
-			int line = 1;
-			for (const char *p = text; p < left; p++)
-				line += *p == '\n';
-			diag(nc, NOOKSC_ERROR, "codegen", NULL,
-			     "template '%s' left the macro name '%.*s' unexpanded (output line %d)",
-			     a->template_name, (int)strcspn(left, " \t\n(),;[]"), left, line);
-			free(text);
+		if (expand(nc, templates, model_path, a->template_name, &text, &len)) {
 			rc = -1;
 			break;
 		}
@@ -239,6 +268,7 @@ int nooksc_generate(struct nooksc *nc, const struct idl_model *m,
 		fwrite(text, 1, len, fp);
 		free(text);
 	}
-	unlink(model_path);
+	if (model_path[sizeof(model_path) - 7] != 'X')
+		unlink(model_path);
 	return rc;
 }

@@ -35,6 +35,12 @@ extern const int nooksc_n_artefacts;
 int nooksc_generate(struct nooksc *nc, const struct idl_model *m,
 		    const char *templates, const char *outdir, struct outset *os);
 
+/* One template (e.g. verify.c.m4) expanded over model m into *text
+ * (malloc'd); 0, or -1 after reporting why. */
+int nooksc_expand_template(struct nooksc *nc, const struct idl_model *m,
+			   const char *templates, const char *template_name,
+			   char **text, size_t *len);
+
 /* The template directory to use when none is given: beside the program
  * (../templates in the build tree, ../share/nooks/templates installed). */
 const char *nooksc_default_templates(void);

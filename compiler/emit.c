@@ -76,6 +76,16 @@ static void list_end(FILE *out)
 	fputs("]])\n", out);
 }
 
+/* Where a declaration was written, for the #line lines of verify.c.m4. */
+static void def_pos(FILE *out, const char *kind, const char *key,
+		    const struct srcpos *pos)
+{
+	char line[16];
+	snprintf(line, sizeof(line), "%d", pos->line);
+	def(out, kind, key, "file", pos->file ? pos->file : "");
+	def(out, kind, key, "line", line);
+}
+
 static bool from_main(const struct idl_model *m, const struct idl_decl *d)
 {
 	return d->file == m->main;
@@ -230,6 +240,7 @@ static void emit_kfunc(FILE *out, struct nooksc *nc, const struct idl_decl *f)
 	def(out, "f", k, "proto_kw", type_to_c(nc, f->type,
 		arena_printf(ARENA(nc), "nooks_kw_%s", k)));
 	def(out, "f", k, "fnptr", type_to_c(nc, f->type, arena_printf(ARENA(nc), "(*%s)", k)));
+	def_pos(out, "f", k, &f->pos);
 	def(out, "f", k, "ret", type_to_c(nc, ret, NULL));
 	def(out, "f", k, "retdecl", type_to_c(nc, ret, "ret"));
 	defi(out, "f", k, "void", type_is_void(ret));
@@ -316,6 +327,8 @@ static void emit_ops(FILE *out, struct nooksc *nc, const struct idl_decl *t)
 		def(out, "e", key, "locator", loc ?
 		    arena_printf(ARENA(nc), "%s->%s", loc->name, r.field) : "");
 		def(out, "e", key, "locparam", loc ? loc->name : "");
+		def(out, "e", key, "fnptrtype", type_to_c(nc, e->type, "(*)"));
+		def_pos(out, "e", key, &e->pos);
 		emit_params(out, nc, e, key);
 	}
 }
@@ -330,6 +343,7 @@ static void emit_struct(FILE *out, struct nooksc *nc, const struct idl_decl *s)
 	def(out, "s", s->name, "typename", tname);
 	def(out, "s", s->name, "id", arena_printf(ARENA(nc), "0x%08lxu", fnv1a(tname)));
 	defi(out, "s", s->name, "shadow", shadow);
+	def_pos(out, "s", s->name, &s->pos);
 	def(out, "s", s->name, "release", "");
 	snprintf(lname, sizeof(lname), "nkm:fields:%s", s->name);
 	list_begin(out, lname);
@@ -342,6 +356,8 @@ static void emit_struct(FILE *out, struct nooksc *nc, const struct idl_decl *s)
 		static const char *const acc[] = { "readonly", "writable", "private", "hidden" };
 		snprintf(key, sizeof(key), "%s:%s", s->name, v->name);
 		def(out, "v", key, "access", acc[v->attrs.access]);
+		def(out, "v", key, "type", type_to_c(nc, v->type, NULL));
+		def_pos(out, "v", key, &v->pos);
 		defi(out, "v", key, "array", t && t->kind == TY_ARRAY);
 		defi(out, "v", key, "string", v->attrs.string);
 	}
@@ -380,6 +396,24 @@ int emit_model(FILE *out, struct nooksc *nc, const struct idl_model *m)
 			list_item(out, d->name, NULL);
 	list_end(out);
 
+	list_begin(out, "nkm_consts");
+	for_each_decl(m, d)
+		if (from_main(m, d) && d->kind == D_CONST)
+			list_item(out, d->name, NULL);
+	for_each_decl(m, d) {
+		const struct idl_decl *en;
+		if (from_main(m, d) && d->kind == D_ENUM)
+			for_each_member(d, en)
+				list_item(out, en->name, NULL);
+	}
+	list_end(out);
+
+	list_begin(out, "nkm_typedefs");
+	for_each_decl(m, d)
+		if (from_main(m, d) && d->kind == D_TYPEDEF)
+			list_item(out, d->name, NULL);
+	list_end(out);
+
 	list_begin(out, "nkm_structs");
 	for_each_decl(m, d)
 		if (d->kind == D_STRUCT && !d->is_union && from_main(m, d))
@@ -387,8 +421,21 @@ int emit_model(FILE *out, struct nooksc *nc, const struct idl_model *m)
 	list_end(out);
 
 	for_each_decl(m, d) {
+		const struct idl_decl *en;
 		if (!from_main(m, d))
 			continue;
+		if (d->kind == D_CONST || d->kind == D_ENUM) {
+			for (en = d->kind == D_CONST ? d : d->members; en;
+			     en = d->kind == D_CONST ? NULL : en->next_member) {
+				def(out, "c", en->name, "value", en->value ?
+				    expr_to_c(nc, en->value) : "");
+				def_pos(out, "c", en->name, &en->pos);
+			}
+		}
+		if (d->kind == D_TYPEDEF) {
+			def(out, "t", d->name, "type", type_to_c(nc, d->type, NULL));
+			def_pos(out, "t", d->name, &d->pos);
+		}
 		if (d->kind == D_FUNC) {
 			if (d->type->variadic) {
 				diag(nc, NOOKSC_ERROR, "codegen", &d->pos,

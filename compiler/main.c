@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "codegen.h"
+#include "verify.h"
 #include "nooksc.h"
 #include "output.h"
 
@@ -21,6 +22,7 @@
 
 static const char usage_text[] =
 "Usage: nooksc [options] file.idl...\n"
+"       nooksc verify [clang options] file.idl...\n"
 "\n"
 "Compile annotated interface descriptions (IDL) for Nooks isolation: for\n"
 "each input, write INTERFACE_nooks.h, _kwrap.c, _xwrap.c, _shadow.c and\n"
@@ -44,6 +46,10 @@ static const char usage_text[] =
 "  --list-checks       list every check with its level and purpose\n"
 "  -h, --help          show this help\n"
 "  -V, --version       show the version\n"
+"\n"
+"nooksc verify parses the C header each file names with libclang (compiler\n"
+"options such as -I, -D, -std and --target go to clang; -I is also the\n"
+"import path) and reports every declaration that disagrees with it.\n"
 "\n"
 "Diagnostics read 'file:line:col: error: [check] message', followed by the\n"
 "source line and a caret.  Exit status: 0 success, 1 errors in the input\n"
@@ -152,6 +158,64 @@ static const char *stem(const char *path, char *buf, size_t size)
 	return buf;
 }
 
+/* nooksc verify [clang options] file.idl... */
+static int verify_main(int argc, char **argv)
+{
+	const char **clang_args = calloc((size_t)argc, sizeof(*clang_args));
+	const char **includes = calloc((size_t)argc, sizeof(*includes));
+	const char **files = calloc((size_t)argc, sizeof(*files));
+	const char *templates = NULL;
+	int nc_args = 0, ninc = 0, nfiles = 0, status = 0;
+
+	if (!clang_args || !includes || !files) {
+		fputs("nooksc: out of memory\n", stderr);
+		return 2;
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--templates") && i + 1 < argc) {
+			templates = argv[++i];
+		} else if (!strncmp(a, "--templates=", 12)) {
+			templates = a + 12;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(usage_text, stdout);
+			return 0;
+		} else if (a[0] == '-') {
+			/* clang's; -I DIR / -D X / -include F take the next one */
+			clang_args[nc_args++] = a;
+			bool takes = !strcmp(a, "-I") || !strcmp(a, "-D") || !strcmp(a, "-U") ||
+				     !strcmp(a, "-include") || !strcmp(a, "-isystem") ||
+				     !strcmp(a, "-idirafter") || !strcmp(a, "--target");
+			if (!strncmp(a, "-I", 2))
+				includes[ninc++] = a[2] ? a + 2 : (i + 1 < argc ? argv[i + 1] : "");
+			if (takes) {
+				if (i + 1 == argc)
+					usage_error("option '%s' needs an argument", a);
+				clang_args[nc_args++] = argv[++i];
+			}
+		} else {
+			files[nfiles++] = a;
+		}
+	}
+	if (!nfiles)
+		usage_error("%s", "verify: no input files");
+	if (!templates)
+		templates = nooksc_default_templates();
+	for (int i = 0; i < nfiles; i++) {
+		struct nooksc_options opt = { .include_dirs = includes, .n_include_dirs = ninc };
+		struct nooksc *nc = nooksc_new(&opt);
+		struct idl_model *m = nc ? nooksc_parse_file(nc, files[i]) : NULL;
+		if (!m || nooksc_errors(nc) ||
+		    nooksc_verify(nc, m, templates, clang_args, nc_args))
+			status = 1;
+		nooksc_free(nc);
+	}
+	free(clang_args);
+	free(includes);
+	free(files);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	enum { OPT_DUMP = 256, OPT_MAX_ERRORS, OPT_LIST_CHECKS, OPT_TEMPLATES };
@@ -192,6 +256,9 @@ int main(int argc, char **argv)
 		argc--;
 		i--;
 	}
+
+	if (argc > 1 && !strcmp(argv[1], "verify"))
+		return verify_main(argc - 1, argv + 1);
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":I:o:cW:hV", longopts, NULL)) != -1) {

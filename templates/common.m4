@@ -14,9 +14,13 @@ m4_divert(-1)
 #   nkm_o(table, attr)        an ops table
 #   nkm_e(table:entry, attr)  an ops entry
 #   nkm_v(struct:field, attr) a field
+#   nkm_c(name, attr)         a constant or enumerator: value, file, line
+#   nkm_t(name, attr)         a typedef: type, file, line
+# (every declaration also has file and line, for verify.c.m4)
 # Lists call a template macro once per element:
 #   nkm_kfuncs(cb) cb(fn)          nkm_ops(cb) cb(table)
 #   nkm_structs(cb) cb(struct)     nkm_imports(cb) cb(interface)
+#   nkm_consts(cb) cb(name)        nkm_typedefs(cb) cb(name)
 #   nkm_params(key, cb) cb(key, idx)
 #   nkm_entries(table, cb) cb(table, entry)
 #   nkm_fields(struct, cb) cb(struct, field)
@@ -30,6 +34,8 @@ m4_define([[nkm_s]], [[nkm_get([[s]], [[$1]], [[$2]])]])
 m4_define([[nkm_o]], [[nkm_get([[o]], [[$1]], [[$2]])]])
 m4_define([[nkm_e]], [[nkm_get([[e]], [[$1]], [[$2]])]])
 m4_define([[nkm_v]], [[nkm_get([[v]], [[$1]], [[$2]])]])
+m4_define([[nkm_c]], [[nkm_get([[c]], [[$1]], [[$2]])]])
+m4_define([[nkm_t]], [[nkm_get([[t]], [[$1]], [[$2]])]])
 m4_define([[nkm_params]], [[m4_indir([[nkm:params:$1]], [[$2]])]])
 m4_define([[nkm_entries]], [[m4_indir([[nkm:entries:$1]], [[$2]])]])
 m4_define([[nkm_fields]], [[m4_indir([[nkm:fields:$1]], [[$2]])]])
