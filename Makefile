@@ -150,7 +150,7 @@ $(B)/libnooks.a: $(RT_OBJS)
 
 RTT := $(B)/tests/runtime
 RTT_OBJS := $(B)/tests/cunit_run.o $(RTT)/main.o $(RTT)/test_tracker.o $(RTT)/test_xpc.o $(RTT)/test_loader.o \
-	$(RTT)/test_recovery.o
+	$(RTT)/test_recovery.o $(RTT)/leaks.o
 $(RTT_OBJS): CFLAGS += -Itests -Iruntime/include -Iruntime -Itests/codegen -I$(CG)/gen
 $(RTT)/test_loader.o: | $(CG)/gen/tk.stamp
 

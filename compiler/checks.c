@@ -260,9 +260,21 @@ static void check_reserved_name(struct ck *ck)
 
 /* ---- duplicate-decl, duplicate-member ----------------------------------- */
 
+/* Adds d to its namespace, or says what already holds the name. */
+static void declare(struct ck *ck, struct symtab *t, struct idl_decl *d)
+{
+	struct idl_decl *prev = sym_put(ck->nc, t, d);
+
+	if (prev) {
+		report(ck, &d->pos, "redefinition of '%s' (already %s)", d->name,
+		       kind_name(prev));
+		note(ck, &prev->pos, "previous declaration of '%s' here", prev->name);
+	}
+}
+
 static void check_duplicate_decl(struct ck *ck)
 {
-	struct idl_decl *d, *e, *prev;
+	struct idl_decl *d, *e;
 
 	for (struct idl_file *f = ck->m->files; f; f = f->next)
 		for (struct idl_file *g = f->next; g; g = g->next)
@@ -275,23 +287,10 @@ static void check_duplicate_decl(struct ck *ck)
 
 	for_each_decl(ck->m, d) {
 		bool tag = d->kind == D_STRUCT || d->kind == D_ENUM || d->kind == D_OPS;
-		prev = sym_put(ck->nc, tag ? &ck->tags : &ck->names, d);
-		if (prev) {
-			report(ck, &d->pos, "redefinition of '%s' (already %s)",
-			       d->name, kind_name(prev));
-			note(ck, &prev->pos, "previous declaration of '%s' here", prev->name);
-		}
-		if (d->kind != D_ENUM)
-			continue;
-		for_each_member(d, e) {
-			prev = sym_put(ck->nc, &ck->names, e);
-			if (prev) {
-				report(ck, &e->pos, "redefinition of '%s' (already %s)",
-				       e->name, kind_name(prev));
-				note(ck, &prev->pos, "previous declaration of '%s' here",
-				     prev->name);
-			}
-		}
+		declare(ck, tag ? &ck->tags : &ck->names, d);
+		if (d->kind == D_ENUM)
+			for_each_member(d, e)
+				declare(ck, &ck->names, e);
 	}
 }
 

@@ -231,9 +231,34 @@ int nooksc_expand_template(struct nooksc *nc, const struct idl_model *m,
 
 	if (rc == 0)
 		rc = expand(nc, templates, model_path, template_name, text, len);
-	if (model_path[sizeof(model_path) - 7] != 'X')
-		unlink(model_path);
+	unlink(model_path);	/* harmless when mkstemp failed: no such file */
 	return rc;
+}
+
+const char *nooksc_make_rules(struct nooksc *nc, const struct idl_model *m,
+			      const char *templates, const char *outdir,
+			      const char *target)
+{
+	struct strbuf b = { 0 };
+	int n = nooksc_source_count(m);
+
+	if (target)
+		sb_puts(&b, target);
+	for (int i = 0; i < nooksc_n_artefacts && !target; i++) {
+		sb_printf(&b, "%s%s/", i ? " " : "", outdir);
+		sb_printf(&b, nooksc_artefacts[i].output_pattern, m->main->interface);
+	}
+	sb_puts(&b, ":");
+	for (int i = 0; i < n; i++)
+		sb_printf(&b, " \\\n %s", nooksc_source_path(m, i));
+	sb_printf(&b, " \\\n %s/common.m4", templates);
+	for (int i = 0; i < nooksc_n_artefacts; i++)
+		sb_printf(&b, " \\\n %s/%s", templates, nooksc_artefacts[i].template_name);
+	sb_puts(&b, "\n");
+	/* each input on its own too, so a deleted import does not break make */
+	for (int i = 1; i < n; i++)
+		sb_printf(&b, "%s:\n", nooksc_source_path(m, i));
+	return sb_finish(ARENA(nc), &b);
 }
 
 int nooksc_generate(struct nooksc *nc, const struct idl_model *m,
@@ -268,7 +293,6 @@ int nooksc_generate(struct nooksc *nc, const struct idl_model *m,
 		fwrite(text, 1, len, fp);
 		free(text);
 	}
-	if (model_path[sizeof(model_path) - 7] != 'X')
-		unlink(model_path);
+	unlink(model_path);
 	return rc;
 }

@@ -35,6 +35,12 @@ extern const int nooksc_n_artefacts;
 int nooksc_generate(struct nooksc *nc, const struct idl_model *m,
 		    const char *templates, const char *outdir, struct outset *os);
 
+/* Make rules for model m's outputs in outdir (or for target): they
+ * depend on every IDL file read and every template (-M, -MF, -MT). */
+const char *nooksc_make_rules(struct nooksc *nc, const struct idl_model *m,
+			      const char *templates, const char *outdir,
+			      const char *target);
+
 /* One template (e.g. verify.c.m4) expanded over model m into *text
  * (malloc'd); 0, or -1 after reporting why. */
 int nooksc_expand_template(struct nooksc *nc, const struct idl_model *m,

@@ -86,66 +86,6 @@ static void list_checks(void)
 		       c[i].summary);
 }
 
-/* Make rules: every output depends on every IDL file read and every
- * template.  A plain growable string: main.c does not see the arena. */
-struct strbuf_lite {
-	char *s;
-	size_t len, cap;
-};
-
-static void put(struct strbuf_lite *b, const char *s)
-{
-	size_t n = strlen(s);
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 1024;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->s, cap);
-		if (!p) {
-			fputs("nooksc: out of memory\n", stderr);
-			exit(2);
-		}
-		b->s = p;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, n + 1);
-	b->len += n;
-}
-
-static void add_deps(struct strbuf_lite *b, const struct idl_model *m,
-		     const char *templates, const char *outdir, const char *target)
-{
-	const char *iface = nooksc_model_interface(m);
-	char buf[4096];
-
-	if (target)
-		put(b, target);
-	for (int i = 0; i < nooksc_n_artefacts && !target; i++) {
-		snprintf(buf, sizeof(buf), "%s%s/", i ? " " : "", outdir);
-		put(b, buf);
-		snprintf(buf, sizeof(buf), nooksc_artefacts[i].output_pattern, iface);
-		put(b, buf);
-	}
-	put(b, ":");
-	for (int i = 0; i < nooksc_source_count(m); i++) {
-		put(b, " \\\n ");
-		put(b, nooksc_source_path(m, i));
-	}
-	snprintf(buf, sizeof(buf), " \\\n %s/common.m4", templates);
-	put(b, buf);
-	for (int i = 0; i < nooksc_n_artefacts; i++) {
-		snprintf(buf, sizeof(buf), " \\\n %s/%s", templates,
-			 nooksc_artefacts[i].template_name);
-		put(b, buf);
-	}
-	put(b, "\n");
-	/* each input on its own too, so a deleted import does not break make */
-	for (int i = 1; i < nooksc_source_count(m); i++) {
-		put(b, nooksc_source_path(m, i));
-		put(b, ":\n");
-	}
-}
-
 /* "dir/name.idl" -> "name" */
 static const char *stem(const char *path, char *buf, size_t size)
 {
@@ -347,29 +287,28 @@ int main(int argc, char **argv)
 	}
 
 	if (status == 0 && (generate || deps_only)) {
-		struct strbuf_lite deps = { 0 };
-		for (int i = optind; i < argc && status == 0; i++) {
-			int rc = generate ? nooksc_generate(ctx[i], models[i], templates,
-							    outdir ? outdir : ".", os) : 0;
-			if (rc)
-				status = rc == -2 ? 2 : 1;
-			if (status == 0)
-				add_deps(&deps, models[i], templates, outdir ? outdir : ".",
-					 deptarget);
-		}
-		if (status == 0 && deps_only)
-			fputs(deps.s ? deps.s : "", stdout);
-		if (status == 0 && depfile) {
-			FILE *fp;
-			int err = out_open(os, depfile, &fp);
+		FILE *depfp = NULL;
+		if (depfile) {
+			int err = out_open(os, depfile, &depfp);
 			if (err) {
 				fprintf(stderr, "nooksc: cannot write '%s': %s\n", depfile, strerror(err));
 				status = 2;
-			} else {
-				fputs(deps.s ? deps.s : "", fp);
 			}
 		}
-		free(deps.s);
+		for (int i = optind; i < argc && status == 0; i++) {
+			int rc = generate ? nooksc_generate(ctx[i], models[i], templates,
+							    outdir ? outdir : ".", os) : 0;
+			if (rc) {
+				status = rc == -2 ? 2 : 1;
+				break;
+			}
+			const char *rules = nooksc_make_rules(ctx[i], models[i], templates,
+							      outdir ? outdir : ".", deptarget);
+			if (deps_only)
+				fputs(rules, stdout);
+			if (depfp)
+				fputs(rules, depfp);
+		}
 		const char *failed = NULL;
 		int err = status ? (out_abort(os), 0) : out_commit(os, &failed);
 		if (err) {

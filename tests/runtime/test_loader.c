@@ -12,7 +12,6 @@
  * becomes a contained fault.  Plus the loader's errors.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 
 #include <CUnit/CUnit.h>
 
+#include "leaks.h"
 #include "nooks_internal.h"
 #include "nooks_runtime.h"
 #include "tk_nooks.h"
@@ -165,34 +165,14 @@ static void test_errors(void)
 	nooks_domain_destroy(d);
 }
 
-/* Crash-and-restart cycles of the isolated extension, through the
- * supervisor: every cycle the extension allocates and registers a device
- * in its init, then faults; recovery must leave nothing behind. */
-static int count_lines(const char *path)
-{
-	int n = 0, c;
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while ((c = fgetc(f)) != EOF)
-		n += c == '\n';
-	fclose(f);
-	return n;
-}
-
-static int count_fds(void)
-{
-	int n = 0;
-	for (int fd = 0; fd < 4096; fd++)
-		n += fcntl(fd, F_GETFD) != -1;
-	return n;
-}
-
 static void quiet(const char *line)
 {
 	(void)line;
 }
 
+/* Crash-and-restart cycles of the isolated extension, through the
+ * supervisor: every cycle the extension allocates and registers a device
+ * in its init, then faults; recovery must leave nothing behind. */
 static void test_isolated_cycles(void)
 {
 	char err[256];
@@ -211,7 +191,7 @@ static void test_isolated_cycles(void)
 	/* a first cycle maps what stays mapped (stacks, the watchdog) */
 	CU_ASSERT_EQUAL(run(d, e, "ext_crash", &r), -1);
 	CU_ASSERT_EQUAL(nooks_sup_recover(s), 0);
-	int fds = count_fds(), maps = count_lines("/proc/self/maps");
+	int fds = count_open_fds(), maps = count_mappings();
 	int entries = nk_tracker_entries();
 	for (int i = 0; i < cycles; i++) {
 		if (run(d, e, "ext_crash", &r) != -1 || nooks_sup_recover(s) != 0 ||
@@ -226,8 +206,8 @@ static void test_isolated_cycles(void)
 	CU_ASSERT_EQUAL(tk_live_devs, 1);		/* only the current one */
 	CU_ASSERT_EQUAL(tk_calls_unregister, cycles + 1);
 	CU_ASSERT_EQUAL(nk_tracker_entries(), entries);
-	CU_ASSERT_EQUAL(count_fds(), fds);
-	CU_ASSERT_EQUAL(count_lines("/proc/self/maps"), maps);
+	CU_ASSERT_EQUAL(count_open_fds(), fds);
+	CU_ASSERT_EQUAL(count_mappings(), maps);
 	CU_ASSERT_EQUAL(tk_bugs, 0);
 	nooks_sup_free(s);
 	nooks_ext_unload(e);

@@ -12,7 +12,6 @@
  * Not run under AddressSanitizer: it cannot follow a switch to the
  * extension's own stack or a jump out of a signal handler.
  */
-#include <dirent.h>
 #include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
@@ -25,6 +24,7 @@
 
 #include <CUnit/CUnit.h>
 
+#include "leaks.h"
 #include "nooks_runtime.h"
 
 static const char *so_path;
@@ -347,30 +347,6 @@ static void test_kernel_thread_waits_for_arena(void)
 
 /* ---- many cycles, nothing leaked ---------------------------------------- */
 
-static int count_fds(void)
-{
-	int n = 0;
-	DIR *dir = opendir("/proc/self/fd");
-	if (!dir)
-		return -1;
-	while (readdir(dir))
-		n++;
-	closedir(dir);
-	return n;
-}
-
-static int count_maps(void)
-{
-	int n = 0, c;
-	FILE *f = fopen("/proc/self/maps", "r");
-	if (!f)
-		return -1;
-	while ((c = fgetc(f)) != EOF)
-		n += c == '\n';
-	fclose(f);
-	return n;
-}
-
 static void test_thousand_cycles(void)
 {
 	struct nooks_domain *d = nooks_domain_create("cycles", NOOKS_BACKEND_MPROTECT);
@@ -382,7 +358,7 @@ static void test_thousand_cycles(void)
 	call(d, NULL_DEREF, 0, 0, kobj, 0, NULL);
 	nooks_domain_reset(d, NULL);
 	reload();
-	int fds = count_fds(), maps = count_maps();
+	int fds = count_open_fds(), maps = count_mappings();
 	for (int i = 0; i < cycles; i++) {
 		CU_ASSERT_EQUAL(call(d, faults[i % 5], 0, 0, kobj, 0, NULL), -1);
 		CU_ASSERT_EQUAL(nooks_domain_reset(d, NULL), 0);
@@ -392,8 +368,8 @@ static void test_thousand_cycles(void)
 			break;
 		}
 	}
-	CU_ASSERT_EQUAL(count_fds(), fds);
-	CU_ASSERT_EQUAL(count_maps(), maps);
+	CU_ASSERT_EQUAL(count_open_fds(), fds);
+	CU_ASSERT_EQUAL(count_mappings(), maps);
 	struct nooks_domain_stats st;
 	nooks_domain_stats(d, &st);
 	CU_ASSERT_EQUAL(st.faults, (unsigned long)cycles + 1);

@@ -118,16 +118,11 @@ static void test_self_import(void)
 	put("s/self.idl", "interface self; header \"s.h\"; import \"self.idl\";\n");
 	char path[512];
 	snprintf(path, sizeof(path), "%s/s/self.idl", root);
-	struct nooksc *nc = nooksc_new(&(struct nooksc_options){
-		.diag = (nooksc_diag_fn)0 });
-	FILE *saved = stderr;
-	stderr = fopen("/dev/null", "w");
-	struct idl_model *m = nooksc_parse_file(nc, path);
-	fclose(stderr);
-	stderr = saved;
-	CU_ASSERT_PTR_NOT_NULL(m);
-	CU_ASSERT_EQUAL(nooksc_errors(nc), 1);
-	nooksc_free(nc);
+	struct compiled *c = compile_file(path);
+	CU_ASSERT_PTR_NOT_NULL(c->m);
+	CU_ASSERT_EQUAL(nooksc_errors(c->nc), 1);
+	CU_ASSERT_PTR_NOT_NULL(find_diag(c, "import-cycle"));
+	compiled_free(c);
 }
 
 static void test_duplicate_across_files(void)
@@ -144,15 +139,15 @@ static void test_duplicate_across_files(void)
 
 static void test_missing_main_file(void)
 {
-	struct nooksc *nc = nooksc_new(&(struct nooksc_options){ .diag = NULL });
-	FILE *saved = stderr;
-	stderr = fopen("/dev/null", "w");
-	CU_ASSERT_PTR_NULL(nooksc_parse_file(nc, "/nonexistent/x.idl"));
-	CU_ASSERT_PTR_NULL(nooksc_parse_file(nc, "/tmp"));	/* a directory */
-	fclose(stderr);
-	stderr = saved;
-	CU_ASSERT_EQUAL(nooksc_errors(nc), 2);
-	nooksc_free(nc);
+	struct compiled *c = compile_file("/nonexistent/x.idl");
+	CU_ASSERT_PTR_NULL(c->m);
+	CU_ASSERT_EQUAL(nooksc_errors(c->nc), 1);
+	CU_ASSERT_PTR_NOT_NULL(c->n ? strstr(c->d[0].message, "No such file") : NULL);
+	compiled_free(c);
+	c = compile_file("/tmp");			/* a directory */
+	CU_ASSERT_PTR_NULL(c->m);
+	CU_ASSERT_EQUAL(nooksc_errors(c->nc), 1);
+	compiled_free(c);
 }
 
 void register_import_tests(void)

@@ -47,6 +47,16 @@ struct compiled *compile_buf(const char *name, const char *src, size_t len,
 	return c;
 }
 
+struct compiled *compile_file(const char *path)
+{
+	struct compiled *c = calloc(1, sizeof(*c));
+	struct nooksc_options opt = { .diag = collect, .diag_arg = c };
+
+	c->nc = nooksc_new(&opt);
+	c->m = nooksc_parse_file(c->nc, path);
+	return c;
+}
+
 struct compiled *compile(const char *src)
 {
 	return compile_opts("test.idl", src, NULL, 0);

@@ -33,6 +33,8 @@ struct compiled *compile_opts(const char *name, const char *src,
 			      const char *include_dir, int max_errors);
 struct compiled *compile_buf(const char *name, const char *src, size_t len,
 			     const char *include_dir, int max_errors);
+/* Compiles the file at path, diagnostics collected the same way. */
+struct compiled *compile_file(const char *path);
 void compiled_free(struct compiled *c);
 
 /* The first diagnostic of check (any level), or NULL. */
