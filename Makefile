@@ -314,6 +314,11 @@ golden-update: deps $(B)/nooksc
 	$(Q)sh tests/codegen/golden.sh --update $(B)/nooksc /dev/null
 	$(Q)sh tests/verify/run.sh --update $(B)/nooksc /dev/null
 
+# ---- the user-space kernel, its programs and extensions ----------------------
+
+include kernel/lib.mk
+include kernel/kernel.mk
+
 # ---- demo ------------------------------------------------------------------
 
 # ---- generated code --------------------------------------------------------

@@ -1,0 +1,40 @@
+/*
+ * nk_kernel.h - what the kernel program (nkernel) and the kernel's tests
+ * call of the kernel library besides its API (kernel/include/nk/).  Not
+ * for extensions: nothing here is in an IDL.
+ */
+#ifndef NK_KERNEL_H
+#define NK_KERNEL_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Module parameters: from nk_params_enter() to nk_params_leave(), on the
+ * calling thread, module_param_get(name) finds "name=value" among the n
+ * strings of kv (which must stay valid until then).
+ */
+void nk_params_enter(char *const *kv, int n);
+void nk_params_leave(void);
+
+/* Where printk_line writes (default: standard error).  One write(2) per
+ * line: "<level>[seconds.micros] message\n". */
+void nk_log_to_fd(int fd);
+
+/* What the kernel holds now, for leak checks and nkctl. */
+struct nk_kernel_stats {
+	long sockets;		/* live struct socket */
+	long files;		/* live struct file */
+	long tasks;		/* live struct task_struct */
+	long threads;		/* kernel threads running */
+	long works;		/* live struct delayed_work */
+	long locks;		/* live mutexes and spinlocks */
+};
+void nk_kernel_stats(struct nk_kernel_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
