@@ -46,7 +46,7 @@ Q := @
 say = @printf '  %-7s %s\n' $(1) $(2);
 endif
 
-.PHONY: all deps run test unit runtime-test soak bench verify-test golden cli fuzz check-generated regen golden-update install clean help
+.PHONY: all deps run demo-nooksc test unit runtime-test soak bench verify-test golden cli fuzz check-generated regen golden-update install clean help
 .DELETE_ON_ERROR:
 
 all: deps $(B)/nooksc $(B)/libnooks.a
@@ -328,7 +328,13 @@ include kernel/kernel.mk
 regen: all
 	$(Q)sh tools/regen.sh $(B)/nooksc generated
 
-run: all
+# The kernel with khttpd isolated, curl, an injected fault, recovery
+# (PORT=N to choose the port; default 8088 or the next free one).
+run: all $(NK_PROGRAMS)
+	$(Q)bash tools/run.sh $(B) $(PORT)
+
+# The compiler's own tour: checks, diagnostics, generated code.
+demo-nooksc: all
 	$(Q)sh tools/demo.sh $(B)/nooksc
 
 # ---- install ---------------------------------------------------------------

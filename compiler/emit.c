@@ -133,12 +133,14 @@ static const char *param_kind(const struct idl_var *v)
 		return "handle";
 	if (a->alloc_fn)
 		return "allocout";
-	if (obj_struct(v->type))
-		return "obj";
 	if (a->string)
 		return "str";
+	/* a struct pointer with a size is plain data in the caller's memory
+	 * (struct kstat *st [[out, count(1)]]), not a kernel object */
 	if (a->count || a->bytes)
 		return "buf";
+	if (obj_struct(v->type))
+		return "obj";
 	return "handle";
 }
 

@@ -1,2 +1,67 @@
 # kernel/kernel.mk - nkernel, nkctl and the example extensions.
-# Included by the top-level Makefile.
+# Included by the top-level Makefile (after kernel/lib.mk).
+#
+#   $(B)/kernel/nkernel          the kernel program: the kernel library,
+#                                the generated kernel-side wrappers of
+#                                idl/nk (generated/nk) and libnooks
+#   $(B)/kernel/wrap/libnk.so.1  what an isolated module binds to: the
+#                                generated stubs under the kernel
+#                                library's soname, with runtime/extlib.c
+#   $(B)/kernel/nkctl            the control client
+#   $(B)/examples/*.so           extensions, built against the nk headers
+#                                and libnk.so.1 only (no sanitizer: they
+#                                are what the runtime contains)
+
+NK_IFACES := core fs kthread net workqueue
+NK_GEN_OBJS := $(foreach i,$(NK_IFACES),$(addprefix $(B)/kernel/gen/$(i)_,kwrap.o xwrap.o shadow.o))
+NK_STUBS := $(foreach i,$(NK_IFACES),generated/nk/$(i)_stubs.c)
+NK_INC := -Ikernel -Ikernel/include -Iruntime/include -Igenerated/nk
+
+$(B)/kernel/gen/%.o: generated/nk/%.c
+	$(call say,CC,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS_ALL) $(WARN) $(NK_INC) -c -o $@ $<
+
+NKERNEL_OBJS := $(B)/kernel/nkernel.o $(B)/kernel/nkcommon.o
+$(NKERNEL_OBJS) $(B)/kernel/nkctl.o: CFLAGS += $(NK_INC)
+
+# -rdynamic: the kernel library takes the object arena from libnooks here
+$(B)/kernel/nkernel: $(NKERNEL_OBJS) $(NK_GEN_OBJS) $(B)/libnooks.a $(B)/kernel/libnk.so.1
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -rdynamic -o $@ $(NKERNEL_OBJS) $(NK_GEN_OBJS) $(B)/libnooks.a \
+		-L$(B)/kernel -l:libnk.so.1 -Wl,-rpath,'$$ORIGIN' -lpthread -ldl
+
+$(B)/kernel/nkctl: $(B)/kernel/nkctl.o $(B)/kernel/nkcommon.o
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^
+
+$(B)/kernel/wrap/libnk.so.1: $(NK_STUBS) runtime/extlib.c runtime/include/nooks.h
+	$(call say,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -fPIC -shared $(WARN) $(NK_INC) \
+		-Wl,-soname,libnk.so.1 -o $@ $(NK_STUBS) runtime/extlib.c
+
+EXT_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -fPIC -shared $(WARN) -Ikernel/include
+EXT_LIBS := -L$(B)/kernel -l:libnk.so.1
+
+$(B)/examples/khttpd.so: examples/khttpd/khttpd.c $(wildcard kernel/include/nk/*.h) $(B)/kernel/libnk.so.1
+	$(call say,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(EXT_CFLAGS) -o $@ $< $(EXT_LIBS)
+
+$(B)/examples/khttpd_buggy.so: examples/khttpd/khttpd.c $(wildcard kernel/include/nk/*.h) $(B)/kernel/libnk.so.1
+	$(call say,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(EXT_CFLAGS) -DKHTTPD_DOUBLE_RELEASE -o $@ $< $(EXT_LIBS)
+
+NK_PROGRAMS := $(B)/kernel/nkernel $(B)/kernel/nkctl $(B)/kernel/wrap/libnk.so.1 \
+	$(B)/examples/khttpd.so $(B)/examples/khttpd_buggy.so
+
+.PHONY: kernel khttpd-test
+kernel: deps $(NK_PROGRAMS)
+
+# End to end: nkernel with khttpd, real clients (curl, ab), real faults.
+khttpd-test: deps $(NK_PROGRAMS)
+	@echo "== nkernel and khttpd ($(B)) =="
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)sh tests/khttpd/run.sh $(B) $(RESULTS)/khttpd-$(B)

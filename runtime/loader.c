@@ -59,8 +59,10 @@ static int precheck(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-/* Its writable PT_LOAD segments, read from the program headers mapped
- * with the object (dl_iterate_phdr sees only the caller's namespace). */
+/* Its PT_LOAD segments (readable; writable where the segment is), read
+ * from the program headers mapped with the object (dl_iterate_phdr sees
+ * only the caller's namespace): the extension may pass its string
+ * constants and tables to the kernel as well as its data. */
 static void allow_segments(struct nooks_ext *e, const struct link_map *lm)
 {
 	const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)lm->l_addr;
@@ -69,9 +71,9 @@ static void allow_segments(struct nooks_ext *e, const struct link_map *lm)
 		return;
 	const ElfW(Phdr) *ph = (const ElfW(Phdr) *)(lm->l_addr + eh->e_phoff);
 	for (int i = 0; i < eh->e_phnum; i++)
-		if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_W))
+		if (ph[i].p_type == PT_LOAD)
 			nk_tracker_allow(e->d, (const void *)(lm->l_addr + ph[i].p_vaddr),
-					 ph[i].p_memsz, true);
+					 ph[i].p_memsz, (ph[i].p_flags & PF_W) != 0);
 }
 
 static int open_ext(struct nooks_ext *e, char *err, size_t errlen)

@@ -61,6 +61,10 @@ struct nooks_domain {
 	atomic_uintptr_t last_addr, last_pc;
 	uintptr_t code_start, code_end;
 	atomic_ulong gen;		/* changes when its regions are dropped */
+	/* nooks_domain_on_fault(): told once per fault, by the thread whose
+	 * crossing took the domain down */
+	void (*on_fault)(struct nooks_domain *d, void *arg);
+	void *on_fault_arg;
 };
 
 /* arena.c: the arena's range (reserving it on first use). */

@@ -54,6 +54,7 @@
 struct xframe {
 	sigjmp_buf env;
 	struct nooks_domain *d;
+	unsigned timeout_ms;		/* of this crossing; 0: none */
 	struct nooks_domain *saved_self;
 	struct xframe *prev;
 };
@@ -84,6 +85,9 @@ struct wslot {
 	pthread_t thread;
 	atomic_llong deadline_ns;	/* 0: not armed */
 	_Atomic(struct nooks_domain *) running;	/* extension code of this domain */
+	/* kernel code called by this domain's extension code (a kernel call
+	 * blocked on its behalf: interrupted when the domain goes down) */
+	_Atomic(struct nooks_domain *) calling;
 };
 static struct wslot slots[MAX_THREADS];
 static atomic_uint default_timeout_ms = 0;
@@ -224,6 +228,10 @@ static void handler(int sig, siginfo_t *si, void *uctx)
 		 * if still inside (the fault's cause stays recorded) */
 		if (f && xt.self && atomic_load(&xt.self->state) == NOOKS_DOWN)
 			siglongjmp(f->env, 1);
+		/* in kernel code called by the domain: returning interrupts a
+		 * blocking system call (no SA_RESTART), the kernel function
+		 * returns -EINTR, and nooks_xpc_kernel() unwinds on its way
+		 * back into the extension */
 		return;
 	}
 	if (sig == WATCHDOG_SIG) {
@@ -361,7 +369,8 @@ static void unwind_others(struct nooks_domain *d)
 	for (int i = 0; i < MAX_THREADS; i++) {
 		if (i == xt.slot || !atomic_load(&slots[i].used))
 			continue;
-		if (atomic_load(&slots[i].running) == d)
+		if (atomic_load(&slots[i].running) == d ||
+		    atomic_load(&slots[i].calling) == d)
 			pthread_kill(slots[i].thread, UNWIND_SIG);
 	}
 }
@@ -398,6 +407,7 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 	long long volatile prev_deadline = 0;
 
 	f.d = d;
+	f.timeout_ms = timeout_ms;
 	f.saved_self = xt.self;
 	f.prev = xt.top;
 	atomic_fetch_add(&d->inside, 1);
@@ -430,10 +440,13 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		xt.top = g->prev;
 		xt.self = g->saved_self;
 		protect_leave();
-		atomic_store(&g->d->state, NOOKS_DOWN);
+		int up = NOOKS_UP;
+		int first = atomic_compare_exchange_strong(&g->d->state, &up, NOOKS_DOWN);
 		atomic_fetch_add(&g->d->faults, 1);
 		atomic_fetch_sub(&g->d->inside, 1);
 		unwind_others(g->d);
+		if (first && g->d->on_fault)
+			g->d->on_fault(g->d, g->d->on_fault_arg);
 		return -1;
 	}
 
@@ -471,16 +484,32 @@ void nooks_xpc_kernel(struct nooks_domain *d, nooks_thunk fn, void *frame)
 	}
 	/* kernel code: the arena writable for it (best effort: while another
 	 * thread's extension runs it stays read-only and the kernel's writes
-	 * wait in the handler) and faults are the kernel's again */
+	 * wait in the handler), faults are the kernel's again, and no
+	 * deadline runs: a crossing's deadline bounds the time its extension
+	 * code runs without coming back to the kernel, which is re-armed
+	 * when the call returns (a thread may block in the kernel for good) */
 	struct wslot *w = xt.slot >= 0 ? &slots[xt.slot] : NULL;
+	/* the domain went down (another thread faulted, and this one was
+	 * interrupted in the kernel, or was between calls): back to the
+	 * crossing instead of on with an extension being torn down */
+	if (xt.top && atomic_load(&saved->state) == NOOKS_DOWN)
+		siglongjmp(xt.top->env, 1);
 	protect_leave();
 	xt.self = NULL;
-	if (w)
+	if (w) {
+		atomic_store(&w->deadline_ns, 0);
 		atomic_store(&w->running, NULL);
+		atomic_store(&w->calling, saved);
+	}
 	fn(frame);
 	xt.self = saved;
-	if (w)
+	if (w) {
+		atomic_store(&w->calling, NULL);
 		atomic_store(&w->running, saved);
+		if (xt.top && xt.top->timeout_ms)
+			atomic_store(&w->deadline_ns,
+				     now_ns() + (long long)xt.top->timeout_ms * 1000000LL);
+	}
 	protect_enter();
 }
 
@@ -561,8 +590,12 @@ int nooks_domain_reset(struct nooks_domain *d, struct nooks_release_stats *stats
 {
 	struct nk_release_stats s = { 0 };
 
-	if (atomic_load(&d->inside))
+	if (atomic_load(&d->inside)) {
+		/* again, in case a thread was between two checks when it was
+		 * first told (a blocking call entered after the signal) */
+		unwind_others(d);
 		return -EBUSY;
+	}
 	nk_tracker_release_domain(d, &s);
 	atomic_store(&d->gen, atomic_fetch_add(&generations, 1) + 1);	/* regions gone */
 	if (stats) {
@@ -599,6 +632,13 @@ void nooks_domain_stats(const struct nooks_domain *d, struct nooks_domain_stats 
 	out->last_signal = atomic_load(&d->last_signal);
 	out->last_addr = atomic_load(&d->last_addr);
 	out->last_pc = atomic_load(&d->last_pc);
+}
+
+void nooks_domain_on_fault(struct nooks_domain *d,
+			   void (*fn)(struct nooks_domain *d, void *arg), void *arg)
+{
+	d->on_fault_arg = arg;
+	d->on_fault = fn;
 }
 
 void nooks_domain_set_code(struct nooks_domain *d, uintptr_t start, uintptr_t end)

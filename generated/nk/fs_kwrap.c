@@ -79,16 +79,11 @@ int nooks_kw_vfs_stat(const char *path, struct kstat *st)
 		return -EINVAL; /* unterminated, unreadable or too long */
 	if (!st)
 		return -EINVAL; /* NULL where not nullable */
-	if (st) {
-		st = nooks_in(d, st, &nooks_type_kstat);
-		if (!st)
-			return -EINVAL; /* not a live struct kstat of this extension */
-	}
+	if (st && nooks_check_buffer(d, st, (size_t)(1) * sizeof(*st), 1))
+		return -EINVAL; /* outside the extension's memory, or too large */
 	frame.path = path;
 	frame.st = st;
 	nooks_xpc_kernel(d, nkw_thunk_vfs_stat, &frame);
-	if (st)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)st, &nooks_type_kstat);
 	return frame.ret;
 }
 

@@ -86,18 +86,13 @@ int nooks_kw_kernel_bind(struct socket *sock, const struct nk_sockaddr_in *addr)
 	}
 	if (!addr)
 		return -EINVAL; /* NULL where not nullable */
-	if (addr) {
-		addr = nooks_in(d, addr, &nooks_type_nk_sockaddr_in);
-		if (!addr)
-			return -EINVAL; /* not a live struct nk_sockaddr_in of this extension */
-	}
+	if (addr && nooks_check_buffer(d, addr, (size_t)(1) * sizeof(*addr), 0))
+		return -EINVAL; /* outside the extension's memory, or too large */
 	frame.sock = sock;
 	frame.addr = addr;
 	nooks_xpc_kernel(d, nkw_thunk_kernel_bind, &frame);
 	if (sock)	/* what the kernel changed, the extension sees */
 		nooks_refresh(d, (void *)sock, &nooks_type_socket);
-	if (addr)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)addr, &nooks_type_nk_sockaddr_in);
 	return frame.ret;
 }
 
@@ -227,18 +222,13 @@ int nooks_kw_kernel_connect(struct socket *sock, const struct nk_sockaddr_in *ad
 	}
 	if (!addr)
 		return -EINVAL; /* NULL where not nullable */
-	if (addr) {
-		addr = nooks_in(d, addr, &nooks_type_nk_sockaddr_in);
-		if (!addr)
-			return -EINVAL; /* not a live struct nk_sockaddr_in of this extension */
-	}
+	if (addr && nooks_check_buffer(d, addr, (size_t)(1) * sizeof(*addr), 0))
+		return -EINVAL; /* outside the extension's memory, or too large */
 	frame.sock = sock;
 	frame.addr = addr;
 	nooks_xpc_kernel(d, nkw_thunk_kernel_connect, &frame);
 	if (sock)	/* what the kernel changed, the extension sees */
 		nooks_refresh(d, (void *)sock, &nooks_type_socket);
-	if (addr)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)addr, &nooks_type_nk_sockaddr_in);
 	return frame.ret;
 }
 
@@ -452,18 +442,13 @@ int nooks_kw_kernel_getsockname(struct socket *sock, struct nk_sockaddr_in *addr
 	}
 	if (!addr)
 		return -EINVAL; /* NULL where not nullable */
-	if (addr) {
-		addr = nooks_in(d, addr, &nooks_type_nk_sockaddr_in);
-		if (!addr)
-			return -EINVAL; /* not a live struct nk_sockaddr_in of this extension */
-	}
+	if (addr && nooks_check_buffer(d, addr, (size_t)(1) * sizeof(*addr), 1))
+		return -EINVAL; /* outside the extension's memory, or too large */
 	frame.sock = sock;
 	frame.addr = addr;
 	nooks_xpc_kernel(d, nkw_thunk_kernel_getsockname, &frame);
 	if (sock)	/* what the kernel changed, the extension sees */
 		nooks_refresh(d, (void *)sock, &nooks_type_socket);
-	if (addr)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)addr, &nooks_type_nk_sockaddr_in);
 	return frame.ret;
 }
 

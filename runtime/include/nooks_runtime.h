@@ -89,6 +89,15 @@ struct nooks_release_stats {
  */
 int nooks_domain_reset(struct nooks_domain *d, struct nooks_release_stats *stats);
 
+/*
+ * fn(d, arg) is called once for each fault that takes d down (not for the
+ * other threads unwound by it), on the faulting thread, after its
+ * crossing has been unwound and before it returns the fault value: the
+ * place to wake whoever runs recovery.  It must not block for long.
+ */
+void nooks_domain_on_fault(struct nooks_domain *d,
+			   void (*fn)(struct nooks_domain *d, void *arg), void *arg);
+
 /* The code range of the extension (its loaded object): a fault whose
  * instruction lies elsewhere in the process is the kernel's own bug and is
  * not contained.  Without a range every fault during a crossing counts. */

@@ -1,0 +1,323 @@
+#!/bin/bash
+# run.sh BUILD RESULTFILE - nkernel and khttpd end to end, with real
+# clients (curl, ab) on 127.0.0.1 and real faults.
+#
+#   1. nkernel's errors: bad arguments, a missing module, a busy port
+#   2. HTTP correctness, natively and isolated: status codes, headers,
+#      bodies compared with cmp, traversal attempts, keep-alive
+#   3. isolated under load (ab): every fault class injected repeatedly
+#      (KHTTPD_FAULTS in all, default 104); nkernel never dies, the server
+#      answers after every recovery, failed requests per fault reported,
+#      and nothing leaks (sockets, tasks, threads, descriptors, mappings)
+#   4. natively, the same faults kill nkernel (they are real)
+#   5. the double release of khttpd_buggy.so: caught isolated, fatal native
+#
+# Writes "PASSED FAILED" to RESULTFILE.
+set -u
+B=$1
+result=$2
+nk=$B/kernel/nkernel
+ctl=$B/kernel/nkctl
+ext=$B/examples/khttpd.so
+buggy=$B/examples/khttpd_buggy.so
+faults_total=${KHTTPD_FAULTS:-104}
+classes="null wild stack loop abort ill fpe exit"
+
+tmp=$(mktemp -d)
+pids=""
+passed=0
+failed=0
+cleanup() {
+	for p in $pids; do kill -9 "$p" 2>/dev/null; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+ok() { echo "[PASS] $1"; passed=$((passed + 1)); }
+ko() { echo "[FAIL] $1"; failed=$((failed + 1)); }
+check() {	# check NAME COMMAND...: passes when COMMAND succeeds
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else ko "$name"; fi
+}
+# exits NAME STATUS PATTERN: the last command ($st, $out) exited with
+# STATUS and said something matching PATTERN
+exits() {
+	if [ "$st" -eq "$2" ] && grep -q -- "$3" <<< "$out"; then
+		ok "$1"
+	else
+		ko "$1 (status $st: $out)"
+	fi
+}
+
+# ---- fixtures ---------------------------------------------------------------
+
+www=$tmp/www
+mkdir -p "$www/sub" "$www/empty"
+cp examples/khttpd/www/index.html examples/khttpd/www/style.css "$www/"
+printf 'plain text\n' > "$www/a.txt"
+printf '{"ok": true}\n' > "$www/data.json"
+head -c 4194304 /dev/urandom > "$www/big.bin"
+head -c 1000 /dev/urandom > "$www/img.png"
+printf '<p>sub</p>\n' > "$www/sub/index.html"
+printf 'SECRET-OUTSIDE-ROOT\n' > "$tmp/secret.txt"
+ln -s ../secret.txt "$www/link"
+ln -s a.txt "$www/inlink"
+
+# A port nobody listens on (bash's /dev/tcp connect fails).
+free_port() {
+	local p
+	for _ in $(seq 1 100); do
+		p=$((20000 + RANDOM % 20000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return
+		fi
+	done
+	echo 0
+}
+
+# start NAME ISOLATION MODULE [ARGS...]: nkernel in the background; sets
+# pid, sock, log, port.  Fails if it does not answer within 10 s.
+start() {
+	local name=$1 iso=$2 mod=$3
+	shift 3
+	sock=$tmp/$name.sock
+	log=$tmp/$name.log
+	port=$(free_port)
+	"$nk" --control "$sock" --log "$log" --isolation="$iso" "$@" \
+		"$mod" root="$www" port="$port" threads=4 > "$tmp/$name.out" 2>&1 &
+	pid=$!
+	pids="$pids $pid"
+	for _ in $(seq 1 200); do
+		if "$ctl" -s "$sock" list > /dev/null 2>&1 &&
+		   curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+			return 0
+		fi
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "nkernel did not start:"
+	cat "$tmp/$name.out" "$log" 2>/dev/null | tail -20
+	return 1
+}
+
+stop() {
+	"$ctl" -s "$sock" shutdown > /dev/null 2>&1
+	local st=0
+	wait "$pid" || st=$?
+	return $st
+}
+
+url() { echo "http://127.0.0.1:$port$1"; }
+status() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+# raw REQUEST: sends it as is, prints the answer
+raw() {
+	exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
+	printf '%b' "$1" >&3
+	timeout 5 cat <&3
+	exec 3<&-
+}
+stat_of() { "$ctl" -s "$sock" stats | awk -v k="$1" '$1 == k { print $2 }'; }
+
+# ---- 1. errors --------------------------------------------------------------
+
+echo "-- nkernel's errors"
+out=$("$nk" --bogus 2>&1); st=$?
+exits "unknown option: exit 2" 2 "unknown option --bogus"
+check "unknown option: one line" test "$(echo "$out" | wc -l)" -eq 1
+out=$("$nk" --control "$tmp/x.sock" "$tmp/nonexistent.so" 2>&1); st=$?
+exits "missing module: exit 1, names the file" 1 "nonexistent.so: No such file"
+out=$("$nk" --control "$tmp/x.sock" --isolation=bogus "$ext" 2>&1); st=$?
+exits "bad isolation: exit 2" 2 "unknown isolation 'bogus'"
+out=$("$nk" --control "$tmp/x.sock" "$ext" port=notanumber 2>&1); st=$?
+exits "bad module parameter: exit 1" 1 "port=notanumber"
+out=$("$nk" --help); st=$?
+exits "--help: exit 0, usage" 0 "^Usage: nkernel"
+if start busy1 mprotect "$ext"; then
+	p1=$port
+	out=$("$nk" --control "$tmp/busy2.sock" "$ext" root="$www" port="$p1" 2>&1); st=$?
+	exits "busy port: exit 1, a clear line" 1 "Address already in use"
+	out=$("$nk" --control "$sock" "$ext" root="$www" port=1 2>&1); st=$?
+	exits "busy control socket: exit 1" 1 "another nkernel"
+	out=$("$ctl" -s "$sock" inject nosuch null 2>&1); st=$?
+	exits "nkctl: unknown module is an error (exit 1)" 1 "no module 'nosuch'"
+	out=$("$ctl" -s "$sock" inject khttpd nosuchfault 2>&1); st=$?
+	exits "nkctl: unknown fault is an error (exit 1)" 1 "unknown fault"
+	check "clean shutdown: exit 0" stop
+else
+	ko "nkernel starts"
+fi
+out=$("$ctl" -s "$tmp/none.sock" list 2>&1); st=$?
+exits "nkctl without nkernel: exit 2" 2 "cannot reach nkernel"
+
+# ---- 2. HTTP ------------------------------------------------------------------
+
+http_suite() {
+	local iso=$1 h
+	echo "-- HTTP, $iso"
+	start "http-$iso" "$iso" "$ext" || { ko "$iso: nkernel starts"; return; }
+	curl -s -o "$tmp/got" "$(url /)"
+	check "$iso: GET / is index.html" cmp -s "$tmp/got" "$www/index.html"
+	curl -s -o "$tmp/got" "$(url /big.bin)"
+	check "$iso: GET of a 4 MiB file (cmp)" cmp -s "$tmp/got" "$www/big.bin"
+	curl -s -o "$tmp/got" "$(url /sub/)"
+	check "$iso: a directory serves its index.html" cmp -s "$tmp/got" "$www/sub/index.html"
+	h=$(curl -s -D - -o /dev/null "$(url /a.txt)" | tr -d '\r')
+	check "$iso: Content-Type text/plain" grep -q '^Content-Type: text/plain' <<< "$h"
+	check "$iso: Content-Length" grep -q '^Content-Length: 11$' <<< "$h"
+	h=$(curl -s -D - -o /dev/null "$(url /data.json)" | tr -d '\r')
+	check "$iso: Content-Type application/json" grep -q '^Content-Type: application/json' <<< "$h"
+	h=$(curl -s -D - -o /dev/null "$(url /style.css)" | tr -d '\r')
+	check "$iso: Content-Type text/css" grep -q '^Content-Type: text/css' <<< "$h"
+	h=$(curl -s -I "$(url /big.bin)" | tr -d '\r')
+	check "$iso: HEAD: 200" grep -q '^HTTP/1.1 200' <<< "$h"
+	check "$iso: HEAD: the file's length" grep -q '^Content-Length: 4194304$' <<< "$h"
+	check "$iso: HEAD has no body" test "$(raw 'HEAD /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' | tail -c 11)" != "plain text"
+	check "$iso: 404 for a missing file" test "$(status "$(url /missing.html)")" = 404
+	check "$iso: 404 for a directory without index.html" test "$(status "$(url /empty/)")" = 404
+	check "$iso: 405 for POST" test "$(status -X POST -d x "$(url /a.txt)")" = 405
+	h=$(curl -s -D - -o /dev/null -X DELETE "$(url /a.txt)" | tr -d '\r')
+	check "$iso: 405 names the allowed methods" grep -q '^Allow: GET, HEAD' <<< "$h"
+	check "$iso: 400 for a malformed request line" grep -q '^HTTP/1.1 400' <<< "$(raw 'GARBAGE\r\n\r\n')"
+	check "$iso: 400 for HTTP/1.1 without Host" grep -q '^HTTP/1.1 400' <<< "$(raw 'GET / HTTP/1.1\r\n\r\n')"
+	check "$iso: 400 for a bad %-escape" test "$(status "$(url /%zz)")" = 400
+	check "$iso: 400 for an encoded NUL" test "$(status "$(url /a.txt%00.html)")" = 400
+	check "$iso: 414 for a 3000-byte URI" test "$(status "$(url "/$(head -c 3000 /dev/zero | tr '\0' a)")")" = 414
+	check "$iso: 431 for a 9000-byte header" \
+		test "$(status -H "X-Big: $(head -c 9000 /dev/zero | tr '\0' b)" "$(url /a.txt)")" = 431
+	for t in '/../secret.txt' '/%2e%2e/secret.txt' '/..%2fsecret.txt' '/sub/../../secret.txt' '/link'; do
+		curl -s --path-as-is -o "$tmp/got" -w '%{http_code}' "$(url "$t")" > "$tmp/code"
+		check "$iso: traversal '$t' refused (404, no secret)" \
+			sh -c "test \"\$(cat $tmp/code)\" = 404 && ! grep -q SECRET $tmp/got"
+	done
+	check "$iso: a symlink inside the root is served" test "$(status "$(url /inlink)")" = 200
+	curl -sv -o /dev/null -o /dev/null "$(url /a.txt)" "$(url /index.html)" 2> "$tmp/kv"
+	check "$iso: keep-alive: two requests, one connection" grep -qi 're-using existing connection' "$tmp/kv"
+	h=$(curl -s -0 -D - -o /dev/null "$(url /a.txt)" | tr -d '\r')
+	check "$iso: HTTP/1.0 closes" grep -q '^Connection: close' <<< "$h"
+	n=$(raw 'GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' | grep -c '^HTTP/1.1 200')
+	check "$iso: pipelined requests both answered" test "$n" -eq 2
+	for i in $(seq 1 8); do curl -s -o "$tmp/par$i" "$(url /big.bin)" & done
+	wait_ok=1
+	for j in $(jobs -p); do [ "$j" = "$pid" ] || wait "$j" || wait_ok=0; done
+	for i in $(seq 1 8); do cmp -s "$tmp/par$i" "$www/big.bin" || wait_ok=0; done
+	check "$iso: 8 concurrent downloads (cmp)" test "$wait_ok" -eq 1
+	check "$iso: clean shutdown" stop
+	check "$iso: nothing left behind at shutdown" sh -c "! grep -q 'left behind' $log"
+}
+http_suite none
+http_suite mprotect
+
+# ---- 3. faults under load -----------------------------------------------------
+
+echo "-- isolated, under load, $faults_total injected faults"
+if start load mprotect "$ext" --timeout 300 --max-restarts 100000 --backoff 0; then
+	for _ in 1 2 3; do curl -s -o /dev/null "$(url /a.txt)"; done
+	for k in sockets files tasks threads fds mappings rss_kb; do eval "base_$k=\$(stat_of $k)"; done
+	ab -q -r -c 8 -t 600 -n 100000000 "$(url /a.txt)" > "$tmp/ab.out" 2>&1 &
+	ab=$!
+	sleep 1
+	n=0 alive=1 served=1
+	while [ $n -lt "$faults_total" ]; do
+		for c in $classes; do
+			[ $n -lt "$faults_total" ] || break
+			out=$("$ctl" -s "$sock" inject khttpd "$c" 2>&1)
+			if ! grep -q 'recovered in' <<< "$out"; then
+				echo "inject $c: $out"
+				served=0
+			fi
+			n=$((n + 1))
+			if ! kill -0 "$pid" 2>/dev/null; then alive=0; break 2; fi
+			[ "$(status "$(url /a.txt)")" = 200 ] || served=0
+		done
+	done
+	kill -INT $ab
+	wait $ab
+	check "nkernel survived $n injected faults under load" test "$alive" -eq 1
+	check "khttpd recovered and answered after every fault" test "$served" -eq 1
+	complete=$(awk '/^Complete requests/ { print $3 }' "$tmp/ab.out")
+	failedreq=$(awk '/^Failed requests/ { print $3 }' "$tmp/ab.out")
+	non2xx=$(awk '/^Non-2xx/ { print $3 }' "$tmp/ab.out")
+	echo "ab: ${complete:-?} requests, ${failedreq:-?} failed, ${non2xx:-0} non-2xx, over $n faults" \
+		"(~$(( (${failedreq:-0} + ${non2xx:-0}) / (n > 0 ? n : 1) )) per fault)"
+	check "ab completed requests" test "${complete:-0}" -gt 1000
+	check "few failed requests per fault (< 8, the concurrency)" \
+		test $(( (${failedreq:-0} + ${non2xx:-0}) )) -lt $((8 * n))
+	check "the wild write left the kernel object intact" \
+		sh -c "! grep -q 'kernel memory corrupted' $log"
+	list=$("$ctl" -s "$sock" list)
+	check "nkctl list counts the faults and restarts" \
+		awk -v n="$n" '$1 == "khttpd" { found = 1; exit !($5 == n && $6 == n && $2 == "live") } END { if (!found) exit 1 }' <<< "$list"
+	sleep 0.5
+	leak_ok=1
+	for k in sockets files tasks threads fds; do
+		now=$(stat_of $k)
+		eval "b=\$base_$k"
+		echo "  $k: $b before, $now after"
+		[ "$now" = "$b" ] || leak_ok=0
+	done
+	echo "  mappings: $base_mappings before, $(stat_of mappings) after;" \
+		"rss: $base_rss_kb kB before, $(stat_of rss_kb) kB after"
+	check "nothing leaked across $n faults (sockets, files, tasks, threads, fds)" test $leak_ok -eq 1
+	check "mappings back to their level (within 4)" \
+		test $(( $(stat_of mappings) - base_mappings )) -le 4
+	check "clean shutdown after the faults" stop
+	check "the log has one recovery line per fault" \
+		test "$(grep -c 'khttpd: recovered in' "$log")" -eq "$n"
+else
+	ko "nkernel starts for the load test"
+fi
+
+# ---- 4. native: the same faults are fatal -----------------------------------------
+
+echo "-- natively, the faults are real"
+for c in $classes; do
+	start "native-$c" none "$ext" || { ko "native $c: starts"; continue; }
+	timeout 3 "$ctl" -s "$sock" inject khttpd "$c" > "$tmp/native.out" 2>&1
+	case $c in
+	wild)
+		check "native wild: the kernel object is corrupted" grep -q 'kernel memory corrupted' "$log"
+		stop > /dev/null
+		;;
+	loop)
+		check "native loop: the kernel hangs" sh -c "! timeout 2 $ctl -s $sock list > /dev/null 2>&1"
+		kill -9 "$pid"
+		wait "$pid" 2>/dev/null
+		;;
+	*)
+		st=0
+		for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+		wait "$pid" 2>/dev/null || st=$?
+		check "native $c: nkernel died (status $st)" test "$st" -ne 0
+		;;
+	esac
+done
+
+# ---- 5. the double release ------------------------------------------------------
+
+echo "-- khttpd_buggy.so: a socket released twice"
+if start buggy mprotect "$buggy"; then
+	for _ in 1 2 3; do curl -s -o /dev/null "$(url /a.txt)"; done
+	sleep 0.2
+	check "isolated: the double release is caught and reported" grep -q 'released twice' "$log"
+	check "isolated: the kernel lives and khttpd still serves" test "$(status "$(url /a.txt)")" = 200
+	check "isolated: no socket leaked or lost" test "$(stat_of sockets)" = 1
+	stop > /dev/null
+else
+	ko "buggy variant starts"
+fi
+if start buggy-native none "$buggy"; then
+	curl -s -o /dev/null "$(url /a.txt)"
+	st=0
+	for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+	wait "$pid" 2>/dev/null || st=$?
+	check "native: the double release kills the kernel (status $st)" test "$st" -ne 0
+	check "native: the kernel reports the bug" grep -q 'BUG: sock_release' "$log"
+else
+	ko "buggy variant starts natively"
+fi
+
+echo "khttpd: $passed passed, $failed failed"
+echo "$passed $failed" > "$result"
+[ "$failed" -eq 0 ]
