@@ -12,6 +12,7 @@ NKLIB := $(B)/kernel/libnk.so.1
 
 NKLIB_OBJS :=
 NKLIB_OBJS += $(B)/kernel/core.o
+NKLIB_OBJS += $(B)/kernel/kthread.o
 
 $(NKLIB_OBJS): CFLAGS += -fPIC -Ikernel/include -Ikernel -Iruntime/include
 
@@ -28,6 +29,7 @@ NKT_OBJS += $(B)/tests/cunit_run.o
 NKT_OBJS += $(NKT)/main.o
 NKT_OBJS += $(NKT)/util.o
 NKT_OBJS += $(NKT)/test_core.o
+NKT_OBJS += $(NKT)/test_kthread.o
 
 $(NKT_OBJS): CFLAGS += -Itests -Itests/kernel -Ikernel/include -Ikernel -Iruntime/include
 

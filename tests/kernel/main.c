@@ -21,6 +21,7 @@ int main(int argc, char **argv)
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
 	register_core_tests();
+	register_kthread_tests();
 	register_leak_tests();
 	return cunit_run("kernel", argc > 1 ? argv[1] : NULL);
 }
