@@ -13,6 +13,7 @@ NKLIB := $(B)/kernel/libnk.so.1
 NKLIB_OBJS :=
 NKLIB_OBJS += $(B)/kernel/core.o
 NKLIB_OBJS += $(B)/kernel/kthread.o
+NKLIB_OBJS += $(B)/kernel/net.o
 
 $(NKLIB_OBJS): CFLAGS += -fPIC -Ikernel/include -Ikernel -Iruntime/include
 
@@ -30,6 +31,7 @@ NKT_OBJS += $(NKT)/main.o
 NKT_OBJS += $(NKT)/util.o
 NKT_OBJS += $(NKT)/test_core.o
 NKT_OBJS += $(NKT)/test_kthread.o
+NKT_OBJS += $(NKT)/test_net.o
 
 $(NKT_OBJS): CFLAGS += -Itests -Itests/kernel -Ikernel/include -Ikernel -Iruntime/include
 
