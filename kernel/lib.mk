@@ -12,6 +12,7 @@ NKLIB := $(B)/kernel/libnk.so.1
 
 NKLIB_OBJS :=
 NKLIB_OBJS += $(B)/kernel/core.o
+NKLIB_OBJS += $(B)/kernel/fs.o
 NKLIB_OBJS += $(B)/kernel/kthread.o
 NKLIB_OBJS += $(B)/kernel/net.o
 
@@ -32,6 +33,7 @@ NKT_OBJS += $(NKT)/util.o
 NKT_OBJS += $(NKT)/test_core.o
 NKT_OBJS += $(NKT)/test_kthread.o
 NKT_OBJS += $(NKT)/test_net.o
+NKT_OBJS += $(NKT)/test_fs.o
 
 $(NKT_OBJS): CFLAGS += -Itests -Itests/kernel -Ikernel/include -Ikernel -Iruntime/include
 
