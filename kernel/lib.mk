@@ -15,6 +15,7 @@ NKLIB_OBJS += $(B)/kernel/core.o
 NKLIB_OBJS += $(B)/kernel/fs.o
 NKLIB_OBJS += $(B)/kernel/kthread.o
 NKLIB_OBJS += $(B)/kernel/net.o
+NKLIB_OBJS += $(B)/kernel/workqueue.o
 
 $(NKLIB_OBJS): CFLAGS += -fPIC -Ikernel/include -Ikernel -Iruntime/include
 
@@ -34,6 +35,7 @@ NKT_OBJS += $(NKT)/test_core.o
 NKT_OBJS += $(NKT)/test_kthread.o
 NKT_OBJS += $(NKT)/test_net.o
 NKT_OBJS += $(NKT)/test_fs.o
+NKT_OBJS += $(NKT)/test_workqueue.o
 
 $(NKT_OBJS): CFLAGS += -Itests -Itests/kernel -Ikernel/include -Ikernel -Iruntime/include
 
