@@ -1,0 +1,215 @@
+/*
+ * kthread.c - kernel threads, and the wait every blocking kernel call
+ * makes.
+ *
+ * A task_struct lives in the object arena (extensions read it); the
+ * kernel's side of it (kpriv) is a heap struct kthread: the pthread, the
+ * stop flag, and an eventfd that kthread_stop() makes readable and that
+ * is never drained.  A kernel thread's blocking calls all go through
+ * nk_wait(), which polls the fd they wait for together with the thread's
+ * stop eventfd: once a stop is asked every wait of the thread ends at
+ * once with -EINTR, and msleep() is a poll on the eventfd alone.  A
+ * signal that interrupts poll() (the runtime's way to pull threads out of
+ * an extension under recovery) also ends the wait with -EINTR, never
+ * retried.
+ *
+ * The thread sets the thread-local `current` and calls
+ * task->ops->threadfn(task), reading task->ops on the new thread: when
+ * the extension is isolated, the wrapper of wake_up_process has replaced
+ * ops with a table that enters the extension.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "nk/core.h"
+#include "nk/kthread.h"
+#include "nooks_runtime.h"
+
+enum kthread_state {
+	KT_NEW,		/* created, not woken */
+	KT_RUNNING,	/* woken; threadfn may have returned, not joined */
+	KT_JOINED,	/* stopped and joined: exit_code final */
+};
+
+struct kthread {
+	pthread_t thread;
+	pthread_mutex_t lock;	/* state transitions; held across the join */
+	enum kthread_state state;
+	atomic_bool stop;
+	int stop_fd;		/* eventfd: readable once stop is asked */
+	int exit_code;
+};
+
+static _Thread_local struct task_struct *current;
+
+static struct kthread *kt(struct task_struct *task)
+{
+	return task->kpriv;
+}
+
+struct task_struct *kthread_create(const char *name)
+{
+	struct task_struct *task = nooks_arena_alloc(sizeof(*task));
+	struct kthread *k = calloc(1, sizeof(*k));
+	if (!task || !k)
+		goto fail;
+	k->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (k->stop_fd < 0)
+		goto fail;
+	pthread_mutex_init(&k->lock, NULL);
+	k->state = KT_NEW;
+	if (name) {
+		strncpy(task->comm, name, TASK_COMM_LEN - 1);
+		task->comm[TASK_COMM_LEN - 1] = '\0';
+	}
+	task->kpriv = k;
+	atomic_fetch_add(&nk_nr_tasks, 1);
+	return task;
+fail:
+	free(k);
+	if (task)
+		nooks_arena_free(task);
+	return NULL;
+}
+
+static void *kthread_main(void *arg)
+{
+	struct task_struct *task = arg;
+	struct kthread *k = kt(task);
+	current = task;
+	/* pthread names are limited to 15 characters, as comm is */
+	pthread_setname_np(pthread_self(), task->comm[0] ? task->comm : "kthread");
+	const struct kthread_ops *ops = task->ops;
+	int rc = ops && ops->threadfn ? ops->threadfn(task) : -EINVAL;
+	k->exit_code = rc;
+	task->exit_code = rc;
+	current = NULL;
+	atomic_fetch_sub(&nk_nr_threads, 1);
+	return NULL;
+}
+
+int wake_up_process(struct task_struct *task)
+{
+	if (!task || !task->ops || !task->ops->threadfn)
+		return -EINVAL;
+	struct kthread *k = kt(task);
+	pthread_mutex_lock(&k->lock);
+	if (k->state != KT_NEW) {
+		pthread_mutex_unlock(&k->lock);
+		return -EBUSY;
+	}
+	atomic_fetch_add(&nk_nr_threads, 1);
+	int err = pthread_create(&k->thread, NULL, kthread_main, task);
+	if (err) {
+		atomic_fetch_sub(&nk_nr_threads, 1);
+		pthread_mutex_unlock(&k->lock);
+		return -EAGAIN;
+	}
+	k->state = KT_RUNNING;
+	pthread_mutex_unlock(&k->lock);
+	return 0;
+}
+
+int kthread_stop(struct task_struct *task)
+{
+	if (!task)
+		return -EINVAL;
+	struct kthread *k = kt(task);
+	pthread_mutex_lock(&k->lock);
+	if (k->state == KT_NEW) {
+		pthread_mutex_unlock(&k->lock);
+		return -EINVAL;
+	}
+	if (k->state == KT_RUNNING) {
+		if (pthread_equal(k->thread, pthread_self())) {
+			pthread_mutex_unlock(&k->lock);
+			return -EDEADLK;
+		}
+		atomic_store(&k->stop, true);
+		uint64_t one = 1;
+		ssize_t w = write(k->stop_fd, &one, sizeof(one));
+		(void)w;	/* only fails if the counter is full: still readable */
+		pthread_join(k->thread, NULL);
+		k->state = KT_JOINED;
+	}
+	int rc = k->exit_code;
+	pthread_mutex_unlock(&k->lock);
+	return rc;
+}
+
+void put_task_struct(struct task_struct *task)
+{
+	if (!task)
+		return;
+	struct kthread *k = kt(task);
+	if (k->state == KT_RUNNING && kthread_stop(task) == -EDEADLK) {
+		/* A thread freeing its own task: it cannot join itself.  It is
+		 * a bug of the caller; leaking the task beats freeing memory
+		 * the thread still runs on. */
+		printk_line(LOGLEVEL_ERR, "BUG: put_task_struct: a kernel thread freed its own task");
+		return;
+	}
+	close(k->stop_fd);
+	pthread_mutex_destroy(&k->lock);
+	free(k);
+	task->kpriv = NULL;
+	nooks_arena_free(task);
+	atomic_fetch_sub(&nk_nr_tasks, 1);
+}
+
+bool kthread_should_stop(void)
+{
+	return current && atomic_load(&kt(current)->stop);
+}
+
+int nk_wait(int fd, short events, int timeout_ms)
+{
+	struct pollfd p[2] = { { .fd = fd, .events = events } };
+	nfds_t n = 1;
+	if (current) {
+		struct kthread *k = kt(current);
+		if (atomic_load(&k->stop))
+			return -EINTR;
+		p[1].fd = k->stop_fd;
+		p[1].events = POLLIN;
+		n = 2;
+	}
+	int r = poll(fd >= 0 ? p : p + 1, fd >= 0 ? n : n - 1, timeout_ms);
+	if (r < 0)
+		return errno == EINTR ? -EINTR : -errno;
+	if (r == 0)
+		return -EAGAIN;
+	if (n == 2 && p[1].revents)
+		return -EINTR;
+	return 0;
+}
+
+void msleep(unsigned int ms)
+{
+	uint64_t deadline = nk_now_ms() + ms;
+	for (;;) {
+		uint64_t now = nk_now_ms();
+		if (now >= deadline)
+			return;
+		uint64_t left = deadline - now;
+		int t = left > INT_MAX ? INT_MAX : (int)left;
+		if (current) {
+			/* -1 (no fd): only the stop eventfd is polled */
+			if (nk_wait(-1, 0, t) != -EAGAIN)
+				return;
+		} else {
+			struct timespec ts = { t / 1000, (long)(t % 1000) * 1000000L };
+			if (nanosleep(&ts, NULL) < 0)
+				return;	/* a signal: like poll, not retried */
+		}
+	}
+}
