@@ -993,6 +993,8 @@ void nk_tracker_release_domain(struct nooks_domain *d, struct nk_release_stats *
 	struct dstate *ds = find_dstate(d);
 	if (!ds || ds->dying) {		/* nothing, or already under way */
 		UNLOCK();
+		if (!ds)
+			nk_heap_release_domain(d);
 		return;
 	}
 	ds->dying = true;		/* nothing new from now on */
@@ -1045,6 +1047,7 @@ void nk_tracker_release_domain(struct nooks_domain *d, struct nk_release_stats *
 	}
 	free(ds->graves);
 	free(ds);
+	nk_heap_release_domain(d);	/* its heap goes too (heap.c) */
 	if (stats)
 		*stats = st;
 }

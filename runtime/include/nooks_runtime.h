@@ -188,6 +188,26 @@ void *nooks_arena_alloc(size_t size);
 void nooks_arena_free(void *p);
 int nooks_in_arena(const void *p);
 
+/* ---- per-domain heaps ------------------------------------------------------ */
+
+/*
+ * An isolated extension on an isolating backend allocates from a heap of
+ * its own (docs/runtime.md, "Heaps"): memory it may pass to the kernel,
+ * emptied when its domain's holdings are released, unmapped with it.
+ */
+struct nooks_heap_stats {
+	size_t reserved;		/* the mapping */
+	size_t in_use;			/* bytes in live blocks (headers included) */
+	size_t peak;			/* the most in_use ever */
+	size_t touched;			/* extent used since the last emptying */
+	unsigned long allocs, frees;
+	unsigned long bad_frees;	/* wild or double frees ignored */
+	unsigned long failures;		/* allocations refused (full, or closed) */
+	unsigned long wipes;		/* times it was emptied */
+};
+/* -ENOENT when e has no heap (native, or the none backend). */
+int nooks_ext_heap_stats(const struct nooks_ext *e, struct nooks_heap_stats *out);
+
 #ifdef __cplusplus
 }
 #endif
