@@ -139,6 +139,7 @@ RT_OBJS += $(B)/runtime/arena.o
 RT_OBJS += $(B)/runtime/heap.o
 RT_OBJS += $(B)/runtime/loader.o
 RT_OBJS += $(B)/runtime/recovery.o
+RT_OBJS += $(B)/runtime/replay.o
 RT_OBJS += $(B)/runtime/tracker.o
 RT_OBJS += $(B)/runtime/xpc.o
 
@@ -153,8 +154,9 @@ RTT := $(B)/tests/runtime
 RTT_OBJS := $(B)/tests/cunit_run.o $(RTT)/main.o $(RTT)/test_tracker.o $(RTT)/test_xpc.o $(RTT)/test_loader.o \
 	$(RTT)/test_recovery.o $(RTT)/leaks.o
 RTT_OBJS += $(RTT)/test_heap.o
+RTT_OBJS += $(RTT)/test_replay.o
 $(RTT_OBJS): CFLAGS += -Itests -Iruntime/include -Iruntime -Itests/codegen -I$(CG)/gen
-$(RTT)/test_loader.o $(RTT)/test_heap.o: | $(CG)/gen/tk.stamp
+$(RTT)/test_loader.o $(RTT)/test_heap.o $(RTT)/test_replay.o: | $(CG)/gen/tk.stamp
 
 # The loader tests' kernel: the test kernel API as a real shared library
 # (libtk.so.1), the generated wrappers linked into the test program, and
@@ -241,6 +243,7 @@ CG_OBJS += $(B)/tests/cunit_run.o
 CG_OBJS += $(CG)/main.o
 CG_OBJS += $(CG)/test_fake_runtime.o
 CG_OBJS += $(CG)/test_wrappers.o
+CG_OBJS += $(CG)/test_replay.o
 CG_OBJS += $(CG)/fake_runtime.o
 CG_OBJS += $(CG)/tk.o
 CG_OBJS += $(CG)/gen/tk_kwrap.o

@@ -41,6 +41,7 @@ struct nooks_ext {
 	void *wrapper;		/* isolated: the wrapper library */
 	Lmid_t lmid;
 	struct nk_heap *heap;	/* isolated on an isolating backend */
+	bool replay;		/* holds the domain's replay log open */
 };
 
 static void set_err(char *err, size_t len, const char *fmt, const char *a,
@@ -213,16 +214,23 @@ struct nooks_ext *nooks_ext_load(struct nooks_domain *d, const char *path,
 			return NULL;
 		}
 	}
-	if (open_ext(e, err, errlen)) {
-		nk_heap_close(e->heap);
-		if (e->wrapper)
-			dlclose(e->wrapper);
-		nk_heap_free(e->heap);
-		free(e->path);
-		free(e);
-		return NULL;
+	/* the replay log is kept where faults are recovered from */
+	e->replay = nooks_domain_backend(d) != NOOKS_BACKEND_NONE;
+	if (e->replay && nk_replay_open(d)) {
+		set_err(err, errlen, "out of memory loading '%s'%s", path, "");
+		e->replay = false;
+	} else if (!open_ext(e, err, errlen)) {
+		return e;
 	}
-	return e;
+	if (e->replay)
+		nk_replay_close(d);
+	nk_heap_close(e->heap);
+	if (e->wrapper)
+		dlclose(e->wrapper);
+	nk_heap_free(e->heap);
+	free(e->path);
+	free(e);
+	return NULL;
 }
 
 void *nooks_ext_sym(struct nooks_ext *e, const char *name)
@@ -249,6 +257,8 @@ void nooks_ext_unload(struct nooks_ext *e)
 	if (e->wrapper)
 		dlclose(e->wrapper);
 	nk_heap_free(e->heap);
+	if (e->replay)
+		nk_replay_close(e->d);
 	free(e->path);
 	free(e);
 }

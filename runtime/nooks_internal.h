@@ -90,4 +90,22 @@ void *nk_heap_alloc(void *heap, size_t align, size_t n);
 void nk_heap_dealloc(void *heap, void *p);
 void *nk_heap_realloc(void *heap, void *p, size_t n);
 size_t nk_heap_usable(void *heap, const void *p);
+/* ---- replay.c and the tracker's registrations (issue #4) ------------------- */
+
+/* Registering kernel functions told apart per domain (more: not replayed). */
+#define NK_REG_KINDS 16
+
+/* Which registration obj is for d: its kind (the undo callback, one per
+ * registering kernel function) and ordinal (0 for the first registration
+ * of that kind since d's holdings were last released, and so on).  0, or
+ * -ENOENT if d has no registration of obj. */
+int nk_tracker_registration(struct nooks_domain *d, const void *obj,
+			    void (**kind)(void *), unsigned *ord);
+/* The object of d's live registration of that kind and ordinal; NULL. */
+void *nk_tracker_registered(struct nooks_domain *d, void (*kind)(void *), unsigned ord);
+
+/* The replay log of d lives from nk_replay_open() (the loader, at load)
+ * to nk_replay_close() (at unload); without one nothing is logged. */
+int nk_replay_open(struct nooks_domain *d);
+void nk_replay_close(struct nooks_domain *d);
 #endif

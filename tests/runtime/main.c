@@ -17,6 +17,7 @@ void register_xpc_tests(const char *so_path);
 void register_loader_tests(const char *dir, const char *ext, const char *wrapper);
 void register_recovery_tests(const char *so_path);
 void register_heap_tests(const char *dir, const char *wrapper, int crossings);
+void register_replay_tests(const char *ext, const char *wrapper);
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
@@ -37,8 +38,10 @@ int main(int argc, char **argv)
 		register_xpc_tests(argv[2]);
 		register_recovery_tests(argv[2]);
 	}
-	if (argc > 5)
+	if (argc > 5) {
 		register_loader_tests(argv[3], argv[4], argv[5]);
+		register_replay_tests(argv[4], argv[5]);
+	}
 #else
 	register_heap_tests(NULL, NULL, 0);
 	puts("crossing tests skipped under AddressSanitizer (see docs/runtime.md)");
