@@ -5,8 +5,10 @@
  *
  * A heap is one private anonymous mapping (NK_HEAP_SIZE, reserved with
  * MAP_NORESERVE: only touched pages cost memory), registered with the
- * tracker as memory the domain may pass to the kernel.  Blocks are
- * power-of-two size classes from 16 bytes up, each with a 16-byte header
+ * tracker as memory the domain may pass to the kernel.  Blocks come in
+ * size classes of 32, 48, 64, 96, 128, ... bytes (powers of two and the
+ * half-way steps between them, so at most a third is lost to rounding),
+ * each with a 16-byte header
  * (magic, class, state, offset for aligned blocks), carved from the
  * mapping with a bump pointer and recycled through one free list per
  * class.  Everything is behind one mutex per heap.
@@ -42,8 +44,8 @@
 
 #define HDR 16
 #define MAGIC 0x6e6b6870u		/* "nkhp" */
-#define NCLASS 40
-#define BIG_CLASS 14			/* 256 KiB: freed blocks give pages back */
+#define NCLASS 48			/* the largest: 48 << 23 = 384 MiB */
+#define BIG_CLASS 26			/* 256 KiB: freed blocks give pages back */
 
 enum { B_USED = 1, B_FREE = 2 };
 
@@ -72,9 +74,10 @@ struct nk_heap {
 static pthread_mutex_t heaps_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct nk_heap *heaps;
 
+/* 32, 48, 64, 96, 128, 192, ...: multiples of 16, header included */
 static inline size_t class_size(unsigned c)
 {
-	return (size_t)HDR << c;
+	return (size_t)(c % 2 ? 48 : 32) << (c / 2);
 }
 
 /* The smallest class whose blocks hold n bytes after the header. */
@@ -83,9 +86,9 @@ static int class_of(const struct nk_heap *h, size_t n)
 	if (n > h->size - HDR)
 		return -1;
 	unsigned c = 0;
-	while (class_size(c) - HDR < n)
+	while (c < NCLASS && class_size(c) - HDR < n)
 		c++;
-	return class_size(c) <= h->size ? (int)c : -1;
+	return c < NCLASS && class_size(c) <= h->size ? (int)c : -1;
 }
 
 static inline bool in_heap(const struct nk_heap *h, uintptr_t p)
