@@ -21,6 +21,7 @@ long ext_reverse_heap(long n);
 long ext_reverse_libc(long unused);
 long ext_libc_state(long unused);
 long ext_crash(long unused);
+long ext_churn(long rounds);
 
 long ext_malloc(long n)
 {
@@ -171,4 +172,23 @@ long ext_crash(long unused)
 	(void)unused;
 	volatile int *p = NULL;
 	return *p;
+}
+
+/* Allocates and frees blocks of varying sizes, rounds times: threads
+ * doing this are often inside the allocator when the domain faults. */
+long ext_churn(long rounds)
+{
+	void *keep[16] = { 0 };
+	unsigned x = 12345;
+	for (long i = 0; i < rounds; i++) {
+		x = x * 1103515245u + 12345u;
+		unsigned k = (x >> 8) % 16;
+		free(keep[k]);
+		keep[k] = malloc(16 + (x >> 12) % 3000);
+		if (!keep[k])
+			return -1;
+	}
+	for (int k = 0; k < 16; k++)
+		free(keep[k]);
+	return 0;
 }

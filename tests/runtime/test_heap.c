@@ -13,10 +13,12 @@
  */
 #include <errno.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <CUnit/CUnit.h>
@@ -301,6 +303,63 @@ static void test_leak_cycles(void)
 	nooks_domain_destroy(d);
 }
 
+struct churner {
+	struct nooks_domain *d;
+	struct nooks_ext *e;
+	int rc;
+};
+
+static void *churn(void *p)
+{
+	struct churner *c = p;
+	long r;
+	c->rc = 0;
+	while (c->rc == 0)
+		c->rc = call(c->d, c->e, "ext_churn", 100000, &r);
+	return NULL;
+}
+
+/* Threads allocating when another thread's call faults the domain are
+ * unwound, some of them inside the allocator holding the heap's lock;
+ * recovery empties the heap and makes its lock anew, so the next copy
+ * allocates (a lock left held would hang it until the deadline). */
+static void test_threads_unwound_in_allocator(void)
+{
+	char err[256];
+	struct nooks_domain *d = nooks_domain_create("heap-threads", NOOKS_BACKEND_MPROTECT);
+	struct nooks_ext *e = nooks_ext_load(d, ext_path, wrapper_path, bind, 1, err, sizeof(err));
+	struct churner c[3];
+	pthread_t t[3];
+	long r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	for (int round = 0; round < 20; round++) {
+		for (int i = 0; i < 3; i++) {
+			c[i] = (struct churner){ d, e, 0 };
+			pthread_create(&t[i], NULL, churn, &c[i]);
+		}
+		struct timespec ts = { 0, 2 * 1000000L };
+		nanosleep(&ts, NULL);
+		CU_ASSERT_EQUAL(call(d, e, "ext_crash", 0, &r), -1);
+		for (int i = 0; i < 3; i++) {
+			pthread_join(t[i], NULL);
+			CU_ASSERT_EQUAL(c[i].rc, -1);
+		}
+		while (nooks_domain_reset(d, NULL) == -EBUSY)
+			nanosleep(&ts, NULL);
+		CU_ASSERT_EQUAL_FATAL(nooks_ext_reload(e, err, sizeof(err)), 0);
+		CU_ASSERT_EQUAL(call(d, e, "ext_mix", 0, &r), 0);
+		CU_ASSERT_EQUAL(r, 0);
+		CU_ASSERT_EQUAL(call(d, e, "ext_churn", 1000, &r), 0);
+		CU_ASSERT_EQUAL(r, 0);
+	}
+	struct nooks_heap_stats st;
+	nooks_ext_heap_stats(e, &st);
+	CU_ASSERT_EQUAL(st.bad_frees, 0);
+	nooks_ext_unload(e);
+	nooks_domain_destroy(d);
+}
+
 void register_heap_tests(const char *dir, const char *wrapper, int crossings);
 
 void register_heap_tests(const char *dir, const char *wrapper, int crossings)
@@ -314,4 +373,5 @@ void register_heap_tests(const char *dir, const char *wrapper, int crossings)
 	CU_add_test(s, "isolated: malloc family from the domain's heap", test_isolated_heap);
 	CU_add_test(s, "native and none backend: plain malloc", test_native_plain_malloc);
 	CU_add_test(s, "1000 leaking crash-and-restart cycles: memory back", test_leak_cycles);
+	CU_add_test(s, "threads unwound inside the allocator", test_threads_unwound_in_allocator);
 }
