@@ -136,8 +136,10 @@ $(B)/tests/unit/unit: $(UNIT_OBJS) $(B)/libnooksc.a
 
 RT_OBJS :=
 RT_OBJS += $(B)/runtime/arena.o
+RT_OBJS += $(B)/runtime/heap.o
 RT_OBJS += $(B)/runtime/loader.o
 RT_OBJS += $(B)/runtime/recovery.o
+RT_OBJS += $(B)/runtime/replay.o
 RT_OBJS += $(B)/runtime/tracker.o
 RT_OBJS += $(B)/runtime/xpc.o
 
@@ -151,8 +153,10 @@ $(B)/libnooks.a: $(RT_OBJS)
 RTT := $(B)/tests/runtime
 RTT_OBJS := $(B)/tests/cunit_run.o $(RTT)/main.o $(RTT)/test_tracker.o $(RTT)/test_xpc.o $(RTT)/test_loader.o \
 	$(RTT)/test_recovery.o $(RTT)/leaks.o
+RTT_OBJS += $(RTT)/test_heap.o
+RTT_OBJS += $(RTT)/test_replay.o
 $(RTT_OBJS): CFLAGS += -Itests -Iruntime/include -Iruntime -Itests/codegen -I$(CG)/gen
-$(RTT)/test_loader.o: | $(CG)/gen/tk.stamp
+$(RTT)/test_loader.o $(RTT)/test_heap.o $(RTT)/test_replay.o: | $(CG)/gen/tk.stamp
 
 # The loader tests' kernel: the test kernel API as a real shared library
 # (libtk.so.1), the generated wrappers linked into the test program, and
@@ -164,16 +168,21 @@ $(RTT)/lib/libtk.so.1: tests/codegen/tk.c
 	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -fPIC -shared $(WARN) -Wl,-soname,libtk.so.1 -o $@ $<
 	$(Q)ln -sf libtk.so.1 $(@D)/libtk.so
 
-$(RTT)/wrap/libtk.so.1: $(CG)/gen/tk.stamp runtime/extlib.c
+$(RTT)/wrap/libtk.so.1: $(CG)/gen/tk.stamp runtime/extlib.c runtime/extlib.h
 	$(call say,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -fPIC -shared $(WARN) -Iruntime/include \
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -fPIC -shared $(WARN) -Iruntime/include -Iruntime \
 		-Itests/codegen -I$(CG)/gen -Wl,-soname,libtk.so.1 -o $@ \
 		$(CG)/gen/tk_stubs.c runtime/extlib.c
 
 $(RTT)/ext_tk.so: tests/runtime/ext_tk.c $(RTT)/lib/libtk.so.1
 	$(call say,CC,$@)
 	$(Q)$(CC) -std=c11 -O1 -g -fPIC -shared $(WARN) -Itests/codegen -o $@ $< \
+		-L$(RTT)/lib -ltk
+
+$(RTT)/ext_heap.so: tests/runtime/ext_heap.c $(RTT)/lib/libtk.so.1
+	$(call say,CC,$@)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -fPIC -shared $(WARN) -Itests/codegen -o $@ $< \
 		-L$(RTT)/lib -ltk
 
 $(RTT)/ext_unresolved.so: tests/runtime/ext_unresolved.c
@@ -200,7 +209,7 @@ $(RTT)/ext_faults.so: tests/runtime/ext_faults.c
 	$(Q)$(CC) -std=c11 -O1 -g -fPIC -shared $(WARN) -o $@ $<
 
 runtime-test: deps $(RTT)/runtime $(RTT)/ext_faults.so $(RTT)/ext_tk.so \
-		$(RTT)/ext_unresolved.so $(RTT)/wrap/libtk.so.1
+		$(RTT)/ext_heap.so $(RTT)/ext_unresolved.so $(RTT)/wrap/libtk.so.1
 	@echo "== runtime ($(B)) =="
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)$(RTT)/runtime $(RESULTS)/runtime-$(B) $(RTT)/ext_faults.so \
@@ -209,7 +218,7 @@ runtime-test: deps $(RTT)/runtime $(RTT)/ext_faults.so $(RTT)/ext_tk.so \
 # The longer run the runtime issue asks for: 10,000 crash-and-reload
 # cycles (native and isolated) instead of 1,000.  Not part of make test.
 soak: deps $(RTT)/runtime $(RTT)/ext_faults.so $(RTT)/ext_tk.so \
-		$(RTT)/ext_unresolved.so $(RTT)/wrap/libtk.so.1
+		$(RTT)/ext_heap.so $(RTT)/ext_unresolved.so $(RTT)/wrap/libtk.so.1
 	$(Q)NOOKS_CYCLES=10000 $(RTT)/runtime /dev/null $(RTT)/ext_faults.so \
 		$(RTT) $(RTT)/ext_tk.so $(RTT)/wrap/libtk.so.1
 
@@ -234,6 +243,7 @@ CG_OBJS += $(B)/tests/cunit_run.o
 CG_OBJS += $(CG)/main.o
 CG_OBJS += $(CG)/test_fake_runtime.o
 CG_OBJS += $(CG)/test_wrappers.o
+CG_OBJS += $(CG)/test_replay.o
 CG_OBJS += $(CG)/fake_runtime.o
 CG_OBJS += $(CG)/tk.o
 CG_OBJS += $(CG)/gen/tk_kwrap.o

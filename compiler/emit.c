@@ -295,6 +295,58 @@ static const struct idl_var *locator(const struct idl_decl *e,
 	return NULL;
 }
 
+/* When a replay entry's call counts as done (and is logged), as C over the
+ * wrapper's frame: signed integers not negative, pointers not NULL,
+ * anything else (void included) whenever it did not fault. */
+static const char *replay_ok(const struct idl_type *ret)
+{
+	const struct idl_type *t = type_strip(ret);
+
+	if (type_is_void(t))
+		return "1";
+	if (t->kind == TY_POINTER)
+		return "frame.ret != NULL";
+	if (t->kind == TY_BASE && !(t->kw & (KW_UNSIGNED | KW_BOOL)) &&
+	    !(t->kw == KW_CHAR))
+		return "frame.ret >= 0";
+	return "1";
+}
+
+/* The arguments a replayer passes to the entry's wrapper: the new object
+ * for the locator, the logged record's members for the others. */
+static const char *replay_args(struct nooksc *nc, const struct idl_decl *e,
+			       const struct idl_var *loc)
+{
+	struct strbuf b = { 0 };
+	struct idl_var *v;
+
+	for_each_var(e->type->params, v) {
+		const char *sep = v == e->type->params ? "" : ", ";
+		if (v == loc)
+			sb_printf(&b, "%s(%s)obj", sep, type_to_c(nc, v->type, NULL));
+		else
+			sb_printf(&b, "%sr->%s", sep, v->name);
+	}
+	return sb_finish(ARENA(nc), &b);
+}
+
+/* A replay entry's parameter that cannot be logged: an object other than
+ * the one the entry is called for (the restarted extension will not have
+ * it), or one whose ownership moves. */
+static const struct idl_var *unreplayable(const struct idl_decl *e,
+					  const struct idl_var *loc)
+{
+	struct idl_var *v;
+	for_each_var(e->type->params, v) {
+		const char *k = param_kind(v);
+		if (v == loc)
+			continue;
+		if (!strcmp(k, "obj") || !strcmp(k, "allocout") || v->attrs.transfer)
+			return v;
+	}
+	return NULL;
+}
+
 static void emit_ops(FILE *out, struct nooksc *nc, const struct idl_decl *t)
 {
 	const struct idl_decl *e;
@@ -330,6 +382,9 @@ static void emit_ops(FILE *out, struct nooksc *nc, const struct idl_decl *t)
 		    arena_printf(ARENA(nc), "%s->%s", loc->name, r.field) : "");
 		def(out, "e", key, "locparam", loc ? loc->name : "");
 		def(out, "e", key, "fnptrtype", type_to_c(nc, e->type, "(*)"));
+		defi(out, "e", key, "replay", e->attrs.replay && loc);
+		def(out, "e", key, "replayargs", loc ? replay_args(nc, e, loc) : "");
+		def(out, "e", key, "replayok", replay_ok(e->type->base));
 		def_pos(out, "e", key, &e->pos);
 		emit_params(out, nc, e, key);
 	}
@@ -479,6 +534,10 @@ int emit_model(FILE *out, struct nooksc *nc, const struct idl_model *m)
 				diag(nc, NOOKSC_ERROR, "codegen", &e->pos,
 				     "'%s' takes no 'struct %s *', so its wrapper cannot find the table registered through '%s->%s'",
 				     e->name, r.owner->name, r.param, r.field);
+			else if (e->attrs.replay && unreplayable(e, locator(e, &r)))
+				diag(nc, NOOKSC_ERROR, "codegen", &e->pos,
+				     "cannot replay '%s': its parameter '%s' is an object the restarted extension would not have",
+				     e->name, unreplayable(e, locator(e, &r))->name);
 	}
 	fputs("m4_divert(0)m4_dnl\n", out);
 	return ferror(out) ? -1 : 0;

@@ -69,4 +69,47 @@ struct nooks_domain {
 
 /* arena.c: the arena's range (reserving it on first use). */
 void nk_arena_range(uintptr_t *start, uintptr_t *end);
+
+/* ---- heap.c: per-domain heaps (issue #4) ---------------------------------- */
+
+#define NK_HEAP_SIZE ((size_t)64 << 20)	/* reserved per heap; touched pages cost */
+
+struct nk_heap;
+struct nooks_extlib_heap;
+/* A heap for d (size 0: NK_HEAP_SIZE), closed until nk_heap_open(). */
+struct nk_heap *nk_heap_new(struct nooks_domain *d, size_t size);
+/* Serve allocations; its mapping is memory d may pass to the kernel. */
+int nk_heap_open(struct nk_heap *h);
+/* Empty it (pages back to the system) and stop serving; idempotent. */
+void nk_heap_close(struct nk_heap *h);
+/* Unmap it (NULL: nothing). */
+void nk_heap_free(struct nk_heap *h);
+/* nk_heap_close() every heap of d (the tracker's release of d). */
+void nk_heap_release_domain(struct nooks_domain *d);
+void nk_heap_stats(const struct nk_heap *h, struct nooks_heap_stats *out);
+/* Fill in what extlib.c needs to allocate from h. */
+void nk_heap_describe(struct nk_heap *h, struct nooks_extlib_heap *x);
+/* The allocator itself (what extlib.c calls; align 0: 16 bytes). */
+void *nk_heap_alloc(void *heap, size_t align, size_t n);
+void nk_heap_dealloc(void *heap, void *p);
+void *nk_heap_realloc(void *heap, void *p, size_t n);
+size_t nk_heap_usable(void *heap, const void *p);
+/* ---- replay.c and the tracker's registrations (issue #4) ------------------- */
+
+/* Registering kernel functions told apart per domain (more: not replayed). */
+#define NK_REG_KINDS 16
+
+/* Which registration obj is for d: its kind (the undo callback, one per
+ * registering kernel function) and ordinal (0 for the first registration
+ * of that kind since d's holdings were last released, and so on).  0, or
+ * -ENOENT if d has no registration of obj. */
+int nk_tracker_registration(struct nooks_domain *d, const void *obj,
+			    void (**kind)(void *), unsigned *ord);
+/* The object of d's live registration of that kind and ordinal; NULL. */
+void *nk_tracker_registered(struct nooks_domain *d, void (*kind)(void *), unsigned ord);
+
+/* The replay log of d lives from nk_replay_open() (the loader, at load)
+ * to nk_replay_close() (at unload); without one nothing is logged. */
+int nk_replay_open(struct nooks_domain *d);
+void nk_replay_close(struct nooks_domain *d);
 #endif

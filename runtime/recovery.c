@@ -11,6 +11,11 @@
  * fails or faults is not retried in a loop: the supervisor gives up on it.
  * Every event is one log line (fault with signal, address and symbol;
  * what was released; the restart; giving up) and a counter.
+ *
+ * After init the logged configuration calls are replayed into the new
+ * copy (replay.c) and counted in one line.  A replayed call that faults
+ * the new copy is dropped from the log and counts as one more failure:
+ * the sequence runs again, under the same policy.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -35,6 +40,7 @@ struct nooks_sup {
 	unsigned restarts;
 	unsigned long last_delay_ms;
 	int failed;			/* given up */
+	unsigned replayed, replay_faults;
 };
 
 static void default_log(const char *line)
@@ -174,6 +180,8 @@ int nooks_sup_recover(struct nooks_sup *s)
 
 	if (s->failed)
 		return -1;
+again:
+	now = now_ms();
 	nooks_domain_stats(s->d, &st);
 	logf_(s, "fault: %s", fault_text(&st, why, sizeof(why)));
 
@@ -230,6 +238,17 @@ int nooks_sup_recover(struct nooks_sup *s)
 		atomic_store(&s->d->state, NOOKS_DOWN);
 		return -1;
 	}
+	struct nooks_replay_stats rp;
+	if (nooks_domain_replay(s->d, &rp) == 0 && rp.logged) {
+		s->replayed += rp.replayed;
+		logf_(s, "replayed %u of %u logged calls (%u faulted, %u refused, "
+		      "%u without target, %u superseded)", rp.replayed, rp.logged,
+		      rp.faulted, rp.refused, rp.no_target, rp.superseded);
+	}
+	if (nooks_domain_state(s->d) != NOOKS_UP) {
+		s->replay_faults++;
+		goto again;		/* the faulting call is gone from the log */
+	}
 	return 0;
 }
 
@@ -239,4 +258,11 @@ void nooks_sup_stats(const struct nooks_sup *s, struct nooks_sup_stats *out)
 	out->recent_failures = (unsigned)s->nfail;
 	out->last_delay_ms = s->last_delay_ms;
 	out->given_up = s->failed;
+}
+
+void nooks_sup_replay_stats(const struct nooks_sup *s, unsigned *replayed,
+			    unsigned *faulted)
+{
+	*replayed = s->replayed;
+	*faulted = s->replay_faults;
 }

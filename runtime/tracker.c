@@ -205,6 +205,7 @@ struct record {				/* a registration or a held lock */
 	struct record *prev, *next;	/* ds's list, newest first */
 	void (*fn)(void *obj);
 	uint64_t seq;
+	unsigned ord;			/* registrations: see nk_tracker_registration */
 };
 
 struct bnode {
@@ -237,6 +238,9 @@ struct dstate {
 	size_t nregions, capregions;
 	struct grave *graves;
 	size_t ngraves, capgraves;
+	/* registrations made, per undo function (the registering kernel
+	 * function), since the domain's holdings were last released */
+	struct { void (*fn)(void *); unsigned n; } regkinds[NK_REG_KINDS];
 };
 
 static pthread_mutex_t tracker_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -834,6 +838,13 @@ static int add_record(bool is_lock, struct nooks_domain *d, void *obj,
 		r->ds = ds;
 		r->fn = fn;
 		r->seq = ++record_seq;
+		r->ord = UINT_MAX;
+		for (unsigned i = 0; !is_lock && i < NK_REG_KINDS; i++)
+			if (!ds->regkinds[i].fn || ds->regkinds[i].fn == fn) {
+				ds->regkinds[i].fn = fn;
+				r->ord = ds->regkinds[i].n++;
+				break;
+			}
 		r->prev = NULL;
 		r->next = *head;
 		if (*head)
@@ -889,6 +900,42 @@ int nooks_record_registration(struct nooks_domain *d, void *obj,
 void nooks_drop_registration(struct nooks_domain *d, void *obj)
 {
 	drop_record(false, d, obj);
+}
+
+int nk_tracker_registration(struct nooks_domain *d, const void *obj,
+			    void (**kind)(void *), unsigned *ord)
+{
+	struct record *best = NULL;
+
+	if (!d)
+		return -ENOENT;
+	LOCK();
+	for (struct hnode *n = hfirst(&regs, (uintptr_t)obj); n; n = hnext(n)) {
+		struct record *r = container_of(n, struct record, h);
+		if (dom_of(r->ds) == d && (!best || r->seq > best->seq))
+			best = r;
+	}
+	if (best) {
+		*kind = best->fn;
+		*ord = best->ord;
+	}
+	UNLOCK();
+	return best && best->fn && best->ord != UINT_MAX ? 0 : -ENOENT;
+}
+
+void *nk_tracker_registered(struct nooks_domain *d, void (*kind)(void *), unsigned ord)
+{
+	void *obj = NULL;
+
+	LOCK();
+	struct dstate *ds = find_dstate(d);
+	for (struct record *r = ds ? ds->regs : NULL; r; r = r->next)
+		if (r->fn == kind && r->ord == ord) {
+			obj = (void *)r->h.key;
+			break;
+		}
+	UNLOCK();
+	return obj;
 }
 
 int nooks_record_lock(struct nooks_domain *d, void *lock, void (*unlock)(void *lock))
@@ -993,6 +1040,8 @@ void nk_tracker_release_domain(struct nooks_domain *d, struct nk_release_stats *
 	struct dstate *ds = find_dstate(d);
 	if (!ds || ds->dying) {		/* nothing, or already under way */
 		UNLOCK();
+		if (!ds)
+			nk_heap_release_domain(d);
 		return;
 	}
 	ds->dying = true;		/* nothing new from now on */
@@ -1045,6 +1094,7 @@ void nk_tracker_release_domain(struct nooks_domain *d, struct nk_release_stats *
 	}
 	free(ds->graves);
 	free(ds);
+	nk_heap_release_domain(d);	/* its heap goes too (heap.c) */
 	if (stats)
 		*stats = st;
 }

@@ -8,6 +8,10 @@ m4_divert(-1)
 # into the extension with a recovery point and deadline, copies writable
 # fields back after validation (nooks_in), and returns fault() if the
 # extension was down, faulted, timed out or wrote something invalid.
+# A replay entry also logs each call that succeeded (nooks_replay_record):
+# its arguments but the object in a record struct, buffers by value; its
+# replayer calls the wrapper again with the logged arguments on the
+# object the runtime chose after a restart.
 m4_define([[nkm_pn]], [[nkm_p([[$1]], [[$2]], [[name]])]])
 m4_define([[nkm_fault]], [[m4_ifelse(nkm_e([[$1]], [[void]]), [[1]], [[return;]], [[return nkm_e([[$1]], [[fault]]);]])]])
 m4_define([[nkm_frame_field]], [[	nkm_p([[$1]], [[$2]], [[decl]]);
@@ -32,6 +36,51 @@ m4_define([[nkm_back]], [[m4_ifelse(nkm_p([[$1]], [[$2]], [[kind]]), [[obj]],
 		nooks_end_borrow(b->domain, (void *)nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]]));
 	}
 ]])]])]])
+# The replay record: every parameter but the one the entry is called for.
+m4_define([[nkm_islocator]], [[m4_ifelse(nkm_pn([[$1]], [[$2]]), nkm_e([[$1]], [[locparam]]), [[1]], [[0]])]])
+m4_define([[nkm_rec_field]], [[nkm_unless(nkm_islocator([[$1]], [[$2]]), [[	nkm_p([[$1]], [[$2]], [[decl]]);
+]])]])
+m4_define([[nkm_rec_set]], [[nkm_unless(nkm_islocator([[$1]], [[$2]]), [[		rec.nkm_pn([[$1]], [[$2]]) = nkm_pn([[$1]], [[$2]]);
+]])]])
+m4_define([[nkm_rec_buf]], [[nkm_unless(nkm_islocator([[$1]], [[$2]]), [[nkm_case(nkm_p([[$1]], [[$2]], [[kind]]),
+[[buf]], [[			{ offsetof(struct nkx_rec_[[]]m4_translit([[$1]], [[:]], [[_]]), nkm_pn([[$1]], [[$2]])), nkm_p([[$1]], [[$2]], [[size]]) },
+]], [[str]], [[			{ offsetof(struct nkx_rec_[[]]m4_translit([[$1]], [[:]], [[_]]), nkm_pn([[$1]], [[$2]])), NOOKS_REPLAY_STRING },
+]], [[]])]])]])
+m4_define([[nkm_rec_hasbuf]], [[nkm_unless(nkm_islocator([[$1]], [[$2]]), [[nkm_case(nkm_p([[$1]], [[$2]], [[kind]]), [[buf]], [[x]], [[str]], [[x]], [[]])]])]])
+m4_define([[nkm_replay_decl]], [[
+/* the arguments of a logged $2 call, but the object */
+struct nkx_rec_$1_$2 {
+nkm_params([[$1:$2]], [[nkm_rec_field]])m4_dnl
+	char nkx_unused;
+};
+
+static void nkx_replay_$1_$2(void *obj, const void *p);
+]])
+m4_define([[nkm_replay_log]], [[m4_ifelse(nkm_e([[$1:$2]], [[replayok]]), [[1]], [[	{	/* replay: logged for a restarted extension */
+]], [[	if (nkm_e([[$1:$2]], [[replayok]])) {	/* replay: logged for a restarted extension */
+]])m4_dnl
+		struct nkx_rec_$1_$2 rec = { 0 };
+m4_ifelse(nkm_params([[$1:$2]], [[nkm_rec_hasbuf]]), [[]], [[]], [[		const struct nooks_replay_buf bufs[] = {
+nkm_params([[$1:$2]], [[nkm_rec_buf]])m4_dnl
+		};
+]])m4_dnl
+
+nkm_params([[$1:$2]], [[nkm_rec_set]])m4_dnl
+		nooks_replay_record(b->domain, (void *)nkm_e([[$1:$2]], [[locparam]]), nkx_replay_$1_$2, &rec, sizeof(rec),
+				    m4_ifelse(nkm_params([[$1:$2]], [[nkm_rec_hasbuf]]), [[]], [[NULL, 0]], [[bufs, sizeof(bufs) / sizeof(bufs[0])]]));
+	}
+]])
+m4_define([[nkm_replayer]], [[
+/* replays a logged $2 call on the object chosen after a restart,
+ * through the wrapper (which contains a fault) */
+static void nkx_replay_$1_$2(void *obj, const void *p)
+{
+	const struct nkx_rec_$1_$2 *r = p;
+
+	(void)r;
+	(void)nooks_xw_$1_$2(nkm_e([[$1:$2]], [[replayargs]]));
+}
+]])
 m4_define([[nkm_entry]], [[
 /* ---- $1.$2 */
 
@@ -41,6 +90,7 @@ nkm_params([[$1:$2]], [[nkm_frame_field]])m4_dnl
 nkm_unless(nkm_e([[$1:$2]], [[void]]), [[	nkm_e([[$1:$2]], [[retdecl]]);
 ]])m4_dnl
 };
+nkm_when(nkm_e([[$1:$2]], [[replay]]), [[nkm_replay_decl([[$1]], [[$2]])]])m4_dnl
 
 static void nkx_thunk_$1_$2(void *p)
 {
@@ -66,9 +116,11 @@ nkm_params([[$1:$2]], [[nkm_pass]])m4_dnl
 nkm_params([[$1:$2]], [[nkm_back]])m4_dnl
 	if (!ok)
 		nkm_fault([[$1:$2]])
+nkm_when(nkm_e([[$1:$2]], [[replay]]), [[nkm_replay_log([[$1]], [[$2]])]])m4_dnl
 nkm_unless(nkm_e([[$1:$2]], [[void]]), [[	return frame.ret;
 ]])m4_dnl
 }
+nkm_when(nkm_e([[$1:$2]], [[replay]]), [[nkm_replayer([[$1]], [[$2]])]])m4_dnl
 ]])
 m4_define([[nkm_slot]], [[	.$2 = nooks_xw_$1_$2,
 ]])

@@ -145,6 +145,14 @@ struct nkx_frame_net_device_ops_ndo_set_mac_address {
 	int ret;
 };
 
+/* the arguments of a logged ndo_set_mac_address call, but the object */
+struct nkx_rec_net_device_ops_ndo_set_mac_address {
+	void *addr;
+	char nkx_unused;
+};
+
+static void nkx_replay_net_device_ops_ndo_set_mac_address(void *obj, const void *p);
+
 static void nkx_thunk_net_device_ops_ndo_set_mac_address(void *p)
 {
 	struct nkx_frame_net_device_ops_ndo_set_mac_address *f = p;
@@ -176,7 +184,27 @@ static int nooks_xw_net_device_ops_ndo_set_mac_address(struct net_device *dev, v
 	}
 	if (!ok)
 		return -EIO;
+	if (frame.ret >= 0) {	/* replay: logged for a restarted extension */
+		struct nkx_rec_net_device_ops_ndo_set_mac_address rec = { 0 };
+		const struct nooks_replay_buf bufs[] = {
+			{ offsetof(struct nkx_rec_net_device_ops_ndo_set_mac_address, addr), (size_t)(6) },
+		};
+
+		rec.addr = addr;
+		nooks_replay_record(b->domain, (void *)dev, nkx_replay_net_device_ops_ndo_set_mac_address, &rec, sizeof(rec),
+				    bufs, sizeof(bufs) / sizeof(bufs[0]));
+	}
 	return frame.ret;
+}
+
+/* replays a logged ndo_set_mac_address call on the object chosen after a restart,
+ * through the wrapper (which contains a fault) */
+static void nkx_replay_net_device_ops_ndo_set_mac_address(void *obj, const void *p)
+{
+	const struct nkx_rec_net_device_ops_ndo_set_mac_address *r = p;
+
+	(void)r;
+	(void)nooks_xw_net_device_ops_ndo_set_mac_address((struct net_device *)obj, r->addr);
 }
 
 /* ---- net_device_ops.ndo_tx_timeout */

@@ -153,6 +153,40 @@ struct nooks_binding *nooks_bind_ops(struct nooks_domain *d, const void *orig,
  * did not come from it. */
 const struct nooks_binding *nooks_binding_of(const void *table);
 
+/* ---- replay (shadow-driver style) --------------------------------------- */
+
+/*
+ * An ops entry marked [[replay]] is a configuration call: after a
+ * successful call its extension wrapper logs it, and after recovery has
+ * restarted the extension the runtime replays the log into the new copy
+ * (docs/runtime.md, "Replay").  The wrapper packs the arguments other
+ * than obj (the registered object the entry was called for) into a record
+ * struct; fn is the entry's generated replayer, which calls the entry's
+ * extension wrapper again with a new obj and the logged arguments.
+ *
+ * Buffers are logged by value: bufs names the pointer members of the
+ * record (their offset) and how many bytes each points to
+ * (NOOKS_REPLAY_STRING: a NUL-terminated string).  The runtime copies the
+ * record and the buffers and points the copy's members at the copied
+ * buffers; NULL stays NULL.
+ */
+#define NOOKS_REPLAY_STRING ((size_t)-1)
+
+struct nooks_replay_buf {
+	size_t offset;		/* of a pointer member of the record */
+	size_t len;		/* bytes it points to, or NOOKS_REPLAY_STRING */
+};
+
+typedef void (*nooks_replay_fn)(void *obj, const void *record);
+
+/* Logs the call of entry fn on obj by d's extension; the latest call of
+ * each entry on each registered object supersedes the ones before.  0;
+ * -ENOENT when obj is not an object d registered, or d keeps no log
+ * (nothing is logged); -ENOMEM. */
+int nooks_replay_record(struct nooks_domain *d, void *obj, nooks_replay_fn fn,
+			const void *record, size_t size,
+			const struct nooks_replay_buf *bufs, size_t nbufs);
+
 #ifdef __cplusplus
 }
 #endif

@@ -197,6 +197,55 @@ void *nooks_arena_alloc(size_t size);
 void nooks_arena_free(void *p);
 int nooks_in_arena(const void *p);
 
+/* ---- per-domain heaps ------------------------------------------------------ */
+
+/*
+ * An isolated extension on an isolating backend allocates from a heap of
+ * its own (docs/runtime.md, "Heaps"): memory it may pass to the kernel,
+ * emptied when its domain's holdings are released, unmapped with it.
+ */
+struct nooks_heap_stats {
+	size_t reserved;		/* the mapping */
+	size_t in_use;			/* bytes in live blocks (headers included) */
+	size_t peak;			/* the most in_use ever */
+	size_t touched;			/* extent used since the last emptying */
+	unsigned long allocs, frees;
+	unsigned long bad_frees;	/* wild or double frees ignored */
+	unsigned long failures;		/* allocations refused (full, or closed) */
+	unsigned long wipes;		/* times it was emptied */
+};
+/* -ENOENT when e has no heap (native, or the none backend). */
+int nooks_ext_heap_stats(const struct nooks_ext *e, struct nooks_heap_stats *out);
+
+/* ---- replay of configuration calls ---------------------------------------- */
+
+/*
+ * Calls of [[replay]] ops entries that succeeded are logged per domain
+ * (the latest per entry and registered object) while an extension is
+ * loaded on an isolating backend, and replayed into its restarted copy
+ * (docs/runtime.md, "Replay"): the supervisor does it after init.  A
+ * logged call goes to the new copy's registration made through the same
+ * kernel function with the same ordinal (the k-th device registered gets
+ * the k-th device's calls).
+ */
+struct nooks_replay_stats {
+	unsigned logged;	/* calls in the log when replay began */
+	unsigned replayed;	/* served again by the new copy */
+	unsigned faulted;	/* faulted the new copy: dropped from the log */
+	unsigned refused;	/* the new copy returned an error */
+	unsigned no_target;	/* no matching registration: dropped */
+	unsigned superseded;	/* the new copy got a newer call already */
+	unsigned left;		/* not tried (the domain went down): kept */
+};
+/* Replays d's log into d's current copy, oldest call first, through the
+ * extension wrappers.  0, or -ENOENT when d keeps no log. */
+int nooks_domain_replay(struct nooks_domain *d, struct nooks_replay_stats *st);
+/* Calls in d's log now. */
+unsigned nooks_domain_replay_logged(const struct nooks_domain *d);
+/* What the supervisor replayed in all, and how many replays faulted. */
+void nooks_sup_replay_stats(const struct nooks_sup *s, unsigned *replayed,
+			    unsigned *faulted);
+
 #ifdef __cplusplus
 }
 #endif

@@ -107,6 +107,10 @@ expect "variadic: checks, cannot generate" 0 "warning: \[variadic\]" -- "$nooksc
 expect "variadic: [codegen] error" 1 "error: \[codegen\] cannot wrap variadic function 'logf'" -- \
 	"$nooksc" -o "$tmp/o1" "$tmp/var.idl"
 check "nothing written for a codegen error" empty_dir "$tmp/o1"
+printf 'interface r; header "r.h";\nstruct dev { [[writable]] const struct r_ops *ops; };\nops r_ops { int link(struct dev *d, struct dev *peer) [[fault(-1), replay]]; };\nkernel {\n\tint reg(struct dev *d) [[registers(d->ops), undo(unreg)]];\n\tvoid unreg(struct dev *d);\n};\n' > "$tmp/rep.idl"
+expect "replay of another object: [codegen] error" 1 "error: \[codegen\] cannot replay 'link': its parameter 'peer'" -- \
+	"$nooksc" -o "$tmp/o1" "$tmp/rep.idl"
+check "nothing written for a replay error" empty_dir "$tmp/o1"
 expect "generate into a missing directory" 2 "cannot write" -- "$nooksc" -o "$tmp/none/x" "$good"
 cp "$good" "$tmp/twin.idl"
 expect "two inputs, one interface" 2 "two inputs would both write" -- \

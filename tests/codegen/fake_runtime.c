@@ -69,6 +69,16 @@ struct nooks_domain {
 	struct record *regs, *locks;
 	struct fbinding *bindings;
 	struct grave *graves;
+	struct logged *log;		/* replay log, oldest first */
+};
+
+/* A logged replay call (nooks_replay_record): the record and its
+ * buffers copied into one block. */
+struct logged {
+	struct logged *next;
+	void *obj;
+	nooks_replay_fn fn;
+	unsigned char *rec;
 };
 
 /* What one domain sees of one object. */
@@ -262,6 +272,12 @@ static void free_domain_memory(struct nooks_domain *d)
 	}
 	free_records(d->regs);
 	free_records(d->locks);
+	while (d->log) {
+		struct logged *l = d->log;
+		d->log = l->next;
+		free(l->rec);
+		free(l);
+	}
 	while (d->bindings) {
 		struct fbinding *b = d->bindings;
 		d->bindings = b->next;
@@ -789,4 +805,99 @@ const struct nooks_binding *nooks_binding_of(const void *table)
 			if (b->b.table == table)
 				return &b->b;
 	return NULL;
+}
+
+/* ---- replay ----------------------------------------------------------------- */
+
+static int registered_by(const struct nooks_domain *d, const void *obj)
+{
+	for (const struct record *r = d->regs; r; r = r->next)
+		if (r->obj == obj)
+			return 1;
+	return 0;
+}
+
+int nooks_replay_record(struct nooks_domain *d, void *obj, nooks_replay_fn fn,
+			const void *record, size_t size,
+			const struct nooks_replay_buf *bufs, size_t nbufs)
+{
+	if (!d || !obj || !fn || !record)
+		return -EINVAL;
+	if (!registered_by(d, obj))
+		return -ENOENT;
+	size_t total = size, at[16];
+	if (nbufs > 16)
+		return -EINVAL;
+	for (size_t i = 0; i < nbufs; i++) {
+		const void *p;
+		memcpy(&p, (const unsigned char *)record + bufs[i].offset, sizeof p);
+		size_t len = !p ? 0 : bufs[i].len == NOOKS_REPLAY_STRING ?
+			strlen(p) + 1 : bufs[i].len;
+		total = (total + 15) & ~(size_t)15;
+		at[i] = total;
+		total += len;
+	}
+	struct logged *l = calloc(1, sizeof *l);
+	unsigned char *rec = malloc(total ? total : 1);
+	if (!l || !rec) {
+		free(l);
+		free(rec);
+		return -ENOMEM;
+	}
+	memcpy(rec, record, size);
+	for (size_t i = 0; i < nbufs; i++) {
+		const void *p;
+		memcpy(&p, (const unsigned char *)record + bufs[i].offset, sizeof p);
+		if (!p)
+			continue;
+		size_t len = bufs[i].len == NOOKS_REPLAY_STRING ? strlen(p) + 1 : bufs[i].len;
+		memcpy(rec + at[i], p, len);
+		void *q = rec + at[i];
+		memcpy(rec + bufs[i].offset, &q, sizeof q);
+	}
+	l->obj = obj;
+	l->fn = fn;
+	l->rec = rec;
+	/* the latest call of an entry on an object supersedes the others */
+	struct logged **pp = &d->log;
+	while (*pp) {
+		if ((*pp)->obj == obj && (*pp)->fn == fn) {
+			struct logged *old = *pp;
+			*pp = old->next;
+			free(old->rec);
+			free(old);
+		} else {
+			pp = &(*pp)->next;
+		}
+	}
+	*pp = l;
+	return 0;
+}
+
+int fake_replay_logged(const struct nooks_domain *d)
+{
+	int n = 0;
+	for (const struct logged *l = d ? d->log : NULL; l; l = l->next)
+		n++;
+	return n;
+}
+
+int fake_replay(struct nooks_domain *d, void *obj)
+{
+	struct nooks_domain *saved = self;
+	struct logged *l = d->log;
+	int n = 0;
+
+	d->log = NULL;			/* the calls log themselves again */
+	self = NULL;
+	while (l) {
+		struct logged *next = l->next;
+		l->fn(obj, l->rec);
+		free(l->rec);
+		free(l);
+		l = next;
+		n++;
+	}
+	self = saved;
+	return n;
 }

@@ -129,6 +129,19 @@ int fake_borrowed_by(const void *obj, const struct nooks_domain *d);
  * goes back to NULL.  Every domain pointer is invalid afterwards. */
 void fake_reset(void);
 
+/* ---- replay ------------------------------------------------------------- */
+
+/* nooks_replay_record() logs a call when obj is registered by d (else
+ * -ENOENT), replacing an earlier call of the same entry (fn) on the same
+ * obj; the log is freed with d.  These replay it. */
+
+/* Calls logged for d. */
+int fake_replay_logged(const struct nooks_domain *d);
+
+/* Replays d's log, oldest first, as the kernel, every call on obj (the
+ * log is emptied first: the calls log themselves again); how many. */
+int fake_replay(struct nooks_domain *d, void *obj);
+
 /* ---- its own tests (test_fake_runtime.c) -------------------------------- */
 
 /* Adds the suite "fake runtime" to the CUnit registry. */

@@ -12,6 +12,7 @@
 #include "fake_runtime.h"
 
 void register_wrapper_tests(void);
+void register_replay_tests(void);
 
 int main(int argc, char **argv)
 {
@@ -19,5 +20,6 @@ int main(int argc, char **argv)
 		return 2;
 	register_fake_runtime_tests();
 	register_wrapper_tests();
+	register_replay_tests();
 	return cunit_run("codegen", argc > 1 ? argv[1] : NULL);
 }

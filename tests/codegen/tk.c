@@ -29,6 +29,7 @@ int tk_bugs;
 long long tk_last_sum;
 int tk_last_count;
 int tk_fail_register;
+unsigned int tk_new_dev_flags;
 
 static struct tk_dev *devs;
 static struct tk_pkt *pkts;
@@ -102,6 +103,7 @@ struct tk_dev *tk_dev_alloc(int priv_size)
 		return NULL;
 	snprintf(dev->name, sizeof dev->name, "tk%d", dev_seq++ % 1000000);
 	dev->mtu = TK_MTU_DEFAULT;
+	dev->flags = tk_new_dev_flags;
 	dev->secret = TK_SECRET;
 	dev->priv = priv_size ? (char *)dev + off : NULL;
 	dev->next = devs;
@@ -417,6 +419,17 @@ int tk_dev_set_mtu(struct tk_dev *dev, int mtu)
 	return ops->set_mtu(dev, mtu);
 }
 
+int tk_dev_set_addr(struct tk_dev *dev, const char *label, const void *addr,
+		    unsigned int len)
+{
+	const struct tk_ops *ops = ops_of(dev);
+	if (!ops)
+		return -ENODEV;
+	if (!ops->set_addr)
+		return -EOPNOTSUPP;
+	return ops->set_addr(dev, label, addr, len);
+}
+
 /* ---- tests -------------------------------------------------------------- */
 
 void tk_reset(void)
@@ -445,4 +458,5 @@ void tk_reset(void)
 	tk_last_sum = 0;
 	tk_last_count = 0;
 	tk_fail_register = 0;
+	tk_new_dev_flags = 0;
 }

@@ -27,6 +27,7 @@ extern "C" {
 #define TK_PKT_MAX 65536	/* tk_pkt_alloc(len) limit */
 #define TK_SECRET 0x5ec2e75eUL	/* every device's hidden field */
 #define TK_F_UP 0x1u		/* flags: set by a successful tk_dev_open */
+#define TK_F_REPLAY_BOMB 0x100u	/* flags: tests/runtime/ext_tk.c's set_mtu(1313) faults */
 
 struct tk_dev;
 struct tk_pkt;
@@ -39,6 +40,8 @@ struct tk_ops {
 	void (*reset)(struct tk_dev *dev);
 	int (*rx)(struct tk_dev *dev, struct tk_pkt *pkt);
 	int (*set_mtu)(struct tk_dev *dev, int mtu);
+	int (*set_addr)(struct tk_dev *dev, const char *label, const void *addr,
+			unsigned int len);
 };
 
 struct tk_dev {
@@ -134,6 +137,9 @@ int tk_dev_rx(struct tk_dev *dev, struct tk_pkt *pkt);
 /* Without a set_mtu entry the kernel sets dev->mtu itself (0); with one,
  * the entry is expected to set it (through its writable shadow). */
 int tk_dev_set_mtu(struct tk_dev *dev, int mtu);
+/* -EOPNOTSUPP without a set_addr entry; else what it returns. */
+int tk_dev_set_addr(struct tk_dev *dev, const char *label, const void *addr,
+		    unsigned int len);
 
 void *tk_get_cookie(const struct tk_dev *dev);
 int tk_lock_held(const struct tk_lock *l);
@@ -161,6 +167,7 @@ extern int tk_bugs;		/* misuses the kernel caught (see the top) */
 extern long long tk_last_sum;	/* tk_write_words */
 extern int tk_last_count;	/* tk_write_words */
 extern int tk_fail_register;	/* != 0: the next tk_register returns it */
+extern unsigned int tk_new_dev_flags;	/* the flags tk_dev_alloc gives */
 
 #ifdef __cplusplus
 }

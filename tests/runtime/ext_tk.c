@@ -4,7 +4,10 @@
  * It knows nothing of Nooks: the same object is loaded natively and
  * isolated by the loader tests.  ext_double_release carries the bug Nooks
  * found in kHTTPd (a second release of the same object); ext_quit calls
- * exit().
+ * exit().  Its set_mtu and set_addr entries are [[replay]] entries of
+ * tk.idl: the replay tests read back what they were set to (ext_mtu,
+ * ext_addr, ext_label); set_mtu(1313) on a device flagged
+ * TK_F_REPLAY_BOMB faults.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +32,36 @@ static int my_open(struct tk_dev *d)
 	return 0;
 }
 
-static const struct tk_ops ops = { .open = my_open };
+static int cur_mtu;
+static char cur_label[TK_NAME_LEN];
+static unsigned char cur_addr[8];
+
+static int my_set_mtu(struct tk_dev *d, int mtu)
+{
+	if (mtu < 68)
+		return -EINVAL;
+	if (mtu == 1313 && (d->flags & TK_F_REPLAY_BOMB)) {
+		volatile int *p = NULL;
+		return *p;
+	}
+	cur_mtu = mtu;
+	d->mtu = mtu;
+	return 0;
+}
+
+static int my_set_addr(struct tk_dev *d, const char *label, const void *addr,
+		       unsigned int len)
+{
+	(void)d;
+	if (len > sizeof(cur_addr) || strlen(label) >= sizeof(cur_label))
+		return -EINVAL;
+	strcpy(cur_label, label);
+	memcpy(cur_addr, addr, len);
+	return 0;
+}
+
+static const struct tk_ops ops = { .open = my_open, .set_mtu = my_set_mtu,
+				   .set_addr = my_set_addr };
 
 int ext_init(void)
 {
@@ -88,4 +120,36 @@ int ext_read_len(unsigned int len)
 int ext_nop(void)
 {
 	return 0;
+}
+
+long ext_mtu(long unused);
+long ext_label(long i);
+long ext_addr(long i);
+long ext_add_dev(long unused);
+
+long ext_mtu(long unused)
+{
+	(void)unused;
+	return cur_mtu;
+}
+
+long ext_label(long i)
+{
+	return cur_label[i];
+}
+
+long ext_addr(long i)
+{
+	return cur_addr[i];
+}
+
+/* Registers one more device (the second, third, ... of this copy). */
+long ext_add_dev(long unused)
+{
+	(void)unused;
+	struct tk_dev *more = tk_dev_alloc(0);
+	if (!more)
+		return -1;
+	more->ops = &ops;
+	return tk_register(more);
 }

@@ -16,6 +16,8 @@ void register_tracker_tests(void);
 void register_xpc_tests(const char *so_path);
 void register_loader_tests(const char *dir, const char *ext, const char *wrapper);
 void register_recovery_tests(const char *so_path);
+void register_heap_tests(const char *dir, const char *wrapper, int crossings);
+void register_replay_tests(const char *ext, const char *wrapper);
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
@@ -31,13 +33,17 @@ int main(int argc, char **argv)
 		return 2;
 	register_tracker_tests();
 #ifndef UNDER_ASAN
+	register_heap_tests(argc > 3 ? argv[3] : NULL, argc > 5 ? argv[5] : NULL, 1);
 	if (argc > 2) {
 		register_xpc_tests(argv[2]);
 		register_recovery_tests(argv[2]);
 	}
-	if (argc > 5)
+	if (argc > 5) {
 		register_loader_tests(argv[3], argv[4], argv[5]);
+		register_replay_tests(argv[4], argv[5]);
+	}
 #else
+	register_heap_tests(NULL, NULL, 0);
 	puts("crossing tests skipped under AddressSanitizer (see docs/runtime.md)");
 #endif
 	return cunit_run("runtime", argc > 1 ? argv[1] : NULL);

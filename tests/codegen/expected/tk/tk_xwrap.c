@@ -188,6 +188,14 @@ struct nkx_frame_tk_ops_set_mtu {
 	int ret;
 };
 
+/* the arguments of a logged set_mtu call, but the object */
+struct nkx_rec_tk_ops_set_mtu {
+	int mtu;
+	char nkx_unused;
+};
+
+static void nkx_replay_tk_ops_set_mtu(void *obj, const void *p);
+
 static void nkx_thunk_tk_ops_set_mtu(void *p)
 {
 	struct nkx_frame_tk_ops_set_mtu *f = p;
@@ -219,7 +227,104 @@ static int nooks_xw_tk_ops_set_mtu(struct tk_dev *dev, int mtu)
 	}
 	if (!ok)
 		return -EIO;
+	if (frame.ret >= 0) {	/* replay: logged for a restarted extension */
+		struct nkx_rec_tk_ops_set_mtu rec = { 0 };
+
+		rec.mtu = mtu;
+		nooks_replay_record(b->domain, (void *)dev, nkx_replay_tk_ops_set_mtu, &rec, sizeof(rec),
+				    NULL, 0);
+	}
 	return frame.ret;
+}
+
+/* replays a logged set_mtu call on the object chosen after a restart,
+ * through the wrapper (which contains a fault) */
+static void nkx_replay_tk_ops_set_mtu(void *obj, const void *p)
+{
+	const struct nkx_rec_tk_ops_set_mtu *r = p;
+
+	(void)r;
+	(void)nooks_xw_tk_ops_set_mtu((struct tk_dev *)obj, r->mtu);
+}
+
+/* ---- tk_ops.set_addr */
+
+struct nkx_frame_tk_ops_set_addr {
+	int (*fn)(struct tk_dev *dev, const char *label, const void *addr, unsigned int len);
+	struct tk_dev *dev;
+	const char *label;
+	const void *addr;
+	unsigned int len;
+	int ret;
+};
+
+/* the arguments of a logged set_addr call, but the object */
+struct nkx_rec_tk_ops_set_addr {
+	const char *label;
+	const void *addr;
+	unsigned int len;
+	char nkx_unused;
+};
+
+static void nkx_replay_tk_ops_set_addr(void *obj, const void *p);
+
+static void nkx_thunk_tk_ops_set_addr(void *p)
+{
+	struct nkx_frame_tk_ops_set_addr *f = p;
+
+	f->ret = f->fn(f->dev, f->label, f->addr, f->len);
+}
+
+static int nooks_xw_tk_ops_set_addr(struct tk_dev *dev, const char *label, const void *addr, unsigned int len)
+{
+	const struct nooks_binding *b = dev ? nooks_binding_of(dev->ops) : NULL;
+	struct nkx_frame_tk_ops_set_addr frame;
+	int ok = 1;
+
+	if (!b)
+		return -EIO;
+	frame.fn = ((const struct tk_ops *)b->orig)->set_addr;
+	if (!frame.fn)
+		return -EIO;
+	frame.dev = dev ? nooks_out(b->domain, (void *)dev, &nooks_type_tk_dev) : NULL;
+	if (dev && !frame.dev)
+		return -EIO;
+	frame.label = label;
+	frame.addr = addr;
+	frame.len = len;
+	if (nooks_xpc_ext(b->domain, nkx_thunk_tk_ops_set_addr, &frame, 0))
+		ok = 0;	/* down, faulted or timed out */
+	if (dev) {
+		if (ok && !nooks_in(b->domain, frame.dev, &nooks_type_tk_dev))
+			ok = 0;	/* invalid writes: not copied back */
+		nooks_end_borrow(b->domain, (void *)dev, &nooks_type_tk_dev);
+	}
+	if (!ok)
+		return -EIO;
+	if (frame.ret >= 0) {	/* replay: logged for a restarted extension */
+		struct nkx_rec_tk_ops_set_addr rec = { 0 };
+		const struct nooks_replay_buf bufs[] = {
+			{ offsetof(struct nkx_rec_tk_ops_set_addr, label), NOOKS_REPLAY_STRING },
+			{ offsetof(struct nkx_rec_tk_ops_set_addr, addr), (size_t)(len) },
+		};
+
+		rec.label = label;
+		rec.addr = addr;
+		rec.len = len;
+		nooks_replay_record(b->domain, (void *)dev, nkx_replay_tk_ops_set_addr, &rec, sizeof(rec),
+				    bufs, sizeof(bufs) / sizeof(bufs[0]));
+	}
+	return frame.ret;
+}
+
+/* replays a logged set_addr call on the object chosen after a restart,
+ * through the wrapper (which contains a fault) */
+static void nkx_replay_tk_ops_set_addr(void *obj, const void *p)
+{
+	const struct nkx_rec_tk_ops_set_addr *r = p;
+
+	(void)r;
+	(void)nooks_xw_tk_ops_set_addr((struct tk_dev *)obj, r->label, r->addr, r->len);
 }
 
 const struct tk_ops nooks_xw_tk_ops = {
@@ -228,4 +333,5 @@ const struct tk_ops nooks_xw_tk_ops = {
 	.reset = nooks_xw_tk_ops_reset,
 	.rx = nooks_xw_tk_ops_rx,
 	.set_mtu = nooks_xw_tk_ops_set_mtu,
+	.set_addr = nooks_xw_tk_ops_set_addr,
 };
