@@ -325,6 +325,7 @@ golden-update: deps $(B)/nooksc
 # ---- demo ------------------------------------------------------------------
 
 # ---- generated code --------------------------------------------------------
+include tools/kver.mk
 
 # Regenerate generated/ from every IDL tree (tools/regen.sh); commit the
 # result with the IDL or template change that caused it.
