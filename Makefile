@@ -46,7 +46,7 @@ Q := @
 say = @printf '  %-7s %s\n' $(1) $(2);
 endif
 
-.PHONY: all deps run demo-nooksc test unit runtime-test soak bench verify-test golden cli fuzz check-generated regen golden-update install clean help
+.PHONY: all deps run demo-nooksc test unit runtime-test soak bench verify-test import-test golden cli fuzz check-generated regen golden-update install clean help
 .DELETE_ON_ERROR:
 
 all: deps $(B)/nooksc $(B)/libnooks.a
@@ -66,6 +66,7 @@ LIB_OBJS += $(B)/compiler/checks.o
 LIB_OBJS += $(B)/compiler/codegen.o
 LIB_OBJS += $(B)/compiler/dump.o
 LIB_OBJS += $(B)/compiler/emit.o
+LIB_OBJS += $(B)/compiler/import.o
 LIB_OBJS += $(B)/compiler/lexer.o
 LIB_OBJS += $(B)/compiler/nooksc.o
 LIB_OBJS += $(B)/compiler/output.o
@@ -78,7 +79,7 @@ LLVM_CONFIG ?= llvm-config-14
 CLANG_INC = $(shell $(LLVM_CONFIG) --includedir 2>/dev/null)
 CLANG_LIBDIR = $(shell $(LLVM_CONFIG) --libdir 2>/dev/null)
 CLANG_LIBS = -L$(CLANG_LIBDIR) -lclang -Wl,-rpath,$(CLANG_LIBDIR)
-$(B)/compiler/verify.o: CFLAGS += -I$(CLANG_INC)
+$(B)/compiler/verify.o $(B)/compiler/import.o: CFLAGS += -I$(CLANG_INC)
 
 $(B)/compiler/parser.tab.c $(B)/compiler/parser.tab.h: compiler/parser.y
 	$(call say,BISON,$<)
@@ -125,12 +126,13 @@ UNIT_OBJS += $(B)/tests/unit/test_lexer.o
 UNIT_OBJS += $(B)/tests/unit/test_parser.o
 UNIT_OBJS += $(B)/tests/unit/test_checks.o
 UNIT_OBJS += $(B)/tests/unit/test_import.o
+UNIT_OBJS += $(B)/tests/unit/test_clang_import.o
 
 $(UNIT_OBJS): CFLAGS += -Itests/unit -Itests
 
 $(B)/tests/unit/unit: $(UNIT_OBJS) $(B)/libnooksc.a
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ -lcunit
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ -lcunit $(CLANG_LIBS)
 
 # ---- the runtime -------------------------------------------------------------
 
@@ -282,8 +284,9 @@ RESULTS := build/results
 # adds them up (a suite that left nothing counts as one failure).
 test: deps
 	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
-	$(Q)$(MAKE) -k --no-print-directory unit runtime-test golden cli verify-test check-generated || true
-	$(Q)$(MAKE) -k --no-print-directory SAN=1 unit runtime-test cli fuzz || true
+	$(Q)$(MAKE) -k --no-print-directory unit runtime-test golden cli verify-test import-test check-generated \
+		kernel-test khttpd-test || true
+	$(Q)$(MAKE) -k --no-print-directory SAN=1 unit runtime-test cli fuzz kernel-test || true
 	$(Q)sh tools/summary.sh $(RESULTS)
 
 unit: deps $(B)/tests/unit/unit $(B)/tests/codegen/codegen
@@ -319,10 +322,16 @@ verify-test: deps $(B)/nooksc
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)sh tests/verify/run.sh $(B)/nooksc $(RESULTS)/verify-$(B)
 
+import-test: deps $(B)/nooksc
+	@echo "== nooksc import ($(B)) =="
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)sh tests/import/run.sh $(B)/nooksc $(RESULTS)/import-$(B)
+
 golden-update: deps $(B)/nooksc
 	$(Q)sh tests/golden/run.sh --update $(B)/nooksc /dev/null
 	$(Q)sh tests/codegen/golden.sh --update $(B)/nooksc /dev/null
 	$(Q)sh tests/verify/run.sh --update $(B)/nooksc /dev/null
+	$(Q)sh tests/import/run.sh --update $(B)/nooksc /dev/null
 
 # ---- the user-space kernel, its programs and extensions ----------------------
 
@@ -332,6 +341,7 @@ include kernel/kernel.mk
 # ---- demo ------------------------------------------------------------------
 
 # ---- generated code --------------------------------------------------------
+include tools/kver.mk
 
 # Regenerate generated/ from every IDL tree (tools/regen.sh); commit the
 # result with the IDL or template change that caused it.

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "codegen.h"
+#include "import.h"
 #include "verify.h"
 #include "nooksc.h"
 #include "output.h"
@@ -23,6 +24,8 @@
 static const char usage_text[] =
 "Usage: nooksc [options] file.idl...\n"
 "       nooksc verify [clang options] file.idl...\n"
+"       nooksc import [clang options] header.h [--function NAME]...\n"
+"              [--struct NAME]... [--ops NAME]... [--list FILE] [-o FILE]\n"
 "\n"
 "Compile annotated interface descriptions (IDL) for Nooks isolation: for\n"
 "each input, write INTERFACE_nooks.h, _kwrap.c, _xwrap.c, _shadow.c and\n"
@@ -50,6 +53,14 @@ static const char usage_text[] =
 "nooksc verify parses the C header each file names with libclang (compiler\n"
 "options such as -I, -D, -std and --target go to clang; -I is also the\n"
 "import path) and reports every declaration that disagrees with it.\n"
+"\n"
+"nooksc import writes an unannotated IDL skeleton for the named kernel\n"
+"functions, structs and ops tables (structs of function pointers) of a\n"
+"header, spelt as an #include names it, with TODO comments where an\n"
+"annotation is needed; NAME may be a comma-separated list.  --list FILE\n"
+"reads lines 'function|struct|ops NAME...'; --interface NAME names the\n"
+"interface (default: the header's base name); -o FILE writes there\n"
+"(default: standard output).  Other options go to clang.\n"
 "\n"
 "Diagnostics read 'file:line:col: error: [check] message', followed by the\n"
 "source line and a caret.  Exit status: 0 success, 1 errors in the input\n"
@@ -156,6 +167,152 @@ static int verify_main(int argc, char **argv)
 	return status;
 }
 
+/* nooksc import [clang options] header.h --function NAME... */
+static int import_main(int argc, char **argv)
+{
+	const char **clang_args = calloc((size_t)argc, sizeof(*clang_args));
+	struct nooksc_import_item *items = calloc((size_t)argc * 2 + 1, sizeof(*items));
+	char **copies = calloc((size_t)argc, sizeof(*copies));
+	const char *header = NULL, *outfile = NULL, *iface = NULL, *list = NULL;
+	int nc_args = 0, nitems = 0, cap = argc * 2 + 1, status = 0, ncopies = 0;
+
+	if (!clang_args || !items || !copies) {
+		fputs("nooksc: out of memory\n", stderr);
+		return 2;
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = NULL;
+		static const char *const ours[] = { "--function", "--struct", "--ops", "--list",
+						    "--interface", "-o" };
+		int which = -1;
+		for (int k = 0; k < 6 && which < 0; k++) {
+			size_t len = strlen(ours[k]);
+			if (!strcmp(a, ours[k])) {
+				if (i + 1 == argc)
+					usage_error("option '%s' needs an argument", a);
+				which = k;
+				val = argv[++i];
+			} else if (!strncmp(a, ours[k], len) && a[len] == '=' && k < 5) {
+				which = k;
+				val = a + len + 1;
+			}
+		}
+		if (which >= 0 && which <= 2) {
+			/* NAME or NAME,NAME,... */
+			char *copy = strdup(val), *save = NULL;
+			if (!copy) {
+				fputs("nooksc: out of memory\n", stderr);
+				return 2;
+			}
+			copies[ncopies++] = copy;
+			for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+				if (nitems == cap) {
+					struct nooksc_import_item *v = realloc(items, sizeof(*v) * (size_t)cap * 2);
+					if (!v) {
+						fputs("nooksc: out of memory\n", stderr);
+						return 2;
+					}
+					items = v;
+					cap *= 2;
+				}
+				items[nitems++] = (struct nooksc_import_item){
+					.kind = which == 0 ? NOOKSC_IMPORT_FUNCTION :
+						which == 1 ? NOOKSC_IMPORT_STRUCT : NOOKSC_IMPORT_OPS,
+					.name = t };
+			}
+		} else if (which == 3) {
+			list = val;
+		} else if (which == 4) {
+			iface = val;
+		} else if (which == 5) {
+			outfile = val;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(usage_text, stdout);
+			return 0;
+		} else if (!strncmp(a, "--", 2) && strncmp(a, "--target", 8) != 0) {
+			usage_error("import: unknown option '%s'", a);
+		} else if (a[0] == '-') {
+			clang_args[nc_args++] = a;
+			bool takes = !strcmp(a, "-I") || !strcmp(a, "-D") || !strcmp(a, "-U") ||
+				     !strcmp(a, "-include") || !strcmp(a, "-isystem") ||
+				     !strcmp(a, "-idirafter") || !strcmp(a, "--target");
+			if (takes) {
+				if (i + 1 == argc)
+					usage_error("option '%s' needs an argument", a);
+				clang_args[nc_args++] = argv[++i];
+			}
+		} else if (header) {
+			usage_error("import: one header at a time ('%s' is a second)", a);
+		} else {
+			header = a;
+		}
+	}
+	if (!header)
+		usage_error("%s", "import: no header");
+	if (!*header)
+		usage_error("%s", "import: empty header name");
+
+	struct nooksc_options opt = { 0 };
+	struct nooksc *nc = nooksc_new(&opt);
+	if (!nc) {
+		fputs("nooksc: out of memory\n", stderr);
+		return 2;
+	}
+	struct nooksc_import_item *all = items;
+	int nall = nitems;
+	if (list) {
+		struct nooksc_import_item *from;
+		int nfrom;
+		if (nooksc_import_read_list(nc, list, &from, &nfrom))
+			status = 1;
+		else if (nfrom) {
+			all = calloc((size_t)(nitems + nfrom), sizeof(*all));
+			if (!all) {
+				fputs("nooksc: out of memory\n", stderr);
+				return 2;
+			}
+			memcpy(all, items, sizeof(*all) * (size_t)nitems);
+			memcpy(all + nitems, from, sizeof(*all) * (size_t)nfrom);
+			nall = nitems + nfrom;
+		}
+	}
+	if (!status && !nall)
+		usage_error("%s", "import: nothing to import (--function, --struct, --ops or --list)");
+
+	const char *idl = NULL;
+	struct nooksc_import_request rq = {
+		.header = header, .interface = iface, .items = all, .n_items = nall,
+		.clang_args = clang_args, .n_clang_args = nc_args,
+	};
+	if (!status && nooksc_import(nc, &rq, &idl))
+		status = 1;
+	if (!status) {
+		struct outset os = { 0 };
+		FILE *fp = stdout;
+		const char *failed = outfile;
+		int err = outfile ? out_open(&os, outfile, &fp) : 0;
+		if (!err) {
+			fputs(idl, fp);
+			err = outfile ? out_commit(&os, &failed) : 0;
+		}
+		if (err) {
+			out_abort(&os);
+			fprintf(stderr, "nooksc: cannot write '%s': %s\n", failed, strerror(err));
+			status = 2;
+		}
+		out_free(&os);
+	}
+	nooksc_free(nc);
+	if (all != items)
+		free(all);
+	free(items);
+	for (int i = 0; i < ncopies; i++)
+		free(copies[i]);
+	free(copies);
+	free(clang_args);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	enum { OPT_DUMP = 256, OPT_MAX_ERRORS, OPT_LIST_CHECKS, OPT_TEMPLATES };
@@ -199,6 +356,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "verify"))
 		return verify_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "import"))
+		return import_main(argc - 1, argv + 1);
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":I:o:cW:hV", longopts, NULL)) != -1) {

@@ -34,6 +34,16 @@ for dir in generated/*/; do
 	name=$(basename "$dir")
 	case $name in
 	examples) inc="-Iexamples/include" ;;
+	linux-*)
+		# Wrappers for a real kernel include its headers, which only
+		# compile with that kernel's flags (-nostdinc, -D__KERNEL__, ...);
+		# today's templates target user space (<errno.h>, libnooks), and
+		# the kernel-module templates (DESIGN.md section 7) do not exist
+		# yet.  So this tree is only checked to be current (the diff
+		# above) and its IDL verified against the headers (make
+		# verify-test); not compiled, and not counted as a pass.
+		echo "[NOTE] $dir: not compiled (kernel-module templates not written yet)"
+		continue ;;
 	*) inc="-Ikernel/include" ;;
 	esac
 	for f in "$dir"*.c; do

@@ -34,6 +34,23 @@ for need in $NEEDS; do
 	case " $missing " in *" $pkg "*) ;; *) missing="$missing $pkg" ;; esac
 done
 
+# Debian's headers for Linux 6.1 (idl/linux-6.1 is verified against them):
+# any installed linux-headers-6.1.*-amd64 will do, else the newest the
+# archive offers (the ABI number changes with every point release; the
+# -common package comes with it as a dependency).
+kheaders_newest() {
+	apt-cache search --names-only '^linux-headers-6\.1\.[0-9]+-[0-9]+-amd64$' 2>/dev/null |
+		cut -d' ' -f1 | sort -V | tail -1
+}
+if ! ls -d /usr/src/linux-headers-6.1.*-amd64 >/dev/null 2>&1; then
+	kpkg=$(kheaders_newest)
+	if [ -z "$kpkg" ] && [ "$(id -u)" -eq 0 ]; then
+		apt-get -qq update >/dev/null
+		kpkg=$(kheaders_newest)
+	fi
+	missing="$missing ${kpkg:-linux-headers-6.1-amd64}"
+fi
+
 [ -z "$missing" ] && exit 0
 
 echo "deps: installing:$missing" >&2

@@ -5,10 +5,12 @@
 # OUTROOT/<target-or-version> for every directory under idl/ holding .idl
 # files (idl/nk, idl/linux-6.1, ...).  `make regen` writes into generated/;
 # `make check-generated` writes into a temporary tree and diffs it against
-# the committed one, which is what CI enforces.
+# the committed one, which is what CI enforces.  With NOOKS_TREE=TREE in
+# the environment (`make regen KVER=TREE`) only idl/TREE is regenerated.
 set -eu
 nooksc=$1
 root=$2
+only=${NOOKS_TREE:-}
 
 gen() {
 	src=$1 out=$2
@@ -18,6 +20,14 @@ gen() {
 	"$nooksc" -o "$out" -I "$src" "$@"
 }
 
+if [ -n "$only" ]; then
+	if [ ! -d "idl/$only" ]; then
+		echo "regen.sh: no IDL tree idl/$only" >&2
+		exit 1
+	fi
+	gen "idl/$only" "$root/$only"
+	exit 0
+fi
 gen examples/idl "$root/examples"
 for dir in idl/*/; do
 	[ -d "$dir" ] || continue

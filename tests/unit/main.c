@@ -22,6 +22,7 @@ int main(int argc, char **argv)
 	register_parser_tests();
 	register_check_tests();
 	register_import_tests();
+	register_clang_import_tests();
 
 	return cunit_run("unit", argc > 1 ? argv[1] : NULL);
 }

@@ -75,5 +75,6 @@ void register_lexer_tests(void);
 void register_parser_tests(void);
 void register_check_tests(void);
 void register_import_tests(void);
+void register_clang_import_tests(void);
 
 #endif

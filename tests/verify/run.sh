@@ -8,6 +8,11 @@
 #    with tests/verify/NAME.err (the IDL is unchanged, so the positions
 #    are the IDL's; the temporary directory is written as TMP).
 # 3. A header that does not compile is reported as [header] errors.
+# 4. Every tree under idl/ (idl/nk, idl/linux-6.1, ...) agrees with its
+#    headers (tools/verify-tree.sh; missing headers fail, never skip), and
+#    for idl/linux-6.1 a copy of the real linux/slab.h with kfree's
+#    parameter changed, put first on the include path, is caught at the
+#    IDL line with the right message and a note in the copy.
 # --update rewrites the .err files.  "PASSED FAILED" goes to RESULTFILE.
 set -u
 update=0
@@ -75,6 +80,42 @@ case_ constant-value core.idl 's/#define IFNAMSIZ 16/#define IFNAMSIZ 32/' core.
 case_ missing-constant netdev.idl 's/	NETDEV_TX_BUSY = 0x10,/	NETDEV_TX_LOCKED = 0x20,/' netdevice.h
 case_ typedef netdev.idl 's/typedef enum netdev_tx netdev_tx_t;/typedef int netdev_tx_t;/' netdevice.h
 case_ broken-header core.idl 's/^struct nk_mutex;$/struct nk_mutex; frobnicate x y;/' core.h
+
+for dir in idl/*/; do
+	[ -d "$dir" ] || continue
+	tree=$(basename "$dir")
+	if sh tools/verify-tree.sh "$nooksc" "$tree" > "$tmp/out" 2>&1; then
+		pass "verify: idl/$tree agrees with its headers"
+	else
+		fail "verify: idl/$tree agrees with its headers"; cat "$tmp/out"
+	fi
+done
+
+if [ -d idl/linux-6.1 ]; then
+	name="linux-6.1: a changed prototype in a copy of linux/slab.h"
+	if kf=$(sh tools/kernel-flags.sh 6.1 2> "$tmp/out"); then
+		hdr=$(echo "$kf" | tr ' ' '\n' | sed -n 's|^-I\(.*-common/include\)$|\1|p')
+		rm -rf "$tmp/k" && mkdir -p "$tmp/k/linux"
+		sed 's/^void kfree(const void \*objp);$/void kfree(void *objp);/' \
+			"$hdr/linux/slab.h" > "$tmp/k/linux/slab.h"
+		line=$(grep -n 'void kfree(const void \*objp);' idl/linux-6.1/core.idl | cut -d: -f1)
+		# shellcheck disable=SC2086
+		"$nooksc" verify -I"$tmp/k" $kf -Iidl/linux-6.1 idl/linux-6.1/core.idl > "$tmp/out" 2>&1
+		st=$?
+		want="idl/linux-6.1/core.idl:$line:7: error: [verify] 'kfree' has another prototype in \"linux/slab.h\""
+		if cmp -s "$hdr/linux/slab.h" "$tmp/k/linux/slab.h"; then
+			fail "$name: the sed script changed nothing"
+		elif [ "$st" -eq 1 ] && grep -qxF "$want" "$tmp/out" &&
+		     grep -q "^$tmp/k/linux/slab.h:[0-9]*:[0-9]*: note: previous declaration is here" "$tmp/out" &&
+		     [ "$(grep -c ': error: ' "$tmp/out")" -eq 1 ]; then
+			pass "$name"
+		else
+			fail "$name (exit $st, wanted: $want)"; cat "$tmp/out"
+		fi
+	else
+		fail "$name: no headers"; cat "$tmp/out"
+	fi
+fi
 
 echo "verify: $passed passed, $failed failed"
 echo "$passed $failed" > "$result"
