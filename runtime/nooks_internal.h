@@ -112,4 +112,7 @@ void *nk_tracker_registered(struct nooks_domain *d, void (*kind)(void *), unsign
  * to nk_replay_close() (at unload); without one nothing is logged. */
 int nk_replay_open(struct nooks_domain *d);
 void nk_replay_close(struct nooks_domain *d);
+/* recovery.c: one line to the runtime's log (nooks_set_log). */
+void nk_logf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif

@@ -55,6 +55,16 @@ void nooks_set_log(void (*fn)(const char *line))
 	log_fn = fn ? fn : default_log;
 }
 
+void nk_logf(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_fn(line);
+}
+
 static void logf_(const struct nooks_sup *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -66,6 +66,10 @@ struct xthread {
 	unsigned char *stack_top;
 	void *altstack;
 	int slot;			/* watchdog slot, -1 until armed once */
+	/* in protect_enter/leave, holding prot_lock: an asynchronous unwind
+	 * (watchdog, another thread's fault) must not jump out now; it is
+	 * retried (the watchdog re-arms, recovery signals again) */
+	volatile sig_atomic_t in_prot;
 };
 
 static __thread struct xthread xt = { .slot = -1 };
@@ -148,17 +152,35 @@ static void start_watchdog(void)
 static pthread_key_t slot_key;
 static pthread_once_t slot_key_once = PTHREAD_ONCE_INIT;
 
-static void slot_release(void *p)
+/* At the exit of a thread that ever crossed: its watchdog slot, its
+ * extension stack and its alternate signal stack go (threads come and go:
+ * a kernel thread per connection must not leave two mappings behind). */
+static void thread_release(void *p)
 {
-	struct wslot *s = p;
-	atomic_store(&s->deadline_ns, 0);
-	atomic_store(&s->running, NULL);
-	atomic_store(&s->used, 0);
+	(void)p;
+	if (xt.slot >= 0) {
+		struct wslot *s = &slots[xt.slot];
+		atomic_store(&s->deadline_ns, 0);
+		atomic_store(&s->running, NULL);
+		atomic_store(&s->calling, NULL);
+		atomic_store(&s->used, 0);
+		xt.slot = -1;
+	}
+	if (xt.stack) {
+		munmap(xt.stack, EXT_STACK_SIZE + (size_t)sysconf(_SC_PAGESIZE));
+		xt.stack = xt.stack_top = NULL;
+	}
+	if (xt.altstack) {
+		stack_t ss = { .ss_flags = SS_DISABLE };
+		if (!sigaltstack(&ss, NULL))
+			munmap(xt.altstack, ALT_STACK_SIZE);
+		xt.altstack = NULL;
+	}
 }
 
 static void slot_key_make(void)
 {
-	pthread_key_create(&slot_key, slot_release);
+	pthread_key_create(&slot_key, thread_release);
 }
 
 static struct wslot *my_slot(void)
@@ -170,7 +192,6 @@ static struct wslot *my_slot(void)
 			if (atomic_compare_exchange_strong(&slots[i].used, &expect, 1)) {
 				slots[i].thread = pthread_self();
 				xt.slot = i;
-				pthread_setspecific(slot_key, &slots[i]);
 				break;
 			}
 		}
@@ -188,18 +209,22 @@ static uintptr_t arena_lo, arena_hi;
 
 static void protect_enter(void)
 {
+	xt.in_prot = 1;
 	pthread_mutex_lock(&prot_lock);
 	if (atomic_fetch_add(&prot_count, 1) == 0)
 		mprotect((void *)arena_lo, arena_hi - arena_lo, PROT_READ);
 	pthread_mutex_unlock(&prot_lock);
+	xt.in_prot = 0;
 }
 
 static void protect_leave(void)
 {
+	xt.in_prot = 1;
 	pthread_mutex_lock(&prot_lock);
 	if (atomic_fetch_sub(&prot_count, 1) == 1)
 		mprotect((void *)arena_lo, arena_hi - arena_lo, PROT_READ | PROT_WRITE);
 	pthread_mutex_unlock(&prot_lock);
+	xt.in_prot = 0;
 }
 
 /* ---- fault handler ------------------------------------------------------ */
@@ -226,6 +251,8 @@ static void handler(int sig, siginfo_t *si, void *uctx)
 	if (sig == UNWIND_SIG) {
 		/* another thread faulted this thread's domain: leave it too,
 		 * if still inside (the fault's cause stays recorded) */
+		if (xt.in_prot)
+			return;		/* recovery signals again */
 		if (f && xt.self && atomic_load(&xt.self->state) == NOOKS_DOWN)
 			siglongjmp(f->env, 1);
 		/* in kernel code called by the domain: returning interrupts a
@@ -237,6 +264,11 @@ static void handler(int sig, siginfo_t *si, void *uctx)
 	if (sig == WATCHDOG_SIG) {
 		if (!f || !xt.self)
 			return;		/* the call finished in time */
+		if (xt.in_prot) {	/* not now: again in a moment */
+			if (xt.slot >= 0)
+				atomic_store(&slots[xt.slot].deadline_ns, now_ns() + 1000000LL);
+			return;
+		}
 		atomic_store(&f->d->last_fault, NOOKS_FAULT_TIMEOUT);
 		atomic_store(&f->d->last_signal, 0);
 		siglongjmp(f->env, 1);
@@ -285,6 +317,13 @@ static void install_handlers(void)
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(fault_signals) / sizeof(fault_signals[0]); i++)
 		sigaction(fault_signals[i], &sa, NULL);
+	/* the asynchronous two are real-time signals, which queue: blocked
+	 * while handled (the unwinding path unblocks them), or a burst of
+	 * them (every thread of a domain is told) nests handler frames until
+	 * the alternate stack overflows */
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	sigaddset(&sa.sa_mask, WATCHDOG_SIG);
+	sigaddset(&sa.sa_mask, UNWIND_SIG);
 	sigaction(WATCHDOG_SIG, &sa, NULL);
 	sigaction(UNWIND_SIG, &sa, NULL);
 	nk_arena_range(&arena_lo, &arena_hi);
@@ -295,6 +334,8 @@ static int thread_setup(void)
 {
 	if (xt.stack)
 		return 0;
+	pthread_once(&slot_key_once, slot_key_make);
+	pthread_setspecific(slot_key, &xt);	/* thread_release() at its exit */
 	if (!xt.altstack) {
 		stack_t ss = { .ss_size = ALT_STACK_SIZE };
 		ss.ss_sp = mmap(NULL, ALT_STACK_SIZE, PROT_READ | PROT_WRITE,
@@ -444,7 +485,8 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		int first = atomic_compare_exchange_strong(&g->d->state, &up, NOOKS_DOWN);
 		atomic_fetch_add(&g->d->faults, 1);
 		atomic_fetch_sub(&g->d->inside, 1);
-		unwind_others(g->d);
+		if (first)	/* the others were told by whoever took it down */
+			unwind_others(g->d);
 		if (first && g->d->on_fault)
 			g->d->on_fault(g->d, g->d->on_fault_arg);
 		return -1;
@@ -490,19 +532,21 @@ void nooks_xpc_kernel(struct nooks_domain *d, nooks_thunk fn, void *frame)
 	 * when the call returns (a thread may block in the kernel for good) */
 	struct wslot *w = xt.slot >= 0 ? &slots[xt.slot] : NULL;
 	/* the domain went down (another thread faulted, and this one was
-	 * interrupted in the kernel, or was between calls): back to the
-	 * crossing instead of on with an extension being torn down */
+	 * between calls or ignored the signal): back to the crossing instead
+	 * of on with an extension being torn down */
 	if (xt.top && atomic_load(&saved->state) == NOOKS_DOWN)
 		siglongjmp(xt.top->env, 1);
-	protect_leave();
+	/* kernel mode first (self NULL: from here an unwind signal only
+	 * interrupts a blocking call), then the protection */
 	xt.self = NULL;
 	if (w) {
 		atomic_store(&w->deadline_ns, 0);
 		atomic_store(&w->running, NULL);
 		atomic_store(&w->calling, saved);
 	}
+	protect_leave();
 	fn(frame);
-	xt.self = saved;
+	protect_enter();
 	if (w) {
 		atomic_store(&w->calling, NULL);
 		atomic_store(&w->running, saved);
@@ -510,7 +554,11 @@ void nooks_xpc_kernel(struct nooks_domain *d, nooks_thunk fn, void *frame)
 			atomic_store(&w->deadline_ns,
 				     now_ns() + (long long)xt.top->timeout_ms * 1000000LL);
 	}
-	protect_enter();
+	xt.self = saved;
+	/* went down while the kernel worked: the kernel's part is done (the
+	 * wrapper's bookkeeping ran in fn), only the extension is skipped */
+	if (xt.top && atomic_load(&saved->state) == NOOKS_DOWN)
+		siglongjmp(xt.top->env, 1);
 }
 
 void nooks_ext_exited(int status)

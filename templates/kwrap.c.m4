@@ -1,18 +1,22 @@
 m4_divert(-1)
 # kwrap.c.m4 - INTERFACE_kwrap.c: for every kernel function, the wrapper an
-# isolated extension calls (nooks_kw_NAME).  It checks every pointer
-# (tracked objects through the tracker, buffers and strings against their
-# sizes, NULL only where nullable) and returns the function's error value
-# on a bad one; crosses into the kernel through a thunk; then registers
+# isolated extension calls (nooks_kw_NAME).  It crosses into the kernel
+# first (nooks_xpc_kernel), so everything after runs as kernel code: the
+# arena writable, faults the kernel's.  There (nkw_checked_NAME) it checks
+# every pointer (tracked objects through the tracker, buffers and strings
+# against their sizes, NULL only where nullable) and returns the
+# function's error value on a bad one; calls the function; then registers
 # what alloc() made, ends what release ended, binds registered ops tables
 # to extension wrappers and records registrations and locks for recovery.
 #
 # Per parameter (key = function, $2 = index):
 m4_define([[nkm_pn]], [[nkm_p([[$1]], [[$2]], [[name]])]])
-m4_define([[nkm_err]], [[m4_ifelse(nkm_f([[$1]], [[void]]), [[1]], [[return;]], [[return nkm_f([[$1]], [[error]]);]])]])
+m4_define([[nkm_err]], [[m4_ifelse(nkm_f([[$1]], [[void]]), [[1]], [[return;]], [[{ fp->ret = nkm_f([[$1]], [[error]]); return; }]])]])
 m4_define([[nkm_frame_field]], [[	nkm_p([[$1]], [[$2]], [[decl]]);
 ]])
 m4_define([[nkm_frame_set]], [[	frame.nkm_pn([[$1]], [[$2]]) = nkm_pn([[$1]], [[$2]]);
+]])
+m4_define([[nkm_frame_get]], [[	nkm_p([[$1]], [[$2]], [[decl]]) = fp->nkm_pn([[$1]], [[$2]]);
 ]])
 m4_define([[nkm_null_check]], [[nkm_unless(nkm_p([[$1]], [[$2]], [[nullable]]), [[	if (!nkm_pn([[$1]], [[$2]]))
 		nkm_err([[$1]]) /* NULL where not nullable */
@@ -73,6 +77,7 @@ m4_define([[nkm_kfunc]], [[
 /* ---- nkm_f([[$1]], [[proto]]) */
 
 struct nkw_frame_$1 {
+	struct nooks_domain *nkw_d;
 nkm_params([[$1]], [[nkm_frame_field]])m4_dnl
 nkm_unless(nkm_f([[$1]], [[void]]), [[	nkm_f([[$1]], [[retdecl]]);
 ]])	char nkw_unused;
@@ -86,18 +91,16 @@ static void nkw_thunk_$1(void *p)
 	(void)f;
 }
 nkm_undo_adapter([[$1]])nkm_unlock_adapter([[$1]])
-nkm_f([[$1]], [[proto_kw]])
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_$1(void *p)
 {
-	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_$1 *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
 	struct nkw_frame_$1 frame;
+nkm_params([[$1]], [[nkm_frame_get]])m4_dnl
 nkm_when(nkm_f([[$1]], [[regtable]]), [[	struct nooks_binding *binding;
 ]])m4_dnl
 
-	if (!d) {	/* the kernel itself: nothing to check */
-		nkm_unless(nkm_f([[$1]], [[void]]), [[return ]])$1(nkm_f([[$1]], [[args]]));
-nkm_when(nkm_f([[$1]], [[void]]), [[		return;
-]])m4_dnl
-	}
 nkm_params([[$1]], [[nkm_check]])m4_dnl
 nkm_when(nkm_f([[$1]], [[regtable]]), [[	/* the kernel calls the extension's table through wrappers */
 	if (!nkm_f([[$1]], [[regparam]])->nkm_f([[$1]], [[regfield]]))
@@ -112,7 +115,7 @@ nkm_when(nkm_f([[$1]], [[undoof]]), [[	nooks_drop_registration(d, (void *)nkm_f(
 nkm_when(nkm_f([[$1]], [[unlock]]), [[	nooks_drop_lock(d, (void *)nkm_f([[$1]], [[unlock]]));
 ]])m4_dnl
 nkm_params([[$1]], [[nkm_frame_set]])m4_dnl
-	nooks_xpc_kernel(d, nkw_thunk_$1, &frame);
+	nkw_thunk_$1(&frame);
 nkm_params([[$1]], [[nkm_after]])m4_dnl
 nkm_when(nkm_f([[$1]], [[alloc]]), [[	if (frame.ret) {
 		if (nooks_track(d, frame.ret, &nooks_type_[[]]nkm_f([[$1]], [[alloc]]))) {
@@ -133,6 +136,24 @@ nkm_when(nkm_f([[$1]], [[undo]]), [[	if (nkm_unless(nkm_f([[$1]], [[void]]), [[f
 ]])m4_dnl
 nkm_when(nkm_f([[$1]], [[unlockfn]]), [[	nooks_record_lock(d, (void *)nkm_f([[$1]], [[lock]]), nkw_unlock_$1);
 ]])m4_dnl
+nkm_unless(nkm_f([[$1]], [[void]]), [[	fp->ret = frame.ret;
+]])m4_dnl
+	(void)d;
+}
+
+nkm_f([[$1]], [[proto_kw]])
+{
+	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_$1 frame;
+
+	if (!d) {	/* the kernel itself: nothing to check */
+		nkm_unless(nkm_f([[$1]], [[void]]), [[return ]])$1(nkm_f([[$1]], [[args]]));
+nkm_when(nkm_f([[$1]], [[void]]), [[		return;
+]])m4_dnl
+	}
+	frame.nkw_d = d;
+nkm_params([[$1]], [[nkm_frame_set]])m4_dnl
+	nooks_xpc_kernel(d, nkw_checked_$1, &frame);
 nkm_unless(nkm_f([[$1]], [[void]]), [[	return frame.ret;
 ]])m4_dnl
 }

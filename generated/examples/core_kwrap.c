@@ -10,6 +10,7 @@
 /* ---- void *kmalloc(size_t size, gfp_t flags) */
 
 struct nkw_frame_kmalloc {
+	struct nooks_domain *nkw_d;
 	size_t size;
 	gfp_t flags;
 	void *ret;
@@ -24,6 +25,22 @@ static void nkw_thunk_kmalloc(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_kmalloc(void *p)
+{
+	struct nkw_frame_kmalloc *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_kmalloc frame;
+	size_t size = fp->size;
+	gfp_t flags = fp->flags;
+
+	frame.size = size;
+	frame.flags = flags;
+	nkw_thunk_kmalloc(&frame);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 void *nooks_kw_kmalloc(size_t size, gfp_t flags)
 {
 	struct nooks_domain *d = nooks_self();
@@ -32,15 +49,17 @@ void *nooks_kw_kmalloc(size_t size, gfp_t flags)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return kmalloc(size, flags);
 	}
+	frame.nkw_d = d;
 	frame.size = size;
 	frame.flags = flags;
-	nooks_xpc_kernel(d, nkw_thunk_kmalloc, &frame);
+	nooks_xpc_kernel(d, nkw_checked_kmalloc, &frame);
 	return frame.ret;
 }
 
 /* ---- void kfree(const void *p) */
 
 struct nkw_frame_kfree {
+	struct nooks_domain *nkw_d;
 	const void *p;
 	char nkw_unused;
 };
@@ -53,6 +72,19 @@ static void nkw_thunk_kfree(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_kfree(void *p)
+{
+	struct nkw_frame_kfree *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_kfree frame;
+	const void *p = fp->p;
+
+	frame.p = p;
+	nkw_thunk_kfree(&frame);
+	(void)d;
+}
+
 void nooks_kw_kfree(const void *p)
 {
 	struct nooks_domain *d = nooks_self();
@@ -62,13 +94,15 @@ void nooks_kw_kfree(const void *p)
 		kfree(p);
 		return;
 	}
+	frame.nkw_d = d;
 	frame.p = p;
-	nooks_xpc_kernel(d, nkw_thunk_kfree, &frame);
+	nooks_xpc_kernel(d, nkw_checked_kfree, &frame);
 }
 
 /* ---- void nk_mutex_lock(struct nk_mutex *m) */
 
 struct nkw_frame_nk_mutex_lock {
+	struct nooks_domain *nkw_d;
 	struct nk_mutex *m;
 	char nkw_unused;
 };
@@ -86,6 +120,29 @@ static void nkw_unlock_nk_mutex_lock(void *lock)
 	nk_mutex_unlock((struct nk_mutex *)lock);
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_nk_mutex_lock(void *p)
+{
+	struct nkw_frame_nk_mutex_lock *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_nk_mutex_lock frame;
+	struct nk_mutex *m = fp->m;
+
+	if (!m)
+		return; /* NULL where not nullable */
+	if (m) {
+		m = nooks_in(d, m, &nooks_type_nk_mutex);
+		if (!m)
+			return; /* not a live struct nk_mutex of this extension */
+	}
+	frame.m = m;
+	nkw_thunk_nk_mutex_lock(&frame);
+	if (m)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)m, &nooks_type_nk_mutex);
+	nooks_record_lock(d, (void *)m, nkw_unlock_nk_mutex_lock);
+	(void)d;
+}
+
 void nooks_kw_nk_mutex_lock(struct nk_mutex *m)
 {
 	struct nooks_domain *d = nooks_self();
@@ -95,23 +152,15 @@ void nooks_kw_nk_mutex_lock(struct nk_mutex *m)
 		nk_mutex_lock(m);
 		return;
 	}
-	if (!m)
-		return; /* NULL where not nullable */
-	if (m) {
-		m = nooks_in(d, m, &nooks_type_nk_mutex);
-		if (!m)
-			return; /* not a live struct nk_mutex of this extension */
-	}
+	frame.nkw_d = d;
 	frame.m = m;
-	nooks_xpc_kernel(d, nkw_thunk_nk_mutex_lock, &frame);
-	if (m)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)m, &nooks_type_nk_mutex);
-	nooks_record_lock(d, (void *)m, nkw_unlock_nk_mutex_lock);
+	nooks_xpc_kernel(d, nkw_checked_nk_mutex_lock, &frame);
 }
 
 /* ---- void nk_mutex_unlock(struct nk_mutex *m) */
 
 struct nkw_frame_nk_mutex_unlock {
+	struct nooks_domain *nkw_d;
 	struct nk_mutex *m;
 	char nkw_unused;
 };
@@ -124,15 +173,14 @@ static void nkw_thunk_nk_mutex_unlock(void *p)
 	(void)f;
 }
 
-void nooks_kw_nk_mutex_unlock(struct nk_mutex *m)
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_nk_mutex_unlock(void *p)
 {
-	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_nk_mutex_unlock *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
 	struct nkw_frame_nk_mutex_unlock frame;
+	struct nk_mutex *m = fp->m;
 
-	if (!d) {	/* the kernel itself: nothing to check */
-		nk_mutex_unlock(m);
-		return;
-	}
 	if (!m)
 		return; /* NULL where not nullable */
 	if (m) {
@@ -142,14 +190,30 @@ void nooks_kw_nk_mutex_unlock(struct nk_mutex *m)
 	}
 	nooks_drop_lock(d, (void *)m);
 	frame.m = m;
-	nooks_xpc_kernel(d, nkw_thunk_nk_mutex_unlock, &frame);
+	nkw_thunk_nk_mutex_unlock(&frame);
 	if (m)	/* what the kernel changed, the extension sees */
 		nooks_refresh(d, (void *)m, &nooks_type_nk_mutex);
+	(void)d;
+}
+
+void nooks_kw_nk_mutex_unlock(struct nk_mutex *m)
+{
+	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_nk_mutex_unlock frame;
+
+	if (!d) {	/* the kernel itself: nothing to check */
+		nk_mutex_unlock(m);
+		return;
+	}
+	frame.nkw_d = d;
+	frame.m = m;
+	nooks_xpc_kernel(d, nkw_checked_nk_mutex_unlock, &frame);
 }
 
 /* ---- void nk_log(int level, const char *msg) */
 
 struct nkw_frame_nk_log {
+	struct nooks_domain *nkw_d;
 	int level;
 	const char *msg;
 	char nkw_unused;
@@ -163,6 +227,25 @@ static void nkw_thunk_nk_log(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_nk_log(void *p)
+{
+	struct nkw_frame_nk_log *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_nk_log frame;
+	int level = fp->level;
+	const char *msg = fp->msg;
+
+	if (!msg)
+		return; /* NULL where not nullable */
+	if (msg && nooks_check_string(d, msg, 0))
+		return; /* unterminated, unreadable or too long */
+	frame.level = level;
+	frame.msg = msg;
+	nkw_thunk_nk_log(&frame);
+	(void)d;
+}
+
 void nooks_kw_nk_log(int level, const char *msg)
 {
 	struct nooks_domain *d = nooks_self();
@@ -172,13 +255,10 @@ void nooks_kw_nk_log(int level, const char *msg)
 		nk_log(level, msg);
 		return;
 	}
-	if (!msg)
-		return; /* NULL where not nullable */
-	if (msg && nooks_check_string(d, msg, 0))
-		return; /* unterminated, unreadable or too long */
+	frame.nkw_d = d;
 	frame.level = level;
 	frame.msg = msg;
-	nooks_xpc_kernel(d, nkw_thunk_nk_log, &frame);
+	nooks_xpc_kernel(d, nkw_checked_nk_log, &frame);
 }
 
 const struct nooks_kw_table_core nooks_kw_table_core = {

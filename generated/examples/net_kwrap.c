@@ -10,6 +10,7 @@
 /* ---- struct net_device *alloc_etherdev(int sizeof_priv) */
 
 struct nkw_frame_alloc_etherdev {
+	struct nooks_domain *nkw_d;
 	int sizeof_priv;
 	struct net_device *ret;
 	char nkw_unused;
@@ -23,6 +24,27 @@ static void nkw_thunk_alloc_etherdev(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_alloc_etherdev(void *p)
+{
+	struct nkw_frame_alloc_etherdev *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_alloc_etherdev frame;
+	int sizeof_priv = fp->sizeof_priv;
+
+	frame.sizeof_priv = sizeof_priv;
+	nkw_thunk_alloc_etherdev(&frame);
+	if (frame.ret) {
+		if (nooks_track(d, frame.ret, &nooks_type_net_device)) {
+			free_netdev(frame.ret);
+			{ fp->ret = NULL; return; }
+		}
+		frame.ret = nooks_out(d, frame.ret, &nooks_type_net_device);
+	}
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 struct net_device *nooks_kw_alloc_etherdev(int sizeof_priv)
 {
 	struct nooks_domain *d = nooks_self();
@@ -31,21 +53,16 @@ struct net_device *nooks_kw_alloc_etherdev(int sizeof_priv)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return alloc_etherdev(sizeof_priv);
 	}
+	frame.nkw_d = d;
 	frame.sizeof_priv = sizeof_priv;
-	nooks_xpc_kernel(d, nkw_thunk_alloc_etherdev, &frame);
-	if (frame.ret) {
-		if (nooks_track(d, frame.ret, &nooks_type_net_device)) {
-			free_netdev(frame.ret);
-			return NULL;
-		}
-		frame.ret = nooks_out(d, frame.ret, &nooks_type_net_device);
-	}
+	nooks_xpc_kernel(d, nkw_checked_alloc_etherdev, &frame);
 	return frame.ret;
 }
 
 /* ---- void free_netdev(struct net_device *dev) */
 
 struct nkw_frame_free_netdev {
+	struct nooks_domain *nkw_d;
 	struct net_device *dev;
 	char nkw_unused;
 };
@@ -58,15 +75,14 @@ static void nkw_thunk_free_netdev(void *p)
 	(void)f;
 }
 
-void nooks_kw_free_netdev(struct net_device *dev)
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_free_netdev(void *p)
 {
-	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_free_netdev *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
 	struct nkw_frame_free_netdev frame;
+	struct net_device *dev = fp->dev;
 
-	if (!d) {	/* the kernel itself: nothing to check */
-		free_netdev(dev);
-		return;
-	}
 	if (!dev)
 		return; /* NULL where not nullable */
 	if (dev) {
@@ -77,12 +93,28 @@ void nooks_kw_free_netdev(struct net_device *dev)
 			return; /* released twice */
 	}
 	frame.dev = dev;
-	nooks_xpc_kernel(d, nkw_thunk_free_netdev, &frame);
+	nkw_thunk_free_netdev(&frame);
+	(void)d;
+}
+
+void nooks_kw_free_netdev(struct net_device *dev)
+{
+	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_free_netdev frame;
+
+	if (!d) {	/* the kernel itself: nothing to check */
+		free_netdev(dev);
+		return;
+	}
+	frame.nkw_d = d;
+	frame.dev = dev;
+	nooks_xpc_kernel(d, nkw_checked_free_netdev, &frame);
 }
 
 /* ---- int register_netdev(struct net_device *dev) */
 
 struct nkw_frame_register_netdev {
+	struct nooks_domain *nkw_d;
 	struct net_device *dev;
 	int ret;
 	char nkw_unused;
@@ -101,43 +133,59 @@ static void nkw_undo_register_netdev(void *obj)
 	unregister_netdev((struct net_device *)obj);
 }
 
-int nooks_kw_register_netdev(struct net_device *dev)
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_register_netdev(void *p)
 {
-	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_register_netdev *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
 	struct nkw_frame_register_netdev frame;
+	struct net_device *dev = fp->dev;
 	struct nooks_binding *binding;
 
-	if (!d) {	/* the kernel itself: nothing to check */
-		return register_netdev(dev);
-	}
 	if (!dev)
-		return -EINVAL; /* NULL where not nullable */
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
 	if (dev) {
 		dev = nooks_in(d, dev, &nooks_type_net_device);
 		if (!dev)
-			return -EINVAL; /* not a live struct net_device of this extension */
+			{ fp->ret = -EINVAL; return; } /* not a live struct net_device of this extension */
 	}
 	/* the kernel calls the extension's table through wrappers */
 	if (!dev->netdev_ops)
-		return -EINVAL;
+		{ fp->ret = -EINVAL; return; }
 	binding = nooks_bind_ops(d, dev->netdev_ops, &nooks_xw_net_device_ops, sizeof(struct net_device_ops));
 	if (!binding)
-		return -EINVAL;
+		{ fp->ret = -EINVAL; return; }
 	dev->netdev_ops = binding->table;
 	frame.dev = dev;
-	nooks_xpc_kernel(d, nkw_thunk_register_netdev, &frame);
+	nkw_thunk_register_netdev(&frame);
 	if (dev)	/* what the kernel changed, the extension sees */
 		nooks_refresh(d, (void *)dev, &nooks_type_net_device);
 	if (frame.ret != 0)	/* not registered: the extension's table again */
 		dev->netdev_ops = binding->orig;
 	if (frame.ret == 0)
 		nooks_record_registration(d, (void *)dev, nkw_undo_register_netdev);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
+int nooks_kw_register_netdev(struct net_device *dev)
+{
+	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_register_netdev frame;
+
+	if (!d) {	/* the kernel itself: nothing to check */
+		return register_netdev(dev);
+	}
+	frame.nkw_d = d;
+	frame.dev = dev;
+	nooks_xpc_kernel(d, nkw_checked_register_netdev, &frame);
 	return frame.ret;
 }
 
 /* ---- void unregister_netdev(struct net_device *dev) */
 
 struct nkw_frame_unregister_netdev {
+	struct nooks_domain *nkw_d;
 	struct net_device *dev;
 	char nkw_unused;
 };
@@ -150,15 +198,14 @@ static void nkw_thunk_unregister_netdev(void *p)
 	(void)f;
 }
 
-void nooks_kw_unregister_netdev(struct net_device *dev)
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_unregister_netdev(void *p)
 {
-	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_unregister_netdev *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
 	struct nkw_frame_unregister_netdev frame;
+	struct net_device *dev = fp->dev;
 
-	if (!d) {	/* the kernel itself: nothing to check */
-		unregister_netdev(dev);
-		return;
-	}
 	if (!dev)
 		return; /* NULL where not nullable */
 	if (dev) {
@@ -168,14 +215,30 @@ void nooks_kw_unregister_netdev(struct net_device *dev)
 	}
 	nooks_drop_registration(d, (void *)dev);
 	frame.dev = dev;
-	nooks_xpc_kernel(d, nkw_thunk_unregister_netdev, &frame);
+	nkw_thunk_unregister_netdev(&frame);
 	if (dev)	/* what the kernel changed, the extension sees */
 		nooks_refresh(d, (void *)dev, &nooks_type_net_device);
+	(void)d;
+}
+
+void nooks_kw_unregister_netdev(struct net_device *dev)
+{
+	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_unregister_netdev frame;
+
+	if (!d) {	/* the kernel itself: nothing to check */
+		unregister_netdev(dev);
+		return;
+	}
+	frame.nkw_d = d;
+	frame.dev = dev;
+	nooks_xpc_kernel(d, nkw_checked_unregister_netdev, &frame);
 }
 
 /* ---- struct sk_buff *netdev_alloc_skb(struct net_device *dev, unsigned int len) */
 
 struct nkw_frame_netdev_alloc_skb {
+	struct nooks_domain *nkw_d;
 	struct net_device *dev;
 	unsigned int len;
 	struct sk_buff *ret;
@@ -190,6 +253,38 @@ static void nkw_thunk_netdev_alloc_skb(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_netdev_alloc_skb(void *p)
+{
+	struct nkw_frame_netdev_alloc_skb *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_netdev_alloc_skb frame;
+	struct net_device *dev = fp->dev;
+	unsigned int len = fp->len;
+
+	if (!dev)
+		{ fp->ret = NULL; return; } /* NULL where not nullable */
+	if (dev) {
+		dev = nooks_in(d, dev, &nooks_type_net_device);
+		if (!dev)
+			{ fp->ret = NULL; return; } /* not a live struct net_device of this extension */
+	}
+	frame.dev = dev;
+	frame.len = len;
+	nkw_thunk_netdev_alloc_skb(&frame);
+	if (dev)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)dev, &nooks_type_net_device);
+	if (frame.ret) {
+		if (nooks_track(d, frame.ret, &nooks_type_sk_buff)) {
+			kfree_skb(frame.ret);
+			{ fp->ret = NULL; return; }
+		}
+		frame.ret = nooks_out(d, frame.ret, &nooks_type_sk_buff);
+	}
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 struct sk_buff *nooks_kw_netdev_alloc_skb(struct net_device *dev, unsigned int len)
 {
 	struct nooks_domain *d = nooks_self();
@@ -198,31 +293,17 @@ struct sk_buff *nooks_kw_netdev_alloc_skb(struct net_device *dev, unsigned int l
 	if (!d) {	/* the kernel itself: nothing to check */
 		return netdev_alloc_skb(dev, len);
 	}
-	if (!dev)
-		return NULL; /* NULL where not nullable */
-	if (dev) {
-		dev = nooks_in(d, dev, &nooks_type_net_device);
-		if (!dev)
-			return NULL; /* not a live struct net_device of this extension */
-	}
+	frame.nkw_d = d;
 	frame.dev = dev;
 	frame.len = len;
-	nooks_xpc_kernel(d, nkw_thunk_netdev_alloc_skb, &frame);
-	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)dev, &nooks_type_net_device);
-	if (frame.ret) {
-		if (nooks_track(d, frame.ret, &nooks_type_sk_buff)) {
-			kfree_skb(frame.ret);
-			return NULL;
-		}
-		frame.ret = nooks_out(d, frame.ret, &nooks_type_sk_buff);
-	}
+	nooks_xpc_kernel(d, nkw_checked_netdev_alloc_skb, &frame);
 	return frame.ret;
 }
 
 /* ---- void kfree_skb(struct sk_buff *skb) */
 
 struct nkw_frame_kfree_skb {
+	struct nooks_domain *nkw_d;
 	struct sk_buff *skb;
 	char nkw_unused;
 };
@@ -235,15 +316,14 @@ static void nkw_thunk_kfree_skb(void *p)
 	(void)f;
 }
 
-void nooks_kw_kfree_skb(struct sk_buff *skb)
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_kfree_skb(void *p)
 {
-	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_kfree_skb *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
 	struct nkw_frame_kfree_skb frame;
+	struct sk_buff *skb = fp->skb;
 
-	if (!d) {	/* the kernel itself: nothing to check */
-		kfree_skb(skb);
-		return;
-	}
 	if (!skb)
 		return; /* NULL where not nullable */
 	if (skb) {
@@ -254,12 +334,28 @@ void nooks_kw_kfree_skb(struct sk_buff *skb)
 			return; /* released twice */
 	}
 	frame.skb = skb;
-	nooks_xpc_kernel(d, nkw_thunk_kfree_skb, &frame);
+	nkw_thunk_kfree_skb(&frame);
+	(void)d;
+}
+
+void nooks_kw_kfree_skb(struct sk_buff *skb)
+{
+	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_kfree_skb frame;
+
+	if (!d) {	/* the kernel itself: nothing to check */
+		kfree_skb(skb);
+		return;
+	}
+	frame.nkw_d = d;
+	frame.skb = skb;
+	nooks_xpc_kernel(d, nkw_checked_kfree_skb, &frame);
 }
 
 /* ---- int netif_rx(struct sk_buff *skb) */
 
 struct nkw_frame_netif_rx {
+	struct nooks_domain *nkw_d;
 	struct sk_buff *skb;
 	int ret;
 	char nkw_unused;
@@ -273,6 +369,29 @@ static void nkw_thunk_netif_rx(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_netif_rx(void *p)
+{
+	struct nkw_frame_netif_rx *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_netif_rx frame;
+	struct sk_buff *skb = fp->skb;
+
+	if (!skb)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (skb) {
+		skb = nooks_in(d, skb, &nooks_type_sk_buff);
+		if (!skb)
+			{ fp->ret = -EINVAL; return; } /* not a live struct sk_buff of this extension */
+	}
+	frame.skb = skb;
+	nkw_thunk_netif_rx(&frame);
+	if (skb)
+		nooks_transfer(d, NULL, (void *)skb, &nooks_type_sk_buff);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_netif_rx(struct sk_buff *skb)
 {
 	struct nooks_domain *d = nooks_self();
@@ -281,23 +400,16 @@ int nooks_kw_netif_rx(struct sk_buff *skb)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return netif_rx(skb);
 	}
-	if (!skb)
-		return -EINVAL; /* NULL where not nullable */
-	if (skb) {
-		skb = nooks_in(d, skb, &nooks_type_sk_buff);
-		if (!skb)
-			return -EINVAL; /* not a live struct sk_buff of this extension */
-	}
+	frame.nkw_d = d;
 	frame.skb = skb;
-	nooks_xpc_kernel(d, nkw_thunk_netif_rx, &frame);
-	if (skb)
-		nooks_transfer(d, NULL, (void *)skb, &nooks_type_sk_buff);
+	nooks_xpc_kernel(d, nkw_checked_netif_rx, &frame);
 	return frame.ret;
 }
 
 /* ---- int skb_copy_bits(const struct sk_buff *skb, int offset, void *to, int len) */
 
 struct nkw_frame_skb_copy_bits {
+	struct nooks_domain *nkw_d;
 	const struct sk_buff *skb;
 	int offset;
 	void *to;
@@ -314,6 +426,39 @@ static void nkw_thunk_skb_copy_bits(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_skb_copy_bits(void *p)
+{
+	struct nkw_frame_skb_copy_bits *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_skb_copy_bits frame;
+	const struct sk_buff *skb = fp->skb;
+	int offset = fp->offset;
+	void *to = fp->to;
+	int len = fp->len;
+
+	if (!skb)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (skb) {
+		skb = nooks_in(d, skb, &nooks_type_sk_buff);
+		if (!skb)
+			{ fp->ret = -EINVAL; return; } /* not a live struct sk_buff of this extension */
+	}
+	if (!to)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (to && nooks_check_buffer(d, to, (size_t)(len), 1))
+		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	frame.skb = skb;
+	frame.offset = offset;
+	frame.to = to;
+	frame.len = len;
+	nkw_thunk_skb_copy_bits(&frame);
+	if (skb)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)skb, &nooks_type_sk_buff);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_skb_copy_bits(const struct sk_buff *skb, int offset, void *to, int len)
 {
 	struct nooks_domain *d = nooks_self();
@@ -322,24 +467,12 @@ int nooks_kw_skb_copy_bits(const struct sk_buff *skb, int offset, void *to, int 
 	if (!d) {	/* the kernel itself: nothing to check */
 		return skb_copy_bits(skb, offset, to, len);
 	}
-	if (!skb)
-		return -EINVAL; /* NULL where not nullable */
-	if (skb) {
-		skb = nooks_in(d, skb, &nooks_type_sk_buff);
-		if (!skb)
-			return -EINVAL; /* not a live struct sk_buff of this extension */
-	}
-	if (!to)
-		return -EINVAL; /* NULL where not nullable */
-	if (to && nooks_check_buffer(d, to, (size_t)(len), 1))
-		return -EINVAL; /* outside the extension's memory, or too large */
+	frame.nkw_d = d;
 	frame.skb = skb;
 	frame.offset = offset;
 	frame.to = to;
 	frame.len = len;
-	nooks_xpc_kernel(d, nkw_thunk_skb_copy_bits, &frame);
-	if (skb)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)skb, &nooks_type_sk_buff);
+	nooks_xpc_kernel(d, nkw_checked_skb_copy_bits, &frame);
 	return frame.ret;
 }
 

@@ -10,6 +10,7 @@
 /* ---- void *kmalloc(size_t size, gfp_t flags) */
 
 struct nkw_frame_kmalloc {
+	struct nooks_domain *nkw_d;
 	size_t size;
 	gfp_t flags;
 	void *ret;
@@ -24,6 +25,22 @@ static void nkw_thunk_kmalloc(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_kmalloc(void *p)
+{
+	struct nkw_frame_kmalloc *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_kmalloc frame;
+	size_t size = fp->size;
+	gfp_t flags = fp->flags;
+
+	frame.size = size;
+	frame.flags = flags;
+	nkw_thunk_kmalloc(&frame);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 void *nooks_kw_kmalloc(size_t size, gfp_t flags)
 {
 	struct nooks_domain *d = nooks_self();
@@ -32,15 +49,17 @@ void *nooks_kw_kmalloc(size_t size, gfp_t flags)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return kmalloc(size, flags);
 	}
+	frame.nkw_d = d;
 	frame.size = size;
 	frame.flags = flags;
-	nooks_xpc_kernel(d, nkw_thunk_kmalloc, &frame);
+	nooks_xpc_kernel(d, nkw_checked_kmalloc, &frame);
 	return frame.ret;
 }
 
 /* ---- void *kzalloc(size_t size, gfp_t flags) */
 
 struct nkw_frame_kzalloc {
+	struct nooks_domain *nkw_d;
 	size_t size;
 	gfp_t flags;
 	void *ret;
@@ -55,6 +74,22 @@ static void nkw_thunk_kzalloc(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_kzalloc(void *p)
+{
+	struct nkw_frame_kzalloc *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_kzalloc frame;
+	size_t size = fp->size;
+	gfp_t flags = fp->flags;
+
+	frame.size = size;
+	frame.flags = flags;
+	nkw_thunk_kzalloc(&frame);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 void *nooks_kw_kzalloc(size_t size, gfp_t flags)
 {
 	struct nooks_domain *d = nooks_self();
@@ -63,15 +98,17 @@ void *nooks_kw_kzalloc(size_t size, gfp_t flags)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return kzalloc(size, flags);
 	}
+	frame.nkw_d = d;
 	frame.size = size;
 	frame.flags = flags;
-	nooks_xpc_kernel(d, nkw_thunk_kzalloc, &frame);
+	nooks_xpc_kernel(d, nkw_checked_kzalloc, &frame);
 	return frame.ret;
 }
 
 /* ---- void kfree(const void *objp) */
 
 struct nkw_frame_kfree {
+	struct nooks_domain *nkw_d;
 	const void *objp;
 	char nkw_unused;
 };
@@ -84,6 +121,21 @@ static void nkw_thunk_kfree(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_kfree(void *p)
+{
+	struct nkw_frame_kfree *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_kfree frame;
+	const void *objp = fp->objp;
+
+	if (!objp)
+		return; /* NULL where not nullable */
+	frame.objp = objp;
+	nkw_thunk_kfree(&frame);
+	(void)d;
+}
+
 void nooks_kw_kfree(const void *objp)
 {
 	struct nooks_domain *d = nooks_self();
@@ -93,10 +145,9 @@ void nooks_kw_kfree(const void *objp)
 		kfree(objp);
 		return;
 	}
-	if (!objp)
-		return; /* NULL where not nullable */
+	frame.nkw_d = d;
 	frame.objp = objp;
-	nooks_xpc_kernel(d, nkw_thunk_kfree, &frame);
+	nooks_xpc_kernel(d, nkw_checked_kfree, &frame);
 }
 
 const struct nooks_kw_table_core nooks_kw_table_core = {

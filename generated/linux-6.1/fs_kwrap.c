@@ -10,6 +10,7 @@
 /* ---- int register_filesystem(struct file_system_type *fs) */
 
 struct nkw_frame_register_filesystem {
+	struct nooks_domain *nkw_d;
 	struct file_system_type *fs;
 	int ret;
 	char nkw_unused;
@@ -23,6 +24,29 @@ static void nkw_thunk_register_filesystem(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_register_filesystem(void *p)
+{
+	struct nkw_frame_register_filesystem *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_register_filesystem frame;
+	struct file_system_type *fs = fp->fs;
+
+	if (!fs)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (fs) {
+		fs = nooks_in(d, fs, &nooks_type_file_system_type);
+		if (!fs)
+			{ fp->ret = -EINVAL; return; } /* not a live struct file_system_type of this extension */
+	}
+	frame.fs = fs;
+	nkw_thunk_register_filesystem(&frame);
+	if (fs)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)fs, &nooks_type_file_system_type);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_register_filesystem(struct file_system_type *fs)
 {
 	struct nooks_domain *d = nooks_self();
@@ -31,23 +55,16 @@ int nooks_kw_register_filesystem(struct file_system_type *fs)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return register_filesystem(fs);
 	}
-	if (!fs)
-		return -EINVAL; /* NULL where not nullable */
-	if (fs) {
-		fs = nooks_in(d, fs, &nooks_type_file_system_type);
-		if (!fs)
-			return -EINVAL; /* not a live struct file_system_type of this extension */
-	}
+	frame.nkw_d = d;
 	frame.fs = fs;
-	nooks_xpc_kernel(d, nkw_thunk_register_filesystem, &frame);
-	if (fs)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)fs, &nooks_type_file_system_type);
+	nooks_xpc_kernel(d, nkw_checked_register_filesystem, &frame);
 	return frame.ret;
 }
 
 /* ---- int unregister_filesystem(struct file_system_type *fs) */
 
 struct nkw_frame_unregister_filesystem {
+	struct nooks_domain *nkw_d;
 	struct file_system_type *fs;
 	int ret;
 	char nkw_unused;
@@ -61,6 +78,29 @@ static void nkw_thunk_unregister_filesystem(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_unregister_filesystem(void *p)
+{
+	struct nkw_frame_unregister_filesystem *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_unregister_filesystem frame;
+	struct file_system_type *fs = fp->fs;
+
+	if (!fs)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (fs) {
+		fs = nooks_in(d, fs, &nooks_type_file_system_type);
+		if (!fs)
+			{ fp->ret = -EINVAL; return; } /* not a live struct file_system_type of this extension */
+	}
+	frame.fs = fs;
+	nkw_thunk_unregister_filesystem(&frame);
+	if (fs)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)fs, &nooks_type_file_system_type);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_unregister_filesystem(struct file_system_type *fs)
 {
 	struct nooks_domain *d = nooks_self();
@@ -69,17 +109,9 @@ int nooks_kw_unregister_filesystem(struct file_system_type *fs)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return unregister_filesystem(fs);
 	}
-	if (!fs)
-		return -EINVAL; /* NULL where not nullable */
-	if (fs) {
-		fs = nooks_in(d, fs, &nooks_type_file_system_type);
-		if (!fs)
-			return -EINVAL; /* not a live struct file_system_type of this extension */
-	}
+	frame.nkw_d = d;
 	frame.fs = fs;
-	nooks_xpc_kernel(d, nkw_thunk_unregister_filesystem, &frame);
-	if (fs)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)fs, &nooks_type_file_system_type);
+	nooks_xpc_kernel(d, nkw_checked_unregister_filesystem, &frame);
 	return frame.ret;
 }
 

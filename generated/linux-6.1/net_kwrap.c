@@ -10,6 +10,7 @@
 /* ---- int sock_create_kern(struct net *net, int family, int type, int proto, struct socket **res) */
 
 struct nkw_frame_sock_create_kern {
+	struct nooks_domain *nkw_d;
 	struct net *net;
 	int family;
 	int type;
@@ -27,6 +28,39 @@ static void nkw_thunk_sock_create_kern(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_sock_create_kern(void *p)
+{
+	struct nkw_frame_sock_create_kern *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_sock_create_kern frame;
+	struct net *net = fp->net;
+	int family = fp->family;
+	int type = fp->type;
+	int proto = fp->proto;
+	struct socket **res = fp->res;
+
+	if (!net)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (net) {
+		net = nooks_in(d, net, &nooks_type_net);
+		if (!net)
+			{ fp->ret = -EINVAL; return; } /* not a live struct net of this extension */
+	}
+	if (!res)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	frame.net = net;
+	frame.family = family;
+	frame.type = type;
+	frame.proto = proto;
+	frame.res = res;
+	nkw_thunk_sock_create_kern(&frame);
+	if (net)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)net, &nooks_type_net);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_sock_create_kern(struct net *net, int family, int type, int proto, struct socket **res)
 {
 	struct nooks_domain *d = nooks_self();
@@ -35,29 +69,20 @@ int nooks_kw_sock_create_kern(struct net *net, int family, int type, int proto, 
 	if (!d) {	/* the kernel itself: nothing to check */
 		return sock_create_kern(net, family, type, proto, res);
 	}
-	if (!net)
-		return -EINVAL; /* NULL where not nullable */
-	if (net) {
-		net = nooks_in(d, net, &nooks_type_net);
-		if (!net)
-			return -EINVAL; /* not a live struct net of this extension */
-	}
-	if (!res)
-		return -EINVAL; /* NULL where not nullable */
+	frame.nkw_d = d;
 	frame.net = net;
 	frame.family = family;
 	frame.type = type;
 	frame.proto = proto;
 	frame.res = res;
-	nooks_xpc_kernel(d, nkw_thunk_sock_create_kern, &frame);
-	if (net)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)net, &nooks_type_net);
+	nooks_xpc_kernel(d, nkw_checked_sock_create_kern, &frame);
 	return frame.ret;
 }
 
 /* ---- int kernel_bind(struct socket *sock, struct sockaddr *addr, int addrlen) */
 
 struct nkw_frame_kernel_bind {
+	struct nooks_domain *nkw_d;
 	struct socket *sock;
 	struct sockaddr *addr;
 	int addrlen;
@@ -73,6 +98,37 @@ static void nkw_thunk_kernel_bind(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_kernel_bind(void *p)
+{
+	struct nkw_frame_kernel_bind *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_kernel_bind frame;
+	struct socket *sock = fp->sock;
+	struct sockaddr *addr = fp->addr;
+	int addrlen = fp->addrlen;
+
+	if (!sock)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (sock) {
+		sock = nooks_in(d, sock, &nooks_type_socket);
+		if (!sock)
+			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+	}
+	if (!addr)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (addr && nooks_check_buffer(d, addr, (size_t)(addrlen), 0))
+		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	frame.sock = sock;
+	frame.addr = addr;
+	frame.addrlen = addrlen;
+	nkw_thunk_kernel_bind(&frame);
+	if (sock)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_kernel_bind(struct socket *sock, struct sockaddr *addr, int addrlen)
 {
 	struct nooks_domain *d = nooks_self();
@@ -81,34 +137,18 @@ int nooks_kw_kernel_bind(struct socket *sock, struct sockaddr *addr, int addrlen
 	if (!d) {	/* the kernel itself: nothing to check */
 		return kernel_bind(sock, addr, addrlen);
 	}
-	if (!sock)
-		return -EINVAL; /* NULL where not nullable */
-	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
-		if (!sock)
-			return -EINVAL; /* not a live struct socket of this extension */
-	}
-	if (!addr)
-		return -EINVAL; /* NULL where not nullable */
-	if (addr) {
-		addr = nooks_in(d, addr, &nooks_type_sockaddr);
-		if (!addr)
-			return -EINVAL; /* not a live struct sockaddr of this extension */
-	}
+	frame.nkw_d = d;
 	frame.sock = sock;
 	frame.addr = addr;
 	frame.addrlen = addrlen;
-	nooks_xpc_kernel(d, nkw_thunk_kernel_bind, &frame);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
-	if (addr)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)addr, &nooks_type_sockaddr);
+	nooks_xpc_kernel(d, nkw_checked_kernel_bind, &frame);
 	return frame.ret;
 }
 
 /* ---- int kernel_listen(struct socket *sock, int backlog) */
 
 struct nkw_frame_kernel_listen {
+	struct nooks_domain *nkw_d;
 	struct socket *sock;
 	int backlog;
 	int ret;
@@ -123,6 +163,31 @@ static void nkw_thunk_kernel_listen(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_kernel_listen(void *p)
+{
+	struct nkw_frame_kernel_listen *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_kernel_listen frame;
+	struct socket *sock = fp->sock;
+	int backlog = fp->backlog;
+
+	if (!sock)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (sock) {
+		sock = nooks_in(d, sock, &nooks_type_socket);
+		if (!sock)
+			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+	}
+	frame.sock = sock;
+	frame.backlog = backlog;
+	nkw_thunk_kernel_listen(&frame);
+	if (sock)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_kernel_listen(struct socket *sock, int backlog)
 {
 	struct nooks_domain *d = nooks_self();
@@ -131,24 +196,17 @@ int nooks_kw_kernel_listen(struct socket *sock, int backlog)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return kernel_listen(sock, backlog);
 	}
-	if (!sock)
-		return -EINVAL; /* NULL where not nullable */
-	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
-		if (!sock)
-			return -EINVAL; /* not a live struct socket of this extension */
-	}
+	frame.nkw_d = d;
 	frame.sock = sock;
 	frame.backlog = backlog;
-	nooks_xpc_kernel(d, nkw_thunk_kernel_listen, &frame);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+	nooks_xpc_kernel(d, nkw_checked_kernel_listen, &frame);
 	return frame.ret;
 }
 
 /* ---- int kernel_accept(struct socket *sock, struct socket **newsock, int flags) */
 
 struct nkw_frame_kernel_accept {
+	struct nooks_domain *nkw_d;
 	struct socket *sock;
 	struct socket **newsock;
 	int flags;
@@ -164,6 +222,35 @@ static void nkw_thunk_kernel_accept(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_kernel_accept(void *p)
+{
+	struct nkw_frame_kernel_accept *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_kernel_accept frame;
+	struct socket *sock = fp->sock;
+	struct socket **newsock = fp->newsock;
+	int flags = fp->flags;
+
+	if (!sock)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (sock) {
+		sock = nooks_in(d, sock, &nooks_type_socket);
+		if (!sock)
+			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+	}
+	if (!newsock)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	frame.sock = sock;
+	frame.newsock = newsock;
+	frame.flags = flags;
+	nkw_thunk_kernel_accept(&frame);
+	if (sock)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_kernel_accept(struct socket *sock, struct socket **newsock, int flags)
 {
 	struct nooks_domain *d = nooks_self();
@@ -172,27 +259,18 @@ int nooks_kw_kernel_accept(struct socket *sock, struct socket **newsock, int fla
 	if (!d) {	/* the kernel itself: nothing to check */
 		return kernel_accept(sock, newsock, flags);
 	}
-	if (!sock)
-		return -EINVAL; /* NULL where not nullable */
-	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
-		if (!sock)
-			return -EINVAL; /* not a live struct socket of this extension */
-	}
-	if (!newsock)
-		return -EINVAL; /* NULL where not nullable */
+	frame.nkw_d = d;
 	frame.sock = sock;
 	frame.newsock = newsock;
 	frame.flags = flags;
-	nooks_xpc_kernel(d, nkw_thunk_kernel_accept, &frame);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+	nooks_xpc_kernel(d, nkw_checked_kernel_accept, &frame);
 	return frame.ret;
 }
 
 /* ---- int kernel_sendmsg(struct socket *sock, struct msghdr *msg, struct kvec *vec, size_t num, size_t len) */
 
 struct nkw_frame_kernel_sendmsg {
+	struct nooks_domain *nkw_d;
 	struct socket *sock;
 	struct msghdr *msg;
 	struct kvec *vec;
@@ -210,6 +288,50 @@ static void nkw_thunk_kernel_sendmsg(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_kernel_sendmsg(void *p)
+{
+	struct nkw_frame_kernel_sendmsg *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_kernel_sendmsg frame;
+	struct socket *sock = fp->sock;
+	struct msghdr *msg = fp->msg;
+	struct kvec *vec = fp->vec;
+	size_t num = fp->num;
+	size_t len = fp->len;
+
+	if (!sock)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (sock) {
+		sock = nooks_in(d, sock, &nooks_type_socket);
+		if (!sock)
+			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+	}
+	if (!msg)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (msg) {
+		msg = nooks_in(d, msg, &nooks_type_msghdr);
+		if (!msg)
+			{ fp->ret = -EINVAL; return; } /* not a live struct msghdr of this extension */
+	}
+	if (!vec)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (vec && nooks_check_buffer(d, vec, (size_t)(num) * sizeof(*vec), 0))
+		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	frame.sock = sock;
+	frame.msg = msg;
+	frame.vec = vec;
+	frame.num = num;
+	frame.len = len;
+	nkw_thunk_kernel_sendmsg(&frame);
+	if (sock)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+	if (msg)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)msg, &nooks_type_msghdr);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_kernel_sendmsg(struct socket *sock, struct msghdr *msg, struct kvec *vec, size_t num, size_t len)
 {
 	struct nooks_domain *d = nooks_self();
@@ -218,45 +340,20 @@ int nooks_kw_kernel_sendmsg(struct socket *sock, struct msghdr *msg, struct kvec
 	if (!d) {	/* the kernel itself: nothing to check */
 		return kernel_sendmsg(sock, msg, vec, num, len);
 	}
-	if (!sock)
-		return -EINVAL; /* NULL where not nullable */
-	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
-		if (!sock)
-			return -EINVAL; /* not a live struct socket of this extension */
-	}
-	if (!msg)
-		return -EINVAL; /* NULL where not nullable */
-	if (msg) {
-		msg = nooks_in(d, msg, &nooks_type_msghdr);
-		if (!msg)
-			return -EINVAL; /* not a live struct msghdr of this extension */
-	}
-	if (!vec)
-		return -EINVAL; /* NULL where not nullable */
-	if (vec) {
-		vec = nooks_in(d, vec, &nooks_type_kvec);
-		if (!vec)
-			return -EINVAL; /* not a live struct kvec of this extension */
-	}
+	frame.nkw_d = d;
 	frame.sock = sock;
 	frame.msg = msg;
 	frame.vec = vec;
 	frame.num = num;
 	frame.len = len;
-	nooks_xpc_kernel(d, nkw_thunk_kernel_sendmsg, &frame);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
-	if (msg)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)msg, &nooks_type_msghdr);
-	if (vec)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)vec, &nooks_type_kvec);
+	nooks_xpc_kernel(d, nkw_checked_kernel_sendmsg, &frame);
 	return frame.ret;
 }
 
 /* ---- int kernel_recvmsg(struct socket *sock, struct msghdr *msg, struct kvec *vec, size_t num, size_t len, int flags) */
 
 struct nkw_frame_kernel_recvmsg {
+	struct nooks_domain *nkw_d;
 	struct socket *sock;
 	struct msghdr *msg;
 	struct kvec *vec;
@@ -275,6 +372,52 @@ static void nkw_thunk_kernel_recvmsg(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_kernel_recvmsg(void *p)
+{
+	struct nkw_frame_kernel_recvmsg *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_kernel_recvmsg frame;
+	struct socket *sock = fp->sock;
+	struct msghdr *msg = fp->msg;
+	struct kvec *vec = fp->vec;
+	size_t num = fp->num;
+	size_t len = fp->len;
+	int flags = fp->flags;
+
+	if (!sock)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (sock) {
+		sock = nooks_in(d, sock, &nooks_type_socket);
+		if (!sock)
+			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+	}
+	if (!msg)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (msg) {
+		msg = nooks_in(d, msg, &nooks_type_msghdr);
+		if (!msg)
+			{ fp->ret = -EINVAL; return; } /* not a live struct msghdr of this extension */
+	}
+	if (!vec)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (vec && nooks_check_buffer(d, vec, (size_t)(num) * sizeof(*vec), 0))
+		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	frame.sock = sock;
+	frame.msg = msg;
+	frame.vec = vec;
+	frame.num = num;
+	frame.len = len;
+	frame.flags = flags;
+	nkw_thunk_kernel_recvmsg(&frame);
+	if (sock)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+	if (msg)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)msg, &nooks_type_msghdr);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_kernel_recvmsg(struct socket *sock, struct msghdr *msg, struct kvec *vec, size_t num, size_t len, int flags)
 {
 	struct nooks_domain *d = nooks_self();
@@ -283,46 +426,21 @@ int nooks_kw_kernel_recvmsg(struct socket *sock, struct msghdr *msg, struct kvec
 	if (!d) {	/* the kernel itself: nothing to check */
 		return kernel_recvmsg(sock, msg, vec, num, len, flags);
 	}
-	if (!sock)
-		return -EINVAL; /* NULL where not nullable */
-	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
-		if (!sock)
-			return -EINVAL; /* not a live struct socket of this extension */
-	}
-	if (!msg)
-		return -EINVAL; /* NULL where not nullable */
-	if (msg) {
-		msg = nooks_in(d, msg, &nooks_type_msghdr);
-		if (!msg)
-			return -EINVAL; /* not a live struct msghdr of this extension */
-	}
-	if (!vec)
-		return -EINVAL; /* NULL where not nullable */
-	if (vec) {
-		vec = nooks_in(d, vec, &nooks_type_kvec);
-		if (!vec)
-			return -EINVAL; /* not a live struct kvec of this extension */
-	}
+	frame.nkw_d = d;
 	frame.sock = sock;
 	frame.msg = msg;
 	frame.vec = vec;
 	frame.num = num;
 	frame.len = len;
 	frame.flags = flags;
-	nooks_xpc_kernel(d, nkw_thunk_kernel_recvmsg, &frame);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
-	if (msg)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)msg, &nooks_type_msghdr);
-	if (vec)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)vec, &nooks_type_kvec);
+	nooks_xpc_kernel(d, nkw_checked_kernel_recvmsg, &frame);
 	return frame.ret;
 }
 
 /* ---- int kernel_sock_shutdown(struct socket *sock, enum sock_shutdown_cmd how) */
 
 struct nkw_frame_kernel_sock_shutdown {
+	struct nooks_domain *nkw_d;
 	struct socket *sock;
 	enum sock_shutdown_cmd how;
 	int ret;
@@ -337,6 +455,31 @@ static void nkw_thunk_kernel_sock_shutdown(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_kernel_sock_shutdown(void *p)
+{
+	struct nkw_frame_kernel_sock_shutdown *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_kernel_sock_shutdown frame;
+	struct socket *sock = fp->sock;
+	enum sock_shutdown_cmd how = fp->how;
+
+	if (!sock)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (sock) {
+		sock = nooks_in(d, sock, &nooks_type_socket);
+		if (!sock)
+			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+	}
+	frame.sock = sock;
+	frame.how = how;
+	nkw_thunk_kernel_sock_shutdown(&frame);
+	if (sock)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_kernel_sock_shutdown(struct socket *sock, enum sock_shutdown_cmd how)
 {
 	struct nooks_domain *d = nooks_self();
@@ -345,24 +488,17 @@ int nooks_kw_kernel_sock_shutdown(struct socket *sock, enum sock_shutdown_cmd ho
 	if (!d) {	/* the kernel itself: nothing to check */
 		return kernel_sock_shutdown(sock, how);
 	}
-	if (!sock)
-		return -EINVAL; /* NULL where not nullable */
-	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
-		if (!sock)
-			return -EINVAL; /* not a live struct socket of this extension */
-	}
+	frame.nkw_d = d;
 	frame.sock = sock;
 	frame.how = how;
-	nooks_xpc_kernel(d, nkw_thunk_kernel_sock_shutdown, &frame);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+	nooks_xpc_kernel(d, nkw_checked_kernel_sock_shutdown, &frame);
 	return frame.ret;
 }
 
 /* ---- void sock_release(struct socket *sock) */
 
 struct nkw_frame_sock_release {
+	struct nooks_domain *nkw_d;
 	struct socket *sock;
 	char nkw_unused;
 };
@@ -375,6 +511,28 @@ static void nkw_thunk_sock_release(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_sock_release(void *p)
+{
+	struct nkw_frame_sock_release *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_sock_release frame;
+	struct socket *sock = fp->sock;
+
+	if (!sock)
+		return; /* NULL where not nullable */
+	if (sock) {
+		sock = nooks_in(d, sock, &nooks_type_socket);
+		if (!sock)
+			return; /* not a live struct socket of this extension */
+	}
+	frame.sock = sock;
+	nkw_thunk_sock_release(&frame);
+	if (sock)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+	(void)d;
+}
+
 void nooks_kw_sock_release(struct socket *sock)
 {
 	struct nooks_domain *d = nooks_self();
@@ -384,17 +542,9 @@ void nooks_kw_sock_release(struct socket *sock)
 		sock_release(sock);
 		return;
 	}
-	if (!sock)
-		return; /* NULL where not nullable */
-	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
-		if (!sock)
-			return; /* not a live struct socket of this extension */
-	}
+	frame.nkw_d = d;
 	frame.sock = sock;
-	nooks_xpc_kernel(d, nkw_thunk_sock_release, &frame);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+	nooks_xpc_kernel(d, nkw_checked_sock_release, &frame);
 }
 
 const struct nooks_kw_table_net nooks_kw_table_net = {

@@ -10,6 +10,7 @@
 /* ---- struct net_device *alloc_etherdev_mqs(int sizeof_priv, unsigned int txqs, unsigned int rxqs) */
 
 struct nkw_frame_alloc_etherdev_mqs {
+	struct nooks_domain *nkw_d;
 	int sizeof_priv;
 	unsigned int txqs;
 	unsigned int rxqs;
@@ -25,6 +26,31 @@ static void nkw_thunk_alloc_etherdev_mqs(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_alloc_etherdev_mqs(void *p)
+{
+	struct nkw_frame_alloc_etherdev_mqs *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_alloc_etherdev_mqs frame;
+	int sizeof_priv = fp->sizeof_priv;
+	unsigned int txqs = fp->txqs;
+	unsigned int rxqs = fp->rxqs;
+
+	frame.sizeof_priv = sizeof_priv;
+	frame.txqs = txqs;
+	frame.rxqs = rxqs;
+	nkw_thunk_alloc_etherdev_mqs(&frame);
+	if (frame.ret) {
+		if (nooks_track(d, frame.ret, &nooks_type_net_device)) {
+			free_netdev(frame.ret);
+			{ fp->ret = NULL; return; }
+		}
+		frame.ret = nooks_out(d, frame.ret, &nooks_type_net_device);
+	}
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 struct net_device *nooks_kw_alloc_etherdev_mqs(int sizeof_priv, unsigned int txqs, unsigned int rxqs)
 {
 	struct nooks_domain *d = nooks_self();
@@ -33,23 +59,18 @@ struct net_device *nooks_kw_alloc_etherdev_mqs(int sizeof_priv, unsigned int txq
 	if (!d) {	/* the kernel itself: nothing to check */
 		return alloc_etherdev_mqs(sizeof_priv, txqs, rxqs);
 	}
+	frame.nkw_d = d;
 	frame.sizeof_priv = sizeof_priv;
 	frame.txqs = txqs;
 	frame.rxqs = rxqs;
-	nooks_xpc_kernel(d, nkw_thunk_alloc_etherdev_mqs, &frame);
-	if (frame.ret) {
-		if (nooks_track(d, frame.ret, &nooks_type_net_device)) {
-			free_netdev(frame.ret);
-			return NULL;
-		}
-		frame.ret = nooks_out(d, frame.ret, &nooks_type_net_device);
-	}
+	nooks_xpc_kernel(d, nkw_checked_alloc_etherdev_mqs, &frame);
 	return frame.ret;
 }
 
 /* ---- void free_netdev(struct net_device *dev) */
 
 struct nkw_frame_free_netdev {
+	struct nooks_domain *nkw_d;
 	struct net_device *dev;
 	char nkw_unused;
 };
@@ -62,15 +83,14 @@ static void nkw_thunk_free_netdev(void *p)
 	(void)f;
 }
 
-void nooks_kw_free_netdev(struct net_device *dev)
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_free_netdev(void *p)
 {
-	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_free_netdev *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
 	struct nkw_frame_free_netdev frame;
+	struct net_device *dev = fp->dev;
 
-	if (!d) {	/* the kernel itself: nothing to check */
-		free_netdev(dev);
-		return;
-	}
 	if (!dev)
 		return; /* NULL where not nullable */
 	if (dev) {
@@ -81,12 +101,28 @@ void nooks_kw_free_netdev(struct net_device *dev)
 			return; /* released twice */
 	}
 	frame.dev = dev;
-	nooks_xpc_kernel(d, nkw_thunk_free_netdev, &frame);
+	nkw_thunk_free_netdev(&frame);
+	(void)d;
+}
+
+void nooks_kw_free_netdev(struct net_device *dev)
+{
+	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_free_netdev frame;
+
+	if (!d) {	/* the kernel itself: nothing to check */
+		free_netdev(dev);
+		return;
+	}
+	frame.nkw_d = d;
+	frame.dev = dev;
+	nooks_xpc_kernel(d, nkw_checked_free_netdev, &frame);
 }
 
 /* ---- int register_netdev(struct net_device *dev) */
 
 struct nkw_frame_register_netdev {
+	struct nooks_domain *nkw_d;
 	struct net_device *dev;
 	int ret;
 	char nkw_unused;
@@ -105,43 +141,59 @@ static void nkw_undo_register_netdev(void *obj)
 	unregister_netdev((struct net_device *)obj);
 }
 
-int nooks_kw_register_netdev(struct net_device *dev)
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_register_netdev(void *p)
 {
-	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_register_netdev *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
 	struct nkw_frame_register_netdev frame;
+	struct net_device *dev = fp->dev;
 	struct nooks_binding *binding;
 
-	if (!d) {	/* the kernel itself: nothing to check */
-		return register_netdev(dev);
-	}
 	if (!dev)
-		return -EINVAL; /* NULL where not nullable */
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
 	if (dev) {
 		dev = nooks_in(d, dev, &nooks_type_net_device);
 		if (!dev)
-			return -EINVAL; /* not a live struct net_device of this extension */
+			{ fp->ret = -EINVAL; return; } /* not a live struct net_device of this extension */
 	}
 	/* the kernel calls the extension's table through wrappers */
 	if (!dev->netdev_ops)
-		return -EINVAL;
+		{ fp->ret = -EINVAL; return; }
 	binding = nooks_bind_ops(d, dev->netdev_ops, &nooks_xw_net_device_ops, sizeof(struct net_device_ops));
 	if (!binding)
-		return -EINVAL;
+		{ fp->ret = -EINVAL; return; }
 	dev->netdev_ops = binding->table;
 	frame.dev = dev;
-	nooks_xpc_kernel(d, nkw_thunk_register_netdev, &frame);
+	nkw_thunk_register_netdev(&frame);
 	if (dev)	/* what the kernel changed, the extension sees */
 		nooks_refresh(d, (void *)dev, &nooks_type_net_device);
 	if (frame.ret != 0)	/* not registered: the extension's table again */
 		dev->netdev_ops = binding->orig;
 	if (frame.ret == 0)
 		nooks_record_registration(d, (void *)dev, nkw_undo_register_netdev);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
+int nooks_kw_register_netdev(struct net_device *dev)
+{
+	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_register_netdev frame;
+
+	if (!d) {	/* the kernel itself: nothing to check */
+		return register_netdev(dev);
+	}
+	frame.nkw_d = d;
+	frame.dev = dev;
+	nooks_xpc_kernel(d, nkw_checked_register_netdev, &frame);
 	return frame.ret;
 }
 
 /* ---- void unregister_netdev(struct net_device *dev) */
 
 struct nkw_frame_unregister_netdev {
+	struct nooks_domain *nkw_d;
 	struct net_device *dev;
 	char nkw_unused;
 };
@@ -154,15 +206,14 @@ static void nkw_thunk_unregister_netdev(void *p)
 	(void)f;
 }
 
-void nooks_kw_unregister_netdev(struct net_device *dev)
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_unregister_netdev(void *p)
 {
-	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_unregister_netdev *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
 	struct nkw_frame_unregister_netdev frame;
+	struct net_device *dev = fp->dev;
 
-	if (!d) {	/* the kernel itself: nothing to check */
-		unregister_netdev(dev);
-		return;
-	}
 	if (!dev)
 		return; /* NULL where not nullable */
 	if (dev) {
@@ -172,14 +223,30 @@ void nooks_kw_unregister_netdev(struct net_device *dev)
 	}
 	nooks_drop_registration(d, (void *)dev);
 	frame.dev = dev;
-	nooks_xpc_kernel(d, nkw_thunk_unregister_netdev, &frame);
+	nkw_thunk_unregister_netdev(&frame);
 	if (dev)	/* what the kernel changed, the extension sees */
 		nooks_refresh(d, (void *)dev, &nooks_type_net_device);
+	(void)d;
+}
+
+void nooks_kw_unregister_netdev(struct net_device *dev)
+{
+	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_unregister_netdev frame;
+
+	if (!d) {	/* the kernel itself: nothing to check */
+		unregister_netdev(dev);
+		return;
+	}
+	frame.nkw_d = d;
+	frame.dev = dev;
+	nooks_xpc_kernel(d, nkw_checked_unregister_netdev, &frame);
 }
 
 /* ---- struct sk_buff *__netdev_alloc_skb(struct net_device *dev, unsigned int length, gfp_t gfp_mask) */
 
 struct nkw_frame___netdev_alloc_skb {
+	struct nooks_domain *nkw_d;
 	struct net_device *dev;
 	unsigned int length;
 	gfp_t gfp_mask;
@@ -195,6 +262,40 @@ static void nkw_thunk___netdev_alloc_skb(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked___netdev_alloc_skb(void *p)
+{
+	struct nkw_frame___netdev_alloc_skb *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame___netdev_alloc_skb frame;
+	struct net_device *dev = fp->dev;
+	unsigned int length = fp->length;
+	gfp_t gfp_mask = fp->gfp_mask;
+
+	if (!dev)
+		{ fp->ret = NULL; return; } /* NULL where not nullable */
+	if (dev) {
+		dev = nooks_in(d, dev, &nooks_type_net_device);
+		if (!dev)
+			{ fp->ret = NULL; return; } /* not a live struct net_device of this extension */
+	}
+	frame.dev = dev;
+	frame.length = length;
+	frame.gfp_mask = gfp_mask;
+	nkw_thunk___netdev_alloc_skb(&frame);
+	if (dev)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)dev, &nooks_type_net_device);
+	if (frame.ret) {
+		if (nooks_track(d, frame.ret, &nooks_type_sk_buff)) {
+			consume_skb(frame.ret);
+			{ fp->ret = NULL; return; }
+		}
+		frame.ret = nooks_out(d, frame.ret, &nooks_type_sk_buff);
+	}
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 struct sk_buff *nooks_kw___netdev_alloc_skb(struct net_device *dev, unsigned int length, gfp_t gfp_mask)
 {
 	struct nooks_domain *d = nooks_self();
@@ -203,32 +304,18 @@ struct sk_buff *nooks_kw___netdev_alloc_skb(struct net_device *dev, unsigned int
 	if (!d) {	/* the kernel itself: nothing to check */
 		return __netdev_alloc_skb(dev, length, gfp_mask);
 	}
-	if (!dev)
-		return NULL; /* NULL where not nullable */
-	if (dev) {
-		dev = nooks_in(d, dev, &nooks_type_net_device);
-		if (!dev)
-			return NULL; /* not a live struct net_device of this extension */
-	}
+	frame.nkw_d = d;
 	frame.dev = dev;
 	frame.length = length;
 	frame.gfp_mask = gfp_mask;
-	nooks_xpc_kernel(d, nkw_thunk___netdev_alloc_skb, &frame);
-	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)dev, &nooks_type_net_device);
-	if (frame.ret) {
-		if (nooks_track(d, frame.ret, &nooks_type_sk_buff)) {
-			consume_skb(frame.ret);
-			return NULL;
-		}
-		frame.ret = nooks_out(d, frame.ret, &nooks_type_sk_buff);
-	}
+	nooks_xpc_kernel(d, nkw_checked___netdev_alloc_skb, &frame);
 	return frame.ret;
 }
 
 /* ---- void consume_skb(struct sk_buff *skb) */
 
 struct nkw_frame_consume_skb {
+	struct nooks_domain *nkw_d;
 	struct sk_buff *skb;
 	char nkw_unused;
 };
@@ -241,15 +328,14 @@ static void nkw_thunk_consume_skb(void *p)
 	(void)f;
 }
 
-void nooks_kw_consume_skb(struct sk_buff *skb)
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_consume_skb(void *p)
 {
-	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_consume_skb *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
 	struct nkw_frame_consume_skb frame;
+	struct sk_buff *skb = fp->skb;
 
-	if (!d) {	/* the kernel itself: nothing to check */
-		consume_skb(skb);
-		return;
-	}
 	if (!skb)
 		return; /* NULL where not nullable */
 	if (skb) {
@@ -260,12 +346,28 @@ void nooks_kw_consume_skb(struct sk_buff *skb)
 			return; /* released twice */
 	}
 	frame.skb = skb;
-	nooks_xpc_kernel(d, nkw_thunk_consume_skb, &frame);
+	nkw_thunk_consume_skb(&frame);
+	(void)d;
+}
+
+void nooks_kw_consume_skb(struct sk_buff *skb)
+{
+	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_consume_skb frame;
+
+	if (!d) {	/* the kernel itself: nothing to check */
+		consume_skb(skb);
+		return;
+	}
+	frame.nkw_d = d;
+	frame.skb = skb;
+	nooks_xpc_kernel(d, nkw_checked_consume_skb, &frame);
 }
 
 /* ---- void *skb_put(struct sk_buff *skb, unsigned int len) */
 
 struct nkw_frame_skb_put {
+	struct nooks_domain *nkw_d;
 	struct sk_buff *skb;
 	unsigned int len;
 	void *ret;
@@ -280,6 +382,31 @@ static void nkw_thunk_skb_put(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_skb_put(void *p)
+{
+	struct nkw_frame_skb_put *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_skb_put frame;
+	struct sk_buff *skb = fp->skb;
+	unsigned int len = fp->len;
+
+	if (!skb)
+		{ fp->ret = NULL; return; } /* NULL where not nullable */
+	if (skb) {
+		skb = nooks_in(d, skb, &nooks_type_sk_buff);
+		if (!skb)
+			{ fp->ret = NULL; return; } /* not a live struct sk_buff of this extension */
+	}
+	frame.skb = skb;
+	frame.len = len;
+	nkw_thunk_skb_put(&frame);
+	if (skb)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)skb, &nooks_type_sk_buff);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 void *nooks_kw_skb_put(struct sk_buff *skb, unsigned int len)
 {
 	struct nooks_domain *d = nooks_self();
@@ -288,24 +415,17 @@ void *nooks_kw_skb_put(struct sk_buff *skb, unsigned int len)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return skb_put(skb, len);
 	}
-	if (!skb)
-		return NULL; /* NULL where not nullable */
-	if (skb) {
-		skb = nooks_in(d, skb, &nooks_type_sk_buff);
-		if (!skb)
-			return NULL; /* not a live struct sk_buff of this extension */
-	}
+	frame.nkw_d = d;
 	frame.skb = skb;
 	frame.len = len;
-	nooks_xpc_kernel(d, nkw_thunk_skb_put, &frame);
-	if (skb)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)skb, &nooks_type_sk_buff);
+	nooks_xpc_kernel(d, nkw_checked_skb_put, &frame);
 	return frame.ret;
 }
 
 /* ---- int netif_rx(struct sk_buff *skb) */
 
 struct nkw_frame_netif_rx {
+	struct nooks_domain *nkw_d;
 	struct sk_buff *skb;
 	int ret;
 	char nkw_unused;
@@ -319,6 +439,29 @@ static void nkw_thunk_netif_rx(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_netif_rx(void *p)
+{
+	struct nkw_frame_netif_rx *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_netif_rx frame;
+	struct sk_buff *skb = fp->skb;
+
+	if (!skb)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (skb) {
+		skb = nooks_in(d, skb, &nooks_type_sk_buff);
+		if (!skb)
+			{ fp->ret = -EINVAL; return; } /* not a live struct sk_buff of this extension */
+	}
+	frame.skb = skb;
+	nkw_thunk_netif_rx(&frame);
+	if (skb)
+		nooks_transfer(d, NULL, (void *)skb, &nooks_type_sk_buff);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_netif_rx(struct sk_buff *skb)
 {
 	struct nooks_domain *d = nooks_self();
@@ -327,23 +470,16 @@ int nooks_kw_netif_rx(struct sk_buff *skb)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return netif_rx(skb);
 	}
-	if (!skb)
-		return -EINVAL; /* NULL where not nullable */
-	if (skb) {
-		skb = nooks_in(d, skb, &nooks_type_sk_buff);
-		if (!skb)
-			return -EINVAL; /* not a live struct sk_buff of this extension */
-	}
+	frame.nkw_d = d;
 	frame.skb = skb;
-	nooks_xpc_kernel(d, nkw_thunk_netif_rx, &frame);
-	if (skb)
-		nooks_transfer(d, NULL, (void *)skb, &nooks_type_sk_buff);
+	nooks_xpc_kernel(d, nkw_checked_netif_rx, &frame);
 	return frame.ret;
 }
 
 /* ---- __be16 eth_type_trans(struct sk_buff *skb, struct net_device *dev) */
 
 struct nkw_frame_eth_type_trans {
+	struct nooks_domain *nkw_d;
 	struct sk_buff *skb;
 	struct net_device *dev;
 	__be16 ret;
@@ -358,6 +494,40 @@ static void nkw_thunk_eth_type_trans(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_eth_type_trans(void *p)
+{
+	struct nkw_frame_eth_type_trans *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_eth_type_trans frame;
+	struct sk_buff *skb = fp->skb;
+	struct net_device *dev = fp->dev;
+
+	if (!skb)
+		{ fp->ret = (__be16)0; return; } /* NULL where not nullable */
+	if (skb) {
+		skb = nooks_in(d, skb, &nooks_type_sk_buff);
+		if (!skb)
+			{ fp->ret = (__be16)0; return; } /* not a live struct sk_buff of this extension */
+	}
+	if (!dev)
+		{ fp->ret = (__be16)0; return; } /* NULL where not nullable */
+	if (dev) {
+		dev = nooks_in(d, dev, &nooks_type_net_device);
+		if (!dev)
+			{ fp->ret = (__be16)0; return; } /* not a live struct net_device of this extension */
+	}
+	frame.skb = skb;
+	frame.dev = dev;
+	nkw_thunk_eth_type_trans(&frame);
+	if (skb)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)skb, &nooks_type_sk_buff);
+	if (dev)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)dev, &nooks_type_net_device);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 __be16 nooks_kw_eth_type_trans(struct sk_buff *skb, struct net_device *dev)
 {
 	struct nooks_domain *d = nooks_self();
@@ -366,27 +536,10 @@ __be16 nooks_kw_eth_type_trans(struct sk_buff *skb, struct net_device *dev)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return eth_type_trans(skb, dev);
 	}
-	if (!skb)
-		return (__be16)0; /* NULL where not nullable */
-	if (skb) {
-		skb = nooks_in(d, skb, &nooks_type_sk_buff);
-		if (!skb)
-			return (__be16)0; /* not a live struct sk_buff of this extension */
-	}
-	if (!dev)
-		return (__be16)0; /* NULL where not nullable */
-	if (dev) {
-		dev = nooks_in(d, dev, &nooks_type_net_device);
-		if (!dev)
-			return (__be16)0; /* not a live struct net_device of this extension */
-	}
+	frame.nkw_d = d;
 	frame.skb = skb;
 	frame.dev = dev;
-	nooks_xpc_kernel(d, nkw_thunk_eth_type_trans, &frame);
-	if (skb)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)skb, &nooks_type_sk_buff);
-	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)dev, &nooks_type_net_device);
+	nooks_xpc_kernel(d, nkw_checked_eth_type_trans, &frame);
 	return frame.ret;
 }
 

@@ -10,6 +10,7 @@
 /* ---- struct mutex *mutex_create(void) */
 
 struct nkw_frame_mutex_create {
+	struct nooks_domain *nkw_d;
 	struct mutex *ret;
 	char nkw_unused;
 };
@@ -22,6 +23,25 @@ static void nkw_thunk_mutex_create(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_mutex_create(void *p)
+{
+	struct nkw_frame_mutex_create *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_mutex_create frame;
+
+	nkw_thunk_mutex_create(&frame);
+	if (frame.ret) {
+		if (nooks_track(d, frame.ret, &nooks_type_mutex)) {
+			mutex_destroy(frame.ret);
+			{ fp->ret = NULL; return; }
+		}
+		frame.ret = nooks_out(d, frame.ret, &nooks_type_mutex);
+	}
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 struct mutex *nooks_kw_mutex_create(void)
 {
 	struct nooks_domain *d = nooks_self();
@@ -30,20 +50,15 @@ struct mutex *nooks_kw_mutex_create(void)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return mutex_create();
 	}
-	nooks_xpc_kernel(d, nkw_thunk_mutex_create, &frame);
-	if (frame.ret) {
-		if (nooks_track(d, frame.ret, &nooks_type_mutex)) {
-			mutex_destroy(frame.ret);
-			return NULL;
-		}
-		frame.ret = nooks_out(d, frame.ret, &nooks_type_mutex);
-	}
+	frame.nkw_d = d;
+	nooks_xpc_kernel(d, nkw_checked_mutex_create, &frame);
 	return frame.ret;
 }
 
 /* ---- void mutex_destroy(struct mutex *m) */
 
 struct nkw_frame_mutex_destroy {
+	struct nooks_domain *nkw_d;
 	struct mutex *m;
 	char nkw_unused;
 };
@@ -56,15 +71,14 @@ static void nkw_thunk_mutex_destroy(void *p)
 	(void)f;
 }
 
-void nooks_kw_mutex_destroy(struct mutex *m)
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_mutex_destroy(void *p)
 {
-	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_mutex_destroy *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
 	struct nkw_frame_mutex_destroy frame;
+	struct mutex *m = fp->m;
 
-	if (!d) {	/* the kernel itself: nothing to check */
-		mutex_destroy(m);
-		return;
-	}
 	if (!m)
 		return; /* NULL where not nullable */
 	if (m) {
@@ -75,12 +89,28 @@ void nooks_kw_mutex_destroy(struct mutex *m)
 			return; /* released twice */
 	}
 	frame.m = m;
-	nooks_xpc_kernel(d, nkw_thunk_mutex_destroy, &frame);
+	nkw_thunk_mutex_destroy(&frame);
+	(void)d;
+}
+
+void nooks_kw_mutex_destroy(struct mutex *m)
+{
+	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_mutex_destroy frame;
+
+	if (!d) {	/* the kernel itself: nothing to check */
+		mutex_destroy(m);
+		return;
+	}
+	frame.nkw_d = d;
+	frame.m = m;
+	nooks_xpc_kernel(d, nkw_checked_mutex_destroy, &frame);
 }
 
 /* ---- void mutex_lock(struct mutex *m) */
 
 struct nkw_frame_mutex_lock {
+	struct nooks_domain *nkw_d;
 	struct mutex *m;
 	char nkw_unused;
 };
@@ -98,6 +128,29 @@ static void nkw_unlock_mutex_lock(void *lock)
 	mutex_unlock((struct mutex *)lock);
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_mutex_lock(void *p)
+{
+	struct nkw_frame_mutex_lock *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_mutex_lock frame;
+	struct mutex *m = fp->m;
+
+	if (!m)
+		return; /* NULL where not nullable */
+	if (m) {
+		m = nooks_in(d, m, &nooks_type_mutex);
+		if (!m)
+			return; /* not a live struct mutex of this extension */
+	}
+	frame.m = m;
+	nkw_thunk_mutex_lock(&frame);
+	if (m)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)m, &nooks_type_mutex);
+	nooks_record_lock(d, (void *)m, nkw_unlock_mutex_lock);
+	(void)d;
+}
+
 void nooks_kw_mutex_lock(struct mutex *m)
 {
 	struct nooks_domain *d = nooks_self();
@@ -107,23 +160,15 @@ void nooks_kw_mutex_lock(struct mutex *m)
 		mutex_lock(m);
 		return;
 	}
-	if (!m)
-		return; /* NULL where not nullable */
-	if (m) {
-		m = nooks_in(d, m, &nooks_type_mutex);
-		if (!m)
-			return; /* not a live struct mutex of this extension */
-	}
+	frame.nkw_d = d;
 	frame.m = m;
-	nooks_xpc_kernel(d, nkw_thunk_mutex_lock, &frame);
-	if (m)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)m, &nooks_type_mutex);
-	nooks_record_lock(d, (void *)m, nkw_unlock_mutex_lock);
+	nooks_xpc_kernel(d, nkw_checked_mutex_lock, &frame);
 }
 
 /* ---- int mutex_trylock(struct mutex *m) */
 
 struct nkw_frame_mutex_trylock {
+	struct nooks_domain *nkw_d;
 	struct mutex *m;
 	int ret;
 	char nkw_unused;
@@ -137,6 +182,29 @@ static void nkw_thunk_mutex_trylock(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_mutex_trylock(void *p)
+{
+	struct nkw_frame_mutex_trylock *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_mutex_trylock frame;
+	struct mutex *m = fp->m;
+
+	if (!m)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (m) {
+		m = nooks_in(d, m, &nooks_type_mutex);
+		if (!m)
+			{ fp->ret = -EINVAL; return; } /* not a live struct mutex of this extension */
+	}
+	frame.m = m;
+	nkw_thunk_mutex_trylock(&frame);
+	if (m)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)m, &nooks_type_mutex);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_mutex_trylock(struct mutex *m)
 {
 	struct nooks_domain *d = nooks_self();
@@ -145,23 +213,16 @@ int nooks_kw_mutex_trylock(struct mutex *m)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return mutex_trylock(m);
 	}
-	if (!m)
-		return -EINVAL; /* NULL where not nullable */
-	if (m) {
-		m = nooks_in(d, m, &nooks_type_mutex);
-		if (!m)
-			return -EINVAL; /* not a live struct mutex of this extension */
-	}
+	frame.nkw_d = d;
 	frame.m = m;
-	nooks_xpc_kernel(d, nkw_thunk_mutex_trylock, &frame);
-	if (m)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)m, &nooks_type_mutex);
+	nooks_xpc_kernel(d, nkw_checked_mutex_trylock, &frame);
 	return frame.ret;
 }
 
 /* ---- void mutex_unlock(struct mutex *m) */
 
 struct nkw_frame_mutex_unlock {
+	struct nooks_domain *nkw_d;
 	struct mutex *m;
 	char nkw_unused;
 };
@@ -174,15 +235,14 @@ static void nkw_thunk_mutex_unlock(void *p)
 	(void)f;
 }
 
-void nooks_kw_mutex_unlock(struct mutex *m)
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_mutex_unlock(void *p)
 {
-	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_mutex_unlock *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
 	struct nkw_frame_mutex_unlock frame;
+	struct mutex *m = fp->m;
 
-	if (!d) {	/* the kernel itself: nothing to check */
-		mutex_unlock(m);
-		return;
-	}
 	if (!m)
 		return; /* NULL where not nullable */
 	if (m) {
@@ -192,14 +252,30 @@ void nooks_kw_mutex_unlock(struct mutex *m)
 	}
 	nooks_drop_lock(d, (void *)m);
 	frame.m = m;
-	nooks_xpc_kernel(d, nkw_thunk_mutex_unlock, &frame);
+	nkw_thunk_mutex_unlock(&frame);
 	if (m)	/* what the kernel changed, the extension sees */
 		nooks_refresh(d, (void *)m, &nooks_type_mutex);
+	(void)d;
+}
+
+void nooks_kw_mutex_unlock(struct mutex *m)
+{
+	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_mutex_unlock frame;
+
+	if (!d) {	/* the kernel itself: nothing to check */
+		mutex_unlock(m);
+		return;
+	}
+	frame.nkw_d = d;
+	frame.m = m;
+	nooks_xpc_kernel(d, nkw_checked_mutex_unlock, &frame);
 }
 
 /* ---- struct spinlock *spin_lock_create(void) */
 
 struct nkw_frame_spin_lock_create {
+	struct nooks_domain *nkw_d;
 	struct spinlock *ret;
 	char nkw_unused;
 };
@@ -212,6 +288,25 @@ static void nkw_thunk_spin_lock_create(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_spin_lock_create(void *p)
+{
+	struct nkw_frame_spin_lock_create *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_spin_lock_create frame;
+
+	nkw_thunk_spin_lock_create(&frame);
+	if (frame.ret) {
+		if (nooks_track(d, frame.ret, &nooks_type_spinlock)) {
+			spin_lock_destroy(frame.ret);
+			{ fp->ret = NULL; return; }
+		}
+		frame.ret = nooks_out(d, frame.ret, &nooks_type_spinlock);
+	}
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 struct spinlock *nooks_kw_spin_lock_create(void)
 {
 	struct nooks_domain *d = nooks_self();
@@ -220,20 +315,15 @@ struct spinlock *nooks_kw_spin_lock_create(void)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return spin_lock_create();
 	}
-	nooks_xpc_kernel(d, nkw_thunk_spin_lock_create, &frame);
-	if (frame.ret) {
-		if (nooks_track(d, frame.ret, &nooks_type_spinlock)) {
-			spin_lock_destroy(frame.ret);
-			return NULL;
-		}
-		frame.ret = nooks_out(d, frame.ret, &nooks_type_spinlock);
-	}
+	frame.nkw_d = d;
+	nooks_xpc_kernel(d, nkw_checked_spin_lock_create, &frame);
 	return frame.ret;
 }
 
 /* ---- void spin_lock_destroy(struct spinlock *l) */
 
 struct nkw_frame_spin_lock_destroy {
+	struct nooks_domain *nkw_d;
 	struct spinlock *l;
 	char nkw_unused;
 };
@@ -246,15 +336,14 @@ static void nkw_thunk_spin_lock_destroy(void *p)
 	(void)f;
 }
 
-void nooks_kw_spin_lock_destroy(struct spinlock *l)
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_spin_lock_destroy(void *p)
 {
-	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_spin_lock_destroy *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
 	struct nkw_frame_spin_lock_destroy frame;
+	struct spinlock *l = fp->l;
 
-	if (!d) {	/* the kernel itself: nothing to check */
-		spin_lock_destroy(l);
-		return;
-	}
 	if (!l)
 		return; /* NULL where not nullable */
 	if (l) {
@@ -265,12 +354,28 @@ void nooks_kw_spin_lock_destroy(struct spinlock *l)
 			return; /* released twice */
 	}
 	frame.l = l;
-	nooks_xpc_kernel(d, nkw_thunk_spin_lock_destroy, &frame);
+	nkw_thunk_spin_lock_destroy(&frame);
+	(void)d;
+}
+
+void nooks_kw_spin_lock_destroy(struct spinlock *l)
+{
+	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_spin_lock_destroy frame;
+
+	if (!d) {	/* the kernel itself: nothing to check */
+		spin_lock_destroy(l);
+		return;
+	}
+	frame.nkw_d = d;
+	frame.l = l;
+	nooks_xpc_kernel(d, nkw_checked_spin_lock_destroy, &frame);
 }
 
 /* ---- void spin_lock(struct spinlock *l) */
 
 struct nkw_frame_spin_lock {
+	struct nooks_domain *nkw_d;
 	struct spinlock *l;
 	char nkw_unused;
 };
@@ -288,6 +393,29 @@ static void nkw_unlock_spin_lock(void *lock)
 	spin_unlock((struct spinlock *)lock);
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_spin_lock(void *p)
+{
+	struct nkw_frame_spin_lock *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_spin_lock frame;
+	struct spinlock *l = fp->l;
+
+	if (!l)
+		return; /* NULL where not nullable */
+	if (l) {
+		l = nooks_in(d, l, &nooks_type_spinlock);
+		if (!l)
+			return; /* not a live struct spinlock of this extension */
+	}
+	frame.l = l;
+	nkw_thunk_spin_lock(&frame);
+	if (l)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)l, &nooks_type_spinlock);
+	nooks_record_lock(d, (void *)l, nkw_unlock_spin_lock);
+	(void)d;
+}
+
 void nooks_kw_spin_lock(struct spinlock *l)
 {
 	struct nooks_domain *d = nooks_self();
@@ -297,23 +425,15 @@ void nooks_kw_spin_lock(struct spinlock *l)
 		spin_lock(l);
 		return;
 	}
-	if (!l)
-		return; /* NULL where not nullable */
-	if (l) {
-		l = nooks_in(d, l, &nooks_type_spinlock);
-		if (!l)
-			return; /* not a live struct spinlock of this extension */
-	}
+	frame.nkw_d = d;
 	frame.l = l;
-	nooks_xpc_kernel(d, nkw_thunk_spin_lock, &frame);
-	if (l)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)l, &nooks_type_spinlock);
-	nooks_record_lock(d, (void *)l, nkw_unlock_spin_lock);
+	nooks_xpc_kernel(d, nkw_checked_spin_lock, &frame);
 }
 
 /* ---- void spin_unlock(struct spinlock *l) */
 
 struct nkw_frame_spin_unlock {
+	struct nooks_domain *nkw_d;
 	struct spinlock *l;
 	char nkw_unused;
 };
@@ -326,15 +446,14 @@ static void nkw_thunk_spin_unlock(void *p)
 	(void)f;
 }
 
-void nooks_kw_spin_unlock(struct spinlock *l)
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_spin_unlock(void *p)
 {
-	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_spin_unlock *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
 	struct nkw_frame_spin_unlock frame;
+	struct spinlock *l = fp->l;
 
-	if (!d) {	/* the kernel itself: nothing to check */
-		spin_unlock(l);
-		return;
-	}
 	if (!l)
 		return; /* NULL where not nullable */
 	if (l) {
@@ -344,14 +463,30 @@ void nooks_kw_spin_unlock(struct spinlock *l)
 	}
 	nooks_drop_lock(d, (void *)l);
 	frame.l = l;
-	nooks_xpc_kernel(d, nkw_thunk_spin_unlock, &frame);
+	nkw_thunk_spin_unlock(&frame);
 	if (l)	/* what the kernel changed, the extension sees */
 		nooks_refresh(d, (void *)l, &nooks_type_spinlock);
+	(void)d;
+}
+
+void nooks_kw_spin_unlock(struct spinlock *l)
+{
+	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_spin_unlock frame;
+
+	if (!d) {	/* the kernel itself: nothing to check */
+		spin_unlock(l);
+		return;
+	}
+	frame.nkw_d = d;
+	frame.l = l;
+	nooks_xpc_kernel(d, nkw_checked_spin_unlock, &frame);
 }
 
 /* ---- void printk_line(int level, const char *msg) */
 
 struct nkw_frame_printk_line {
+	struct nooks_domain *nkw_d;
 	int level;
 	const char *msg;
 	char nkw_unused;
@@ -365,6 +500,25 @@ static void nkw_thunk_printk_line(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_printk_line(void *p)
+{
+	struct nkw_frame_printk_line *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_printk_line frame;
+	int level = fp->level;
+	const char *msg = fp->msg;
+
+	if (!msg)
+		return; /* NULL where not nullable */
+	if (msg && nooks_check_string(d, msg, (size_t)(1024)))
+		return; /* unterminated, unreadable or too long */
+	frame.level = level;
+	frame.msg = msg;
+	nkw_thunk_printk_line(&frame);
+	(void)d;
+}
+
 void nooks_kw_printk_line(int level, const char *msg)
 {
 	struct nooks_domain *d = nooks_self();
@@ -374,18 +528,16 @@ void nooks_kw_printk_line(int level, const char *msg)
 		printk_line(level, msg);
 		return;
 	}
-	if (!msg)
-		return; /* NULL where not nullable */
-	if (msg && nooks_check_string(d, msg, (size_t)(1024)))
-		return; /* unterminated, unreadable or too long */
+	frame.nkw_d = d;
 	frame.level = level;
 	frame.msg = msg;
-	nooks_xpc_kernel(d, nkw_thunk_printk_line, &frame);
+	nooks_xpc_kernel(d, nkw_checked_printk_line, &frame);
 }
 
 /* ---- int module_param_get(const char *name, char *buf, size_t len) */
 
 struct nkw_frame_module_param_get {
+	struct nooks_domain *nkw_d;
 	const char *name;
 	char *buf;
 	size_t len;
@@ -401,6 +553,32 @@ static void nkw_thunk_module_param_get(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_module_param_get(void *p)
+{
+	struct nkw_frame_module_param_get *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_module_param_get frame;
+	const char *name = fp->name;
+	char *buf = fp->buf;
+	size_t len = fp->len;
+
+	if (!name)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (name && nooks_check_string(d, name, (size_t)(64)))
+		{ fp->ret = -EINVAL; return; } /* unterminated, unreadable or too long */
+	if (!buf)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (buf && nooks_check_buffer(d, buf, (size_t)(len), 1))
+		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	frame.name = name;
+	frame.buf = buf;
+	frame.len = len;
+	nkw_thunk_module_param_get(&frame);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_module_param_get(const char *name, char *buf, size_t len)
 {
 	struct nooks_domain *d = nooks_self();
@@ -409,24 +587,18 @@ int nooks_kw_module_param_get(const char *name, char *buf, size_t len)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return module_param_get(name, buf, len);
 	}
-	if (!name)
-		return -EINVAL; /* NULL where not nullable */
-	if (name && nooks_check_string(d, name, (size_t)(64)))
-		return -EINVAL; /* unterminated, unreadable or too long */
-	if (!buf)
-		return -EINVAL; /* NULL where not nullable */
-	if (buf && nooks_check_buffer(d, buf, (size_t)(len), 1))
-		return -EINVAL; /* outside the extension's memory, or too large */
+	frame.nkw_d = d;
 	frame.name = name;
 	frame.buf = buf;
 	frame.len = len;
-	nooks_xpc_kernel(d, nkw_thunk_module_param_get, &frame);
+	nooks_xpc_kernel(d, nkw_checked_module_param_get, &frame);
 	return frame.ret;
 }
 
 /* ---- unsigned long jiffies_ms(void) */
 
 struct nkw_frame_jiffies_ms {
+	struct nooks_domain *nkw_d;
 	unsigned long ret;
 	char nkw_unused;
 };
@@ -439,6 +611,18 @@ static void nkw_thunk_jiffies_ms(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_jiffies_ms(void *p)
+{
+	struct nkw_frame_jiffies_ms *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_jiffies_ms frame;
+
+	nkw_thunk_jiffies_ms(&frame);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 unsigned long nooks_kw_jiffies_ms(void)
 {
 	struct nooks_domain *d = nooks_self();
@@ -447,7 +631,8 @@ unsigned long nooks_kw_jiffies_ms(void)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return jiffies_ms();
 	}
-	nooks_xpc_kernel(d, nkw_thunk_jiffies_ms, &frame);
+	frame.nkw_d = d;
+	nooks_xpc_kernel(d, nkw_checked_jiffies_ms, &frame);
 	return frame.ret;
 }
 

@@ -10,6 +10,7 @@
 /* ---- int kern_path_resolve(const char *path, char *buf, size_t len) */
 
 struct nkw_frame_kern_path_resolve {
+	struct nooks_domain *nkw_d;
 	const char *path;
 	char *buf;
 	size_t len;
@@ -25,6 +26,32 @@ static void nkw_thunk_kern_path_resolve(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_kern_path_resolve(void *p)
+{
+	struct nkw_frame_kern_path_resolve *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_kern_path_resolve frame;
+	const char *path = fp->path;
+	char *buf = fp->buf;
+	size_t len = fp->len;
+
+	if (!path)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (path && nooks_check_string(d, path, (size_t)(NK_PATH_MAX)))
+		{ fp->ret = -EINVAL; return; } /* unterminated, unreadable or too long */
+	if (!buf)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (buf && nooks_check_buffer(d, buf, (size_t)(len), 1))
+		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	frame.path = path;
+	frame.buf = buf;
+	frame.len = len;
+	nkw_thunk_kern_path_resolve(&frame);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_kern_path_resolve(const char *path, char *buf, size_t len)
 {
 	struct nooks_domain *d = nooks_self();
@@ -33,24 +60,18 @@ int nooks_kw_kern_path_resolve(const char *path, char *buf, size_t len)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return kern_path_resolve(path, buf, len);
 	}
-	if (!path)
-		return -EINVAL; /* NULL where not nullable */
-	if (path && nooks_check_string(d, path, (size_t)(NK_PATH_MAX)))
-		return -EINVAL; /* unterminated, unreadable or too long */
-	if (!buf)
-		return -EINVAL; /* NULL where not nullable */
-	if (buf && nooks_check_buffer(d, buf, (size_t)(len), 1))
-		return -EINVAL; /* outside the extension's memory, or too large */
+	frame.nkw_d = d;
 	frame.path = path;
 	frame.buf = buf;
 	frame.len = len;
-	nooks_xpc_kernel(d, nkw_thunk_kern_path_resolve, &frame);
+	nooks_xpc_kernel(d, nkw_checked_kern_path_resolve, &frame);
 	return frame.ret;
 }
 
 /* ---- int vfs_stat(const char *path, struct kstat *st) */
 
 struct nkw_frame_vfs_stat {
+	struct nooks_domain *nkw_d;
 	const char *path;
 	struct kstat *st;
 	int ret;
@@ -65,6 +86,30 @@ static void nkw_thunk_vfs_stat(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_vfs_stat(void *p)
+{
+	struct nkw_frame_vfs_stat *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_vfs_stat frame;
+	const char *path = fp->path;
+	struct kstat *st = fp->st;
+
+	if (!path)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (path && nooks_check_string(d, path, (size_t)(NK_PATH_MAX)))
+		{ fp->ret = -EINVAL; return; } /* unterminated, unreadable or too long */
+	if (!st)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (st && nooks_check_buffer(d, st, (size_t)(1) * sizeof(*st), 1))
+		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	frame.path = path;
+	frame.st = st;
+	nkw_thunk_vfs_stat(&frame);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_vfs_stat(const char *path, struct kstat *st)
 {
 	struct nooks_domain *d = nooks_self();
@@ -73,23 +118,17 @@ int nooks_kw_vfs_stat(const char *path, struct kstat *st)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return vfs_stat(path, st);
 	}
-	if (!path)
-		return -EINVAL; /* NULL where not nullable */
-	if (path && nooks_check_string(d, path, (size_t)(NK_PATH_MAX)))
-		return -EINVAL; /* unterminated, unreadable or too long */
-	if (!st)
-		return -EINVAL; /* NULL where not nullable */
-	if (st && nooks_check_buffer(d, st, (size_t)(1) * sizeof(*st), 1))
-		return -EINVAL; /* outside the extension's memory, or too large */
+	frame.nkw_d = d;
 	frame.path = path;
 	frame.st = st;
-	nooks_xpc_kernel(d, nkw_thunk_vfs_stat, &frame);
+	nooks_xpc_kernel(d, nkw_checked_vfs_stat, &frame);
 	return frame.ret;
 }
 
 /* ---- int filp_open(const char *path, struct file **res) */
 
 struct nkw_frame_filp_open {
+	struct nooks_domain *nkw_d;
 	const char *path;
 	struct file **res;
 	int ret;
@@ -104,6 +143,36 @@ static void nkw_thunk_filp_open(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_filp_open(void *p)
+{
+	struct nkw_frame_filp_open *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_filp_open frame;
+	const char *path = fp->path;
+	struct file **res = fp->res;
+
+	if (!path)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (path && nooks_check_string(d, path, (size_t)(NK_PATH_MAX)))
+		{ fp->ret = -EINVAL; return; } /* unterminated, unreadable or too long */
+	if (!res || nooks_check_buffer(d, res, sizeof(*res), 1))
+		{ fp->ret = -EINVAL; return; }
+	frame.path = path;
+	frame.res = res;
+	nkw_thunk_filp_open(&frame);
+	if (*frame.res) {
+		if (nooks_track(d, *frame.res, &nooks_type_file)) {
+			fput(*frame.res);
+			*frame.res = NULL;
+			{ fp->ret = -EINVAL; return; }
+		}
+		*frame.res = nooks_out(d, *frame.res, &nooks_type_file);
+	}
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_filp_open(const char *path, struct file **res)
 {
 	struct nooks_domain *d = nooks_self();
@@ -112,29 +181,17 @@ int nooks_kw_filp_open(const char *path, struct file **res)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return filp_open(path, res);
 	}
-	if (!path)
-		return -EINVAL; /* NULL where not nullable */
-	if (path && nooks_check_string(d, path, (size_t)(NK_PATH_MAX)))
-		return -EINVAL; /* unterminated, unreadable or too long */
-	if (!res || nooks_check_buffer(d, res, sizeof(*res), 1))
-		return -EINVAL;
+	frame.nkw_d = d;
 	frame.path = path;
 	frame.res = res;
-	nooks_xpc_kernel(d, nkw_thunk_filp_open, &frame);
-	if (*frame.res) {
-		if (nooks_track(d, *frame.res, &nooks_type_file)) {
-			fput(*frame.res);
-			*frame.res = NULL;
-			return -EINVAL;
-		}
-		*frame.res = nooks_out(d, *frame.res, &nooks_type_file);
-	}
+	nooks_xpc_kernel(d, nkw_checked_filp_open, &frame);
 	return frame.ret;
 }
 
 /* ---- ssize_t kernel_read(struct file *file, void *buf, size_t count, loff_t pos) */
 
 struct nkw_frame_kernel_read {
+	struct nooks_domain *nkw_d;
 	struct file *file;
 	void *buf;
 	size_t count;
@@ -151,6 +208,39 @@ static void nkw_thunk_kernel_read(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_kernel_read(void *p)
+{
+	struct nkw_frame_kernel_read *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_kernel_read frame;
+	struct file *file = fp->file;
+	void *buf = fp->buf;
+	size_t count = fp->count;
+	loff_t pos = fp->pos;
+
+	if (!file)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (file) {
+		file = nooks_in(d, file, &nooks_type_file);
+		if (!file)
+			{ fp->ret = -EINVAL; return; } /* not a live struct file of this extension */
+	}
+	if (!buf)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (buf && nooks_check_buffer(d, buf, (size_t)(count), 1))
+		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	frame.file = file;
+	frame.buf = buf;
+	frame.count = count;
+	frame.pos = pos;
+	nkw_thunk_kernel_read(&frame);
+	if (file)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)file, &nooks_type_file);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 ssize_t nooks_kw_kernel_read(struct file *file, void *buf, size_t count, loff_t pos)
 {
 	struct nooks_domain *d = nooks_self();
@@ -159,30 +249,19 @@ ssize_t nooks_kw_kernel_read(struct file *file, void *buf, size_t count, loff_t 
 	if (!d) {	/* the kernel itself: nothing to check */
 		return kernel_read(file, buf, count, pos);
 	}
-	if (!file)
-		return -EINVAL; /* NULL where not nullable */
-	if (file) {
-		file = nooks_in(d, file, &nooks_type_file);
-		if (!file)
-			return -EINVAL; /* not a live struct file of this extension */
-	}
-	if (!buf)
-		return -EINVAL; /* NULL where not nullable */
-	if (buf && nooks_check_buffer(d, buf, (size_t)(count), 1))
-		return -EINVAL; /* outside the extension's memory, or too large */
+	frame.nkw_d = d;
 	frame.file = file;
 	frame.buf = buf;
 	frame.count = count;
 	frame.pos = pos;
-	nooks_xpc_kernel(d, nkw_thunk_kernel_read, &frame);
-	if (file)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)file, &nooks_type_file);
+	nooks_xpc_kernel(d, nkw_checked_kernel_read, &frame);
 	return frame.ret;
 }
 
 /* ---- ssize_t kernel_sendfile(struct socket *sock, struct file *file, loff_t pos, size_t count) */
 
 struct nkw_frame_kernel_sendfile {
+	struct nooks_domain *nkw_d;
 	struct socket *sock;
 	struct file *file;
 	loff_t pos;
@@ -199,6 +278,44 @@ static void nkw_thunk_kernel_sendfile(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_kernel_sendfile(void *p)
+{
+	struct nkw_frame_kernel_sendfile *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_kernel_sendfile frame;
+	struct socket *sock = fp->sock;
+	struct file *file = fp->file;
+	loff_t pos = fp->pos;
+	size_t count = fp->count;
+
+	if (!sock)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (sock) {
+		sock = nooks_in(d, sock, &nooks_type_socket);
+		if (!sock)
+			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+	}
+	if (!file)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (file) {
+		file = nooks_in(d, file, &nooks_type_file);
+		if (!file)
+			{ fp->ret = -EINVAL; return; } /* not a live struct file of this extension */
+	}
+	frame.sock = sock;
+	frame.file = file;
+	frame.pos = pos;
+	frame.count = count;
+	nkw_thunk_kernel_sendfile(&frame);
+	if (sock)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+	if (file)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)file, &nooks_type_file);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 ssize_t nooks_kw_kernel_sendfile(struct socket *sock, struct file *file, loff_t pos, size_t count)
 {
 	struct nooks_domain *d = nooks_self();
@@ -207,35 +324,19 @@ ssize_t nooks_kw_kernel_sendfile(struct socket *sock, struct file *file, loff_t 
 	if (!d) {	/* the kernel itself: nothing to check */
 		return kernel_sendfile(sock, file, pos, count);
 	}
-	if (!sock)
-		return -EINVAL; /* NULL where not nullable */
-	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
-		if (!sock)
-			return -EINVAL; /* not a live struct socket of this extension */
-	}
-	if (!file)
-		return -EINVAL; /* NULL where not nullable */
-	if (file) {
-		file = nooks_in(d, file, &nooks_type_file);
-		if (!file)
-			return -EINVAL; /* not a live struct file of this extension */
-	}
+	frame.nkw_d = d;
 	frame.sock = sock;
 	frame.file = file;
 	frame.pos = pos;
 	frame.count = count;
-	nooks_xpc_kernel(d, nkw_thunk_kernel_sendfile, &frame);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
-	if (file)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)file, &nooks_type_file);
+	nooks_xpc_kernel(d, nkw_checked_kernel_sendfile, &frame);
 	return frame.ret;
 }
 
 /* ---- void fput(struct file *file) */
 
 struct nkw_frame_fput {
+	struct nooks_domain *nkw_d;
 	struct file *file;
 	char nkw_unused;
 };
@@ -248,15 +349,14 @@ static void nkw_thunk_fput(void *p)
 	(void)f;
 }
 
-void nooks_kw_fput(struct file *file)
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_fput(void *p)
 {
-	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_fput *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
 	struct nkw_frame_fput frame;
+	struct file *file = fp->file;
 
-	if (!d) {	/* the kernel itself: nothing to check */
-		fput(file);
-		return;
-	}
 	if (!file)
 		return; /* NULL where not nullable */
 	if (file) {
@@ -267,7 +367,22 @@ void nooks_kw_fput(struct file *file)
 			return; /* released twice */
 	}
 	frame.file = file;
-	nooks_xpc_kernel(d, nkw_thunk_fput, &frame);
+	nkw_thunk_fput(&frame);
+	(void)d;
+}
+
+void nooks_kw_fput(struct file *file)
+{
+	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_fput frame;
+
+	if (!d) {	/* the kernel itself: nothing to check */
+		fput(file);
+		return;
+	}
+	frame.nkw_d = d;
+	frame.file = file;
+	nooks_xpc_kernel(d, nkw_checked_fput, &frame);
 }
 
 const struct nooks_kw_table_fs nooks_kw_table_fs = {

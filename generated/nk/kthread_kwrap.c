@@ -10,6 +10,7 @@
 /* ---- struct task_struct *kthread_create(const char *name) */
 
 struct nkw_frame_kthread_create {
+	struct nooks_domain *nkw_d;
 	const char *name;
 	struct task_struct *ret;
 	char nkw_unused;
@@ -23,6 +24,31 @@ static void nkw_thunk_kthread_create(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_kthread_create(void *p)
+{
+	struct nkw_frame_kthread_create *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_kthread_create frame;
+	const char *name = fp->name;
+
+	if (!name)
+		{ fp->ret = NULL; return; } /* NULL where not nullable */
+	if (name && nooks_check_string(d, name, (size_t)(16)))
+		{ fp->ret = NULL; return; } /* unterminated, unreadable or too long */
+	frame.name = name;
+	nkw_thunk_kthread_create(&frame);
+	if (frame.ret) {
+		if (nooks_track(d, frame.ret, &nooks_type_task_struct)) {
+			put_task_struct(frame.ret);
+			{ fp->ret = NULL; return; }
+		}
+		frame.ret = nooks_out(d, frame.ret, &nooks_type_task_struct);
+	}
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 struct task_struct *nooks_kw_kthread_create(const char *name)
 {
 	struct nooks_domain *d = nooks_self();
@@ -31,25 +57,16 @@ struct task_struct *nooks_kw_kthread_create(const char *name)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return kthread_create(name);
 	}
-	if (!name)
-		return NULL; /* NULL where not nullable */
-	if (name && nooks_check_string(d, name, (size_t)(16)))
-		return NULL; /* unterminated, unreadable or too long */
+	frame.nkw_d = d;
 	frame.name = name;
-	nooks_xpc_kernel(d, nkw_thunk_kthread_create, &frame);
-	if (frame.ret) {
-		if (nooks_track(d, frame.ret, &nooks_type_task_struct)) {
-			put_task_struct(frame.ret);
-			return NULL;
-		}
-		frame.ret = nooks_out(d, frame.ret, &nooks_type_task_struct);
-	}
+	nooks_xpc_kernel(d, nkw_checked_kthread_create, &frame);
 	return frame.ret;
 }
 
 /* ---- int wake_up_process(struct task_struct *task) */
 
 struct nkw_frame_wake_up_process {
+	struct nooks_domain *nkw_d;
 	struct task_struct *task;
 	int ret;
 	char nkw_unused;
@@ -68,43 +85,59 @@ static void nkw_undo_wake_up_process(void *obj)
 	kthread_stop((struct task_struct *)obj);
 }
 
-int nooks_kw_wake_up_process(struct task_struct *task)
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_wake_up_process(void *p)
 {
-	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_wake_up_process *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
 	struct nkw_frame_wake_up_process frame;
+	struct task_struct *task = fp->task;
 	struct nooks_binding *binding;
 
-	if (!d) {	/* the kernel itself: nothing to check */
-		return wake_up_process(task);
-	}
 	if (!task)
-		return -EINVAL; /* NULL where not nullable */
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
 	if (task) {
 		task = nooks_in(d, task, &nooks_type_task_struct);
 		if (!task)
-			return -EINVAL; /* not a live struct task_struct of this extension */
+			{ fp->ret = -EINVAL; return; } /* not a live struct task_struct of this extension */
 	}
 	/* the kernel calls the extension's table through wrappers */
 	if (!task->ops)
-		return -EINVAL;
+		{ fp->ret = -EINVAL; return; }
 	binding = nooks_bind_ops(d, task->ops, &nooks_xw_kthread_ops, sizeof(struct kthread_ops));
 	if (!binding)
-		return -EINVAL;
+		{ fp->ret = -EINVAL; return; }
 	task->ops = binding->table;
 	frame.task = task;
-	nooks_xpc_kernel(d, nkw_thunk_wake_up_process, &frame);
+	nkw_thunk_wake_up_process(&frame);
 	if (task)	/* what the kernel changed, the extension sees */
 		nooks_refresh(d, (void *)task, &nooks_type_task_struct);
 	if (frame.ret != 0)	/* not registered: the extension's table again */
 		task->ops = binding->orig;
 	if (frame.ret == 0)
 		nooks_record_registration(d, (void *)task, nkw_undo_wake_up_process);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
+int nooks_kw_wake_up_process(struct task_struct *task)
+{
+	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_wake_up_process frame;
+
+	if (!d) {	/* the kernel itself: nothing to check */
+		return wake_up_process(task);
+	}
+	frame.nkw_d = d;
+	frame.task = task;
+	nooks_xpc_kernel(d, nkw_checked_wake_up_process, &frame);
 	return frame.ret;
 }
 
 /* ---- int kthread_stop(struct task_struct *task) */
 
 struct nkw_frame_kthread_stop {
+	struct nooks_domain *nkw_d;
 	struct task_struct *task;
 	int ret;
 	char nkw_unused;
@@ -118,6 +151,30 @@ static void nkw_thunk_kthread_stop(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_kthread_stop(void *p)
+{
+	struct nkw_frame_kthread_stop *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_kthread_stop frame;
+	struct task_struct *task = fp->task;
+
+	if (!task)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (task) {
+		task = nooks_in(d, task, &nooks_type_task_struct);
+		if (!task)
+			{ fp->ret = -EINVAL; return; } /* not a live struct task_struct of this extension */
+	}
+	nooks_drop_registration(d, (void *)task);
+	frame.task = task;
+	nkw_thunk_kthread_stop(&frame);
+	if (task)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)task, &nooks_type_task_struct);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_kthread_stop(struct task_struct *task)
 {
 	struct nooks_domain *d = nooks_self();
@@ -126,24 +183,16 @@ int nooks_kw_kthread_stop(struct task_struct *task)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return kthread_stop(task);
 	}
-	if (!task)
-		return -EINVAL; /* NULL where not nullable */
-	if (task) {
-		task = nooks_in(d, task, &nooks_type_task_struct);
-		if (!task)
-			return -EINVAL; /* not a live struct task_struct of this extension */
-	}
-	nooks_drop_registration(d, (void *)task);
+	frame.nkw_d = d;
 	frame.task = task;
-	nooks_xpc_kernel(d, nkw_thunk_kthread_stop, &frame);
-	if (task)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)task, &nooks_type_task_struct);
+	nooks_xpc_kernel(d, nkw_checked_kthread_stop, &frame);
 	return frame.ret;
 }
 
 /* ---- void put_task_struct(struct task_struct *task) */
 
 struct nkw_frame_put_task_struct {
+	struct nooks_domain *nkw_d;
 	struct task_struct *task;
 	char nkw_unused;
 };
@@ -156,15 +205,14 @@ static void nkw_thunk_put_task_struct(void *p)
 	(void)f;
 }
 
-void nooks_kw_put_task_struct(struct task_struct *task)
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_put_task_struct(void *p)
 {
-	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_put_task_struct *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
 	struct nkw_frame_put_task_struct frame;
+	struct task_struct *task = fp->task;
 
-	if (!d) {	/* the kernel itself: nothing to check */
-		put_task_struct(task);
-		return;
-	}
 	if (!task)
 		return; /* NULL where not nullable */
 	if (task) {
@@ -175,12 +223,28 @@ void nooks_kw_put_task_struct(struct task_struct *task)
 			return; /* released twice */
 	}
 	frame.task = task;
-	nooks_xpc_kernel(d, nkw_thunk_put_task_struct, &frame);
+	nkw_thunk_put_task_struct(&frame);
+	(void)d;
+}
+
+void nooks_kw_put_task_struct(struct task_struct *task)
+{
+	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_put_task_struct frame;
+
+	if (!d) {	/* the kernel itself: nothing to check */
+		put_task_struct(task);
+		return;
+	}
+	frame.nkw_d = d;
+	frame.task = task;
+	nooks_xpc_kernel(d, nkw_checked_put_task_struct, &frame);
 }
 
 /* ---- _Bool kthread_should_stop(void) */
 
 struct nkw_frame_kthread_should_stop {
+	struct nooks_domain *nkw_d;
 	_Bool ret;
 	char nkw_unused;
 };
@@ -193,6 +257,18 @@ static void nkw_thunk_kthread_should_stop(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_kthread_should_stop(void *p)
+{
+	struct nkw_frame_kthread_should_stop *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_kthread_should_stop frame;
+
+	nkw_thunk_kthread_should_stop(&frame);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 _Bool nooks_kw_kthread_should_stop(void)
 {
 	struct nooks_domain *d = nooks_self();
@@ -201,13 +277,15 @@ _Bool nooks_kw_kthread_should_stop(void)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return kthread_should_stop();
 	}
-	nooks_xpc_kernel(d, nkw_thunk_kthread_should_stop, &frame);
+	frame.nkw_d = d;
+	nooks_xpc_kernel(d, nkw_checked_kthread_should_stop, &frame);
 	return frame.ret;
 }
 
 /* ---- void msleep(unsigned int ms) */
 
 struct nkw_frame_msleep {
+	struct nooks_domain *nkw_d;
 	unsigned int ms;
 	char nkw_unused;
 };
@@ -220,6 +298,19 @@ static void nkw_thunk_msleep(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_msleep(void *p)
+{
+	struct nkw_frame_msleep *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_msleep frame;
+	unsigned int ms = fp->ms;
+
+	frame.ms = ms;
+	nkw_thunk_msleep(&frame);
+	(void)d;
+}
+
 void nooks_kw_msleep(unsigned int ms)
 {
 	struct nooks_domain *d = nooks_self();
@@ -229,8 +320,9 @@ void nooks_kw_msleep(unsigned int ms)
 		msleep(ms);
 		return;
 	}
+	frame.nkw_d = d;
 	frame.ms = ms;
-	nooks_xpc_kernel(d, nkw_thunk_msleep, &frame);
+	nooks_xpc_kernel(d, nkw_checked_msleep, &frame);
 }
 
 const struct nooks_kw_table_kthread nooks_kw_table_kthread = {

@@ -10,6 +10,7 @@
 /* ---- int sock_create_kern(int family, int type, int protocol, struct socket **res) */
 
 struct nkw_frame_sock_create_kern {
+	struct nooks_domain *nkw_d;
 	int family;
 	int type;
 	int protocol;
@@ -26,6 +27,36 @@ static void nkw_thunk_sock_create_kern(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_sock_create_kern(void *p)
+{
+	struct nkw_frame_sock_create_kern *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_sock_create_kern frame;
+	int family = fp->family;
+	int type = fp->type;
+	int protocol = fp->protocol;
+	struct socket **res = fp->res;
+
+	if (!res || nooks_check_buffer(d, res, sizeof(*res), 1))
+		{ fp->ret = -EINVAL; return; }
+	frame.family = family;
+	frame.type = type;
+	frame.protocol = protocol;
+	frame.res = res;
+	nkw_thunk_sock_create_kern(&frame);
+	if (*frame.res) {
+		if (nooks_track(d, *frame.res, &nooks_type_socket)) {
+			sock_release(*frame.res);
+			*frame.res = NULL;
+			{ fp->ret = -EINVAL; return; }
+		}
+		*frame.res = nooks_out(d, *frame.res, &nooks_type_socket);
+	}
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_sock_create_kern(int family, int type, int protocol, struct socket **res)
 {
 	struct nooks_domain *d = nooks_self();
@@ -34,27 +65,19 @@ int nooks_kw_sock_create_kern(int family, int type, int protocol, struct socket 
 	if (!d) {	/* the kernel itself: nothing to check */
 		return sock_create_kern(family, type, protocol, res);
 	}
-	if (!res || nooks_check_buffer(d, res, sizeof(*res), 1))
-		return -EINVAL;
+	frame.nkw_d = d;
 	frame.family = family;
 	frame.type = type;
 	frame.protocol = protocol;
 	frame.res = res;
-	nooks_xpc_kernel(d, nkw_thunk_sock_create_kern, &frame);
-	if (*frame.res) {
-		if (nooks_track(d, *frame.res, &nooks_type_socket)) {
-			sock_release(*frame.res);
-			*frame.res = NULL;
-			return -EINVAL;
-		}
-		*frame.res = nooks_out(d, *frame.res, &nooks_type_socket);
-	}
+	nooks_xpc_kernel(d, nkw_checked_sock_create_kern, &frame);
 	return frame.ret;
 }
 
 /* ---- int kernel_bind(struct socket *sock, const struct nk_sockaddr_in *addr) */
 
 struct nkw_frame_kernel_bind {
+	struct nooks_domain *nkw_d;
 	struct socket *sock;
 	const struct nk_sockaddr_in *addr;
 	int ret;
@@ -69,6 +92,35 @@ static void nkw_thunk_kernel_bind(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_kernel_bind(void *p)
+{
+	struct nkw_frame_kernel_bind *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_kernel_bind frame;
+	struct socket *sock = fp->sock;
+	const struct nk_sockaddr_in *addr = fp->addr;
+
+	if (!sock)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (sock) {
+		sock = nooks_in(d, sock, &nooks_type_socket);
+		if (!sock)
+			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+	}
+	if (!addr)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (addr && nooks_check_buffer(d, addr, (size_t)(1) * sizeof(*addr), 0))
+		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	frame.sock = sock;
+	frame.addr = addr;
+	nkw_thunk_kernel_bind(&frame);
+	if (sock)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_kernel_bind(struct socket *sock, const struct nk_sockaddr_in *addr)
 {
 	struct nooks_domain *d = nooks_self();
@@ -77,28 +129,17 @@ int nooks_kw_kernel_bind(struct socket *sock, const struct nk_sockaddr_in *addr)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return kernel_bind(sock, addr);
 	}
-	if (!sock)
-		return -EINVAL; /* NULL where not nullable */
-	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
-		if (!sock)
-			return -EINVAL; /* not a live struct socket of this extension */
-	}
-	if (!addr)
-		return -EINVAL; /* NULL where not nullable */
-	if (addr && nooks_check_buffer(d, addr, (size_t)(1) * sizeof(*addr), 0))
-		return -EINVAL; /* outside the extension's memory, or too large */
+	frame.nkw_d = d;
 	frame.sock = sock;
 	frame.addr = addr;
-	nooks_xpc_kernel(d, nkw_thunk_kernel_bind, &frame);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+	nooks_xpc_kernel(d, nkw_checked_kernel_bind, &frame);
 	return frame.ret;
 }
 
 /* ---- int kernel_listen(struct socket *sock, int backlog) */
 
 struct nkw_frame_kernel_listen {
+	struct nooks_domain *nkw_d;
 	struct socket *sock;
 	int backlog;
 	int ret;
@@ -113,6 +154,31 @@ static void nkw_thunk_kernel_listen(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_kernel_listen(void *p)
+{
+	struct nkw_frame_kernel_listen *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_kernel_listen frame;
+	struct socket *sock = fp->sock;
+	int backlog = fp->backlog;
+
+	if (!sock)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (sock) {
+		sock = nooks_in(d, sock, &nooks_type_socket);
+		if (!sock)
+			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+	}
+	frame.sock = sock;
+	frame.backlog = backlog;
+	nkw_thunk_kernel_listen(&frame);
+	if (sock)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_kernel_listen(struct socket *sock, int backlog)
 {
 	struct nooks_domain *d = nooks_self();
@@ -121,24 +187,17 @@ int nooks_kw_kernel_listen(struct socket *sock, int backlog)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return kernel_listen(sock, backlog);
 	}
-	if (!sock)
-		return -EINVAL; /* NULL where not nullable */
-	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
-		if (!sock)
-			return -EINVAL; /* not a live struct socket of this extension */
-	}
+	frame.nkw_d = d;
 	frame.sock = sock;
 	frame.backlog = backlog;
-	nooks_xpc_kernel(d, nkw_thunk_kernel_listen, &frame);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+	nooks_xpc_kernel(d, nkw_checked_kernel_listen, &frame);
 	return frame.ret;
 }
 
 /* ---- int kernel_accept(struct socket *sock, struct socket **newsock, int flags) */
 
 struct nkw_frame_kernel_accept {
+	struct nooks_domain *nkw_d;
 	struct socket *sock;
 	struct socket **newsock;
 	int flags;
@@ -154,6 +213,43 @@ static void nkw_thunk_kernel_accept(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_kernel_accept(void *p)
+{
+	struct nkw_frame_kernel_accept *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_kernel_accept frame;
+	struct socket *sock = fp->sock;
+	struct socket **newsock = fp->newsock;
+	int flags = fp->flags;
+
+	if (!sock)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (sock) {
+		sock = nooks_in(d, sock, &nooks_type_socket);
+		if (!sock)
+			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+	}
+	if (!newsock || nooks_check_buffer(d, newsock, sizeof(*newsock), 1))
+		{ fp->ret = -EINVAL; return; }
+	frame.sock = sock;
+	frame.newsock = newsock;
+	frame.flags = flags;
+	nkw_thunk_kernel_accept(&frame);
+	if (sock)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+	if (*frame.newsock) {
+		if (nooks_track(d, *frame.newsock, &nooks_type_socket)) {
+			sock_release(*frame.newsock);
+			*frame.newsock = NULL;
+			{ fp->ret = -EINVAL; return; }
+		}
+		*frame.newsock = nooks_out(d, *frame.newsock, &nooks_type_socket);
+	}
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_kernel_accept(struct socket *sock, struct socket **newsock, int flags)
 {
 	struct nooks_domain *d = nooks_self();
@@ -162,35 +258,18 @@ int nooks_kw_kernel_accept(struct socket *sock, struct socket **newsock, int fla
 	if (!d) {	/* the kernel itself: nothing to check */
 		return kernel_accept(sock, newsock, flags);
 	}
-	if (!sock)
-		return -EINVAL; /* NULL where not nullable */
-	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
-		if (!sock)
-			return -EINVAL; /* not a live struct socket of this extension */
-	}
-	if (!newsock || nooks_check_buffer(d, newsock, sizeof(*newsock), 1))
-		return -EINVAL;
+	frame.nkw_d = d;
 	frame.sock = sock;
 	frame.newsock = newsock;
 	frame.flags = flags;
-	nooks_xpc_kernel(d, nkw_thunk_kernel_accept, &frame);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
-	if (*frame.newsock) {
-		if (nooks_track(d, *frame.newsock, &nooks_type_socket)) {
-			sock_release(*frame.newsock);
-			*frame.newsock = NULL;
-			return -EINVAL;
-		}
-		*frame.newsock = nooks_out(d, *frame.newsock, &nooks_type_socket);
-	}
+	nooks_xpc_kernel(d, nkw_checked_kernel_accept, &frame);
 	return frame.ret;
 }
 
 /* ---- int kernel_connect(struct socket *sock, const struct nk_sockaddr_in *addr) */
 
 struct nkw_frame_kernel_connect {
+	struct nooks_domain *nkw_d;
 	struct socket *sock;
 	const struct nk_sockaddr_in *addr;
 	int ret;
@@ -205,6 +284,35 @@ static void nkw_thunk_kernel_connect(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_kernel_connect(void *p)
+{
+	struct nkw_frame_kernel_connect *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_kernel_connect frame;
+	struct socket *sock = fp->sock;
+	const struct nk_sockaddr_in *addr = fp->addr;
+
+	if (!sock)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (sock) {
+		sock = nooks_in(d, sock, &nooks_type_socket);
+		if (!sock)
+			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+	}
+	if (!addr)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (addr && nooks_check_buffer(d, addr, (size_t)(1) * sizeof(*addr), 0))
+		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	frame.sock = sock;
+	frame.addr = addr;
+	nkw_thunk_kernel_connect(&frame);
+	if (sock)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_kernel_connect(struct socket *sock, const struct nk_sockaddr_in *addr)
 {
 	struct nooks_domain *d = nooks_self();
@@ -213,28 +321,17 @@ int nooks_kw_kernel_connect(struct socket *sock, const struct nk_sockaddr_in *ad
 	if (!d) {	/* the kernel itself: nothing to check */
 		return kernel_connect(sock, addr);
 	}
-	if (!sock)
-		return -EINVAL; /* NULL where not nullable */
-	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
-		if (!sock)
-			return -EINVAL; /* not a live struct socket of this extension */
-	}
-	if (!addr)
-		return -EINVAL; /* NULL where not nullable */
-	if (addr && nooks_check_buffer(d, addr, (size_t)(1) * sizeof(*addr), 0))
-		return -EINVAL; /* outside the extension's memory, or too large */
+	frame.nkw_d = d;
 	frame.sock = sock;
 	frame.addr = addr;
-	nooks_xpc_kernel(d, nkw_thunk_kernel_connect, &frame);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+	nooks_xpc_kernel(d, nkw_checked_kernel_connect, &frame);
 	return frame.ret;
 }
 
 /* ---- ssize_t kernel_recv(struct socket *sock, void *buf, size_t len, int flags) */
 
 struct nkw_frame_kernel_recv {
+	struct nooks_domain *nkw_d;
 	struct socket *sock;
 	void *buf;
 	size_t len;
@@ -251,6 +348,39 @@ static void nkw_thunk_kernel_recv(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_kernel_recv(void *p)
+{
+	struct nkw_frame_kernel_recv *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_kernel_recv frame;
+	struct socket *sock = fp->sock;
+	void *buf = fp->buf;
+	size_t len = fp->len;
+	int flags = fp->flags;
+
+	if (!sock)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (sock) {
+		sock = nooks_in(d, sock, &nooks_type_socket);
+		if (!sock)
+			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+	}
+	if (!buf)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (buf && nooks_check_buffer(d, buf, (size_t)(len), 1))
+		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	frame.sock = sock;
+	frame.buf = buf;
+	frame.len = len;
+	frame.flags = flags;
+	nkw_thunk_kernel_recv(&frame);
+	if (sock)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 ssize_t nooks_kw_kernel_recv(struct socket *sock, void *buf, size_t len, int flags)
 {
 	struct nooks_domain *d = nooks_self();
@@ -259,30 +389,19 @@ ssize_t nooks_kw_kernel_recv(struct socket *sock, void *buf, size_t len, int fla
 	if (!d) {	/* the kernel itself: nothing to check */
 		return kernel_recv(sock, buf, len, flags);
 	}
-	if (!sock)
-		return -EINVAL; /* NULL where not nullable */
-	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
-		if (!sock)
-			return -EINVAL; /* not a live struct socket of this extension */
-	}
-	if (!buf)
-		return -EINVAL; /* NULL where not nullable */
-	if (buf && nooks_check_buffer(d, buf, (size_t)(len), 1))
-		return -EINVAL; /* outside the extension's memory, or too large */
+	frame.nkw_d = d;
 	frame.sock = sock;
 	frame.buf = buf;
 	frame.len = len;
 	frame.flags = flags;
-	nooks_xpc_kernel(d, nkw_thunk_kernel_recv, &frame);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+	nooks_xpc_kernel(d, nkw_checked_kernel_recv, &frame);
 	return frame.ret;
 }
 
 /* ---- ssize_t kernel_send(struct socket *sock, const void *buf, size_t len, int flags) */
 
 struct nkw_frame_kernel_send {
+	struct nooks_domain *nkw_d;
 	struct socket *sock;
 	const void *buf;
 	size_t len;
@@ -299,6 +418,39 @@ static void nkw_thunk_kernel_send(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_kernel_send(void *p)
+{
+	struct nkw_frame_kernel_send *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_kernel_send frame;
+	struct socket *sock = fp->sock;
+	const void *buf = fp->buf;
+	size_t len = fp->len;
+	int flags = fp->flags;
+
+	if (!sock)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (sock) {
+		sock = nooks_in(d, sock, &nooks_type_socket);
+		if (!sock)
+			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+	}
+	if (!buf)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (buf && nooks_check_buffer(d, buf, (size_t)(len), 0))
+		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	frame.sock = sock;
+	frame.buf = buf;
+	frame.len = len;
+	frame.flags = flags;
+	nkw_thunk_kernel_send(&frame);
+	if (sock)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 ssize_t nooks_kw_kernel_send(struct socket *sock, const void *buf, size_t len, int flags)
 {
 	struct nooks_domain *d = nooks_self();
@@ -307,30 +459,19 @@ ssize_t nooks_kw_kernel_send(struct socket *sock, const void *buf, size_t len, i
 	if (!d) {	/* the kernel itself: nothing to check */
 		return kernel_send(sock, buf, len, flags);
 	}
-	if (!sock)
-		return -EINVAL; /* NULL where not nullable */
-	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
-		if (!sock)
-			return -EINVAL; /* not a live struct socket of this extension */
-	}
-	if (!buf)
-		return -EINVAL; /* NULL where not nullable */
-	if (buf && nooks_check_buffer(d, buf, (size_t)(len), 0))
-		return -EINVAL; /* outside the extension's memory, or too large */
+	frame.nkw_d = d;
 	frame.sock = sock;
 	frame.buf = buf;
 	frame.len = len;
 	frame.flags = flags;
-	nooks_xpc_kernel(d, nkw_thunk_kernel_send, &frame);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+	nooks_xpc_kernel(d, nkw_checked_kernel_send, &frame);
 	return frame.ret;
 }
 
 /* ---- int kernel_sock_shutdown(struct socket *sock, int how) */
 
 struct nkw_frame_kernel_sock_shutdown {
+	struct nooks_domain *nkw_d;
 	struct socket *sock;
 	int how;
 	int ret;
@@ -345,6 +486,31 @@ static void nkw_thunk_kernel_sock_shutdown(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_kernel_sock_shutdown(void *p)
+{
+	struct nkw_frame_kernel_sock_shutdown *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_kernel_sock_shutdown frame;
+	struct socket *sock = fp->sock;
+	int how = fp->how;
+
+	if (!sock)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (sock) {
+		sock = nooks_in(d, sock, &nooks_type_socket);
+		if (!sock)
+			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+	}
+	frame.sock = sock;
+	frame.how = how;
+	nkw_thunk_kernel_sock_shutdown(&frame);
+	if (sock)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_kernel_sock_shutdown(struct socket *sock, int how)
 {
 	struct nooks_domain *d = nooks_self();
@@ -353,24 +519,17 @@ int nooks_kw_kernel_sock_shutdown(struct socket *sock, int how)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return kernel_sock_shutdown(sock, how);
 	}
-	if (!sock)
-		return -EINVAL; /* NULL where not nullable */
-	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
-		if (!sock)
-			return -EINVAL; /* not a live struct socket of this extension */
-	}
+	frame.nkw_d = d;
 	frame.sock = sock;
 	frame.how = how;
-	nooks_xpc_kernel(d, nkw_thunk_kernel_sock_shutdown, &frame);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+	nooks_xpc_kernel(d, nkw_checked_kernel_sock_shutdown, &frame);
 	return frame.ret;
 }
 
 /* ---- int kernel_sock_set_timeout(struct socket *sock, unsigned int ms) */
 
 struct nkw_frame_kernel_sock_set_timeout {
+	struct nooks_domain *nkw_d;
 	struct socket *sock;
 	unsigned int ms;
 	int ret;
@@ -385,6 +544,31 @@ static void nkw_thunk_kernel_sock_set_timeout(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_kernel_sock_set_timeout(void *p)
+{
+	struct nkw_frame_kernel_sock_set_timeout *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_kernel_sock_set_timeout frame;
+	struct socket *sock = fp->sock;
+	unsigned int ms = fp->ms;
+
+	if (!sock)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (sock) {
+		sock = nooks_in(d, sock, &nooks_type_socket);
+		if (!sock)
+			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+	}
+	frame.sock = sock;
+	frame.ms = ms;
+	nkw_thunk_kernel_sock_set_timeout(&frame);
+	if (sock)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_kernel_sock_set_timeout(struct socket *sock, unsigned int ms)
 {
 	struct nooks_domain *d = nooks_self();
@@ -393,24 +577,17 @@ int nooks_kw_kernel_sock_set_timeout(struct socket *sock, unsigned int ms)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return kernel_sock_set_timeout(sock, ms);
 	}
-	if (!sock)
-		return -EINVAL; /* NULL where not nullable */
-	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
-		if (!sock)
-			return -EINVAL; /* not a live struct socket of this extension */
-	}
+	frame.nkw_d = d;
 	frame.sock = sock;
 	frame.ms = ms;
-	nooks_xpc_kernel(d, nkw_thunk_kernel_sock_set_timeout, &frame);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+	nooks_xpc_kernel(d, nkw_checked_kernel_sock_set_timeout, &frame);
 	return frame.ret;
 }
 
 /* ---- int kernel_getsockname(struct socket *sock, struct nk_sockaddr_in *addr) */
 
 struct nkw_frame_kernel_getsockname {
+	struct nooks_domain *nkw_d;
 	struct socket *sock;
 	struct nk_sockaddr_in *addr;
 	int ret;
@@ -425,6 +602,35 @@ static void nkw_thunk_kernel_getsockname(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_kernel_getsockname(void *p)
+{
+	struct nkw_frame_kernel_getsockname *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_kernel_getsockname frame;
+	struct socket *sock = fp->sock;
+	struct nk_sockaddr_in *addr = fp->addr;
+
+	if (!sock)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (sock) {
+		sock = nooks_in(d, sock, &nooks_type_socket);
+		if (!sock)
+			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+	}
+	if (!addr)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (addr && nooks_check_buffer(d, addr, (size_t)(1) * sizeof(*addr), 1))
+		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	frame.sock = sock;
+	frame.addr = addr;
+	nkw_thunk_kernel_getsockname(&frame);
+	if (sock)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_kernel_getsockname(struct socket *sock, struct nk_sockaddr_in *addr)
 {
 	struct nooks_domain *d = nooks_self();
@@ -433,28 +639,17 @@ int nooks_kw_kernel_getsockname(struct socket *sock, struct nk_sockaddr_in *addr
 	if (!d) {	/* the kernel itself: nothing to check */
 		return kernel_getsockname(sock, addr);
 	}
-	if (!sock)
-		return -EINVAL; /* NULL where not nullable */
-	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
-		if (!sock)
-			return -EINVAL; /* not a live struct socket of this extension */
-	}
-	if (!addr)
-		return -EINVAL; /* NULL where not nullable */
-	if (addr && nooks_check_buffer(d, addr, (size_t)(1) * sizeof(*addr), 1))
-		return -EINVAL; /* outside the extension's memory, or too large */
+	frame.nkw_d = d;
 	frame.sock = sock;
 	frame.addr = addr;
-	nooks_xpc_kernel(d, nkw_thunk_kernel_getsockname, &frame);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+	nooks_xpc_kernel(d, nkw_checked_kernel_getsockname, &frame);
 	return frame.ret;
 }
 
 /* ---- void sock_release(struct socket *sock) */
 
 struct nkw_frame_sock_release {
+	struct nooks_domain *nkw_d;
 	struct socket *sock;
 	char nkw_unused;
 };
@@ -467,15 +662,14 @@ static void nkw_thunk_sock_release(void *p)
 	(void)f;
 }
 
-void nooks_kw_sock_release(struct socket *sock)
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_sock_release(void *p)
 {
-	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_sock_release *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
 	struct nkw_frame_sock_release frame;
+	struct socket *sock = fp->sock;
 
-	if (!d) {	/* the kernel itself: nothing to check */
-		sock_release(sock);
-		return;
-	}
 	if (!sock)
 		return; /* NULL where not nullable */
 	if (sock) {
@@ -486,7 +680,22 @@ void nooks_kw_sock_release(struct socket *sock)
 			return; /* released twice */
 	}
 	frame.sock = sock;
-	nooks_xpc_kernel(d, nkw_thunk_sock_release, &frame);
+	nkw_thunk_sock_release(&frame);
+	(void)d;
+}
+
+void nooks_kw_sock_release(struct socket *sock)
+{
+	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_sock_release frame;
+
+	if (!d) {	/* the kernel itself: nothing to check */
+		sock_release(sock);
+		return;
+	}
+	frame.nkw_d = d;
+	frame.sock = sock;
+	nooks_xpc_kernel(d, nkw_checked_sock_release, &frame);
 }
 
 const struct nooks_kw_table_net nooks_kw_table_net = {

@@ -10,6 +10,7 @@
 /* ---- struct delayed_work *alloc_delayed_work(void) */
 
 struct nkw_frame_alloc_delayed_work {
+	struct nooks_domain *nkw_d;
 	struct delayed_work *ret;
 	char nkw_unused;
 };
@@ -22,6 +23,25 @@ static void nkw_thunk_alloc_delayed_work(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_alloc_delayed_work(void *p)
+{
+	struct nkw_frame_alloc_delayed_work *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_alloc_delayed_work frame;
+
+	nkw_thunk_alloc_delayed_work(&frame);
+	if (frame.ret) {
+		if (nooks_track(d, frame.ret, &nooks_type_delayed_work)) {
+			free_delayed_work(frame.ret);
+			{ fp->ret = NULL; return; }
+		}
+		frame.ret = nooks_out(d, frame.ret, &nooks_type_delayed_work);
+	}
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 struct delayed_work *nooks_kw_alloc_delayed_work(void)
 {
 	struct nooks_domain *d = nooks_self();
@@ -30,20 +50,15 @@ struct delayed_work *nooks_kw_alloc_delayed_work(void)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return alloc_delayed_work();
 	}
-	nooks_xpc_kernel(d, nkw_thunk_alloc_delayed_work, &frame);
-	if (frame.ret) {
-		if (nooks_track(d, frame.ret, &nooks_type_delayed_work)) {
-			free_delayed_work(frame.ret);
-			return NULL;
-		}
-		frame.ret = nooks_out(d, frame.ret, &nooks_type_delayed_work);
-	}
+	frame.nkw_d = d;
+	nooks_xpc_kernel(d, nkw_checked_alloc_delayed_work, &frame);
 	return frame.ret;
 }
 
 /* ---- int schedule_delayed_work(struct delayed_work *work, unsigned long delay_ms) */
 
 struct nkw_frame_schedule_delayed_work {
+	struct nooks_domain *nkw_d;
 	struct delayed_work *work;
 	unsigned long delay_ms;
 	int ret;
@@ -63,44 +78,62 @@ static void nkw_undo_schedule_delayed_work(void *obj)
 	cancel_delayed_work_sync((struct delayed_work *)obj);
 }
 
-int nooks_kw_schedule_delayed_work(struct delayed_work *work, unsigned long delay_ms)
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_schedule_delayed_work(void *p)
 {
-	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_schedule_delayed_work *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
 	struct nkw_frame_schedule_delayed_work frame;
+	struct delayed_work *work = fp->work;
+	unsigned long delay_ms = fp->delay_ms;
 	struct nooks_binding *binding;
 
-	if (!d) {	/* the kernel itself: nothing to check */
-		return schedule_delayed_work(work, delay_ms);
-	}
 	if (!work)
-		return -EINVAL; /* NULL where not nullable */
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
 	if (work) {
 		work = nooks_in(d, work, &nooks_type_delayed_work);
 		if (!work)
-			return -EINVAL; /* not a live struct delayed_work of this extension */
+			{ fp->ret = -EINVAL; return; } /* not a live struct delayed_work of this extension */
 	}
 	/* the kernel calls the extension's table through wrappers */
 	if (!work->ops)
-		return -EINVAL;
+		{ fp->ret = -EINVAL; return; }
 	binding = nooks_bind_ops(d, work->ops, &nooks_xw_work_ops, sizeof(struct work_ops));
 	if (!binding)
-		return -EINVAL;
+		{ fp->ret = -EINVAL; return; }
 	work->ops = binding->table;
 	frame.work = work;
 	frame.delay_ms = delay_ms;
-	nooks_xpc_kernel(d, nkw_thunk_schedule_delayed_work, &frame);
+	nkw_thunk_schedule_delayed_work(&frame);
 	if (work)	/* what the kernel changed, the extension sees */
 		nooks_refresh(d, (void *)work, &nooks_type_delayed_work);
 	if (frame.ret != 0)	/* not registered: the extension's table again */
 		work->ops = binding->orig;
 	if (frame.ret == 0)
 		nooks_record_registration(d, (void *)work, nkw_undo_schedule_delayed_work);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
+int nooks_kw_schedule_delayed_work(struct delayed_work *work, unsigned long delay_ms)
+{
+	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_schedule_delayed_work frame;
+
+	if (!d) {	/* the kernel itself: nothing to check */
+		return schedule_delayed_work(work, delay_ms);
+	}
+	frame.nkw_d = d;
+	frame.work = work;
+	frame.delay_ms = delay_ms;
+	nooks_xpc_kernel(d, nkw_checked_schedule_delayed_work, &frame);
 	return frame.ret;
 }
 
 /* ---- int cancel_delayed_work_sync(struct delayed_work *work) */
 
 struct nkw_frame_cancel_delayed_work_sync {
+	struct nooks_domain *nkw_d;
 	struct delayed_work *work;
 	int ret;
 	char nkw_unused;
@@ -114,6 +147,30 @@ static void nkw_thunk_cancel_delayed_work_sync(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_cancel_delayed_work_sync(void *p)
+{
+	struct nkw_frame_cancel_delayed_work_sync *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_cancel_delayed_work_sync frame;
+	struct delayed_work *work = fp->work;
+
+	if (!work)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (work) {
+		work = nooks_in(d, work, &nooks_type_delayed_work);
+		if (!work)
+			{ fp->ret = -EINVAL; return; } /* not a live struct delayed_work of this extension */
+	}
+	nooks_drop_registration(d, (void *)work);
+	frame.work = work;
+	nkw_thunk_cancel_delayed_work_sync(&frame);
+	if (work)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)work, &nooks_type_delayed_work);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_cancel_delayed_work_sync(struct delayed_work *work)
 {
 	struct nooks_domain *d = nooks_self();
@@ -122,24 +179,16 @@ int nooks_kw_cancel_delayed_work_sync(struct delayed_work *work)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return cancel_delayed_work_sync(work);
 	}
-	if (!work)
-		return -EINVAL; /* NULL where not nullable */
-	if (work) {
-		work = nooks_in(d, work, &nooks_type_delayed_work);
-		if (!work)
-			return -EINVAL; /* not a live struct delayed_work of this extension */
-	}
-	nooks_drop_registration(d, (void *)work);
+	frame.nkw_d = d;
 	frame.work = work;
-	nooks_xpc_kernel(d, nkw_thunk_cancel_delayed_work_sync, &frame);
-	if (work)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)work, &nooks_type_delayed_work);
+	nooks_xpc_kernel(d, nkw_checked_cancel_delayed_work_sync, &frame);
 	return frame.ret;
 }
 
 /* ---- void free_delayed_work(struct delayed_work *work) */
 
 struct nkw_frame_free_delayed_work {
+	struct nooks_domain *nkw_d;
 	struct delayed_work *work;
 	char nkw_unused;
 };
@@ -152,15 +201,14 @@ static void nkw_thunk_free_delayed_work(void *p)
 	(void)f;
 }
 
-void nooks_kw_free_delayed_work(struct delayed_work *work)
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_free_delayed_work(void *p)
 {
-	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_free_delayed_work *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
 	struct nkw_frame_free_delayed_work frame;
+	struct delayed_work *work = fp->work;
 
-	if (!d) {	/* the kernel itself: nothing to check */
-		free_delayed_work(work);
-		return;
-	}
 	if (!work)
 		return; /* NULL where not nullable */
 	if (work) {
@@ -171,7 +219,22 @@ void nooks_kw_free_delayed_work(struct delayed_work *work)
 			return; /* released twice */
 	}
 	frame.work = work;
-	nooks_xpc_kernel(d, nkw_thunk_free_delayed_work, &frame);
+	nkw_thunk_free_delayed_work(&frame);
+	(void)d;
+}
+
+void nooks_kw_free_delayed_work(struct delayed_work *work)
+{
+	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_free_delayed_work frame;
+
+	if (!d) {	/* the kernel itself: nothing to check */
+		free_delayed_work(work);
+		return;
+	}
+	frame.nkw_d = d;
+	frame.work = work;
+	nooks_xpc_kernel(d, nkw_checked_free_delayed_work, &frame);
 }
 
 const struct nooks_kw_table_workqueue nooks_kw_table_workqueue = {

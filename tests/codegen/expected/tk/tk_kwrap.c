@@ -10,6 +10,7 @@
 /* ---- struct tk_dev *tk_dev_alloc(int priv_size) */
 
 struct nkw_frame_tk_dev_alloc {
+	struct nooks_domain *nkw_d;
 	int priv_size;
 	struct tk_dev *ret;
 	char nkw_unused;
@@ -23,6 +24,27 @@ static void nkw_thunk_tk_dev_alloc(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_tk_dev_alloc(void *p)
+{
+	struct nkw_frame_tk_dev_alloc *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_tk_dev_alloc frame;
+	int priv_size = fp->priv_size;
+
+	frame.priv_size = priv_size;
+	nkw_thunk_tk_dev_alloc(&frame);
+	if (frame.ret) {
+		if (nooks_track(d, frame.ret, &nooks_type_tk_dev)) {
+			tk_dev_free(frame.ret);
+			{ fp->ret = NULL; return; }
+		}
+		frame.ret = nooks_out(d, frame.ret, &nooks_type_tk_dev);
+	}
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 struct tk_dev *nooks_kw_tk_dev_alloc(int priv_size)
 {
 	struct nooks_domain *d = nooks_self();
@@ -31,21 +53,16 @@ struct tk_dev *nooks_kw_tk_dev_alloc(int priv_size)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return tk_dev_alloc(priv_size);
 	}
+	frame.nkw_d = d;
 	frame.priv_size = priv_size;
-	nooks_xpc_kernel(d, nkw_thunk_tk_dev_alloc, &frame);
-	if (frame.ret) {
-		if (nooks_track(d, frame.ret, &nooks_type_tk_dev)) {
-			tk_dev_free(frame.ret);
-			return NULL;
-		}
-		frame.ret = nooks_out(d, frame.ret, &nooks_type_tk_dev);
-	}
+	nooks_xpc_kernel(d, nkw_checked_tk_dev_alloc, &frame);
 	return frame.ret;
 }
 
 /* ---- void tk_dev_free(struct tk_dev *dev) */
 
 struct nkw_frame_tk_dev_free {
+	struct nooks_domain *nkw_d;
 	struct tk_dev *dev;
 	char nkw_unused;
 };
@@ -58,15 +75,14 @@ static void nkw_thunk_tk_dev_free(void *p)
 	(void)f;
 }
 
-void nooks_kw_tk_dev_free(struct tk_dev *dev)
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_tk_dev_free(void *p)
 {
-	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_tk_dev_free *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
 	struct nkw_frame_tk_dev_free frame;
+	struct tk_dev *dev = fp->dev;
 
-	if (!d) {	/* the kernel itself: nothing to check */
-		tk_dev_free(dev);
-		return;
-	}
 	if (!dev)
 		return; /* NULL where not nullable */
 	if (dev) {
@@ -77,12 +93,28 @@ void nooks_kw_tk_dev_free(struct tk_dev *dev)
 			return; /* released twice */
 	}
 	frame.dev = dev;
-	nooks_xpc_kernel(d, nkw_thunk_tk_dev_free, &frame);
+	nkw_thunk_tk_dev_free(&frame);
+	(void)d;
+}
+
+void nooks_kw_tk_dev_free(struct tk_dev *dev)
+{
+	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_tk_dev_free frame;
+
+	if (!d) {	/* the kernel itself: nothing to check */
+		tk_dev_free(dev);
+		return;
+	}
+	frame.nkw_d = d;
+	frame.dev = dev;
+	nooks_xpc_kernel(d, nkw_checked_tk_dev_free, &frame);
 }
 
 /* ---- int tk_dev_put(struct tk_dev *dev) */
 
 struct nkw_frame_tk_dev_put {
+	struct nooks_domain *nkw_d;
 	struct tk_dev *dev;
 	int ret;
 	char nkw_unused;
@@ -96,6 +128,29 @@ static void nkw_thunk_tk_dev_put(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_tk_dev_put(void *p)
+{
+	struct nkw_frame_tk_dev_put *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_tk_dev_put frame;
+	struct tk_dev *dev = fp->dev;
+
+	if (!dev)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (dev) {
+		dev = nooks_in(d, dev, &nooks_type_tk_dev);
+		if (!dev)
+			{ fp->ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
+		if (nooks_forget(d, dev, &nooks_type_tk_dev))
+			{ fp->ret = -EINVAL; return; } /* released twice */
+	}
+	frame.dev = dev;
+	nkw_thunk_tk_dev_put(&frame);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_tk_dev_put(struct tk_dev *dev)
 {
 	struct nooks_domain *d = nooks_self();
@@ -104,23 +159,16 @@ int nooks_kw_tk_dev_put(struct tk_dev *dev)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return tk_dev_put(dev);
 	}
-	if (!dev)
-		return -EINVAL; /* NULL where not nullable */
-	if (dev) {
-		dev = nooks_in(d, dev, &nooks_type_tk_dev);
-		if (!dev)
-			return -EINVAL; /* not a live struct tk_dev of this extension */
-		if (nooks_forget(d, dev, &nooks_type_tk_dev))
-			return -EINVAL; /* released twice */
-	}
+	frame.nkw_d = d;
 	frame.dev = dev;
-	nooks_xpc_kernel(d, nkw_thunk_tk_dev_put, &frame);
+	nooks_xpc_kernel(d, nkw_checked_tk_dev_put, &frame);
 	return frame.ret;
 }
 
 /* ---- int tk_register(struct tk_dev *dev) */
 
 struct nkw_frame_tk_register {
+	struct nooks_domain *nkw_d;
 	struct tk_dev *dev;
 	int ret;
 	char nkw_unused;
@@ -139,43 +187,59 @@ static void nkw_undo_tk_register(void *obj)
 	tk_unregister((struct tk_dev *)obj);
 }
 
-int nooks_kw_tk_register(struct tk_dev *dev)
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_tk_register(void *p)
 {
-	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_tk_register *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
 	struct nkw_frame_tk_register frame;
+	struct tk_dev *dev = fp->dev;
 	struct nooks_binding *binding;
 
-	if (!d) {	/* the kernel itself: nothing to check */
-		return tk_register(dev);
-	}
 	if (!dev)
-		return -EINVAL; /* NULL where not nullable */
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
 	if (dev) {
 		dev = nooks_in(d, dev, &nooks_type_tk_dev);
 		if (!dev)
-			return -EINVAL; /* not a live struct tk_dev of this extension */
+			{ fp->ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
 	}
 	/* the kernel calls the extension's table through wrappers */
 	if (!dev->ops)
-		return -EINVAL;
+		{ fp->ret = -EINVAL; return; }
 	binding = nooks_bind_ops(d, dev->ops, &nooks_xw_tk_ops, sizeof(struct tk_ops));
 	if (!binding)
-		return -EINVAL;
+		{ fp->ret = -EINVAL; return; }
 	dev->ops = binding->table;
 	frame.dev = dev;
-	nooks_xpc_kernel(d, nkw_thunk_tk_register, &frame);
+	nkw_thunk_tk_register(&frame);
 	if (dev)	/* what the kernel changed, the extension sees */
 		nooks_refresh(d, (void *)dev, &nooks_type_tk_dev);
 	if (frame.ret != 0)	/* not registered: the extension's table again */
 		dev->ops = binding->orig;
 	if (frame.ret == 0)
 		nooks_record_registration(d, (void *)dev, nkw_undo_tk_register);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
+int nooks_kw_tk_register(struct tk_dev *dev)
+{
+	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_tk_register frame;
+
+	if (!d) {	/* the kernel itself: nothing to check */
+		return tk_register(dev);
+	}
+	frame.nkw_d = d;
+	frame.dev = dev;
+	nooks_xpc_kernel(d, nkw_checked_tk_register, &frame);
 	return frame.ret;
 }
 
 /* ---- void tk_unregister(struct tk_dev *dev) */
 
 struct nkw_frame_tk_unregister {
+	struct nooks_domain *nkw_d;
 	struct tk_dev *dev;
 	char nkw_unused;
 };
@@ -188,15 +252,14 @@ static void nkw_thunk_tk_unregister(void *p)
 	(void)f;
 }
 
-void nooks_kw_tk_unregister(struct tk_dev *dev)
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_tk_unregister(void *p)
 {
-	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_tk_unregister *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
 	struct nkw_frame_tk_unregister frame;
+	struct tk_dev *dev = fp->dev;
 
-	if (!d) {	/* the kernel itself: nothing to check */
-		tk_unregister(dev);
-		return;
-	}
 	if (!dev)
 		return; /* NULL where not nullable */
 	if (dev) {
@@ -206,14 +269,30 @@ void nooks_kw_tk_unregister(struct tk_dev *dev)
 	}
 	nooks_drop_registration(d, (void *)dev);
 	frame.dev = dev;
-	nooks_xpc_kernel(d, nkw_thunk_tk_unregister, &frame);
+	nkw_thunk_tk_unregister(&frame);
 	if (dev)	/* what the kernel changed, the extension sees */
 		nooks_refresh(d, (void *)dev, &nooks_type_tk_dev);
+	(void)d;
+}
+
+void nooks_kw_tk_unregister(struct tk_dev *dev)
+{
+	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_tk_unregister frame;
+
+	if (!d) {	/* the kernel itself: nothing to check */
+		tk_unregister(dev);
+		return;
+	}
+	frame.nkw_d = d;
+	frame.dev = dev;
+	nooks_xpc_kernel(d, nkw_checked_tk_unregister, &frame);
 }
 
 /* ---- int tk_read(struct tk_dev *dev, void *buf, unsigned int len) */
 
 struct nkw_frame_tk_read {
+	struct nooks_domain *nkw_d;
 	struct tk_dev *dev;
 	void *buf;
 	unsigned int len;
@@ -229,6 +308,37 @@ static void nkw_thunk_tk_read(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_tk_read(void *p)
+{
+	struct nkw_frame_tk_read *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_tk_read frame;
+	struct tk_dev *dev = fp->dev;
+	void *buf = fp->buf;
+	unsigned int len = fp->len;
+
+	if (!dev)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (dev) {
+		dev = nooks_in(d, dev, &nooks_type_tk_dev);
+		if (!dev)
+			{ fp->ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
+	}
+	if (!buf)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (buf && nooks_check_buffer(d, buf, (size_t)(len), 1))
+		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	frame.dev = dev;
+	frame.buf = buf;
+	frame.len = len;
+	nkw_thunk_tk_read(&frame);
+	if (dev)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)dev, &nooks_type_tk_dev);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_tk_read(struct tk_dev *dev, void *buf, unsigned int len)
 {
 	struct nooks_domain *d = nooks_self();
@@ -237,29 +347,18 @@ int nooks_kw_tk_read(struct tk_dev *dev, void *buf, unsigned int len)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return tk_read(dev, buf, len);
 	}
-	if (!dev)
-		return -EINVAL; /* NULL where not nullable */
-	if (dev) {
-		dev = nooks_in(d, dev, &nooks_type_tk_dev);
-		if (!dev)
-			return -EINVAL; /* not a live struct tk_dev of this extension */
-	}
-	if (!buf)
-		return -EINVAL; /* NULL where not nullable */
-	if (buf && nooks_check_buffer(d, buf, (size_t)(len), 1))
-		return -EINVAL; /* outside the extension's memory, or too large */
+	frame.nkw_d = d;
 	frame.dev = dev;
 	frame.buf = buf;
 	frame.len = len;
-	nooks_xpc_kernel(d, nkw_thunk_tk_read, &frame);
-	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)dev, &nooks_type_tk_dev);
+	nooks_xpc_kernel(d, nkw_checked_tk_read, &frame);
 	return frame.ret;
 }
 
 /* ---- int tk_write_words(struct tk_dev *dev, const int *words, int n) */
 
 struct nkw_frame_tk_write_words {
+	struct nooks_domain *nkw_d;
 	struct tk_dev *dev;
 	const int *words;
 	int n;
@@ -275,6 +374,37 @@ static void nkw_thunk_tk_write_words(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_tk_write_words(void *p)
+{
+	struct nkw_frame_tk_write_words *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_tk_write_words frame;
+	struct tk_dev *dev = fp->dev;
+	const int *words = fp->words;
+	int n = fp->n;
+
+	if (!dev)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (dev) {
+		dev = nooks_in(d, dev, &nooks_type_tk_dev);
+		if (!dev)
+			{ fp->ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
+	}
+	if (!words)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (words && nooks_check_buffer(d, words, (size_t)(n) * sizeof(*words), 0))
+		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	frame.dev = dev;
+	frame.words = words;
+	frame.n = n;
+	nkw_thunk_tk_write_words(&frame);
+	if (dev)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)dev, &nooks_type_tk_dev);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_tk_write_words(struct tk_dev *dev, const int *words, int n)
 {
 	struct nooks_domain *d = nooks_self();
@@ -283,29 +413,18 @@ int nooks_kw_tk_write_words(struct tk_dev *dev, const int *words, int n)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return tk_write_words(dev, words, n);
 	}
-	if (!dev)
-		return -EINVAL; /* NULL where not nullable */
-	if (dev) {
-		dev = nooks_in(d, dev, &nooks_type_tk_dev);
-		if (!dev)
-			return -EINVAL; /* not a live struct tk_dev of this extension */
-	}
-	if (!words)
-		return -EINVAL; /* NULL where not nullable */
-	if (words && nooks_check_buffer(d, words, (size_t)(n) * sizeof(*words), 0))
-		return -EINVAL; /* outside the extension's memory, or too large */
+	frame.nkw_d = d;
 	frame.dev = dev;
 	frame.words = words;
 	frame.n = n;
-	nooks_xpc_kernel(d, nkw_thunk_tk_write_words, &frame);
-	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)dev, &nooks_type_tk_dev);
+	nooks_xpc_kernel(d, nkw_checked_tk_write_words, &frame);
 	return frame.ret;
 }
 
 /* ---- int tk_reverse_words(int *words, int n) */
 
 struct nkw_frame_tk_reverse_words {
+	struct nooks_domain *nkw_d;
 	int *words;
 	int n;
 	int ret;
@@ -320,6 +439,26 @@ static void nkw_thunk_tk_reverse_words(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_tk_reverse_words(void *p)
+{
+	struct nkw_frame_tk_reverse_words *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_tk_reverse_words frame;
+	int *words = fp->words;
+	int n = fp->n;
+
+	if (!words)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (words && nooks_check_buffer(d, words, (size_t)(n) * sizeof(*words), 1))
+		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	frame.words = words;
+	frame.n = n;
+	nkw_thunk_tk_reverse_words(&frame);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_tk_reverse_words(int *words, int n)
 {
 	struct nooks_domain *d = nooks_self();
@@ -328,19 +467,17 @@ int nooks_kw_tk_reverse_words(int *words, int n)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return tk_reverse_words(words, n);
 	}
-	if (!words)
-		return -EINVAL; /* NULL where not nullable */
-	if (words && nooks_check_buffer(d, words, (size_t)(n) * sizeof(*words), 1))
-		return -EINVAL; /* outside the extension's memory, or too large */
+	frame.nkw_d = d;
 	frame.words = words;
 	frame.n = n;
-	nooks_xpc_kernel(d, nkw_thunk_tk_reverse_words, &frame);
+	nooks_xpc_kernel(d, nkw_checked_tk_reverse_words, &frame);
 	return frame.ret;
 }
 
 /* ---- int tk_set_name(struct tk_dev *dev, const char *name) */
 
 struct nkw_frame_tk_set_name {
+	struct nooks_domain *nkw_d;
 	struct tk_dev *dev;
 	const char *name;
 	int ret;
@@ -355,6 +492,35 @@ static void nkw_thunk_tk_set_name(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_tk_set_name(void *p)
+{
+	struct nkw_frame_tk_set_name *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_tk_set_name frame;
+	struct tk_dev *dev = fp->dev;
+	const char *name = fp->name;
+
+	if (!dev)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (dev) {
+		dev = nooks_in(d, dev, &nooks_type_tk_dev);
+		if (!dev)
+			{ fp->ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
+	}
+	if (!name)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (name && nooks_check_string(d, name, (size_t)(16)))
+		{ fp->ret = -EINVAL; return; } /* unterminated, unreadable or too long */
+	frame.dev = dev;
+	frame.name = name;
+	nkw_thunk_tk_set_name(&frame);
+	if (dev)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)dev, &nooks_type_tk_dev);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_tk_set_name(struct tk_dev *dev, const char *name)
 {
 	struct nooks_domain *d = nooks_self();
@@ -363,28 +529,17 @@ int nooks_kw_tk_set_name(struct tk_dev *dev, const char *name)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return tk_set_name(dev, name);
 	}
-	if (!dev)
-		return -EINVAL; /* NULL where not nullable */
-	if (dev) {
-		dev = nooks_in(d, dev, &nooks_type_tk_dev);
-		if (!dev)
-			return -EINVAL; /* not a live struct tk_dev of this extension */
-	}
-	if (!name)
-		return -EINVAL; /* NULL where not nullable */
-	if (name && nooks_check_string(d, name, (size_t)(16)))
-		return -EINVAL; /* unterminated, unreadable or too long */
+	frame.nkw_d = d;
 	frame.dev = dev;
 	frame.name = name;
-	nooks_xpc_kernel(d, nkw_thunk_tk_set_name, &frame);
-	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)dev, &nooks_type_tk_dev);
+	nooks_xpc_kernel(d, nkw_checked_tk_set_name, &frame);
 	return frame.ret;
 }
 
 /* ---- int tk_maybe(struct tk_dev *dev) */
 
 struct nkw_frame_tk_maybe {
+	struct nooks_domain *nkw_d;
 	struct tk_dev *dev;
 	int ret;
 	char nkw_unused;
@@ -398,6 +553,27 @@ static void nkw_thunk_tk_maybe(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_tk_maybe(void *p)
+{
+	struct nkw_frame_tk_maybe *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_tk_maybe frame;
+	struct tk_dev *dev = fp->dev;
+
+	if (dev) {
+		dev = nooks_in(d, dev, &nooks_type_tk_dev);
+		if (!dev)
+			{ fp->ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
+	}
+	frame.dev = dev;
+	nkw_thunk_tk_maybe(&frame);
+	if (dev)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)dev, &nooks_type_tk_dev);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_tk_maybe(struct tk_dev *dev)
 {
 	struct nooks_domain *d = nooks_self();
@@ -406,21 +582,16 @@ int nooks_kw_tk_maybe(struct tk_dev *dev)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return tk_maybe(dev);
 	}
-	if (dev) {
-		dev = nooks_in(d, dev, &nooks_type_tk_dev);
-		if (!dev)
-			return -EINVAL; /* not a live struct tk_dev of this extension */
-	}
+	frame.nkw_d = d;
 	frame.dev = dev;
-	nooks_xpc_kernel(d, nkw_thunk_tk_maybe, &frame);
-	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)dev, &nooks_type_tk_dev);
+	nooks_xpc_kernel(d, nkw_checked_tk_maybe, &frame);
 	return frame.ret;
 }
 
 /* ---- int tk_get_mtu(const struct tk_dev *dev) */
 
 struct nkw_frame_tk_get_mtu {
+	struct nooks_domain *nkw_d;
 	const struct tk_dev *dev;
 	int ret;
 	char nkw_unused;
@@ -434,6 +605,29 @@ static void nkw_thunk_tk_get_mtu(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_tk_get_mtu(void *p)
+{
+	struct nkw_frame_tk_get_mtu *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_tk_get_mtu frame;
+	const struct tk_dev *dev = fp->dev;
+
+	if (!dev)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (dev) {
+		dev = nooks_in(d, dev, &nooks_type_tk_dev);
+		if (!dev)
+			{ fp->ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
+	}
+	frame.dev = dev;
+	nkw_thunk_tk_get_mtu(&frame);
+	if (dev)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)dev, &nooks_type_tk_dev);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_tk_get_mtu(const struct tk_dev *dev)
 {
 	struct nooks_domain *d = nooks_self();
@@ -442,23 +636,16 @@ int nooks_kw_tk_get_mtu(const struct tk_dev *dev)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return tk_get_mtu(dev);
 	}
-	if (!dev)
-		return -EINVAL; /* NULL where not nullable */
-	if (dev) {
-		dev = nooks_in(d, dev, &nooks_type_tk_dev);
-		if (!dev)
-			return -EINVAL; /* not a live struct tk_dev of this extension */
-	}
+	frame.nkw_d = d;
 	frame.dev = dev;
-	nooks_xpc_kernel(d, nkw_thunk_tk_get_mtu, &frame);
-	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)dev, &nooks_type_tk_dev);
+	nooks_xpc_kernel(d, nkw_checked_tk_get_mtu, &frame);
 	return frame.ret;
 }
 
 /* ---- int tk_set_cookie(struct tk_dev *dev, void *cookie) */
 
 struct nkw_frame_tk_set_cookie {
+	struct nooks_domain *nkw_d;
 	struct tk_dev *dev;
 	void *cookie;
 	int ret;
@@ -473,6 +660,33 @@ static void nkw_thunk_tk_set_cookie(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_tk_set_cookie(void *p)
+{
+	struct nkw_frame_tk_set_cookie *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_tk_set_cookie frame;
+	struct tk_dev *dev = fp->dev;
+	void *cookie = fp->cookie;
+
+	if (!dev)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (dev) {
+		dev = nooks_in(d, dev, &nooks_type_tk_dev);
+		if (!dev)
+			{ fp->ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
+	}
+	if (!cookie)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	frame.dev = dev;
+	frame.cookie = cookie;
+	nkw_thunk_tk_set_cookie(&frame);
+	if (dev)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)dev, &nooks_type_tk_dev);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_tk_set_cookie(struct tk_dev *dev, void *cookie)
 {
 	struct nooks_domain *d = nooks_self();
@@ -481,26 +695,17 @@ int nooks_kw_tk_set_cookie(struct tk_dev *dev, void *cookie)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return tk_set_cookie(dev, cookie);
 	}
-	if (!dev)
-		return -EINVAL; /* NULL where not nullable */
-	if (dev) {
-		dev = nooks_in(d, dev, &nooks_type_tk_dev);
-		if (!dev)
-			return -EINVAL; /* not a live struct tk_dev of this extension */
-	}
-	if (!cookie)
-		return -EINVAL; /* NULL where not nullable */
+	frame.nkw_d = d;
 	frame.dev = dev;
 	frame.cookie = cookie;
-	nooks_xpc_kernel(d, nkw_thunk_tk_set_cookie, &frame);
-	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)dev, &nooks_type_tk_dev);
+	nooks_xpc_kernel(d, nkw_checked_tk_set_cookie, &frame);
 	return frame.ret;
 }
 
 /* ---- int tk_pkt_alloc(struct tk_pkt **pkt, unsigned int len) */
 
 struct nkw_frame_tk_pkt_alloc {
+	struct nooks_domain *nkw_d;
 	struct tk_pkt **pkt;
 	unsigned int len;
 	int ret;
@@ -515,6 +720,32 @@ static void nkw_thunk_tk_pkt_alloc(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_tk_pkt_alloc(void *p)
+{
+	struct nkw_frame_tk_pkt_alloc *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_tk_pkt_alloc frame;
+	struct tk_pkt **pkt = fp->pkt;
+	unsigned int len = fp->len;
+
+	if (!pkt || nooks_check_buffer(d, pkt, sizeof(*pkt), 1))
+		{ fp->ret = -EINVAL; return; }
+	frame.pkt = pkt;
+	frame.len = len;
+	nkw_thunk_tk_pkt_alloc(&frame);
+	if (*frame.pkt) {
+		if (nooks_track(d, *frame.pkt, &nooks_type_tk_pkt)) {
+			tk_pkt_free(*frame.pkt);
+			*frame.pkt = NULL;
+			{ fp->ret = -EINVAL; return; }
+		}
+		*frame.pkt = nooks_out(d, *frame.pkt, &nooks_type_tk_pkt);
+	}
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_tk_pkt_alloc(struct tk_pkt **pkt, unsigned int len)
 {
 	struct nooks_domain *d = nooks_self();
@@ -523,25 +754,17 @@ int nooks_kw_tk_pkt_alloc(struct tk_pkt **pkt, unsigned int len)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return tk_pkt_alloc(pkt, len);
 	}
-	if (!pkt || nooks_check_buffer(d, pkt, sizeof(*pkt), 1))
-		return -EINVAL;
+	frame.nkw_d = d;
 	frame.pkt = pkt;
 	frame.len = len;
-	nooks_xpc_kernel(d, nkw_thunk_tk_pkt_alloc, &frame);
-	if (*frame.pkt) {
-		if (nooks_track(d, *frame.pkt, &nooks_type_tk_pkt)) {
-			tk_pkt_free(*frame.pkt);
-			*frame.pkt = NULL;
-			return -EINVAL;
-		}
-		*frame.pkt = nooks_out(d, *frame.pkt, &nooks_type_tk_pkt);
-	}
+	nooks_xpc_kernel(d, nkw_checked_tk_pkt_alloc, &frame);
 	return frame.ret;
 }
 
 /* ---- void tk_pkt_free(struct tk_pkt *pkt) */
 
 struct nkw_frame_tk_pkt_free {
+	struct nooks_domain *nkw_d;
 	struct tk_pkt *pkt;
 	char nkw_unused;
 };
@@ -554,15 +777,14 @@ static void nkw_thunk_tk_pkt_free(void *p)
 	(void)f;
 }
 
-void nooks_kw_tk_pkt_free(struct tk_pkt *pkt)
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_tk_pkt_free(void *p)
 {
-	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_tk_pkt_free *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
 	struct nkw_frame_tk_pkt_free frame;
+	struct tk_pkt *pkt = fp->pkt;
 
-	if (!d) {	/* the kernel itself: nothing to check */
-		tk_pkt_free(pkt);
-		return;
-	}
 	if (!pkt)
 		return; /* NULL where not nullable */
 	if (pkt) {
@@ -573,12 +795,28 @@ void nooks_kw_tk_pkt_free(struct tk_pkt *pkt)
 			return; /* released twice */
 	}
 	frame.pkt = pkt;
-	nooks_xpc_kernel(d, nkw_thunk_tk_pkt_free, &frame);
+	nkw_thunk_tk_pkt_free(&frame);
+	(void)d;
+}
+
+void nooks_kw_tk_pkt_free(struct tk_pkt *pkt)
+{
+	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_tk_pkt_free frame;
+
+	if (!d) {	/* the kernel itself: nothing to check */
+		tk_pkt_free(pkt);
+		return;
+	}
+	frame.nkw_d = d;
+	frame.pkt = pkt;
+	nooks_xpc_kernel(d, nkw_checked_tk_pkt_free, &frame);
 }
 
 /* ---- int tk_pkt_send(struct tk_dev *dev, struct tk_pkt *pkt) */
 
 struct nkw_frame_tk_pkt_send {
+	struct nooks_domain *nkw_d;
 	struct tk_dev *dev;
 	struct tk_pkt *pkt;
 	int ret;
@@ -593,6 +831,40 @@ static void nkw_thunk_tk_pkt_send(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_tk_pkt_send(void *p)
+{
+	struct nkw_frame_tk_pkt_send *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_tk_pkt_send frame;
+	struct tk_dev *dev = fp->dev;
+	struct tk_pkt *pkt = fp->pkt;
+
+	if (!dev)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (dev) {
+		dev = nooks_in(d, dev, &nooks_type_tk_dev);
+		if (!dev)
+			{ fp->ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
+	}
+	if (!pkt)
+		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+	if (pkt) {
+		pkt = nooks_in(d, pkt, &nooks_type_tk_pkt);
+		if (!pkt)
+			{ fp->ret = -EINVAL; return; } /* not a live struct tk_pkt of this extension */
+	}
+	frame.dev = dev;
+	frame.pkt = pkt;
+	nkw_thunk_tk_pkt_send(&frame);
+	if (dev)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)dev, &nooks_type_tk_dev);
+	if (pkt)
+		nooks_transfer(d, NULL, (void *)pkt, &nooks_type_tk_pkt);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 int nooks_kw_tk_pkt_send(struct tk_dev *dev, struct tk_pkt *pkt)
 {
 	struct nooks_domain *d = nooks_self();
@@ -601,33 +873,17 @@ int nooks_kw_tk_pkt_send(struct tk_dev *dev, struct tk_pkt *pkt)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return tk_pkt_send(dev, pkt);
 	}
-	if (!dev)
-		return -EINVAL; /* NULL where not nullable */
-	if (dev) {
-		dev = nooks_in(d, dev, &nooks_type_tk_dev);
-		if (!dev)
-			return -EINVAL; /* not a live struct tk_dev of this extension */
-	}
-	if (!pkt)
-		return -EINVAL; /* NULL where not nullable */
-	if (pkt) {
-		pkt = nooks_in(d, pkt, &nooks_type_tk_pkt);
-		if (!pkt)
-			return -EINVAL; /* not a live struct tk_pkt of this extension */
-	}
+	frame.nkw_d = d;
 	frame.dev = dev;
 	frame.pkt = pkt;
-	nooks_xpc_kernel(d, nkw_thunk_tk_pkt_send, &frame);
-	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)dev, &nooks_type_tk_dev);
-	if (pkt)
-		nooks_transfer(d, NULL, (void *)pkt, &nooks_type_tk_pkt);
+	nooks_xpc_kernel(d, nkw_checked_tk_pkt_send, &frame);
 	return frame.ret;
 }
 
 /* ---- struct tk_lock *tk_lock_get(void) */
 
 struct nkw_frame_tk_lock_get {
+	struct nooks_domain *nkw_d;
 	struct tk_lock *ret;
 	char nkw_unused;
 };
@@ -640,6 +896,20 @@ static void nkw_thunk_tk_lock_get(void *p)
 	(void)f;
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_tk_lock_get(void *p)
+{
+	struct nkw_frame_tk_lock_get *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_tk_lock_get frame;
+
+	nkw_thunk_tk_lock_get(&frame);
+	if (frame.ret)
+		frame.ret = nooks_out(d, frame.ret, &nooks_type_tk_lock);
+	fp->ret = frame.ret;
+	(void)d;
+}
+
 struct tk_lock *nooks_kw_tk_lock_get(void)
 {
 	struct nooks_domain *d = nooks_self();
@@ -648,15 +918,15 @@ struct tk_lock *nooks_kw_tk_lock_get(void)
 	if (!d) {	/* the kernel itself: nothing to check */
 		return tk_lock_get();
 	}
-	nooks_xpc_kernel(d, nkw_thunk_tk_lock_get, &frame);
-	if (frame.ret)
-		frame.ret = nooks_out(d, frame.ret, &nooks_type_tk_lock);
+	frame.nkw_d = d;
+	nooks_xpc_kernel(d, nkw_checked_tk_lock_get, &frame);
 	return frame.ret;
 }
 
 /* ---- void tk_lock(struct tk_lock *l) */
 
 struct nkw_frame_tk_lock {
+	struct nooks_domain *nkw_d;
 	struct tk_lock *l;
 	char nkw_unused;
 };
@@ -674,6 +944,29 @@ static void nkw_unlock_tk_lock(void *lock)
 	tk_unlock((struct tk_lock *)lock);
 }
 
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_tk_lock(void *p)
+{
+	struct nkw_frame_tk_lock *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
+	struct nkw_frame_tk_lock frame;
+	struct tk_lock *l = fp->l;
+
+	if (!l)
+		return; /* NULL where not nullable */
+	if (l) {
+		l = nooks_in(d, l, &nooks_type_tk_lock);
+		if (!l)
+			return; /* not a live struct tk_lock of this extension */
+	}
+	frame.l = l;
+	nkw_thunk_tk_lock(&frame);
+	if (l)	/* what the kernel changed, the extension sees */
+		nooks_refresh(d, (void *)l, &nooks_type_tk_lock);
+	nooks_record_lock(d, (void *)l, nkw_unlock_tk_lock);
+	(void)d;
+}
+
 void nooks_kw_tk_lock(struct tk_lock *l)
 {
 	struct nooks_domain *d = nooks_self();
@@ -683,23 +976,15 @@ void nooks_kw_tk_lock(struct tk_lock *l)
 		tk_lock(l);
 		return;
 	}
-	if (!l)
-		return; /* NULL where not nullable */
-	if (l) {
-		l = nooks_in(d, l, &nooks_type_tk_lock);
-		if (!l)
-			return; /* not a live struct tk_lock of this extension */
-	}
+	frame.nkw_d = d;
 	frame.l = l;
-	nooks_xpc_kernel(d, nkw_thunk_tk_lock, &frame);
-	if (l)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)l, &nooks_type_tk_lock);
-	nooks_record_lock(d, (void *)l, nkw_unlock_tk_lock);
+	nooks_xpc_kernel(d, nkw_checked_tk_lock, &frame);
 }
 
 /* ---- void tk_unlock(struct tk_lock *l) */
 
 struct nkw_frame_tk_unlock {
+	struct nooks_domain *nkw_d;
 	struct tk_lock *l;
 	char nkw_unused;
 };
@@ -712,15 +997,14 @@ static void nkw_thunk_tk_unlock(void *p)
 	(void)f;
 }
 
-void nooks_kw_tk_unlock(struct tk_lock *l)
+/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
+static void nkw_checked_tk_unlock(void *p)
 {
-	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_tk_unlock *fp = p;
+	struct nooks_domain *d = fp->nkw_d;
 	struct nkw_frame_tk_unlock frame;
+	struct tk_lock *l = fp->l;
 
-	if (!d) {	/* the kernel itself: nothing to check */
-		tk_unlock(l);
-		return;
-	}
 	if (!l)
 		return; /* NULL where not nullable */
 	if (l) {
@@ -730,9 +1014,24 @@ void nooks_kw_tk_unlock(struct tk_lock *l)
 	}
 	nooks_drop_lock(d, (void *)l);
 	frame.l = l;
-	nooks_xpc_kernel(d, nkw_thunk_tk_unlock, &frame);
+	nkw_thunk_tk_unlock(&frame);
 	if (l)	/* what the kernel changed, the extension sees */
 		nooks_refresh(d, (void *)l, &nooks_type_tk_lock);
+	(void)d;
+}
+
+void nooks_kw_tk_unlock(struct tk_lock *l)
+{
+	struct nooks_domain *d = nooks_self();
+	struct nkw_frame_tk_unlock frame;
+
+	if (!d) {	/* the kernel itself: nothing to check */
+		tk_unlock(l);
+		return;
+	}
+	frame.nkw_d = d;
+	frame.l = l;
+	nooks_xpc_kernel(d, nkw_checked_tk_unlock, &frame);
 }
 
 const struct nooks_kw_table_tk nooks_kw_table_tk = {
