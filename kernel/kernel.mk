@@ -15,7 +15,7 @@
 NK_IFACES := core fs kthread net workqueue
 NK_GEN_OBJS := $(foreach i,$(NK_IFACES),$(addprefix $(B)/kernel/gen/$(i)_,kwrap.o xwrap.o shadow.o))
 NK_STUBS := $(foreach i,$(NK_IFACES),generated/nk/$(i)_stubs.c)
-NK_INC := -Ikernel -Ikernel/include -Iruntime/include -Igenerated/nk
+NK_INC := -Ikernel -Ikernel/include -Iruntime/include -Iruntime -Igenerated/nk
 
 $(B)/kernel/gen/%.o: generated/nk/%.c
 	$(call say,CC,$<)
@@ -35,7 +35,7 @@ $(B)/kernel/nkctl: $(B)/kernel/nkctl.o $(B)/kernel/nkcommon.o
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^
 
-$(B)/kernel/wrap/libnk.so.1: $(NK_STUBS) runtime/extlib.c runtime/include/nooks.h
+$(B)/kernel/wrap/libnk.so.1: $(NK_STUBS) runtime/extlib.c runtime/extlib.h runtime/include/nooks.h
 	$(call say,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -fPIC -shared $(WARN) $(NK_INC) \

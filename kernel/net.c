@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -125,6 +126,10 @@ int kernel_accept(struct socket *sock, struct socket **newsock, int flags)
 	for (;;) {
 		int nfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (nfd >= 0) {
+			/* no Nagle: a server's header and body go out at once
+			 * instead of the body waiting for a delayed ACK */
+			int one = 1;
+			setsockopt(nfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 			struct socket *ns = sock_wrap(nfd, SS_CONNECTED);
 			if (!ns) {
 				close(nfd);

@@ -737,6 +737,18 @@ static int parse_words(int argc, char **argv, int allow_global, const char *wher
 			snprintf(name, sizeof(name), "%.*s", (int)n, a);
 			if (a[n] == '=')
 				val = a + n + 1;
+			static const char *const known[] = {
+				"--isolation", "--help", "--version", "--control", "--wrapper",
+				"--log", "--config", "--timeout", "--max-restarts", "--window",
+				"--backoff",
+			};
+			int found = 0;
+			for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+				found |= !strcmp(name, known[k]);
+			if (!found) {
+				fprintf(stderr, "nkernel: %sunknown option %s (try --help)\n", where, name);
+				return -1;
+			}
 			int needs = strcmp(name, "--help") && strcmp(name, "--version");
 			if (needs && !val) {
 				if (i + 1 >= argc) {
@@ -779,6 +791,10 @@ static int parse_words(int argc, char **argv, int allow_global, const char *wher
 			} else if (!strcmp(name, "--max-restarts")) {
 				if (parse_unsigned(name, val, &opt.policy.max_failures))
 					return -1;
+				if (opt.policy.max_failures < 1 || opt.policy.max_failures > 64) {
+					fprintf(stderr, "nkernel: --max-restarts: between 1 and 64\n");
+					return -1;
+				}
 			} else if (!strcmp(name, "--window")) {
 				if (parse_unsigned(name, val, &opt.policy.window_ms))
 					return -1;
@@ -793,9 +809,6 @@ static int parse_words(int argc, char **argv, int allow_global, const char *wher
 					return -1;
 				if (!comma && opt.policy.max_delay_ms < opt.policy.base_delay_ms)
 					opt.policy.max_delay_ms = opt.policy.base_delay_ms;
-			} else {
-				fprintf(stderr, "nkernel: %sunknown option %s (try --help)\n", where, name);
-				return -1;
 			}
 			continue;
 		}

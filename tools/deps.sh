@@ -16,7 +16,7 @@ llvm-config-14|llvm-14
 /usr/lib/llvm-14/include/clang-c/Index.h|libclang-14-dev
 /usr/include/CUnit/Basic.h|libcunit1-dev
 curl|curl
-ab|apache2-utils
+wrk|wrk
 cc|gcc
 c++|g++
 readelf|binutils

@@ -55,7 +55,7 @@ static int nk_fault_recurse(volatile int *depth)
 
 int nk_fault_inject(int kind, unsigned long addr)
 {
-	volatile int zero = 0, depth = 0;
+	volatile int zero = 0, seven = 7, depth = 0;
 
 	switch (kind) {
 	case NK_FAULT_NULL:
@@ -73,7 +73,7 @@ int nk_fault_inject(int kind, unsigned long addr)
 	case NK_FAULT_ILL:
 		__builtin_trap();
 	case NK_FAULT_FPE:
-		return 1 / zero;
+		return seven / zero;	/* both volatile: a real idiv */
 	case NK_FAULT_EXIT:
 		exit(3);
 	}
