@@ -128,7 +128,6 @@ ssize_t kernel_sendfile(struct socket *sock, struct file *file, loff_t pos, size
 		ssize_t n = sendfile(sfd, ffd, &off, count - sent);
 		if (n > 0) {
 			sent += (size_t)n;
-			sock->tx_bytes += (unsigned long)n;
 			continue;
 		}
 		if (n == 0)	/* end of file */

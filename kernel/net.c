@@ -203,10 +203,8 @@ ssize_t kernel_recv(struct socket *sock, void *buf, size_t len, int flags)
 	uint64_t deadline = 0;
 	for (;;) {
 		ssize_t n = recv(fd, buf, len, MSG_DONTWAIT);
-		if (n >= 0) {
-			sock->rx_bytes += (unsigned long)n;
+		if (n >= 0)
 			return n;
-		}
 		if (errno == EINTR)
 			return -EINTR;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
@@ -241,7 +239,6 @@ ssize_t kernel_send(struct socket *sock, const void *buf, size_t len, int flags)
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
 			off += (size_t)n;
-			sock->tx_bytes += (unsigned long)n;
 			continue;
 		}
 		int err = n < 0 ? errno : EAGAIN;

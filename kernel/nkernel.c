@@ -446,6 +446,7 @@ static void cmd_stats(FILE *out)
 	reply(out, "fds %ld", count_dir("/proc/self/fd") - 1);	/* less the one reading it */
 	reply(out, "mappings %ld", maps);
 	reply(out, "rss_kb %ld", rss);
+	reply(out, "protection_changes %lu", nooks_protection_changes());
 }
 
 /* Makes the module fail in its own code, then waits for its recovery. */

@@ -203,28 +203,91 @@ static struct wslot *my_slot(void)
 
 /* ---- arena protection --------------------------------------------------- */
 
-static pthread_mutex_t prot_lock = PTHREAD_MUTEX_INITIALIZER;
-static atomic_int prot_count;		/* threads running extension code */
+/*
+ * The arena is read-only whenever a thread may run extension code
+ * (prot_count > 0).  Lazily: entering makes it read-only if it is not;
+ * leaving changes nothing; only a kernel write into the read-only arena
+ * (a fault, in handler()) makes it writable again, once no thread runs
+ * extension code.  So crossings that write no kernel object (most of
+ * them) make no system call at all, where every 0<->1 change of the
+ * count used to cost an mprotect pair.
+ *
+ * arena_ro says what the protection is (or is about to be); changes of
+ * the protection happen under prot_flag, a spin lock, since the handler
+ * takes it too.  The writer clears arena_ro before checking the count a
+ * last time, and an entering thread counts itself before it reads
+ * arena_ro (both sequentially consistent), so either the entering thread
+ * sees the flag cleared and takes the slow path, or the writer sees it
+ * counted and backs off: the arena is never writable while extension
+ * code runs.
+ */
+static atomic_int prot_count;		/* threads that may run extension code */
+static atomic_int arena_ro;		/* the arena is (being made) read-only */
+static atomic_flag prot_flag = ATOMIC_FLAG_INIT;
+static atomic_ulong prot_changes;	/* nooks_protection_changes() */
 static uintptr_t arena_lo, arena_hi;
+
+static void prot_lock(void)
+{
+	while (atomic_flag_test_and_set(&prot_flag))
+		sched_yield();
+}
+
+static void prot_unlock(void)
+{
+	atomic_flag_clear(&prot_flag);
+}
 
 static void protect_enter(void)
 {
+	atomic_fetch_add(&prot_count, 1);
+	if (atomic_load(&arena_ro))
+		return;
 	xt.in_prot = 1;
-	pthread_mutex_lock(&prot_lock);
-	if (atomic_fetch_add(&prot_count, 1) == 0)
+	prot_lock();
+	if (!atomic_load(&arena_ro)) {
 		mprotect((void *)arena_lo, arena_hi - arena_lo, PROT_READ);
-	pthread_mutex_unlock(&prot_lock);
+		atomic_fetch_add(&prot_changes, 1);
+		atomic_store(&arena_ro, 1);
+	}
+	prot_unlock();
 	xt.in_prot = 0;
 }
 
 static void protect_leave(void)
 {
-	xt.in_prot = 1;
-	pthread_mutex_lock(&prot_lock);
-	if (atomic_fetch_sub(&prot_count, 1) == 1)
-		mprotect((void *)arena_lo, arena_hi - arena_lo, PROT_READ | PROT_WRITE);
-	pthread_mutex_unlock(&prot_lock);
-	xt.in_prot = 0;
+	atomic_fetch_sub(&prot_count, 1);
+}
+
+unsigned long nooks_protection_changes(void)
+{
+	return atomic_load(&prot_changes);
+}
+
+/* In the handler, for a kernel write into the read-only arena: make it
+ * writable if no thread may run extension code; 0 if it is (retry the
+ * write), -1 if not yet (wait). */
+static int arena_make_writable(void)
+{
+	int ret = -1;
+
+	if (atomic_load(&prot_count) > 0)
+		return -1;
+	prot_lock();
+	if (!atomic_load(&arena_ro)) {
+		ret = 0;		/* someone else did */
+	} else {
+		atomic_store(&arena_ro, 0);
+		if (atomic_load(&prot_count) == 0) {
+			mprotect((void *)arena_lo, arena_hi - arena_lo, PROT_READ | PROT_WRITE);
+			atomic_fetch_add(&prot_changes, 1);
+			ret = 0;
+		} else {
+			atomic_store(&arena_ro, 1);	/* one came in: back off */
+		}
+	}
+	prot_unlock();
+	return ret;
 }
 
 /* ---- fault handler ------------------------------------------------------ */
@@ -292,13 +355,12 @@ static void handler(int sig, siginfo_t *si, void *uctx)
 		}
 		if (++arena_retries > 1000000)
 			die_default(sig);	/* read-only for good: a bug */
-		/* kernel code writing the arena while an extension runs on
-		 * another thread (or just after the last one left, before its
-		 * mprotect made the arena writable again: the count drops
-		 * first): wait, then retry the write.  The arena is never
-		 * read-only for any other reason; the bound (a million
-		 * retries of one address) catches a bug that would make it so. */
-		while (atomic_load(&prot_count) > 0)
+		/* kernel code writing the read-only arena: make it writable
+		 * once no thread runs extension code, then retry the write.
+		 * The arena is never read-only for any other reason; the
+		 * bound (a million retries of one address) catches a bug that
+		 * would make it so. */
+		while (arena_make_writable())
 			sched_yield();
 		return;
 	}

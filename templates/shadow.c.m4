@@ -12,10 +12,12 @@ m4_define([[nkm_check_field]], [[nkm_when(nkm_out_writes([[$1]], [[$2]]),
 [[nkm_when(nkm_v([[$1:$2]], [[string]]), [[nkm_when(nkm_v([[$1:$2]], [[array]]), [[	if (!memchr(s->$2, '\0', sizeof(s->$2)))
 		return -EINVAL;	/* the extension left $2 unterminated */
 ]])]])]])]])
+# Only what changed is written: the kernel object usually lives in the
+# arena, where a write costs a protection change while extensions run.
 m4_define([[nkm_out_field]], [[nkm_when(nkm_out_writes([[$1]], [[$2]]),
-[[nkm_when(nkm_v([[$1:$2]], [[array]]), [[	memcpy(o->$2, s->$2, sizeof(o->$2));
-]])nkm_unless(nkm_v([[$1:$2]], [[array]]), [[	o->$2 = s->$2;
-]])]])]])
+[[	if (memcmp(&o->$2, &s->$2, sizeof(o->$2)))
+		memcpy(&o->$2, &s->$2, sizeof(o->$2));
+]])]])
 m4_define([[nkm_struct]], [[nkm_when(nkm_s([[$1]], [[shadow]]), [[
 static void nkt_sync_in_$1(void *shadow, const void *obj)
 {

@@ -24,8 +24,10 @@ static int nkt_sync_out_net_device_stats(void *obj, const void *shadow)
 	struct net_device_stats *o = obj;
 	const struct net_device_stats *s = shadow;
 
-	o->rx_packets = s->rx_packets;
-	o->tx_packets = s->tx_packets;
+	if (memcmp(&o->rx_packets, &s->rx_packets, sizeof(o->rx_packets)))
+		memcpy(&o->rx_packets, &s->rx_packets, sizeof(o->rx_packets));
+	if (memcmp(&o->tx_packets, &s->tx_packets, sizeof(o->tx_packets)))
+		memcpy(&o->tx_packets, &s->tx_packets, sizeof(o->tx_packets));
 	(void)s;
 	(void)o;
 	return 0;
@@ -96,11 +98,16 @@ static int nkt_sync_out_net_device(void *obj, const void *shadow)
 	struct net_device *o = obj;
 	const struct net_device *s = shadow;
 
-	o->flags = s->flags;
-	o->mtu = s->mtu;
-	o->stats = s->stats;
-	o->priv = s->priv;
-	o->netdev_ops = s->netdev_ops;
+	if (memcmp(&o->flags, &s->flags, sizeof(o->flags)))
+		memcpy(&o->flags, &s->flags, sizeof(o->flags));
+	if (memcmp(&o->mtu, &s->mtu, sizeof(o->mtu)))
+		memcpy(&o->mtu, &s->mtu, sizeof(o->mtu));
+	if (memcmp(&o->stats, &s->stats, sizeof(o->stats)))
+		memcpy(&o->stats, &s->stats, sizeof(o->stats));
+	if (memcmp(&o->priv, &s->priv, sizeof(o->priv)))
+		memcpy(&o->priv, &s->priv, sizeof(o->priv));
+	if (memcmp(&o->netdev_ops, &s->netdev_ops, sizeof(o->netdev_ops)))
+		memcpy(&o->netdev_ops, &s->netdev_ops, sizeof(o->netdev_ops));
 	(void)s;
 	(void)o;
 	return 0;

@@ -52,7 +52,8 @@ static int nkt_sync_out_file_system_type(void *obj, const void *shadow)
 	struct file_system_type *o = obj;
 	const struct file_system_type *s = shadow;
 
-	o->owner = s->owner;
+	if (memcmp(&o->owner, &s->owner, sizeof(o->owner)))
+		memcpy(&o->owner, &s->owner, sizeof(o->owner));
 	(void)s;
 	(void)o;
 	return 0;

@@ -51,11 +51,16 @@ static int nkt_sync_out_net_device(void *obj, const void *shadow)
 	struct net_device *o = obj;
 	const struct net_device *s = shadow;
 
-	o->flags = s->flags;
-	o->mtu = s->mtu;
-	o->min_mtu = s->min_mtu;
-	o->max_mtu = s->max_mtu;
-	o->netdev_ops = s->netdev_ops;
+	if (memcmp(&o->flags, &s->flags, sizeof(o->flags)))
+		memcpy(&o->flags, &s->flags, sizeof(o->flags));
+	if (memcmp(&o->mtu, &s->mtu, sizeof(o->mtu)))
+		memcpy(&o->mtu, &s->mtu, sizeof(o->mtu));
+	if (memcmp(&o->min_mtu, &s->min_mtu, sizeof(o->min_mtu)))
+		memcpy(&o->min_mtu, &s->min_mtu, sizeof(o->min_mtu));
+	if (memcmp(&o->max_mtu, &s->max_mtu, sizeof(o->max_mtu)))
+		memcpy(&o->max_mtu, &s->max_mtu, sizeof(o->max_mtu));
+	if (memcmp(&o->netdev_ops, &s->netdev_ops, sizeof(o->netdev_ops)))
+		memcpy(&o->netdev_ops, &s->netdev_ops, sizeof(o->netdev_ops));
 	(void)s;
 	(void)o;
 	return 0;

@@ -26,8 +26,10 @@ static int nkt_sync_out_task_struct(void *obj, const void *shadow)
 	struct task_struct *o = obj;
 	const struct task_struct *s = shadow;
 
-	o->ops = s->ops;
-	o->data = s->data;
+	if (memcmp(&o->ops, &s->ops, sizeof(o->ops)))
+		memcpy(&o->ops, &s->ops, sizeof(o->ops));
+	if (memcmp(&o->data, &s->data, sizeof(o->data)))
+		memcpy(&o->data, &s->data, sizeof(o->data));
 	(void)s;
 	(void)o;
 	return 0;

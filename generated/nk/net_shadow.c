@@ -46,8 +46,6 @@ static void nkt_sync_in_socket(void *shadow, const void *obj)
 	s->type = o->type;
 	s->state = o->state;
 	s->flags = o->flags;
-	s->rx_bytes = o->rx_bytes;
-	s->tx_bytes = o->tx_bytes;
 	s->sk_user_data = o->sk_user_data;
 	(void)s;
 	(void)o;
@@ -58,7 +56,8 @@ static int nkt_sync_out_socket(void *obj, const void *shadow)
 	struct socket *o = obj;
 	const struct socket *s = shadow;
 
-	o->sk_user_data = s->sk_user_data;
+	if (memcmp(&o->sk_user_data, &s->sk_user_data, sizeof(o->sk_user_data)))
+		memcpy(&o->sk_user_data, &s->sk_user_data, sizeof(o->sk_user_data));
 	(void)s;
 	(void)o;
 	return 0;

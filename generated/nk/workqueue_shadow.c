@@ -25,8 +25,10 @@ static int nkt_sync_out_delayed_work(void *obj, const void *shadow)
 	struct delayed_work *o = obj;
 	const struct delayed_work *s = shadow;
 
-	o->ops = s->ops;
-	o->data = s->data;
+	if (memcmp(&o->ops, &s->ops, sizeof(o->ops)))
+		memcpy(&o->ops, &s->ops, sizeof(o->ops));
+	if (memcmp(&o->data, &s->data, sizeof(o->data)))
+		memcpy(&o->data, &s->data, sizeof(o->data));
 	(void)s;
 	(void)o;
 	return 0;

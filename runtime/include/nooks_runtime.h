@@ -106,6 +106,10 @@ void nooks_domain_set_code(struct nooks_domain *d, uintptr_t start, uintptr_t en
 /* Memory the extension may pass to the kernel (its data, its buffers). */
 int nooks_domain_allow(struct nooks_domain *d, const void *p, size_t len, int write);
 
+/* How many times the arena's protection has changed (mprotect calls of
+ * the mprotect backend): a cost counter for benchmarks and nkctl stats. */
+unsigned long nooks_protection_changes(void);
+
 /* Default deadline of a crossing when the IDL gives none (ms; 0: none). */
 void nooks_set_default_timeout(unsigned ms);
 

@@ -42,8 +42,6 @@ struct socket {
 	int type;		/* NK_SOCK_STREAM */
 	int state;		/* SS_* */
 	unsigned int flags;
-	unsigned long rx_bytes;	/* what kernel_recv returned, summed */
-	unsigned long tx_bytes;
 	void *sk_user_data;	/* the owner's */
 	void *kpriv;		/* the kernel's: the host socket */
 	unsigned int magic;	/* the kernel's: catches use after release */

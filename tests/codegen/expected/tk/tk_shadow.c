@@ -36,10 +36,14 @@ static int nkt_sync_out_tk_dev(void *obj, const void *shadow)
 	struct tk_dev *o = obj;
 	const struct tk_dev *s = shadow;
 
-	o->flags = s->flags;
-	o->mtu = s->mtu;
-	o->priv = s->priv;
-	o->ops = s->ops;
+	if (memcmp(&o->flags, &s->flags, sizeof(o->flags)))
+		memcpy(&o->flags, &s->flags, sizeof(o->flags));
+	if (memcmp(&o->mtu, &s->mtu, sizeof(o->mtu)))
+		memcpy(&o->mtu, &s->mtu, sizeof(o->mtu));
+	if (memcmp(&o->priv, &s->priv, sizeof(o->priv)))
+		memcpy(&o->priv, &s->priv, sizeof(o->priv));
+	if (memcmp(&o->ops, &s->ops, sizeof(o->ops)))
+		memcpy(&o->ops, &s->ops, sizeof(o->ops));
 	(void)s;
 	(void)o;
 	return 0;
@@ -76,7 +80,8 @@ static int nkt_sync_out_tk_pkt(void *obj, const void *shadow)
 	struct tk_pkt *o = obj;
 	const struct tk_pkt *s = shadow;
 
-	o->status = s->status;
+	if (memcmp(&o->status, &s->status, sizeof(o->status)))
+		memcpy(&o->status, &s->status, sizeof(o->status));
 	(void)s;
 	(void)o;
 	return 0;
