@@ -151,6 +151,46 @@ fi
 out=$("$ctl" -s "$tmp/none.sock" list 2>&1); st=$?
 exits "nkctl without nkernel: exit 2" 2 "cannot reach nkernel"
 
+# ---- 1b. configuration file and module control ------------------------------
+
+echo "-- --config, nkctl load / unload / reload"
+cfgport=$(free_port)
+{
+	echo "# a module per line, as on the command line"
+	echo "--isolation=mprotect $ext root=$www port=$cfgport threads=2   # isolated"
+} > "$tmp/nk.conf"
+"$nk" --control "$tmp/cfg.sock" --log "$tmp/cfg.log" --config "$tmp/nk.conf" > "$tmp/cfg.out" 2>&1 &
+pid=$!
+pids="$pids $pid"
+sock=$tmp/cfg.sock
+log=$tmp/cfg.log
+port=$cfgport
+for _ in $(seq 1 100); do "$ctl" -s "$sock" list > /dev/null 2>&1 && break; sleep 0.05; done
+check "--config: the module is loaded isolated" \
+	awk '$1 == "khttpd" { found = ($3 == "mprotect") } END { exit !found }' <<< "$("$ctl" -s "$sock" list)"
+check "--config: it serves" test "$(status "$(url /a.txt)")" = 200
+out=$("$ctl" -s "$sock" unload khttpd 2>&1); st=$?
+exits "nkctl unload" 0 ""
+check "unloaded: the port is closed" test "$(status "$(url /a.txt)")" = 000
+check "unloaded: no socket, task or thread left" \
+	test "$(stat_of sockets)$(stat_of tasks)$(stat_of threads)" = 000
+out=$("$ctl" -s "$sock" load --isolation=none "$ext" root="$www" port="$port" 2>&1); st=$?
+exits "nkctl load --isolation=none" 0 "khttpd loaded"
+check "loaded natively: it serves" test "$(status "$(url /a.txt)")" = 200
+out=$("$ctl" -s "$sock" load "$ext" root="$www" port="$port" 2>&1); st=$?
+exits "nkctl load of a second copy on the same port fails cleanly" 1 "init_module failed"
+out=$("$ctl" -s "$sock" reload khttpd 2>&1); st=$?
+exits "nkctl reload" 0 "khttpd reloaded"
+check "reloaded: it serves" test "$(status "$(url /a.txt)")" = 200
+check "reloaded natively still" \
+	awk '$1 == "khttpd" { found = ($3 == "none") } END { exit !found }' <<< "$("$ctl" -s "$sock" list)"
+out=$("$ctl" -s "$sock" load "$tmp/nonexistent.so" 2>&1); st=$?
+exits "nkctl load of a missing file" 1 "nonexistent.so"
+check "clean shutdown" stop
+printf 'khttpd.so port=1\n--control x\n' > "$tmp/bad.conf"
+out=$("$nk" --control "$tmp/bad2.sock" --config "$tmp/bad.conf" 2>&1); st=$?
+exits "--config: a global option in the file is refused with its line" 2 "bad.conf:2: only --isolation"
+
 # ---- 2. HTTP ------------------------------------------------------------------
 
 http_suite() {
