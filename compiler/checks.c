@@ -219,6 +219,10 @@ static void reserved(struct ck *ck, const char *name, const struct srcpos *pos)
 	if (name && (!strncmp(name, "m4_", 3) || !strncmp(name, "nkm", 3)))
 		report(ck, pos, "'%s' starts with '%.3s', which is reserved for the code generator",
 		       name, name);
+	else if (name && (!strncmp(name, "nkw_", 4) || !strncmp(name, "nkx_", 4) ||
+			  !strncmp(name, "nkt_", 4)))
+		report(ck, pos, "'%s' starts with '%.4s', which is reserved for generated names",
+		       name, name);
 	else if (name && strstr(name, "nkm_"))
 		report(ck, pos, "'%s' contains 'nkm_', which is reserved for the code generator",
 		       name);

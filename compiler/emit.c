@@ -244,7 +244,7 @@ static void emit_kfunc(FILE *out, struct nooksc *nc, const struct idl_decl *f)
 	def(out, "f", k, "fnptr", type_to_c(nc, f->type, arena_printf(ARENA(nc), "(*%s)", k)));
 	def_pos(out, "f", k, &f->pos);
 	def(out, "f", k, "ret", type_to_c(nc, ret, NULL));
-	def(out, "f", k, "retdecl", type_to_c(nc, ret, "ret"));
+	def(out, "f", k, "retdecl", type_to_c(nc, ret, "nkw_ret"));
 	defi(out, "f", k, "void", type_is_void(ret));
 	def(out, "f", k, "error", error_value(nc, ret));
 	def(out, "f", k, "args", args_of(nc, f, ""));
@@ -305,10 +305,10 @@ static const char *replay_ok(const struct idl_type *ret)
 	if (type_is_void(t))
 		return "1";
 	if (t->kind == TY_POINTER)
-		return "frame.ret != NULL";
+		return "nkx_fr.nkw_ret != NULL";
 	if (t->kind == TY_BASE && !(t->kw & (KW_UNSIGNED | KW_BOOL)) &&
 	    !(t->kw == KW_CHAR))
-		return "frame.ret >= 0";
+		return "nkx_fr.nkw_ret >= 0";
 	return "1";
 }
 
@@ -371,7 +371,7 @@ static void emit_ops(FILE *out, struct nooksc *nc, const struct idl_decl *t)
 		def(out, "e", key, "fnptr", type_to_c(nc, e->type,
 			arena_printf(ARENA(nc), "(*fn)")));
 		def(out, "e", key, "ret", type_to_c(nc, e->type->base, NULL));
-		def(out, "e", key, "retdecl", type_to_c(nc, e->type->base, "ret"));
+		def(out, "e", key, "retdecl", type_to_c(nc, e->type->base, "nkw_ret"));
 		defi(out, "e", key, "void", type_is_void(e->type->base));
 		def(out, "e", key, "fault", e->attrs.fault ? expr_to_c(nc, e->attrs.fault) :
 		    type_is_void(e->type->base) ? "" :

@@ -64,4 +64,4 @@ kernel: deps $(NK_PROGRAMS)
 khttpd-test: deps $(NK_PROGRAMS)
 	@echo "== nkernel and khttpd ($(B)) =="
 	$(Q)mkdir -p $(RESULTS)
-	$(Q)sh tests/khttpd/run.sh $(B) $(RESULTS)/khttpd-$(B)
+	$(Q)bash tests/khttpd/run.sh $(B) $(RESULTS)/khttpd-$(B)

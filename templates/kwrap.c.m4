@@ -11,12 +11,12 @@ m4_divert(-1)
 #
 # Per parameter (key = function, $2 = index):
 m4_define([[nkm_pn]], [[nkm_p([[$1]], [[$2]], [[name]])]])
-m4_define([[nkm_err]], [[m4_ifelse(nkm_f([[$1]], [[void]]), [[1]], [[return;]], [[{ fp->ret = nkm_f([[$1]], [[error]]); return; }]])]])
+m4_define([[nkm_err]], [[m4_ifelse(nkm_f([[$1]], [[void]]), [[1]], [[return;]], [[{ nkw_fp->nkw_ret = nkm_f([[$1]], [[error]]); return; }]])]])
 m4_define([[nkm_frame_field]], [[	nkm_p([[$1]], [[$2]], [[decl]]);
 ]])
-m4_define([[nkm_frame_set]], [[	frame.nkm_pn([[$1]], [[$2]]) = nkm_pn([[$1]], [[$2]]);
+m4_define([[nkm_frame_set]], [[	nkw_fr.nkm_pn([[$1]], [[$2]]) = nkm_pn([[$1]], [[$2]]);
 ]])
-m4_define([[nkm_frame_get]], [[	nkm_p([[$1]], [[$2]], [[decl]]) = fp->nkm_pn([[$1]], [[$2]]);
+m4_define([[nkm_frame_get]], [[	nkm_p([[$1]], [[$2]], [[decl]]) = nkw_fp->nkm_pn([[$1]], [[$2]]);
 ]])
 m4_define([[nkm_null_check]], [[nkm_unless(nkm_p([[$1]], [[$2]], [[nullable]]), [[	if (!nkm_pn([[$1]], [[$2]]))
 		nkm_err([[$1]]) /* NULL where not nullable */
@@ -24,40 +24,40 @@ m4_define([[nkm_null_check]], [[nkm_unless(nkm_p([[$1]], [[$2]], [[nullable]]), 
 m4_define([[nkm_check]], [[nkm_case(nkm_p([[$1]], [[$2]], [[kind]]),
 [[obj]], [[nkm_null_check([[$1]], [[$2]])m4_dnl
 	if (nkm_pn([[$1]], [[$2]])) {
-		nkm_pn([[$1]], [[$2]]) = nooks_in(d, nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]]));
+		nkm_pn([[$1]], [[$2]]) = nooks_in(nkw_dom, nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]]));
 		if (!nkm_pn([[$1]], [[$2]]))
 			nkm_err([[$1]]) /* not a live struct nkm_p([[$1]], [[$2]], [[struct]]) of this extension */
-nkm_when(nkm_p([[$1]], [[$2]], [[release]]), [[		if (nooks_forget(d, nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]])))
+nkm_when(nkm_p([[$1]], [[$2]], [[release]]), [[		if (nooks_forget(nkw_dom, nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]])))
 			nkm_err([[$1]]) /* released twice */
 ]])	}
 ]],
 [[buf]], [[nkm_null_check([[$1]], [[$2]])m4_dnl
-	if (nkm_pn([[$1]], [[$2]]) && nooks_check_buffer(d, nkm_pn([[$1]], [[$2]]), nkm_p([[$1]], [[$2]], [[size]]), nkm_p([[$1]], [[$2]], [[write]])))
+	if (nkm_pn([[$1]], [[$2]]) && nooks_check_buffer(nkw_dom, nkm_pn([[$1]], [[$2]]), nkm_p([[$1]], [[$2]], [[size]]), nkm_p([[$1]], [[$2]], [[write]])))
 		nkm_err([[$1]]) /* outside the extension's memory, or too large */
 ]],
 [[str]], [[nkm_null_check([[$1]], [[$2]])m4_dnl
-	if (nkm_pn([[$1]], [[$2]]) && nooks_check_string(d, nkm_pn([[$1]], [[$2]]), nkm_p([[$1]], [[$2]], [[strbound]])))
+	if (nkm_pn([[$1]], [[$2]]) && nooks_check_string(nkw_dom, nkm_pn([[$1]], [[$2]]), nkm_p([[$1]], [[$2]], [[strbound]])))
 		nkm_err([[$1]]) /* unterminated, unreadable or too long */
 ]],
-[[allocout]], [[	if (!nkm_pn([[$1]], [[$2]]) || nooks_check_buffer(d, nkm_pn([[$1]], [[$2]]), sizeof(*nkm_pn([[$1]], [[$2]])), 1))
+[[allocout]], [[	if (!nkm_pn([[$1]], [[$2]]) || nooks_check_buffer(nkw_dom, nkm_pn([[$1]], [[$2]]), sizeof(*nkm_pn([[$1]], [[$2]])), 1))
 		nkm_err([[$1]])
 ]],
 [[handle]], [[nkm_null_check([[$1]], [[$2]])]], [[]])]])
 m4_define([[nkm_after]], [[nkm_case(nkm_p([[$1]], [[$2]], [[kind]]),
-[[allocout]], [[	if (*frame.nkm_pn([[$1]], [[$2]])) {
-		if (nooks_track(d, *frame.nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]]))) {
-			nkm_s(nkm_p([[$1]], [[$2]], [[struct]]), [[release]])(*frame.nkm_pn([[$1]], [[$2]]));
-			*frame.nkm_pn([[$1]], [[$2]]) = NULL;
+[[allocout]], [[	if (*nkw_fr.nkm_pn([[$1]], [[$2]])) {
+		if (nooks_track(nkw_dom, *nkw_fr.nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]]))) {
+			nkm_s(nkm_p([[$1]], [[$2]], [[struct]]), [[release]])(*nkw_fr.nkm_pn([[$1]], [[$2]]));
+			*nkw_fr.nkm_pn([[$1]], [[$2]]) = NULL;
 			nkm_err([[$1]])
 		}
-		*frame.nkm_pn([[$1]], [[$2]]) = nooks_out(d, *frame.nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]]));
+		*nkw_fr.nkm_pn([[$1]], [[$2]]) = nooks_out(nkw_dom, *nkw_fr.nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]]));
 	}
 ]],
 [[obj]], [[nkm_when(nkm_p([[$1]], [[$2]], [[transfer]]), [[	if (nkm_pn([[$1]], [[$2]]))
-		nooks_transfer(d, NULL, (void *)nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]]));
+		nooks_transfer(nkw_dom, NULL, (void *)nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]]));
 ]])m4_dnl
 m4_ifelse(nkm_p([[$1]], [[$2]], [[transfer]])nkm_p([[$1]], [[$2]], [[release]]), [[00]], [[	if (nkm_pn([[$1]], [[$2]]))	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]]));
+		nooks_refresh(nkw_dom, (void *)nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]]));
 ]])]], [[]])]])
 
 # Per function ($1 = name):
@@ -87,74 +87,74 @@ static void nkw_thunk_$1(void *p)
 {
 	struct nkw_frame_$1 *f = p;
 
-	nkm_unless(nkm_f([[$1]], [[void]]), [[f->ret = ]])$1(nkm_f([[$1]], [[frameargs]]));
+	nkm_unless(nkm_f([[$1]], [[void]]), [[f->nkw_ret = ]])$1(nkm_f([[$1]], [[frameargs]]));
 	(void)f;
 }
 nkm_undo_adapter([[$1]])nkm_unlock_adapter([[$1]])
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_$1(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_$1(void *nkw_arg)
 {
-	struct nkw_frame_$1 *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_$1 frame;
+	struct nkw_frame_$1 *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_$1 nkw_fr;
 nkm_params([[$1]], [[nkm_frame_get]])m4_dnl
-nkm_when(nkm_f([[$1]], [[regtable]]), [[	struct nooks_binding *binding;
+nkm_when(nkm_f([[$1]], [[regtable]]), [[	struct nooks_binding *nkw_bind;
 ]])m4_dnl
 
 nkm_params([[$1]], [[nkm_check]])m4_dnl
 nkm_when(nkm_f([[$1]], [[regtable]]), [[	/* the kernel calls the extension's table through wrappers */
 	if (!nkm_f([[$1]], [[regparam]])->nkm_f([[$1]], [[regfield]]))
 		nkm_err([[$1]])
-	binding = nooks_bind_ops(d, nkm_f([[$1]], [[regparam]])->nkm_f([[$1]], [[regfield]]), &nooks_xw_[[]]nkm_f([[$1]], [[regtable]]), sizeof(struct nkm_f([[$1]], [[regtable]])));
-	if (!binding)
+	nkw_bind = nooks_bind_ops(nkw_dom, nkm_f([[$1]], [[regparam]])->nkm_f([[$1]], [[regfield]]), &nooks_xw_[[]]nkm_f([[$1]], [[regtable]]), sizeof(struct nkm_f([[$1]], [[regtable]])));
+	if (!nkw_bind)
 		nkm_err([[$1]])
-	nkm_f([[$1]], [[regparam]])->nkm_f([[$1]], [[regfield]]) = binding->table;
+	nkm_f([[$1]], [[regparam]])->nkm_f([[$1]], [[regfield]]) = nkw_bind->table;
 ]])m4_dnl
-nkm_when(nkm_f([[$1]], [[undoof]]), [[	nooks_drop_registration(d, (void *)nkm_f([[$1]], [[undoof]]));
+nkm_when(nkm_f([[$1]], [[undoof]]), [[	nooks_drop_registration(nkw_dom, (void *)nkm_f([[$1]], [[undoof]]));
 ]])m4_dnl
-nkm_when(nkm_f([[$1]], [[unlock]]), [[	nooks_drop_lock(d, (void *)nkm_f([[$1]], [[unlock]]));
+nkm_when(nkm_f([[$1]], [[unlock]]), [[	nooks_drop_lock(nkw_dom, (void *)nkm_f([[$1]], [[unlock]]));
 ]])m4_dnl
 nkm_params([[$1]], [[nkm_frame_set]])m4_dnl
-	nkw_thunk_$1(&frame);
+	nkw_thunk_$1(&nkw_fr);
 nkm_params([[$1]], [[nkm_after]])m4_dnl
-nkm_when(nkm_f([[$1]], [[alloc]]), [[	if (frame.ret) {
-		if (nooks_track(d, frame.ret, &nooks_type_[[]]nkm_f([[$1]], [[alloc]]))) {
-			nkm_s(nkm_f([[$1]], [[alloc]]), [[release]])(frame.ret);
+nkm_when(nkm_f([[$1]], [[alloc]]), [[	if (nkw_fr.nkw_ret) {
+		if (nooks_track(nkw_dom, nkw_fr.nkw_ret, &nooks_type_[[]]nkm_f([[$1]], [[alloc]]))) {
+			nkm_s(nkm_f([[$1]], [[alloc]]), [[release]])(nkw_fr.nkw_ret);
 			nkm_err([[$1]])
 		}
-		frame.ret = nooks_out(d, frame.ret, &nooks_type_[[]]nkm_f([[$1]], [[alloc]]));
+		nkw_fr.nkw_ret = nooks_out(nkw_dom, nkw_fr.nkw_ret, &nooks_type_[[]]nkm_f([[$1]], [[alloc]]));
 	}
 ]])m4_dnl
-nkm_unless(nkm_f([[$1]], [[alloc]]), [[nkm_when(nkm_f([[$1]], [[retstruct]]), [[	if (frame.ret)
-		frame.ret = nooks_out(d, frame.ret, &nooks_type_[[]]nkm_f([[$1]], [[retstruct]]));
+nkm_unless(nkm_f([[$1]], [[alloc]]), [[nkm_when(nkm_f([[$1]], [[retstruct]]), [[	if (nkw_fr.nkw_ret)
+		nkw_fr.nkw_ret = nooks_out(nkw_dom, nkw_fr.nkw_ret, &nooks_type_[[]]nkm_f([[$1]], [[retstruct]]));
 ]])]])m4_dnl
-nkm_when(nkm_f([[$1]], [[regtable]]), [[nkm_unless(nkm_f([[$1]], [[void]]), [[	if (frame.ret != 0)	/* not registered: the extension's table again */
-		nkm_f([[$1]], [[regparam]])->nkm_f([[$1]], [[regfield]]) = binding->orig;
+nkm_when(nkm_f([[$1]], [[regtable]]), [[nkm_unless(nkm_f([[$1]], [[void]]), [[	if (nkw_fr.nkw_ret != 0)	/* not registered: the extension's table again */
+		nkm_f([[$1]], [[regparam]])->nkm_f([[$1]], [[regfield]]) = nkw_bind->orig;
 ]])]])m4_dnl
-nkm_when(nkm_f([[$1]], [[undo]]), [[	if (nkm_unless(nkm_f([[$1]], [[void]]), [[frame.ret == 0]])nkm_when(nkm_f([[$1]], [[void]]), [[1]]))
-		nooks_record_registration(d, (void *)nkm_f([[$1]], [[regparam]]), nkw_undo_$1);
+nkm_when(nkm_f([[$1]], [[undo]]), [[	if (nkm_unless(nkm_f([[$1]], [[void]]), [[nkw_fr.nkw_ret == 0]])nkm_when(nkm_f([[$1]], [[void]]), [[1]]))
+		nooks_record_registration(nkw_dom, (void *)nkm_f([[$1]], [[regparam]]), nkw_undo_$1);
 ]])m4_dnl
-nkm_when(nkm_f([[$1]], [[unlockfn]]), [[	nooks_record_lock(d, (void *)nkm_f([[$1]], [[lock]]), nkw_unlock_$1);
+nkm_when(nkm_f([[$1]], [[unlockfn]]), [[	nooks_record_lock(nkw_dom, (void *)nkm_f([[$1]], [[lock]]), nkw_unlock_$1);
 ]])m4_dnl
-nkm_unless(nkm_f([[$1]], [[void]]), [[	fp->ret = frame.ret;
+nkm_unless(nkm_f([[$1]], [[void]]), [[	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
 ]])m4_dnl
-	(void)d;
+	(void)nkw_dom;
 }
 
 nkm_f([[$1]], [[proto_kw]])
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_$1 frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_$1 nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		nkm_unless(nkm_f([[$1]], [[void]]), [[return ]])$1(nkm_f([[$1]], [[args]]));
 nkm_when(nkm_f([[$1]], [[void]]), [[		return;
 ]])m4_dnl
 	}
-	frame.nkw_d = d;
+	nkw_fr.nkw_d = nkw_dom;
 nkm_params([[$1]], [[nkm_frame_set]])m4_dnl
-	nooks_xpc_kernel(d, nkw_checked_$1, &frame);
-nkm_unless(nkm_f([[$1]], [[void]]), [[	return frame.ret;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_$1, &nkw_fr);
+nkm_unless(nkm_f([[$1]], [[void]]), [[	return nkw_fr.nkw_ret;
 ]])m4_dnl
 }
 ]])

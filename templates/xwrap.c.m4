@@ -18,29 +18,29 @@ m4_define([[nkm_frame_field]], [[	nkm_p([[$1]], [[$2]], [[decl]]);
 ]])
 m4_define([[nkm_pass]], [[m4_ifelse(nkm_p([[$1]], [[$2]], [[kind]]), [[obj]],
 [[nkm_when(nkm_p([[$1]], [[$2]], [[transfer]]), [[	/* the extension owns it from now on */
-	if (nkm_pn([[$1]], [[$2]]) && nooks_transfer(NULL, b->domain, (void *)nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]])))
-		nooks_track(b->domain, (void *)nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]]));
+	if (nkm_pn([[$1]], [[$2]]) && nooks_transfer(NULL, nkx_b->domain, (void *)nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]])))
+		nooks_track(nkx_b->domain, (void *)nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]]));
 ]])m4_dnl
-	frame.nkm_pn([[$1]], [[$2]]) = nkm_pn([[$1]], [[$2]]) ? nooks_out(b->domain, (void *)nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]])) : NULL;
-	if (nkm_pn([[$1]], [[$2]]) && !frame.nkm_pn([[$1]], [[$2]]))
+	nkx_fr.nkm_pn([[$1]], [[$2]]) = nkm_pn([[$1]], [[$2]]) ? nooks_out(nkx_b->domain, (void *)nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]])) : NULL;
+	if (nkm_pn([[$1]], [[$2]]) && !nkx_fr.nkm_pn([[$1]], [[$2]]))
 		nkm_fault([[$1]])
 ]],
-[[	frame.nkm_pn([[$1]], [[$2]]) = nkm_pn([[$1]], [[$2]]);
+[[	nkx_fr.nkm_pn([[$1]], [[$2]]) = nkm_pn([[$1]], [[$2]]);
 ]])]])
 # After the call: copy writable fields back (not for a transferred object:
 # the extension may have released it already).
 m4_define([[nkm_back]], [[m4_ifelse(nkm_p([[$1]], [[$2]], [[kind]]), [[obj]],
 [[nkm_unless(nkm_p([[$1]], [[$2]], [[transfer]]), [[	if (nkm_pn([[$1]], [[$2]])) {
-		if (ok && !nooks_in(b->domain, frame.nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]])))
-			ok = 0;	/* invalid writes: not copied back */
-		nooks_end_borrow(b->domain, (void *)nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]]));
+		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]])))
+			nkx_ok = 0;	/* invalid writes: not copied back */
+		nooks_end_borrow(nkx_b->domain, (void *)nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]]));
 	}
 ]])]])]])
 # The replay record: every parameter but the one the entry is called for.
 m4_define([[nkm_islocator]], [[m4_ifelse(nkm_pn([[$1]], [[$2]]), nkm_e([[$1]], [[locparam]]), [[1]], [[0]])]])
 m4_define([[nkm_rec_field]], [[nkm_unless(nkm_islocator([[$1]], [[$2]]), [[	nkm_p([[$1]], [[$2]], [[decl]]);
 ]])]])
-m4_define([[nkm_rec_set]], [[nkm_unless(nkm_islocator([[$1]], [[$2]]), [[		rec.nkm_pn([[$1]], [[$2]]) = nkm_pn([[$1]], [[$2]]);
+m4_define([[nkm_rec_set]], [[nkm_unless(nkm_islocator([[$1]], [[$2]]), [[		nkx_rec.nkm_pn([[$1]], [[$2]]) = nkm_pn([[$1]], [[$2]]);
 ]])]])
 m4_define([[nkm_rec_buf]], [[nkm_unless(nkm_islocator([[$1]], [[$2]]), [[nkm_case(nkm_p([[$1]], [[$2]], [[kind]]),
 [[buf]], [[			{ offsetof(struct nkx_rec_[[]]m4_translit([[$1]], [[:]], [[_]]), nkm_pn([[$1]], [[$2]])), nkm_p([[$1]], [[$2]], [[size]]) },
@@ -59,14 +59,14 @@ static void nkx_replay_$1_$2(void *obj, const void *p);
 m4_define([[nkm_replay_log]], [[m4_ifelse(nkm_e([[$1:$2]], [[replayok]]), [[1]], [[	{	/* replay: logged for a restarted extension */
 ]], [[	if (nkm_e([[$1:$2]], [[replayok]])) {	/* replay: logged for a restarted extension */
 ]])m4_dnl
-		struct nkx_rec_$1_$2 rec = { 0 };
+		struct nkx_rec_$1_$2 nkx_rec = { 0 };
 m4_ifelse(nkm_params([[$1:$2]], [[nkm_rec_hasbuf]]), [[]], [[]], [[		const struct nooks_replay_buf bufs[] = {
 nkm_params([[$1:$2]], [[nkm_rec_buf]])m4_dnl
 		};
 ]])m4_dnl
 
 nkm_params([[$1:$2]], [[nkm_rec_set]])m4_dnl
-		nooks_replay_record(b->domain, (void *)nkm_e([[$1:$2]], [[locparam]]), nkx_replay_$1_$2, &rec, sizeof(rec),
+		nooks_replay_record(nkx_b->domain, (void *)nkm_e([[$1:$2]], [[locparam]]), nkx_replay_$1_$2, &nkx_rec, sizeof(nkx_rec),
 				    m4_ifelse(nkm_params([[$1:$2]], [[nkm_rec_hasbuf]]), [[]], [[NULL, 0]], [[bufs, sizeof(bufs) / sizeof(bufs[0])]]));
 	}
 ]])
@@ -96,28 +96,28 @@ static void nkx_thunk_$1_$2(void *p)
 {
 	struct nkx_frame_$1_$2 *f = p;
 
-	nkm_unless(nkm_e([[$1:$2]], [[void]]), [[f->ret = ]])f->fn(nkm_e([[$1:$2]], [[frameargs]]));
+	nkm_unless(nkm_e([[$1:$2]], [[void]]), [[f->nkw_ret = ]])f->fn(nkm_e([[$1:$2]], [[frameargs]]));
 }
 
 static nkm_e([[$1:$2]], [[proto_xw]])
 {
-	const struct nooks_binding *b = nkm_e([[$1:$2]], [[locparam]]) ? nooks_binding_of(nkm_e([[$1:$2]], [[locator]])) : NULL;
-	struct nkx_frame_$1_$2 frame;
-	int ok = 1;
+	const struct nooks_binding *nkx_b = nkm_e([[$1:$2]], [[locparam]]) ? nooks_binding_of(nkm_e([[$1:$2]], [[locator]])) : NULL;
+	struct nkx_frame_$1_$2 nkx_fr;
+	int nkx_ok = 1;
 
-	if (!b)
+	if (!nkx_b)
 		nkm_fault([[$1:$2]])
-	frame.fn = ((const struct $1 *)b->orig)->$2;
-	if (!frame.fn)
+	nkx_fr.fn = ((const struct $1 *)nkx_b->orig)->$2;
+	if (!nkx_fr.fn)
 		nkm_fault([[$1:$2]])
 nkm_params([[$1:$2]], [[nkm_pass]])m4_dnl
-	if (nooks_xpc_ext(b->domain, nkx_thunk_$1_$2, &frame, nkm_e([[$1:$2]], [[timeout]])))
-		ok = 0;	/* down, faulted or timed out */
+	if (nooks_xpc_ext(nkx_b->domain, nkx_thunk_$1_$2, &nkx_fr, nkm_e([[$1:$2]], [[timeout]])))
+		nkx_ok = 0;	/* down, faulted or timed out */
 nkm_params([[$1:$2]], [[nkm_back]])m4_dnl
-	if (!ok)
+	if (!nkx_ok)
 		nkm_fault([[$1:$2]])
 nkm_when(nkm_e([[$1:$2]], [[replay]]), [[nkm_replay_log([[$1]], [[$2]])]])m4_dnl
-nkm_unless(nkm_e([[$1:$2]], [[void]]), [[	return frame.ret;
+nkm_unless(nkm_e([[$1:$2]], [[void]]), [[	return nkx_fr.nkw_ret;
 ]])m4_dnl
 }
 nkm_when(nkm_e([[$1:$2]], [[replay]]), [[nkm_replayer([[$1]], [[$2]])]])m4_dnl

@@ -13,7 +13,7 @@ struct nkw_frame_kmalloc {
 	struct nooks_domain *nkw_d;
 	size_t size;
 	gfp_t flags;
-	void *ret;
+	void *nkw_ret;
 	char nkw_unused;
 };
 
@@ -21,39 +21,39 @@ static void nkw_thunk_kmalloc(void *p)
 {
 	struct nkw_frame_kmalloc *f = p;
 
-	f->ret = kmalloc(f->size, f->flags);
+	f->nkw_ret = kmalloc(f->size, f->flags);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_kmalloc(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_kmalloc(void *nkw_arg)
 {
-	struct nkw_frame_kmalloc *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_kmalloc frame;
-	size_t size = fp->size;
-	gfp_t flags = fp->flags;
+	struct nkw_frame_kmalloc *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_kmalloc nkw_fr;
+	size_t size = nkw_fp->size;
+	gfp_t flags = nkw_fp->flags;
 
-	frame.size = size;
-	frame.flags = flags;
-	nkw_thunk_kmalloc(&frame);
-	fp->ret = frame.ret;
-	(void)d;
+	nkw_fr.size = size;
+	nkw_fr.flags = flags;
+	nkw_thunk_kmalloc(&nkw_fr);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 void *nooks_kw_kmalloc(size_t size, gfp_t flags)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_kmalloc frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_kmalloc nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return kmalloc(size, flags);
 	}
-	frame.nkw_d = d;
-	frame.size = size;
-	frame.flags = flags;
-	nooks_xpc_kernel(d, nkw_checked_kmalloc, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.size = size;
+	nkw_fr.flags = flags;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_kmalloc, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- void kfree(const void *p) */
@@ -72,31 +72,31 @@ static void nkw_thunk_kfree(void *p)
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_kfree(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_kfree(void *nkw_arg)
 {
-	struct nkw_frame_kfree *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_kfree frame;
-	const void *p = fp->p;
+	struct nkw_frame_kfree *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_kfree nkw_fr;
+	const void *p = nkw_fp->p;
 
-	frame.p = p;
-	nkw_thunk_kfree(&frame);
-	(void)d;
+	nkw_fr.p = p;
+	nkw_thunk_kfree(&nkw_fr);
+	(void)nkw_dom;
 }
 
 void nooks_kw_kfree(const void *p)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_kfree frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_kfree nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		kfree(p);
 		return;
 	}
-	frame.nkw_d = d;
-	frame.p = p;
-	nooks_xpc_kernel(d, nkw_checked_kfree, &frame);
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.p = p;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_kfree, &nkw_fr);
 }
 
 /* ---- void nk_mutex_lock(struct nk_mutex *m) */
@@ -120,41 +120,41 @@ static void nkw_unlock_nk_mutex_lock(void *lock)
 	nk_mutex_unlock((struct nk_mutex *)lock);
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_nk_mutex_lock(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_nk_mutex_lock(void *nkw_arg)
 {
-	struct nkw_frame_nk_mutex_lock *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_nk_mutex_lock frame;
-	struct nk_mutex *m = fp->m;
+	struct nkw_frame_nk_mutex_lock *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_nk_mutex_lock nkw_fr;
+	struct nk_mutex *m = nkw_fp->m;
 
 	if (!m)
 		return; /* NULL where not nullable */
 	if (m) {
-		m = nooks_in(d, m, &nooks_type_nk_mutex);
+		m = nooks_in(nkw_dom, m, &nooks_type_nk_mutex);
 		if (!m)
 			return; /* not a live struct nk_mutex of this extension */
 	}
-	frame.m = m;
-	nkw_thunk_nk_mutex_lock(&frame);
+	nkw_fr.m = m;
+	nkw_thunk_nk_mutex_lock(&nkw_fr);
 	if (m)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)m, &nooks_type_nk_mutex);
-	nooks_record_lock(d, (void *)m, nkw_unlock_nk_mutex_lock);
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)m, &nooks_type_nk_mutex);
+	nooks_record_lock(nkw_dom, (void *)m, nkw_unlock_nk_mutex_lock);
+	(void)nkw_dom;
 }
 
 void nooks_kw_nk_mutex_lock(struct nk_mutex *m)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_nk_mutex_lock frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_nk_mutex_lock nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		nk_mutex_lock(m);
 		return;
 	}
-	frame.nkw_d = d;
-	frame.m = m;
-	nooks_xpc_kernel(d, nkw_checked_nk_mutex_lock, &frame);
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.m = m;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_nk_mutex_lock, &nkw_fr);
 }
 
 /* ---- void nk_mutex_unlock(struct nk_mutex *m) */
@@ -173,41 +173,41 @@ static void nkw_thunk_nk_mutex_unlock(void *p)
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_nk_mutex_unlock(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_nk_mutex_unlock(void *nkw_arg)
 {
-	struct nkw_frame_nk_mutex_unlock *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_nk_mutex_unlock frame;
-	struct nk_mutex *m = fp->m;
+	struct nkw_frame_nk_mutex_unlock *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_nk_mutex_unlock nkw_fr;
+	struct nk_mutex *m = nkw_fp->m;
 
 	if (!m)
 		return; /* NULL where not nullable */
 	if (m) {
-		m = nooks_in(d, m, &nooks_type_nk_mutex);
+		m = nooks_in(nkw_dom, m, &nooks_type_nk_mutex);
 		if (!m)
 			return; /* not a live struct nk_mutex of this extension */
 	}
-	nooks_drop_lock(d, (void *)m);
-	frame.m = m;
-	nkw_thunk_nk_mutex_unlock(&frame);
+	nooks_drop_lock(nkw_dom, (void *)m);
+	nkw_fr.m = m;
+	nkw_thunk_nk_mutex_unlock(&nkw_fr);
 	if (m)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)m, &nooks_type_nk_mutex);
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)m, &nooks_type_nk_mutex);
+	(void)nkw_dom;
 }
 
 void nooks_kw_nk_mutex_unlock(struct nk_mutex *m)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_nk_mutex_unlock frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_nk_mutex_unlock nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		nk_mutex_unlock(m);
 		return;
 	}
-	frame.nkw_d = d;
-	frame.m = m;
-	nooks_xpc_kernel(d, nkw_checked_nk_mutex_unlock, &frame);
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.m = m;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_nk_mutex_unlock, &nkw_fr);
 }
 
 /* ---- void nk_log(int level, const char *msg) */
@@ -227,38 +227,38 @@ static void nkw_thunk_nk_log(void *p)
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_nk_log(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_nk_log(void *nkw_arg)
 {
-	struct nkw_frame_nk_log *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_nk_log frame;
-	int level = fp->level;
-	const char *msg = fp->msg;
+	struct nkw_frame_nk_log *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_nk_log nkw_fr;
+	int level = nkw_fp->level;
+	const char *msg = nkw_fp->msg;
 
 	if (!msg)
 		return; /* NULL where not nullable */
-	if (msg && nooks_check_string(d, msg, 0))
+	if (msg && nooks_check_string(nkw_dom, msg, 0))
 		return; /* unterminated, unreadable or too long */
-	frame.level = level;
-	frame.msg = msg;
-	nkw_thunk_nk_log(&frame);
-	(void)d;
+	nkw_fr.level = level;
+	nkw_fr.msg = msg;
+	nkw_thunk_nk_log(&nkw_fr);
+	(void)nkw_dom;
 }
 
 void nooks_kw_nk_log(int level, const char *msg)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_nk_log frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_nk_log nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		nk_log(level, msg);
 		return;
 	}
-	frame.nkw_d = d;
-	frame.level = level;
-	frame.msg = msg;
-	nooks_xpc_kernel(d, nkw_checked_nk_log, &frame);
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.level = level;
+	nkw_fr.msg = msg;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_nk_log, &nkw_fr);
 }
 
 const struct nooks_kw_table_core nooks_kw_table_core = {

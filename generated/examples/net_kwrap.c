@@ -12,7 +12,7 @@
 struct nkw_frame_alloc_etherdev {
 	struct nooks_domain *nkw_d;
 	int sizeof_priv;
-	struct net_device *ret;
+	struct net_device *nkw_ret;
 	char nkw_unused;
 };
 
@@ -20,43 +20,43 @@ static void nkw_thunk_alloc_etherdev(void *p)
 {
 	struct nkw_frame_alloc_etherdev *f = p;
 
-	f->ret = alloc_etherdev(f->sizeof_priv);
+	f->nkw_ret = alloc_etherdev(f->sizeof_priv);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_alloc_etherdev(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_alloc_etherdev(void *nkw_arg)
 {
-	struct nkw_frame_alloc_etherdev *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_alloc_etherdev frame;
-	int sizeof_priv = fp->sizeof_priv;
+	struct nkw_frame_alloc_etherdev *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_alloc_etherdev nkw_fr;
+	int sizeof_priv = nkw_fp->sizeof_priv;
 
-	frame.sizeof_priv = sizeof_priv;
-	nkw_thunk_alloc_etherdev(&frame);
-	if (frame.ret) {
-		if (nooks_track(d, frame.ret, &nooks_type_net_device)) {
-			free_netdev(frame.ret);
-			{ fp->ret = NULL; return; }
+	nkw_fr.sizeof_priv = sizeof_priv;
+	nkw_thunk_alloc_etherdev(&nkw_fr);
+	if (nkw_fr.nkw_ret) {
+		if (nooks_track(nkw_dom, nkw_fr.nkw_ret, &nooks_type_net_device)) {
+			free_netdev(nkw_fr.nkw_ret);
+			{ nkw_fp->nkw_ret = NULL; return; }
 		}
-		frame.ret = nooks_out(d, frame.ret, &nooks_type_net_device);
+		nkw_fr.nkw_ret = nooks_out(nkw_dom, nkw_fr.nkw_ret, &nooks_type_net_device);
 	}
-	fp->ret = frame.ret;
-	(void)d;
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 struct net_device *nooks_kw_alloc_etherdev(int sizeof_priv)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_alloc_etherdev frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_alloc_etherdev nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return alloc_etherdev(sizeof_priv);
 	}
-	frame.nkw_d = d;
-	frame.sizeof_priv = sizeof_priv;
-	nooks_xpc_kernel(d, nkw_checked_alloc_etherdev, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.sizeof_priv = sizeof_priv;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_alloc_etherdev, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- void free_netdev(struct net_device *dev) */
@@ -75,40 +75,40 @@ static void nkw_thunk_free_netdev(void *p)
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_free_netdev(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_free_netdev(void *nkw_arg)
 {
-	struct nkw_frame_free_netdev *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_free_netdev frame;
-	struct net_device *dev = fp->dev;
+	struct nkw_frame_free_netdev *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_free_netdev nkw_fr;
+	struct net_device *dev = nkw_fp->dev;
 
 	if (!dev)
 		return; /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(d, dev, &nooks_type_net_device);
+		dev = nooks_in(nkw_dom, dev, &nooks_type_net_device);
 		if (!dev)
 			return; /* not a live struct net_device of this extension */
-		if (nooks_forget(d, dev, &nooks_type_net_device))
+		if (nooks_forget(nkw_dom, dev, &nooks_type_net_device))
 			return; /* released twice */
 	}
-	frame.dev = dev;
-	nkw_thunk_free_netdev(&frame);
-	(void)d;
+	nkw_fr.dev = dev;
+	nkw_thunk_free_netdev(&nkw_fr);
+	(void)nkw_dom;
 }
 
 void nooks_kw_free_netdev(struct net_device *dev)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_free_netdev frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_free_netdev nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		free_netdev(dev);
 		return;
 	}
-	frame.nkw_d = d;
-	frame.dev = dev;
-	nooks_xpc_kernel(d, nkw_checked_free_netdev, &frame);
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.dev = dev;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_free_netdev, &nkw_fr);
 }
 
 /* ---- int register_netdev(struct net_device *dev) */
@@ -116,7 +116,7 @@ void nooks_kw_free_netdev(struct net_device *dev)
 struct nkw_frame_register_netdev {
 	struct nooks_domain *nkw_d;
 	struct net_device *dev;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -124,7 +124,7 @@ static void nkw_thunk_register_netdev(void *p)
 {
 	struct nkw_frame_register_netdev *f = p;
 
-	f->ret = register_netdev(f->dev);
+	f->nkw_ret = register_netdev(f->dev);
 	(void)f;
 }
 
@@ -133,53 +133,53 @@ static void nkw_undo_register_netdev(void *obj)
 	unregister_netdev((struct net_device *)obj);
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_register_netdev(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_register_netdev(void *nkw_arg)
 {
-	struct nkw_frame_register_netdev *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_register_netdev frame;
-	struct net_device *dev = fp->dev;
-	struct nooks_binding *binding;
+	struct nkw_frame_register_netdev *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_register_netdev nkw_fr;
+	struct net_device *dev = nkw_fp->dev;
+	struct nooks_binding *nkw_bind;
 
 	if (!dev)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(d, dev, &nooks_type_net_device);
+		dev = nooks_in(nkw_dom, dev, &nooks_type_net_device);
 		if (!dev)
-			{ fp->ret = -EINVAL; return; } /* not a live struct net_device of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct net_device of this extension */
 	}
 	/* the kernel calls the extension's table through wrappers */
 	if (!dev->netdev_ops)
-		{ fp->ret = -EINVAL; return; }
-	binding = nooks_bind_ops(d, dev->netdev_ops, &nooks_xw_net_device_ops, sizeof(struct net_device_ops));
-	if (!binding)
-		{ fp->ret = -EINVAL; return; }
-	dev->netdev_ops = binding->table;
-	frame.dev = dev;
-	nkw_thunk_register_netdev(&frame);
+		{ nkw_fp->nkw_ret = -EINVAL; return; }
+	nkw_bind = nooks_bind_ops(nkw_dom, dev->netdev_ops, &nooks_xw_net_device_ops, sizeof(struct net_device_ops));
+	if (!nkw_bind)
+		{ nkw_fp->nkw_ret = -EINVAL; return; }
+	dev->netdev_ops = nkw_bind->table;
+	nkw_fr.dev = dev;
+	nkw_thunk_register_netdev(&nkw_fr);
 	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)dev, &nooks_type_net_device);
-	if (frame.ret != 0)	/* not registered: the extension's table again */
-		dev->netdev_ops = binding->orig;
-	if (frame.ret == 0)
-		nooks_record_registration(d, (void *)dev, nkw_undo_register_netdev);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)dev, &nooks_type_net_device);
+	if (nkw_fr.nkw_ret != 0)	/* not registered: the extension's table again */
+		dev->netdev_ops = nkw_bind->orig;
+	if (nkw_fr.nkw_ret == 0)
+		nooks_record_registration(nkw_dom, (void *)dev, nkw_undo_register_netdev);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_register_netdev(struct net_device *dev)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_register_netdev frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_register_netdev nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return register_netdev(dev);
 	}
-	frame.nkw_d = d;
-	frame.dev = dev;
-	nooks_xpc_kernel(d, nkw_checked_register_netdev, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.dev = dev;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_register_netdev, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- void unregister_netdev(struct net_device *dev) */
@@ -198,41 +198,41 @@ static void nkw_thunk_unregister_netdev(void *p)
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_unregister_netdev(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_unregister_netdev(void *nkw_arg)
 {
-	struct nkw_frame_unregister_netdev *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_unregister_netdev frame;
-	struct net_device *dev = fp->dev;
+	struct nkw_frame_unregister_netdev *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_unregister_netdev nkw_fr;
+	struct net_device *dev = nkw_fp->dev;
 
 	if (!dev)
 		return; /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(d, dev, &nooks_type_net_device);
+		dev = nooks_in(nkw_dom, dev, &nooks_type_net_device);
 		if (!dev)
 			return; /* not a live struct net_device of this extension */
 	}
-	nooks_drop_registration(d, (void *)dev);
-	frame.dev = dev;
-	nkw_thunk_unregister_netdev(&frame);
+	nooks_drop_registration(nkw_dom, (void *)dev);
+	nkw_fr.dev = dev;
+	nkw_thunk_unregister_netdev(&nkw_fr);
 	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)dev, &nooks_type_net_device);
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)dev, &nooks_type_net_device);
+	(void)nkw_dom;
 }
 
 void nooks_kw_unregister_netdev(struct net_device *dev)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_unregister_netdev frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_unregister_netdev nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		unregister_netdev(dev);
 		return;
 	}
-	frame.nkw_d = d;
-	frame.dev = dev;
-	nooks_xpc_kernel(d, nkw_checked_unregister_netdev, &frame);
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.dev = dev;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_unregister_netdev, &nkw_fr);
 }
 
 /* ---- struct sk_buff *netdev_alloc_skb(struct net_device *dev, unsigned int len) */
@@ -241,7 +241,7 @@ struct nkw_frame_netdev_alloc_skb {
 	struct nooks_domain *nkw_d;
 	struct net_device *dev;
 	unsigned int len;
-	struct sk_buff *ret;
+	struct sk_buff *nkw_ret;
 	char nkw_unused;
 };
 
@@ -249,55 +249,55 @@ static void nkw_thunk_netdev_alloc_skb(void *p)
 {
 	struct nkw_frame_netdev_alloc_skb *f = p;
 
-	f->ret = netdev_alloc_skb(f->dev, f->len);
+	f->nkw_ret = netdev_alloc_skb(f->dev, f->len);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_netdev_alloc_skb(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_netdev_alloc_skb(void *nkw_arg)
 {
-	struct nkw_frame_netdev_alloc_skb *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_netdev_alloc_skb frame;
-	struct net_device *dev = fp->dev;
-	unsigned int len = fp->len;
+	struct nkw_frame_netdev_alloc_skb *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_netdev_alloc_skb nkw_fr;
+	struct net_device *dev = nkw_fp->dev;
+	unsigned int len = nkw_fp->len;
 
 	if (!dev)
-		{ fp->ret = NULL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = NULL; return; } /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(d, dev, &nooks_type_net_device);
+		dev = nooks_in(nkw_dom, dev, &nooks_type_net_device);
 		if (!dev)
-			{ fp->ret = NULL; return; } /* not a live struct net_device of this extension */
+			{ nkw_fp->nkw_ret = NULL; return; } /* not a live struct net_device of this extension */
 	}
-	frame.dev = dev;
-	frame.len = len;
-	nkw_thunk_netdev_alloc_skb(&frame);
+	nkw_fr.dev = dev;
+	nkw_fr.len = len;
+	nkw_thunk_netdev_alloc_skb(&nkw_fr);
 	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)dev, &nooks_type_net_device);
-	if (frame.ret) {
-		if (nooks_track(d, frame.ret, &nooks_type_sk_buff)) {
-			kfree_skb(frame.ret);
-			{ fp->ret = NULL; return; }
+		nooks_refresh(nkw_dom, (void *)dev, &nooks_type_net_device);
+	if (nkw_fr.nkw_ret) {
+		if (nooks_track(nkw_dom, nkw_fr.nkw_ret, &nooks_type_sk_buff)) {
+			kfree_skb(nkw_fr.nkw_ret);
+			{ nkw_fp->nkw_ret = NULL; return; }
 		}
-		frame.ret = nooks_out(d, frame.ret, &nooks_type_sk_buff);
+		nkw_fr.nkw_ret = nooks_out(nkw_dom, nkw_fr.nkw_ret, &nooks_type_sk_buff);
 	}
-	fp->ret = frame.ret;
-	(void)d;
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 struct sk_buff *nooks_kw_netdev_alloc_skb(struct net_device *dev, unsigned int len)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_netdev_alloc_skb frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_netdev_alloc_skb nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return netdev_alloc_skb(dev, len);
 	}
-	frame.nkw_d = d;
-	frame.dev = dev;
-	frame.len = len;
-	nooks_xpc_kernel(d, nkw_checked_netdev_alloc_skb, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.dev = dev;
+	nkw_fr.len = len;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_netdev_alloc_skb, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- void kfree_skb(struct sk_buff *skb) */
@@ -316,40 +316,40 @@ static void nkw_thunk_kfree_skb(void *p)
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_kfree_skb(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_kfree_skb(void *nkw_arg)
 {
-	struct nkw_frame_kfree_skb *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_kfree_skb frame;
-	struct sk_buff *skb = fp->skb;
+	struct nkw_frame_kfree_skb *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_kfree_skb nkw_fr;
+	struct sk_buff *skb = nkw_fp->skb;
 
 	if (!skb)
 		return; /* NULL where not nullable */
 	if (skb) {
-		skb = nooks_in(d, skb, &nooks_type_sk_buff);
+		skb = nooks_in(nkw_dom, skb, &nooks_type_sk_buff);
 		if (!skb)
 			return; /* not a live struct sk_buff of this extension */
-		if (nooks_forget(d, skb, &nooks_type_sk_buff))
+		if (nooks_forget(nkw_dom, skb, &nooks_type_sk_buff))
 			return; /* released twice */
 	}
-	frame.skb = skb;
-	nkw_thunk_kfree_skb(&frame);
-	(void)d;
+	nkw_fr.skb = skb;
+	nkw_thunk_kfree_skb(&nkw_fr);
+	(void)nkw_dom;
 }
 
 void nooks_kw_kfree_skb(struct sk_buff *skb)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_kfree_skb frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_kfree_skb nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		kfree_skb(skb);
 		return;
 	}
-	frame.nkw_d = d;
-	frame.skb = skb;
-	nooks_xpc_kernel(d, nkw_checked_kfree_skb, &frame);
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.skb = skb;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_kfree_skb, &nkw_fr);
 }
 
 /* ---- int netif_rx(struct sk_buff *skb) */
@@ -357,7 +357,7 @@ void nooks_kw_kfree_skb(struct sk_buff *skb)
 struct nkw_frame_netif_rx {
 	struct nooks_domain *nkw_d;
 	struct sk_buff *skb;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -365,45 +365,45 @@ static void nkw_thunk_netif_rx(void *p)
 {
 	struct nkw_frame_netif_rx *f = p;
 
-	f->ret = netif_rx(f->skb);
+	f->nkw_ret = netif_rx(f->skb);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_netif_rx(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_netif_rx(void *nkw_arg)
 {
-	struct nkw_frame_netif_rx *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_netif_rx frame;
-	struct sk_buff *skb = fp->skb;
+	struct nkw_frame_netif_rx *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_netif_rx nkw_fr;
+	struct sk_buff *skb = nkw_fp->skb;
 
 	if (!skb)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (skb) {
-		skb = nooks_in(d, skb, &nooks_type_sk_buff);
+		skb = nooks_in(nkw_dom, skb, &nooks_type_sk_buff);
 		if (!skb)
-			{ fp->ret = -EINVAL; return; } /* not a live struct sk_buff of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct sk_buff of this extension */
 	}
-	frame.skb = skb;
-	nkw_thunk_netif_rx(&frame);
+	nkw_fr.skb = skb;
+	nkw_thunk_netif_rx(&nkw_fr);
 	if (skb)
-		nooks_transfer(d, NULL, (void *)skb, &nooks_type_sk_buff);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_transfer(nkw_dom, NULL, (void *)skb, &nooks_type_sk_buff);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_netif_rx(struct sk_buff *skb)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_netif_rx frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_netif_rx nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return netif_rx(skb);
 	}
-	frame.nkw_d = d;
-	frame.skb = skb;
-	nooks_xpc_kernel(d, nkw_checked_netif_rx, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.skb = skb;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_netif_rx, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- int skb_copy_bits(const struct sk_buff *skb, int offset, void *to, int len) */
@@ -414,7 +414,7 @@ struct nkw_frame_skb_copy_bits {
 	int offset;
 	void *to;
 	int len;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -422,58 +422,58 @@ static void nkw_thunk_skb_copy_bits(void *p)
 {
 	struct nkw_frame_skb_copy_bits *f = p;
 
-	f->ret = skb_copy_bits(f->skb, f->offset, f->to, f->len);
+	f->nkw_ret = skb_copy_bits(f->skb, f->offset, f->to, f->len);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_skb_copy_bits(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_skb_copy_bits(void *nkw_arg)
 {
-	struct nkw_frame_skb_copy_bits *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_skb_copy_bits frame;
-	const struct sk_buff *skb = fp->skb;
-	int offset = fp->offset;
-	void *to = fp->to;
-	int len = fp->len;
+	struct nkw_frame_skb_copy_bits *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_skb_copy_bits nkw_fr;
+	const struct sk_buff *skb = nkw_fp->skb;
+	int offset = nkw_fp->offset;
+	void *to = nkw_fp->to;
+	int len = nkw_fp->len;
 
 	if (!skb)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (skb) {
-		skb = nooks_in(d, skb, &nooks_type_sk_buff);
+		skb = nooks_in(nkw_dom, skb, &nooks_type_sk_buff);
 		if (!skb)
-			{ fp->ret = -EINVAL; return; } /* not a live struct sk_buff of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct sk_buff of this extension */
 	}
 	if (!to)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
-	if (to && nooks_check_buffer(d, to, (size_t)(len), 1))
-		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
-	frame.skb = skb;
-	frame.offset = offset;
-	frame.to = to;
-	frame.len = len;
-	nkw_thunk_skb_copy_bits(&frame);
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
+	if (to && nooks_check_buffer(nkw_dom, to, (size_t)(len), 1))
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	nkw_fr.skb = skb;
+	nkw_fr.offset = offset;
+	nkw_fr.to = to;
+	nkw_fr.len = len;
+	nkw_thunk_skb_copy_bits(&nkw_fr);
 	if (skb)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)skb, &nooks_type_sk_buff);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)skb, &nooks_type_sk_buff);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_skb_copy_bits(const struct sk_buff *skb, int offset, void *to, int len)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_skb_copy_bits frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_skb_copy_bits nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return skb_copy_bits(skb, offset, to, len);
 	}
-	frame.nkw_d = d;
-	frame.skb = skb;
-	frame.offset = offset;
-	frame.to = to;
-	frame.len = len;
-	nooks_xpc_kernel(d, nkw_checked_skb_copy_bits, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.skb = skb;
+	nkw_fr.offset = offset;
+	nkw_fr.to = to;
+	nkw_fr.len = len;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_skb_copy_bits, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 const struct nooks_kw_table_net nooks_kw_table_net = {

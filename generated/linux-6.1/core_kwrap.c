@@ -13,7 +13,7 @@ struct nkw_frame_kmalloc {
 	struct nooks_domain *nkw_d;
 	size_t size;
 	gfp_t flags;
-	void *ret;
+	void *nkw_ret;
 	char nkw_unused;
 };
 
@@ -21,39 +21,39 @@ static void nkw_thunk_kmalloc(void *p)
 {
 	struct nkw_frame_kmalloc *f = p;
 
-	f->ret = kmalloc(f->size, f->flags);
+	f->nkw_ret = kmalloc(f->size, f->flags);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_kmalloc(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_kmalloc(void *nkw_arg)
 {
-	struct nkw_frame_kmalloc *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_kmalloc frame;
-	size_t size = fp->size;
-	gfp_t flags = fp->flags;
+	struct nkw_frame_kmalloc *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_kmalloc nkw_fr;
+	size_t size = nkw_fp->size;
+	gfp_t flags = nkw_fp->flags;
 
-	frame.size = size;
-	frame.flags = flags;
-	nkw_thunk_kmalloc(&frame);
-	fp->ret = frame.ret;
-	(void)d;
+	nkw_fr.size = size;
+	nkw_fr.flags = flags;
+	nkw_thunk_kmalloc(&nkw_fr);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 void *nooks_kw_kmalloc(size_t size, gfp_t flags)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_kmalloc frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_kmalloc nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return kmalloc(size, flags);
 	}
-	frame.nkw_d = d;
-	frame.size = size;
-	frame.flags = flags;
-	nooks_xpc_kernel(d, nkw_checked_kmalloc, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.size = size;
+	nkw_fr.flags = flags;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_kmalloc, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- void *kzalloc(size_t size, gfp_t flags) */
@@ -62,7 +62,7 @@ struct nkw_frame_kzalloc {
 	struct nooks_domain *nkw_d;
 	size_t size;
 	gfp_t flags;
-	void *ret;
+	void *nkw_ret;
 	char nkw_unused;
 };
 
@@ -70,39 +70,39 @@ static void nkw_thunk_kzalloc(void *p)
 {
 	struct nkw_frame_kzalloc *f = p;
 
-	f->ret = kzalloc(f->size, f->flags);
+	f->nkw_ret = kzalloc(f->size, f->flags);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_kzalloc(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_kzalloc(void *nkw_arg)
 {
-	struct nkw_frame_kzalloc *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_kzalloc frame;
-	size_t size = fp->size;
-	gfp_t flags = fp->flags;
+	struct nkw_frame_kzalloc *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_kzalloc nkw_fr;
+	size_t size = nkw_fp->size;
+	gfp_t flags = nkw_fp->flags;
 
-	frame.size = size;
-	frame.flags = flags;
-	nkw_thunk_kzalloc(&frame);
-	fp->ret = frame.ret;
-	(void)d;
+	nkw_fr.size = size;
+	nkw_fr.flags = flags;
+	nkw_thunk_kzalloc(&nkw_fr);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 void *nooks_kw_kzalloc(size_t size, gfp_t flags)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_kzalloc frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_kzalloc nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return kzalloc(size, flags);
 	}
-	frame.nkw_d = d;
-	frame.size = size;
-	frame.flags = flags;
-	nooks_xpc_kernel(d, nkw_checked_kzalloc, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.size = size;
+	nkw_fr.flags = flags;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_kzalloc, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- void kfree(const void *objp) */
@@ -121,33 +121,33 @@ static void nkw_thunk_kfree(void *p)
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_kfree(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_kfree(void *nkw_arg)
 {
-	struct nkw_frame_kfree *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_kfree frame;
-	const void *objp = fp->objp;
+	struct nkw_frame_kfree *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_kfree nkw_fr;
+	const void *objp = nkw_fp->objp;
 
 	if (!objp)
 		return; /* NULL where not nullable */
-	frame.objp = objp;
-	nkw_thunk_kfree(&frame);
-	(void)d;
+	nkw_fr.objp = objp;
+	nkw_thunk_kfree(&nkw_fr);
+	(void)nkw_dom;
 }
 
 void nooks_kw_kfree(const void *objp)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_kfree frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_kfree nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		kfree(objp);
 		return;
 	}
-	frame.nkw_d = d;
-	frame.objp = objp;
-	nooks_xpc_kernel(d, nkw_checked_kfree, &frame);
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.objp = objp;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_kfree, &nkw_fr);
 }
 
 const struct nooks_kw_table_core nooks_kw_table_core = {

@@ -12,7 +12,7 @@
 struct nkw_frame_register_filesystem {
 	struct nooks_domain *nkw_d;
 	struct file_system_type *fs;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -20,45 +20,45 @@ static void nkw_thunk_register_filesystem(void *p)
 {
 	struct nkw_frame_register_filesystem *f = p;
 
-	f->ret = register_filesystem(f->fs);
+	f->nkw_ret = register_filesystem(f->fs);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_register_filesystem(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_register_filesystem(void *nkw_arg)
 {
-	struct nkw_frame_register_filesystem *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_register_filesystem frame;
-	struct file_system_type *fs = fp->fs;
+	struct nkw_frame_register_filesystem *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_register_filesystem nkw_fr;
+	struct file_system_type *fs = nkw_fp->fs;
 
 	if (!fs)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (fs) {
-		fs = nooks_in(d, fs, &nooks_type_file_system_type);
+		fs = nooks_in(nkw_dom, fs, &nooks_type_file_system_type);
 		if (!fs)
-			{ fp->ret = -EINVAL; return; } /* not a live struct file_system_type of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct file_system_type of this extension */
 	}
-	frame.fs = fs;
-	nkw_thunk_register_filesystem(&frame);
+	nkw_fr.fs = fs;
+	nkw_thunk_register_filesystem(&nkw_fr);
 	if (fs)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)fs, &nooks_type_file_system_type);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)fs, &nooks_type_file_system_type);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_register_filesystem(struct file_system_type *fs)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_register_filesystem frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_register_filesystem nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return register_filesystem(fs);
 	}
-	frame.nkw_d = d;
-	frame.fs = fs;
-	nooks_xpc_kernel(d, nkw_checked_register_filesystem, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.fs = fs;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_register_filesystem, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- int unregister_filesystem(struct file_system_type *fs) */
@@ -66,7 +66,7 @@ int nooks_kw_register_filesystem(struct file_system_type *fs)
 struct nkw_frame_unregister_filesystem {
 	struct nooks_domain *nkw_d;
 	struct file_system_type *fs;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -74,45 +74,45 @@ static void nkw_thunk_unregister_filesystem(void *p)
 {
 	struct nkw_frame_unregister_filesystem *f = p;
 
-	f->ret = unregister_filesystem(f->fs);
+	f->nkw_ret = unregister_filesystem(f->fs);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_unregister_filesystem(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_unregister_filesystem(void *nkw_arg)
 {
-	struct nkw_frame_unregister_filesystem *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_unregister_filesystem frame;
-	struct file_system_type *fs = fp->fs;
+	struct nkw_frame_unregister_filesystem *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_unregister_filesystem nkw_fr;
+	struct file_system_type *fs = nkw_fp->fs;
 
 	if (!fs)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (fs) {
-		fs = nooks_in(d, fs, &nooks_type_file_system_type);
+		fs = nooks_in(nkw_dom, fs, &nooks_type_file_system_type);
 		if (!fs)
-			{ fp->ret = -EINVAL; return; } /* not a live struct file_system_type of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct file_system_type of this extension */
 	}
-	frame.fs = fs;
-	nkw_thunk_unregister_filesystem(&frame);
+	nkw_fr.fs = fs;
+	nkw_thunk_unregister_filesystem(&nkw_fr);
 	if (fs)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)fs, &nooks_type_file_system_type);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)fs, &nooks_type_file_system_type);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_unregister_filesystem(struct file_system_type *fs)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_unregister_filesystem frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_unregister_filesystem nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return unregister_filesystem(fs);
 	}
-	frame.nkw_d = d;
-	frame.fs = fs;
-	nooks_xpc_kernel(d, nkw_checked_unregister_filesystem, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.fs = fs;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_unregister_filesystem, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 const struct nooks_kw_table_fs nooks_kw_table_fs = {

@@ -16,7 +16,7 @@ struct nkw_frame_sock_create_kern {
 	int type;
 	int proto;
 	struct socket **res;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -24,59 +24,59 @@ static void nkw_thunk_sock_create_kern(void *p)
 {
 	struct nkw_frame_sock_create_kern *f = p;
 
-	f->ret = sock_create_kern(f->net, f->family, f->type, f->proto, f->res);
+	f->nkw_ret = sock_create_kern(f->net, f->family, f->type, f->proto, f->res);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_sock_create_kern(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_sock_create_kern(void *nkw_arg)
 {
-	struct nkw_frame_sock_create_kern *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_sock_create_kern frame;
-	struct net *net = fp->net;
-	int family = fp->family;
-	int type = fp->type;
-	int proto = fp->proto;
-	struct socket **res = fp->res;
+	struct nkw_frame_sock_create_kern *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_sock_create_kern nkw_fr;
+	struct net *net = nkw_fp->net;
+	int family = nkw_fp->family;
+	int type = nkw_fp->type;
+	int proto = nkw_fp->proto;
+	struct socket **res = nkw_fp->res;
 
 	if (!net)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (net) {
-		net = nooks_in(d, net, &nooks_type_net);
+		net = nooks_in(nkw_dom, net, &nooks_type_net);
 		if (!net)
-			{ fp->ret = -EINVAL; return; } /* not a live struct net of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct net of this extension */
 	}
 	if (!res)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
-	frame.net = net;
-	frame.family = family;
-	frame.type = type;
-	frame.proto = proto;
-	frame.res = res;
-	nkw_thunk_sock_create_kern(&frame);
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
+	nkw_fr.net = net;
+	nkw_fr.family = family;
+	nkw_fr.type = type;
+	nkw_fr.proto = proto;
+	nkw_fr.res = res;
+	nkw_thunk_sock_create_kern(&nkw_fr);
 	if (net)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)net, &nooks_type_net);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)net, &nooks_type_net);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_sock_create_kern(struct net *net, int family, int type, int proto, struct socket **res)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_sock_create_kern frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_sock_create_kern nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return sock_create_kern(net, family, type, proto, res);
 	}
-	frame.nkw_d = d;
-	frame.net = net;
-	frame.family = family;
-	frame.type = type;
-	frame.proto = proto;
-	frame.res = res;
-	nooks_xpc_kernel(d, nkw_checked_sock_create_kern, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.net = net;
+	nkw_fr.family = family;
+	nkw_fr.type = type;
+	nkw_fr.proto = proto;
+	nkw_fr.res = res;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_sock_create_kern, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- int kernel_bind(struct socket *sock, struct sockaddr *addr, int addrlen) */
@@ -86,7 +86,7 @@ struct nkw_frame_kernel_bind {
 	struct socket *sock;
 	struct sockaddr *addr;
 	int addrlen;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -94,55 +94,55 @@ static void nkw_thunk_kernel_bind(void *p)
 {
 	struct nkw_frame_kernel_bind *f = p;
 
-	f->ret = kernel_bind(f->sock, f->addr, f->addrlen);
+	f->nkw_ret = kernel_bind(f->sock, f->addr, f->addrlen);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_kernel_bind(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_kernel_bind(void *nkw_arg)
 {
-	struct nkw_frame_kernel_bind *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_kernel_bind frame;
-	struct socket *sock = fp->sock;
-	struct sockaddr *addr = fp->addr;
-	int addrlen = fp->addrlen;
+	struct nkw_frame_kernel_bind *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_kernel_bind nkw_fr;
+	struct socket *sock = nkw_fp->sock;
+	struct sockaddr *addr = nkw_fp->addr;
+	int addrlen = nkw_fp->addrlen;
 
 	if (!sock)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
+		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
 		if (!sock)
-			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
 	}
 	if (!addr)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
-	if (addr && nooks_check_buffer(d, addr, (size_t)(addrlen), 0))
-		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
-	frame.sock = sock;
-	frame.addr = addr;
-	frame.addrlen = addrlen;
-	nkw_thunk_kernel_bind(&frame);
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
+	if (addr && nooks_check_buffer(nkw_dom, addr, (size_t)(addrlen), 0))
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	nkw_fr.sock = sock;
+	nkw_fr.addr = addr;
+	nkw_fr.addrlen = addrlen;
+	nkw_thunk_kernel_bind(&nkw_fr);
 	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_kernel_bind(struct socket *sock, struct sockaddr *addr, int addrlen)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_kernel_bind frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_kernel_bind nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return kernel_bind(sock, addr, addrlen);
 	}
-	frame.nkw_d = d;
-	frame.sock = sock;
-	frame.addr = addr;
-	frame.addrlen = addrlen;
-	nooks_xpc_kernel(d, nkw_checked_kernel_bind, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.sock = sock;
+	nkw_fr.addr = addr;
+	nkw_fr.addrlen = addrlen;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_bind, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- int kernel_listen(struct socket *sock, int backlog) */
@@ -151,7 +151,7 @@ struct nkw_frame_kernel_listen {
 	struct nooks_domain *nkw_d;
 	struct socket *sock;
 	int backlog;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -159,48 +159,48 @@ static void nkw_thunk_kernel_listen(void *p)
 {
 	struct nkw_frame_kernel_listen *f = p;
 
-	f->ret = kernel_listen(f->sock, f->backlog);
+	f->nkw_ret = kernel_listen(f->sock, f->backlog);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_kernel_listen(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_kernel_listen(void *nkw_arg)
 {
-	struct nkw_frame_kernel_listen *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_kernel_listen frame;
-	struct socket *sock = fp->sock;
-	int backlog = fp->backlog;
+	struct nkw_frame_kernel_listen *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_kernel_listen nkw_fr;
+	struct socket *sock = nkw_fp->sock;
+	int backlog = nkw_fp->backlog;
 
 	if (!sock)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
+		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
 		if (!sock)
-			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
 	}
-	frame.sock = sock;
-	frame.backlog = backlog;
-	nkw_thunk_kernel_listen(&frame);
+	nkw_fr.sock = sock;
+	nkw_fr.backlog = backlog;
+	nkw_thunk_kernel_listen(&nkw_fr);
 	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_kernel_listen(struct socket *sock, int backlog)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_kernel_listen frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_kernel_listen nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return kernel_listen(sock, backlog);
 	}
-	frame.nkw_d = d;
-	frame.sock = sock;
-	frame.backlog = backlog;
-	nooks_xpc_kernel(d, nkw_checked_kernel_listen, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.sock = sock;
+	nkw_fr.backlog = backlog;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_listen, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- int kernel_accept(struct socket *sock, struct socket **newsock, int flags) */
@@ -210,7 +210,7 @@ struct nkw_frame_kernel_accept {
 	struct socket *sock;
 	struct socket **newsock;
 	int flags;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -218,53 +218,53 @@ static void nkw_thunk_kernel_accept(void *p)
 {
 	struct nkw_frame_kernel_accept *f = p;
 
-	f->ret = kernel_accept(f->sock, f->newsock, f->flags);
+	f->nkw_ret = kernel_accept(f->sock, f->newsock, f->flags);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_kernel_accept(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_kernel_accept(void *nkw_arg)
 {
-	struct nkw_frame_kernel_accept *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_kernel_accept frame;
-	struct socket *sock = fp->sock;
-	struct socket **newsock = fp->newsock;
-	int flags = fp->flags;
+	struct nkw_frame_kernel_accept *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_kernel_accept nkw_fr;
+	struct socket *sock = nkw_fp->sock;
+	struct socket **newsock = nkw_fp->newsock;
+	int flags = nkw_fp->flags;
 
 	if (!sock)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
+		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
 		if (!sock)
-			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
 	}
 	if (!newsock)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
-	frame.sock = sock;
-	frame.newsock = newsock;
-	frame.flags = flags;
-	nkw_thunk_kernel_accept(&frame);
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
+	nkw_fr.sock = sock;
+	nkw_fr.newsock = newsock;
+	nkw_fr.flags = flags;
+	nkw_thunk_kernel_accept(&nkw_fr);
 	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_kernel_accept(struct socket *sock, struct socket **newsock, int flags)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_kernel_accept frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_kernel_accept nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return kernel_accept(sock, newsock, flags);
 	}
-	frame.nkw_d = d;
-	frame.sock = sock;
-	frame.newsock = newsock;
-	frame.flags = flags;
-	nooks_xpc_kernel(d, nkw_checked_kernel_accept, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.sock = sock;
+	nkw_fr.newsock = newsock;
+	nkw_fr.flags = flags;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_accept, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- int kernel_sendmsg(struct socket *sock, struct msghdr *msg, struct kvec *vec, size_t num, size_t len) */
@@ -276,7 +276,7 @@ struct nkw_frame_kernel_sendmsg {
 	struct kvec *vec;
 	size_t num;
 	size_t len;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -284,70 +284,70 @@ static void nkw_thunk_kernel_sendmsg(void *p)
 {
 	struct nkw_frame_kernel_sendmsg *f = p;
 
-	f->ret = kernel_sendmsg(f->sock, f->msg, f->vec, f->num, f->len);
+	f->nkw_ret = kernel_sendmsg(f->sock, f->msg, f->vec, f->num, f->len);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_kernel_sendmsg(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_kernel_sendmsg(void *nkw_arg)
 {
-	struct nkw_frame_kernel_sendmsg *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_kernel_sendmsg frame;
-	struct socket *sock = fp->sock;
-	struct msghdr *msg = fp->msg;
-	struct kvec *vec = fp->vec;
-	size_t num = fp->num;
-	size_t len = fp->len;
+	struct nkw_frame_kernel_sendmsg *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_kernel_sendmsg nkw_fr;
+	struct socket *sock = nkw_fp->sock;
+	struct msghdr *msg = nkw_fp->msg;
+	struct kvec *vec = nkw_fp->vec;
+	size_t num = nkw_fp->num;
+	size_t len = nkw_fp->len;
 
 	if (!sock)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
+		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
 		if (!sock)
-			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
 	}
 	if (!msg)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (msg) {
-		msg = nooks_in(d, msg, &nooks_type_msghdr);
+		msg = nooks_in(nkw_dom, msg, &nooks_type_msghdr);
 		if (!msg)
-			{ fp->ret = -EINVAL; return; } /* not a live struct msghdr of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct msghdr of this extension */
 	}
 	if (!vec)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
-	if (vec && nooks_check_buffer(d, vec, (size_t)(num) * sizeof(*vec), 0))
-		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
-	frame.sock = sock;
-	frame.msg = msg;
-	frame.vec = vec;
-	frame.num = num;
-	frame.len = len;
-	nkw_thunk_kernel_sendmsg(&frame);
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
+	if (vec && nooks_check_buffer(nkw_dom, vec, (size_t)(num) * sizeof(*vec), 0))
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	nkw_fr.sock = sock;
+	nkw_fr.msg = msg;
+	nkw_fr.vec = vec;
+	nkw_fr.num = num;
+	nkw_fr.len = len;
+	nkw_thunk_kernel_sendmsg(&nkw_fr);
 	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
 	if (msg)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)msg, &nooks_type_msghdr);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)msg, &nooks_type_msghdr);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_kernel_sendmsg(struct socket *sock, struct msghdr *msg, struct kvec *vec, size_t num, size_t len)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_kernel_sendmsg frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_kernel_sendmsg nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return kernel_sendmsg(sock, msg, vec, num, len);
 	}
-	frame.nkw_d = d;
-	frame.sock = sock;
-	frame.msg = msg;
-	frame.vec = vec;
-	frame.num = num;
-	frame.len = len;
-	nooks_xpc_kernel(d, nkw_checked_kernel_sendmsg, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.sock = sock;
+	nkw_fr.msg = msg;
+	nkw_fr.vec = vec;
+	nkw_fr.num = num;
+	nkw_fr.len = len;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_sendmsg, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- int kernel_recvmsg(struct socket *sock, struct msghdr *msg, struct kvec *vec, size_t num, size_t len, int flags) */
@@ -360,7 +360,7 @@ struct nkw_frame_kernel_recvmsg {
 	size_t num;
 	size_t len;
 	int flags;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -368,73 +368,73 @@ static void nkw_thunk_kernel_recvmsg(void *p)
 {
 	struct nkw_frame_kernel_recvmsg *f = p;
 
-	f->ret = kernel_recvmsg(f->sock, f->msg, f->vec, f->num, f->len, f->flags);
+	f->nkw_ret = kernel_recvmsg(f->sock, f->msg, f->vec, f->num, f->len, f->flags);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_kernel_recvmsg(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_kernel_recvmsg(void *nkw_arg)
 {
-	struct nkw_frame_kernel_recvmsg *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_kernel_recvmsg frame;
-	struct socket *sock = fp->sock;
-	struct msghdr *msg = fp->msg;
-	struct kvec *vec = fp->vec;
-	size_t num = fp->num;
-	size_t len = fp->len;
-	int flags = fp->flags;
+	struct nkw_frame_kernel_recvmsg *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_kernel_recvmsg nkw_fr;
+	struct socket *sock = nkw_fp->sock;
+	struct msghdr *msg = nkw_fp->msg;
+	struct kvec *vec = nkw_fp->vec;
+	size_t num = nkw_fp->num;
+	size_t len = nkw_fp->len;
+	int flags = nkw_fp->flags;
 
 	if (!sock)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
+		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
 		if (!sock)
-			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
 	}
 	if (!msg)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (msg) {
-		msg = nooks_in(d, msg, &nooks_type_msghdr);
+		msg = nooks_in(nkw_dom, msg, &nooks_type_msghdr);
 		if (!msg)
-			{ fp->ret = -EINVAL; return; } /* not a live struct msghdr of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct msghdr of this extension */
 	}
 	if (!vec)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
-	if (vec && nooks_check_buffer(d, vec, (size_t)(num) * sizeof(*vec), 0))
-		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
-	frame.sock = sock;
-	frame.msg = msg;
-	frame.vec = vec;
-	frame.num = num;
-	frame.len = len;
-	frame.flags = flags;
-	nkw_thunk_kernel_recvmsg(&frame);
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
+	if (vec && nooks_check_buffer(nkw_dom, vec, (size_t)(num) * sizeof(*vec), 0))
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	nkw_fr.sock = sock;
+	nkw_fr.msg = msg;
+	nkw_fr.vec = vec;
+	nkw_fr.num = num;
+	nkw_fr.len = len;
+	nkw_fr.flags = flags;
+	nkw_thunk_kernel_recvmsg(&nkw_fr);
 	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
 	if (msg)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)msg, &nooks_type_msghdr);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)msg, &nooks_type_msghdr);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_kernel_recvmsg(struct socket *sock, struct msghdr *msg, struct kvec *vec, size_t num, size_t len, int flags)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_kernel_recvmsg frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_kernel_recvmsg nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return kernel_recvmsg(sock, msg, vec, num, len, flags);
 	}
-	frame.nkw_d = d;
-	frame.sock = sock;
-	frame.msg = msg;
-	frame.vec = vec;
-	frame.num = num;
-	frame.len = len;
-	frame.flags = flags;
-	nooks_xpc_kernel(d, nkw_checked_kernel_recvmsg, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.sock = sock;
+	nkw_fr.msg = msg;
+	nkw_fr.vec = vec;
+	nkw_fr.num = num;
+	nkw_fr.len = len;
+	nkw_fr.flags = flags;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_recvmsg, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- int kernel_sock_shutdown(struct socket *sock, enum sock_shutdown_cmd how) */
@@ -443,7 +443,7 @@ struct nkw_frame_kernel_sock_shutdown {
 	struct nooks_domain *nkw_d;
 	struct socket *sock;
 	enum sock_shutdown_cmd how;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -451,48 +451,48 @@ static void nkw_thunk_kernel_sock_shutdown(void *p)
 {
 	struct nkw_frame_kernel_sock_shutdown *f = p;
 
-	f->ret = kernel_sock_shutdown(f->sock, f->how);
+	f->nkw_ret = kernel_sock_shutdown(f->sock, f->how);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_kernel_sock_shutdown(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_kernel_sock_shutdown(void *nkw_arg)
 {
-	struct nkw_frame_kernel_sock_shutdown *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_kernel_sock_shutdown frame;
-	struct socket *sock = fp->sock;
-	enum sock_shutdown_cmd how = fp->how;
+	struct nkw_frame_kernel_sock_shutdown *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_kernel_sock_shutdown nkw_fr;
+	struct socket *sock = nkw_fp->sock;
+	enum sock_shutdown_cmd how = nkw_fp->how;
 
 	if (!sock)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
+		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
 		if (!sock)
-			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
 	}
-	frame.sock = sock;
-	frame.how = how;
-	nkw_thunk_kernel_sock_shutdown(&frame);
+	nkw_fr.sock = sock;
+	nkw_fr.how = how;
+	nkw_thunk_kernel_sock_shutdown(&nkw_fr);
 	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_kernel_sock_shutdown(struct socket *sock, enum sock_shutdown_cmd how)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_kernel_sock_shutdown frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_kernel_sock_shutdown nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return kernel_sock_shutdown(sock, how);
 	}
-	frame.nkw_d = d;
-	frame.sock = sock;
-	frame.how = how;
-	nooks_xpc_kernel(d, nkw_checked_kernel_sock_shutdown, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.sock = sock;
+	nkw_fr.how = how;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_sock_shutdown, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- void sock_release(struct socket *sock) */
@@ -511,40 +511,40 @@ static void nkw_thunk_sock_release(void *p)
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_sock_release(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_sock_release(void *nkw_arg)
 {
-	struct nkw_frame_sock_release *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_sock_release frame;
-	struct socket *sock = fp->sock;
+	struct nkw_frame_sock_release *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_sock_release nkw_fr;
+	struct socket *sock = nkw_fp->sock;
 
 	if (!sock)
 		return; /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
+		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
 		if (!sock)
 			return; /* not a live struct socket of this extension */
 	}
-	frame.sock = sock;
-	nkw_thunk_sock_release(&frame);
+	nkw_fr.sock = sock;
+	nkw_thunk_sock_release(&nkw_fr);
 	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
+	(void)nkw_dom;
 }
 
 void nooks_kw_sock_release(struct socket *sock)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_sock_release frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_sock_release nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		sock_release(sock);
 		return;
 	}
-	frame.nkw_d = d;
-	frame.sock = sock;
-	nooks_xpc_kernel(d, nkw_checked_sock_release, &frame);
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.sock = sock;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_sock_release, &nkw_fr);
 }
 
 const struct nooks_kw_table_net nooks_kw_table_net = {

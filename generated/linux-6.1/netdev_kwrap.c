@@ -14,7 +14,7 @@ struct nkw_frame_alloc_etherdev_mqs {
 	int sizeof_priv;
 	unsigned int txqs;
 	unsigned int rxqs;
-	struct net_device *ret;
+	struct net_device *nkw_ret;
 	char nkw_unused;
 };
 
@@ -22,49 +22,49 @@ static void nkw_thunk_alloc_etherdev_mqs(void *p)
 {
 	struct nkw_frame_alloc_etherdev_mqs *f = p;
 
-	f->ret = alloc_etherdev_mqs(f->sizeof_priv, f->txqs, f->rxqs);
+	f->nkw_ret = alloc_etherdev_mqs(f->sizeof_priv, f->txqs, f->rxqs);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_alloc_etherdev_mqs(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_alloc_etherdev_mqs(void *nkw_arg)
 {
-	struct nkw_frame_alloc_etherdev_mqs *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_alloc_etherdev_mqs frame;
-	int sizeof_priv = fp->sizeof_priv;
-	unsigned int txqs = fp->txqs;
-	unsigned int rxqs = fp->rxqs;
+	struct nkw_frame_alloc_etherdev_mqs *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_alloc_etherdev_mqs nkw_fr;
+	int sizeof_priv = nkw_fp->sizeof_priv;
+	unsigned int txqs = nkw_fp->txqs;
+	unsigned int rxqs = nkw_fp->rxqs;
 
-	frame.sizeof_priv = sizeof_priv;
-	frame.txqs = txqs;
-	frame.rxqs = rxqs;
-	nkw_thunk_alloc_etherdev_mqs(&frame);
-	if (frame.ret) {
-		if (nooks_track(d, frame.ret, &nooks_type_net_device)) {
-			free_netdev(frame.ret);
-			{ fp->ret = NULL; return; }
+	nkw_fr.sizeof_priv = sizeof_priv;
+	nkw_fr.txqs = txqs;
+	nkw_fr.rxqs = rxqs;
+	nkw_thunk_alloc_etherdev_mqs(&nkw_fr);
+	if (nkw_fr.nkw_ret) {
+		if (nooks_track(nkw_dom, nkw_fr.nkw_ret, &nooks_type_net_device)) {
+			free_netdev(nkw_fr.nkw_ret);
+			{ nkw_fp->nkw_ret = NULL; return; }
 		}
-		frame.ret = nooks_out(d, frame.ret, &nooks_type_net_device);
+		nkw_fr.nkw_ret = nooks_out(nkw_dom, nkw_fr.nkw_ret, &nooks_type_net_device);
 	}
-	fp->ret = frame.ret;
-	(void)d;
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 struct net_device *nooks_kw_alloc_etherdev_mqs(int sizeof_priv, unsigned int txqs, unsigned int rxqs)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_alloc_etherdev_mqs frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_alloc_etherdev_mqs nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return alloc_etherdev_mqs(sizeof_priv, txqs, rxqs);
 	}
-	frame.nkw_d = d;
-	frame.sizeof_priv = sizeof_priv;
-	frame.txqs = txqs;
-	frame.rxqs = rxqs;
-	nooks_xpc_kernel(d, nkw_checked_alloc_etherdev_mqs, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.sizeof_priv = sizeof_priv;
+	nkw_fr.txqs = txqs;
+	nkw_fr.rxqs = rxqs;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_alloc_etherdev_mqs, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- void free_netdev(struct net_device *dev) */
@@ -83,40 +83,40 @@ static void nkw_thunk_free_netdev(void *p)
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_free_netdev(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_free_netdev(void *nkw_arg)
 {
-	struct nkw_frame_free_netdev *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_free_netdev frame;
-	struct net_device *dev = fp->dev;
+	struct nkw_frame_free_netdev *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_free_netdev nkw_fr;
+	struct net_device *dev = nkw_fp->dev;
 
 	if (!dev)
 		return; /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(d, dev, &nooks_type_net_device);
+		dev = nooks_in(nkw_dom, dev, &nooks_type_net_device);
 		if (!dev)
 			return; /* not a live struct net_device of this extension */
-		if (nooks_forget(d, dev, &nooks_type_net_device))
+		if (nooks_forget(nkw_dom, dev, &nooks_type_net_device))
 			return; /* released twice */
 	}
-	frame.dev = dev;
-	nkw_thunk_free_netdev(&frame);
-	(void)d;
+	nkw_fr.dev = dev;
+	nkw_thunk_free_netdev(&nkw_fr);
+	(void)nkw_dom;
 }
 
 void nooks_kw_free_netdev(struct net_device *dev)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_free_netdev frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_free_netdev nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		free_netdev(dev);
 		return;
 	}
-	frame.nkw_d = d;
-	frame.dev = dev;
-	nooks_xpc_kernel(d, nkw_checked_free_netdev, &frame);
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.dev = dev;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_free_netdev, &nkw_fr);
 }
 
 /* ---- int register_netdev(struct net_device *dev) */
@@ -124,7 +124,7 @@ void nooks_kw_free_netdev(struct net_device *dev)
 struct nkw_frame_register_netdev {
 	struct nooks_domain *nkw_d;
 	struct net_device *dev;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -132,7 +132,7 @@ static void nkw_thunk_register_netdev(void *p)
 {
 	struct nkw_frame_register_netdev *f = p;
 
-	f->ret = register_netdev(f->dev);
+	f->nkw_ret = register_netdev(f->dev);
 	(void)f;
 }
 
@@ -141,53 +141,53 @@ static void nkw_undo_register_netdev(void *obj)
 	unregister_netdev((struct net_device *)obj);
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_register_netdev(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_register_netdev(void *nkw_arg)
 {
-	struct nkw_frame_register_netdev *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_register_netdev frame;
-	struct net_device *dev = fp->dev;
-	struct nooks_binding *binding;
+	struct nkw_frame_register_netdev *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_register_netdev nkw_fr;
+	struct net_device *dev = nkw_fp->dev;
+	struct nooks_binding *nkw_bind;
 
 	if (!dev)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(d, dev, &nooks_type_net_device);
+		dev = nooks_in(nkw_dom, dev, &nooks_type_net_device);
 		if (!dev)
-			{ fp->ret = -EINVAL; return; } /* not a live struct net_device of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct net_device of this extension */
 	}
 	/* the kernel calls the extension's table through wrappers */
 	if (!dev->netdev_ops)
-		{ fp->ret = -EINVAL; return; }
-	binding = nooks_bind_ops(d, dev->netdev_ops, &nooks_xw_net_device_ops, sizeof(struct net_device_ops));
-	if (!binding)
-		{ fp->ret = -EINVAL; return; }
-	dev->netdev_ops = binding->table;
-	frame.dev = dev;
-	nkw_thunk_register_netdev(&frame);
+		{ nkw_fp->nkw_ret = -EINVAL; return; }
+	nkw_bind = nooks_bind_ops(nkw_dom, dev->netdev_ops, &nooks_xw_net_device_ops, sizeof(struct net_device_ops));
+	if (!nkw_bind)
+		{ nkw_fp->nkw_ret = -EINVAL; return; }
+	dev->netdev_ops = nkw_bind->table;
+	nkw_fr.dev = dev;
+	nkw_thunk_register_netdev(&nkw_fr);
 	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)dev, &nooks_type_net_device);
-	if (frame.ret != 0)	/* not registered: the extension's table again */
-		dev->netdev_ops = binding->orig;
-	if (frame.ret == 0)
-		nooks_record_registration(d, (void *)dev, nkw_undo_register_netdev);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)dev, &nooks_type_net_device);
+	if (nkw_fr.nkw_ret != 0)	/* not registered: the extension's table again */
+		dev->netdev_ops = nkw_bind->orig;
+	if (nkw_fr.nkw_ret == 0)
+		nooks_record_registration(nkw_dom, (void *)dev, nkw_undo_register_netdev);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_register_netdev(struct net_device *dev)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_register_netdev frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_register_netdev nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return register_netdev(dev);
 	}
-	frame.nkw_d = d;
-	frame.dev = dev;
-	nooks_xpc_kernel(d, nkw_checked_register_netdev, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.dev = dev;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_register_netdev, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- void unregister_netdev(struct net_device *dev) */
@@ -206,41 +206,41 @@ static void nkw_thunk_unregister_netdev(void *p)
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_unregister_netdev(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_unregister_netdev(void *nkw_arg)
 {
-	struct nkw_frame_unregister_netdev *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_unregister_netdev frame;
-	struct net_device *dev = fp->dev;
+	struct nkw_frame_unregister_netdev *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_unregister_netdev nkw_fr;
+	struct net_device *dev = nkw_fp->dev;
 
 	if (!dev)
 		return; /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(d, dev, &nooks_type_net_device);
+		dev = nooks_in(nkw_dom, dev, &nooks_type_net_device);
 		if (!dev)
 			return; /* not a live struct net_device of this extension */
 	}
-	nooks_drop_registration(d, (void *)dev);
-	frame.dev = dev;
-	nkw_thunk_unregister_netdev(&frame);
+	nooks_drop_registration(nkw_dom, (void *)dev);
+	nkw_fr.dev = dev;
+	nkw_thunk_unregister_netdev(&nkw_fr);
 	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)dev, &nooks_type_net_device);
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)dev, &nooks_type_net_device);
+	(void)nkw_dom;
 }
 
 void nooks_kw_unregister_netdev(struct net_device *dev)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_unregister_netdev frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_unregister_netdev nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		unregister_netdev(dev);
 		return;
 	}
-	frame.nkw_d = d;
-	frame.dev = dev;
-	nooks_xpc_kernel(d, nkw_checked_unregister_netdev, &frame);
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.dev = dev;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_unregister_netdev, &nkw_fr);
 }
 
 /* ---- struct sk_buff *__netdev_alloc_skb(struct net_device *dev, unsigned int length, gfp_t gfp_mask) */
@@ -250,7 +250,7 @@ struct nkw_frame___netdev_alloc_skb {
 	struct net_device *dev;
 	unsigned int length;
 	gfp_t gfp_mask;
-	struct sk_buff *ret;
+	struct sk_buff *nkw_ret;
 	char nkw_unused;
 };
 
@@ -258,58 +258,58 @@ static void nkw_thunk___netdev_alloc_skb(void *p)
 {
 	struct nkw_frame___netdev_alloc_skb *f = p;
 
-	f->ret = __netdev_alloc_skb(f->dev, f->length, f->gfp_mask);
+	f->nkw_ret = __netdev_alloc_skb(f->dev, f->length, f->gfp_mask);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked___netdev_alloc_skb(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked___netdev_alloc_skb(void *nkw_arg)
 {
-	struct nkw_frame___netdev_alloc_skb *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame___netdev_alloc_skb frame;
-	struct net_device *dev = fp->dev;
-	unsigned int length = fp->length;
-	gfp_t gfp_mask = fp->gfp_mask;
+	struct nkw_frame___netdev_alloc_skb *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame___netdev_alloc_skb nkw_fr;
+	struct net_device *dev = nkw_fp->dev;
+	unsigned int length = nkw_fp->length;
+	gfp_t gfp_mask = nkw_fp->gfp_mask;
 
 	if (!dev)
-		{ fp->ret = NULL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = NULL; return; } /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(d, dev, &nooks_type_net_device);
+		dev = nooks_in(nkw_dom, dev, &nooks_type_net_device);
 		if (!dev)
-			{ fp->ret = NULL; return; } /* not a live struct net_device of this extension */
+			{ nkw_fp->nkw_ret = NULL; return; } /* not a live struct net_device of this extension */
 	}
-	frame.dev = dev;
-	frame.length = length;
-	frame.gfp_mask = gfp_mask;
-	nkw_thunk___netdev_alloc_skb(&frame);
+	nkw_fr.dev = dev;
+	nkw_fr.length = length;
+	nkw_fr.gfp_mask = gfp_mask;
+	nkw_thunk___netdev_alloc_skb(&nkw_fr);
 	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)dev, &nooks_type_net_device);
-	if (frame.ret) {
-		if (nooks_track(d, frame.ret, &nooks_type_sk_buff)) {
-			consume_skb(frame.ret);
-			{ fp->ret = NULL; return; }
+		nooks_refresh(nkw_dom, (void *)dev, &nooks_type_net_device);
+	if (nkw_fr.nkw_ret) {
+		if (nooks_track(nkw_dom, nkw_fr.nkw_ret, &nooks_type_sk_buff)) {
+			consume_skb(nkw_fr.nkw_ret);
+			{ nkw_fp->nkw_ret = NULL; return; }
 		}
-		frame.ret = nooks_out(d, frame.ret, &nooks_type_sk_buff);
+		nkw_fr.nkw_ret = nooks_out(nkw_dom, nkw_fr.nkw_ret, &nooks_type_sk_buff);
 	}
-	fp->ret = frame.ret;
-	(void)d;
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 struct sk_buff *nooks_kw___netdev_alloc_skb(struct net_device *dev, unsigned int length, gfp_t gfp_mask)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame___netdev_alloc_skb frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame___netdev_alloc_skb nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return __netdev_alloc_skb(dev, length, gfp_mask);
 	}
-	frame.nkw_d = d;
-	frame.dev = dev;
-	frame.length = length;
-	frame.gfp_mask = gfp_mask;
-	nooks_xpc_kernel(d, nkw_checked___netdev_alloc_skb, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.dev = dev;
+	nkw_fr.length = length;
+	nkw_fr.gfp_mask = gfp_mask;
+	nooks_xpc_kernel(nkw_dom, nkw_checked___netdev_alloc_skb, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- void consume_skb(struct sk_buff *skb) */
@@ -328,40 +328,40 @@ static void nkw_thunk_consume_skb(void *p)
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_consume_skb(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_consume_skb(void *nkw_arg)
 {
-	struct nkw_frame_consume_skb *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_consume_skb frame;
-	struct sk_buff *skb = fp->skb;
+	struct nkw_frame_consume_skb *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_consume_skb nkw_fr;
+	struct sk_buff *skb = nkw_fp->skb;
 
 	if (!skb)
 		return; /* NULL where not nullable */
 	if (skb) {
-		skb = nooks_in(d, skb, &nooks_type_sk_buff);
+		skb = nooks_in(nkw_dom, skb, &nooks_type_sk_buff);
 		if (!skb)
 			return; /* not a live struct sk_buff of this extension */
-		if (nooks_forget(d, skb, &nooks_type_sk_buff))
+		if (nooks_forget(nkw_dom, skb, &nooks_type_sk_buff))
 			return; /* released twice */
 	}
-	frame.skb = skb;
-	nkw_thunk_consume_skb(&frame);
-	(void)d;
+	nkw_fr.skb = skb;
+	nkw_thunk_consume_skb(&nkw_fr);
+	(void)nkw_dom;
 }
 
 void nooks_kw_consume_skb(struct sk_buff *skb)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_consume_skb frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_consume_skb nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		consume_skb(skb);
 		return;
 	}
-	frame.nkw_d = d;
-	frame.skb = skb;
-	nooks_xpc_kernel(d, nkw_checked_consume_skb, &frame);
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.skb = skb;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_consume_skb, &nkw_fr);
 }
 
 /* ---- void *skb_put(struct sk_buff *skb, unsigned int len) */
@@ -370,7 +370,7 @@ struct nkw_frame_skb_put {
 	struct nooks_domain *nkw_d;
 	struct sk_buff *skb;
 	unsigned int len;
-	void *ret;
+	void *nkw_ret;
 	char nkw_unused;
 };
 
@@ -378,48 +378,48 @@ static void nkw_thunk_skb_put(void *p)
 {
 	struct nkw_frame_skb_put *f = p;
 
-	f->ret = skb_put(f->skb, f->len);
+	f->nkw_ret = skb_put(f->skb, f->len);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_skb_put(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_skb_put(void *nkw_arg)
 {
-	struct nkw_frame_skb_put *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_skb_put frame;
-	struct sk_buff *skb = fp->skb;
-	unsigned int len = fp->len;
+	struct nkw_frame_skb_put *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_skb_put nkw_fr;
+	struct sk_buff *skb = nkw_fp->skb;
+	unsigned int len = nkw_fp->len;
 
 	if (!skb)
-		{ fp->ret = NULL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = NULL; return; } /* NULL where not nullable */
 	if (skb) {
-		skb = nooks_in(d, skb, &nooks_type_sk_buff);
+		skb = nooks_in(nkw_dom, skb, &nooks_type_sk_buff);
 		if (!skb)
-			{ fp->ret = NULL; return; } /* not a live struct sk_buff of this extension */
+			{ nkw_fp->nkw_ret = NULL; return; } /* not a live struct sk_buff of this extension */
 	}
-	frame.skb = skb;
-	frame.len = len;
-	nkw_thunk_skb_put(&frame);
+	nkw_fr.skb = skb;
+	nkw_fr.len = len;
+	nkw_thunk_skb_put(&nkw_fr);
 	if (skb)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)skb, &nooks_type_sk_buff);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)skb, &nooks_type_sk_buff);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 void *nooks_kw_skb_put(struct sk_buff *skb, unsigned int len)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_skb_put frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_skb_put nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return skb_put(skb, len);
 	}
-	frame.nkw_d = d;
-	frame.skb = skb;
-	frame.len = len;
-	nooks_xpc_kernel(d, nkw_checked_skb_put, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.skb = skb;
+	nkw_fr.len = len;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_skb_put, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- int netif_rx(struct sk_buff *skb) */
@@ -427,7 +427,7 @@ void *nooks_kw_skb_put(struct sk_buff *skb, unsigned int len)
 struct nkw_frame_netif_rx {
 	struct nooks_domain *nkw_d;
 	struct sk_buff *skb;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -435,45 +435,45 @@ static void nkw_thunk_netif_rx(void *p)
 {
 	struct nkw_frame_netif_rx *f = p;
 
-	f->ret = netif_rx(f->skb);
+	f->nkw_ret = netif_rx(f->skb);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_netif_rx(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_netif_rx(void *nkw_arg)
 {
-	struct nkw_frame_netif_rx *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_netif_rx frame;
-	struct sk_buff *skb = fp->skb;
+	struct nkw_frame_netif_rx *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_netif_rx nkw_fr;
+	struct sk_buff *skb = nkw_fp->skb;
 
 	if (!skb)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (skb) {
-		skb = nooks_in(d, skb, &nooks_type_sk_buff);
+		skb = nooks_in(nkw_dom, skb, &nooks_type_sk_buff);
 		if (!skb)
-			{ fp->ret = -EINVAL; return; } /* not a live struct sk_buff of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct sk_buff of this extension */
 	}
-	frame.skb = skb;
-	nkw_thunk_netif_rx(&frame);
+	nkw_fr.skb = skb;
+	nkw_thunk_netif_rx(&nkw_fr);
 	if (skb)
-		nooks_transfer(d, NULL, (void *)skb, &nooks_type_sk_buff);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_transfer(nkw_dom, NULL, (void *)skb, &nooks_type_sk_buff);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_netif_rx(struct sk_buff *skb)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_netif_rx frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_netif_rx nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return netif_rx(skb);
 	}
-	frame.nkw_d = d;
-	frame.skb = skb;
-	nooks_xpc_kernel(d, nkw_checked_netif_rx, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.skb = skb;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_netif_rx, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- __be16 eth_type_trans(struct sk_buff *skb, struct net_device *dev) */
@@ -482,7 +482,7 @@ struct nkw_frame_eth_type_trans {
 	struct nooks_domain *nkw_d;
 	struct sk_buff *skb;
 	struct net_device *dev;
-	__be16 ret;
+	__be16 nkw_ret;
 	char nkw_unused;
 };
 
@@ -490,57 +490,57 @@ static void nkw_thunk_eth_type_trans(void *p)
 {
 	struct nkw_frame_eth_type_trans *f = p;
 
-	f->ret = eth_type_trans(f->skb, f->dev);
+	f->nkw_ret = eth_type_trans(f->skb, f->dev);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_eth_type_trans(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_eth_type_trans(void *nkw_arg)
 {
-	struct nkw_frame_eth_type_trans *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_eth_type_trans frame;
-	struct sk_buff *skb = fp->skb;
-	struct net_device *dev = fp->dev;
+	struct nkw_frame_eth_type_trans *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_eth_type_trans nkw_fr;
+	struct sk_buff *skb = nkw_fp->skb;
+	struct net_device *dev = nkw_fp->dev;
 
 	if (!skb)
-		{ fp->ret = (__be16)0; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = (__be16)0; return; } /* NULL where not nullable */
 	if (skb) {
-		skb = nooks_in(d, skb, &nooks_type_sk_buff);
+		skb = nooks_in(nkw_dom, skb, &nooks_type_sk_buff);
 		if (!skb)
-			{ fp->ret = (__be16)0; return; } /* not a live struct sk_buff of this extension */
+			{ nkw_fp->nkw_ret = (__be16)0; return; } /* not a live struct sk_buff of this extension */
 	}
 	if (!dev)
-		{ fp->ret = (__be16)0; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = (__be16)0; return; } /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(d, dev, &nooks_type_net_device);
+		dev = nooks_in(nkw_dom, dev, &nooks_type_net_device);
 		if (!dev)
-			{ fp->ret = (__be16)0; return; } /* not a live struct net_device of this extension */
+			{ nkw_fp->nkw_ret = (__be16)0; return; } /* not a live struct net_device of this extension */
 	}
-	frame.skb = skb;
-	frame.dev = dev;
-	nkw_thunk_eth_type_trans(&frame);
+	nkw_fr.skb = skb;
+	nkw_fr.dev = dev;
+	nkw_thunk_eth_type_trans(&nkw_fr);
 	if (skb)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)skb, &nooks_type_sk_buff);
+		nooks_refresh(nkw_dom, (void *)skb, &nooks_type_sk_buff);
 	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)dev, &nooks_type_net_device);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)dev, &nooks_type_net_device);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 __be16 nooks_kw_eth_type_trans(struct sk_buff *skb, struct net_device *dev)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_eth_type_trans frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_eth_type_trans nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return eth_type_trans(skb, dev);
 	}
-	frame.nkw_d = d;
-	frame.skb = skb;
-	frame.dev = dev;
-	nooks_xpc_kernel(d, nkw_checked_eth_type_trans, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.skb = skb;
+	nkw_fr.dev = dev;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_eth_type_trans, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 const struct nooks_kw_table_netdev nooks_kw_table_netdev = {

@@ -11,40 +11,40 @@
 struct nkx_frame_net_device_ops_ndo_open {
 	int (*fn)(struct net_device *dev);
 	struct net_device *dev;
-	int ret;
+	int nkw_ret;
 };
 
 static void nkx_thunk_net_device_ops_ndo_open(void *p)
 {
 	struct nkx_frame_net_device_ops_ndo_open *f = p;
 
-	f->ret = f->fn(f->dev);
+	f->nkw_ret = f->fn(f->dev);
 }
 
 static int nooks_xw_net_device_ops_ndo_open(struct net_device *dev)
 {
-	const struct nooks_binding *b = dev ? nooks_binding_of(dev->netdev_ops) : NULL;
-	struct nkx_frame_net_device_ops_ndo_open frame;
-	int ok = 1;
+	const struct nooks_binding *nkx_b = dev ? nooks_binding_of(dev->netdev_ops) : NULL;
+	struct nkx_frame_net_device_ops_ndo_open nkx_fr;
+	int nkx_ok = 1;
 
-	if (!b)
+	if (!nkx_b)
 		return -EIO;
-	frame.fn = ((const struct net_device_ops *)b->orig)->ndo_open;
-	if (!frame.fn)
+	nkx_fr.fn = ((const struct net_device_ops *)nkx_b->orig)->ndo_open;
+	if (!nkx_fr.fn)
 		return -EIO;
-	frame.dev = dev ? nooks_out(b->domain, (void *)dev, &nooks_type_net_device) : NULL;
-	if (dev && !frame.dev)
+	nkx_fr.dev = dev ? nooks_out(nkx_b->domain, (void *)dev, &nooks_type_net_device) : NULL;
+	if (dev && !nkx_fr.dev)
 		return -EIO;
-	if (nooks_xpc_ext(b->domain, nkx_thunk_net_device_ops_ndo_open, &frame, 0))
-		ok = 0;	/* down, faulted or timed out */
+	if (nooks_xpc_ext(nkx_b->domain, nkx_thunk_net_device_ops_ndo_open, &nkx_fr, 0))
+		nkx_ok = 0;	/* down, faulted or timed out */
 	if (dev) {
-		if (ok && !nooks_in(b->domain, frame.dev, &nooks_type_net_device))
-			ok = 0;	/* invalid writes: not copied back */
-		nooks_end_borrow(b->domain, (void *)dev, &nooks_type_net_device);
+		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_net_device))
+			nkx_ok = 0;	/* invalid writes: not copied back */
+		nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_net_device);
 	}
-	if (!ok)
+	if (!nkx_ok)
 		return -EIO;
-	return frame.ret;
+	return nkx_fr.nkw_ret;
 }
 
 /* ---- net_device_ops.ndo_stop */
@@ -52,40 +52,40 @@ static int nooks_xw_net_device_ops_ndo_open(struct net_device *dev)
 struct nkx_frame_net_device_ops_ndo_stop {
 	int (*fn)(struct net_device *dev);
 	struct net_device *dev;
-	int ret;
+	int nkw_ret;
 };
 
 static void nkx_thunk_net_device_ops_ndo_stop(void *p)
 {
 	struct nkx_frame_net_device_ops_ndo_stop *f = p;
 
-	f->ret = f->fn(f->dev);
+	f->nkw_ret = f->fn(f->dev);
 }
 
 static int nooks_xw_net_device_ops_ndo_stop(struct net_device *dev)
 {
-	const struct nooks_binding *b = dev ? nooks_binding_of(dev->netdev_ops) : NULL;
-	struct nkx_frame_net_device_ops_ndo_stop frame;
-	int ok = 1;
+	const struct nooks_binding *nkx_b = dev ? nooks_binding_of(dev->netdev_ops) : NULL;
+	struct nkx_frame_net_device_ops_ndo_stop nkx_fr;
+	int nkx_ok = 1;
 
-	if (!b)
+	if (!nkx_b)
 		return -EIO;
-	frame.fn = ((const struct net_device_ops *)b->orig)->ndo_stop;
-	if (!frame.fn)
+	nkx_fr.fn = ((const struct net_device_ops *)nkx_b->orig)->ndo_stop;
+	if (!nkx_fr.fn)
 		return -EIO;
-	frame.dev = dev ? nooks_out(b->domain, (void *)dev, &nooks_type_net_device) : NULL;
-	if (dev && !frame.dev)
+	nkx_fr.dev = dev ? nooks_out(nkx_b->domain, (void *)dev, &nooks_type_net_device) : NULL;
+	if (dev && !nkx_fr.dev)
 		return -EIO;
-	if (nooks_xpc_ext(b->domain, nkx_thunk_net_device_ops_ndo_stop, &frame, 0))
-		ok = 0;	/* down, faulted or timed out */
+	if (nooks_xpc_ext(nkx_b->domain, nkx_thunk_net_device_ops_ndo_stop, &nkx_fr, 0))
+		nkx_ok = 0;	/* down, faulted or timed out */
 	if (dev) {
-		if (ok && !nooks_in(b->domain, frame.dev, &nooks_type_net_device))
-			ok = 0;	/* invalid writes: not copied back */
-		nooks_end_borrow(b->domain, (void *)dev, &nooks_type_net_device);
+		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_net_device))
+			nkx_ok = 0;	/* invalid writes: not copied back */
+		nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_net_device);
 	}
-	if (!ok)
+	if (!nkx_ok)
 		return -EIO;
-	return frame.ret;
+	return nkx_fr.nkw_ret;
 }
 
 /* ---- net_device_ops.ndo_start_xmit */
@@ -94,46 +94,46 @@ struct nkx_frame_net_device_ops_ndo_start_xmit {
 	netdev_tx_t (*fn)(struct sk_buff *skb, struct net_device *dev);
 	struct sk_buff *skb;
 	struct net_device *dev;
-	netdev_tx_t ret;
+	netdev_tx_t nkw_ret;
 };
 
 static void nkx_thunk_net_device_ops_ndo_start_xmit(void *p)
 {
 	struct nkx_frame_net_device_ops_ndo_start_xmit *f = p;
 
-	f->ret = f->fn(f->skb, f->dev);
+	f->nkw_ret = f->fn(f->skb, f->dev);
 }
 
 static netdev_tx_t nooks_xw_net_device_ops_ndo_start_xmit(struct sk_buff *skb, struct net_device *dev)
 {
-	const struct nooks_binding *b = dev ? nooks_binding_of(dev->netdev_ops) : NULL;
-	struct nkx_frame_net_device_ops_ndo_start_xmit frame;
-	int ok = 1;
+	const struct nooks_binding *nkx_b = dev ? nooks_binding_of(dev->netdev_ops) : NULL;
+	struct nkx_frame_net_device_ops_ndo_start_xmit nkx_fr;
+	int nkx_ok = 1;
 
-	if (!b)
+	if (!nkx_b)
 		return NETDEV_TX_OK;
-	frame.fn = ((const struct net_device_ops *)b->orig)->ndo_start_xmit;
-	if (!frame.fn)
+	nkx_fr.fn = ((const struct net_device_ops *)nkx_b->orig)->ndo_start_xmit;
+	if (!nkx_fr.fn)
 		return NETDEV_TX_OK;
 	/* the extension owns it from now on */
-	if (skb && nooks_transfer(NULL, b->domain, (void *)skb, &nooks_type_sk_buff))
-		nooks_track(b->domain, (void *)skb, &nooks_type_sk_buff);
-	frame.skb = skb ? nooks_out(b->domain, (void *)skb, &nooks_type_sk_buff) : NULL;
-	if (skb && !frame.skb)
+	if (skb && nooks_transfer(NULL, nkx_b->domain, (void *)skb, &nooks_type_sk_buff))
+		nooks_track(nkx_b->domain, (void *)skb, &nooks_type_sk_buff);
+	nkx_fr.skb = skb ? nooks_out(nkx_b->domain, (void *)skb, &nooks_type_sk_buff) : NULL;
+	if (skb && !nkx_fr.skb)
 		return NETDEV_TX_OK;
-	frame.dev = dev ? nooks_out(b->domain, (void *)dev, &nooks_type_net_device) : NULL;
-	if (dev && !frame.dev)
+	nkx_fr.dev = dev ? nooks_out(nkx_b->domain, (void *)dev, &nooks_type_net_device) : NULL;
+	if (dev && !nkx_fr.dev)
 		return NETDEV_TX_OK;
-	if (nooks_xpc_ext(b->domain, nkx_thunk_net_device_ops_ndo_start_xmit, &frame, 100))
-		ok = 0;	/* down, faulted or timed out */
+	if (nooks_xpc_ext(nkx_b->domain, nkx_thunk_net_device_ops_ndo_start_xmit, &nkx_fr, 100))
+		nkx_ok = 0;	/* down, faulted or timed out */
 	if (dev) {
-		if (ok && !nooks_in(b->domain, frame.dev, &nooks_type_net_device))
-			ok = 0;	/* invalid writes: not copied back */
-		nooks_end_borrow(b->domain, (void *)dev, &nooks_type_net_device);
+		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_net_device))
+			nkx_ok = 0;	/* invalid writes: not copied back */
+		nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_net_device);
 	}
-	if (!ok)
+	if (!nkx_ok)
 		return NETDEV_TX_OK;
-	return frame.ret;
+	return nkx_fr.nkw_ret;
 }
 
 /* ---- net_device_ops.ndo_set_mac_address */
@@ -142,41 +142,41 @@ struct nkx_frame_net_device_ops_ndo_set_mac_address {
 	int (*fn)(struct net_device *dev, void *addr);
 	struct net_device *dev;
 	void *addr;
-	int ret;
+	int nkw_ret;
 };
 
 static void nkx_thunk_net_device_ops_ndo_set_mac_address(void *p)
 {
 	struct nkx_frame_net_device_ops_ndo_set_mac_address *f = p;
 
-	f->ret = f->fn(f->dev, f->addr);
+	f->nkw_ret = f->fn(f->dev, f->addr);
 }
 
 static int nooks_xw_net_device_ops_ndo_set_mac_address(struct net_device *dev, void *addr)
 {
-	const struct nooks_binding *b = dev ? nooks_binding_of(dev->netdev_ops) : NULL;
-	struct nkx_frame_net_device_ops_ndo_set_mac_address frame;
-	int ok = 1;
+	const struct nooks_binding *nkx_b = dev ? nooks_binding_of(dev->netdev_ops) : NULL;
+	struct nkx_frame_net_device_ops_ndo_set_mac_address nkx_fr;
+	int nkx_ok = 1;
 
-	if (!b)
+	if (!nkx_b)
 		return -EIO;
-	frame.fn = ((const struct net_device_ops *)b->orig)->ndo_set_mac_address;
-	if (!frame.fn)
+	nkx_fr.fn = ((const struct net_device_ops *)nkx_b->orig)->ndo_set_mac_address;
+	if (!nkx_fr.fn)
 		return -EIO;
-	frame.dev = dev ? nooks_out(b->domain, (void *)dev, &nooks_type_net_device) : NULL;
-	if (dev && !frame.dev)
+	nkx_fr.dev = dev ? nooks_out(nkx_b->domain, (void *)dev, &nooks_type_net_device) : NULL;
+	if (dev && !nkx_fr.dev)
 		return -EIO;
-	frame.addr = addr;
-	if (nooks_xpc_ext(b->domain, nkx_thunk_net_device_ops_ndo_set_mac_address, &frame, 0))
-		ok = 0;	/* down, faulted or timed out */
+	nkx_fr.addr = addr;
+	if (nooks_xpc_ext(nkx_b->domain, nkx_thunk_net_device_ops_ndo_set_mac_address, &nkx_fr, 0))
+		nkx_ok = 0;	/* down, faulted or timed out */
 	if (dev) {
-		if (ok && !nooks_in(b->domain, frame.dev, &nooks_type_net_device))
-			ok = 0;	/* invalid writes: not copied back */
-		nooks_end_borrow(b->domain, (void *)dev, &nooks_type_net_device);
+		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_net_device))
+			nkx_ok = 0;	/* invalid writes: not copied back */
+		nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_net_device);
 	}
-	if (!ok)
+	if (!nkx_ok)
 		return -EIO;
-	return frame.ret;
+	return nkx_fr.nkw_ret;
 }
 
 /* ---- net_device_ops.ndo_change_mtu */
@@ -185,41 +185,41 @@ struct nkx_frame_net_device_ops_ndo_change_mtu {
 	int (*fn)(struct net_device *dev, int new_mtu);
 	struct net_device *dev;
 	int new_mtu;
-	int ret;
+	int nkw_ret;
 };
 
 static void nkx_thunk_net_device_ops_ndo_change_mtu(void *p)
 {
 	struct nkx_frame_net_device_ops_ndo_change_mtu *f = p;
 
-	f->ret = f->fn(f->dev, f->new_mtu);
+	f->nkw_ret = f->fn(f->dev, f->new_mtu);
 }
 
 static int nooks_xw_net_device_ops_ndo_change_mtu(struct net_device *dev, int new_mtu)
 {
-	const struct nooks_binding *b = dev ? nooks_binding_of(dev->netdev_ops) : NULL;
-	struct nkx_frame_net_device_ops_ndo_change_mtu frame;
-	int ok = 1;
+	const struct nooks_binding *nkx_b = dev ? nooks_binding_of(dev->netdev_ops) : NULL;
+	struct nkx_frame_net_device_ops_ndo_change_mtu nkx_fr;
+	int nkx_ok = 1;
 
-	if (!b)
+	if (!nkx_b)
 		return -EIO;
-	frame.fn = ((const struct net_device_ops *)b->orig)->ndo_change_mtu;
-	if (!frame.fn)
+	nkx_fr.fn = ((const struct net_device_ops *)nkx_b->orig)->ndo_change_mtu;
+	if (!nkx_fr.fn)
 		return -EIO;
-	frame.dev = dev ? nooks_out(b->domain, (void *)dev, &nooks_type_net_device) : NULL;
-	if (dev && !frame.dev)
+	nkx_fr.dev = dev ? nooks_out(nkx_b->domain, (void *)dev, &nooks_type_net_device) : NULL;
+	if (dev && !nkx_fr.dev)
 		return -EIO;
-	frame.new_mtu = new_mtu;
-	if (nooks_xpc_ext(b->domain, nkx_thunk_net_device_ops_ndo_change_mtu, &frame, 0))
-		ok = 0;	/* down, faulted or timed out */
+	nkx_fr.new_mtu = new_mtu;
+	if (nooks_xpc_ext(nkx_b->domain, nkx_thunk_net_device_ops_ndo_change_mtu, &nkx_fr, 0))
+		nkx_ok = 0;	/* down, faulted or timed out */
 	if (dev) {
-		if (ok && !nooks_in(b->domain, frame.dev, &nooks_type_net_device))
-			ok = 0;	/* invalid writes: not copied back */
-		nooks_end_borrow(b->domain, (void *)dev, &nooks_type_net_device);
+		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_net_device))
+			nkx_ok = 0;	/* invalid writes: not copied back */
+		nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_net_device);
 	}
-	if (!ok)
+	if (!nkx_ok)
 		return -EIO;
-	return frame.ret;
+	return nkx_fr.nkw_ret;
 }
 
 /* ---- net_device_ops.ndo_tx_timeout */
@@ -239,27 +239,27 @@ static void nkx_thunk_net_device_ops_ndo_tx_timeout(void *p)
 
 static void nooks_xw_net_device_ops_ndo_tx_timeout(struct net_device *dev, unsigned int txqueue)
 {
-	const struct nooks_binding *b = dev ? nooks_binding_of(dev->netdev_ops) : NULL;
-	struct nkx_frame_net_device_ops_ndo_tx_timeout frame;
-	int ok = 1;
+	const struct nooks_binding *nkx_b = dev ? nooks_binding_of(dev->netdev_ops) : NULL;
+	struct nkx_frame_net_device_ops_ndo_tx_timeout nkx_fr;
+	int nkx_ok = 1;
 
-	if (!b)
+	if (!nkx_b)
 		return;
-	frame.fn = ((const struct net_device_ops *)b->orig)->ndo_tx_timeout;
-	if (!frame.fn)
+	nkx_fr.fn = ((const struct net_device_ops *)nkx_b->orig)->ndo_tx_timeout;
+	if (!nkx_fr.fn)
 		return;
-	frame.dev = dev ? nooks_out(b->domain, (void *)dev, &nooks_type_net_device) : NULL;
-	if (dev && !frame.dev)
+	nkx_fr.dev = dev ? nooks_out(nkx_b->domain, (void *)dev, &nooks_type_net_device) : NULL;
+	if (dev && !nkx_fr.dev)
 		return;
-	frame.txqueue = txqueue;
-	if (nooks_xpc_ext(b->domain, nkx_thunk_net_device_ops_ndo_tx_timeout, &frame, 0))
-		ok = 0;	/* down, faulted or timed out */
+	nkx_fr.txqueue = txqueue;
+	if (nooks_xpc_ext(nkx_b->domain, nkx_thunk_net_device_ops_ndo_tx_timeout, &nkx_fr, 0))
+		nkx_ok = 0;	/* down, faulted or timed out */
 	if (dev) {
-		if (ok && !nooks_in(b->domain, frame.dev, &nooks_type_net_device))
-			ok = 0;	/* invalid writes: not copied back */
-		nooks_end_borrow(b->domain, (void *)dev, &nooks_type_net_device);
+		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_net_device))
+			nkx_ok = 0;	/* invalid writes: not copied back */
+		nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_net_device);
 	}
-	if (!ok)
+	if (!nkx_ok)
 		return;
 }
 

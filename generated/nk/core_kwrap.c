@@ -11,7 +11,7 @@
 
 struct nkw_frame_mutex_create {
 	struct nooks_domain *nkw_d;
-	struct mutex *ret;
+	struct mutex *nkw_ret;
 	char nkw_unused;
 };
 
@@ -19,40 +19,40 @@ static void nkw_thunk_mutex_create(void *p)
 {
 	struct nkw_frame_mutex_create *f = p;
 
-	f->ret = mutex_create();
+	f->nkw_ret = mutex_create();
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_mutex_create(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_mutex_create(void *nkw_arg)
 {
-	struct nkw_frame_mutex_create *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_mutex_create frame;
+	struct nkw_frame_mutex_create *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_mutex_create nkw_fr;
 
-	nkw_thunk_mutex_create(&frame);
-	if (frame.ret) {
-		if (nooks_track(d, frame.ret, &nooks_type_mutex)) {
-			mutex_destroy(frame.ret);
-			{ fp->ret = NULL; return; }
+	nkw_thunk_mutex_create(&nkw_fr);
+	if (nkw_fr.nkw_ret) {
+		if (nooks_track(nkw_dom, nkw_fr.nkw_ret, &nooks_type_mutex)) {
+			mutex_destroy(nkw_fr.nkw_ret);
+			{ nkw_fp->nkw_ret = NULL; return; }
 		}
-		frame.ret = nooks_out(d, frame.ret, &nooks_type_mutex);
+		nkw_fr.nkw_ret = nooks_out(nkw_dom, nkw_fr.nkw_ret, &nooks_type_mutex);
 	}
-	fp->ret = frame.ret;
-	(void)d;
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 struct mutex *nooks_kw_mutex_create(void)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_mutex_create frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_mutex_create nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return mutex_create();
 	}
-	frame.nkw_d = d;
-	nooks_xpc_kernel(d, nkw_checked_mutex_create, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_mutex_create, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- void mutex_destroy(struct mutex *m) */
@@ -71,40 +71,40 @@ static void nkw_thunk_mutex_destroy(void *p)
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_mutex_destroy(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_mutex_destroy(void *nkw_arg)
 {
-	struct nkw_frame_mutex_destroy *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_mutex_destroy frame;
-	struct mutex *m = fp->m;
+	struct nkw_frame_mutex_destroy *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_mutex_destroy nkw_fr;
+	struct mutex *m = nkw_fp->m;
 
 	if (!m)
 		return; /* NULL where not nullable */
 	if (m) {
-		m = nooks_in(d, m, &nooks_type_mutex);
+		m = nooks_in(nkw_dom, m, &nooks_type_mutex);
 		if (!m)
 			return; /* not a live struct mutex of this extension */
-		if (nooks_forget(d, m, &nooks_type_mutex))
+		if (nooks_forget(nkw_dom, m, &nooks_type_mutex))
 			return; /* released twice */
 	}
-	frame.m = m;
-	nkw_thunk_mutex_destroy(&frame);
-	(void)d;
+	nkw_fr.m = m;
+	nkw_thunk_mutex_destroy(&nkw_fr);
+	(void)nkw_dom;
 }
 
 void nooks_kw_mutex_destroy(struct mutex *m)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_mutex_destroy frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_mutex_destroy nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		mutex_destroy(m);
 		return;
 	}
-	frame.nkw_d = d;
-	frame.m = m;
-	nooks_xpc_kernel(d, nkw_checked_mutex_destroy, &frame);
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.m = m;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_mutex_destroy, &nkw_fr);
 }
 
 /* ---- void mutex_lock(struct mutex *m) */
@@ -128,41 +128,41 @@ static void nkw_unlock_mutex_lock(void *lock)
 	mutex_unlock((struct mutex *)lock);
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_mutex_lock(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_mutex_lock(void *nkw_arg)
 {
-	struct nkw_frame_mutex_lock *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_mutex_lock frame;
-	struct mutex *m = fp->m;
+	struct nkw_frame_mutex_lock *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_mutex_lock nkw_fr;
+	struct mutex *m = nkw_fp->m;
 
 	if (!m)
 		return; /* NULL where not nullable */
 	if (m) {
-		m = nooks_in(d, m, &nooks_type_mutex);
+		m = nooks_in(nkw_dom, m, &nooks_type_mutex);
 		if (!m)
 			return; /* not a live struct mutex of this extension */
 	}
-	frame.m = m;
-	nkw_thunk_mutex_lock(&frame);
+	nkw_fr.m = m;
+	nkw_thunk_mutex_lock(&nkw_fr);
 	if (m)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)m, &nooks_type_mutex);
-	nooks_record_lock(d, (void *)m, nkw_unlock_mutex_lock);
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)m, &nooks_type_mutex);
+	nooks_record_lock(nkw_dom, (void *)m, nkw_unlock_mutex_lock);
+	(void)nkw_dom;
 }
 
 void nooks_kw_mutex_lock(struct mutex *m)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_mutex_lock frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_mutex_lock nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		mutex_lock(m);
 		return;
 	}
-	frame.nkw_d = d;
-	frame.m = m;
-	nooks_xpc_kernel(d, nkw_checked_mutex_lock, &frame);
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.m = m;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_mutex_lock, &nkw_fr);
 }
 
 /* ---- int mutex_trylock(struct mutex *m) */
@@ -170,7 +170,7 @@ void nooks_kw_mutex_lock(struct mutex *m)
 struct nkw_frame_mutex_trylock {
 	struct nooks_domain *nkw_d;
 	struct mutex *m;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -178,45 +178,45 @@ static void nkw_thunk_mutex_trylock(void *p)
 {
 	struct nkw_frame_mutex_trylock *f = p;
 
-	f->ret = mutex_trylock(f->m);
+	f->nkw_ret = mutex_trylock(f->m);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_mutex_trylock(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_mutex_trylock(void *nkw_arg)
 {
-	struct nkw_frame_mutex_trylock *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_mutex_trylock frame;
-	struct mutex *m = fp->m;
+	struct nkw_frame_mutex_trylock *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_mutex_trylock nkw_fr;
+	struct mutex *m = nkw_fp->m;
 
 	if (!m)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (m) {
-		m = nooks_in(d, m, &nooks_type_mutex);
+		m = nooks_in(nkw_dom, m, &nooks_type_mutex);
 		if (!m)
-			{ fp->ret = -EINVAL; return; } /* not a live struct mutex of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct mutex of this extension */
 	}
-	frame.m = m;
-	nkw_thunk_mutex_trylock(&frame);
+	nkw_fr.m = m;
+	nkw_thunk_mutex_trylock(&nkw_fr);
 	if (m)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)m, &nooks_type_mutex);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)m, &nooks_type_mutex);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_mutex_trylock(struct mutex *m)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_mutex_trylock frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_mutex_trylock nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return mutex_trylock(m);
 	}
-	frame.nkw_d = d;
-	frame.m = m;
-	nooks_xpc_kernel(d, nkw_checked_mutex_trylock, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.m = m;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_mutex_trylock, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- void mutex_unlock(struct mutex *m) */
@@ -235,48 +235,48 @@ static void nkw_thunk_mutex_unlock(void *p)
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_mutex_unlock(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_mutex_unlock(void *nkw_arg)
 {
-	struct nkw_frame_mutex_unlock *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_mutex_unlock frame;
-	struct mutex *m = fp->m;
+	struct nkw_frame_mutex_unlock *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_mutex_unlock nkw_fr;
+	struct mutex *m = nkw_fp->m;
 
 	if (!m)
 		return; /* NULL where not nullable */
 	if (m) {
-		m = nooks_in(d, m, &nooks_type_mutex);
+		m = nooks_in(nkw_dom, m, &nooks_type_mutex);
 		if (!m)
 			return; /* not a live struct mutex of this extension */
 	}
-	nooks_drop_lock(d, (void *)m);
-	frame.m = m;
-	nkw_thunk_mutex_unlock(&frame);
+	nooks_drop_lock(nkw_dom, (void *)m);
+	nkw_fr.m = m;
+	nkw_thunk_mutex_unlock(&nkw_fr);
 	if (m)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)m, &nooks_type_mutex);
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)m, &nooks_type_mutex);
+	(void)nkw_dom;
 }
 
 void nooks_kw_mutex_unlock(struct mutex *m)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_mutex_unlock frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_mutex_unlock nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		mutex_unlock(m);
 		return;
 	}
-	frame.nkw_d = d;
-	frame.m = m;
-	nooks_xpc_kernel(d, nkw_checked_mutex_unlock, &frame);
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.m = m;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_mutex_unlock, &nkw_fr);
 }
 
 /* ---- struct spinlock *spin_lock_create(void) */
 
 struct nkw_frame_spin_lock_create {
 	struct nooks_domain *nkw_d;
-	struct spinlock *ret;
+	struct spinlock *nkw_ret;
 	char nkw_unused;
 };
 
@@ -284,40 +284,40 @@ static void nkw_thunk_spin_lock_create(void *p)
 {
 	struct nkw_frame_spin_lock_create *f = p;
 
-	f->ret = spin_lock_create();
+	f->nkw_ret = spin_lock_create();
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_spin_lock_create(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_spin_lock_create(void *nkw_arg)
 {
-	struct nkw_frame_spin_lock_create *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_spin_lock_create frame;
+	struct nkw_frame_spin_lock_create *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_spin_lock_create nkw_fr;
 
-	nkw_thunk_spin_lock_create(&frame);
-	if (frame.ret) {
-		if (nooks_track(d, frame.ret, &nooks_type_spinlock)) {
-			spin_lock_destroy(frame.ret);
-			{ fp->ret = NULL; return; }
+	nkw_thunk_spin_lock_create(&nkw_fr);
+	if (nkw_fr.nkw_ret) {
+		if (nooks_track(nkw_dom, nkw_fr.nkw_ret, &nooks_type_spinlock)) {
+			spin_lock_destroy(nkw_fr.nkw_ret);
+			{ nkw_fp->nkw_ret = NULL; return; }
 		}
-		frame.ret = nooks_out(d, frame.ret, &nooks_type_spinlock);
+		nkw_fr.nkw_ret = nooks_out(nkw_dom, nkw_fr.nkw_ret, &nooks_type_spinlock);
 	}
-	fp->ret = frame.ret;
-	(void)d;
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 struct spinlock *nooks_kw_spin_lock_create(void)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_spin_lock_create frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_spin_lock_create nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return spin_lock_create();
 	}
-	frame.nkw_d = d;
-	nooks_xpc_kernel(d, nkw_checked_spin_lock_create, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_spin_lock_create, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- void spin_lock_destroy(struct spinlock *l) */
@@ -336,40 +336,40 @@ static void nkw_thunk_spin_lock_destroy(void *p)
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_spin_lock_destroy(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_spin_lock_destroy(void *nkw_arg)
 {
-	struct nkw_frame_spin_lock_destroy *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_spin_lock_destroy frame;
-	struct spinlock *l = fp->l;
+	struct nkw_frame_spin_lock_destroy *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_spin_lock_destroy nkw_fr;
+	struct spinlock *l = nkw_fp->l;
 
 	if (!l)
 		return; /* NULL where not nullable */
 	if (l) {
-		l = nooks_in(d, l, &nooks_type_spinlock);
+		l = nooks_in(nkw_dom, l, &nooks_type_spinlock);
 		if (!l)
 			return; /* not a live struct spinlock of this extension */
-		if (nooks_forget(d, l, &nooks_type_spinlock))
+		if (nooks_forget(nkw_dom, l, &nooks_type_spinlock))
 			return; /* released twice */
 	}
-	frame.l = l;
-	nkw_thunk_spin_lock_destroy(&frame);
-	(void)d;
+	nkw_fr.l = l;
+	nkw_thunk_spin_lock_destroy(&nkw_fr);
+	(void)nkw_dom;
 }
 
 void nooks_kw_spin_lock_destroy(struct spinlock *l)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_spin_lock_destroy frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_spin_lock_destroy nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		spin_lock_destroy(l);
 		return;
 	}
-	frame.nkw_d = d;
-	frame.l = l;
-	nooks_xpc_kernel(d, nkw_checked_spin_lock_destroy, &frame);
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.l = l;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_spin_lock_destroy, &nkw_fr);
 }
 
 /* ---- void spin_lock(struct spinlock *l) */
@@ -393,41 +393,41 @@ static void nkw_unlock_spin_lock(void *lock)
 	spin_unlock((struct spinlock *)lock);
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_spin_lock(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_spin_lock(void *nkw_arg)
 {
-	struct nkw_frame_spin_lock *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_spin_lock frame;
-	struct spinlock *l = fp->l;
+	struct nkw_frame_spin_lock *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_spin_lock nkw_fr;
+	struct spinlock *l = nkw_fp->l;
 
 	if (!l)
 		return; /* NULL where not nullable */
 	if (l) {
-		l = nooks_in(d, l, &nooks_type_spinlock);
+		l = nooks_in(nkw_dom, l, &nooks_type_spinlock);
 		if (!l)
 			return; /* not a live struct spinlock of this extension */
 	}
-	frame.l = l;
-	nkw_thunk_spin_lock(&frame);
+	nkw_fr.l = l;
+	nkw_thunk_spin_lock(&nkw_fr);
 	if (l)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)l, &nooks_type_spinlock);
-	nooks_record_lock(d, (void *)l, nkw_unlock_spin_lock);
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)l, &nooks_type_spinlock);
+	nooks_record_lock(nkw_dom, (void *)l, nkw_unlock_spin_lock);
+	(void)nkw_dom;
 }
 
 void nooks_kw_spin_lock(struct spinlock *l)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_spin_lock frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_spin_lock nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		spin_lock(l);
 		return;
 	}
-	frame.nkw_d = d;
-	frame.l = l;
-	nooks_xpc_kernel(d, nkw_checked_spin_lock, &frame);
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.l = l;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_spin_lock, &nkw_fr);
 }
 
 /* ---- void spin_unlock(struct spinlock *l) */
@@ -446,41 +446,41 @@ static void nkw_thunk_spin_unlock(void *p)
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_spin_unlock(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_spin_unlock(void *nkw_arg)
 {
-	struct nkw_frame_spin_unlock *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_spin_unlock frame;
-	struct spinlock *l = fp->l;
+	struct nkw_frame_spin_unlock *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_spin_unlock nkw_fr;
+	struct spinlock *l = nkw_fp->l;
 
 	if (!l)
 		return; /* NULL where not nullable */
 	if (l) {
-		l = nooks_in(d, l, &nooks_type_spinlock);
+		l = nooks_in(nkw_dom, l, &nooks_type_spinlock);
 		if (!l)
 			return; /* not a live struct spinlock of this extension */
 	}
-	nooks_drop_lock(d, (void *)l);
-	frame.l = l;
-	nkw_thunk_spin_unlock(&frame);
+	nooks_drop_lock(nkw_dom, (void *)l);
+	nkw_fr.l = l;
+	nkw_thunk_spin_unlock(&nkw_fr);
 	if (l)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)l, &nooks_type_spinlock);
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)l, &nooks_type_spinlock);
+	(void)nkw_dom;
 }
 
 void nooks_kw_spin_unlock(struct spinlock *l)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_spin_unlock frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_spin_unlock nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		spin_unlock(l);
 		return;
 	}
-	frame.nkw_d = d;
-	frame.l = l;
-	nooks_xpc_kernel(d, nkw_checked_spin_unlock, &frame);
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.l = l;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_spin_unlock, &nkw_fr);
 }
 
 /* ---- void printk_line(int level, const char *msg) */
@@ -500,38 +500,38 @@ static void nkw_thunk_printk_line(void *p)
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_printk_line(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_printk_line(void *nkw_arg)
 {
-	struct nkw_frame_printk_line *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_printk_line frame;
-	int level = fp->level;
-	const char *msg = fp->msg;
+	struct nkw_frame_printk_line *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_printk_line nkw_fr;
+	int level = nkw_fp->level;
+	const char *msg = nkw_fp->msg;
 
 	if (!msg)
 		return; /* NULL where not nullable */
-	if (msg && nooks_check_string(d, msg, (size_t)(1024)))
+	if (msg && nooks_check_string(nkw_dom, msg, (size_t)(1024)))
 		return; /* unterminated, unreadable or too long */
-	frame.level = level;
-	frame.msg = msg;
-	nkw_thunk_printk_line(&frame);
-	(void)d;
+	nkw_fr.level = level;
+	nkw_fr.msg = msg;
+	nkw_thunk_printk_line(&nkw_fr);
+	(void)nkw_dom;
 }
 
 void nooks_kw_printk_line(int level, const char *msg)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_printk_line frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_printk_line nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		printk_line(level, msg);
 		return;
 	}
-	frame.nkw_d = d;
-	frame.level = level;
-	frame.msg = msg;
-	nooks_xpc_kernel(d, nkw_checked_printk_line, &frame);
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.level = level;
+	nkw_fr.msg = msg;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_printk_line, &nkw_fr);
 }
 
 /* ---- int module_param_get(const char *name, char *buf, size_t len) */
@@ -541,7 +541,7 @@ struct nkw_frame_module_param_get {
 	const char *name;
 	char *buf;
 	size_t len;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -549,57 +549,57 @@ static void nkw_thunk_module_param_get(void *p)
 {
 	struct nkw_frame_module_param_get *f = p;
 
-	f->ret = module_param_get(f->name, f->buf, f->len);
+	f->nkw_ret = module_param_get(f->name, f->buf, f->len);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_module_param_get(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_module_param_get(void *nkw_arg)
 {
-	struct nkw_frame_module_param_get *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_module_param_get frame;
-	const char *name = fp->name;
-	char *buf = fp->buf;
-	size_t len = fp->len;
+	struct nkw_frame_module_param_get *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_module_param_get nkw_fr;
+	const char *name = nkw_fp->name;
+	char *buf = nkw_fp->buf;
+	size_t len = nkw_fp->len;
 
 	if (!name)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
-	if (name && nooks_check_string(d, name, (size_t)(64)))
-		{ fp->ret = -EINVAL; return; } /* unterminated, unreadable or too long */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
+	if (name && nooks_check_string(nkw_dom, name, (size_t)(64)))
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* unterminated, unreadable or too long */
 	if (!buf)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
-	if (buf && nooks_check_buffer(d, buf, (size_t)(len), 1))
-		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
-	frame.name = name;
-	frame.buf = buf;
-	frame.len = len;
-	nkw_thunk_module_param_get(&frame);
-	fp->ret = frame.ret;
-	(void)d;
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
+	if (buf && nooks_check_buffer(nkw_dom, buf, (size_t)(len), 1))
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	nkw_fr.name = name;
+	nkw_fr.buf = buf;
+	nkw_fr.len = len;
+	nkw_thunk_module_param_get(&nkw_fr);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_module_param_get(const char *name, char *buf, size_t len)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_module_param_get frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_module_param_get nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return module_param_get(name, buf, len);
 	}
-	frame.nkw_d = d;
-	frame.name = name;
-	frame.buf = buf;
-	frame.len = len;
-	nooks_xpc_kernel(d, nkw_checked_module_param_get, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.name = name;
+	nkw_fr.buf = buf;
+	nkw_fr.len = len;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_module_param_get, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- unsigned long jiffies_ms(void) */
 
 struct nkw_frame_jiffies_ms {
 	struct nooks_domain *nkw_d;
-	unsigned long ret;
+	unsigned long nkw_ret;
 	char nkw_unused;
 };
 
@@ -607,33 +607,33 @@ static void nkw_thunk_jiffies_ms(void *p)
 {
 	struct nkw_frame_jiffies_ms *f = p;
 
-	f->ret = jiffies_ms();
+	f->nkw_ret = jiffies_ms();
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_jiffies_ms(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_jiffies_ms(void *nkw_arg)
 {
-	struct nkw_frame_jiffies_ms *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_jiffies_ms frame;
+	struct nkw_frame_jiffies_ms *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_jiffies_ms nkw_fr;
 
-	nkw_thunk_jiffies_ms(&frame);
-	fp->ret = frame.ret;
-	(void)d;
+	nkw_thunk_jiffies_ms(&nkw_fr);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 unsigned long nooks_kw_jiffies_ms(void)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_jiffies_ms frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_jiffies_ms nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return jiffies_ms();
 	}
-	frame.nkw_d = d;
-	nooks_xpc_kernel(d, nkw_checked_jiffies_ms, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_jiffies_ms, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 const struct nooks_kw_table_core nooks_kw_table_core = {

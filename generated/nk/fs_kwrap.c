@@ -14,7 +14,7 @@ struct nkw_frame_kern_path_resolve {
 	const char *path;
 	char *buf;
 	size_t len;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -22,50 +22,50 @@ static void nkw_thunk_kern_path_resolve(void *p)
 {
 	struct nkw_frame_kern_path_resolve *f = p;
 
-	f->ret = kern_path_resolve(f->path, f->buf, f->len);
+	f->nkw_ret = kern_path_resolve(f->path, f->buf, f->len);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_kern_path_resolve(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_kern_path_resolve(void *nkw_arg)
 {
-	struct nkw_frame_kern_path_resolve *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_kern_path_resolve frame;
-	const char *path = fp->path;
-	char *buf = fp->buf;
-	size_t len = fp->len;
+	struct nkw_frame_kern_path_resolve *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_kern_path_resolve nkw_fr;
+	const char *path = nkw_fp->path;
+	char *buf = nkw_fp->buf;
+	size_t len = nkw_fp->len;
 
 	if (!path)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
-	if (path && nooks_check_string(d, path, (size_t)(NK_PATH_MAX)))
-		{ fp->ret = -EINVAL; return; } /* unterminated, unreadable or too long */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
+	if (path && nooks_check_string(nkw_dom, path, (size_t)(NK_PATH_MAX)))
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* unterminated, unreadable or too long */
 	if (!buf)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
-	if (buf && nooks_check_buffer(d, buf, (size_t)(len), 1))
-		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
-	frame.path = path;
-	frame.buf = buf;
-	frame.len = len;
-	nkw_thunk_kern_path_resolve(&frame);
-	fp->ret = frame.ret;
-	(void)d;
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
+	if (buf && nooks_check_buffer(nkw_dom, buf, (size_t)(len), 1))
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	nkw_fr.path = path;
+	nkw_fr.buf = buf;
+	nkw_fr.len = len;
+	nkw_thunk_kern_path_resolve(&nkw_fr);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_kern_path_resolve(const char *path, char *buf, size_t len)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_kern_path_resolve frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_kern_path_resolve nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return kern_path_resolve(path, buf, len);
 	}
-	frame.nkw_d = d;
-	frame.path = path;
-	frame.buf = buf;
-	frame.len = len;
-	nooks_xpc_kernel(d, nkw_checked_kern_path_resolve, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.path = path;
+	nkw_fr.buf = buf;
+	nkw_fr.len = len;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_kern_path_resolve, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- int vfs_stat(const char *path, struct kstat *st) */
@@ -74,7 +74,7 @@ struct nkw_frame_vfs_stat {
 	struct nooks_domain *nkw_d;
 	const char *path;
 	struct kstat *st;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -82,47 +82,47 @@ static void nkw_thunk_vfs_stat(void *p)
 {
 	struct nkw_frame_vfs_stat *f = p;
 
-	f->ret = vfs_stat(f->path, f->st);
+	f->nkw_ret = vfs_stat(f->path, f->st);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_vfs_stat(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_vfs_stat(void *nkw_arg)
 {
-	struct nkw_frame_vfs_stat *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_vfs_stat frame;
-	const char *path = fp->path;
-	struct kstat *st = fp->st;
+	struct nkw_frame_vfs_stat *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_vfs_stat nkw_fr;
+	const char *path = nkw_fp->path;
+	struct kstat *st = nkw_fp->st;
 
 	if (!path)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
-	if (path && nooks_check_string(d, path, (size_t)(NK_PATH_MAX)))
-		{ fp->ret = -EINVAL; return; } /* unterminated, unreadable or too long */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
+	if (path && nooks_check_string(nkw_dom, path, (size_t)(NK_PATH_MAX)))
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* unterminated, unreadable or too long */
 	if (!st)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
-	if (st && nooks_check_buffer(d, st, (size_t)(1) * sizeof(*st), 1))
-		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
-	frame.path = path;
-	frame.st = st;
-	nkw_thunk_vfs_stat(&frame);
-	fp->ret = frame.ret;
-	(void)d;
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
+	if (st && nooks_check_buffer(nkw_dom, st, (size_t)(1) * sizeof(*st), 1))
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	nkw_fr.path = path;
+	nkw_fr.st = st;
+	nkw_thunk_vfs_stat(&nkw_fr);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_vfs_stat(const char *path, struct kstat *st)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_vfs_stat frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_vfs_stat nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return vfs_stat(path, st);
 	}
-	frame.nkw_d = d;
-	frame.path = path;
-	frame.st = st;
-	nooks_xpc_kernel(d, nkw_checked_vfs_stat, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.path = path;
+	nkw_fr.st = st;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_vfs_stat, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- int filp_open(const char *path, struct file **res) */
@@ -131,7 +131,7 @@ struct nkw_frame_filp_open {
 	struct nooks_domain *nkw_d;
 	const char *path;
 	struct file **res;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -139,53 +139,53 @@ static void nkw_thunk_filp_open(void *p)
 {
 	struct nkw_frame_filp_open *f = p;
 
-	f->ret = filp_open(f->path, f->res);
+	f->nkw_ret = filp_open(f->path, f->res);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_filp_open(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_filp_open(void *nkw_arg)
 {
-	struct nkw_frame_filp_open *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_filp_open frame;
-	const char *path = fp->path;
-	struct file **res = fp->res;
+	struct nkw_frame_filp_open *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_filp_open nkw_fr;
+	const char *path = nkw_fp->path;
+	struct file **res = nkw_fp->res;
 
 	if (!path)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
-	if (path && nooks_check_string(d, path, (size_t)(NK_PATH_MAX)))
-		{ fp->ret = -EINVAL; return; } /* unterminated, unreadable or too long */
-	if (!res || nooks_check_buffer(d, res, sizeof(*res), 1))
-		{ fp->ret = -EINVAL; return; }
-	frame.path = path;
-	frame.res = res;
-	nkw_thunk_filp_open(&frame);
-	if (*frame.res) {
-		if (nooks_track(d, *frame.res, &nooks_type_file)) {
-			fput(*frame.res);
-			*frame.res = NULL;
-			{ fp->ret = -EINVAL; return; }
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
+	if (path && nooks_check_string(nkw_dom, path, (size_t)(NK_PATH_MAX)))
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* unterminated, unreadable or too long */
+	if (!res || nooks_check_buffer(nkw_dom, res, sizeof(*res), 1))
+		{ nkw_fp->nkw_ret = -EINVAL; return; }
+	nkw_fr.path = path;
+	nkw_fr.res = res;
+	nkw_thunk_filp_open(&nkw_fr);
+	if (*nkw_fr.res) {
+		if (nooks_track(nkw_dom, *nkw_fr.res, &nooks_type_file)) {
+			fput(*nkw_fr.res);
+			*nkw_fr.res = NULL;
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
 		}
-		*frame.res = nooks_out(d, *frame.res, &nooks_type_file);
+		*nkw_fr.res = nooks_out(nkw_dom, *nkw_fr.res, &nooks_type_file);
 	}
-	fp->ret = frame.ret;
-	(void)d;
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_filp_open(const char *path, struct file **res)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_filp_open frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_filp_open nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return filp_open(path, res);
 	}
-	frame.nkw_d = d;
-	frame.path = path;
-	frame.res = res;
-	nooks_xpc_kernel(d, nkw_checked_filp_open, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.path = path;
+	nkw_fr.res = res;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_filp_open, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- ssize_t kernel_read(struct file *file, void *buf, size_t count, loff_t pos) */
@@ -196,7 +196,7 @@ struct nkw_frame_kernel_read {
 	void *buf;
 	size_t count;
 	loff_t pos;
-	ssize_t ret;
+	ssize_t nkw_ret;
 	char nkw_unused;
 };
 
@@ -204,58 +204,58 @@ static void nkw_thunk_kernel_read(void *p)
 {
 	struct nkw_frame_kernel_read *f = p;
 
-	f->ret = kernel_read(f->file, f->buf, f->count, f->pos);
+	f->nkw_ret = kernel_read(f->file, f->buf, f->count, f->pos);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_kernel_read(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_kernel_read(void *nkw_arg)
 {
-	struct nkw_frame_kernel_read *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_kernel_read frame;
-	struct file *file = fp->file;
-	void *buf = fp->buf;
-	size_t count = fp->count;
-	loff_t pos = fp->pos;
+	struct nkw_frame_kernel_read *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_kernel_read nkw_fr;
+	struct file *file = nkw_fp->file;
+	void *buf = nkw_fp->buf;
+	size_t count = nkw_fp->count;
+	loff_t pos = nkw_fp->pos;
 
 	if (!file)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (file) {
-		file = nooks_in(d, file, &nooks_type_file);
+		file = nooks_in(nkw_dom, file, &nooks_type_file);
 		if (!file)
-			{ fp->ret = -EINVAL; return; } /* not a live struct file of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct file of this extension */
 	}
 	if (!buf)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
-	if (buf && nooks_check_buffer(d, buf, (size_t)(count), 1))
-		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
-	frame.file = file;
-	frame.buf = buf;
-	frame.count = count;
-	frame.pos = pos;
-	nkw_thunk_kernel_read(&frame);
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
+	if (buf && nooks_check_buffer(nkw_dom, buf, (size_t)(count), 1))
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	nkw_fr.file = file;
+	nkw_fr.buf = buf;
+	nkw_fr.count = count;
+	nkw_fr.pos = pos;
+	nkw_thunk_kernel_read(&nkw_fr);
 	if (file)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)file, &nooks_type_file);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)file, &nooks_type_file);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 ssize_t nooks_kw_kernel_read(struct file *file, void *buf, size_t count, loff_t pos)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_kernel_read frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_kernel_read nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return kernel_read(file, buf, count, pos);
 	}
-	frame.nkw_d = d;
-	frame.file = file;
-	frame.buf = buf;
-	frame.count = count;
-	frame.pos = pos;
-	nooks_xpc_kernel(d, nkw_checked_kernel_read, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.file = file;
+	nkw_fr.buf = buf;
+	nkw_fr.count = count;
+	nkw_fr.pos = pos;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_read, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- ssize_t kernel_sendfile(struct socket *sock, struct file *file, loff_t pos, size_t count) */
@@ -266,7 +266,7 @@ struct nkw_frame_kernel_sendfile {
 	struct file *file;
 	loff_t pos;
 	size_t count;
-	ssize_t ret;
+	ssize_t nkw_ret;
 	char nkw_unused;
 };
 
@@ -274,63 +274,63 @@ static void nkw_thunk_kernel_sendfile(void *p)
 {
 	struct nkw_frame_kernel_sendfile *f = p;
 
-	f->ret = kernel_sendfile(f->sock, f->file, f->pos, f->count);
+	f->nkw_ret = kernel_sendfile(f->sock, f->file, f->pos, f->count);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_kernel_sendfile(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_kernel_sendfile(void *nkw_arg)
 {
-	struct nkw_frame_kernel_sendfile *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_kernel_sendfile frame;
-	struct socket *sock = fp->sock;
-	struct file *file = fp->file;
-	loff_t pos = fp->pos;
-	size_t count = fp->count;
+	struct nkw_frame_kernel_sendfile *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_kernel_sendfile nkw_fr;
+	struct socket *sock = nkw_fp->sock;
+	struct file *file = nkw_fp->file;
+	loff_t pos = nkw_fp->pos;
+	size_t count = nkw_fp->count;
 
 	if (!sock)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
+		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
 		if (!sock)
-			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
 	}
 	if (!file)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (file) {
-		file = nooks_in(d, file, &nooks_type_file);
+		file = nooks_in(nkw_dom, file, &nooks_type_file);
 		if (!file)
-			{ fp->ret = -EINVAL; return; } /* not a live struct file of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct file of this extension */
 	}
-	frame.sock = sock;
-	frame.file = file;
-	frame.pos = pos;
-	frame.count = count;
-	nkw_thunk_kernel_sendfile(&frame);
+	nkw_fr.sock = sock;
+	nkw_fr.file = file;
+	nkw_fr.pos = pos;
+	nkw_fr.count = count;
+	nkw_thunk_kernel_sendfile(&nkw_fr);
 	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
+		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
 	if (file)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)file, &nooks_type_file);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)file, &nooks_type_file);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 ssize_t nooks_kw_kernel_sendfile(struct socket *sock, struct file *file, loff_t pos, size_t count)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_kernel_sendfile frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_kernel_sendfile nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return kernel_sendfile(sock, file, pos, count);
 	}
-	frame.nkw_d = d;
-	frame.sock = sock;
-	frame.file = file;
-	frame.pos = pos;
-	frame.count = count;
-	nooks_xpc_kernel(d, nkw_checked_kernel_sendfile, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.sock = sock;
+	nkw_fr.file = file;
+	nkw_fr.pos = pos;
+	nkw_fr.count = count;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_sendfile, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- void fput(struct file *file) */
@@ -349,40 +349,40 @@ static void nkw_thunk_fput(void *p)
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_fput(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_fput(void *nkw_arg)
 {
-	struct nkw_frame_fput *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_fput frame;
-	struct file *file = fp->file;
+	struct nkw_frame_fput *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_fput nkw_fr;
+	struct file *file = nkw_fp->file;
 
 	if (!file)
 		return; /* NULL where not nullable */
 	if (file) {
-		file = nooks_in(d, file, &nooks_type_file);
+		file = nooks_in(nkw_dom, file, &nooks_type_file);
 		if (!file)
 			return; /* not a live struct file of this extension */
-		if (nooks_forget(d, file, &nooks_type_file))
+		if (nooks_forget(nkw_dom, file, &nooks_type_file))
 			return; /* released twice */
 	}
-	frame.file = file;
-	nkw_thunk_fput(&frame);
-	(void)d;
+	nkw_fr.file = file;
+	nkw_thunk_fput(&nkw_fr);
+	(void)nkw_dom;
 }
 
 void nooks_kw_fput(struct file *file)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_fput frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_fput nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		fput(file);
 		return;
 	}
-	frame.nkw_d = d;
-	frame.file = file;
-	nooks_xpc_kernel(d, nkw_checked_fput, &frame);
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.file = file;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_fput, &nkw_fr);
 }
 
 const struct nooks_kw_table_fs nooks_kw_table_fs = {

@@ -12,7 +12,7 @@
 struct nkw_frame_kthread_create {
 	struct nooks_domain *nkw_d;
 	const char *name;
-	struct task_struct *ret;
+	struct task_struct *nkw_ret;
 	char nkw_unused;
 };
 
@@ -20,47 +20,47 @@ static void nkw_thunk_kthread_create(void *p)
 {
 	struct nkw_frame_kthread_create *f = p;
 
-	f->ret = kthread_create(f->name);
+	f->nkw_ret = kthread_create(f->name);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_kthread_create(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_kthread_create(void *nkw_arg)
 {
-	struct nkw_frame_kthread_create *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_kthread_create frame;
-	const char *name = fp->name;
+	struct nkw_frame_kthread_create *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_kthread_create nkw_fr;
+	const char *name = nkw_fp->name;
 
 	if (!name)
-		{ fp->ret = NULL; return; } /* NULL where not nullable */
-	if (name && nooks_check_string(d, name, (size_t)(16)))
-		{ fp->ret = NULL; return; } /* unterminated, unreadable or too long */
-	frame.name = name;
-	nkw_thunk_kthread_create(&frame);
-	if (frame.ret) {
-		if (nooks_track(d, frame.ret, &nooks_type_task_struct)) {
-			put_task_struct(frame.ret);
-			{ fp->ret = NULL; return; }
+		{ nkw_fp->nkw_ret = NULL; return; } /* NULL where not nullable */
+	if (name && nooks_check_string(nkw_dom, name, (size_t)(16)))
+		{ nkw_fp->nkw_ret = NULL; return; } /* unterminated, unreadable or too long */
+	nkw_fr.name = name;
+	nkw_thunk_kthread_create(&nkw_fr);
+	if (nkw_fr.nkw_ret) {
+		if (nooks_track(nkw_dom, nkw_fr.nkw_ret, &nooks_type_task_struct)) {
+			put_task_struct(nkw_fr.nkw_ret);
+			{ nkw_fp->nkw_ret = NULL; return; }
 		}
-		frame.ret = nooks_out(d, frame.ret, &nooks_type_task_struct);
+		nkw_fr.nkw_ret = nooks_out(nkw_dom, nkw_fr.nkw_ret, &nooks_type_task_struct);
 	}
-	fp->ret = frame.ret;
-	(void)d;
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 struct task_struct *nooks_kw_kthread_create(const char *name)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_kthread_create frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_kthread_create nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return kthread_create(name);
 	}
-	frame.nkw_d = d;
-	frame.name = name;
-	nooks_xpc_kernel(d, nkw_checked_kthread_create, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.name = name;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_kthread_create, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- int wake_up_process(struct task_struct *task) */
@@ -68,7 +68,7 @@ struct task_struct *nooks_kw_kthread_create(const char *name)
 struct nkw_frame_wake_up_process {
 	struct nooks_domain *nkw_d;
 	struct task_struct *task;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -76,7 +76,7 @@ static void nkw_thunk_wake_up_process(void *p)
 {
 	struct nkw_frame_wake_up_process *f = p;
 
-	f->ret = wake_up_process(f->task);
+	f->nkw_ret = wake_up_process(f->task);
 	(void)f;
 }
 
@@ -85,53 +85,53 @@ static void nkw_undo_wake_up_process(void *obj)
 	kthread_stop((struct task_struct *)obj);
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_wake_up_process(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_wake_up_process(void *nkw_arg)
 {
-	struct nkw_frame_wake_up_process *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_wake_up_process frame;
-	struct task_struct *task = fp->task;
-	struct nooks_binding *binding;
+	struct nkw_frame_wake_up_process *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_wake_up_process nkw_fr;
+	struct task_struct *task = nkw_fp->task;
+	struct nooks_binding *nkw_bind;
 
 	if (!task)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (task) {
-		task = nooks_in(d, task, &nooks_type_task_struct);
+		task = nooks_in(nkw_dom, task, &nooks_type_task_struct);
 		if (!task)
-			{ fp->ret = -EINVAL; return; } /* not a live struct task_struct of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct task_struct of this extension */
 	}
 	/* the kernel calls the extension's table through wrappers */
 	if (!task->ops)
-		{ fp->ret = -EINVAL; return; }
-	binding = nooks_bind_ops(d, task->ops, &nooks_xw_kthread_ops, sizeof(struct kthread_ops));
-	if (!binding)
-		{ fp->ret = -EINVAL; return; }
-	task->ops = binding->table;
-	frame.task = task;
-	nkw_thunk_wake_up_process(&frame);
+		{ nkw_fp->nkw_ret = -EINVAL; return; }
+	nkw_bind = nooks_bind_ops(nkw_dom, task->ops, &nooks_xw_kthread_ops, sizeof(struct kthread_ops));
+	if (!nkw_bind)
+		{ nkw_fp->nkw_ret = -EINVAL; return; }
+	task->ops = nkw_bind->table;
+	nkw_fr.task = task;
+	nkw_thunk_wake_up_process(&nkw_fr);
 	if (task)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)task, &nooks_type_task_struct);
-	if (frame.ret != 0)	/* not registered: the extension's table again */
-		task->ops = binding->orig;
-	if (frame.ret == 0)
-		nooks_record_registration(d, (void *)task, nkw_undo_wake_up_process);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)task, &nooks_type_task_struct);
+	if (nkw_fr.nkw_ret != 0)	/* not registered: the extension's table again */
+		task->ops = nkw_bind->orig;
+	if (nkw_fr.nkw_ret == 0)
+		nooks_record_registration(nkw_dom, (void *)task, nkw_undo_wake_up_process);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_wake_up_process(struct task_struct *task)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_wake_up_process frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_wake_up_process nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return wake_up_process(task);
 	}
-	frame.nkw_d = d;
-	frame.task = task;
-	nooks_xpc_kernel(d, nkw_checked_wake_up_process, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.task = task;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_wake_up_process, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- int kthread_stop(struct task_struct *task) */
@@ -139,7 +139,7 @@ int nooks_kw_wake_up_process(struct task_struct *task)
 struct nkw_frame_kthread_stop {
 	struct nooks_domain *nkw_d;
 	struct task_struct *task;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -147,46 +147,46 @@ static void nkw_thunk_kthread_stop(void *p)
 {
 	struct nkw_frame_kthread_stop *f = p;
 
-	f->ret = kthread_stop(f->task);
+	f->nkw_ret = kthread_stop(f->task);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_kthread_stop(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_kthread_stop(void *nkw_arg)
 {
-	struct nkw_frame_kthread_stop *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_kthread_stop frame;
-	struct task_struct *task = fp->task;
+	struct nkw_frame_kthread_stop *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_kthread_stop nkw_fr;
+	struct task_struct *task = nkw_fp->task;
 
 	if (!task)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (task) {
-		task = nooks_in(d, task, &nooks_type_task_struct);
+		task = nooks_in(nkw_dom, task, &nooks_type_task_struct);
 		if (!task)
-			{ fp->ret = -EINVAL; return; } /* not a live struct task_struct of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct task_struct of this extension */
 	}
-	nooks_drop_registration(d, (void *)task);
-	frame.task = task;
-	nkw_thunk_kthread_stop(&frame);
+	nooks_drop_registration(nkw_dom, (void *)task);
+	nkw_fr.task = task;
+	nkw_thunk_kthread_stop(&nkw_fr);
 	if (task)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)task, &nooks_type_task_struct);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)task, &nooks_type_task_struct);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_kthread_stop(struct task_struct *task)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_kthread_stop frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_kthread_stop nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return kthread_stop(task);
 	}
-	frame.nkw_d = d;
-	frame.task = task;
-	nooks_xpc_kernel(d, nkw_checked_kthread_stop, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.task = task;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_kthread_stop, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- void put_task_struct(struct task_struct *task) */
@@ -205,47 +205,47 @@ static void nkw_thunk_put_task_struct(void *p)
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_put_task_struct(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_put_task_struct(void *nkw_arg)
 {
-	struct nkw_frame_put_task_struct *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_put_task_struct frame;
-	struct task_struct *task = fp->task;
+	struct nkw_frame_put_task_struct *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_put_task_struct nkw_fr;
+	struct task_struct *task = nkw_fp->task;
 
 	if (!task)
 		return; /* NULL where not nullable */
 	if (task) {
-		task = nooks_in(d, task, &nooks_type_task_struct);
+		task = nooks_in(nkw_dom, task, &nooks_type_task_struct);
 		if (!task)
 			return; /* not a live struct task_struct of this extension */
-		if (nooks_forget(d, task, &nooks_type_task_struct))
+		if (nooks_forget(nkw_dom, task, &nooks_type_task_struct))
 			return; /* released twice */
 	}
-	frame.task = task;
-	nkw_thunk_put_task_struct(&frame);
-	(void)d;
+	nkw_fr.task = task;
+	nkw_thunk_put_task_struct(&nkw_fr);
+	(void)nkw_dom;
 }
 
 void nooks_kw_put_task_struct(struct task_struct *task)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_put_task_struct frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_put_task_struct nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		put_task_struct(task);
 		return;
 	}
-	frame.nkw_d = d;
-	frame.task = task;
-	nooks_xpc_kernel(d, nkw_checked_put_task_struct, &frame);
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.task = task;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_put_task_struct, &nkw_fr);
 }
 
 /* ---- _Bool kthread_should_stop(void) */
 
 struct nkw_frame_kthread_should_stop {
 	struct nooks_domain *nkw_d;
-	_Bool ret;
+	_Bool nkw_ret;
 	char nkw_unused;
 };
 
@@ -253,33 +253,33 @@ static void nkw_thunk_kthread_should_stop(void *p)
 {
 	struct nkw_frame_kthread_should_stop *f = p;
 
-	f->ret = kthread_should_stop();
+	f->nkw_ret = kthread_should_stop();
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_kthread_should_stop(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_kthread_should_stop(void *nkw_arg)
 {
-	struct nkw_frame_kthread_should_stop *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_kthread_should_stop frame;
+	struct nkw_frame_kthread_should_stop *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_kthread_should_stop nkw_fr;
 
-	nkw_thunk_kthread_should_stop(&frame);
-	fp->ret = frame.ret;
-	(void)d;
+	nkw_thunk_kthread_should_stop(&nkw_fr);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 _Bool nooks_kw_kthread_should_stop(void)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_kthread_should_stop frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_kthread_should_stop nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return kthread_should_stop();
 	}
-	frame.nkw_d = d;
-	nooks_xpc_kernel(d, nkw_checked_kthread_should_stop, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_kthread_should_stop, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- void msleep(unsigned int ms) */
@@ -298,31 +298,31 @@ static void nkw_thunk_msleep(void *p)
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_msleep(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_msleep(void *nkw_arg)
 {
-	struct nkw_frame_msleep *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_msleep frame;
-	unsigned int ms = fp->ms;
+	struct nkw_frame_msleep *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_msleep nkw_fr;
+	unsigned int ms = nkw_fp->ms;
 
-	frame.ms = ms;
-	nkw_thunk_msleep(&frame);
-	(void)d;
+	nkw_fr.ms = ms;
+	nkw_thunk_msleep(&nkw_fr);
+	(void)nkw_dom;
 }
 
 void nooks_kw_msleep(unsigned int ms)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_msleep frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_msleep nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		msleep(ms);
 		return;
 	}
-	frame.nkw_d = d;
-	frame.ms = ms;
-	nooks_xpc_kernel(d, nkw_checked_msleep, &frame);
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.ms = ms;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_msleep, &nkw_fr);
 }
 
 const struct nooks_kw_table_kthread nooks_kw_table_kthread = {

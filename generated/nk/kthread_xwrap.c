@@ -11,40 +11,40 @@
 struct nkx_frame_kthread_ops_threadfn {
 	int (*fn)(struct task_struct *task);
 	struct task_struct *task;
-	int ret;
+	int nkw_ret;
 };
 
 static void nkx_thunk_kthread_ops_threadfn(void *p)
 {
 	struct nkx_frame_kthread_ops_threadfn *f = p;
 
-	f->ret = f->fn(f->task);
+	f->nkw_ret = f->fn(f->task);
 }
 
 static int nooks_xw_kthread_ops_threadfn(struct task_struct *task)
 {
-	const struct nooks_binding *b = task ? nooks_binding_of(task->ops) : NULL;
-	struct nkx_frame_kthread_ops_threadfn frame;
-	int ok = 1;
+	const struct nooks_binding *nkx_b = task ? nooks_binding_of(task->ops) : NULL;
+	struct nkx_frame_kthread_ops_threadfn nkx_fr;
+	int nkx_ok = 1;
 
-	if (!b)
+	if (!nkx_b)
 		return -EIO;
-	frame.fn = ((const struct kthread_ops *)b->orig)->threadfn;
-	if (!frame.fn)
+	nkx_fr.fn = ((const struct kthread_ops *)nkx_b->orig)->threadfn;
+	if (!nkx_fr.fn)
 		return -EIO;
-	frame.task = task ? nooks_out(b->domain, (void *)task, &nooks_type_task_struct) : NULL;
-	if (task && !frame.task)
+	nkx_fr.task = task ? nooks_out(nkx_b->domain, (void *)task, &nooks_type_task_struct) : NULL;
+	if (task && !nkx_fr.task)
 		return -EIO;
-	if (nooks_xpc_ext(b->domain, nkx_thunk_kthread_ops_threadfn, &frame, 0))
-		ok = 0;	/* down, faulted or timed out */
+	if (nooks_xpc_ext(nkx_b->domain, nkx_thunk_kthread_ops_threadfn, &nkx_fr, 0))
+		nkx_ok = 0;	/* down, faulted or timed out */
 	if (task) {
-		if (ok && !nooks_in(b->domain, frame.task, &nooks_type_task_struct))
-			ok = 0;	/* invalid writes: not copied back */
-		nooks_end_borrow(b->domain, (void *)task, &nooks_type_task_struct);
+		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.task, &nooks_type_task_struct))
+			nkx_ok = 0;	/* invalid writes: not copied back */
+		nooks_end_borrow(nkx_b->domain, (void *)task, &nooks_type_task_struct);
 	}
-	if (!ok)
+	if (!nkx_ok)
 		return -EIO;
-	return frame.ret;
+	return nkx_fr.nkw_ret;
 }
 
 const struct kthread_ops nooks_xw_kthread_ops = {

@@ -15,7 +15,7 @@ struct nkw_frame_sock_create_kern {
 	int type;
 	int protocol;
 	struct socket **res;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -23,55 +23,55 @@ static void nkw_thunk_sock_create_kern(void *p)
 {
 	struct nkw_frame_sock_create_kern *f = p;
 
-	f->ret = sock_create_kern(f->family, f->type, f->protocol, f->res);
+	f->nkw_ret = sock_create_kern(f->family, f->type, f->protocol, f->res);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_sock_create_kern(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_sock_create_kern(void *nkw_arg)
 {
-	struct nkw_frame_sock_create_kern *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_sock_create_kern frame;
-	int family = fp->family;
-	int type = fp->type;
-	int protocol = fp->protocol;
-	struct socket **res = fp->res;
+	struct nkw_frame_sock_create_kern *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_sock_create_kern nkw_fr;
+	int family = nkw_fp->family;
+	int type = nkw_fp->type;
+	int protocol = nkw_fp->protocol;
+	struct socket **res = nkw_fp->res;
 
-	if (!res || nooks_check_buffer(d, res, sizeof(*res), 1))
-		{ fp->ret = -EINVAL; return; }
-	frame.family = family;
-	frame.type = type;
-	frame.protocol = protocol;
-	frame.res = res;
-	nkw_thunk_sock_create_kern(&frame);
-	if (*frame.res) {
-		if (nooks_track(d, *frame.res, &nooks_type_socket)) {
-			sock_release(*frame.res);
-			*frame.res = NULL;
-			{ fp->ret = -EINVAL; return; }
+	if (!res || nooks_check_buffer(nkw_dom, res, sizeof(*res), 1))
+		{ nkw_fp->nkw_ret = -EINVAL; return; }
+	nkw_fr.family = family;
+	nkw_fr.type = type;
+	nkw_fr.protocol = protocol;
+	nkw_fr.res = res;
+	nkw_thunk_sock_create_kern(&nkw_fr);
+	if (*nkw_fr.res) {
+		if (nooks_track(nkw_dom, *nkw_fr.res, &nooks_type_socket)) {
+			sock_release(*nkw_fr.res);
+			*nkw_fr.res = NULL;
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
 		}
-		*frame.res = nooks_out(d, *frame.res, &nooks_type_socket);
+		*nkw_fr.res = nooks_out(nkw_dom, *nkw_fr.res, &nooks_type_socket);
 	}
-	fp->ret = frame.ret;
-	(void)d;
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_sock_create_kern(int family, int type, int protocol, struct socket **res)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_sock_create_kern frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_sock_create_kern nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return sock_create_kern(family, type, protocol, res);
 	}
-	frame.nkw_d = d;
-	frame.family = family;
-	frame.type = type;
-	frame.protocol = protocol;
-	frame.res = res;
-	nooks_xpc_kernel(d, nkw_checked_sock_create_kern, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.family = family;
+	nkw_fr.type = type;
+	nkw_fr.protocol = protocol;
+	nkw_fr.res = res;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_sock_create_kern, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- int kernel_bind(struct socket *sock, const struct nk_sockaddr_in *addr) */
@@ -80,7 +80,7 @@ struct nkw_frame_kernel_bind {
 	struct nooks_domain *nkw_d;
 	struct socket *sock;
 	const struct nk_sockaddr_in *addr;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -88,52 +88,52 @@ static void nkw_thunk_kernel_bind(void *p)
 {
 	struct nkw_frame_kernel_bind *f = p;
 
-	f->ret = kernel_bind(f->sock, f->addr);
+	f->nkw_ret = kernel_bind(f->sock, f->addr);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_kernel_bind(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_kernel_bind(void *nkw_arg)
 {
-	struct nkw_frame_kernel_bind *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_kernel_bind frame;
-	struct socket *sock = fp->sock;
-	const struct nk_sockaddr_in *addr = fp->addr;
+	struct nkw_frame_kernel_bind *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_kernel_bind nkw_fr;
+	struct socket *sock = nkw_fp->sock;
+	const struct nk_sockaddr_in *addr = nkw_fp->addr;
 
 	if (!sock)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
+		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
 		if (!sock)
-			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
 	}
 	if (!addr)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
-	if (addr && nooks_check_buffer(d, addr, (size_t)(1) * sizeof(*addr), 0))
-		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
-	frame.sock = sock;
-	frame.addr = addr;
-	nkw_thunk_kernel_bind(&frame);
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
+	if (addr && nooks_check_buffer(nkw_dom, addr, (size_t)(1) * sizeof(*addr), 0))
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	nkw_fr.sock = sock;
+	nkw_fr.addr = addr;
+	nkw_thunk_kernel_bind(&nkw_fr);
 	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_kernel_bind(struct socket *sock, const struct nk_sockaddr_in *addr)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_kernel_bind frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_kernel_bind nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return kernel_bind(sock, addr);
 	}
-	frame.nkw_d = d;
-	frame.sock = sock;
-	frame.addr = addr;
-	nooks_xpc_kernel(d, nkw_checked_kernel_bind, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.sock = sock;
+	nkw_fr.addr = addr;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_bind, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- int kernel_listen(struct socket *sock, int backlog) */
@@ -142,7 +142,7 @@ struct nkw_frame_kernel_listen {
 	struct nooks_domain *nkw_d;
 	struct socket *sock;
 	int backlog;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -150,48 +150,48 @@ static void nkw_thunk_kernel_listen(void *p)
 {
 	struct nkw_frame_kernel_listen *f = p;
 
-	f->ret = kernel_listen(f->sock, f->backlog);
+	f->nkw_ret = kernel_listen(f->sock, f->backlog);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_kernel_listen(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_kernel_listen(void *nkw_arg)
 {
-	struct nkw_frame_kernel_listen *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_kernel_listen frame;
-	struct socket *sock = fp->sock;
-	int backlog = fp->backlog;
+	struct nkw_frame_kernel_listen *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_kernel_listen nkw_fr;
+	struct socket *sock = nkw_fp->sock;
+	int backlog = nkw_fp->backlog;
 
 	if (!sock)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
+		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
 		if (!sock)
-			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
 	}
-	frame.sock = sock;
-	frame.backlog = backlog;
-	nkw_thunk_kernel_listen(&frame);
+	nkw_fr.sock = sock;
+	nkw_fr.backlog = backlog;
+	nkw_thunk_kernel_listen(&nkw_fr);
 	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_kernel_listen(struct socket *sock, int backlog)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_kernel_listen frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_kernel_listen nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return kernel_listen(sock, backlog);
 	}
-	frame.nkw_d = d;
-	frame.sock = sock;
-	frame.backlog = backlog;
-	nooks_xpc_kernel(d, nkw_checked_kernel_listen, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.sock = sock;
+	nkw_fr.backlog = backlog;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_listen, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- int kernel_accept(struct socket *sock, struct socket **newsock, int flags) */
@@ -201,7 +201,7 @@ struct nkw_frame_kernel_accept {
 	struct socket *sock;
 	struct socket **newsock;
 	int flags;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -209,61 +209,61 @@ static void nkw_thunk_kernel_accept(void *p)
 {
 	struct nkw_frame_kernel_accept *f = p;
 
-	f->ret = kernel_accept(f->sock, f->newsock, f->flags);
+	f->nkw_ret = kernel_accept(f->sock, f->newsock, f->flags);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_kernel_accept(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_kernel_accept(void *nkw_arg)
 {
-	struct nkw_frame_kernel_accept *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_kernel_accept frame;
-	struct socket *sock = fp->sock;
-	struct socket **newsock = fp->newsock;
-	int flags = fp->flags;
+	struct nkw_frame_kernel_accept *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_kernel_accept nkw_fr;
+	struct socket *sock = nkw_fp->sock;
+	struct socket **newsock = nkw_fp->newsock;
+	int flags = nkw_fp->flags;
 
 	if (!sock)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
+		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
 		if (!sock)
-			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
 	}
-	if (!newsock || nooks_check_buffer(d, newsock, sizeof(*newsock), 1))
-		{ fp->ret = -EINVAL; return; }
-	frame.sock = sock;
-	frame.newsock = newsock;
-	frame.flags = flags;
-	nkw_thunk_kernel_accept(&frame);
+	if (!newsock || nooks_check_buffer(nkw_dom, newsock, sizeof(*newsock), 1))
+		{ nkw_fp->nkw_ret = -EINVAL; return; }
+	nkw_fr.sock = sock;
+	nkw_fr.newsock = newsock;
+	nkw_fr.flags = flags;
+	nkw_thunk_kernel_accept(&nkw_fr);
 	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
-	if (*frame.newsock) {
-		if (nooks_track(d, *frame.newsock, &nooks_type_socket)) {
-			sock_release(*frame.newsock);
-			*frame.newsock = NULL;
-			{ fp->ret = -EINVAL; return; }
+		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
+	if (*nkw_fr.newsock) {
+		if (nooks_track(nkw_dom, *nkw_fr.newsock, &nooks_type_socket)) {
+			sock_release(*nkw_fr.newsock);
+			*nkw_fr.newsock = NULL;
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
 		}
-		*frame.newsock = nooks_out(d, *frame.newsock, &nooks_type_socket);
+		*nkw_fr.newsock = nooks_out(nkw_dom, *nkw_fr.newsock, &nooks_type_socket);
 	}
-	fp->ret = frame.ret;
-	(void)d;
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_kernel_accept(struct socket *sock, struct socket **newsock, int flags)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_kernel_accept frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_kernel_accept nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return kernel_accept(sock, newsock, flags);
 	}
-	frame.nkw_d = d;
-	frame.sock = sock;
-	frame.newsock = newsock;
-	frame.flags = flags;
-	nooks_xpc_kernel(d, nkw_checked_kernel_accept, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.sock = sock;
+	nkw_fr.newsock = newsock;
+	nkw_fr.flags = flags;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_accept, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- int kernel_connect(struct socket *sock, const struct nk_sockaddr_in *addr) */
@@ -272,7 +272,7 @@ struct nkw_frame_kernel_connect {
 	struct nooks_domain *nkw_d;
 	struct socket *sock;
 	const struct nk_sockaddr_in *addr;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -280,52 +280,52 @@ static void nkw_thunk_kernel_connect(void *p)
 {
 	struct nkw_frame_kernel_connect *f = p;
 
-	f->ret = kernel_connect(f->sock, f->addr);
+	f->nkw_ret = kernel_connect(f->sock, f->addr);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_kernel_connect(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_kernel_connect(void *nkw_arg)
 {
-	struct nkw_frame_kernel_connect *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_kernel_connect frame;
-	struct socket *sock = fp->sock;
-	const struct nk_sockaddr_in *addr = fp->addr;
+	struct nkw_frame_kernel_connect *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_kernel_connect nkw_fr;
+	struct socket *sock = nkw_fp->sock;
+	const struct nk_sockaddr_in *addr = nkw_fp->addr;
 
 	if (!sock)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
+		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
 		if (!sock)
-			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
 	}
 	if (!addr)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
-	if (addr && nooks_check_buffer(d, addr, (size_t)(1) * sizeof(*addr), 0))
-		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
-	frame.sock = sock;
-	frame.addr = addr;
-	nkw_thunk_kernel_connect(&frame);
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
+	if (addr && nooks_check_buffer(nkw_dom, addr, (size_t)(1) * sizeof(*addr), 0))
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	nkw_fr.sock = sock;
+	nkw_fr.addr = addr;
+	nkw_thunk_kernel_connect(&nkw_fr);
 	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_kernel_connect(struct socket *sock, const struct nk_sockaddr_in *addr)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_kernel_connect frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_kernel_connect nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return kernel_connect(sock, addr);
 	}
-	frame.nkw_d = d;
-	frame.sock = sock;
-	frame.addr = addr;
-	nooks_xpc_kernel(d, nkw_checked_kernel_connect, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.sock = sock;
+	nkw_fr.addr = addr;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_connect, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- ssize_t kernel_recv(struct socket *sock, void *buf, size_t len, int flags) */
@@ -336,7 +336,7 @@ struct nkw_frame_kernel_recv {
 	void *buf;
 	size_t len;
 	int flags;
-	ssize_t ret;
+	ssize_t nkw_ret;
 	char nkw_unused;
 };
 
@@ -344,58 +344,58 @@ static void nkw_thunk_kernel_recv(void *p)
 {
 	struct nkw_frame_kernel_recv *f = p;
 
-	f->ret = kernel_recv(f->sock, f->buf, f->len, f->flags);
+	f->nkw_ret = kernel_recv(f->sock, f->buf, f->len, f->flags);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_kernel_recv(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_kernel_recv(void *nkw_arg)
 {
-	struct nkw_frame_kernel_recv *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_kernel_recv frame;
-	struct socket *sock = fp->sock;
-	void *buf = fp->buf;
-	size_t len = fp->len;
-	int flags = fp->flags;
+	struct nkw_frame_kernel_recv *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_kernel_recv nkw_fr;
+	struct socket *sock = nkw_fp->sock;
+	void *buf = nkw_fp->buf;
+	size_t len = nkw_fp->len;
+	int flags = nkw_fp->flags;
 
 	if (!sock)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
+		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
 		if (!sock)
-			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
 	}
 	if (!buf)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
-	if (buf && nooks_check_buffer(d, buf, (size_t)(len), 1))
-		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
-	frame.sock = sock;
-	frame.buf = buf;
-	frame.len = len;
-	frame.flags = flags;
-	nkw_thunk_kernel_recv(&frame);
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
+	if (buf && nooks_check_buffer(nkw_dom, buf, (size_t)(len), 1))
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	nkw_fr.sock = sock;
+	nkw_fr.buf = buf;
+	nkw_fr.len = len;
+	nkw_fr.flags = flags;
+	nkw_thunk_kernel_recv(&nkw_fr);
 	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 ssize_t nooks_kw_kernel_recv(struct socket *sock, void *buf, size_t len, int flags)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_kernel_recv frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_kernel_recv nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return kernel_recv(sock, buf, len, flags);
 	}
-	frame.nkw_d = d;
-	frame.sock = sock;
-	frame.buf = buf;
-	frame.len = len;
-	frame.flags = flags;
-	nooks_xpc_kernel(d, nkw_checked_kernel_recv, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.sock = sock;
+	nkw_fr.buf = buf;
+	nkw_fr.len = len;
+	nkw_fr.flags = flags;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_recv, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- ssize_t kernel_send(struct socket *sock, const void *buf, size_t len, int flags) */
@@ -406,7 +406,7 @@ struct nkw_frame_kernel_send {
 	const void *buf;
 	size_t len;
 	int flags;
-	ssize_t ret;
+	ssize_t nkw_ret;
 	char nkw_unused;
 };
 
@@ -414,58 +414,58 @@ static void nkw_thunk_kernel_send(void *p)
 {
 	struct nkw_frame_kernel_send *f = p;
 
-	f->ret = kernel_send(f->sock, f->buf, f->len, f->flags);
+	f->nkw_ret = kernel_send(f->sock, f->buf, f->len, f->flags);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_kernel_send(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_kernel_send(void *nkw_arg)
 {
-	struct nkw_frame_kernel_send *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_kernel_send frame;
-	struct socket *sock = fp->sock;
-	const void *buf = fp->buf;
-	size_t len = fp->len;
-	int flags = fp->flags;
+	struct nkw_frame_kernel_send *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_kernel_send nkw_fr;
+	struct socket *sock = nkw_fp->sock;
+	const void *buf = nkw_fp->buf;
+	size_t len = nkw_fp->len;
+	int flags = nkw_fp->flags;
 
 	if (!sock)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
+		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
 		if (!sock)
-			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
 	}
 	if (!buf)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
-	if (buf && nooks_check_buffer(d, buf, (size_t)(len), 0))
-		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
-	frame.sock = sock;
-	frame.buf = buf;
-	frame.len = len;
-	frame.flags = flags;
-	nkw_thunk_kernel_send(&frame);
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
+	if (buf && nooks_check_buffer(nkw_dom, buf, (size_t)(len), 0))
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	nkw_fr.sock = sock;
+	nkw_fr.buf = buf;
+	nkw_fr.len = len;
+	nkw_fr.flags = flags;
+	nkw_thunk_kernel_send(&nkw_fr);
 	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 ssize_t nooks_kw_kernel_send(struct socket *sock, const void *buf, size_t len, int flags)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_kernel_send frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_kernel_send nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return kernel_send(sock, buf, len, flags);
 	}
-	frame.nkw_d = d;
-	frame.sock = sock;
-	frame.buf = buf;
-	frame.len = len;
-	frame.flags = flags;
-	nooks_xpc_kernel(d, nkw_checked_kernel_send, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.sock = sock;
+	nkw_fr.buf = buf;
+	nkw_fr.len = len;
+	nkw_fr.flags = flags;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_send, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- int kernel_sock_shutdown(struct socket *sock, int how) */
@@ -474,7 +474,7 @@ struct nkw_frame_kernel_sock_shutdown {
 	struct nooks_domain *nkw_d;
 	struct socket *sock;
 	int how;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -482,48 +482,48 @@ static void nkw_thunk_kernel_sock_shutdown(void *p)
 {
 	struct nkw_frame_kernel_sock_shutdown *f = p;
 
-	f->ret = kernel_sock_shutdown(f->sock, f->how);
+	f->nkw_ret = kernel_sock_shutdown(f->sock, f->how);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_kernel_sock_shutdown(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_kernel_sock_shutdown(void *nkw_arg)
 {
-	struct nkw_frame_kernel_sock_shutdown *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_kernel_sock_shutdown frame;
-	struct socket *sock = fp->sock;
-	int how = fp->how;
+	struct nkw_frame_kernel_sock_shutdown *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_kernel_sock_shutdown nkw_fr;
+	struct socket *sock = nkw_fp->sock;
+	int how = nkw_fp->how;
 
 	if (!sock)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
+		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
 		if (!sock)
-			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
 	}
-	frame.sock = sock;
-	frame.how = how;
-	nkw_thunk_kernel_sock_shutdown(&frame);
+	nkw_fr.sock = sock;
+	nkw_fr.how = how;
+	nkw_thunk_kernel_sock_shutdown(&nkw_fr);
 	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_kernel_sock_shutdown(struct socket *sock, int how)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_kernel_sock_shutdown frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_kernel_sock_shutdown nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return kernel_sock_shutdown(sock, how);
 	}
-	frame.nkw_d = d;
-	frame.sock = sock;
-	frame.how = how;
-	nooks_xpc_kernel(d, nkw_checked_kernel_sock_shutdown, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.sock = sock;
+	nkw_fr.how = how;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_sock_shutdown, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- int kernel_sock_set_timeout(struct socket *sock, unsigned int ms) */
@@ -532,7 +532,7 @@ struct nkw_frame_kernel_sock_set_timeout {
 	struct nooks_domain *nkw_d;
 	struct socket *sock;
 	unsigned int ms;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -540,48 +540,48 @@ static void nkw_thunk_kernel_sock_set_timeout(void *p)
 {
 	struct nkw_frame_kernel_sock_set_timeout *f = p;
 
-	f->ret = kernel_sock_set_timeout(f->sock, f->ms);
+	f->nkw_ret = kernel_sock_set_timeout(f->sock, f->ms);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_kernel_sock_set_timeout(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_kernel_sock_set_timeout(void *nkw_arg)
 {
-	struct nkw_frame_kernel_sock_set_timeout *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_kernel_sock_set_timeout frame;
-	struct socket *sock = fp->sock;
-	unsigned int ms = fp->ms;
+	struct nkw_frame_kernel_sock_set_timeout *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_kernel_sock_set_timeout nkw_fr;
+	struct socket *sock = nkw_fp->sock;
+	unsigned int ms = nkw_fp->ms;
 
 	if (!sock)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
+		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
 		if (!sock)
-			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
 	}
-	frame.sock = sock;
-	frame.ms = ms;
-	nkw_thunk_kernel_sock_set_timeout(&frame);
+	nkw_fr.sock = sock;
+	nkw_fr.ms = ms;
+	nkw_thunk_kernel_sock_set_timeout(&nkw_fr);
 	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_kernel_sock_set_timeout(struct socket *sock, unsigned int ms)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_kernel_sock_set_timeout frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_kernel_sock_set_timeout nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return kernel_sock_set_timeout(sock, ms);
 	}
-	frame.nkw_d = d;
-	frame.sock = sock;
-	frame.ms = ms;
-	nooks_xpc_kernel(d, nkw_checked_kernel_sock_set_timeout, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.sock = sock;
+	nkw_fr.ms = ms;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_sock_set_timeout, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- int kernel_getsockname(struct socket *sock, struct nk_sockaddr_in *addr) */
@@ -590,7 +590,7 @@ struct nkw_frame_kernel_getsockname {
 	struct nooks_domain *nkw_d;
 	struct socket *sock;
 	struct nk_sockaddr_in *addr;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -598,52 +598,52 @@ static void nkw_thunk_kernel_getsockname(void *p)
 {
 	struct nkw_frame_kernel_getsockname *f = p;
 
-	f->ret = kernel_getsockname(f->sock, f->addr);
+	f->nkw_ret = kernel_getsockname(f->sock, f->addr);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_kernel_getsockname(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_kernel_getsockname(void *nkw_arg)
 {
-	struct nkw_frame_kernel_getsockname *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_kernel_getsockname frame;
-	struct socket *sock = fp->sock;
-	struct nk_sockaddr_in *addr = fp->addr;
+	struct nkw_frame_kernel_getsockname *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_kernel_getsockname nkw_fr;
+	struct socket *sock = nkw_fp->sock;
+	struct nk_sockaddr_in *addr = nkw_fp->addr;
 
 	if (!sock)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
+		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
 		if (!sock)
-			{ fp->ret = -EINVAL; return; } /* not a live struct socket of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
 	}
 	if (!addr)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
-	if (addr && nooks_check_buffer(d, addr, (size_t)(1) * sizeof(*addr), 1))
-		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
-	frame.sock = sock;
-	frame.addr = addr;
-	nkw_thunk_kernel_getsockname(&frame);
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
+	if (addr && nooks_check_buffer(nkw_dom, addr, (size_t)(1) * sizeof(*addr), 1))
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	nkw_fr.sock = sock;
+	nkw_fr.addr = addr;
+	nkw_thunk_kernel_getsockname(&nkw_fr);
 	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)sock, &nooks_type_socket);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_kernel_getsockname(struct socket *sock, struct nk_sockaddr_in *addr)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_kernel_getsockname frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_kernel_getsockname nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return kernel_getsockname(sock, addr);
 	}
-	frame.nkw_d = d;
-	frame.sock = sock;
-	frame.addr = addr;
-	nooks_xpc_kernel(d, nkw_checked_kernel_getsockname, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.sock = sock;
+	nkw_fr.addr = addr;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_getsockname, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- void sock_release(struct socket *sock) */
@@ -662,40 +662,40 @@ static void nkw_thunk_sock_release(void *p)
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_sock_release(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_sock_release(void *nkw_arg)
 {
-	struct nkw_frame_sock_release *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_sock_release frame;
-	struct socket *sock = fp->sock;
+	struct nkw_frame_sock_release *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_sock_release nkw_fr;
+	struct socket *sock = nkw_fp->sock;
 
 	if (!sock)
 		return; /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(d, sock, &nooks_type_socket);
+		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
 		if (!sock)
 			return; /* not a live struct socket of this extension */
-		if (nooks_forget(d, sock, &nooks_type_socket))
+		if (nooks_forget(nkw_dom, sock, &nooks_type_socket))
 			return; /* released twice */
 	}
-	frame.sock = sock;
-	nkw_thunk_sock_release(&frame);
-	(void)d;
+	nkw_fr.sock = sock;
+	nkw_thunk_sock_release(&nkw_fr);
+	(void)nkw_dom;
 }
 
 void nooks_kw_sock_release(struct socket *sock)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_sock_release frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_sock_release nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		sock_release(sock);
 		return;
 	}
-	frame.nkw_d = d;
-	frame.sock = sock;
-	nooks_xpc_kernel(d, nkw_checked_sock_release, &frame);
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.sock = sock;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_sock_release, &nkw_fr);
 }
 
 const struct nooks_kw_table_net nooks_kw_table_net = {

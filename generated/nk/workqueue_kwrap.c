@@ -11,7 +11,7 @@
 
 struct nkw_frame_alloc_delayed_work {
 	struct nooks_domain *nkw_d;
-	struct delayed_work *ret;
+	struct delayed_work *nkw_ret;
 	char nkw_unused;
 };
 
@@ -19,40 +19,40 @@ static void nkw_thunk_alloc_delayed_work(void *p)
 {
 	struct nkw_frame_alloc_delayed_work *f = p;
 
-	f->ret = alloc_delayed_work();
+	f->nkw_ret = alloc_delayed_work();
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_alloc_delayed_work(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_alloc_delayed_work(void *nkw_arg)
 {
-	struct nkw_frame_alloc_delayed_work *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_alloc_delayed_work frame;
+	struct nkw_frame_alloc_delayed_work *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_alloc_delayed_work nkw_fr;
 
-	nkw_thunk_alloc_delayed_work(&frame);
-	if (frame.ret) {
-		if (nooks_track(d, frame.ret, &nooks_type_delayed_work)) {
-			free_delayed_work(frame.ret);
-			{ fp->ret = NULL; return; }
+	nkw_thunk_alloc_delayed_work(&nkw_fr);
+	if (nkw_fr.nkw_ret) {
+		if (nooks_track(nkw_dom, nkw_fr.nkw_ret, &nooks_type_delayed_work)) {
+			free_delayed_work(nkw_fr.nkw_ret);
+			{ nkw_fp->nkw_ret = NULL; return; }
 		}
-		frame.ret = nooks_out(d, frame.ret, &nooks_type_delayed_work);
+		nkw_fr.nkw_ret = nooks_out(nkw_dom, nkw_fr.nkw_ret, &nooks_type_delayed_work);
 	}
-	fp->ret = frame.ret;
-	(void)d;
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 struct delayed_work *nooks_kw_alloc_delayed_work(void)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_alloc_delayed_work frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_alloc_delayed_work nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return alloc_delayed_work();
 	}
-	frame.nkw_d = d;
-	nooks_xpc_kernel(d, nkw_checked_alloc_delayed_work, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_alloc_delayed_work, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- int schedule_delayed_work(struct delayed_work *work, unsigned long delay_ms) */
@@ -61,7 +61,7 @@ struct nkw_frame_schedule_delayed_work {
 	struct nooks_domain *nkw_d;
 	struct delayed_work *work;
 	unsigned long delay_ms;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -69,7 +69,7 @@ static void nkw_thunk_schedule_delayed_work(void *p)
 {
 	struct nkw_frame_schedule_delayed_work *f = p;
 
-	f->ret = schedule_delayed_work(f->work, f->delay_ms);
+	f->nkw_ret = schedule_delayed_work(f->work, f->delay_ms);
 	(void)f;
 }
 
@@ -78,56 +78,56 @@ static void nkw_undo_schedule_delayed_work(void *obj)
 	cancel_delayed_work_sync((struct delayed_work *)obj);
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_schedule_delayed_work(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_schedule_delayed_work(void *nkw_arg)
 {
-	struct nkw_frame_schedule_delayed_work *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_schedule_delayed_work frame;
-	struct delayed_work *work = fp->work;
-	unsigned long delay_ms = fp->delay_ms;
-	struct nooks_binding *binding;
+	struct nkw_frame_schedule_delayed_work *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_schedule_delayed_work nkw_fr;
+	struct delayed_work *work = nkw_fp->work;
+	unsigned long delay_ms = nkw_fp->delay_ms;
+	struct nooks_binding *nkw_bind;
 
 	if (!work)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (work) {
-		work = nooks_in(d, work, &nooks_type_delayed_work);
+		work = nooks_in(nkw_dom, work, &nooks_type_delayed_work);
 		if (!work)
-			{ fp->ret = -EINVAL; return; } /* not a live struct delayed_work of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct delayed_work of this extension */
 	}
 	/* the kernel calls the extension's table through wrappers */
 	if (!work->ops)
-		{ fp->ret = -EINVAL; return; }
-	binding = nooks_bind_ops(d, work->ops, &nooks_xw_work_ops, sizeof(struct work_ops));
-	if (!binding)
-		{ fp->ret = -EINVAL; return; }
-	work->ops = binding->table;
-	frame.work = work;
-	frame.delay_ms = delay_ms;
-	nkw_thunk_schedule_delayed_work(&frame);
+		{ nkw_fp->nkw_ret = -EINVAL; return; }
+	nkw_bind = nooks_bind_ops(nkw_dom, work->ops, &nooks_xw_work_ops, sizeof(struct work_ops));
+	if (!nkw_bind)
+		{ nkw_fp->nkw_ret = -EINVAL; return; }
+	work->ops = nkw_bind->table;
+	nkw_fr.work = work;
+	nkw_fr.delay_ms = delay_ms;
+	nkw_thunk_schedule_delayed_work(&nkw_fr);
 	if (work)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)work, &nooks_type_delayed_work);
-	if (frame.ret != 0)	/* not registered: the extension's table again */
-		work->ops = binding->orig;
-	if (frame.ret == 0)
-		nooks_record_registration(d, (void *)work, nkw_undo_schedule_delayed_work);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)work, &nooks_type_delayed_work);
+	if (nkw_fr.nkw_ret != 0)	/* not registered: the extension's table again */
+		work->ops = nkw_bind->orig;
+	if (nkw_fr.nkw_ret == 0)
+		nooks_record_registration(nkw_dom, (void *)work, nkw_undo_schedule_delayed_work);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_schedule_delayed_work(struct delayed_work *work, unsigned long delay_ms)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_schedule_delayed_work frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_schedule_delayed_work nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return schedule_delayed_work(work, delay_ms);
 	}
-	frame.nkw_d = d;
-	frame.work = work;
-	frame.delay_ms = delay_ms;
-	nooks_xpc_kernel(d, nkw_checked_schedule_delayed_work, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.work = work;
+	nkw_fr.delay_ms = delay_ms;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_schedule_delayed_work, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- int cancel_delayed_work_sync(struct delayed_work *work) */
@@ -135,7 +135,7 @@ int nooks_kw_schedule_delayed_work(struct delayed_work *work, unsigned long dela
 struct nkw_frame_cancel_delayed_work_sync {
 	struct nooks_domain *nkw_d;
 	struct delayed_work *work;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -143,46 +143,46 @@ static void nkw_thunk_cancel_delayed_work_sync(void *p)
 {
 	struct nkw_frame_cancel_delayed_work_sync *f = p;
 
-	f->ret = cancel_delayed_work_sync(f->work);
+	f->nkw_ret = cancel_delayed_work_sync(f->work);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_cancel_delayed_work_sync(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_cancel_delayed_work_sync(void *nkw_arg)
 {
-	struct nkw_frame_cancel_delayed_work_sync *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_cancel_delayed_work_sync frame;
-	struct delayed_work *work = fp->work;
+	struct nkw_frame_cancel_delayed_work_sync *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_cancel_delayed_work_sync nkw_fr;
+	struct delayed_work *work = nkw_fp->work;
 
 	if (!work)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (work) {
-		work = nooks_in(d, work, &nooks_type_delayed_work);
+		work = nooks_in(nkw_dom, work, &nooks_type_delayed_work);
 		if (!work)
-			{ fp->ret = -EINVAL; return; } /* not a live struct delayed_work of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct delayed_work of this extension */
 	}
-	nooks_drop_registration(d, (void *)work);
-	frame.work = work;
-	nkw_thunk_cancel_delayed_work_sync(&frame);
+	nooks_drop_registration(nkw_dom, (void *)work);
+	nkw_fr.work = work;
+	nkw_thunk_cancel_delayed_work_sync(&nkw_fr);
 	if (work)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)work, &nooks_type_delayed_work);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)work, &nooks_type_delayed_work);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_cancel_delayed_work_sync(struct delayed_work *work)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_cancel_delayed_work_sync frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_cancel_delayed_work_sync nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return cancel_delayed_work_sync(work);
 	}
-	frame.nkw_d = d;
-	frame.work = work;
-	nooks_xpc_kernel(d, nkw_checked_cancel_delayed_work_sync, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.work = work;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_cancel_delayed_work_sync, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- void free_delayed_work(struct delayed_work *work) */
@@ -201,40 +201,40 @@ static void nkw_thunk_free_delayed_work(void *p)
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_free_delayed_work(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_free_delayed_work(void *nkw_arg)
 {
-	struct nkw_frame_free_delayed_work *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_free_delayed_work frame;
-	struct delayed_work *work = fp->work;
+	struct nkw_frame_free_delayed_work *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_free_delayed_work nkw_fr;
+	struct delayed_work *work = nkw_fp->work;
 
 	if (!work)
 		return; /* NULL where not nullable */
 	if (work) {
-		work = nooks_in(d, work, &nooks_type_delayed_work);
+		work = nooks_in(nkw_dom, work, &nooks_type_delayed_work);
 		if (!work)
 			return; /* not a live struct delayed_work of this extension */
-		if (nooks_forget(d, work, &nooks_type_delayed_work))
+		if (nooks_forget(nkw_dom, work, &nooks_type_delayed_work))
 			return; /* released twice */
 	}
-	frame.work = work;
-	nkw_thunk_free_delayed_work(&frame);
-	(void)d;
+	nkw_fr.work = work;
+	nkw_thunk_free_delayed_work(&nkw_fr);
+	(void)nkw_dom;
 }
 
 void nooks_kw_free_delayed_work(struct delayed_work *work)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_free_delayed_work frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_free_delayed_work nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		free_delayed_work(work);
 		return;
 	}
-	frame.nkw_d = d;
-	frame.work = work;
-	nooks_xpc_kernel(d, nkw_checked_free_delayed_work, &frame);
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.work = work;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_free_delayed_work, &nkw_fr);
 }
 
 const struct nooks_kw_table_workqueue nooks_kw_table_workqueue = {

@@ -22,26 +22,26 @@ static void nkx_thunk_work_ops_func(void *p)
 
 static void nooks_xw_work_ops_func(struct delayed_work *work)
 {
-	const struct nooks_binding *b = work ? nooks_binding_of(work->ops) : NULL;
-	struct nkx_frame_work_ops_func frame;
-	int ok = 1;
+	const struct nooks_binding *nkx_b = work ? nooks_binding_of(work->ops) : NULL;
+	struct nkx_frame_work_ops_func nkx_fr;
+	int nkx_ok = 1;
 
-	if (!b)
+	if (!nkx_b)
 		return;
-	frame.fn = ((const struct work_ops *)b->orig)->func;
-	if (!frame.fn)
+	nkx_fr.fn = ((const struct work_ops *)nkx_b->orig)->func;
+	if (!nkx_fr.fn)
 		return;
-	frame.work = work ? nooks_out(b->domain, (void *)work, &nooks_type_delayed_work) : NULL;
-	if (work && !frame.work)
+	nkx_fr.work = work ? nooks_out(nkx_b->domain, (void *)work, &nooks_type_delayed_work) : NULL;
+	if (work && !nkx_fr.work)
 		return;
-	if (nooks_xpc_ext(b->domain, nkx_thunk_work_ops_func, &frame, 1000))
-		ok = 0;	/* down, faulted or timed out */
+	if (nooks_xpc_ext(nkx_b->domain, nkx_thunk_work_ops_func, &nkx_fr, 1000))
+		nkx_ok = 0;	/* down, faulted or timed out */
 	if (work) {
-		if (ok && !nooks_in(b->domain, frame.work, &nooks_type_delayed_work))
-			ok = 0;	/* invalid writes: not copied back */
-		nooks_end_borrow(b->domain, (void *)work, &nooks_type_delayed_work);
+		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.work, &nooks_type_delayed_work))
+			nkx_ok = 0;	/* invalid writes: not copied back */
+		nooks_end_borrow(nkx_b->domain, (void *)work, &nooks_type_delayed_work);
 	}
-	if (!ok)
+	if (!nkx_ok)
 		return;
 }
 

@@ -147,6 +147,35 @@ sleep 1
 touch "$tmp/proj/core.idl"
 expect "nooks.mk sees an import change" 1 "" -- make -C "$tmp/proj" -q all
 
+# parameters named like a wrapper's own variables (kfree(const void *p)
+# once broke the kernel wrapper): the generated code still compiles
+mkdir -p "$tmp/names"
+cat > "$tmp/names/names.h" <<'H'
+struct dev { int fd; const struct dev_ops *ops; };
+struct dev_ops { int op(struct dev *d, int b, int ok, int frame, int rec, int p, int f); };
+void take(const void *p);
+int reg(struct dev *d);
+int calls(struct dev *d, int frame, int binding, int fp, int ret, int f);
+H
+sed -i 's/^struct dev_ops { int op(\(.*\)); };/struct dev_ops { int (*op)(\1); };/' "$tmp/names/names.h"
+cat > "$tmp/names/names.idl" <<'I'
+interface names;
+header "names.h";
+struct dev { [[writable]] const struct dev_ops *ops; };
+ops dev_ops { int op(struct dev *d, int b, int ok, int frame, int rec, int p, int f) [[fault(-5), replay]]; };
+kernel {
+	void take(const void *p [[opaque, nullable]]);
+	int reg(struct dev *d) [[registers(d->ops)]];
+	int calls(struct dev *d, int frame, int binding, int fp, int ret, int f);
+};
+I
+expect "parameters named like wrapper variables: generate" 0 "" -- "$nooksc" -o "$tmp/names" "$tmp/names/names.idl"
+for f in kwrap xwrap shadow stubs; do
+	expect "parameters named like wrapper variables: $f compiles" 0 "" -- \
+		cc -std=c11 -Wall -Wextra -Werror -Iruntime/include -I"$tmp/names" -c \
+		-o "$tmp/names/$f.o" "$tmp/names/names_$f.c"
+done
+
 # cpp in front: markers keep the original positions
 if command -v cpp >/dev/null; then
 	printf 'interface c; header "c.h";\n#define BAD [[bogus]]\nstruct s { int a BAD; };\n' > "$tmp/c.idl"

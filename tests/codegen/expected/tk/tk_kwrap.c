@@ -12,7 +12,7 @@
 struct nkw_frame_tk_dev_alloc {
 	struct nooks_domain *nkw_d;
 	int priv_size;
-	struct tk_dev *ret;
+	struct tk_dev *nkw_ret;
 	char nkw_unused;
 };
 
@@ -20,43 +20,43 @@ static void nkw_thunk_tk_dev_alloc(void *p)
 {
 	struct nkw_frame_tk_dev_alloc *f = p;
 
-	f->ret = tk_dev_alloc(f->priv_size);
+	f->nkw_ret = tk_dev_alloc(f->priv_size);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_tk_dev_alloc(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_tk_dev_alloc(void *nkw_arg)
 {
-	struct nkw_frame_tk_dev_alloc *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_tk_dev_alloc frame;
-	int priv_size = fp->priv_size;
+	struct nkw_frame_tk_dev_alloc *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_tk_dev_alloc nkw_fr;
+	int priv_size = nkw_fp->priv_size;
 
-	frame.priv_size = priv_size;
-	nkw_thunk_tk_dev_alloc(&frame);
-	if (frame.ret) {
-		if (nooks_track(d, frame.ret, &nooks_type_tk_dev)) {
-			tk_dev_free(frame.ret);
-			{ fp->ret = NULL; return; }
+	nkw_fr.priv_size = priv_size;
+	nkw_thunk_tk_dev_alloc(&nkw_fr);
+	if (nkw_fr.nkw_ret) {
+		if (nooks_track(nkw_dom, nkw_fr.nkw_ret, &nooks_type_tk_dev)) {
+			tk_dev_free(nkw_fr.nkw_ret);
+			{ nkw_fp->nkw_ret = NULL; return; }
 		}
-		frame.ret = nooks_out(d, frame.ret, &nooks_type_tk_dev);
+		nkw_fr.nkw_ret = nooks_out(nkw_dom, nkw_fr.nkw_ret, &nooks_type_tk_dev);
 	}
-	fp->ret = frame.ret;
-	(void)d;
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 struct tk_dev *nooks_kw_tk_dev_alloc(int priv_size)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_tk_dev_alloc frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_tk_dev_alloc nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return tk_dev_alloc(priv_size);
 	}
-	frame.nkw_d = d;
-	frame.priv_size = priv_size;
-	nooks_xpc_kernel(d, nkw_checked_tk_dev_alloc, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.priv_size = priv_size;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_dev_alloc, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- void tk_dev_free(struct tk_dev *dev) */
@@ -75,40 +75,40 @@ static void nkw_thunk_tk_dev_free(void *p)
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_tk_dev_free(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_tk_dev_free(void *nkw_arg)
 {
-	struct nkw_frame_tk_dev_free *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_tk_dev_free frame;
-	struct tk_dev *dev = fp->dev;
+	struct nkw_frame_tk_dev_free *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_tk_dev_free nkw_fr;
+	struct tk_dev *dev = nkw_fp->dev;
 
 	if (!dev)
 		return; /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(d, dev, &nooks_type_tk_dev);
+		dev = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
 		if (!dev)
 			return; /* not a live struct tk_dev of this extension */
-		if (nooks_forget(d, dev, &nooks_type_tk_dev))
+		if (nooks_forget(nkw_dom, dev, &nooks_type_tk_dev))
 			return; /* released twice */
 	}
-	frame.dev = dev;
-	nkw_thunk_tk_dev_free(&frame);
-	(void)d;
+	nkw_fr.dev = dev;
+	nkw_thunk_tk_dev_free(&nkw_fr);
+	(void)nkw_dom;
 }
 
 void nooks_kw_tk_dev_free(struct tk_dev *dev)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_tk_dev_free frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_tk_dev_free nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		tk_dev_free(dev);
 		return;
 	}
-	frame.nkw_d = d;
-	frame.dev = dev;
-	nooks_xpc_kernel(d, nkw_checked_tk_dev_free, &frame);
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.dev = dev;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_dev_free, &nkw_fr);
 }
 
 /* ---- int tk_dev_put(struct tk_dev *dev) */
@@ -116,7 +116,7 @@ void nooks_kw_tk_dev_free(struct tk_dev *dev)
 struct nkw_frame_tk_dev_put {
 	struct nooks_domain *nkw_d;
 	struct tk_dev *dev;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -124,45 +124,45 @@ static void nkw_thunk_tk_dev_put(void *p)
 {
 	struct nkw_frame_tk_dev_put *f = p;
 
-	f->ret = tk_dev_put(f->dev);
+	f->nkw_ret = tk_dev_put(f->dev);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_tk_dev_put(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_tk_dev_put(void *nkw_arg)
 {
-	struct nkw_frame_tk_dev_put *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_tk_dev_put frame;
-	struct tk_dev *dev = fp->dev;
+	struct nkw_frame_tk_dev_put *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_tk_dev_put nkw_fr;
+	struct tk_dev *dev = nkw_fp->dev;
 
 	if (!dev)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(d, dev, &nooks_type_tk_dev);
+		dev = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
 		if (!dev)
-			{ fp->ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
-		if (nooks_forget(d, dev, &nooks_type_tk_dev))
-			{ fp->ret = -EINVAL; return; } /* released twice */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
+		if (nooks_forget(nkw_dom, dev, &nooks_type_tk_dev))
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* released twice */
 	}
-	frame.dev = dev;
-	nkw_thunk_tk_dev_put(&frame);
-	fp->ret = frame.ret;
-	(void)d;
+	nkw_fr.dev = dev;
+	nkw_thunk_tk_dev_put(&nkw_fr);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_tk_dev_put(struct tk_dev *dev)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_tk_dev_put frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_tk_dev_put nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return tk_dev_put(dev);
 	}
-	frame.nkw_d = d;
-	frame.dev = dev;
-	nooks_xpc_kernel(d, nkw_checked_tk_dev_put, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.dev = dev;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_dev_put, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- int tk_register(struct tk_dev *dev) */
@@ -170,7 +170,7 @@ int nooks_kw_tk_dev_put(struct tk_dev *dev)
 struct nkw_frame_tk_register {
 	struct nooks_domain *nkw_d;
 	struct tk_dev *dev;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -178,7 +178,7 @@ static void nkw_thunk_tk_register(void *p)
 {
 	struct nkw_frame_tk_register *f = p;
 
-	f->ret = tk_register(f->dev);
+	f->nkw_ret = tk_register(f->dev);
 	(void)f;
 }
 
@@ -187,53 +187,53 @@ static void nkw_undo_tk_register(void *obj)
 	tk_unregister((struct tk_dev *)obj);
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_tk_register(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_tk_register(void *nkw_arg)
 {
-	struct nkw_frame_tk_register *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_tk_register frame;
-	struct tk_dev *dev = fp->dev;
-	struct nooks_binding *binding;
+	struct nkw_frame_tk_register *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_tk_register nkw_fr;
+	struct tk_dev *dev = nkw_fp->dev;
+	struct nooks_binding *nkw_bind;
 
 	if (!dev)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(d, dev, &nooks_type_tk_dev);
+		dev = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
 		if (!dev)
-			{ fp->ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
 	}
 	/* the kernel calls the extension's table through wrappers */
 	if (!dev->ops)
-		{ fp->ret = -EINVAL; return; }
-	binding = nooks_bind_ops(d, dev->ops, &nooks_xw_tk_ops, sizeof(struct tk_ops));
-	if (!binding)
-		{ fp->ret = -EINVAL; return; }
-	dev->ops = binding->table;
-	frame.dev = dev;
-	nkw_thunk_tk_register(&frame);
+		{ nkw_fp->nkw_ret = -EINVAL; return; }
+	nkw_bind = nooks_bind_ops(nkw_dom, dev->ops, &nooks_xw_tk_ops, sizeof(struct tk_ops));
+	if (!nkw_bind)
+		{ nkw_fp->nkw_ret = -EINVAL; return; }
+	dev->ops = nkw_bind->table;
+	nkw_fr.dev = dev;
+	nkw_thunk_tk_register(&nkw_fr);
 	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)dev, &nooks_type_tk_dev);
-	if (frame.ret != 0)	/* not registered: the extension's table again */
-		dev->ops = binding->orig;
-	if (frame.ret == 0)
-		nooks_record_registration(d, (void *)dev, nkw_undo_tk_register);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)dev, &nooks_type_tk_dev);
+	if (nkw_fr.nkw_ret != 0)	/* not registered: the extension's table again */
+		dev->ops = nkw_bind->orig;
+	if (nkw_fr.nkw_ret == 0)
+		nooks_record_registration(nkw_dom, (void *)dev, nkw_undo_tk_register);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_tk_register(struct tk_dev *dev)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_tk_register frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_tk_register nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return tk_register(dev);
 	}
-	frame.nkw_d = d;
-	frame.dev = dev;
-	nooks_xpc_kernel(d, nkw_checked_tk_register, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.dev = dev;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_register, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- void tk_unregister(struct tk_dev *dev) */
@@ -252,41 +252,41 @@ static void nkw_thunk_tk_unregister(void *p)
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_tk_unregister(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_tk_unregister(void *nkw_arg)
 {
-	struct nkw_frame_tk_unregister *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_tk_unregister frame;
-	struct tk_dev *dev = fp->dev;
+	struct nkw_frame_tk_unregister *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_tk_unregister nkw_fr;
+	struct tk_dev *dev = nkw_fp->dev;
 
 	if (!dev)
 		return; /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(d, dev, &nooks_type_tk_dev);
+		dev = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
 		if (!dev)
 			return; /* not a live struct tk_dev of this extension */
 	}
-	nooks_drop_registration(d, (void *)dev);
-	frame.dev = dev;
-	nkw_thunk_tk_unregister(&frame);
+	nooks_drop_registration(nkw_dom, (void *)dev);
+	nkw_fr.dev = dev;
+	nkw_thunk_tk_unregister(&nkw_fr);
 	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)dev, &nooks_type_tk_dev);
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)dev, &nooks_type_tk_dev);
+	(void)nkw_dom;
 }
 
 void nooks_kw_tk_unregister(struct tk_dev *dev)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_tk_unregister frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_tk_unregister nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		tk_unregister(dev);
 		return;
 	}
-	frame.nkw_d = d;
-	frame.dev = dev;
-	nooks_xpc_kernel(d, nkw_checked_tk_unregister, &frame);
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.dev = dev;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_unregister, &nkw_fr);
 }
 
 /* ---- int tk_read(struct tk_dev *dev, void *buf, unsigned int len) */
@@ -296,7 +296,7 @@ struct nkw_frame_tk_read {
 	struct tk_dev *dev;
 	void *buf;
 	unsigned int len;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -304,55 +304,55 @@ static void nkw_thunk_tk_read(void *p)
 {
 	struct nkw_frame_tk_read *f = p;
 
-	f->ret = tk_read(f->dev, f->buf, f->len);
+	f->nkw_ret = tk_read(f->dev, f->buf, f->len);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_tk_read(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_tk_read(void *nkw_arg)
 {
-	struct nkw_frame_tk_read *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_tk_read frame;
-	struct tk_dev *dev = fp->dev;
-	void *buf = fp->buf;
-	unsigned int len = fp->len;
+	struct nkw_frame_tk_read *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_tk_read nkw_fr;
+	struct tk_dev *dev = nkw_fp->dev;
+	void *buf = nkw_fp->buf;
+	unsigned int len = nkw_fp->len;
 
 	if (!dev)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(d, dev, &nooks_type_tk_dev);
+		dev = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
 		if (!dev)
-			{ fp->ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
 	}
 	if (!buf)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
-	if (buf && nooks_check_buffer(d, buf, (size_t)(len), 1))
-		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
-	frame.dev = dev;
-	frame.buf = buf;
-	frame.len = len;
-	nkw_thunk_tk_read(&frame);
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
+	if (buf && nooks_check_buffer(nkw_dom, buf, (size_t)(len), 1))
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	nkw_fr.dev = dev;
+	nkw_fr.buf = buf;
+	nkw_fr.len = len;
+	nkw_thunk_tk_read(&nkw_fr);
 	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)dev, &nooks_type_tk_dev);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)dev, &nooks_type_tk_dev);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_tk_read(struct tk_dev *dev, void *buf, unsigned int len)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_tk_read frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_tk_read nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return tk_read(dev, buf, len);
 	}
-	frame.nkw_d = d;
-	frame.dev = dev;
-	frame.buf = buf;
-	frame.len = len;
-	nooks_xpc_kernel(d, nkw_checked_tk_read, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.dev = dev;
+	nkw_fr.buf = buf;
+	nkw_fr.len = len;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_read, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- int tk_write_words(struct tk_dev *dev, const int *words, int n) */
@@ -362,7 +362,7 @@ struct nkw_frame_tk_write_words {
 	struct tk_dev *dev;
 	const int *words;
 	int n;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -370,55 +370,55 @@ static void nkw_thunk_tk_write_words(void *p)
 {
 	struct nkw_frame_tk_write_words *f = p;
 
-	f->ret = tk_write_words(f->dev, f->words, f->n);
+	f->nkw_ret = tk_write_words(f->dev, f->words, f->n);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_tk_write_words(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_tk_write_words(void *nkw_arg)
 {
-	struct nkw_frame_tk_write_words *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_tk_write_words frame;
-	struct tk_dev *dev = fp->dev;
-	const int *words = fp->words;
-	int n = fp->n;
+	struct nkw_frame_tk_write_words *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_tk_write_words nkw_fr;
+	struct tk_dev *dev = nkw_fp->dev;
+	const int *words = nkw_fp->words;
+	int n = nkw_fp->n;
 
 	if (!dev)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(d, dev, &nooks_type_tk_dev);
+		dev = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
 		if (!dev)
-			{ fp->ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
 	}
 	if (!words)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
-	if (words && nooks_check_buffer(d, words, (size_t)(n) * sizeof(*words), 0))
-		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
-	frame.dev = dev;
-	frame.words = words;
-	frame.n = n;
-	nkw_thunk_tk_write_words(&frame);
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
+	if (words && nooks_check_buffer(nkw_dom, words, (size_t)(n) * sizeof(*words), 0))
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	nkw_fr.dev = dev;
+	nkw_fr.words = words;
+	nkw_fr.n = n;
+	nkw_thunk_tk_write_words(&nkw_fr);
 	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)dev, &nooks_type_tk_dev);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)dev, &nooks_type_tk_dev);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_tk_write_words(struct tk_dev *dev, const int *words, int n)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_tk_write_words frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_tk_write_words nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return tk_write_words(dev, words, n);
 	}
-	frame.nkw_d = d;
-	frame.dev = dev;
-	frame.words = words;
-	frame.n = n;
-	nooks_xpc_kernel(d, nkw_checked_tk_write_words, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.dev = dev;
+	nkw_fr.words = words;
+	nkw_fr.n = n;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_write_words, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- int tk_reverse_words(int *words, int n) */
@@ -427,7 +427,7 @@ struct nkw_frame_tk_reverse_words {
 	struct nooks_domain *nkw_d;
 	int *words;
 	int n;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -435,43 +435,43 @@ static void nkw_thunk_tk_reverse_words(void *p)
 {
 	struct nkw_frame_tk_reverse_words *f = p;
 
-	f->ret = tk_reverse_words(f->words, f->n);
+	f->nkw_ret = tk_reverse_words(f->words, f->n);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_tk_reverse_words(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_tk_reverse_words(void *nkw_arg)
 {
-	struct nkw_frame_tk_reverse_words *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_tk_reverse_words frame;
-	int *words = fp->words;
-	int n = fp->n;
+	struct nkw_frame_tk_reverse_words *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_tk_reverse_words nkw_fr;
+	int *words = nkw_fp->words;
+	int n = nkw_fp->n;
 
 	if (!words)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
-	if (words && nooks_check_buffer(d, words, (size_t)(n) * sizeof(*words), 1))
-		{ fp->ret = -EINVAL; return; } /* outside the extension's memory, or too large */
-	frame.words = words;
-	frame.n = n;
-	nkw_thunk_tk_reverse_words(&frame);
-	fp->ret = frame.ret;
-	(void)d;
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
+	if (words && nooks_check_buffer(nkw_dom, words, (size_t)(n) * sizeof(*words), 1))
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* outside the extension's memory, or too large */
+	nkw_fr.words = words;
+	nkw_fr.n = n;
+	nkw_thunk_tk_reverse_words(&nkw_fr);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_tk_reverse_words(int *words, int n)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_tk_reverse_words frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_tk_reverse_words nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return tk_reverse_words(words, n);
 	}
-	frame.nkw_d = d;
-	frame.words = words;
-	frame.n = n;
-	nooks_xpc_kernel(d, nkw_checked_tk_reverse_words, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.words = words;
+	nkw_fr.n = n;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_reverse_words, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- int tk_set_name(struct tk_dev *dev, const char *name) */
@@ -480,7 +480,7 @@ struct nkw_frame_tk_set_name {
 	struct nooks_domain *nkw_d;
 	struct tk_dev *dev;
 	const char *name;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -488,52 +488,52 @@ static void nkw_thunk_tk_set_name(void *p)
 {
 	struct nkw_frame_tk_set_name *f = p;
 
-	f->ret = tk_set_name(f->dev, f->name);
+	f->nkw_ret = tk_set_name(f->dev, f->name);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_tk_set_name(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_tk_set_name(void *nkw_arg)
 {
-	struct nkw_frame_tk_set_name *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_tk_set_name frame;
-	struct tk_dev *dev = fp->dev;
-	const char *name = fp->name;
+	struct nkw_frame_tk_set_name *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_tk_set_name nkw_fr;
+	struct tk_dev *dev = nkw_fp->dev;
+	const char *name = nkw_fp->name;
 
 	if (!dev)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(d, dev, &nooks_type_tk_dev);
+		dev = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
 		if (!dev)
-			{ fp->ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
 	}
 	if (!name)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
-	if (name && nooks_check_string(d, name, (size_t)(16)))
-		{ fp->ret = -EINVAL; return; } /* unterminated, unreadable or too long */
-	frame.dev = dev;
-	frame.name = name;
-	nkw_thunk_tk_set_name(&frame);
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
+	if (name && nooks_check_string(nkw_dom, name, (size_t)(16)))
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* unterminated, unreadable or too long */
+	nkw_fr.dev = dev;
+	nkw_fr.name = name;
+	nkw_thunk_tk_set_name(&nkw_fr);
 	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)dev, &nooks_type_tk_dev);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)dev, &nooks_type_tk_dev);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_tk_set_name(struct tk_dev *dev, const char *name)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_tk_set_name frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_tk_set_name nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return tk_set_name(dev, name);
 	}
-	frame.nkw_d = d;
-	frame.dev = dev;
-	frame.name = name;
-	nooks_xpc_kernel(d, nkw_checked_tk_set_name, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.dev = dev;
+	nkw_fr.name = name;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_set_name, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- int tk_maybe(struct tk_dev *dev) */
@@ -541,7 +541,7 @@ int nooks_kw_tk_set_name(struct tk_dev *dev, const char *name)
 struct nkw_frame_tk_maybe {
 	struct nooks_domain *nkw_d;
 	struct tk_dev *dev;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -549,43 +549,43 @@ static void nkw_thunk_tk_maybe(void *p)
 {
 	struct nkw_frame_tk_maybe *f = p;
 
-	f->ret = tk_maybe(f->dev);
+	f->nkw_ret = tk_maybe(f->dev);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_tk_maybe(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_tk_maybe(void *nkw_arg)
 {
-	struct nkw_frame_tk_maybe *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_tk_maybe frame;
-	struct tk_dev *dev = fp->dev;
+	struct nkw_frame_tk_maybe *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_tk_maybe nkw_fr;
+	struct tk_dev *dev = nkw_fp->dev;
 
 	if (dev) {
-		dev = nooks_in(d, dev, &nooks_type_tk_dev);
+		dev = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
 		if (!dev)
-			{ fp->ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
 	}
-	frame.dev = dev;
-	nkw_thunk_tk_maybe(&frame);
+	nkw_fr.dev = dev;
+	nkw_thunk_tk_maybe(&nkw_fr);
 	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)dev, &nooks_type_tk_dev);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)dev, &nooks_type_tk_dev);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_tk_maybe(struct tk_dev *dev)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_tk_maybe frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_tk_maybe nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return tk_maybe(dev);
 	}
-	frame.nkw_d = d;
-	frame.dev = dev;
-	nooks_xpc_kernel(d, nkw_checked_tk_maybe, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.dev = dev;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_maybe, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- int tk_get_mtu(const struct tk_dev *dev) */
@@ -593,7 +593,7 @@ int nooks_kw_tk_maybe(struct tk_dev *dev)
 struct nkw_frame_tk_get_mtu {
 	struct nooks_domain *nkw_d;
 	const struct tk_dev *dev;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -601,45 +601,45 @@ static void nkw_thunk_tk_get_mtu(void *p)
 {
 	struct nkw_frame_tk_get_mtu *f = p;
 
-	f->ret = tk_get_mtu(f->dev);
+	f->nkw_ret = tk_get_mtu(f->dev);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_tk_get_mtu(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_tk_get_mtu(void *nkw_arg)
 {
-	struct nkw_frame_tk_get_mtu *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_tk_get_mtu frame;
-	const struct tk_dev *dev = fp->dev;
+	struct nkw_frame_tk_get_mtu *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_tk_get_mtu nkw_fr;
+	const struct tk_dev *dev = nkw_fp->dev;
 
 	if (!dev)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(d, dev, &nooks_type_tk_dev);
+		dev = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
 		if (!dev)
-			{ fp->ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
 	}
-	frame.dev = dev;
-	nkw_thunk_tk_get_mtu(&frame);
+	nkw_fr.dev = dev;
+	nkw_thunk_tk_get_mtu(&nkw_fr);
 	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)dev, &nooks_type_tk_dev);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)dev, &nooks_type_tk_dev);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_tk_get_mtu(const struct tk_dev *dev)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_tk_get_mtu frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_tk_get_mtu nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return tk_get_mtu(dev);
 	}
-	frame.nkw_d = d;
-	frame.dev = dev;
-	nooks_xpc_kernel(d, nkw_checked_tk_get_mtu, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.dev = dev;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_get_mtu, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- int tk_set_cookie(struct tk_dev *dev, void *cookie) */
@@ -648,7 +648,7 @@ struct nkw_frame_tk_set_cookie {
 	struct nooks_domain *nkw_d;
 	struct tk_dev *dev;
 	void *cookie;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -656,50 +656,50 @@ static void nkw_thunk_tk_set_cookie(void *p)
 {
 	struct nkw_frame_tk_set_cookie *f = p;
 
-	f->ret = tk_set_cookie(f->dev, f->cookie);
+	f->nkw_ret = tk_set_cookie(f->dev, f->cookie);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_tk_set_cookie(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_tk_set_cookie(void *nkw_arg)
 {
-	struct nkw_frame_tk_set_cookie *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_tk_set_cookie frame;
-	struct tk_dev *dev = fp->dev;
-	void *cookie = fp->cookie;
+	struct nkw_frame_tk_set_cookie *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_tk_set_cookie nkw_fr;
+	struct tk_dev *dev = nkw_fp->dev;
+	void *cookie = nkw_fp->cookie;
 
 	if (!dev)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(d, dev, &nooks_type_tk_dev);
+		dev = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
 		if (!dev)
-			{ fp->ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
 	}
 	if (!cookie)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
-	frame.dev = dev;
-	frame.cookie = cookie;
-	nkw_thunk_tk_set_cookie(&frame);
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
+	nkw_fr.dev = dev;
+	nkw_fr.cookie = cookie;
+	nkw_thunk_tk_set_cookie(&nkw_fr);
 	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)dev, &nooks_type_tk_dev);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)dev, &nooks_type_tk_dev);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_tk_set_cookie(struct tk_dev *dev, void *cookie)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_tk_set_cookie frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_tk_set_cookie nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return tk_set_cookie(dev, cookie);
 	}
-	frame.nkw_d = d;
-	frame.dev = dev;
-	frame.cookie = cookie;
-	nooks_xpc_kernel(d, nkw_checked_tk_set_cookie, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.dev = dev;
+	nkw_fr.cookie = cookie;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_set_cookie, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- int tk_pkt_alloc(struct tk_pkt **pkt, unsigned int len) */
@@ -708,7 +708,7 @@ struct nkw_frame_tk_pkt_alloc {
 	struct nooks_domain *nkw_d;
 	struct tk_pkt **pkt;
 	unsigned int len;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -716,49 +716,49 @@ static void nkw_thunk_tk_pkt_alloc(void *p)
 {
 	struct nkw_frame_tk_pkt_alloc *f = p;
 
-	f->ret = tk_pkt_alloc(f->pkt, f->len);
+	f->nkw_ret = tk_pkt_alloc(f->pkt, f->len);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_tk_pkt_alloc(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_tk_pkt_alloc(void *nkw_arg)
 {
-	struct nkw_frame_tk_pkt_alloc *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_tk_pkt_alloc frame;
-	struct tk_pkt **pkt = fp->pkt;
-	unsigned int len = fp->len;
+	struct nkw_frame_tk_pkt_alloc *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_tk_pkt_alloc nkw_fr;
+	struct tk_pkt **pkt = nkw_fp->pkt;
+	unsigned int len = nkw_fp->len;
 
-	if (!pkt || nooks_check_buffer(d, pkt, sizeof(*pkt), 1))
-		{ fp->ret = -EINVAL; return; }
-	frame.pkt = pkt;
-	frame.len = len;
-	nkw_thunk_tk_pkt_alloc(&frame);
-	if (*frame.pkt) {
-		if (nooks_track(d, *frame.pkt, &nooks_type_tk_pkt)) {
-			tk_pkt_free(*frame.pkt);
-			*frame.pkt = NULL;
-			{ fp->ret = -EINVAL; return; }
+	if (!pkt || nooks_check_buffer(nkw_dom, pkt, sizeof(*pkt), 1))
+		{ nkw_fp->nkw_ret = -EINVAL; return; }
+	nkw_fr.pkt = pkt;
+	nkw_fr.len = len;
+	nkw_thunk_tk_pkt_alloc(&nkw_fr);
+	if (*nkw_fr.pkt) {
+		if (nooks_track(nkw_dom, *nkw_fr.pkt, &nooks_type_tk_pkt)) {
+			tk_pkt_free(*nkw_fr.pkt);
+			*nkw_fr.pkt = NULL;
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
 		}
-		*frame.pkt = nooks_out(d, *frame.pkt, &nooks_type_tk_pkt);
+		*nkw_fr.pkt = nooks_out(nkw_dom, *nkw_fr.pkt, &nooks_type_tk_pkt);
 	}
-	fp->ret = frame.ret;
-	(void)d;
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_tk_pkt_alloc(struct tk_pkt **pkt, unsigned int len)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_tk_pkt_alloc frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_tk_pkt_alloc nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return tk_pkt_alloc(pkt, len);
 	}
-	frame.nkw_d = d;
-	frame.pkt = pkt;
-	frame.len = len;
-	nooks_xpc_kernel(d, nkw_checked_tk_pkt_alloc, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.pkt = pkt;
+	nkw_fr.len = len;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_pkt_alloc, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- void tk_pkt_free(struct tk_pkt *pkt) */
@@ -777,40 +777,40 @@ static void nkw_thunk_tk_pkt_free(void *p)
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_tk_pkt_free(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_tk_pkt_free(void *nkw_arg)
 {
-	struct nkw_frame_tk_pkt_free *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_tk_pkt_free frame;
-	struct tk_pkt *pkt = fp->pkt;
+	struct nkw_frame_tk_pkt_free *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_tk_pkt_free nkw_fr;
+	struct tk_pkt *pkt = nkw_fp->pkt;
 
 	if (!pkt)
 		return; /* NULL where not nullable */
 	if (pkt) {
-		pkt = nooks_in(d, pkt, &nooks_type_tk_pkt);
+		pkt = nooks_in(nkw_dom, pkt, &nooks_type_tk_pkt);
 		if (!pkt)
 			return; /* not a live struct tk_pkt of this extension */
-		if (nooks_forget(d, pkt, &nooks_type_tk_pkt))
+		if (nooks_forget(nkw_dom, pkt, &nooks_type_tk_pkt))
 			return; /* released twice */
 	}
-	frame.pkt = pkt;
-	nkw_thunk_tk_pkt_free(&frame);
-	(void)d;
+	nkw_fr.pkt = pkt;
+	nkw_thunk_tk_pkt_free(&nkw_fr);
+	(void)nkw_dom;
 }
 
 void nooks_kw_tk_pkt_free(struct tk_pkt *pkt)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_tk_pkt_free frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_tk_pkt_free nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		tk_pkt_free(pkt);
 		return;
 	}
-	frame.nkw_d = d;
-	frame.pkt = pkt;
-	nooks_xpc_kernel(d, nkw_checked_tk_pkt_free, &frame);
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.pkt = pkt;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_pkt_free, &nkw_fr);
 }
 
 /* ---- int tk_pkt_send(struct tk_dev *dev, struct tk_pkt *pkt) */
@@ -819,7 +819,7 @@ struct nkw_frame_tk_pkt_send {
 	struct nooks_domain *nkw_d;
 	struct tk_dev *dev;
 	struct tk_pkt *pkt;
-	int ret;
+	int nkw_ret;
 	char nkw_unused;
 };
 
@@ -827,64 +827,64 @@ static void nkw_thunk_tk_pkt_send(void *p)
 {
 	struct nkw_frame_tk_pkt_send *f = p;
 
-	f->ret = tk_pkt_send(f->dev, f->pkt);
+	f->nkw_ret = tk_pkt_send(f->dev, f->pkt);
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_tk_pkt_send(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_tk_pkt_send(void *nkw_arg)
 {
-	struct nkw_frame_tk_pkt_send *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_tk_pkt_send frame;
-	struct tk_dev *dev = fp->dev;
-	struct tk_pkt *pkt = fp->pkt;
+	struct nkw_frame_tk_pkt_send *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_tk_pkt_send nkw_fr;
+	struct tk_dev *dev = nkw_fp->dev;
+	struct tk_pkt *pkt = nkw_fp->pkt;
 
 	if (!dev)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(d, dev, &nooks_type_tk_dev);
+		dev = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
 		if (!dev)
-			{ fp->ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
 	}
 	if (!pkt)
-		{ fp->ret = -EINVAL; return; } /* NULL where not nullable */
+		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (pkt) {
-		pkt = nooks_in(d, pkt, &nooks_type_tk_pkt);
+		pkt = nooks_in(nkw_dom, pkt, &nooks_type_tk_pkt);
 		if (!pkt)
-			{ fp->ret = -EINVAL; return; } /* not a live struct tk_pkt of this extension */
+			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct tk_pkt of this extension */
 	}
-	frame.dev = dev;
-	frame.pkt = pkt;
-	nkw_thunk_tk_pkt_send(&frame);
+	nkw_fr.dev = dev;
+	nkw_fr.pkt = pkt;
+	nkw_thunk_tk_pkt_send(&nkw_fr);
 	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)dev, &nooks_type_tk_dev);
+		nooks_refresh(nkw_dom, (void *)dev, &nooks_type_tk_dev);
 	if (pkt)
-		nooks_transfer(d, NULL, (void *)pkt, &nooks_type_tk_pkt);
-	fp->ret = frame.ret;
-	(void)d;
+		nooks_transfer(nkw_dom, NULL, (void *)pkt, &nooks_type_tk_pkt);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 int nooks_kw_tk_pkt_send(struct tk_dev *dev, struct tk_pkt *pkt)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_tk_pkt_send frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_tk_pkt_send nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return tk_pkt_send(dev, pkt);
 	}
-	frame.nkw_d = d;
-	frame.dev = dev;
-	frame.pkt = pkt;
-	nooks_xpc_kernel(d, nkw_checked_tk_pkt_send, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.dev = dev;
+	nkw_fr.pkt = pkt;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_pkt_send, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- struct tk_lock *tk_lock_get(void) */
 
 struct nkw_frame_tk_lock_get {
 	struct nooks_domain *nkw_d;
-	struct tk_lock *ret;
+	struct tk_lock *nkw_ret;
 	char nkw_unused;
 };
 
@@ -892,35 +892,35 @@ static void nkw_thunk_tk_lock_get(void *p)
 {
 	struct nkw_frame_tk_lock_get *f = p;
 
-	f->ret = tk_lock_get();
+	f->nkw_ret = tk_lock_get();
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_tk_lock_get(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_tk_lock_get(void *nkw_arg)
 {
-	struct nkw_frame_tk_lock_get *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_tk_lock_get frame;
+	struct nkw_frame_tk_lock_get *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_tk_lock_get nkw_fr;
 
-	nkw_thunk_tk_lock_get(&frame);
-	if (frame.ret)
-		frame.ret = nooks_out(d, frame.ret, &nooks_type_tk_lock);
-	fp->ret = frame.ret;
-	(void)d;
+	nkw_thunk_tk_lock_get(&nkw_fr);
+	if (nkw_fr.nkw_ret)
+		nkw_fr.nkw_ret = nooks_out(nkw_dom, nkw_fr.nkw_ret, &nooks_type_tk_lock);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	(void)nkw_dom;
 }
 
 struct tk_lock *nooks_kw_tk_lock_get(void)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_tk_lock_get frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_tk_lock_get nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		return tk_lock_get();
 	}
-	frame.nkw_d = d;
-	nooks_xpc_kernel(d, nkw_checked_tk_lock_get, &frame);
-	return frame.ret;
+	nkw_fr.nkw_d = nkw_dom;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_lock_get, &nkw_fr);
+	return nkw_fr.nkw_ret;
 }
 
 /* ---- void tk_lock(struct tk_lock *l) */
@@ -944,41 +944,41 @@ static void nkw_unlock_tk_lock(void *lock)
 	tk_unlock((struct tk_lock *)lock);
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_tk_lock(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_tk_lock(void *nkw_arg)
 {
-	struct nkw_frame_tk_lock *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_tk_lock frame;
-	struct tk_lock *l = fp->l;
+	struct nkw_frame_tk_lock *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_tk_lock nkw_fr;
+	struct tk_lock *l = nkw_fp->l;
 
 	if (!l)
 		return; /* NULL where not nullable */
 	if (l) {
-		l = nooks_in(d, l, &nooks_type_tk_lock);
+		l = nooks_in(nkw_dom, l, &nooks_type_tk_lock);
 		if (!l)
 			return; /* not a live struct tk_lock of this extension */
 	}
-	frame.l = l;
-	nkw_thunk_tk_lock(&frame);
+	nkw_fr.l = l;
+	nkw_thunk_tk_lock(&nkw_fr);
 	if (l)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)l, &nooks_type_tk_lock);
-	nooks_record_lock(d, (void *)l, nkw_unlock_tk_lock);
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)l, &nooks_type_tk_lock);
+	nooks_record_lock(nkw_dom, (void *)l, nkw_unlock_tk_lock);
+	(void)nkw_dom;
 }
 
 void nooks_kw_tk_lock(struct tk_lock *l)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_tk_lock frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_tk_lock nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		tk_lock(l);
 		return;
 	}
-	frame.nkw_d = d;
-	frame.l = l;
-	nooks_xpc_kernel(d, nkw_checked_tk_lock, &frame);
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.l = l;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_lock, &nkw_fr);
 }
 
 /* ---- void tk_unlock(struct tk_lock *l) */
@@ -997,41 +997,41 @@ static void nkw_thunk_tk_unlock(void *p)
 	(void)f;
 }
 
-/* The wrapper proper, run as kernel code for extension fp->nkw_d. */
-static void nkw_checked_tk_unlock(void *p)
+/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+static void nkw_checked_tk_unlock(void *nkw_arg)
 {
-	struct nkw_frame_tk_unlock *fp = p;
-	struct nooks_domain *d = fp->nkw_d;
-	struct nkw_frame_tk_unlock frame;
-	struct tk_lock *l = fp->l;
+	struct nkw_frame_tk_unlock *nkw_fp = nkw_arg;
+	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
+	struct nkw_frame_tk_unlock nkw_fr;
+	struct tk_lock *l = nkw_fp->l;
 
 	if (!l)
 		return; /* NULL where not nullable */
 	if (l) {
-		l = nooks_in(d, l, &nooks_type_tk_lock);
+		l = nooks_in(nkw_dom, l, &nooks_type_tk_lock);
 		if (!l)
 			return; /* not a live struct tk_lock of this extension */
 	}
-	nooks_drop_lock(d, (void *)l);
-	frame.l = l;
-	nkw_thunk_tk_unlock(&frame);
+	nooks_drop_lock(nkw_dom, (void *)l);
+	nkw_fr.l = l;
+	nkw_thunk_tk_unlock(&nkw_fr);
 	if (l)	/* what the kernel changed, the extension sees */
-		nooks_refresh(d, (void *)l, &nooks_type_tk_lock);
-	(void)d;
+		nooks_refresh(nkw_dom, (void *)l, &nooks_type_tk_lock);
+	(void)nkw_dom;
 }
 
 void nooks_kw_tk_unlock(struct tk_lock *l)
 {
-	struct nooks_domain *d = nooks_self();
-	struct nkw_frame_tk_unlock frame;
+	struct nooks_domain *nkw_dom = nooks_self();
+	struct nkw_frame_tk_unlock nkw_fr;
 
-	if (!d) {	/* the kernel itself: nothing to check */
+	if (!nkw_dom) {	/* the kernel itself: nothing to check */
 		tk_unlock(l);
 		return;
 	}
-	frame.nkw_d = d;
-	frame.l = l;
-	nooks_xpc_kernel(d, nkw_checked_tk_unlock, &frame);
+	nkw_fr.nkw_d = nkw_dom;
+	nkw_fr.l = l;
+	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_unlock, &nkw_fr);
 }
 
 const struct nooks_kw_table_tk nooks_kw_table_tk = {

@@ -11,40 +11,40 @@
 struct nkx_frame_tk_ops_open {
 	int (*fn)(struct tk_dev *dev);
 	struct tk_dev *dev;
-	int ret;
+	int nkw_ret;
 };
 
 static void nkx_thunk_tk_ops_open(void *p)
 {
 	struct nkx_frame_tk_ops_open *f = p;
 
-	f->ret = f->fn(f->dev);
+	f->nkw_ret = f->fn(f->dev);
 }
 
 static int nooks_xw_tk_ops_open(struct tk_dev *dev)
 {
-	const struct nooks_binding *b = dev ? nooks_binding_of(dev->ops) : NULL;
-	struct nkx_frame_tk_ops_open frame;
-	int ok = 1;
+	const struct nooks_binding *nkx_b = dev ? nooks_binding_of(dev->ops) : NULL;
+	struct nkx_frame_tk_ops_open nkx_fr;
+	int nkx_ok = 1;
 
-	if (!b)
+	if (!nkx_b)
 		return -EIO;
-	frame.fn = ((const struct tk_ops *)b->orig)->open;
-	if (!frame.fn)
+	nkx_fr.fn = ((const struct tk_ops *)nkx_b->orig)->open;
+	if (!nkx_fr.fn)
 		return -EIO;
-	frame.dev = dev ? nooks_out(b->domain, (void *)dev, &nooks_type_tk_dev) : NULL;
-	if (dev && !frame.dev)
+	nkx_fr.dev = dev ? nooks_out(nkx_b->domain, (void *)dev, &nooks_type_tk_dev) : NULL;
+	if (dev && !nkx_fr.dev)
 		return -EIO;
-	if (nooks_xpc_ext(b->domain, nkx_thunk_tk_ops_open, &frame, 0))
-		ok = 0;	/* down, faulted or timed out */
+	if (nooks_xpc_ext(nkx_b->domain, nkx_thunk_tk_ops_open, &nkx_fr, 0))
+		nkx_ok = 0;	/* down, faulted or timed out */
 	if (dev) {
-		if (ok && !nooks_in(b->domain, frame.dev, &nooks_type_tk_dev))
-			ok = 0;	/* invalid writes: not copied back */
-		nooks_end_borrow(b->domain, (void *)dev, &nooks_type_tk_dev);
+		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_tk_dev))
+			nkx_ok = 0;	/* invalid writes: not copied back */
+		nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
 	}
-	if (!ok)
+	if (!nkx_ok)
 		return -EIO;
-	return frame.ret;
+	return nkx_fr.nkw_ret;
 }
 
 /* ---- tk_ops.xmit */
@@ -54,42 +54,42 @@ struct nkx_frame_tk_ops_xmit {
 	struct tk_dev *dev;
 	const void *data;
 	unsigned int len;
-	int ret;
+	int nkw_ret;
 };
 
 static void nkx_thunk_tk_ops_xmit(void *p)
 {
 	struct nkx_frame_tk_ops_xmit *f = p;
 
-	f->ret = f->fn(f->dev, f->data, f->len);
+	f->nkw_ret = f->fn(f->dev, f->data, f->len);
 }
 
 static int nooks_xw_tk_ops_xmit(struct tk_dev *dev, const void *data, unsigned int len)
 {
-	const struct nooks_binding *b = dev ? nooks_binding_of(dev->ops) : NULL;
-	struct nkx_frame_tk_ops_xmit frame;
-	int ok = 1;
+	const struct nooks_binding *nkx_b = dev ? nooks_binding_of(dev->ops) : NULL;
+	struct nkx_frame_tk_ops_xmit nkx_fr;
+	int nkx_ok = 1;
 
-	if (!b)
+	if (!nkx_b)
 		return -EIO;
-	frame.fn = ((const struct tk_ops *)b->orig)->xmit;
-	if (!frame.fn)
+	nkx_fr.fn = ((const struct tk_ops *)nkx_b->orig)->xmit;
+	if (!nkx_fr.fn)
 		return -EIO;
-	frame.dev = dev ? nooks_out(b->domain, (void *)dev, &nooks_type_tk_dev) : NULL;
-	if (dev && !frame.dev)
+	nkx_fr.dev = dev ? nooks_out(nkx_b->domain, (void *)dev, &nooks_type_tk_dev) : NULL;
+	if (dev && !nkx_fr.dev)
 		return -EIO;
-	frame.data = data;
-	frame.len = len;
-	if (nooks_xpc_ext(b->domain, nkx_thunk_tk_ops_xmit, &frame, 50))
-		ok = 0;	/* down, faulted or timed out */
+	nkx_fr.data = data;
+	nkx_fr.len = len;
+	if (nooks_xpc_ext(nkx_b->domain, nkx_thunk_tk_ops_xmit, &nkx_fr, 50))
+		nkx_ok = 0;	/* down, faulted or timed out */
 	if (dev) {
-		if (ok && !nooks_in(b->domain, frame.dev, &nooks_type_tk_dev))
-			ok = 0;	/* invalid writes: not copied back */
-		nooks_end_borrow(b->domain, (void *)dev, &nooks_type_tk_dev);
+		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_tk_dev))
+			nkx_ok = 0;	/* invalid writes: not copied back */
+		nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
 	}
-	if (!ok)
+	if (!nkx_ok)
 		return -EIO;
-	return frame.ret;
+	return nkx_fr.nkw_ret;
 }
 
 /* ---- tk_ops.reset */
@@ -108,26 +108,26 @@ static void nkx_thunk_tk_ops_reset(void *p)
 
 static void nooks_xw_tk_ops_reset(struct tk_dev *dev)
 {
-	const struct nooks_binding *b = dev ? nooks_binding_of(dev->ops) : NULL;
-	struct nkx_frame_tk_ops_reset frame;
-	int ok = 1;
+	const struct nooks_binding *nkx_b = dev ? nooks_binding_of(dev->ops) : NULL;
+	struct nkx_frame_tk_ops_reset nkx_fr;
+	int nkx_ok = 1;
 
-	if (!b)
+	if (!nkx_b)
 		return;
-	frame.fn = ((const struct tk_ops *)b->orig)->reset;
-	if (!frame.fn)
+	nkx_fr.fn = ((const struct tk_ops *)nkx_b->orig)->reset;
+	if (!nkx_fr.fn)
 		return;
-	frame.dev = dev ? nooks_out(b->domain, (void *)dev, &nooks_type_tk_dev) : NULL;
-	if (dev && !frame.dev)
+	nkx_fr.dev = dev ? nooks_out(nkx_b->domain, (void *)dev, &nooks_type_tk_dev) : NULL;
+	if (dev && !nkx_fr.dev)
 		return;
-	if (nooks_xpc_ext(b->domain, nkx_thunk_tk_ops_reset, &frame, 0))
-		ok = 0;	/* down, faulted or timed out */
+	if (nooks_xpc_ext(nkx_b->domain, nkx_thunk_tk_ops_reset, &nkx_fr, 0))
+		nkx_ok = 0;	/* down, faulted or timed out */
 	if (dev) {
-		if (ok && !nooks_in(b->domain, frame.dev, &nooks_type_tk_dev))
-			ok = 0;	/* invalid writes: not copied back */
-		nooks_end_borrow(b->domain, (void *)dev, &nooks_type_tk_dev);
+		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_tk_dev))
+			nkx_ok = 0;	/* invalid writes: not copied back */
+		nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
 	}
-	if (!ok)
+	if (!nkx_ok)
 		return;
 }
 
@@ -137,46 +137,46 @@ struct nkx_frame_tk_ops_rx {
 	int (*fn)(struct tk_dev *dev, struct tk_pkt *pkt);
 	struct tk_dev *dev;
 	struct tk_pkt *pkt;
-	int ret;
+	int nkw_ret;
 };
 
 static void nkx_thunk_tk_ops_rx(void *p)
 {
 	struct nkx_frame_tk_ops_rx *f = p;
 
-	f->ret = f->fn(f->dev, f->pkt);
+	f->nkw_ret = f->fn(f->dev, f->pkt);
 }
 
 static int nooks_xw_tk_ops_rx(struct tk_dev *dev, struct tk_pkt *pkt)
 {
-	const struct nooks_binding *b = dev ? nooks_binding_of(dev->ops) : NULL;
-	struct nkx_frame_tk_ops_rx frame;
-	int ok = 1;
+	const struct nooks_binding *nkx_b = dev ? nooks_binding_of(dev->ops) : NULL;
+	struct nkx_frame_tk_ops_rx nkx_fr;
+	int nkx_ok = 1;
 
-	if (!b)
+	if (!nkx_b)
 		return -EIO;
-	frame.fn = ((const struct tk_ops *)b->orig)->rx;
-	if (!frame.fn)
+	nkx_fr.fn = ((const struct tk_ops *)nkx_b->orig)->rx;
+	if (!nkx_fr.fn)
 		return -EIO;
-	frame.dev = dev ? nooks_out(b->domain, (void *)dev, &nooks_type_tk_dev) : NULL;
-	if (dev && !frame.dev)
+	nkx_fr.dev = dev ? nooks_out(nkx_b->domain, (void *)dev, &nooks_type_tk_dev) : NULL;
+	if (dev && !nkx_fr.dev)
 		return -EIO;
 	/* the extension owns it from now on */
-	if (pkt && nooks_transfer(NULL, b->domain, (void *)pkt, &nooks_type_tk_pkt))
-		nooks_track(b->domain, (void *)pkt, &nooks_type_tk_pkt);
-	frame.pkt = pkt ? nooks_out(b->domain, (void *)pkt, &nooks_type_tk_pkt) : NULL;
-	if (pkt && !frame.pkt)
+	if (pkt && nooks_transfer(NULL, nkx_b->domain, (void *)pkt, &nooks_type_tk_pkt))
+		nooks_track(nkx_b->domain, (void *)pkt, &nooks_type_tk_pkt);
+	nkx_fr.pkt = pkt ? nooks_out(nkx_b->domain, (void *)pkt, &nooks_type_tk_pkt) : NULL;
+	if (pkt && !nkx_fr.pkt)
 		return -EIO;
-	if (nooks_xpc_ext(b->domain, nkx_thunk_tk_ops_rx, &frame, 0))
-		ok = 0;	/* down, faulted or timed out */
+	if (nooks_xpc_ext(nkx_b->domain, nkx_thunk_tk_ops_rx, &nkx_fr, 0))
+		nkx_ok = 0;	/* down, faulted or timed out */
 	if (dev) {
-		if (ok && !nooks_in(b->domain, frame.dev, &nooks_type_tk_dev))
-			ok = 0;	/* invalid writes: not copied back */
-		nooks_end_borrow(b->domain, (void *)dev, &nooks_type_tk_dev);
+		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_tk_dev))
+			nkx_ok = 0;	/* invalid writes: not copied back */
+		nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
 	}
-	if (!ok)
+	if (!nkx_ok)
 		return -EIO;
-	return frame.ret;
+	return nkx_fr.nkw_ret;
 }
 
 /* ---- tk_ops.set_mtu */
@@ -185,7 +185,7 @@ struct nkx_frame_tk_ops_set_mtu {
 	int (*fn)(struct tk_dev *dev, int mtu);
 	struct tk_dev *dev;
 	int mtu;
-	int ret;
+	int nkw_ret;
 };
 
 /* the arguments of a logged set_mtu call, but the object */
@@ -200,41 +200,41 @@ static void nkx_thunk_tk_ops_set_mtu(void *p)
 {
 	struct nkx_frame_tk_ops_set_mtu *f = p;
 
-	f->ret = f->fn(f->dev, f->mtu);
+	f->nkw_ret = f->fn(f->dev, f->mtu);
 }
 
 static int nooks_xw_tk_ops_set_mtu(struct tk_dev *dev, int mtu)
 {
-	const struct nooks_binding *b = dev ? nooks_binding_of(dev->ops) : NULL;
-	struct nkx_frame_tk_ops_set_mtu frame;
-	int ok = 1;
+	const struct nooks_binding *nkx_b = dev ? nooks_binding_of(dev->ops) : NULL;
+	struct nkx_frame_tk_ops_set_mtu nkx_fr;
+	int nkx_ok = 1;
 
-	if (!b)
+	if (!nkx_b)
 		return -EIO;
-	frame.fn = ((const struct tk_ops *)b->orig)->set_mtu;
-	if (!frame.fn)
+	nkx_fr.fn = ((const struct tk_ops *)nkx_b->orig)->set_mtu;
+	if (!nkx_fr.fn)
 		return -EIO;
-	frame.dev = dev ? nooks_out(b->domain, (void *)dev, &nooks_type_tk_dev) : NULL;
-	if (dev && !frame.dev)
+	nkx_fr.dev = dev ? nooks_out(nkx_b->domain, (void *)dev, &nooks_type_tk_dev) : NULL;
+	if (dev && !nkx_fr.dev)
 		return -EIO;
-	frame.mtu = mtu;
-	if (nooks_xpc_ext(b->domain, nkx_thunk_tk_ops_set_mtu, &frame, 0))
-		ok = 0;	/* down, faulted or timed out */
+	nkx_fr.mtu = mtu;
+	if (nooks_xpc_ext(nkx_b->domain, nkx_thunk_tk_ops_set_mtu, &nkx_fr, 0))
+		nkx_ok = 0;	/* down, faulted or timed out */
 	if (dev) {
-		if (ok && !nooks_in(b->domain, frame.dev, &nooks_type_tk_dev))
-			ok = 0;	/* invalid writes: not copied back */
-		nooks_end_borrow(b->domain, (void *)dev, &nooks_type_tk_dev);
+		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_tk_dev))
+			nkx_ok = 0;	/* invalid writes: not copied back */
+		nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
 	}
-	if (!ok)
+	if (!nkx_ok)
 		return -EIO;
-	if (frame.ret >= 0) {	/* replay: logged for a restarted extension */
-		struct nkx_rec_tk_ops_set_mtu rec = { 0 };
+	if (nkx_fr.nkw_ret >= 0) {	/* replay: logged for a restarted extension */
+		struct nkx_rec_tk_ops_set_mtu nkx_rec = { 0 };
 
-		rec.mtu = mtu;
-		nooks_replay_record(b->domain, (void *)dev, nkx_replay_tk_ops_set_mtu, &rec, sizeof(rec),
+		nkx_rec.mtu = mtu;
+		nooks_replay_record(nkx_b->domain, (void *)dev, nkx_replay_tk_ops_set_mtu, &nkx_rec, sizeof(nkx_rec),
 				    NULL, 0);
 	}
-	return frame.ret;
+	return nkx_fr.nkw_ret;
 }
 
 /* replays a logged set_mtu call on the object chosen after a restart,
@@ -255,7 +255,7 @@ struct nkx_frame_tk_ops_set_addr {
 	const char *label;
 	const void *addr;
 	unsigned int len;
-	int ret;
+	int nkw_ret;
 };
 
 /* the arguments of a logged set_addr call, but the object */
@@ -272,49 +272,49 @@ static void nkx_thunk_tk_ops_set_addr(void *p)
 {
 	struct nkx_frame_tk_ops_set_addr *f = p;
 
-	f->ret = f->fn(f->dev, f->label, f->addr, f->len);
+	f->nkw_ret = f->fn(f->dev, f->label, f->addr, f->len);
 }
 
 static int nooks_xw_tk_ops_set_addr(struct tk_dev *dev, const char *label, const void *addr, unsigned int len)
 {
-	const struct nooks_binding *b = dev ? nooks_binding_of(dev->ops) : NULL;
-	struct nkx_frame_tk_ops_set_addr frame;
-	int ok = 1;
+	const struct nooks_binding *nkx_b = dev ? nooks_binding_of(dev->ops) : NULL;
+	struct nkx_frame_tk_ops_set_addr nkx_fr;
+	int nkx_ok = 1;
 
-	if (!b)
+	if (!nkx_b)
 		return -EIO;
-	frame.fn = ((const struct tk_ops *)b->orig)->set_addr;
-	if (!frame.fn)
+	nkx_fr.fn = ((const struct tk_ops *)nkx_b->orig)->set_addr;
+	if (!nkx_fr.fn)
 		return -EIO;
-	frame.dev = dev ? nooks_out(b->domain, (void *)dev, &nooks_type_tk_dev) : NULL;
-	if (dev && !frame.dev)
+	nkx_fr.dev = dev ? nooks_out(nkx_b->domain, (void *)dev, &nooks_type_tk_dev) : NULL;
+	if (dev && !nkx_fr.dev)
 		return -EIO;
-	frame.label = label;
-	frame.addr = addr;
-	frame.len = len;
-	if (nooks_xpc_ext(b->domain, nkx_thunk_tk_ops_set_addr, &frame, 0))
-		ok = 0;	/* down, faulted or timed out */
+	nkx_fr.label = label;
+	nkx_fr.addr = addr;
+	nkx_fr.len = len;
+	if (nooks_xpc_ext(nkx_b->domain, nkx_thunk_tk_ops_set_addr, &nkx_fr, 0))
+		nkx_ok = 0;	/* down, faulted or timed out */
 	if (dev) {
-		if (ok && !nooks_in(b->domain, frame.dev, &nooks_type_tk_dev))
-			ok = 0;	/* invalid writes: not copied back */
-		nooks_end_borrow(b->domain, (void *)dev, &nooks_type_tk_dev);
+		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_tk_dev))
+			nkx_ok = 0;	/* invalid writes: not copied back */
+		nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
 	}
-	if (!ok)
+	if (!nkx_ok)
 		return -EIO;
-	if (frame.ret >= 0) {	/* replay: logged for a restarted extension */
-		struct nkx_rec_tk_ops_set_addr rec = { 0 };
+	if (nkx_fr.nkw_ret >= 0) {	/* replay: logged for a restarted extension */
+		struct nkx_rec_tk_ops_set_addr nkx_rec = { 0 };
 		const struct nooks_replay_buf bufs[] = {
 			{ offsetof(struct nkx_rec_tk_ops_set_addr, label), NOOKS_REPLAY_STRING },
 			{ offsetof(struct nkx_rec_tk_ops_set_addr, addr), (size_t)(len) },
 		};
 
-		rec.label = label;
-		rec.addr = addr;
-		rec.len = len;
-		nooks_replay_record(b->domain, (void *)dev, nkx_replay_tk_ops_set_addr, &rec, sizeof(rec),
+		nkx_rec.label = label;
+		nkx_rec.addr = addr;
+		nkx_rec.len = len;
+		nooks_replay_record(nkx_b->domain, (void *)dev, nkx_replay_tk_ops_set_addr, &nkx_rec, sizeof(nkx_rec),
 				    bufs, sizeof(bufs) / sizeof(bufs[0]));
 	}
-	return frame.ret;
+	return nkx_fr.nkw_ret;
 }
 
 /* replays a logged set_addr call on the object chosen after a restart,
