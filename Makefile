@@ -235,7 +235,8 @@ $(B)/bench/bench: $(B)/bench/bench.o $(RTT_GEN) $(B)/libnooks.a $(RTT)/lib/libtk
 		-L$(RTT)/lib -ltk -Wl,-rpath,'$$ORIGIN/../tests/runtime/lib' -lpthread -ldl
 
 bench: deps $(B)/nooksc $(B)/bench/bench $(RTT)/ext_faults.so $(RTT)/ext_tk.so \
-		$(RTT)/wrap/libtk.so.1
+		$(RTT)/wrap/libtk.so.1 $(B)/kernel/nkernel $(B)/kernel/nkctl \
+		$(B)/kernel/wrap/libnk.so.1 $(B)/examples/khttpd.so
 	$(Q)sh bench/run.sh $(B)
 
 # The code-generation tests: tk.idl's wrappers, generated into the build

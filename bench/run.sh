@@ -1,8 +1,10 @@
 #!/bin/sh
-# run.sh BUILDDIR - make bench: the runtime's table (bench.c) and the
-# compiler's, written to bench/results.md and printed.
+# run.sh BUILDDIR - make bench: the runtime's table (bench.c), the
+# compiler's, and khttpd's under wrk with its recovery time (khttpd.sh),
+# written to bench/results.md and printed.
 set -eu
 B=$1
+t0=$(date +%s)
 out=bench/results.md
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -24,6 +26,11 @@ trap 'rm -rf "$tmp"' EXIT
 	echo "| compiler | median of 5 |"
 	echo "|---|---:|"
 	echo "| regenerate every IDL in the tree ($n files, $(ls "$tmp/gen"/*/* | wc -l) outputs) | $(cat "$tmp/ms") ms |"
+	echo
+	# the macro part: khttpd in nkernel, native against isolated
+	bash bench/khttpd.sh "$B"
+	echo
+	echo "make bench took $(($(date +%s) - t0)) s."
 	echo
 	cat bench/analysis.md
 } > "$tmp/results.md"
