@@ -60,7 +60,7 @@ NK_PROGRAMS := $(B)/kernel/nkernel $(B)/kernel/nkctl $(B)/kernel/wrap/libnk.so.1
 .PHONY: kernel khttpd-test
 kernel: deps $(NK_PROGRAMS)
 
-# End to end: nkernel with khttpd, real clients (curl, ab), real faults.
+# End to end: nkernel with khttpd, real clients (curl, wrk), real faults.
 khttpd-test: deps $(NK_PROGRAMS)
 	@echo "== nkernel and khttpd ($(B)) =="
 	$(Q)mkdir -p $(RESULTS)

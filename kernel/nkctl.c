@@ -33,6 +33,7 @@ static void usage(FILE *f)
 "  unload MODULE\n"
 "  reload MODULE             unload, then load the same file and parameters\n"
 "  shutdown                  unload everything and stop nkernel\n"
+"  help                      nkernel's own list of commands\n"
 "\n"
 "Options:\n"
 "  -s SOCKET   the control socket (default: $NKERNEL_CONTROL or %s)\n"

@@ -154,8 +154,12 @@ static void describe_fault(struct module *m)
 	nooks_domain_stats(m->d, &st);
 	switch (st.last_fault) {
 	case NOOKS_FAULT_SIGNAL:
-		snprintf(m->last_fault, sizeof(m->last_fault), "%s at %#lx",
-			 strsignal(st.last_signal), (unsigned long)st.last_addr);
+		if (st.last_signal == SIGSEGV || st.last_signal == SIGBUS)
+			snprintf(m->last_fault, sizeof(m->last_fault), "%s at %#lx",
+				 strsignal(st.last_signal), (unsigned long)st.last_addr);
+		else
+			snprintf(m->last_fault, sizeof(m->last_fault), "%s",
+				 strsignal(st.last_signal));
 		break;
 	case NOOKS_FAULT_TIMEOUT:
 		snprintf(m->last_fault, sizeof(m->last_fault), "timed out");
@@ -227,7 +231,10 @@ static struct module *load_module(const char *path, enum nooks_backend b,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	snprintf(m->path, sizeof(m->path), "%s", path);
+	/* a path without a slash means this directory, not the library
+	 * search path dlopen would use */
+	snprintf(m->path, sizeof(m->path), "%s%s", strchr(path, '/') ? "" : "./", path);
+	path = m->path;
 	const char *base = strrchr(path, '/');
 	base = base ? base + 1 : path;
 	snprintf(m->name, sizeof(m->name), "%.*s", (int)strcspn(base, "."), base);
@@ -244,7 +251,7 @@ static struct module *load_module(const char *path, enum nooks_backend b,
 		goto fail;
 	}
 	if (access(path, R_OK)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		snprintf(err, errlen, "%.400s: %s", path, strerror(errno));
 		goto fail;
 	}
 	m->d = nooks_domain_create(m->name, b);
@@ -263,7 +270,6 @@ static struct module *load_module(const char *path, enum nooks_backend b,
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	nooks_domain_on_fault(m->d, on_fault, m);
 	nk_params_enter(m->params, m->nparams);
 	int r = nooks_sup_start(m->sup);
 	nk_params_leave();
@@ -274,20 +280,30 @@ static struct module *load_module(const char *path, enum nooks_backend b,
 			describe_fault(m);
 			snprintf(err, errlen, "init_module faulted: %s", m->last_fault);
 		} else {
-			snprintf(err, errlen, "init_module failed (see the log above)");
+			snprintf(err, errlen, "init_module failed (its reason is in the kernel log)");
 		}
 		goto fail;
 	}
+	/* recovery from now on (a module that fails in init_module is not
+	 * loaded: nothing may queue it for a recovery); a thread it started
+	 * may have taken it down already */
+	nooks_domain_on_fault(m->d, on_fault, m);
+	if (nooks_domain_state(m->d) == NOOKS_DOWN)
+		on_fault(m->d, m);
 	klog("nkernel: %s: loaded from %s (%s)", m->name, path,
 	     nooks_backend_name(m->backend));
 	return m;
 fail:
 	if (m->sup)
 		nooks_sup_free(m->sup);
-	if (m->d)
-		nooks_domain_on_fault(m->d, NULL, NULL);
-	if (m->d)
+	if (m->d) {
+		struct nooks_release_stats rs;
+		while (nooks_domain_reset(m->d, &rs) == -EBUSY) {
+			struct timespec ts = { 0, 50000 };
+			nanosleep(&ts, NULL);
+		}
 		nooks_domain_destroy(m->d);
+	}
 	if (m->e)
 		nooks_ext_unload(m->e);
 	module_free(m);
@@ -297,6 +313,9 @@ fail:
 /* Runs cleanup_module and releases everything the module still holds. */
 static void unload_module(struct module *m)
 {
+	/* no recovery from here on: a fault in cleanup_module is logged
+	 * and the module goes all the same */
+	nooks_domain_on_fault(m->d, NULL, NULL);
 	if (m->state == M_LIVE) {
 		struct entry_frame f = { .fn = nooks_ext_sym(m->e, "cleanup_module") };
 		if (f.fn && nooks_xpc_ext(m->d, cleanup_thunk, &f, 0)) {
@@ -304,10 +323,9 @@ static void unload_module(struct module *m)
 			klog("nkernel: %s: cleanup_module failed (%s)", m->name, m->last_fault);
 		}
 	}
-	nooks_domain_on_fault(m->d, NULL, NULL);
 	struct nooks_release_stats rs;
 	while (nooks_domain_reset(m->d, &rs) == -EBUSY) {
-		struct timespec ts = { 0, 1000000 };
+		struct timespec ts = { 0, 50000 };
 		nanosleep(&ts, NULL);
 	}
 	if (rs.released || rs.undone || rs.unlocked)
@@ -483,9 +501,13 @@ static int cmd_inject(FILE *out, const char *name, const char *kind, char *err, 
 	klog("nkernel: %s: injecting '%s'", name, kind);
 	long long t0 = now_us();
 	if (!nooks_xpc_ext(m->d, inject_thunk, &f, 0)) {
-		if (*canary != canary_before)
+		if (*canary != canary_before) {
 			printk_line(LOGLEVEL_EMERG, "nkernel: kernel memory corrupted by the module");
-		snprintf(err, errlen, "%s: the fault did not happen (returned %d)", name, f.ret);
+			snprintf(err, errlen, "%s: nothing stopped the write: kernel object at %p corrupted",
+				 name, (void *)canary);
+		} else {
+			snprintf(err, errlen, "%s: the fault did not happen (returned %d)", name, f.ret);
+		}
 		return -1;
 	}
 	pthread_mutex_lock(&mod_lock);

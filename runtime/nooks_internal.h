@@ -65,6 +65,7 @@ struct nooks_domain {
 	 * crossing took the domain down */
 	void (*on_fault)(struct nooks_domain *d, void *arg);
 	void *on_fault_arg;
+	atomic_ulong refused;		/* object pointers its wrappers refused */
 };
 
 /* arena.c: the arena's range (reserving it on first use). */

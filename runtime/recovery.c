@@ -19,6 +19,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -63,6 +64,18 @@ void nk_logf(const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	log_fn(line);
+}
+
+void nooks_refused(struct nooks_domain *d, const void *p, const struct nooks_type *t)
+{
+	unsigned long n = atomic_fetch_add(&d->refused, 1) + 1, p10 = 10;
+
+	while (p10 < n && p10 < ULONG_MAX / 10)
+		p10 *= 10;
+	if (n <= 10 || n == p10)
+		nk_logf("nooks: %s: refused %s %p: not a live object it holds (released "
+			"twice, never its own, or an invalid shadow); %lu refused so far",
+			d->name, t ? t->name : "object", p, n);
 }
 
 static void logf_(const struct nooks_sup *s, const char *fmt, ...)
@@ -161,8 +174,10 @@ static const char *fault_text(const struct nooks_domain_stats *st, char *buf, si
 	switch (st->last_fault) {
 	case NOOKS_FAULT_SIGNAL: {
 		Dl_info di;
-		int k = snprintf(buf, n, "%s at %#lx", strsignal(st->last_signal),
-				 (unsigned long)st->last_addr);
+		int mem = st->last_signal == SIGSEGV || st->last_signal == SIGBUS;
+		int k = mem ? snprintf(buf, n, "%s at %#lx", strsignal(st->last_signal),
+				       (unsigned long)st->last_addr)
+			    : snprintf(buf, n, "%s", strsignal(st->last_signal));
 		if (st->last_pc && dladdr((void *)st->last_pc, &di) && di.dli_sname)
 			snprintf(buf + k, n - (size_t)k, " in %s+%#lx", di.dli_sname,
 				 (unsigned long)(st->last_pc - (uintptr_t)di.dli_saddr));
@@ -209,8 +224,10 @@ again:
 
 	/* release what it held now, whether or not it comes back */
 	while (nooks_domain_reset(s->d, &rs) == -EBUSY) {
-		struct timespec ts = { 0, 1000000 };
-		nanosleep(&ts, NULL);	/* threads still unwinding */
+		/* threads still unwinding (each try signals them again):
+		 * 50 us, not 1 ms, which was most of a recovery */
+		struct timespec ts = { 0, 50000 };
+		nanosleep(&ts, NULL);
 	}
 	logf_(s, "released %d objects, undid %d registrations, unlocked %d locks",
 	      rs.released, rs.undone, rs.unlocked);

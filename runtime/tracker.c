@@ -616,10 +616,6 @@ void *nooks_in(struct nooks_domain *d, const void *p, const struct nooks_type *t
 		}
 	}
 	UNLOCK();
-	if (!ret && d)	/* the wrapper refuses it: say so, once per refusal */
-		nk_logf("nooks: %s: refused %s %p: not a live object it holds "
-			"(released twice, never its own, or an invalid shadow)",
-			nooks_domain_name(d), t->name, p);
 	return ret;
 }
 

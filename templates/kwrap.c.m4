@@ -24,9 +24,12 @@ m4_define([[nkm_null_check]], [[nkm_unless(nkm_p([[$1]], [[$2]], [[nullable]]), 
 m4_define([[nkm_check]], [[nkm_case(nkm_p([[$1]], [[$2]], [[kind]]),
 [[obj]], [[nkm_null_check([[$1]], [[$2]])m4_dnl
 	if (nkm_pn([[$1]], [[$2]])) {
-		nkm_pn([[$1]], [[$2]]) = nooks_in(nkw_dom, nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]]));
-		if (!nkm_pn([[$1]], [[$2]]))
-			nkm_err([[$1]]) /* not a live struct nkm_p([[$1]], [[$2]], [[struct]]) of this extension */
+		void *nkw_in = nooks_in(nkw_dom, nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]]));
+		if (!nkw_in) {	/* not a live struct nkm_p([[$1]], [[$2]], [[struct]]) of this extension */
+			nooks_refused(nkw_dom, nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]]));
+			nkm_err([[$1]])
+		}
+		nkm_pn([[$1]], [[$2]]) = nkw_in;
 nkm_when(nkm_p([[$1]], [[$2]], [[release]]), [[		if (nooks_forget(nkw_dom, nkm_pn([[$1]], [[$2]]), &nooks_type_[[]]nkm_p([[$1]], [[$2]], [[struct]])))
 			nkm_err([[$1]]) /* released twice */
 ]])	}

@@ -131,9 +131,12 @@ static void nkw_checked_nk_mutex_lock(void *nkw_arg)
 	if (!m)
 		return; /* NULL where not nullable */
 	if (m) {
-		m = nooks_in(nkw_dom, m, &nooks_type_nk_mutex);
-		if (!m)
-			return; /* not a live struct nk_mutex of this extension */
+		void *nkw_in = nooks_in(nkw_dom, m, &nooks_type_nk_mutex);
+		if (!nkw_in) {	/* not a live struct nk_mutex of this extension */
+			nooks_refused(nkw_dom, m, &nooks_type_nk_mutex);
+			return;
+		}
+		m = nkw_in;
 	}
 	nkw_fr.m = m;
 	nkw_thunk_nk_mutex_lock(&nkw_fr);
@@ -184,9 +187,12 @@ static void nkw_checked_nk_mutex_unlock(void *nkw_arg)
 	if (!m)
 		return; /* NULL where not nullable */
 	if (m) {
-		m = nooks_in(nkw_dom, m, &nooks_type_nk_mutex);
-		if (!m)
-			return; /* not a live struct nk_mutex of this extension */
+		void *nkw_in = nooks_in(nkw_dom, m, &nooks_type_nk_mutex);
+		if (!nkw_in) {	/* not a live struct nk_mutex of this extension */
+			nooks_refused(nkw_dom, m, &nooks_type_nk_mutex);
+			return;
+		}
+		m = nkw_in;
 	}
 	nooks_drop_lock(nkw_dom, (void *)m);
 	nkw_fr.m = m;

@@ -86,9 +86,12 @@ static void nkw_checked_free_netdev(void *nkw_arg)
 	if (!dev)
 		return; /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(nkw_dom, dev, &nooks_type_net_device);
-		if (!dev)
-			return; /* not a live struct net_device of this extension */
+		void *nkw_in = nooks_in(nkw_dom, dev, &nooks_type_net_device);
+		if (!nkw_in) {	/* not a live struct net_device of this extension */
+			nooks_refused(nkw_dom, dev, &nooks_type_net_device);
+			return;
+		}
+		dev = nkw_in;
 		if (nooks_forget(nkw_dom, dev, &nooks_type_net_device))
 			return; /* released twice */
 	}
@@ -145,9 +148,12 @@ static void nkw_checked_register_netdev(void *nkw_arg)
 	if (!dev)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(nkw_dom, dev, &nooks_type_net_device);
-		if (!dev)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct net_device of this extension */
+		void *nkw_in = nooks_in(nkw_dom, dev, &nooks_type_net_device);
+		if (!nkw_in) {	/* not a live struct net_device of this extension */
+			nooks_refused(nkw_dom, dev, &nooks_type_net_device);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		dev = nkw_in;
 	}
 	/* the kernel calls the extension's table through wrappers */
 	if (!dev->netdev_ops)
@@ -209,9 +215,12 @@ static void nkw_checked_unregister_netdev(void *nkw_arg)
 	if (!dev)
 		return; /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(nkw_dom, dev, &nooks_type_net_device);
-		if (!dev)
-			return; /* not a live struct net_device of this extension */
+		void *nkw_in = nooks_in(nkw_dom, dev, &nooks_type_net_device);
+		if (!nkw_in) {	/* not a live struct net_device of this extension */
+			nooks_refused(nkw_dom, dev, &nooks_type_net_device);
+			return;
+		}
+		dev = nkw_in;
 	}
 	nooks_drop_registration(nkw_dom, (void *)dev);
 	nkw_fr.dev = dev;
@@ -265,9 +274,12 @@ static void nkw_checked_netdev_alloc_skb(void *nkw_arg)
 	if (!dev)
 		{ nkw_fp->nkw_ret = NULL; return; } /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(nkw_dom, dev, &nooks_type_net_device);
-		if (!dev)
-			{ nkw_fp->nkw_ret = NULL; return; } /* not a live struct net_device of this extension */
+		void *nkw_in = nooks_in(nkw_dom, dev, &nooks_type_net_device);
+		if (!nkw_in) {	/* not a live struct net_device of this extension */
+			nooks_refused(nkw_dom, dev, &nooks_type_net_device);
+			{ nkw_fp->nkw_ret = NULL; return; }
+		}
+		dev = nkw_in;
 	}
 	nkw_fr.dev = dev;
 	nkw_fr.len = len;
@@ -327,9 +339,12 @@ static void nkw_checked_kfree_skb(void *nkw_arg)
 	if (!skb)
 		return; /* NULL where not nullable */
 	if (skb) {
-		skb = nooks_in(nkw_dom, skb, &nooks_type_sk_buff);
-		if (!skb)
-			return; /* not a live struct sk_buff of this extension */
+		void *nkw_in = nooks_in(nkw_dom, skb, &nooks_type_sk_buff);
+		if (!nkw_in) {	/* not a live struct sk_buff of this extension */
+			nooks_refused(nkw_dom, skb, &nooks_type_sk_buff);
+			return;
+		}
+		skb = nkw_in;
 		if (nooks_forget(nkw_dom, skb, &nooks_type_sk_buff))
 			return; /* released twice */
 	}
@@ -380,9 +395,12 @@ static void nkw_checked_netif_rx(void *nkw_arg)
 	if (!skb)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (skb) {
-		skb = nooks_in(nkw_dom, skb, &nooks_type_sk_buff);
-		if (!skb)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct sk_buff of this extension */
+		void *nkw_in = nooks_in(nkw_dom, skb, &nooks_type_sk_buff);
+		if (!nkw_in) {	/* not a live struct sk_buff of this extension */
+			nooks_refused(nkw_dom, skb, &nooks_type_sk_buff);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		skb = nkw_in;
 	}
 	nkw_fr.skb = skb;
 	nkw_thunk_netif_rx(&nkw_fr);
@@ -440,9 +458,12 @@ static void nkw_checked_skb_copy_bits(void *nkw_arg)
 	if (!skb)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (skb) {
-		skb = nooks_in(nkw_dom, skb, &nooks_type_sk_buff);
-		if (!skb)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct sk_buff of this extension */
+		void *nkw_in = nooks_in(nkw_dom, skb, &nooks_type_sk_buff);
+		if (!nkw_in) {	/* not a live struct sk_buff of this extension */
+			nooks_refused(nkw_dom, skb, &nooks_type_sk_buff);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		skb = nkw_in;
 	}
 	if (!to)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */

@@ -35,9 +35,12 @@ static void nkw_checked_register_filesystem(void *nkw_arg)
 	if (!fs)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (fs) {
-		fs = nooks_in(nkw_dom, fs, &nooks_type_file_system_type);
-		if (!fs)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct file_system_type of this extension */
+		void *nkw_in = nooks_in(nkw_dom, fs, &nooks_type_file_system_type);
+		if (!nkw_in) {	/* not a live struct file_system_type of this extension */
+			nooks_refused(nkw_dom, fs, &nooks_type_file_system_type);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		fs = nkw_in;
 	}
 	nkw_fr.fs = fs;
 	nkw_thunk_register_filesystem(&nkw_fr);
@@ -89,9 +92,12 @@ static void nkw_checked_unregister_filesystem(void *nkw_arg)
 	if (!fs)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (fs) {
-		fs = nooks_in(nkw_dom, fs, &nooks_type_file_system_type);
-		if (!fs)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct file_system_type of this extension */
+		void *nkw_in = nooks_in(nkw_dom, fs, &nooks_type_file_system_type);
+		if (!nkw_in) {	/* not a live struct file_system_type of this extension */
+			nooks_refused(nkw_dom, fs, &nooks_type_file_system_type);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		fs = nkw_in;
 	}
 	nkw_fr.fs = fs;
 	nkw_thunk_unregister_filesystem(&nkw_fr);

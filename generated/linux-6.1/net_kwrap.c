@@ -43,9 +43,12 @@ static void nkw_checked_sock_create_kern(void *nkw_arg)
 	if (!net)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (net) {
-		net = nooks_in(nkw_dom, net, &nooks_type_net);
-		if (!net)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct net of this extension */
+		void *nkw_in = nooks_in(nkw_dom, net, &nooks_type_net);
+		if (!nkw_in) {	/* not a live struct net of this extension */
+			nooks_refused(nkw_dom, net, &nooks_type_net);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		net = nkw_in;
 	}
 	if (!res)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
@@ -111,9 +114,12 @@ static void nkw_checked_kernel_bind(void *nkw_arg)
 	if (!sock)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!sock)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
+		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
+		if (!nkw_in) {	/* not a live struct socket of this extension */
+			nooks_refused(nkw_dom, sock, &nooks_type_socket);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		sock = nkw_in;
 	}
 	if (!addr)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
@@ -175,9 +181,12 @@ static void nkw_checked_kernel_listen(void *nkw_arg)
 	if (!sock)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!sock)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
+		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
+		if (!nkw_in) {	/* not a live struct socket of this extension */
+			nooks_refused(nkw_dom, sock, &nooks_type_socket);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		sock = nkw_in;
 	}
 	nkw_fr.sock = sock;
 	nkw_fr.backlog = backlog;
@@ -235,9 +244,12 @@ static void nkw_checked_kernel_accept(void *nkw_arg)
 	if (!sock)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!sock)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
+		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
+		if (!nkw_in) {	/* not a live struct socket of this extension */
+			nooks_refused(nkw_dom, sock, &nooks_type_socket);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		sock = nkw_in;
 	}
 	if (!newsock)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
@@ -303,16 +315,22 @@ static void nkw_checked_kernel_sendmsg(void *nkw_arg)
 	if (!sock)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!sock)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
+		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
+		if (!nkw_in) {	/* not a live struct socket of this extension */
+			nooks_refused(nkw_dom, sock, &nooks_type_socket);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		sock = nkw_in;
 	}
 	if (!msg)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (msg) {
-		msg = nooks_in(nkw_dom, msg, &nooks_type_msghdr);
-		if (!msg)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct msghdr of this extension */
+		void *nkw_in = nooks_in(nkw_dom, msg, &nooks_type_msghdr);
+		if (!nkw_in) {	/* not a live struct msghdr of this extension */
+			nooks_refused(nkw_dom, msg, &nooks_type_msghdr);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		msg = nkw_in;
 	}
 	if (!vec)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
@@ -388,16 +406,22 @@ static void nkw_checked_kernel_recvmsg(void *nkw_arg)
 	if (!sock)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!sock)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
+		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
+		if (!nkw_in) {	/* not a live struct socket of this extension */
+			nooks_refused(nkw_dom, sock, &nooks_type_socket);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		sock = nkw_in;
 	}
 	if (!msg)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (msg) {
-		msg = nooks_in(nkw_dom, msg, &nooks_type_msghdr);
-		if (!msg)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct msghdr of this extension */
+		void *nkw_in = nooks_in(nkw_dom, msg, &nooks_type_msghdr);
+		if (!nkw_in) {	/* not a live struct msghdr of this extension */
+			nooks_refused(nkw_dom, msg, &nooks_type_msghdr);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		msg = nkw_in;
 	}
 	if (!vec)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
@@ -467,9 +491,12 @@ static void nkw_checked_kernel_sock_shutdown(void *nkw_arg)
 	if (!sock)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!sock)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
+		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
+		if (!nkw_in) {	/* not a live struct socket of this extension */
+			nooks_refused(nkw_dom, sock, &nooks_type_socket);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		sock = nkw_in;
 	}
 	nkw_fr.sock = sock;
 	nkw_fr.how = how;
@@ -522,9 +549,12 @@ static void nkw_checked_sock_release(void *nkw_arg)
 	if (!sock)
 		return; /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!sock)
-			return; /* not a live struct socket of this extension */
+		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
+		if (!nkw_in) {	/* not a live struct socket of this extension */
+			nooks_refused(nkw_dom, sock, &nooks_type_socket);
+			return;
+		}
+		sock = nkw_in;
 	}
 	nkw_fr.sock = sock;
 	nkw_thunk_sock_release(&nkw_fr);

@@ -82,9 +82,12 @@ static void nkw_checked_mutex_destroy(void *nkw_arg)
 	if (!m)
 		return; /* NULL where not nullable */
 	if (m) {
-		m = nooks_in(nkw_dom, m, &nooks_type_mutex);
-		if (!m)
-			return; /* not a live struct mutex of this extension */
+		void *nkw_in = nooks_in(nkw_dom, m, &nooks_type_mutex);
+		if (!nkw_in) {	/* not a live struct mutex of this extension */
+			nooks_refused(nkw_dom, m, &nooks_type_mutex);
+			return;
+		}
+		m = nkw_in;
 		if (nooks_forget(nkw_dom, m, &nooks_type_mutex))
 			return; /* released twice */
 	}
@@ -139,9 +142,12 @@ static void nkw_checked_mutex_lock(void *nkw_arg)
 	if (!m)
 		return; /* NULL where not nullable */
 	if (m) {
-		m = nooks_in(nkw_dom, m, &nooks_type_mutex);
-		if (!m)
-			return; /* not a live struct mutex of this extension */
+		void *nkw_in = nooks_in(nkw_dom, m, &nooks_type_mutex);
+		if (!nkw_in) {	/* not a live struct mutex of this extension */
+			nooks_refused(nkw_dom, m, &nooks_type_mutex);
+			return;
+		}
+		m = nkw_in;
 	}
 	nkw_fr.m = m;
 	nkw_thunk_mutex_lock(&nkw_fr);
@@ -193,9 +199,12 @@ static void nkw_checked_mutex_trylock(void *nkw_arg)
 	if (!m)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (m) {
-		m = nooks_in(nkw_dom, m, &nooks_type_mutex);
-		if (!m)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct mutex of this extension */
+		void *nkw_in = nooks_in(nkw_dom, m, &nooks_type_mutex);
+		if (!nkw_in) {	/* not a live struct mutex of this extension */
+			nooks_refused(nkw_dom, m, &nooks_type_mutex);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		m = nkw_in;
 	}
 	nkw_fr.m = m;
 	nkw_thunk_mutex_trylock(&nkw_fr);
@@ -246,9 +255,12 @@ static void nkw_checked_mutex_unlock(void *nkw_arg)
 	if (!m)
 		return; /* NULL where not nullable */
 	if (m) {
-		m = nooks_in(nkw_dom, m, &nooks_type_mutex);
-		if (!m)
-			return; /* not a live struct mutex of this extension */
+		void *nkw_in = nooks_in(nkw_dom, m, &nooks_type_mutex);
+		if (!nkw_in) {	/* not a live struct mutex of this extension */
+			nooks_refused(nkw_dom, m, &nooks_type_mutex);
+			return;
+		}
+		m = nkw_in;
 	}
 	nooks_drop_lock(nkw_dom, (void *)m);
 	nkw_fr.m = m;
@@ -347,9 +359,12 @@ static void nkw_checked_spin_lock_destroy(void *nkw_arg)
 	if (!l)
 		return; /* NULL where not nullable */
 	if (l) {
-		l = nooks_in(nkw_dom, l, &nooks_type_spinlock);
-		if (!l)
-			return; /* not a live struct spinlock of this extension */
+		void *nkw_in = nooks_in(nkw_dom, l, &nooks_type_spinlock);
+		if (!nkw_in) {	/* not a live struct spinlock of this extension */
+			nooks_refused(nkw_dom, l, &nooks_type_spinlock);
+			return;
+		}
+		l = nkw_in;
 		if (nooks_forget(nkw_dom, l, &nooks_type_spinlock))
 			return; /* released twice */
 	}
@@ -404,9 +419,12 @@ static void nkw_checked_spin_lock(void *nkw_arg)
 	if (!l)
 		return; /* NULL where not nullable */
 	if (l) {
-		l = nooks_in(nkw_dom, l, &nooks_type_spinlock);
-		if (!l)
-			return; /* not a live struct spinlock of this extension */
+		void *nkw_in = nooks_in(nkw_dom, l, &nooks_type_spinlock);
+		if (!nkw_in) {	/* not a live struct spinlock of this extension */
+			nooks_refused(nkw_dom, l, &nooks_type_spinlock);
+			return;
+		}
+		l = nkw_in;
 	}
 	nkw_fr.l = l;
 	nkw_thunk_spin_lock(&nkw_fr);
@@ -457,9 +475,12 @@ static void nkw_checked_spin_unlock(void *nkw_arg)
 	if (!l)
 		return; /* NULL where not nullable */
 	if (l) {
-		l = nooks_in(nkw_dom, l, &nooks_type_spinlock);
-		if (!l)
-			return; /* not a live struct spinlock of this extension */
+		void *nkw_in = nooks_in(nkw_dom, l, &nooks_type_spinlock);
+		if (!nkw_in) {	/* not a live struct spinlock of this extension */
+			nooks_refused(nkw_dom, l, &nooks_type_spinlock);
+			return;
+		}
+		l = nkw_in;
 	}
 	nooks_drop_lock(nkw_dom, (void *)l);
 	nkw_fr.l = l;

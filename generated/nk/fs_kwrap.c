@@ -222,9 +222,12 @@ static void nkw_checked_kernel_read(void *nkw_arg)
 	if (!file)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (file) {
-		file = nooks_in(nkw_dom, file, &nooks_type_file);
-		if (!file)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct file of this extension */
+		void *nkw_in = nooks_in(nkw_dom, file, &nooks_type_file);
+		if (!nkw_in) {	/* not a live struct file of this extension */
+			nooks_refused(nkw_dom, file, &nooks_type_file);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		file = nkw_in;
 	}
 	if (!buf)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
@@ -292,16 +295,22 @@ static void nkw_checked_kernel_sendfile(void *nkw_arg)
 	if (!sock)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!sock)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
+		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
+		if (!nkw_in) {	/* not a live struct socket of this extension */
+			nooks_refused(nkw_dom, sock, &nooks_type_socket);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		sock = nkw_in;
 	}
 	if (!file)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (file) {
-		file = nooks_in(nkw_dom, file, &nooks_type_file);
-		if (!file)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct file of this extension */
+		void *nkw_in = nooks_in(nkw_dom, file, &nooks_type_file);
+		if (!nkw_in) {	/* not a live struct file of this extension */
+			nooks_refused(nkw_dom, file, &nooks_type_file);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		file = nkw_in;
 	}
 	nkw_fr.sock = sock;
 	nkw_fr.file = file;
@@ -360,9 +369,12 @@ static void nkw_checked_fput(void *nkw_arg)
 	if (!file)
 		return; /* NULL where not nullable */
 	if (file) {
-		file = nooks_in(nkw_dom, file, &nooks_type_file);
-		if (!file)
-			return; /* not a live struct file of this extension */
+		void *nkw_in = nooks_in(nkw_dom, file, &nooks_type_file);
+		if (!nkw_in) {	/* not a live struct file of this extension */
+			nooks_refused(nkw_dom, file, &nooks_type_file);
+			return;
+		}
+		file = nkw_in;
 		if (nooks_forget(nkw_dom, file, &nooks_type_file))
 			return; /* released twice */
 	}

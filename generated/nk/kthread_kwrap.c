@@ -97,9 +97,12 @@ static void nkw_checked_wake_up_process(void *nkw_arg)
 	if (!task)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (task) {
-		task = nooks_in(nkw_dom, task, &nooks_type_task_struct);
-		if (!task)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct task_struct of this extension */
+		void *nkw_in = nooks_in(nkw_dom, task, &nooks_type_task_struct);
+		if (!nkw_in) {	/* not a live struct task_struct of this extension */
+			nooks_refused(nkw_dom, task, &nooks_type_task_struct);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		task = nkw_in;
 	}
 	/* the kernel calls the extension's table through wrappers */
 	if (!task->ops)
@@ -162,9 +165,12 @@ static void nkw_checked_kthread_stop(void *nkw_arg)
 	if (!task)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (task) {
-		task = nooks_in(nkw_dom, task, &nooks_type_task_struct);
-		if (!task)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct task_struct of this extension */
+		void *nkw_in = nooks_in(nkw_dom, task, &nooks_type_task_struct);
+		if (!nkw_in) {	/* not a live struct task_struct of this extension */
+			nooks_refused(nkw_dom, task, &nooks_type_task_struct);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		task = nkw_in;
 	}
 	nooks_drop_registration(nkw_dom, (void *)task);
 	nkw_fr.task = task;
@@ -216,9 +222,12 @@ static void nkw_checked_put_task_struct(void *nkw_arg)
 	if (!task)
 		return; /* NULL where not nullable */
 	if (task) {
-		task = nooks_in(nkw_dom, task, &nooks_type_task_struct);
-		if (!task)
-			return; /* not a live struct task_struct of this extension */
+		void *nkw_in = nooks_in(nkw_dom, task, &nooks_type_task_struct);
+		if (!nkw_in) {	/* not a live struct task_struct of this extension */
+			nooks_refused(nkw_dom, task, &nooks_type_task_struct);
+			return;
+		}
+		task = nkw_in;
 		if (nooks_forget(nkw_dom, task, &nooks_type_task_struct))
 			return; /* released twice */
 	}

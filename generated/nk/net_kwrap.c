@@ -104,9 +104,12 @@ static void nkw_checked_kernel_bind(void *nkw_arg)
 	if (!sock)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!sock)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
+		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
+		if (!nkw_in) {	/* not a live struct socket of this extension */
+			nooks_refused(nkw_dom, sock, &nooks_type_socket);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		sock = nkw_in;
 	}
 	if (!addr)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
@@ -166,9 +169,12 @@ static void nkw_checked_kernel_listen(void *nkw_arg)
 	if (!sock)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!sock)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
+		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
+		if (!nkw_in) {	/* not a live struct socket of this extension */
+			nooks_refused(nkw_dom, sock, &nooks_type_socket);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		sock = nkw_in;
 	}
 	nkw_fr.sock = sock;
 	nkw_fr.backlog = backlog;
@@ -226,9 +232,12 @@ static void nkw_checked_kernel_accept(void *nkw_arg)
 	if (!sock)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!sock)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
+		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
+		if (!nkw_in) {	/* not a live struct socket of this extension */
+			nooks_refused(nkw_dom, sock, &nooks_type_socket);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		sock = nkw_in;
 	}
 	if (!newsock || nooks_check_buffer(nkw_dom, newsock, sizeof(*newsock), 1))
 		{ nkw_fp->nkw_ret = -EINVAL; return; }
@@ -296,9 +305,12 @@ static void nkw_checked_kernel_connect(void *nkw_arg)
 	if (!sock)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!sock)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
+		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
+		if (!nkw_in) {	/* not a live struct socket of this extension */
+			nooks_refused(nkw_dom, sock, &nooks_type_socket);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		sock = nkw_in;
 	}
 	if (!addr)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
@@ -362,9 +374,12 @@ static void nkw_checked_kernel_recv(void *nkw_arg)
 	if (!sock)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!sock)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
+		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
+		if (!nkw_in) {	/* not a live struct socket of this extension */
+			nooks_refused(nkw_dom, sock, &nooks_type_socket);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		sock = nkw_in;
 	}
 	if (!buf)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
@@ -432,9 +447,12 @@ static void nkw_checked_kernel_send(void *nkw_arg)
 	if (!sock)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!sock)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
+		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
+		if (!nkw_in) {	/* not a live struct socket of this extension */
+			nooks_refused(nkw_dom, sock, &nooks_type_socket);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		sock = nkw_in;
 	}
 	if (!buf)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
@@ -498,9 +516,12 @@ static void nkw_checked_kernel_sock_shutdown(void *nkw_arg)
 	if (!sock)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!sock)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
+		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
+		if (!nkw_in) {	/* not a live struct socket of this extension */
+			nooks_refused(nkw_dom, sock, &nooks_type_socket);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		sock = nkw_in;
 	}
 	nkw_fr.sock = sock;
 	nkw_fr.how = how;
@@ -556,9 +577,12 @@ static void nkw_checked_kernel_sock_set_timeout(void *nkw_arg)
 	if (!sock)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!sock)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
+		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
+		if (!nkw_in) {	/* not a live struct socket of this extension */
+			nooks_refused(nkw_dom, sock, &nooks_type_socket);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		sock = nkw_in;
 	}
 	nkw_fr.sock = sock;
 	nkw_fr.ms = ms;
@@ -614,9 +638,12 @@ static void nkw_checked_kernel_getsockname(void *nkw_arg)
 	if (!sock)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!sock)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct socket of this extension */
+		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
+		if (!nkw_in) {	/* not a live struct socket of this extension */
+			nooks_refused(nkw_dom, sock, &nooks_type_socket);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		sock = nkw_in;
 	}
 	if (!addr)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
@@ -673,9 +700,12 @@ static void nkw_checked_sock_release(void *nkw_arg)
 	if (!sock)
 		return; /* NULL where not nullable */
 	if (sock) {
-		sock = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!sock)
-			return; /* not a live struct socket of this extension */
+		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
+		if (!nkw_in) {	/* not a live struct socket of this extension */
+			nooks_refused(nkw_dom, sock, &nooks_type_socket);
+			return;
+		}
+		sock = nkw_in;
 		if (nooks_forget(nkw_dom, sock, &nooks_type_socket))
 			return; /* released twice */
 	}

@@ -91,9 +91,12 @@ static void nkw_checked_schedule_delayed_work(void *nkw_arg)
 	if (!work)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (work) {
-		work = nooks_in(nkw_dom, work, &nooks_type_delayed_work);
-		if (!work)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct delayed_work of this extension */
+		void *nkw_in = nooks_in(nkw_dom, work, &nooks_type_delayed_work);
+		if (!nkw_in) {	/* not a live struct delayed_work of this extension */
+			nooks_refused(nkw_dom, work, &nooks_type_delayed_work);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		work = nkw_in;
 	}
 	/* the kernel calls the extension's table through wrappers */
 	if (!work->ops)
@@ -158,9 +161,12 @@ static void nkw_checked_cancel_delayed_work_sync(void *nkw_arg)
 	if (!work)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (work) {
-		work = nooks_in(nkw_dom, work, &nooks_type_delayed_work);
-		if (!work)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct delayed_work of this extension */
+		void *nkw_in = nooks_in(nkw_dom, work, &nooks_type_delayed_work);
+		if (!nkw_in) {	/* not a live struct delayed_work of this extension */
+			nooks_refused(nkw_dom, work, &nooks_type_delayed_work);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		work = nkw_in;
 	}
 	nooks_drop_registration(nkw_dom, (void *)work);
 	nkw_fr.work = work;
@@ -212,9 +218,12 @@ static void nkw_checked_free_delayed_work(void *nkw_arg)
 	if (!work)
 		return; /* NULL where not nullable */
 	if (work) {
-		work = nooks_in(nkw_dom, work, &nooks_type_delayed_work);
-		if (!work)
-			return; /* not a live struct delayed_work of this extension */
+		void *nkw_in = nooks_in(nkw_dom, work, &nooks_type_delayed_work);
+		if (!nkw_in) {	/* not a live struct delayed_work of this extension */
+			nooks_refused(nkw_dom, work, &nooks_type_delayed_work);
+			return;
+		}
+		work = nkw_in;
 		if (nooks_forget(nkw_dom, work, &nooks_type_delayed_work))
 			return; /* released twice */
 	}

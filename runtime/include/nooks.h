@@ -93,6 +93,12 @@ void nooks_refresh(struct nooks_domain *d, void *obj, const struct nooks_type *t
 /* The end of a one-call loan of obj to d (borrow): its shadow goes. */
 void nooks_end_borrow(struct nooks_domain *d, void *obj, const struct nooks_type *t);
 
+/* The wrapper refused p, passed by d as an object of type t (nooks_in
+ * gave NULL: a double release, a pointer never d's, or a shadow that
+ * failed validation): counted and logged (the first ten, then at powers
+ * of ten). */
+void nooks_refused(struct nooks_domain *d, const void *p, const struct nooks_type *t);
+
 /* 0 when [p, p + len) is memory d may read (write != 0: and write);
  * -EFAULT otherwise.  len 0 is always valid. */
 int nooks_check_buffer(struct nooks_domain *d, const void *p, size_t len, int write);

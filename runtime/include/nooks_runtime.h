@@ -98,9 +98,12 @@ int nooks_domain_reset(struct nooks_domain *d, struct nooks_release_stats *stats
 void nooks_domain_on_fault(struct nooks_domain *d,
 			   void (*fn)(struct nooks_domain *d, void *arg), void *arg);
 
-/* The code range of the extension (its loaded object): a fault whose
- * instruction lies elsewhere in the process is the kernel's own bug and is
- * not contained.  Without a range every fault during a crossing counts. */
+/* The code range of the extension (its loaded object), recorded for
+ * tools.  Faults are attributed without it: kernel code (the kernel and
+ * every wrapper) runs with no current domain, so a fault while a domain
+ * is current is the extension's, in its code or in a library it called
+ * (libc's memcpy on its bad pointer); any other fault is the kernel's
+ * own bug and is not contained. */
 void nooks_domain_set_code(struct nooks_domain *d, uintptr_t start, uintptr_t end);
 
 /* Memory the extension may pass to the kernel (its data, its buffers). */

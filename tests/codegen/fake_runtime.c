@@ -64,6 +64,7 @@ struct nooks_domain {
 	int down;
 	int fault_next;
 	int ext_calls, kernel_calls, faults;
+	int refused;			/* nooks_refused() */
 	unsigned last_timeout;
 	struct region *regions;
 	struct record *regs, *locks;
@@ -420,6 +421,11 @@ int fake_faults(const struct nooks_domain *d)
 	return d ? d->faults : 0;
 }
 
+int fake_refused(const struct nooks_domain *d)
+{
+	return d ? d->refused : 0;
+}
+
 int fake_registrations(const struct nooks_domain *d)
 {
 	return d ? count_records(d->regs) : 0;
@@ -647,6 +653,14 @@ void nooks_refresh(struct nooks_domain *d, void *obj, const struct nooks_type *t
 
 	if (v && v->shadow && t->sync_in)
 		t->sync_in(v->shadow, obj);
+}
+
+void nooks_refused(struct nooks_domain *d, const void *p, const struct nooks_type *t)
+{
+	(void)p;
+	(void)t;
+	if (d)
+		d->refused++;
 }
 
 void nooks_end_borrow(struct nooks_domain *d, void *obj, const struct nooks_type *t)

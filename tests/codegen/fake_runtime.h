@@ -95,6 +95,7 @@ void fake_allow(struct nooks_domain *d, const void *p, size_t len, int write);
 int fake_ext_calls(const struct nooks_domain *d);	/* fn actually called */
 int fake_kernel_calls(const struct nooks_domain *d);	/* nooks_xpc_kernel from d */
 int fake_faults(const struct nooks_domain *d);		/* fault_next taken + crashes */
+int fake_refused(const struct nooks_domain *d);		/* nooks_refused() calls */
 int fake_registrations(const struct nooks_domain *d);	/* records held */
 int fake_locks(const struct nooks_domain *d);		/* lock records held */
 int fake_bindings(const struct nooks_domain *d);	/* nooks_bind_ops() made */

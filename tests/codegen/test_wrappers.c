@@ -173,7 +173,9 @@ static void test_double_release(void)
 	struct tk_dev *dev = ext_new_dev();
 
 	CU_ASSERT_EQUAL(nooks_kw_tk_dev_put(dev), 0);
+	CU_ASSERT_EQUAL(fake_refused(ext), 0);
 	CU_ASSERT_EQUAL(nooks_kw_tk_dev_put(dev), -EINVAL);	/* caught */
+	CU_ASSERT_EQUAL(fake_refused(ext), 1);		/* and reported */
 	CU_ASSERT_EQUAL(tk_calls_dev_put, 1);		/* reached once */
 	CU_ASSERT_EQUAL(tk_live_devs, 0);
 	CU_ASSERT_EQUAL(fake_tracked(ext), 0);

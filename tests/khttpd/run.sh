@@ -258,6 +258,15 @@ if threads=12 start load mprotect "$ext" --timeout 300 --max-restarts 64 --windo
 	for k in sockets files tasks threads fds rss_kb; do eval "base_$k=\$(stat_of $k)"; done
 	wrk -t 2 -c 8 -d 600s --timeout 2s "$(url /a.txt)" > "$tmp/wrk.out" 2>&1 &
 	wrk=$!
+	# beside wrk, two clients that never retry: one request per
+	# connection, each answer's status (000: no answer) on its own line
+	loops=""
+	for c in 1 2; do
+		(while [ ! -e "$tmp/stop" ]; do
+			curl -s -o /dev/null -w '%{http_code}\n' --max-time 5 "$(url /a.txt)"
+		done > "$tmp/codes.$c") &
+		loops="$loops $!"
+	done
 	sleep 1
 	n=0 alive=1 served=1
 	while [ $n -lt "$faults_total" ]; do
@@ -276,8 +285,9 @@ if threads=12 start load mprotect "$ext" --timeout 300 --max-restarts 64 --windo
 			[ "$(status "$(url /a.txt)")" = 200 ] || served=0
 		done
 	done
+	touch "$tmp/stop"
 	kill -INT $wrk
-	wait $wrk
+	wait $wrk $loops
 	check "nkernel survived $n injected faults under load" test "$alive" -eq 1
 	check "khttpd recovered and answered after every fault" test "$served" -eq 1
 	complete=$(awk '/requests in/ { print $1 }' "$tmp/wrk.out")
@@ -294,6 +304,12 @@ if threads=12 start load mprotect "$ext" --timeout 300 --max-restarts 64 --windo
 	# fault measure retries, not lost clients; a client left hanging
 	# would be a timeout
 	check "wrk completed requests" test "${complete:-0}" -gt 1000
+	total=$(cat "$tmp"/codes.* | wc -l)
+	lost=$(cat "$tmp"/codes.* | grep -vc '^200$')
+	echo "curl: $total requests, one per connection, $lost without a 200 over $n faults:" \
+		"$(awk -v l=$lost -v n=$n 'BEGIN { printf "%.2f", l / (n ? n : 1) }') per fault"
+	check "curl clients got answers throughout" test "$total" -gt "$n"
+	check "at most 2 requests lost per fault (2 clients)" test "$lost" -le $((2 * n))
 	check "no request hung (wrk timeouts: ${timeouts:-0})" test "${timeouts:-0}" -eq 0
 	check "every answer was a 2xx" test "${non2xx:-0}" -eq 0
 	check "the wild write left the kernel object intact" \

@@ -86,9 +86,12 @@ static void nkw_checked_tk_dev_free(void *nkw_arg)
 	if (!dev)
 		return; /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
-		if (!dev)
-			return; /* not a live struct tk_dev of this extension */
+		void *nkw_in = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
+		if (!nkw_in) {	/* not a live struct tk_dev of this extension */
+			nooks_refused(nkw_dom, dev, &nooks_type_tk_dev);
+			return;
+		}
+		dev = nkw_in;
 		if (nooks_forget(nkw_dom, dev, &nooks_type_tk_dev))
 			return; /* released twice */
 	}
@@ -139,9 +142,12 @@ static void nkw_checked_tk_dev_put(void *nkw_arg)
 	if (!dev)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
-		if (!dev)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
+		void *nkw_in = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
+		if (!nkw_in) {	/* not a live struct tk_dev of this extension */
+			nooks_refused(nkw_dom, dev, &nooks_type_tk_dev);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		dev = nkw_in;
 		if (nooks_forget(nkw_dom, dev, &nooks_type_tk_dev))
 			{ nkw_fp->nkw_ret = -EINVAL; return; } /* released twice */
 	}
@@ -199,9 +205,12 @@ static void nkw_checked_tk_register(void *nkw_arg)
 	if (!dev)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
-		if (!dev)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
+		void *nkw_in = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
+		if (!nkw_in) {	/* not a live struct tk_dev of this extension */
+			nooks_refused(nkw_dom, dev, &nooks_type_tk_dev);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		dev = nkw_in;
 	}
 	/* the kernel calls the extension's table through wrappers */
 	if (!dev->ops)
@@ -263,9 +272,12 @@ static void nkw_checked_tk_unregister(void *nkw_arg)
 	if (!dev)
 		return; /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
-		if (!dev)
-			return; /* not a live struct tk_dev of this extension */
+		void *nkw_in = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
+		if (!nkw_in) {	/* not a live struct tk_dev of this extension */
+			nooks_refused(nkw_dom, dev, &nooks_type_tk_dev);
+			return;
+		}
+		dev = nkw_in;
 	}
 	nooks_drop_registration(nkw_dom, (void *)dev);
 	nkw_fr.dev = dev;
@@ -321,9 +333,12 @@ static void nkw_checked_tk_read(void *nkw_arg)
 	if (!dev)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
-		if (!dev)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
+		void *nkw_in = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
+		if (!nkw_in) {	/* not a live struct tk_dev of this extension */
+			nooks_refused(nkw_dom, dev, &nooks_type_tk_dev);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		dev = nkw_in;
 	}
 	if (!buf)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
@@ -387,9 +402,12 @@ static void nkw_checked_tk_write_words(void *nkw_arg)
 	if (!dev)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
-		if (!dev)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
+		void *nkw_in = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
+		if (!nkw_in) {	/* not a live struct tk_dev of this extension */
+			nooks_refused(nkw_dom, dev, &nooks_type_tk_dev);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		dev = nkw_in;
 	}
 	if (!words)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
@@ -504,9 +522,12 @@ static void nkw_checked_tk_set_name(void *nkw_arg)
 	if (!dev)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
-		if (!dev)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
+		void *nkw_in = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
+		if (!nkw_in) {	/* not a live struct tk_dev of this extension */
+			nooks_refused(nkw_dom, dev, &nooks_type_tk_dev);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		dev = nkw_in;
 	}
 	if (!name)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
@@ -562,9 +583,12 @@ static void nkw_checked_tk_maybe(void *nkw_arg)
 	struct tk_dev *dev = nkw_fp->dev;
 
 	if (dev) {
-		dev = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
-		if (!dev)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
+		void *nkw_in = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
+		if (!nkw_in) {	/* not a live struct tk_dev of this extension */
+			nooks_refused(nkw_dom, dev, &nooks_type_tk_dev);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		dev = nkw_in;
 	}
 	nkw_fr.dev = dev;
 	nkw_thunk_tk_maybe(&nkw_fr);
@@ -616,9 +640,12 @@ static void nkw_checked_tk_get_mtu(void *nkw_arg)
 	if (!dev)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
-		if (!dev)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
+		void *nkw_in = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
+		if (!nkw_in) {	/* not a live struct tk_dev of this extension */
+			nooks_refused(nkw_dom, dev, &nooks_type_tk_dev);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		dev = nkw_in;
 	}
 	nkw_fr.dev = dev;
 	nkw_thunk_tk_get_mtu(&nkw_fr);
@@ -672,9 +699,12 @@ static void nkw_checked_tk_set_cookie(void *nkw_arg)
 	if (!dev)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
-		if (!dev)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
+		void *nkw_in = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
+		if (!nkw_in) {	/* not a live struct tk_dev of this extension */
+			nooks_refused(nkw_dom, dev, &nooks_type_tk_dev);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		dev = nkw_in;
 	}
 	if (!cookie)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
@@ -788,9 +818,12 @@ static void nkw_checked_tk_pkt_free(void *nkw_arg)
 	if (!pkt)
 		return; /* NULL where not nullable */
 	if (pkt) {
-		pkt = nooks_in(nkw_dom, pkt, &nooks_type_tk_pkt);
-		if (!pkt)
-			return; /* not a live struct tk_pkt of this extension */
+		void *nkw_in = nooks_in(nkw_dom, pkt, &nooks_type_tk_pkt);
+		if (!nkw_in) {	/* not a live struct tk_pkt of this extension */
+			nooks_refused(nkw_dom, pkt, &nooks_type_tk_pkt);
+			return;
+		}
+		pkt = nkw_in;
 		if (nooks_forget(nkw_dom, pkt, &nooks_type_tk_pkt))
 			return; /* released twice */
 	}
@@ -843,16 +876,22 @@ static void nkw_checked_tk_pkt_send(void *nkw_arg)
 	if (!dev)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (dev) {
-		dev = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
-		if (!dev)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct tk_dev of this extension */
+		void *nkw_in = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
+		if (!nkw_in) {	/* not a live struct tk_dev of this extension */
+			nooks_refused(nkw_dom, dev, &nooks_type_tk_dev);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		dev = nkw_in;
 	}
 	if (!pkt)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
 	if (pkt) {
-		pkt = nooks_in(nkw_dom, pkt, &nooks_type_tk_pkt);
-		if (!pkt)
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* not a live struct tk_pkt of this extension */
+		void *nkw_in = nooks_in(nkw_dom, pkt, &nooks_type_tk_pkt);
+		if (!nkw_in) {	/* not a live struct tk_pkt of this extension */
+			nooks_refused(nkw_dom, pkt, &nooks_type_tk_pkt);
+			{ nkw_fp->nkw_ret = -EINVAL; return; }
+		}
+		pkt = nkw_in;
 	}
 	nkw_fr.dev = dev;
 	nkw_fr.pkt = pkt;
@@ -955,9 +994,12 @@ static void nkw_checked_tk_lock(void *nkw_arg)
 	if (!l)
 		return; /* NULL where not nullable */
 	if (l) {
-		l = nooks_in(nkw_dom, l, &nooks_type_tk_lock);
-		if (!l)
-			return; /* not a live struct tk_lock of this extension */
+		void *nkw_in = nooks_in(nkw_dom, l, &nooks_type_tk_lock);
+		if (!nkw_in) {	/* not a live struct tk_lock of this extension */
+			nooks_refused(nkw_dom, l, &nooks_type_tk_lock);
+			return;
+		}
+		l = nkw_in;
 	}
 	nkw_fr.l = l;
 	nkw_thunk_tk_lock(&nkw_fr);
@@ -1008,9 +1050,12 @@ static void nkw_checked_tk_unlock(void *nkw_arg)
 	if (!l)
 		return; /* NULL where not nullable */
 	if (l) {
-		l = nooks_in(nkw_dom, l, &nooks_type_tk_lock);
-		if (!l)
-			return; /* not a live struct tk_lock of this extension */
+		void *nkw_in = nooks_in(nkw_dom, l, &nooks_type_tk_lock);
+		if (!nkw_in) {	/* not a live struct tk_lock of this extension */
+			nooks_refused(nkw_dom, l, &nooks_type_tk_lock);
+			return;
+		}
+		l = nkw_in;
 	}
 	nooks_drop_lock(nkw_dom, (void *)l);
 	nkw_fr.l = l;
