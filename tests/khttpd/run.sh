@@ -91,7 +91,7 @@ start() {
 	pids="$pids $pid"
 	for _ in $(seq 1 200); do
 		if "$ctl" -s "$sock" list > /dev/null 2>&1 &&
-		   curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+		   { [ -n "${nohttp:-}" ] || curl -s -o /dev/null "http://127.0.0.1:$port/"; }; then
 			return 0
 		fi
 		kill -0 "$pid" 2>/dev/null || break
@@ -148,6 +148,32 @@ if start busy1 mprotect "$ext"; then
 else
 	ko "nkernel starts"
 fi
+# a module whose init_module (with init=crash) and cleanup_module fault
+cat > "$tmp/bad.c" <<'C'
+#include "nk/core.h"
+int init_module(void)
+{
+	char b[8];
+	if (module_param_get("init", b, sizeof(b)) > 0)
+		*(volatile int *)0 = 1;
+	return 0;
+}
+void cleanup_module(void) { *(volatile int *)0 = 2; }
+C
+cc -std=c11 -O1 -fPIC -shared -Ikernel/include -o "$tmp/bad.so" "$tmp/bad.c" \
+	-L"$B/kernel" -l:libnk.so.1
+out=$("$nk" --control "$tmp/bad.sock" "$tmp/bad.so" init=crash 2>&1); st=$?
+exits "an isolated init_module that faults: not loaded, exit 1" 1 "init_module faulted: Segmentation fault"
+if nohttp=1 start badmod mprotect "$tmp/bad.so"; then
+	out=$("$ctl" -s "$sock" unload bad 2>&1); st=$?
+	exits "an isolated cleanup_module that faults: unloaded all the same" 0 ""
+	check "the kernel lives after it" sh -c "\"$ctl\" -s \"$sock\" list > /dev/null"
+	check "the fault is in the log" grep -q "bad: cleanup_module failed (Segmentation fault at 0)" "$log"
+	stop > /dev/null
+else
+	ko "the faulting module loads"
+fi
+
 out=$("$ctl" -s "$tmp/none.sock" list 2>&1); st=$?
 exits "nkctl without nkernel: exit 2" 2 "cannot reach nkernel"
 
