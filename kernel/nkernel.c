@@ -464,6 +464,7 @@ static void cmd_stats(FILE *out)
 	reply(out, "fds %ld", count_dir("/proc/self/fd") - 1);	/* less the one reading it */
 	reply(out, "mappings %ld", maps);
 	reply(out, "rss_kb %ld", rss);
+	reply(out, "tracked %ld", nooks_tracked_objects());
 	reply(out, "protection_changes %lu", nooks_protection_changes());
 }
 

@@ -1123,3 +1123,8 @@ int nk_tracker_entries(void)
 	UNLOCK();
 	return n > INT_MAX ? INT_MAX : (int)n;
 }
+
+long nooks_tracked_objects(void)
+{
+	return nk_tracker_entries();
+}

@@ -109,6 +109,10 @@ void nooks_domain_set_code(struct nooks_domain *d, uintptr_t start, uintptr_t en
 /* Memory the extension may pass to the kernel (its data, its buffers). */
 int nooks_domain_allow(struct nooks_domain *d, const void *p, size_t len, int write);
 
+/* Objects the tracker knows now (held by extensions, lent, or the
+ * kernel's): for leak checks (nkctl stats). */
+long nooks_tracked_objects(void);
+
 /* How many times the arena's protection has changed (mprotect calls of
  * the mprotect backend): a cost counter for benchmarks and nkctl stats. */
 unsigned long nooks_protection_changes(void);

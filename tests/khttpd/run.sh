@@ -281,7 +281,7 @@ http_suite mprotect
 echo "-- isolated, under load (wrk), $faults_total injected faults"
 if threads=12 start load mprotect "$ext" --timeout 300 --max-restarts 64 --window 1 --backoff 0; then
 	for _ in 1 2 3; do curl -s -o /dev/null "$(url /a.txt)"; done
-	for k in sockets files tasks threads fds rss_kb; do eval "base_$k=\$(stat_of $k)"; done
+	for k in sockets files tasks threads fds tracked rss_kb; do eval "base_$k=\$(stat_of $k)"; done
 	wrk -t 2 -c 8 -d 600s --timeout 2s "$(url /a.txt)" > "$tmp/wrk.out" 2>&1 &
 	wrk=$!
 	# beside wrk, two clients that never retry: one request per
@@ -345,7 +345,7 @@ if threads=12 start load mprotect "$ext" --timeout 300 --max-restarts 64 --windo
 		awk -v n="$n" '$1 == "khttpd" { found = 1; exit !($5 == n && $6 == n && $2 == "live") } END { if (!found) exit 1 }' <<< "$list"
 	sleep 0.5
 	leak_ok=1
-	for k in sockets files tasks threads fds; do
+	for k in sockets files tasks threads fds tracked; do
 		now=$(stat_of $k)
 		eval "b=\$base_$k"
 		echo "  $k: $b before, $now after"
@@ -353,7 +353,10 @@ if threads=12 start load mprotect "$ext" --timeout 300 --max-restarts 64 --windo
 	done
 	echo "  mappings: $base_mappings before, $(stat_of mappings) after;" \
 		"rss: $base_rss_kb kB before, $(stat_of rss_kb) kB after"
-	check "nothing leaked across $n faults (sockets, files, tasks, threads, fds)" test $leak_ok -eq 1
+	check "nothing leaked across $n faults (sockets, files, tasks, threads, fds, tracked objects)" \
+		test $leak_ok -eq 1
+	check "resident memory grew less than 16 MiB over $n faults" \
+		test $(( $(stat_of rss_kb) - base_rss_kb )) -lt 16384
 	check "mappings back to their level after the first 16 faults (within 4)" \
 		test $(( $(stat_of mappings) - base_mappings )) -le 4
 	check "clean shutdown after the faults" stop
