@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -644,6 +645,10 @@ static void *control_thread(void *arg)
 				continue;
 			break;
 		}
+		/* one request at a time: a client that sends nothing may not
+		 * hold the others (shutdown included) for longer than this */
+		struct timeval tv = { .tv_sec = 5 };
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		serve_request(fd);
 	}
 	return NULL;

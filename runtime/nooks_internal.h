@@ -116,4 +116,8 @@ void nk_replay_close(struct nooks_domain *d);
 /* recovery.c: one line to the runtime's log (nooks_set_log). */
 void nk_logf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* xpc.c: bytes from a to the top of the calling thread's extension
+ * stack, 0 if a is not on it (the tracker's buffer and string checks). */
+size_t nk_own_stack_avail(uintptr_t a);
+
 #endif

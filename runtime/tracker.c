@@ -759,6 +759,8 @@ int nooks_check_buffer(struct nooks_domain *d, const void *p, size_t len, int wr
 		return 0;		/* the kernel may pass anything */
 	if (!p)
 		return -EFAULT;
+	if (len <= nk_own_stack_avail(a))
+		return 0;		/* on the caller's extension stack */
 	LOCK();
 	struct dstate *ds = find_dstate(d);
 	if (!ds)
@@ -789,6 +791,7 @@ int nooks_check_string(struct nooks_domain *d, const char *p, size_t max)
 		return -EFAULT;
 	if (!d)		/* the kernel's: trusted, only the bound is checked */
 		return strnlen(p, bound) < bound ? 0 : -E2BIG;
+	avail = nk_own_stack_avail(a);	/* on the caller's extension stack */
 	LOCK();
 	struct dstate *ds = find_dstate(d);
 	if (ds) {

