@@ -823,6 +823,17 @@ static struct record **record_list(struct dstate *ds, bool is_lock)
 	return is_lock ? &ds->locks : &ds->regs;
 }
 
+/* Has ds a registration of obj with undo fn?  Under the lock. */
+static bool registered(const struct dstate *ds, const void *obj, void (*fn)(void *))
+{
+	for (struct hnode *n = hfirst(&regs, (uintptr_t)obj); n; n = hnext(n)) {
+		const struct record *r = container_of(n, struct record, h);
+		if (r->ds == ds && r->fn == fn)
+			return true;
+	}
+	return false;
+}
+
 static int add_record(bool is_lock, struct nooks_domain *d, void *obj,
 		      void (*fn)(void *))
 {
@@ -836,6 +847,9 @@ static int add_record(bool is_lock, struct nooks_domain *d, void *obj,
 	struct dstate *ds = get_dstate(d);
 	if (!ds) {
 		ret = find_dstate(d) ? -ENODEV : -ENOMEM;
+	} else if (!is_lock && registered(ds, obj, fn)) {
+		/* registered again (a work re-arming itself): one record, and
+		 * its position among the registrations is kept */
 	} else {
 		struct record **head = record_list(ds, is_lock);
 		r->ds = ds;

@@ -102,13 +102,22 @@ static void nkw_checked_$1(void *nkw_arg)
 	struct nkw_frame_$1 nkw_fr;
 nkm_params([[$1]], [[nkm_frame_get]])m4_dnl
 nkm_when(nkm_f([[$1]], [[regtable]]), [[	struct nooks_binding *nkw_bind;
+	int nkw_again;
 ]])m4_dnl
 
 nkm_params([[$1]], [[nkm_check]])m4_dnl
 nkm_when(nkm_f([[$1]], [[regtable]]), [[	/* the kernel calls the extension's table through wrappers */
 	if (!nkm_f([[$1]], [[regparam]])->nkm_f([[$1]], [[regfield]]))
 		nkm_err([[$1]])
-	nkw_bind = nooks_bind_ops(nkw_dom, nkm_f([[$1]], [[regparam]])->nkm_f([[$1]], [[regfield]]), &nooks_xw_[[]]nkm_f([[$1]], [[regtable]]), sizeof(struct nkm_f([[$1]], [[regtable]])));
+	/* registered again with the table the kernel already calls (its
+	 * binding, as the extension's shadow shows it): the same binding */
+	nkw_bind = (struct nooks_binding *)nooks_binding_of(nkm_f([[$1]], [[regparam]])->nkm_f([[$1]], [[regfield]]));
+	if (nkw_bind && nkw_bind->domain != nkw_dom)
+		nkm_err([[$1]])
+	nkw_again = nkw_bind != NULL;
+	(void)nkw_again;
+	if (!nkw_bind)
+		nkw_bind = nooks_bind_ops(nkw_dom, nkm_f([[$1]], [[regparam]])->nkm_f([[$1]], [[regfield]]), &nooks_xw_[[]]nkm_f([[$1]], [[regtable]]), sizeof(struct nkm_f([[$1]], [[regtable]])));
 	if (!nkw_bind)
 		nkm_err([[$1]])
 	nkm_f([[$1]], [[regparam]])->nkm_f([[$1]], [[regfield]]) = nkw_bind->table;
@@ -131,7 +140,7 @@ nkm_when(nkm_f([[$1]], [[alloc]]), [[	if (nkw_fr.nkw_ret) {
 nkm_unless(nkm_f([[$1]], [[alloc]]), [[nkm_when(nkm_f([[$1]], [[retstruct]]), [[	if (nkw_fr.nkw_ret)
 		nkw_fr.nkw_ret = nooks_out(nkw_dom, nkw_fr.nkw_ret, &nooks_type_[[]]nkm_f([[$1]], [[retstruct]]));
 ]])]])m4_dnl
-nkm_when(nkm_f([[$1]], [[regtable]]), [[nkm_unless(nkm_f([[$1]], [[void]]), [[	if (nkw_fr.nkw_ret != 0)	/* not registered: the extension's table again */
+nkm_when(nkm_f([[$1]], [[regtable]]), [[nkm_unless(nkm_f([[$1]], [[void]]), [[	if (nkw_fr.nkw_ret != 0 && !nkw_again)	/* not registered: the extension's table again */
 		nkm_f([[$1]], [[regparam]])->nkm_f([[$1]], [[regfield]]) = nkw_bind->orig;
 ]])]])m4_dnl
 nkm_when(nkm_f([[$1]], [[undo]]), [[	if (nkm_unless(nkm_f([[$1]], [[void]]), [[nkw_fr.nkw_ret == 0]])nkm_when(nkm_f([[$1]], [[void]]), [[1]]))

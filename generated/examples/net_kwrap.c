@@ -144,6 +144,7 @@ static void nkw_checked_register_netdev(void *nkw_arg)
 	struct nkw_frame_register_netdev nkw_fr;
 	struct net_device *dev = nkw_fp->dev;
 	struct nooks_binding *nkw_bind;
+	int nkw_again;
 
 	if (!dev)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
@@ -158,7 +159,15 @@ static void nkw_checked_register_netdev(void *nkw_arg)
 	/* the kernel calls the extension's table through wrappers */
 	if (!dev->netdev_ops)
 		{ nkw_fp->nkw_ret = -EINVAL; return; }
-	nkw_bind = nooks_bind_ops(nkw_dom, dev->netdev_ops, &nooks_xw_net_device_ops, sizeof(struct net_device_ops));
+	/* registered again with the table the kernel already calls (its
+	 * binding, as the extension's shadow shows it): the same binding */
+	nkw_bind = (struct nooks_binding *)nooks_binding_of(dev->netdev_ops);
+	if (nkw_bind && nkw_bind->domain != nkw_dom)
+		{ nkw_fp->nkw_ret = -EINVAL; return; }
+	nkw_again = nkw_bind != NULL;
+	(void)nkw_again;
+	if (!nkw_bind)
+		nkw_bind = nooks_bind_ops(nkw_dom, dev->netdev_ops, &nooks_xw_net_device_ops, sizeof(struct net_device_ops));
 	if (!nkw_bind)
 		{ nkw_fp->nkw_ret = -EINVAL; return; }
 	dev->netdev_ops = nkw_bind->table;
@@ -166,7 +175,7 @@ static void nkw_checked_register_netdev(void *nkw_arg)
 	nkw_thunk_register_netdev(&nkw_fr);
 	if (dev)	/* what the kernel changed, the extension sees */
 		nooks_refresh(nkw_dom, (void *)dev, &nooks_type_net_device);
-	if (nkw_fr.nkw_ret != 0)	/* not registered: the extension's table again */
+	if (nkw_fr.nkw_ret != 0 && !nkw_again)	/* not registered: the extension's table again */
 		dev->netdev_ops = nkw_bind->orig;
 	if (nkw_fr.nkw_ret == 0)
 		nooks_record_registration(nkw_dom, (void *)dev, nkw_undo_register_netdev);

@@ -93,6 +93,7 @@ static void nkw_checked_wake_up_process(void *nkw_arg)
 	struct nkw_frame_wake_up_process nkw_fr;
 	struct task_struct *task = nkw_fp->task;
 	struct nooks_binding *nkw_bind;
+	int nkw_again;
 
 	if (!task)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
@@ -107,7 +108,15 @@ static void nkw_checked_wake_up_process(void *nkw_arg)
 	/* the kernel calls the extension's table through wrappers */
 	if (!task->ops)
 		{ nkw_fp->nkw_ret = -EINVAL; return; }
-	nkw_bind = nooks_bind_ops(nkw_dom, task->ops, &nooks_xw_kthread_ops, sizeof(struct kthread_ops));
+	/* registered again with the table the kernel already calls (its
+	 * binding, as the extension's shadow shows it): the same binding */
+	nkw_bind = (struct nooks_binding *)nooks_binding_of(task->ops);
+	if (nkw_bind && nkw_bind->domain != nkw_dom)
+		{ nkw_fp->nkw_ret = -EINVAL; return; }
+	nkw_again = nkw_bind != NULL;
+	(void)nkw_again;
+	if (!nkw_bind)
+		nkw_bind = nooks_bind_ops(nkw_dom, task->ops, &nooks_xw_kthread_ops, sizeof(struct kthread_ops));
 	if (!nkw_bind)
 		{ nkw_fp->nkw_ret = -EINVAL; return; }
 	task->ops = nkw_bind->table;
@@ -115,7 +124,7 @@ static void nkw_checked_wake_up_process(void *nkw_arg)
 	nkw_thunk_wake_up_process(&nkw_fr);
 	if (task)	/* what the kernel changed, the extension sees */
 		nooks_refresh(nkw_dom, (void *)task, &nooks_type_task_struct);
-	if (nkw_fr.nkw_ret != 0)	/* not registered: the extension's table again */
+	if (nkw_fr.nkw_ret != 0 && !nkw_again)	/* not registered: the extension's table again */
 		task->ops = nkw_bind->orig;
 	if (nkw_fr.nkw_ret == 0)
 		nooks_record_registration(nkw_dom, (void *)task, nkw_undo_wake_up_process);

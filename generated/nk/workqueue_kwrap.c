@@ -87,6 +87,7 @@ static void nkw_checked_schedule_delayed_work(void *nkw_arg)
 	struct delayed_work *work = nkw_fp->work;
 	unsigned long delay_ms = nkw_fp->delay_ms;
 	struct nooks_binding *nkw_bind;
+	int nkw_again;
 
 	if (!work)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
@@ -101,7 +102,15 @@ static void nkw_checked_schedule_delayed_work(void *nkw_arg)
 	/* the kernel calls the extension's table through wrappers */
 	if (!work->ops)
 		{ nkw_fp->nkw_ret = -EINVAL; return; }
-	nkw_bind = nooks_bind_ops(nkw_dom, work->ops, &nooks_xw_work_ops, sizeof(struct work_ops));
+	/* registered again with the table the kernel already calls (its
+	 * binding, as the extension's shadow shows it): the same binding */
+	nkw_bind = (struct nooks_binding *)nooks_binding_of(work->ops);
+	if (nkw_bind && nkw_bind->domain != nkw_dom)
+		{ nkw_fp->nkw_ret = -EINVAL; return; }
+	nkw_again = nkw_bind != NULL;
+	(void)nkw_again;
+	if (!nkw_bind)
+		nkw_bind = nooks_bind_ops(nkw_dom, work->ops, &nooks_xw_work_ops, sizeof(struct work_ops));
 	if (!nkw_bind)
 		{ nkw_fp->nkw_ret = -EINVAL; return; }
 	work->ops = nkw_bind->table;
@@ -110,7 +119,7 @@ static void nkw_checked_schedule_delayed_work(void *nkw_arg)
 	nkw_thunk_schedule_delayed_work(&nkw_fr);
 	if (work)	/* what the kernel changed, the extension sees */
 		nooks_refresh(nkw_dom, (void *)work, &nooks_type_delayed_work);
-	if (nkw_fr.nkw_ret != 0)	/* not registered: the extension's table again */
+	if (nkw_fr.nkw_ret != 0 && !nkw_again)	/* not registered: the extension's table again */
 		work->ops = nkw_bind->orig;
 	if (nkw_fr.nkw_ret == 0)
 		nooks_record_registration(nkw_dom, (void *)work, nkw_undo_schedule_delayed_work);

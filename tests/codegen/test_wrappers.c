@@ -335,6 +335,33 @@ static void test_failed_registration_restores_table(void)
 	teardown();
 }
 
+/* Registered again with what its shadow shows (the binding's table, as a
+ * work that re-arms itself from its own function does): the same binding,
+ * one record, and on failure the kernel keeps calling the wrappers, never
+ * the extension's raw table. */
+static void test_registration_again(void)
+{
+	setup();
+	struct tk_dev *dev = ext_registered_dev();
+	struct tk_dev *kdev = fake_object_of(dev);
+	const void *table = kdev->ops;
+
+	CU_ASSERT_PTR_EQUAL(dev->ops, table);		/* what the shadow shows */
+	CU_ASSERT_EQUAL(nooks_kw_tk_register(dev), -EBUSY);	/* tk.c: already */
+	CU_ASSERT_PTR_EQUAL(kdev->ops, table);		/* still the wrappers */
+	CU_ASSERT_EQUAL(fake_bindings(ext), 1);
+	nooks_kw_tk_unregister(dev);
+	CU_ASSERT_EQUAL(nooks_kw_tk_register(dev), 0);	/* again, for real */
+	CU_ASSERT_PTR_EQUAL(kdev->ops, table);
+	CU_ASSERT_EQUAL(fake_bindings(ext), 1);
+	CU_ASSERT_EQUAL(fake_registrations(ext), 1);
+	CU_ASSERT_EQUAL(tk_dev_open(kdev), 0);		/* through the wrapper */
+	CU_ASSERT_EQUAL(fake_ext_calls(ext), 1);
+	nooks_kw_tk_unregister(dev);
+	CU_ASSERT_EQUAL(tk_bugs, 0);
+	teardown();
+}
+
 static void test_ext_writes_flow_back(void)
 {
 	setup();
@@ -474,6 +501,7 @@ void register_wrapper_tests(void)
 	CU_add_test(s, "string bounds", test_strings);
 	CU_add_test(s, "writable fields flow back, readonly/hidden never", test_writable_flows_back);
 	CU_add_test(s, "registration binds extension wrappers", test_registration_binds_wrappers);
+	CU_add_test(s, "registered again with its binding", test_registration_again);
 	CU_add_test(s, "failed registration restores the table", test_failed_registration_restores_table);
 	CU_add_test(s, "extension writes flow back", test_ext_writes_flow_back);
 	CU_add_test(s, "buffers and timeout() reach the extension", test_buffer_and_timeout);

@@ -174,6 +174,75 @@ else
 	ko "the faulting module loads"
 fi
 
+# delayed work and a kernel thread of an isolated module: the kernel's
+# worker calls the module's work function through its wrapper; with
+# crash=1 the third run dereferences NULL on that worker
+cat > "$tmp/tick.c" <<'C'
+#include "nk/core.h"
+#include "nk/kthread.h"
+#include "nk/workqueue.h"
+static struct delayed_work *w;
+static struct task_struct *t;
+static int crash;
+static void tick(struct delayed_work *work)
+{
+	pr_info("tick %lu", work->runs);
+	if (crash && work->runs == 2)
+		*(volatile int *)0 = 1;
+	schedule_delayed_work(work, 20);
+}
+static const struct work_ops tick_ops = { .func = tick };
+static int sleeper(struct task_struct *task)
+{
+	(void)task;
+	while (!kthread_should_stop())
+		msleep(1000);
+	return 7;
+}
+static const struct kthread_ops sleeper_ops = { .threadfn = sleeper };
+int init_module(void)
+{
+	char b[8];
+	crash = module_param_get("crash", b, sizeof(b)) > 0;
+	if (!(w = alloc_delayed_work()))
+		return -ENOMEM;
+	w->ops = &tick_ops;
+	if (!(t = kthread_run(&sleeper_ops, NULL, "sleeper")))
+		return -ENOMEM;
+	return schedule_delayed_work(w, 10);
+}
+void cleanup_module(void)
+{
+	cancel_delayed_work_sync(w);
+	free_delayed_work(w);
+	pr_info("sleeper returned %d", kthread_stop(t));
+	put_task_struct(t);
+}
+C
+cc -std=c11 -O1 -fPIC -shared -Ikernel/include -o "$tmp/tick.so" "$tmp/tick.c" \
+	-L"$B/kernel" -l:libnk.so.1
+if nohttp=1 start tick mprotect "$tmp/tick.so" --max-restarts 64 --backoff 0; then
+	sleep 0.3
+	check "isolated delayed work runs again and again" \
+		test "$(grep -c 'tick [0-9]' "$log")" -ge 5
+	out=$("$ctl" -s "$sock" unload tick 2>&1); st=$?
+	exits "unload cancels the work and stops the thread" 0 ""
+	check "the thread's result came back through kthread_stop" grep -q "sleeper returned 7" "$log"
+	check "nothing left: works, tasks, threads" \
+		test "$(stat_of works)$(stat_of tasks)$(stat_of threads)" = 000
+	out=$("$ctl" -s "$sock" load "$tmp/tick.so" crash=1 2>&1); st=$?
+	exits "load with crash=1" 0 "tick loaded"
+	sleep 0.3
+	check "a fault in a work function, on the kernel's worker, is contained" \
+		grep -q "nooks: tick: fault: Segmentation fault at 0" "$log"
+	check "and recovered: the work runs again" \
+		sh -c "grep -q 'tick: recovered in' $log && test \$(grep -c 'tick 0' $log) -ge 3"
+	check "the kernel lives" sh -c "\"$ctl\" -s \"$sock\" list > /dev/null"
+	stop > /dev/null
+else
+	ko "the delayed-work module loads"
+fi
+
 out=$("$ctl" -s "$tmp/none.sock" list 2>&1); st=$?
 exits "nkctl without nkernel: exit 2" 2 "cannot reach nkernel"
 

@@ -201,6 +201,7 @@ static void nkw_checked_tk_register(void *nkw_arg)
 	struct nkw_frame_tk_register nkw_fr;
 	struct tk_dev *dev = nkw_fp->dev;
 	struct nooks_binding *nkw_bind;
+	int nkw_again;
 
 	if (!dev)
 		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
@@ -215,7 +216,15 @@ static void nkw_checked_tk_register(void *nkw_arg)
 	/* the kernel calls the extension's table through wrappers */
 	if (!dev->ops)
 		{ nkw_fp->nkw_ret = -EINVAL; return; }
-	nkw_bind = nooks_bind_ops(nkw_dom, dev->ops, &nooks_xw_tk_ops, sizeof(struct tk_ops));
+	/* registered again with the table the kernel already calls (its
+	 * binding, as the extension's shadow shows it): the same binding */
+	nkw_bind = (struct nooks_binding *)nooks_binding_of(dev->ops);
+	if (nkw_bind && nkw_bind->domain != nkw_dom)
+		{ nkw_fp->nkw_ret = -EINVAL; return; }
+	nkw_again = nkw_bind != NULL;
+	(void)nkw_again;
+	if (!nkw_bind)
+		nkw_bind = nooks_bind_ops(nkw_dom, dev->ops, &nooks_xw_tk_ops, sizeof(struct tk_ops));
 	if (!nkw_bind)
 		{ nkw_fp->nkw_ret = -EINVAL; return; }
 	dev->ops = nkw_bind->table;
@@ -223,7 +232,7 @@ static void nkw_checked_tk_register(void *nkw_arg)
 	nkw_thunk_tk_register(&nkw_fr);
 	if (dev)	/* what the kernel changed, the extension sees */
 		nooks_refresh(nkw_dom, (void *)dev, &nooks_type_tk_dev);
-	if (nkw_fr.nkw_ret != 0)	/* not registered: the extension's table again */
+	if (nkw_fr.nkw_ret != 0 && !nkw_again)	/* not registered: the extension's table again */
 		dev->ops = nkw_bind->orig;
 	if (nkw_fr.nkw_ret == 0)
 		nooks_record_registration(nkw_dom, (void *)dev, nkw_undo_tk_register);
