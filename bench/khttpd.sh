@@ -68,18 +68,8 @@ label() {
 	esac
 }
 
-# A port nobody listens on (bash's /dev/tcp connect fails).
-free_port() {
-	local p
-	for _ in $(seq 1 100); do
-		p=$((20000 + RANDOM % 20000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return
-		fi
-	done
-	die "no free port found"
-}
+# A port nobody listens on.
+free_port() { bash tools/free-port.sh || die "no free port found"; }
 
 # start BACKEND [OPTIONS...]: nkernel with khttpd; sets pid, port, and
 # actual (the backend nkctl reports: pkey may fall back to mprotect)

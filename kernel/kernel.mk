@@ -44,15 +44,13 @@ $(B)/kernel/wrap/libnk.so.1: $(NK_STUBS) runtime/extlib.c runtime/extlib.h runti
 EXT_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -fPIC -shared $(WARN) -Ikernel/include
 EXT_LIBS := -L$(B)/kernel -l:libnk.so.1
 
-$(B)/examples/khttpd.so: examples/khttpd/khttpd.c $(wildcard kernel/include/nk/*.h) $(B)/kernel/libnk.so.1
+# the same source twice: khttpd_buggy.so carries kHTTPd's double release
+$(B)/examples/khttpd_buggy.so: EXT_DEFS := -DKHTTPD_DOUBLE_RELEASE
+$(B)/examples/khttpd.so $(B)/examples/khttpd_buggy.so: examples/khttpd/khttpd.c \
+		$(wildcard kernel/include/nk/*.h) $(B)/kernel/libnk.so.1
 	$(call say,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(EXT_CFLAGS) -o $@ $< $(EXT_LIBS)
-
-$(B)/examples/khttpd_buggy.so: examples/khttpd/khttpd.c $(wildcard kernel/include/nk/*.h) $(B)/kernel/libnk.so.1
-	$(call say,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(EXT_CFLAGS) -DKHTTPD_DOUBLE_RELEASE -o $@ $< $(EXT_LIBS)
+	$(Q)$(CC) $(EXT_CFLAGS) $(EXT_DEFS) -o $@ $< $(EXT_LIBS)
 
 NK_PROGRAMS := $(B)/kernel/nkernel $(B)/kernel/nkctl $(B)/kernel/wrap/libnk.so.1 \
 	$(B)/examples/khttpd.so $(B)/examples/khttpd_buggy.so

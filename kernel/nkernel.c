@@ -153,25 +153,7 @@ static void describe_fault(struct module *m)
 {
 	struct nooks_domain_stats st;
 	nooks_domain_stats(m->d, &st);
-	switch (st.last_fault) {
-	case NOOKS_FAULT_SIGNAL:
-		if (st.last_signal == SIGSEGV || st.last_signal == SIGBUS)
-			snprintf(m->last_fault, sizeof(m->last_fault), "%s at %#lx",
-				 strsignal(st.last_signal), (unsigned long)st.last_addr);
-		else
-			snprintf(m->last_fault, sizeof(m->last_fault), "%s",
-				 strsignal(st.last_signal));
-		break;
-	case NOOKS_FAULT_TIMEOUT:
-		snprintf(m->last_fault, sizeof(m->last_fault), "timed out");
-		break;
-	case NOOKS_FAULT_EXIT:
-		snprintf(m->last_fault, sizeof(m->last_fault), "called exit(%d)", st.last_signal);
-		break;
-	default:
-		snprintf(m->last_fault, sizeof(m->last_fault), "down");
-		break;
-	}
+	nooks_fault_describe(&st, m->last_fault, sizeof(m->last_fault));
 }
 
 static void *recovery_thread(void *arg)
@@ -298,11 +280,7 @@ fail:
 	if (m->sup)
 		nooks_sup_free(m->sup);
 	if (m->d) {
-		struct nooks_release_stats rs;
-		while (nooks_domain_reset(m->d, &rs) == -EBUSY) {
-			struct timespec ts = { 0, 50000 };
-			nanosleep(&ts, NULL);
-		}
+		nooks_domain_reset_wait(m->d, NULL);
 		nooks_domain_destroy(m->d);
 	}
 	if (m->e)
@@ -325,10 +303,7 @@ static void unload_module(struct module *m)
 		}
 	}
 	struct nooks_release_stats rs;
-	while (nooks_domain_reset(m->d, &rs) == -EBUSY) {
-		struct timespec ts = { 0, 50000 };
-		nanosleep(&ts, NULL);
-	}
+	nooks_domain_reset_wait(m->d, &rs);
 	if (rs.released || rs.undone || rs.unlocked)
 		klog("nkernel: %s: released %d objects, %d registrations, %d locks it left behind",
 		     m->name, rs.released, rs.undone, rs.unlocked);

@@ -169,20 +169,16 @@ int nooks_sup_start(struct nooks_sup *s)
 	return 0;
 }
 
-static const char *fault_text(const struct nooks_domain_stats *st, char *buf, size_t n)
+const char *nooks_fault_describe(const struct nooks_domain_stats *st, char *buf, size_t n)
 {
 	switch (st->last_fault) {
-	case NOOKS_FAULT_SIGNAL: {
-		Dl_info di;
-		int mem = st->last_signal == SIGSEGV || st->last_signal == SIGBUS;
-		int k = mem ? snprintf(buf, n, "%s at %#lx", strsignal(st->last_signal),
-				       (unsigned long)st->last_addr)
-			    : snprintf(buf, n, "%s", strsignal(st->last_signal));
-		if (st->last_pc && dladdr((void *)st->last_pc, &di) && di.dli_sname)
-			snprintf(buf + k, n - (size_t)k, " in %s+%#lx", di.dli_sname,
-				 (unsigned long)(st->last_pc - (uintptr_t)di.dli_saddr));
+	case NOOKS_FAULT_SIGNAL:
+		if (st->last_signal == SIGSEGV || st->last_signal == SIGBUS)
+			snprintf(buf, n, "%s at %#lx", strsignal(st->last_signal),
+				 (unsigned long)st->last_addr);
+		else
+			snprintf(buf, n, "%s", strsignal(st->last_signal));
 		break;
-	}
 	case NOOKS_FAULT_TIMEOUT:
 		snprintf(buf, n, "timed out");
 		break;
@@ -193,6 +189,19 @@ static const char *fault_text(const struct nooks_domain_stats *st, char *buf, si
 		snprintf(buf, n, "down");
 		break;
 	}
+	return buf;
+}
+
+/* The log's version: with the faulting symbol when it is known. */
+static const char *fault_text(const struct nooks_domain_stats *st, char *buf, size_t n)
+{
+	Dl_info di;
+	size_t k = strlen(nooks_fault_describe(st, buf, n));
+
+	if (st->last_fault == NOOKS_FAULT_SIGNAL && st->last_pc &&
+	    dladdr((void *)st->last_pc, &di) && di.dli_sname)
+		snprintf(buf + k, n - k, " in %s+%#lx", di.dli_sname,
+			 (unsigned long)(st->last_pc - (uintptr_t)di.dli_saddr));
 	return buf;
 }
 
@@ -223,12 +232,7 @@ again:
 	s->fail_ms[s->nfail++] = now;
 
 	/* release what it held now, whether or not it comes back */
-	while (nooks_domain_reset(s->d, &rs) == -EBUSY) {
-		/* threads still unwinding (each try signals them again):
-		 * 50 us, not 1 ms, which was most of a recovery */
-		struct timespec ts = { 0, 50000 };
-		nanosleep(&ts, NULL);
-	}
+	nooks_domain_reset_wait(s->d, &rs);
 	logf_(s, "released %d objects, undid %d registrations, unlocked %d locks",
 	      rs.released, rs.undone, rs.unlocked);
 

@@ -734,6 +734,16 @@ int nooks_domain_reset(struct nooks_domain *d, struct nooks_release_stats *stats
 	return 0;
 }
 
+void nooks_domain_reset_wait(struct nooks_domain *d, struct nooks_release_stats *stats)
+{
+	while (nooks_domain_reset(d, stats) == -EBUSY) {
+		/* threads still unwinding (each try signals them again):
+		 * 50 us, not 1 ms, which was most of a recovery */
+		struct timespec ts = { 0, 50000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
 enum nooks_backend nooks_domain_backend(const struct nooks_domain *d)
 {
 	return d->backend;

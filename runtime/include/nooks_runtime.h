@@ -98,6 +98,15 @@ int nooks_domain_reset(struct nooks_domain *d, struct nooks_release_stats *stats
 void nooks_domain_on_fault(struct nooks_domain *d,
 			   void (*fn)(struct nooks_domain *d, void *arg), void *arg);
 
+/* nooks_domain_reset(), waiting (and signalling again) until every thread
+ * has left the domain. */
+void nooks_domain_reset_wait(struct nooks_domain *d, struct nooks_release_stats *stats);
+
+/* What the last fault was, in words: "Segmentation fault at 0x0" (the
+ * address for SIGSEGV and SIGBUS only), "Aborted", "timed out", "called
+ * exit(3)", "down".  Returns buf. */
+const char *nooks_fault_describe(const struct nooks_domain_stats *st, char *buf, size_t n);
+
 /* The code range of the extension (its loaded object), recorded for
  * tools.  Faults are attributed without it: kernel code (the kernel and
  * every wrapper) runs with no current domain, so a fault while a domain

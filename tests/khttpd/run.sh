@@ -64,18 +64,13 @@ printf 'SECRET-OUTSIDE-ROOT\n' > "$tmp/secret.txt"
 ln -s ../secret.txt "$www/link"
 ln -s a.txt "$www/inlink"
 
-# A port nobody listens on (bash's /dev/tcp connect fails).
-free_port() {
-	local p
-	for _ in $(seq 1 100); do
-		p=$((20000 + RANDOM % 20000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return
-		fi
-	done
-	echo 0
+# module SRC OUT: an extension of the test's own, built like the examples
+module() {
+	cc -std=c11 -O1 -fPIC -shared -Ikernel/include -o "$2" "$1" -L"$B/kernel" -l:libnk.so.1
 }
+
+# A port nobody listens on (0 if none: the start then fails loudly).
+free_port() { bash tools/free-port.sh || echo 0; }
 
 # start NAME ISOLATION MODULE [ARGS...]: nkernel in the background; sets
 # pid, sock, log, port.  Fails if it does not answer within 10 s.
@@ -160,8 +155,7 @@ int init_module(void)
 }
 void cleanup_module(void) { *(volatile int *)0 = 2; }
 C
-cc -std=c11 -O1 -fPIC -shared -Ikernel/include -o "$tmp/bad.so" "$tmp/bad.c" \
-	-L"$B/kernel" -l:libnk.so.1
+module "$tmp/bad.c" "$tmp/bad.so"
 out=$("$nk" --control "$tmp/bad.sock" "$tmp/bad.so" init=crash 2>&1); st=$?
 exits "an isolated init_module that faults: not loaded, exit 1" 1 "init_module faulted: Segmentation fault"
 if nohttp=1 start badmod mprotect "$tmp/bad.so"; then
@@ -219,8 +213,7 @@ void cleanup_module(void)
 	put_task_struct(t);
 }
 C
-cc -std=c11 -O1 -fPIC -shared -Ikernel/include -o "$tmp/tick.so" "$tmp/tick.c" \
-	-L"$B/kernel" -l:libnk.so.1
+module "$tmp/tick.c" "$tmp/tick.so"
 if nohttp=1 start tick mprotect "$tmp/tick.so" --max-restarts 64 --backoff 0; then
 	sleep 0.3
 	check "isolated delayed work runs again and again" \
