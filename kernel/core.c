@@ -2,26 +2,33 @@
  * core.c - the core of the kernel library: kernel memory, locks, the
  * kernel log, module parameters, the clock and the live-object counters.
  *
- * Memory is the process heap.  Locks are heap objects behind opaque
- * handles (an extension never sees their layout, so recovery can release
- * one an extension died holding).  printk_line builds the whole line
+ * Memory is the process heap.  Locks are heap objects behind handles in
+ * the object arena (an extension never sees their layout nor can write
+ * them, so recovery can release one an extension died holding; see
+ * "locks" below).  printk_line builds the whole line
  * first and writes it with one write(2), so lines from several threads
  * never interleave.  Module parameters are visible only to the thread
  * that entered them (nkernel, around a module's init_module), through
  * thread-local state: no lock, and no other module can read them.
  */
 #include <errno.h>
+#include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
 #include "nk/core.h"
 #include "nk_kernel.h"
+#include "nooks_runtime.h"
 
 atomic_long nk_nr_sockets;
 atomic_long nk_nr_files;
@@ -76,76 +83,180 @@ void kfree(const void *p)
 
 /* ---- locks ----------------------------------------------------------------- */
 
+/*
+ * A mutex and a spinlock are the same lock here (a spinlock spins a
+ * little before it sleeps): a futex word (0 free, 1 held, 2 held with
+ * waiters, Drepper's "mutex 2") and the holder's thread id, on the
+ * kernel's heap.  What an extension gets is a handle in the object arena
+ * pointing to it: the extension may hold and pass the handle but never
+ * write it (the arena is read-only to it), so an overrun of a "lock"
+ * cannot reach the kernel's heap.
+ *
+ * Liveness, for isolated extensions (nooks_caller() says for which one
+ * the thread runs kernel code):
+ *  - a thread taking a lock it holds already fails its extension
+ *    (nooks_domain_fail: a deadlock for ever otherwise);
+ *  - a wait ends when the extension goes down (nooks_interrupted), so
+ *    that recovery never waits for a thread waiting for a lock a dead
+ *    thread held; the wait sleeps at most 100 ms at a time to look;
+ *  - releasing a lock the thread does not hold is refused for an
+ *    extension (logged) and forced for the kernel: that is recovery
+ *    releasing the locks a dead extension held (the records the wrappers
+ *    made), once none of its threads runs.
+ */
+struct nk_lock {
+	atomic_int state;
+	atomic_int owner;		/* holder's thread id, 0 */
+	bool spin;
+	const char *what;		/* "mutex", "spinlock": for messages */
+	atomic_bool told;		/* a kernel deadlock reported once */
+};
+
 struct mutex {
-	pthread_mutex_t m;
+	struct nk_lock *k;
 };
 
 struct spinlock {
-	pthread_spinlock_t s;
+	struct nk_lock *k;
 };
+
+static int my_tid(void)
+{
+	static _Thread_local int tid;
+	if (!tid)
+		tid = (int)syscall(SYS_gettid);
+	return tid;
+}
+
+static struct nk_lock *lock_new(bool spin, const char *what, void **handle)
+{
+	struct nk_lock *l = calloc(1, sizeof(*l));
+	*handle = nooks_arena_alloc(sizeof(struct mutex));
+	if (!l || !*handle) {
+		free(l);
+		if (*handle)
+			nooks_arena_free(*handle);
+		*handle = NULL;
+		return NULL;
+	}
+	l->spin = spin;
+	l->what = what;
+	((struct mutex *)*handle)->k = l;
+	atomic_fetch_add(&nk_nr_locks, 1);
+	return l;
+}
+
+static void lock_free(void *handle)
+{
+	free(((struct mutex *)handle)->k);
+	nooks_arena_free(handle);
+	atomic_fetch_sub(&nk_nr_locks, 1);
+}
+
+static void lock_take(struct nk_lock *l)
+{
+	int tid = my_tid(), c = 0;
+
+	if (atomic_compare_exchange_strong(&l->state, &c, 1))
+		goto got;
+	for (int i = 0; l->spin && i < 200; i++) {
+		c = 0;
+		if (atomic_compare_exchange_strong(&l->state, &c, 1))
+			goto got;
+		sched_yield();
+	}
+	for (;;) {
+		if (atomic_load(&l->owner) == tid) {
+			struct nooks_domain *d = nooks_caller();
+			char why[96];
+			snprintf(why, sizeof(why), "%s_lock: taken twice by the same thread (deadlock)",
+				 l->what);
+			if (d) {
+				nooks_domain_fail(d, why);
+				return;		/* the thread unwinds on its way back */
+			}
+			if (!atomic_exchange(&l->told, true))
+				printk_line(LOGLEVEL_ERR, why);	/* the kernel's own bug */
+		}
+		if (nooks_interrupted())
+			return;		/* its extension is being recovered */
+		if (atomic_exchange(&l->state, 2) == 0)
+			goto got;
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		syscall(SYS_futex, &l->state, FUTEX_WAIT_PRIVATE, 2, &ts, NULL, 0);
+	}
+got:
+	atomic_store(&l->owner, tid);
+}
+
+static void lock_release(struct nk_lock *l)
+{
+	if (!atomic_load(&l->state))
+		return;			/* not held (a wait recovery cut short) */
+	if (atomic_load(&l->owner) != my_tid() && nooks_caller()) {
+		char why[96];
+		snprintf(why, sizeof(why), "BUG: %s_unlock of a lock the thread does not hold: "
+			 "ignored", l->what);
+		printk_line(LOGLEVEL_ERR, why);
+		return;
+	}
+	atomic_store(&l->owner, 0);
+	if (atomic_exchange(&l->state, 0) == 2)
+		syscall(SYS_futex, &l->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
 
 struct mutex *mutex_create(void)
 {
-	struct mutex *m = malloc(sizeof(*m));
-	if (!m)
-		return NULL;
-	pthread_mutex_init(&m->m, NULL);
-	atomic_fetch_add(&nk_nr_locks, 1);
-	return m;
+	void *h;
+	return lock_new(false, "mutex", &h) ? h : NULL;
 }
 
 void mutex_destroy(struct mutex *m)
 {
-	if (!m)
-		return;
-	pthread_mutex_destroy(&m->m);
-	free(m);
-	atomic_fetch_sub(&nk_nr_locks, 1);
+	if (m)
+		lock_free(m);
 }
 
 void mutex_lock(struct mutex *m)
 {
-	pthread_mutex_lock(&m->m);
+	lock_take(m->k);
 }
 
 int mutex_trylock(struct mutex *m)
 {
 	/* Linux's convention: 1 if taken, 0 if contended. */
-	return pthread_mutex_trylock(&m->m) == 0;
+	int c = 0;
+	if (!atomic_compare_exchange_strong(&m->k->state, &c, 1))
+		return 0;
+	atomic_store(&m->k->owner, my_tid());
+	return 1;
 }
 
 void mutex_unlock(struct mutex *m)
 {
-	pthread_mutex_unlock(&m->m);
+	lock_release(m->k);
 }
 
 struct spinlock *spin_lock_create(void)
 {
-	struct spinlock *l = malloc(sizeof(*l));
-	if (!l)
-		return NULL;
-	pthread_spin_init(&l->s, PTHREAD_PROCESS_PRIVATE);
-	atomic_fetch_add(&nk_nr_locks, 1);
-	return l;
+	void *h;
+	return lock_new(true, "spin", &h) ? h : NULL;
 }
 
 void spin_lock_destroy(struct spinlock *l)
 {
-	if (!l)
-		return;
-	pthread_spin_destroy(&l->s);
-	free(l);
-	atomic_fetch_sub(&nk_nr_locks, 1);
+	if (l)
+		lock_free(l);
 }
 
 void spin_lock(struct spinlock *l)
 {
-	pthread_spin_lock(&l->s);
+	lock_take(l->k);
 }
 
 void spin_unlock(struct spinlock *l)
 {
-	pthread_spin_unlock(&l->s);
+	lock_release(l->k);
 }
 
 /* ---- the log --------------------------------------------------------------- */

@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -32,6 +33,7 @@
 #include "internal.h"
 #include "nk/core.h"
 #include "nk/kthread.h"
+#include "nk_kernel.h"
 #include "nooks_runtime.h"
 
 enum kthread_state {
@@ -47,7 +49,20 @@ struct kthread {
 	atomic_bool stop;
 	int stop_fd;		/* eventfd: readable once stop is asked */
 	int exit_code;
+	/* the isolated extension that woke it (its threadfn runs there):
+	 * failed when the thread ignores a stop (nooks_domain_fail) */
+	struct nooks_domain *domain;
+	/* put by its own thread: freed by that thread when it ends */
+	atomic_bool doomed;
+	bool leaked;		/* never stopped: nothing may free it */
 };
+
+static atomic_uint stop_bound_ms = 5000;
+
+void nk_set_stop_bound(unsigned ms)
+{
+	atomic_store(&stop_bound_ms, ms);
+}
 
 static _Thread_local struct task_struct *current;
 
@@ -81,6 +96,17 @@ fail:
 	return NULL;
 }
 
+static void task_free(struct task_struct *task)
+{
+	struct kthread *k = kt(task);
+	close(k->stop_fd);
+	pthread_mutex_destroy(&k->lock);
+	free(k);
+	task->kpriv = NULL;
+	nooks_arena_free(task);
+	atomic_fetch_sub(&nk_nr_tasks, 1);
+}
+
 static void *kthread_main(void *arg)
 {
 	struct task_struct *task = arg;
@@ -94,6 +120,8 @@ static void *kthread_main(void *arg)
 	task->exit_code = rc;
 	current = NULL;
 	atomic_fetch_sub(&nk_nr_threads, 1);
+	if (atomic_load(&k->doomed))	/* it put itself: detached, its own */
+		task_free(task);
 	return NULL;
 }
 
@@ -115,8 +143,47 @@ int wake_up_process(struct task_struct *task)
 		return -EAGAIN;
 	}
 	k->state = KT_RUNNING;
+	k->domain = nooks_caller();
 	pthread_mutex_unlock(&k->lock);
 	return 0;
+}
+
+/* Joins k's thread within the stop bound.  A thread of an isolated
+ * extension that ignores the stop that long fails its domain (it is then
+ * unwound, which ends it) and gets as long again; one that still runs
+ * (native, or stuck in the kernel) is left running and reported: 0 when
+ * joined, -ETIMEDOUT when not. */
+static int join_bounded(struct task_struct *task)
+{
+	struct kthread *k = kt(task);
+	unsigned bound = atomic_load(&stop_bound_ms);
+	char why[96];
+
+	if (!bound)
+		return pthread_join(k->thread, NULL) ? -ESRCH : 0;
+	for (int round = 0; round < 2; round++) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += bound / 1000;
+		ts.tv_nsec += (long)(bound % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		if (!pthread_timedjoin_np(k->thread, NULL, &ts))
+			return 0;
+		if (round == 0 && k->domain) {
+			snprintf(why, sizeof(why), "kthread_stop: thread %.16s ignored the stop "
+				 "for %u ms", task->comm, bound);
+			nooks_domain_fail(k->domain, why);
+		} else if (round == 0) {
+			return pthread_join(k->thread, NULL) ? -ESRCH : 0;	/* native */
+		}
+	}
+	snprintf(why, sizeof(why), "BUG: kthread_stop: thread %.16s does not stop; left running",
+		 task->comm);
+	printk_line(LOGLEVEL_ERR, why);
+	return -ETIMEDOUT;
 }
 
 int kthread_stop(struct task_struct *task)
@@ -138,7 +205,11 @@ int kthread_stop(struct task_struct *task)
 		uint64_t one = 1;
 		ssize_t w = write(k->stop_fd, &one, sizeof(one));
 		(void)w;	/* only fails if the counter is full: still readable */
-		pthread_join(k->thread, NULL);
+		if (join_bounded(task)) {
+			k->leaked = true;
+			pthread_mutex_unlock(&k->lock);
+			return -ETIMEDOUT;
+		}
 		k->state = KT_JOINED;
 	}
 	int rc = k->exit_code;
@@ -151,19 +222,19 @@ void put_task_struct(struct task_struct *task)
 	if (!task)
 		return;
 	struct kthread *k = kt(task);
-	if (k->state == KT_RUNNING && kthread_stop(task) == -EDEADLK) {
-		/* A thread freeing its own task: it cannot join itself.  It is
-		 * a bug of the caller; leaking the task beats freeing memory
-		 * the thread still runs on. */
-		printk_line(LOGLEVEL_ERR, "BUG: put_task_struct: a kernel thread freed its own task");
+	if (k->state == KT_RUNNING && pthread_equal(k->thread, pthread_self())) {
+		/* A thread dropping its own task (Linux: its last reference
+		 * goes when it exits): it cannot join itself, so it is
+		 * detached and frees the task when threadfn returns. */
+		pthread_detach(k->thread);
+		atomic_store(&k->doomed, true);
 		return;
 	}
-	close(k->stop_fd);
-	pthread_mutex_destroy(&k->lock);
-	free(k);
-	task->kpriv = NULL;
-	nooks_arena_free(task);
-	atomic_fetch_sub(&nk_nr_tasks, 1);
+	if (k->state == KT_RUNNING && kthread_stop(task) == -ETIMEDOUT)
+		return;		/* still running on it: leaked, reported */
+	if (k->leaked)
+		return;
+	task_free(task);
 }
 
 bool kthread_should_stop(void)
@@ -175,6 +246,8 @@ int nk_wait(int fd, short events, int timeout_ms)
 {
 	struct pollfd p[2] = { { .fd = fd, .events = events } };
 	nfds_t n = 1;
+	if (nooks_interrupted())	/* its extension is being recovered */
+		return -EINTR;
 	if (current) {
 		struct kthread *k = kt(current);
 		if (atomic_load(&k->stop))
@@ -198,7 +271,7 @@ void msleep(unsigned int ms)
 	uint64_t deadline = nk_now_ms() + ms;
 	for (;;) {
 		uint64_t now = nk_now_ms();
-		if (now >= deadline)
+		if (now >= deadline || nooks_interrupted())
 			return;
 		uint64_t left = deadline - now;
 		int t = left > INT_MAX ? INT_MAX : (int)left;

@@ -33,6 +33,16 @@ struct nk_kernel_stats {
 };
 void nk_kernel_stats(struct nk_kernel_stats *out);
 
+/*
+ * Liveness bounds of the kernel library (0: none).  kthread_stop() waits
+ * this long for a thread to end; a thread of an isolated module that
+ * ignores the stop fails the module (default 5000 ms).  A work item may
+ * run this long (its kernel calls included) before the worker fails its
+ * isolated module and goes on with the other works (default 2000 ms).
+ */
+void nk_set_stop_bound(unsigned ms);
+void nk_set_work_bound(unsigned ms);
+
 #ifdef __cplusplus
 }
 #endif

@@ -13,12 +13,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -51,10 +53,29 @@ static const struct nooks_stub_binding stub_bindings[] = {
 	{ "nooks_stubs_workqueue", &nooks_kw_table_workqueue },
 };
 
-enum mstate { M_LIVE, M_RECOVERING, M_FAILED };
-static const char *const mstate_names[] = { "live", "recovering", "failed" };
+enum mstate { M_LOADING, M_LIVE, M_RECOVERING, M_FAILED, M_UNLOADING };
+static const char *const mstate_names[] = { "loading", "live", "recovering", "failed",
+					     "unloading" };
+
+/* Quotas per module (nooks_domain_set_quota), by the names the command
+ * line uses. */
+static const struct {
+	const char *name;
+	const char *types[2];
+	long dflt;
+} quota_kinds[] = {
+	{ "sockets", { "struct socket" }, 256 },
+	{ "files", { "struct file" }, 256 },
+	{ "tasks", { "struct task_struct" }, 64 },
+	{ "works", { "struct delayed_work" }, 256 },
+	{ "locks", { "struct mutex", "struct spinlock" }, 1024 },
+};
+#define NQUOTA ((int)(sizeof(quota_kinds) / sizeof(quota_kinds[0])))
 
 struct module {
+	unsigned long id;		/* unique for nkernel's life */
+	int busy;			/* requests using it (inject) */
+	long quota[NQUOTA];		/* its own; -2: nkernel's default */
 	char name[64];
 	char path[PATH_MAX];
 	enum nooks_backend backend;
@@ -77,15 +98,22 @@ static struct {
 	unsigned timeout_ms;
 	struct nooks_policy policy;
 	enum nooks_backend isolation;
+	unsigned cleanup_ms, inject_ms, stop_ms, work_ms;	/* bounds */
+	long quota[NQUOTA];
 } opt = {
 	.timeout_ms = 1000,
 	.isolation = NOOKS_BACKEND_MPROTECT,
+	.cleanup_ms = 10000,
+	.inject_ms = 5000,
+	.stop_ms = 5000,
+	.work_ms = 2000,
 };
 
 static struct module *modules[MAX_MODULES];
 static int nmodules;
 static pthread_mutex_t mod_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t mod_cond = PTHREAD_COND_INITIALIZER;
+static unsigned long next_id = 1;
 static int recovery_pipe[2] = { -1, -1 };
 static int control_fd = -1;
 static unsigned long *canary;	/* a kernel object, for "inject wild" */
@@ -140,13 +168,22 @@ static void inject_thunk(void *p)
 
 /* ---- faults and recovery ------------------------------------------------- */
 
-/* On the faulting thread: hand the module to the recovery thread. */
+/* On the faulting thread: hand the module to the recovery thread (by
+ * id: by the time it reads it the module may be gone). */
 static void on_fault(struct nooks_domain *d, void *arg)
 {
 	struct module *m = arg;
 	(void)d;
-	if (write(recovery_pipe[1], &m, sizeof(m)) != (ssize_t)sizeof(m))
+	if (write(recovery_pipe[1], &m->id, sizeof(m->id)) != (ssize_t)sizeof(m->id))
 		printk_line(LOGLEVEL_EMERG, "nkernel: cannot queue a recovery");
+}
+
+static struct module *find_module_id(unsigned long id)
+{
+	for (int i = 0; i < nmodules; i++)
+		if (modules[i]->id == id)
+			return modules[i];
+	return NULL;
 }
 
 static void describe_fault(struct module *m)
@@ -158,10 +195,20 @@ static void describe_fault(struct module *m)
 
 static void *recovery_thread(void *arg)
 {
-	struct module *m;
+	unsigned long id;
 	(void)arg;
-	while (read(recovery_pipe[0], &m, sizeof(m)) == (ssize_t)sizeof(m)) {
+	while (read(recovery_pipe[0], &id, sizeof(id)) == (ssize_t)sizeof(id)) {
+		struct module *m;
 		pthread_mutex_lock(&mod_lock);
+		while ((m = find_module_id(id)) && m->state == M_LOADING)
+			pthread_cond_wait(&mod_cond, &mod_lock);
+		/* gone, given up, or recovered already (a thread of the new
+		 * copy faulted during its init: the supervisor recovered it
+		 * again itself) */
+		if (!m || m->state != M_LIVE || nooks_domain_state(m->d) == NOOKS_UP) {
+			pthread_mutex_unlock(&mod_lock);
+			continue;
+		}
 		m->state = M_RECOVERING;
 		m->faults++;
 		describe_fault(m);
@@ -204,16 +251,51 @@ static struct module *find_module(const char *name)
 	return NULL;
 }
 
-/* Loads and starts path; NULL and a reason in err on failure. */
-static struct module *load_module(const char *path, enum nooks_backend b,
-				  char *const *params, int nparams,
-				  char *err, size_t errlen)
+/* KIND=N (sockets, files, tasks, works, locks) into q[]; N "none" or a
+ * number.  0, or -1 and a reason in err. */
+static int parse_quota(const char *word, long *q, char *err, size_t errlen)
+{
+	size_t n = strcspn(word, "=");
+	for (int k = 0; k < NQUOTA; k++) {
+		if (strlen(quota_kinds[k].name) != n || strncmp(word, quota_kinds[k].name, n))
+			continue;
+		const char *v = word[n] ? word + n + 1 : "";
+		char *end;
+		errno = 0;
+		long x = strtol(v, &end, 10);
+		if (!strcmp(v, "none")) {
+			q[k] = -1;
+			return 0;
+		}
+		if (!*v || *end || errno || x < 0 || x > 1000000) {
+			snprintf(err, errlen, "quota %.*s: bad number '%s' (0..1000000 or none)",
+				 (int)n, word, v);
+			return -1;
+		}
+		q[k] = x;
+		return 0;
+	}
+	snprintf(err, errlen, "unknown quota '%.*s' (sockets, files, tasks, works, locks)",
+		 (int)n, word);
+	return -1;
+}
+
+/* A module entry for path, named and with its parameters (words
+ * nk.quota.KIND=N are nkernel's, the rest the module's); under mod_lock.
+ * NULL and a reason in err on failure. */
+static struct module *module_new(const char *path, enum nooks_backend b,
+				 char *const *params, int nparams,
+				 char *err, size_t errlen)
 {
 	struct module *m = calloc(1, sizeof(*m));
 	if (!m) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	m->id = next_id++;
+	m->state = M_LOADING;
+	for (int k = 0; k < NQUOTA; k++)
+		m->quota[k] = -2;
 	/* a path without a slash means this directory, not the library
 	 * search path dlopen would use */
 	snprintf(m->path, sizeof(m->path), "%s%s", strchr(path, '/') ? "" : "./", path);
@@ -224,15 +306,35 @@ static struct module *load_module(const char *path, enum nooks_backend b,
 	for (int n = 2; find_module(m->name); n++)
 		snprintf(m->name, sizeof(m->name), "%.*s-%d", (int)strcspn(base, "."), base, n);
 	m->backend = b;
-	for (int i = 0; i < nparams && i < MAX_PARAMS; i++)
+	for (int i = 0; i < nparams && i < MAX_PARAMS; i++) {
+		if (!strncmp(params[i], "nk.quota.", 9)) {
+			if (parse_quota(params[i] + 9, m->quota, err, errlen))
+				goto fail;
+			continue;
+		}
 		if (!(m->params[m->nparams++] = strdup(params[i]))) {
 			snprintf(err, errlen, "out of memory");
 			goto fail;
 		}
+	}
 	if (nparams > MAX_PARAMS) {
 		snprintf(err, errlen, "more than %d parameters", MAX_PARAMS);
 		goto fail;
 	}
+	return m;
+fail:
+	module_free(m);
+	return NULL;
+}
+
+/* Loads m's object and runs its init_module, without mod_lock (init is
+ * the module's code: it may take its time, within its bound); 0, or -1
+ * and a reason in err (m is then released, not freed). */
+static int module_start(struct module *m, char *err, size_t errlen)
+{
+	const char *path = m->path;
+	enum nooks_backend b = m->backend;
+
 	if (access(path, R_OK)) {
 		snprintf(err, errlen, "%.400s: %s", path, strerror(errno));
 		goto fail;
@@ -243,6 +345,10 @@ static struct module *load_module(const char *path, enum nooks_backend b,
 		goto fail;
 	}
 	m->backend = nooks_domain_backend(m->d);	/* pkey may fall back */
+	for (int k = 0; k < NQUOTA; k++)
+		for (int t = 0; t < 2 && quota_kinds[k].types[t]; t++)
+			if (m->quota[k] != -2)
+				nooks_domain_set_quota(m->d, quota_kinds[k].types[t], m->quota[k]);
 	m->e = nooks_ext_load(m->d, path, b == NOOKS_BACKEND_NONE ? NULL : opt.wrapper,
 			      stub_bindings, sizeof(stub_bindings) / sizeof(stub_bindings[0]),
 			      err, errlen);
@@ -275,7 +381,7 @@ static struct module *load_module(const char *path, enum nooks_backend b,
 		on_fault(m->d, m);
 	klog("nkernel: %s: loaded from %s (%s)", m->name, path,
 	     nooks_backend_name(m->backend));
-	return m;
+	return 0;
 fail:
 	if (m->sup)
 		nooks_sup_free(m->sup);
@@ -285,8 +391,7 @@ fail:
 	}
 	if (m->e)
 		nooks_ext_unload(m->e);
-	module_free(m);
-	return NULL;
+	return -1;
 }
 
 /* Runs cleanup_module and releases everything the module still holds. */
@@ -295,9 +400,12 @@ static void unload_module(struct module *m)
 	/* no recovery from here on: a fault in cleanup_module is logged
 	 * and the module goes all the same */
 	nooks_domain_on_fault(m->d, NULL, NULL);
-	if (m->state == M_LIVE) {
+	if (nooks_domain_state(m->d) == NOOKS_UP) {
 		struct entry_frame f = { .fn = nooks_ext_sym(m->e, "cleanup_module") };
-		if (f.fn && nooks_xpc_ext(m->d, cleanup_thunk, &f, 0)) {
+		nooks_bound_push(opt.cleanup_ms, "cleanup_module");
+		int r = f.fn ? nooks_xpc_ext(m->d, cleanup_thunk, &f, 0) : 0;
+		nooks_bound_pop();
+		if (r) {
 			describe_fault(m);
 			klog("nkernel: %s: cleanup_module failed (%s)", m->name, m->last_fault);
 		}
@@ -311,40 +419,49 @@ static void unload_module(struct module *m)
 	nooks_ext_unload(m->e);
 	nooks_sup_free(m->sup);
 	klog("nkernel: %s: unloaded", m->name);
-	module_free(m);
 }
 
-/* Waits until no module is being recovered. */
-static void wait_recoveries(void)
+/* Under mod_lock: waits until m is neither loading nor recovering nor
+ * used by a request (each bounded: init, recovery and an injected call
+ * have their bounds). */
+static void wait_settled(struct module *m)
 {
-	for (;;) {
-		int busy = 0;
-		for (int i = 0; i < nmodules; i++)
-			busy |= modules[i]->state == M_RECOVERING;
-		if (!busy)
-			return;
+	while (m->state == M_LOADING || m->state == M_RECOVERING || m->busy)
 		pthread_cond_wait(&mod_cond, &mod_lock);
-	}
+}
+
+static void unlist(struct module *m)
+{
+	for (int i = 0; i < nmodules; i++)
+		if (modules[i] == m)
+			modules[i] = modules[--nmodules];
+	pthread_cond_broadcast(&mod_cond);
 }
 
 static int remove_module(const char *name, char *err, size_t errlen)
 {
 	pthread_mutex_lock(&mod_lock);
-	wait_recoveries();
 	struct module *m = find_module(name);
-	if (!m) {
+	if (m && m->state != M_UNLOADING)
+		wait_settled(m);
+	if (!m || m->state == M_UNLOADING || find_module(name) != m) {
 		pthread_mutex_unlock(&mod_lock);
-		snprintf(err, errlen, "no module '%s'", name);
+		snprintf(err, errlen, m ? "module '%s' is already unloading" : "no module '%s'",
+			 name);
 		return -1;
 	}
-	for (int i = 0; i < nmodules; i++)
-		if (modules[i] == m)
-			modules[i] = modules[--nmodules];
+	m->state = M_UNLOADING;
 	pthread_mutex_unlock(&mod_lock);
 	unload_module(m);
+	pthread_mutex_lock(&mod_lock);
+	unlist(m);
+	pthread_mutex_unlock(&mod_lock);
+	module_free(m);
 	return 0;
 }
 
+/* Loads a module: listed at once (state loading, so that its name is
+ * taken and `nkctl list` shows it), started without mod_lock. */
 static int add_module(const char *path, enum nooks_backend b, char *const *params,
 		      int nparams, char *err, size_t errlen, char *name, size_t namelen)
 {
@@ -354,14 +471,27 @@ static int add_module(const char *path, enum nooks_backend b, char *const *param
 		snprintf(err, errlen, "too many modules (%d)", MAX_MODULES);
 		return -1;
 	}
-	struct module *m = load_module(path, b, params, nparams, err, errlen);
-	if (m) {
+	struct module *m = module_new(path, b, params, nparams, err, errlen);
+	if (m)
 		modules[nmodules++] = m;
+	pthread_mutex_unlock(&mod_lock);
+	if (!m)
+		return -1;
+
+	int r = module_start(m, err, errlen);
+	pthread_mutex_lock(&mod_lock);
+	if (r) {
+		unlist(m);
+	} else {
+		m->state = M_LIVE;
 		if (name)
 			snprintf(name, namelen, "%s", m->name);
+		pthread_cond_broadcast(&mod_cond);
 	}
 	pthread_mutex_unlock(&mod_lock);
-	return m ? 0 : -1;
+	if (r)
+		module_free(m);
+	return r;
 }
 
 /* ---- the control socket -------------------------------------------------- */
@@ -390,10 +520,12 @@ static void cmd_list(FILE *out)
 	pthread_mutex_lock(&mod_lock);
 	for (int i = 0; i < nmodules; i++) {
 		struct module *m = modules[i];
-		struct nooks_domain_stats st;
-		struct nooks_sup_stats ss;
-		nooks_domain_stats(m->d, &st);
-		nooks_sup_stats(m->sup, &ss);
+		struct nooks_domain_stats st = { 0 };
+		struct nooks_sup_stats ss = { 0 };
+		if (m->state != M_LOADING) {	/* its domain is being made */
+			nooks_domain_stats(m->d, &st);
+			nooks_sup_stats(m->sup, &ss);
+		}
 		reply(out, "%-12s %-10s %-9s %10lu %7lu %9u  %s", m->name, mstate_names[m->state],
 		      nooks_backend_name(m->backend), st.calls, m->faults, ss.restarts,
 		      m->last_fault[0] ? m->last_fault : "-");
@@ -456,8 +588,10 @@ static int cmd_inject(FILE *out, const char *name, const char *kind, char *err, 
 		return -1;
 	}
 	pthread_mutex_lock(&mod_lock);
-	wait_recoveries();
 	struct module *m = find_module(name);
+	if (m && m->state == M_RECOVERING)
+		wait_settled(m);
+	m = find_module(name);
 	if (!m || m->state != M_LIVE) {
 		pthread_mutex_unlock(&mod_lock);
 		snprintf(err, errlen, m ? "module '%s' is %s" : "no module '%s'", name,
@@ -473,11 +607,19 @@ static int cmd_inject(FILE *out, const char *name, const char *kind, char *err, 
 	}
 	unsigned long before = m->recoveries;
 	unsigned long canary_before = *canary;
+	m->busy++;
 	pthread_mutex_unlock(&mod_lock);
 
 	klog("nkernel: %s: injecting '%s'", name, kind);
 	long long t0 = now_us();
-	if (!nooks_xpc_ext(m->d, inject_thunk, &f, 0)) {
+	nooks_bound_push(opt.inject_ms, "nk_fault_inject");
+	int r = nooks_xpc_ext(m->d, inject_thunk, &f, 0);
+	nooks_bound_pop();
+	if (!r) {
+		pthread_mutex_lock(&mod_lock);
+		m->busy--;
+		pthread_cond_broadcast(&mod_cond);
+		pthread_mutex_unlock(&mod_lock);
 		if (*canary != canary_before) {
 			printk_line(LOGLEVEL_EMERG, "nkernel: kernel memory corrupted by the module");
 			snprintf(err, errlen, "%s: nothing stopped the write: kernel object at %p corrupted",
@@ -488,8 +630,10 @@ static int cmd_inject(FILE *out, const char *name, const char *kind, char *err, 
 		return -1;
 	}
 	pthread_mutex_lock(&mod_lock);
-	while (m->recoveries == before)
+	while (m->recoveries == before && m->state != M_FAILED)
 		pthread_cond_wait(&mod_cond, &mod_lock);
+	m->busy--;
+	pthread_cond_broadcast(&mod_cond);
 	reply(out, "%s: contained: %s", name, m->last_fault);
 	if (k == NK_FAULT_WILD)
 		reply(out, "kernel object at %p %s", (void *)canary,
@@ -610,21 +754,45 @@ static void serve_request(int fd)
 	fclose(out);
 }
 
+static void *request_thread(void *arg)
+{
+	serve_request((int)(intptr_t)arg);
+	return NULL;
+}
+
+/* Each request on a thread of its own: an unload waiting for a module's
+ * cleanup, or an inject waiting for its recovery, never holds up `list`,
+ * `stats`, another module or `shutdown`.  The loop survives every error
+ * a busy or exhausted process gives (no descriptor, no memory: it waits
+ * and tries again); only the socket's shutdown ends it. */
 static void *control_thread(void *arg)
 {
 	(void)arg;
 	for (;;) {
 		int fd = accept4(control_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			break;
+			if (errno == EINVAL || errno == EBADF || errno == ENOTSOCK)
+				break;		/* shut down */
+			if (errno != EINTR && errno != ECONNABORTED) {
+				static long long last_told;
+				if (now_us() - last_told > 1000000) {
+					last_told = now_us();
+					klog("nkernel: control socket: %s; retrying", strerror(errno));
+				}
+				usleep(10000);
+			}
+			continue;
 		}
-		/* one request at a time: a client that sends nothing may not
-		 * hold the others (shutdown included) for longer than this */
+		/* a client that sends nothing holds its own thread only */
 		struct timeval tv = { .tv_sec = 5 };
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		serve_request(fd);
+		pthread_t t;
+		pthread_attr_t a;
+		pthread_attr_init(&a);
+		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &a, request_thread, (void *)(intptr_t)fd))
+			serve_request(fd);	/* no thread: at least answer */
+		pthread_attr_destroy(&a);
 	}
 	return NULL;
 }
@@ -695,6 +863,14 @@ static void usage(FILE *f)
 "  --window MS         the failure window (default: 60000)\n"
 "  --backoff MS[,MAX]  wait before the second and later restarts in a window,\n"
 "                      doubling up to MAX (default: 100,10000; 0: never wait)\n"
+"  --bound NAME=MS     liveness bounds (0: none) of an isolated module's\n"
+"                      init (default 10000), cleanup (10000), inject (5000),\n"
+"                      a kthread_stop (stop, 5000) and a work item (work,\n"
+"                      2000): one missed fails the module, as a fault\n"
+"  --quota KIND=N      at most N live objects of KIND per isolated module:\n"
+"                      sockets (256), files (256), tasks (64), works (256),\n"
+"                      locks (1024); N 'none' for no quota.  A module word\n"
+"                      nk.quota.KIND=N overrides it for that module\n"
 "  --wrapper PATH      the wrapper library isolated modules bind to\n"
 "                      (default: wrap/libnk.so.1 beside nkernel)\n"
 "  -h, --help          show this help\n"
@@ -727,6 +903,23 @@ static int parse_unsigned(const char *opt_name, const char *s, unsigned *out)
 	return 0;
 }
 
+/* --bound NAME=MS: init, cleanup, inject, stop, work. */
+static int parse_bound(const char *val)
+{
+	static const struct { const char *name; unsigned *ms; } bounds[] = {
+		{ "init", &opt.policy.init_bound_ms }, { "cleanup", &opt.cleanup_ms },
+		{ "inject", &opt.inject_ms }, { "stop", &opt.stop_ms }, { "work", &opt.work_ms },
+	};
+	size_t n = strcspn(val, "=");
+	for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++)
+		if (strlen(bounds[i].name) == n && !strncmp(val, bounds[i].name, n))
+			return val[n] ? parse_unsigned("--bound", val + n + 1, bounds[i].ms)
+				      : parse_unsigned("--bound", "", bounds[i].ms);
+	fprintf(stderr, "nkernel: --bound: unknown bound '%.*s' (init, cleanup, inject, stop, work)\n",
+		(int)n, val);
+	return -1;
+}
+
 /* Module words: [--isolation=KIND] PATH [NAME=VALUE]...; options with a
  * value take it from the same word (--x=v) or the next. */
 static int parse_words(int argc, char **argv, int allow_global, const char *where)
@@ -744,7 +937,7 @@ static int parse_words(int argc, char **argv, int allow_global, const char *wher
 			static const char *const known[] = {
 				"--isolation", "--help", "--version", "--control", "--wrapper",
 				"--log", "--config", "--timeout", "--max-restarts", "--window",
-				"--backoff",
+				"--backoff", "--bound", "--quota",
 			};
 			int found = 0;
 			for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
@@ -802,6 +995,15 @@ static int parse_words(int argc, char **argv, int allow_global, const char *wher
 			} else if (!strcmp(name, "--window")) {
 				if (parse_unsigned(name, val, &opt.policy.window_ms))
 					return -1;
+			} else if (!strcmp(name, "--bound")) {
+				if (parse_bound(val))
+					return -1;
+			} else if (!strcmp(name, "--quota")) {
+				char why[160];
+				if (parse_quota(val, opt.quota, why, sizeof(why))) {
+					fprintf(stderr, "nkernel: --quota: %s\n", why);
+					return -1;
+				}
 			} else if (!strcmp(name, "--backoff")) {
 				char buf[64];
 				snprintf(buf, sizeof(buf), "%s", val);
@@ -876,6 +1078,8 @@ int main(int argc, char **argv)
 	int status = 0;
 
 	opt.policy = nooks_policy_default;
+	for (int k = 0; k < NQUOTA; k++)
+		opt.quota[k] = quota_kinds[k].dflt;
 	if (parse_words(argc - 1, argv + 1, 1, ""))
 		return 2;
 	if (!npend) {
@@ -911,6 +1115,17 @@ int main(int argc, char **argv)
 
 	nooks_set_log(runtime_log);
 	nooks_set_default_timeout(opt.timeout_ms);
+	nk_set_stop_bound(opt.stop_ms);
+	nk_set_work_bound(opt.work_ms);
+	for (int k = 0; k < NQUOTA; k++)
+		for (int j = 0; j < 2 && quota_kinds[k].types[j]; j++)
+			nooks_set_default_quota(quota_kinds[k].types[j], opt.quota[k]);
+	/* descriptors: as many as allowed (the quotas share them out) */
+	struct rlimit rl;
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	canary = nooks_arena_alloc(sizeof(*canary));
 	if (!canary || pipe2(recovery_pipe, O_CLOEXEC)) {
 		fprintf(stderr, "nkernel: out of memory\n");
@@ -950,11 +1165,13 @@ int main(int argc, char **argv)
 	shutdown(control_fd, SHUT_RDWR);
 	unlink(opt.control);
 	pthread_mutex_lock(&mod_lock);
-	wait_recoveries();
 	while (nmodules > 0) {
-		struct module *m = modules[--nmodules];
+		struct module *m = modules[0];
+		char name[64];
+		snprintf(name, sizeof(name), "%s", m->name);
 		pthread_mutex_unlock(&mod_lock);
-		unload_module(m);
+		if (remove_module(name, err, sizeof(err)))	/* another request's */
+			usleep(10000);
 		pthread_mutex_lock(&mod_lock);
 	}
 	pthread_mutex_unlock(&mod_lock);

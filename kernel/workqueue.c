@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "nk_kernel.h"
 #include "nk/workqueue.h"
 #include "nooks_runtime.h"
 
@@ -35,6 +36,13 @@ struct work {
 	bool pending;
 	bool doomed;		/* freed by its own func: free after it */
 };
+
+static atomic_uint work_bound_ms = 2000;
+
+void nk_set_work_bound(unsigned ms)
+{
+	atomic_store(&work_bound_ms, ms);
+}
 
 static pthread_mutex_t wq_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wq_more;	/* a new work, or an earlier deadline */
@@ -95,8 +103,13 @@ static void *wq_main(void *arg)
 
 		struct delayed_work *dw = w->dw;
 		const struct work_ops *ops = dw->ops;
+		/* a work item is not a thread: one that keeps the worker (a
+		 * loop through msleep, a lock it waits for) fails its
+		 * isolated module after the bound, and the others run on */
+		nooks_bound_push(atomic_load(&work_bound_ms), "a work item");
 		if (ops && ops->func)
 			ops->func(dw);
+		nooks_bound_pop();
 
 		pthread_mutex_lock(&wq_lock);
 		wq_running = NULL;

@@ -51,6 +51,12 @@ int nk_tracker_entries(void);
 
 #include "nooks_runtime.h"
 
+#define NK_QUOTA_TYPES 16		/* types with a quota (default or own) */
+struct nk_quota {
+	uint32_t id;			/* the type's id (FNV-1a of its name) */
+	long max;
+};
+
 struct nooks_domain {
 	char name[64];
 	enum nooks_backend backend;
@@ -66,6 +72,18 @@ struct nooks_domain {
 	void (*on_fault)(struct nooks_domain *d, void *arg);
 	void *on_fault_arg;
 	atomic_ulong refused;		/* object pointers its wrappers refused */
+	/* refusal storm detection (nooks_refused): refusals in the current
+	 * one-second window and the window's start */
+	atomic_ulong storm_n;
+	atomic_llong storm_start_ms;
+	char fail_reason[96];		/* NOOKS_FAULT_BOUND: which bound */
+	/* per-domain quota overrides (nooks_domain_set_quota) */
+	struct nk_quota quota[NK_QUOTA_TYPES];
+	int nquota;
+	atomic_ulong quota_refused;	/* allocations refused by a quota */
+	/* the thread whose fault took it down last (a pthread_t), 0: none:
+	 * recovery tells init's own faults from its threads' */
+	atomic_ulong culprit;
 };
 
 /* arena.c: the arena's range (reserving it on first use). */
@@ -115,6 +133,10 @@ int nk_replay_open(struct nooks_domain *d);
 void nk_replay_close(struct nooks_domain *d);
 /* recovery.c: one line to the runtime's log (nooks_set_log). */
 void nk_logf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* xpc.c: did the calling thread's own fault (not another thread's, nor
+ * a bound of another thread) take d down last? */
+int nk_domain_culprit_is_me(const struct nooks_domain *d);
 
 /* xpc.c: bytes from a to the top of the calling thread's extension
  * stack, 0 if a is not on it (the tracker's buffer and string checks). */

@@ -66,9 +66,47 @@ void nk_logf(const char *fmt, ...)
 	log_fn(line);
 }
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static atomic_ulong storm_limit = 10000;
+
+void nooks_set_refusal_limit(unsigned long per_second)
+{
+	atomic_store(&storm_limit, per_second);
+}
+
+/* A refusal storm: more than storm_limit refusals within one second (an
+ * extension looping on a call that is refused every time) is a fault of
+ * the extension, not a load the kernel must carry for ever. */
+static void count_storm(struct nooks_domain *d)
+{
+	unsigned long limit = atomic_load(&storm_limit);
+	long long now = now_ms(), start = atomic_load(&d->storm_start_ms);
+	char why[96];
+
+	if (!limit)
+		return;
+	if (now - start >= 1000) {
+		atomic_store(&d->storm_start_ms, now);
+		atomic_store(&d->storm_n, 0);
+	}
+	if (atomic_fetch_add(&d->storm_n, 1) + 1 == limit + 1) {
+		snprintf(why, sizeof(why), "refusal storm: more than %lu kernel calls "
+			 "refused within a second", limit);
+		nooks_domain_fail(d, why);
+	}
+}
+
 void nooks_refused(struct nooks_domain *d, const void *p, const struct nooks_type *t)
 {
 	unsigned long n = atomic_fetch_add(&d->refused, 1) + 1, p10 = 10;
+
+	count_storm(d);
 
 	while (p10 < n && p10 < ULONG_MAX / 10)
 		p10 *= 10;
@@ -92,14 +130,9 @@ static void logf_(const struct nooks_sup *s, const char *fmt, ...)
 	log_fn(line);
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 const struct nooks_policy nooks_policy_default = {
+	.init_bound_ms = 10000,
 	.base_delay_ms = 100,
 	.max_delay_ms = 10000,
 	.max_failures = 10,
@@ -149,7 +182,16 @@ static int run_init(struct nooks_sup *s)
 		logf_(s, "no entry point '%s': not starting", s->init);
 		return -1;
 	}
-	if (nooks_xpc_ext(s->d, init_thunk, &f, 0)) {
+	nooks_bound_push(s->p.init_bound_ms, s->init);
+	int r = nooks_xpc_ext(s->d, init_thunk, &f, 0);
+	nooks_bound_pop();
+	if (r && !nk_domain_culprit_is_me(s->d)) {
+		/* a thread init started faulted (init was unwound with it):
+		 * a failure of the running copy, under the policy */
+		logf_(s, "a thread of the new copy faulted before %s returned", s->init);
+		return 1;
+	}
+	if (r) {
 		logf_(s, "init faulted: not restarting");
 		return -1;
 	}
@@ -162,11 +204,23 @@ static int run_init(struct nooks_sup *s)
 
 int nooks_sup_start(struct nooks_sup *s)
 {
-	if (run_init(s)) {
+	/* 1: loaded, but a thread it started took it down already: the
+	 * kernel sees the domain down and recovers it */
+	if (run_init(s) < 0) {
 		s->failed = 1;
 		return -1;
 	}
 	return 0;
+}
+
+/* Gives up: what the last copy made goes too (a listening socket left
+ * open would take connections nobody serves). */
+static int give_up(struct nooks_sup *s)
+{
+	s->failed = 1;
+	nooks_domain_reset_wait(s->d, NULL);
+	atomic_store(&s->d->state, NOOKS_DOWN);
+	return -1;
 }
 
 const char *nooks_fault_describe(const struct nooks_domain_stats *st, char *buf, size_t n)
@@ -184,6 +238,9 @@ const char *nooks_fault_describe(const struct nooks_domain_stats *st, char *buf,
 		break;
 	case NOOKS_FAULT_EXIT:
 		snprintf(buf, n, "called exit(%d)", st->last_signal);
+		break;
+	case NOOKS_FAULT_BOUND:
+		snprintf(buf, n, "%s", st->reason[0] ? st->reason : "missed a bound");
 		break;
 	default:
 		snprintf(buf, n, "down");
@@ -258,17 +315,15 @@ again:
 	}
 	if (nooks_ext_reload(s->e, err, sizeof(err))) {
 		logf_(s, "reload failed: %s: giving up", err);
-		s->failed = 1;
-		atomic_store(&s->d->state, NOOKS_DOWN);
-		return -1;
+		return give_up(s);
 	}
 	s->restarts++;
 	logf_(s, "restart %u after %lu ms", s->restarts, delay);
-	if (run_init(s)) {
-		s->failed = 1;
-		atomic_store(&s->d->state, NOOKS_DOWN);
-		return -1;
-	}
+	int r = run_init(s);
+	if (r < 0)
+		return give_up(s);
+	if (r > 0)
+		goto again;	/* its thread's fault: one more failure */
 	struct nooks_replay_stats rp;
 	if (nooks_domain_replay(s->d, &rp) == 0 && rp.logged) {
 		s->replayed += rp.replayed;

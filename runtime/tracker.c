@@ -238,6 +238,8 @@ struct dstate {
 	size_t nregions, capregions;
 	struct grave *graves;
 	size_t ngraves, capgraves;
+	/* owned objects per type with a quota (ids as in the quota tables) */
+	struct { uint32_t id; long n; } counts[NK_QUOTA_TYPES];
 	/* registrations made, per undo function (the registering kernel
 	 * function), since the domain's holdings were last released */
 	struct { void (*fn)(void *); unsigned n; } regkinds[NK_REG_KINDS];
@@ -328,8 +330,18 @@ static bool may_use(const struct entry *e, const struct nooks_domain *d)
 
 /* ---- ownership ------------------------------------------------------------ */
 
+/* ds's count of owned objects of type id, if that type has a quota
+ * (default or ds's own); NULL otherwise.  make: find a free one too. */
+static long *type_count(struct dstate *ds, uint32_t id, bool make);
+
 static void set_owner(struct entry *e, struct dstate *to, bool held)
 {
+	long *c;
+
+	if (e->owner && (c = type_count(e->owner, e->t->id, false)))
+		(*c)--;
+	if (to && (c = type_count(to, e->t->id, true)))
+		(*c)++;
 	if (!e->owner && e->held)
 		kernel_held--;
 	if (e->owner) {
@@ -500,6 +512,109 @@ static struct view *shadow_holding(const struct dstate *ds, uintptr_t p)
 
 /* ---- objects -------------------------------------------------------------- */
 
+/* ---- quotas --------------------------------------------------------------- */
+
+/* Default quotas, by type id (the FNV-1a hash nooksc gives type names),
+ * and each domain's overrides (struct nooks_domain).  Under the lock. */
+static struct nk_quota default_quota[NK_QUOTA_TYPES];
+static int ndefault_quota;
+
+static uint32_t type_id(const char *name)
+{
+	uint32_t h = 2166136261u;
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 16777619u;
+	return h;
+}
+
+/* d's quota for type id: its own, else the default; -1: none. */
+static long quota_of(const struct nooks_domain *d, uint32_t id)
+{
+	for (int i = 0; i < d->nquota; i++)
+		if (d->quota[i].id == id)
+			return d->quota[i].max;
+	for (int i = 0; i < ndefault_quota; i++)
+		if (default_quota[i].id == id)
+			return default_quota[i].max;
+	return -1;
+}
+
+static long *type_count(struct dstate *ds, uint32_t id, bool make)
+{
+	for (int i = 0; i < NK_QUOTA_TYPES; i++)
+		if (ds->counts[i].id == id && (ds->counts[i].id || ds->counts[i].n))
+			return &ds->counts[i].n;
+	if (!make || quota_of(dom_of(ds), id) < 0)
+		return NULL;
+	for (int i = 0; i < NK_QUOTA_TYPES; i++)
+		if (!ds->counts[i].id && !ds->counts[i].n) {
+			ds->counts[i].id = id;
+			return &ds->counts[i].n;
+		}
+	return NULL;
+}
+
+static int set_quota(struct nk_quota *tab, int *n, const char *type, long max)
+{
+	uint32_t id = type_id(type);
+	int i;
+
+	for (i = 0; i < *n && tab[i].id != id; i++)
+		;
+	if (i == NK_QUOTA_TYPES)
+		return -ENOSPC;
+	tab[i].id = id;
+	tab[i].max = max;
+	if (i == *n)
+		(*n)++;
+	return 0;
+}
+
+int nooks_set_default_quota(const char *type, long max)
+{
+	if (!type)
+		return -EINVAL;
+	LOCK();
+	int r = set_quota(default_quota, &ndefault_quota, type, max);
+	UNLOCK();
+	return r;
+}
+
+int nooks_domain_set_quota(struct nooks_domain *d, const char *type, long max)
+{
+	if (!d || !type)
+		return -EINVAL;
+	LOCK();
+	int r = set_quota(d->quota, &d->nquota, type, max);
+	UNLOCK();
+	return r;
+}
+
+long nooks_domain_quota(const struct nooks_domain *d, const char *type)
+{
+	LOCK();
+	long q = quota_of(d, type_id(type));
+	UNLOCK();
+	return q;
+}
+
+/* Would one more object of type t exceed d's quota?  Under the lock. */
+static bool over_quota(struct dstate *ds, const struct nooks_type *t)
+{
+	struct nooks_domain *d = dom_of(ds);
+	long q = quota_of(d, t->id), *c;
+
+	if (q < 0)
+		return false;
+	c = type_count(ds, t->id, true);
+	if (c && *c < q)
+		return false;
+	if (atomic_fetch_add(&d->quota_refused, 1) == 0 || !c)
+		nk_logf("nooks: %s: quota reached: %s (at most %ld); refused", d->name,
+			t->name, q);
+	return true;
+}
+
 int nooks_track(struct nooks_domain *d, void *obj, const struct nooks_type *t)
 {
 	if (!obj || !t)
@@ -516,6 +631,8 @@ int nooks_track(struct nooks_domain *d, void *obj, const struct nooks_type *t)
 		ret = -EEXIST;
 	else if (d && !(ds = get_dstate(d)))
 		ret = find_dstate(d) ? -ENODEV : -ENOMEM;
+	else if (ds && over_quota(ds, t))
+		ret = -EDQUOT;
 	if (!ret) {
 		hadd(&objects, &e->h, (uintptr_t)obj);
 		set_owner(e, ds, true);
@@ -526,9 +643,30 @@ int nooks_track(struct nooks_domain *d, void *obj, const struct nooks_type *t)
 	return ret;
 }
 
+static void unlink_record(bool is_lock, struct record *r);
+
+/* Unlinks ds's records of obj of one kind onto *dead (freed by the
+ * caller, outside the lock); under the lock. */
+static void unlink_records_of(bool is_lock, struct dstate *ds, const void *obj,
+			      struct record **dead)
+{
+	struct hnode *n = hfirst(is_lock ? &locks : &regs, (uintptr_t)obj);
+
+	while (n) {
+		struct record *r = container_of(n, struct record, h);
+		n = hnext(n);
+		if (r->ds != ds)
+			continue;
+		unlink_record(is_lock, r);
+		r->next = *dead;
+		*dead = r;
+	}
+}
+
 int nooks_forget(struct nooks_domain *d, void *obj, const struct nooks_type *t)
 {
 	int ret = -ENOENT;
+	struct record *dead = NULL;
 
 	if (!obj)
 		return -ENOENT;
@@ -536,10 +674,23 @@ int nooks_forget(struct nooks_domain *d, void *obj, const struct nooks_type *t)
 	struct entry *e = find_entry(obj);
 	if (e && same_type(e->t, t) &&
 	    (d ? owned_by(e, d) : !e->owner)) {
+		/* the object's life ends here: so does every registration and
+		 * lock record made on it (the release stops or cancels what
+		 * they stood for), or recovery would run their undo on freed
+		 * memory, or on the next object at the same address */
+		if (e->owner) {
+			unlink_records_of(false, e->owner, obj, &dead);
+			unlink_records_of(true, e->owner, obj, &dead);
+		}
 		drop_entry(e);
 		ret = 0;
 	}
 	UNLOCK();
+	while (dead) {
+		struct record *r = dead;
+		dead = r->next;
+		free(r);
+	}
 	return ret;
 }
 
@@ -973,6 +1124,10 @@ struct nooks_binding *nooks_bind_ops(struct nooks_domain *d, const void *orig,
 				     const void *wrappers, size_t size)
 {
 	if (!d || !orig || !wrappers)
+		return NULL;
+	/* the extension's table is read here, in kernel mode: a garbage
+	 * pointer must be refused, not followed */
+	if (nooks_check_buffer(d, orig, size, 0))
 		return NULL;
 	struct bnode *b = calloc(1, sizeof *b);
 	unsigned char *table = malloc(size ? size : 1);

@@ -57,7 +57,13 @@ struct xframe {
 	unsigned timeout_ms;		/* of this crossing; 0: none */
 	struct nooks_domain *saved_self;
 	struct xframe *prev;
+	/* where kernel code called back from this crossing runs: the
+	 * kernel's stack below this crossing's own frame */
+	unsigned char *ksp;
+	unsigned char *saved_ext_resume;
 };
+
+#define MAX_BOUNDS 8
 
 struct xthread {
 	struct xframe *top;		/* innermost crossing into an extension */
@@ -66,6 +72,14 @@ struct xthread {
 	unsigned char *stack_top;
 	void *altstack;
 	int slot;			/* watchdog slot, -1 until armed once */
+	/* the domain this thread runs kernel code for (nooks_caller) */
+	struct nooks_domain *calling;
+	/* where a crossing made from kernel code called by the extension
+	 * puts its extension frames: below the extension's live ones */
+	unsigned char *ext_resume;
+	/* liveness bounds (nooks_bound_push), innermost last */
+	struct { long long at_ns; unsigned ms; const char *what; } bounds[MAX_BOUNDS];
+	int nbounds;
 	/* in protect_enter/leave, holding prot_lock: an asynchronous unwind
 	 * (watchdog, another thread's fault) must not jump out now; it is
 	 * retried (the watchdog re-arms, recovery signals again) */
@@ -93,6 +107,11 @@ struct wslot {
 	/* kernel code called by this domain's extension code (a kernel call
 	 * blocked on its behalf: interrupted when the domain goes down) */
 	_Atomic(struct nooks_domain *) calling;
+	/* the thread's earliest liveness bound (0: none), its length and
+	 * what it bounds, for the watchdog's message */
+	atomic_llong bound_ns;
+	_Atomic(const char *) bound_what;
+	atomic_uint bound_ms;
 };
 static struct wslot slots[MAX_THREADS];
 static atomic_uint default_timeout_ms = 0;
@@ -109,6 +128,8 @@ static long long now_ns(void)
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+static void bound_missed(struct wslot *s);
+
 static void *watchdog(void *arg)
 {
 	(void)arg;
@@ -124,6 +145,9 @@ static void *watchdog(void *arg)
 				atomic_store(&slots[i].deadline_ns, 0);
 				pthread_kill(slots[i].thread, WATCHDOG_SIG);
 			}
+			long long b = atomic_load(&slots[i].bound_ns);
+			if (b && now > b)
+				bound_missed(&slots[i]);
 		}
 	}
 	return NULL;
@@ -164,6 +188,7 @@ static void thread_release(void *p)
 		atomic_store(&s->deadline_ns, 0);
 		atomic_store(&s->running, NULL);
 		atomic_store(&s->calling, NULL);
+		atomic_store(&s->bound_ns, 0);
 		atomic_store(&s->used, 0);
 		xt.slot = -1;
 	}
@@ -193,6 +218,8 @@ static struct wslot *my_slot(void)
 			if (atomic_compare_exchange_strong(&slots[i].used, &expect, 1)) {
 				slots[i].thread = pthread_self();
 				xt.slot = i;
+				/* thread_release() gives it back at the exit */
+				pthread_setspecific(slot_key, &xt);
 				break;
 			}
 		}
@@ -448,6 +475,19 @@ static int on_ext_stack(void)
 	return xt.stack && &here > xt.stack && &here < xt.stack_top;
 }
 
+/* Where a stack switch from here may put its frames: below the calling
+ * function's frame (and any red zone), 16-byte aligned. */
+static inline __attribute__((always_inline)) unsigned char *below_here(void)
+{
+	uintptr_t sp;
+#if defined(__x86_64__)
+	__asm__ volatile("mov %%rsp, %0" : "=r"(sp));
+#else
+	sp = (uintptr_t)__builtin_frame_address(0);
+#endif
+	return (unsigned char *)((sp - 512) & ~(uintptr_t)15);
+}
+
 /* Calls fn(frame) with the stack pointer at top (x86-64 System V). */
 static void call_on_stack(unsigned char *top, nooks_thunk fn, void *frame)
 {
@@ -485,6 +525,106 @@ static void unwind_others(struct nooks_domain *d)
 	}
 }
 
+/* ---- liveness ------------------------------------------------------------ */
+
+static void domain_fail(struct nooks_domain *d, const char *why, unsigned long culprit)
+{
+	int up = NOOKS_UP;
+
+	if (!d || d->backend == NOOKS_BACKEND_NONE)
+		return;
+	if (!atomic_compare_exchange_strong(&d->state, &up, NOOKS_DOWN))
+		return;		/* already down: one fault at a time */
+	snprintf(d->fail_reason, sizeof(d->fail_reason), "%s", why ? why : "failed");
+	atomic_store(&d->last_fault, NOOKS_FAULT_BOUND);
+	atomic_store(&d->last_signal, 0);
+	atomic_store(&d->last_addr, 0);
+	atomic_store(&d->last_pc, 0);
+	atomic_fetch_add(&d->faults, 1);
+	atomic_store(&d->culprit, culprit);
+	unwind_others(d);
+	if (d->on_fault)
+		d->on_fault(d, d->on_fault_arg);
+}
+
+void nooks_domain_fail(struct nooks_domain *d, const char *why)
+{
+	domain_fail(d, why, (unsigned long)pthread_self());
+}
+
+int nk_domain_culprit_is_me(const struct nooks_domain *d)
+{
+	return atomic_load(&d->culprit) == (unsigned long)pthread_self();
+}
+
+struct nooks_domain *nooks_caller(void)
+{
+	return xt.calling;
+}
+
+int nooks_interrupted(void)
+{
+	return xt.calling && atomic_load(&xt.calling->state) == NOOKS_DOWN;
+}
+
+/* The watchdog, for a thread whose bound passed: the domain it works for
+ * now fails.  In the kernel's own code (no domain) nothing happens yet:
+ * the bound stays armed until the kernel pops it. */
+static void bound_missed(struct wslot *s)
+{
+	struct nooks_domain *d = atomic_load(&s->running);
+	char why[96];
+
+	if (!d)
+		d = atomic_load(&s->calling);
+	if (!d || d->backend == NOOKS_BACKEND_NONE)
+		return;
+	atomic_store(&s->bound_ns, 0);
+	const char *what = atomic_load(&s->bound_what);
+	snprintf(why, sizeof(why), "%s took longer than %u ms", what ? what : "a call",
+		 atomic_load(&s->bound_ms));
+	domain_fail(d, why, (unsigned long)s->thread);
+}
+
+/* The slot shows the earliest of the thread's bounds. */
+static void bound_arm(void)
+{
+	int n = xt.nbounds < MAX_BOUNDS ? xt.nbounds : MAX_BOUNDS, best = -1;
+	struct wslot *w;
+
+	for (int i = 0; i < n; i++)
+		if (xt.bounds[i].at_ns && (best < 0 || xt.bounds[i].at_ns < xt.bounds[best].at_ns))
+			best = i;
+	if (!(w = my_slot()))
+		return;
+	if (best < 0) {
+		atomic_store(&w->bound_ns, 0);
+		return;
+	}
+	atomic_store(&w->bound_what, xt.bounds[best].what);
+	atomic_store(&w->bound_ms, xt.bounds[best].ms);
+	atomic_store(&w->bound_ns, xt.bounds[best].at_ns);
+	pthread_once(&watchdog_once, start_watchdog);
+}
+
+void nooks_bound_push(unsigned ms, const char *what)
+{
+	if (xt.nbounds < MAX_BOUNDS) {
+		xt.bounds[xt.nbounds].at_ns = ms ? now_ns() + (long long)ms * 1000000LL : 0;
+		xt.bounds[xt.nbounds].ms = ms;
+		xt.bounds[xt.nbounds].what = what;
+	}
+	xt.nbounds++;		/* deeper than MAX_BOUNDS: counted, not armed */
+	bound_arm();
+}
+
+void nooks_bound_pop(void)
+{
+	if (xt.nbounds > 0)
+		xt.nbounds--;
+	bound_arm();
+}
+
 int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		  unsigned timeout_ms)
 {
@@ -520,6 +660,8 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 	f.timeout_ms = timeout_ms;
 	f.saved_self = xt.self;
 	f.prev = xt.top;
+	f.saved_ext_resume = xt.ext_resume;
+	f.ksp = NULL;
 	w = my_slot();
 	if (!w) {
 		/* more threads than watchdog slots: such a thread could be
@@ -553,11 +695,14 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		}
 		xt.top = g->prev;
 		xt.self = g->saved_self;
+		xt.ext_resume = g->saved_ext_resume;
 		protect_leave();
 		int up = NOOKS_UP;
 		int first = atomic_compare_exchange_strong(&g->d->state, &up, NOOKS_DOWN);
 		atomic_fetch_add(&g->d->faults, 1);
 		atomic_fetch_sub(&g->d->inside, 1);
+		if (first)
+			atomic_store(&g->d->culprit, (unsigned long)pthread_self());
 		if (first)	/* the others were told by whoever took it down */
 			unwind_others(g->d);
 		if (first && g->d->on_fault)
@@ -575,10 +720,20 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 	atomic_store(&w->running, d);
 	if (dl)
 		atomic_store(&w->deadline_ns, dl);
-	if (on_ext_stack())
+	if (on_ext_stack()) {
+		/* called from extension code itself: kernel code it calls
+		 * back runs where the outer crossing's would */
+		f.ksp = f.prev ? f.prev->ksp : NULL;
 		fn(frame);
-	else
-		call_on_stack(xt.stack_top, fn, frame);
+	} else {
+		/* from kernel code: the extension's frames go below the live
+		 * ones of an outer crossing (if kernel code called back from
+		 * it is what calls now), and kernel code it calls back goes
+		 * below this frame on the kernel's stack */
+		f.ksp = below_here();
+		call_on_stack(xt.ext_resume ? xt.ext_resume : xt.stack_top, fn, frame);
+	}
+	xt.ext_resume = f.saved_ext_resume;
 	xt.self = f.saved_self;
 	xt.top = f.prev;
 	protect_leave();
@@ -616,18 +771,31 @@ void nooks_xpc_kernel(struct nooks_domain *d, nooks_thunk fn, void *frame)
 	/* kernel mode first (self NULL: from here an unwind signal only
 	 * interrupts a blocking call), then the protection */
 	xt.self = NULL;
+	struct nooks_domain *saved_calling = xt.calling;
+	xt.calling = saved;
 	if (w) {
 		atomic_store(&w->deadline_ns, 0);
 		atomic_store(&w->running, NULL);
 		atomic_store(&w->calling, saved);
 	}
 	protect_leave();
-	fn(frame);
+	/* kernel code never runs on memory the extension can write: off
+	 * the extension's stack (where a sibling thread's stale pointer
+	 * could reach its frames) onto the kernel's, below the crossing */
+	if (xt.top && xt.top->ksp && on_ext_stack()) {
+		unsigned char *saved_resume = xt.ext_resume;
+		xt.ext_resume = below_here();
+		call_on_stack(xt.top->ksp, fn, frame);
+		xt.ext_resume = saved_resume;
+	} else {
+		fn(frame);
+	}
 	protect_enter();
 	if (w) {
-		atomic_store(&w->calling, NULL);
+		atomic_store(&w->calling, saved_calling);
 		atomic_store(&w->running, saved);
 	}
+	xt.calling = saved_calling;
 	xt.self = saved;
 	if (w && xt.top && xt.top->timeout_ms)	/* armed in extension mode */
 		atomic_store(&w->deadline_ns,
@@ -736,6 +904,9 @@ int nooks_domain_reset(struct nooks_domain *d, struct nooks_release_stats *stats
 
 void nooks_domain_reset_wait(struct nooks_domain *d, struct nooks_release_stats *stats)
 {
+	/* down first, if it is not (an init that failed after starting
+	 * threads, an unload): its threads only unwind from a down domain */
+	atomic_store(&d->state, NOOKS_DOWN);
 	while (nooks_domain_reset(d, stats) == -EBUSY) {
 		/* threads still unwinding (each try signals them again):
 		 * 50 us, not 1 ms, which was most of a recovery */
@@ -767,6 +938,10 @@ void nooks_domain_stats(const struct nooks_domain *d, struct nooks_domain_stats 
 	out->last_signal = atomic_load(&d->last_signal);
 	out->last_addr = atomic_load(&d->last_addr);
 	out->last_pc = atomic_load(&d->last_pc);
+	out->refused = atomic_load(&d->refused);
+	out->quota_refused = atomic_load(&d->quota_refused);
+	snprintf(out->reason, sizeof(out->reason), "%s",
+		 out->last_fault == NOOKS_FAULT_BOUND ? d->fail_reason : "");
 }
 
 void nooks_domain_on_fault(struct nooks_domain *d,

@@ -41,6 +41,8 @@ enum nooks_fault {
 	NOOKS_FAULT_TIMEOUT,	/* the call ran past its deadline */
 	NOOKS_FAULT_DOWN,	/* the domain was already down */
 	NOOKS_FAULT_EXIT,	/* the extension called exit() */
+	NOOKS_FAULT_BOUND,	/* missed a liveness bound (nooks_bound_push,
+				 * nooks_domain_fail): the reason is kept */
 };
 
 struct nooks_domain_stats {
@@ -50,6 +52,9 @@ struct nooks_domain_stats {
 	int last_signal;		/* for NOOKS_FAULT_SIGNAL */
 	uintptr_t last_addr;		/* faulting address (SIGSEGV/SIGBUS) */
 	uintptr_t last_pc;		/* faulting instruction, when known */
+	char reason[96];		/* for NOOKS_FAULT_BOUND: which bound */
+	unsigned long refused;		/* object pointers its wrappers refused */
+	unsigned long quota_refused;	/* allocations a quota refused */
 };
 
 /* Parses "none", "mprotect" or "pkey"; -1 otherwise. */
@@ -129,6 +134,61 @@ unsigned long nooks_protection_changes(void);
 /* Default deadline of a crossing when the IDL gives none (ms; 0: none). */
 void nooks_set_default_timeout(unsigned ms);
 
+/* ---- liveness (docs/runtime.md "Liveness") -------------------------------- */
+
+/*
+ * A crossing's deadline bounds extension code *between* kernel calls.  A
+ * liveness bound limits the wall-clock time of a whole call into an
+ * extension, its kernel calls included: the kernel pushes one around a
+ * call it must not wait on for ever (init, cleanup, a work item, an
+ * injected call).  When the bound passes while the thread runs the
+ * extension's code or a kernel call made for it, the watchdog fails that
+ * domain (NOOKS_FAULT_BOUND, reason "WHAT took longer than MS ms") and
+ * its threads unwind; a thread blocked in a kernel wait returns from it
+ * (see nooks_interrupted).  Bounds nest; the innermost one counts.
+ * `what` must stay valid until the pop.  0 ms pushes "no bound".
+ */
+void nooks_bound_push(unsigned ms, const char *what);
+void nooks_bound_pop(void);
+
+/*
+ * Fails d as a fault of its own (NOOKS_FAULT_BOUND; why is copied into
+ * the domain's last fault, e.g. "kthread_stop: thread ignored the stop
+ * for 5000 ms"): d goes down, every thread running its code or blocked in
+ * a kernel call for it is told to unwind, and its on_fault callback runs
+ * once, on the calling thread.  Does nothing if d is already down or is
+ * on the none backend.  For the kernel's own liveness checks.
+ */
+void nooks_domain_fail(struct nooks_domain *d, const char *why);
+
+/* More than this many refused object pointers (nooks_refused) within
+ * one second fail the domain ("refusal storm"); default 10000, 0: never. */
+void nooks_set_refusal_limit(unsigned long per_second);
+
+/*
+ * Quotas (MINIX 3's per-driver privileges, in numbers): at most max live
+ * objects of a tracked type ("struct socket") owned by one domain; the
+ * allocation that would exceed it is refused (nooks_track: -EDQUOT, the
+ * generated wrapper releases the new object and returns its error), the
+ * first refusal per domain is logged and every one counted
+ * (nooks_domain_stats: quota_refused).  The default applies to every
+ * domain without its own.  max < 0: no quota.  0 or -ENOSPC (more than
+ * 16 types).
+ */
+int nooks_set_default_quota(const char *type, long max);
+int nooks_domain_set_quota(struct nooks_domain *d, const char *type, long max);
+/* d's quota for type: its own, else the default; -1: none. */
+long nooks_domain_quota(const struct nooks_domain *d, const char *type);
+
+/* The domain the calling thread runs kernel code for (inside a kernel
+ * call an isolated extension made), NULL otherwise. */
+struct nooks_domain *nooks_caller(void);
+
+/* 1 when the calling thread runs kernel code for a domain that is down
+ * (being recovered): kernel waits made for it (locks, sleeps) must give
+ * up and return, so that the thread can unwind; 0 otherwise. */
+int nooks_interrupted(void);
+
 /* ---- the loader ---------------------------------------------------------- */
 
 /* A wrapper library's stub table pointer and the kernel table it gets:
@@ -178,8 +238,12 @@ struct nooks_policy {
 	unsigned max_delay_ms;
 	unsigned max_failures;
 	unsigned window_ms;
+	/* the liveness bound of init, its kernel calls included (0: none):
+	 * an init still running then is failed, as an init fault */
+	unsigned init_bound_ms;
 };
-extern const struct nooks_policy nooks_policy_default;	/* 100 ms, 10 s, 10, 60 s */
+/* 100 ms, 10 s, 10, 60 s; init bound 10 s */
+extern const struct nooks_policy nooks_policy_default;
 
 /* A supervisor: one domain, its loaded extension and the name of its init
  * entry point ("" for none: nothing to run). */

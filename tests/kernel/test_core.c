@@ -11,6 +11,7 @@
 
 #include "nk/core.h"
 #include "nk_kernel.h"
+#include "nooks_runtime.h"
 #include "util.h"
 
 static void test_kmalloc(void)
@@ -33,6 +34,12 @@ static void test_kmalloc(void)
 	kfree(NULL);
 }
 
+static void *lock_and_leave(void *m)
+{
+	mutex_lock(m);
+	return NULL;
+}
+
 static void test_lock_counts(void)
 {
 	struct nk_kernel_stats s0, s1;
@@ -50,6 +57,20 @@ static void test_lock_counts(void)
 	mutex_unlock(m);
 	spin_lock(l);
 	spin_unlock(l);
+	/* handles live in the arena: an extension can hold them, not write */
+	CU_ASSERT(nooks_in_arena(m));
+	CU_ASSERT(nooks_in_arena(l));
+	/* the kernel (recovery) releases a lock another thread holds */
+	pthread_t t;
+	CU_ASSERT_EQUAL(pthread_create(&t, NULL, lock_and_leave, m), 0);
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(mutex_trylock(m), 0);	/* held by a thread now gone */
+	mutex_unlock(m);
+	CU_ASSERT_EQUAL(mutex_trylock(m), 1);
+	mutex_unlock(m);
+	mutex_unlock(m);			/* not held: nothing happens */
+	CU_ASSERT_EQUAL(mutex_trylock(m), 1);
+	mutex_unlock(m);
 	mutex_destroy(m);
 	spin_lock_destroy(l);
 	nk_kernel_stats(&s1);

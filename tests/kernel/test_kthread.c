@@ -191,6 +191,36 @@ static void test_many_threads(void)
 	}
 }
 
+
+/* A thread that puts its own task (Linux: its last reference goes when
+ * it exits) is detached and frees the task when threadfn returns. */
+static int fn_put_self(struct task_struct *task)
+{
+	struct tstate *st = task->data;
+	put_task_struct(task);
+	st->started = 1;
+	return 0;
+}
+static const struct kthread_ops ops_put_self = { fn_put_self };
+
+static void test_put_self(void)
+{
+	struct tstate st = { 0 };
+	struct nk_kernel_stats k0, k1;
+	nk_kernel_stats(&k0);
+	struct task_struct *t = kthread_run(&ops_put_self, &st, "putself");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT(t_wait_flag(&st.started, 2000));
+	for (int i = 0; i < 200; i++) {
+		nk_kernel_stats(&k1);
+		if (k1.tasks == k0.tasks && k1.threads == k0.threads)
+			break;
+		usleep(10000);
+	}
+	CU_ASSERT_EQUAL(k1.tasks, k0.tasks);		/* freed by itself */
+	CU_ASSERT_EQUAL(k1.threads, k0.threads);
+}
+
 void register_kthread_tests(void)
 {
 	CU_pSuite s = CU_add_suite("kthread", NULL, NULL);
@@ -202,4 +232,5 @@ void register_kthread_tests(void)
 	CU_add_test(s, "kthread_stop from the thread itself: -EDEADLK", test_stop_self);
 	CU_add_test(s, "put_task_struct stops a running thread", test_put_stops_running);
 	CU_add_test(s, "eight threads at once", test_many_threads);
+	CU_add_test(s, "a thread puts its own task: freed when it ends", test_put_self);
 }

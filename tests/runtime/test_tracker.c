@@ -22,8 +22,9 @@
 /* ---- fake domains --------------------------------------------------------- */
 
 #define NDOMS 8
-static long fake_doms[NDOMS];
-#define DOM(i) ((struct nooks_domain *)(void *)&fake_doms[i])
+/* domains the tracker knows only by address (and reads their quotas) */
+static struct nooks_domain fake_doms[NDOMS];
+#define DOM(i) (&fake_doms[i])
 
 static int base_entries, base_kernel;
 
@@ -697,6 +698,15 @@ static void test_bindings(void)
 	const struct ops3 orig2 = { NULL, NULL, NULL };
 	const struct ops3 wrappers = { wr_a, wr_b, wr_c };
 
+	/* the extension's table must be memory it may pass: a garbage
+	 * pointer is refused, not read */
+	CU_ASSERT_PTR_NULL(nooks_bind_ops(d, &orig, &wrappers, sizeof wrappers));
+	CU_ASSERT_PTR_NULL(nooks_bind_ops(d, (const void *)0x10, &wrappers, sizeof wrappers));
+	CU_ASSERT_EQUAL(nk_tracker_allow(d, &orig, sizeof orig, false), 0);
+	CU_ASSERT_EQUAL(nk_tracker_allow(d2, &orig2, sizeof orig2, false), 0);
+	/* one byte short of the table: refused too */
+	CU_ASSERT_PTR_NULL(nooks_bind_ops(d2, &orig2, &wrappers, sizeof wrappers + 1));
+
 	struct nooks_binding *b = nooks_bind_ops(d, &orig, &wrappers, sizeof wrappers);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
 	const struct ops3 *t = b->table;
@@ -736,6 +746,7 @@ static void test_bindings(void)
 	unsigned char odd_w[sizeof(void (*)(void)) + 3], odd_o[sizeof odd_w];
 	memset(odd_w, 0xab, sizeof odd_w);
 	memset(odd_o, 0, sizeof odd_o);
+	CU_ASSERT_EQUAL(nk_tracker_allow(d2, odd_o, sizeof odd_o, false), 0);
 	struct nooks_binding *bo = nooks_bind_ops(d2, odd_o, odd_w, sizeof odd_w);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(bo);
 	const unsigned char *to = bo->table;
@@ -877,6 +888,7 @@ static void test_release_domain(void)
 	char buf[8] = { 0 };
 	CU_ASSERT_EQUAL(nk_tracker_allow(d, buf, sizeof buf, true), 0);
 	const struct ops3 orig = { fn_a, NULL, fn_c }, wrappers = { wr_a, wr_b, wr_c };
+	CU_ASSERT_EQUAL(nk_tracker_allow(d, &orig, sizeof orig, false), 0);
 	struct nooks_binding *b = nooks_bind_ops(d, &orig, &wrappers, sizeof orig);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
 	dying = d;
@@ -926,6 +938,7 @@ static void test_release_leaves_no_trace(void)
 	const struct ops3 orig = { fn_a, NULL, fn_c }, wrappers = { wr_a, wr_b, wr_c };
 	struct nk_release_stats st;
 
+	CU_ASSERT_EQUAL(nk_tracker_allow(d, &orig, sizeof orig, false), 0);
 	for (int i = 0; i < N; i++) {
 		objs[i].ro = i;
 		CU_ASSERT_EQUAL(nooks_track(d, &objs[i], &T_obj), 0);
@@ -1107,6 +1120,100 @@ static void test_release_races(void)
 		free(w[i].objs);
 }
 
+
+/* Releasing an object drops every registration and lock record made on
+ * it: recovery never runs an undo on a released object (or on the next
+ * object at its address). */
+static int undo_calls;
+static void count_undo(void *obj)
+{
+	(void)obj;
+	undo_calls++;
+}
+
+static void test_release_drops_records(void)
+{
+	struct nooks_domain *d = DOM(0), *d2 = DOM(1);
+	static struct tobj o, o2;
+
+	undo_calls = 0;
+	CU_ASSERT_EQUAL(nooks_track(d, &o, &T_obj), 0);
+	CU_ASSERT_EQUAL(nooks_record_registration(d, &o, count_undo), 0);
+	CU_ASSERT_EQUAL(nooks_record_lock(d, &o, count_undo), 0);
+	/* another domain's record of the same address is its own */
+	CU_ASSERT_EQUAL(nooks_record_registration(d2, &o, count_undo), 0);
+	CU_ASSERT_EQUAL(nooks_track(d, &o2, &T_obj), 0);
+	CU_ASSERT_EQUAL(nooks_record_registration(d, &o2, count_undo), 0);
+
+	CU_ASSERT_EQUAL(nooks_forget(d, &o, &T_obj), 0);
+	/* the address is reused by a new object of d, registered anew */
+	CU_ASSERT_EQUAL(nooks_track(d, &o, &T_obj), 0);
+	CU_ASSERT_EQUAL(nooks_forget(d, &o, &T_obj), 0);
+
+	struct nk_release_stats st;
+	nk_tracker_release_domain(d, &st);
+	CU_ASSERT_EQUAL(st.undone, 1);		/* o2's only */
+	CU_ASSERT_EQUAL(st.unlocked, 0);
+	CU_ASSERT_EQUAL(undo_calls, 1);
+	nk_tracker_release_domain(d2, &st);
+	CU_ASSERT_EQUAL(st.undone, 1);
+	CU_ASSERT_EQUAL(undo_calls, 2);
+	finish();
+}
+
+/* FNV-1a, as nooksc names type ids (the quotas go by type name). */
+static uint32_t fnv(const char *p)
+{
+	uint32_t h = 2166136261u;
+	for (; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return h;
+}
+
+static void test_quotas(void)
+{
+	struct nooks_domain *d = DOM(0), *d2 = DOM(1);
+	static struct tobj objs[8];
+	struct nooks_type tq = { "struct quotaobj", 0, sizeof(struct tobj), NULL, NULL, NULL };
+	tq.id = fnv(tq.name);
+
+	CU_ASSERT_EQUAL(nooks_domain_quota(d, "struct quotaobj"), -1);
+	CU_ASSERT_EQUAL(nooks_set_default_quota("struct quotaobj", 3), 0);
+	CU_ASSERT_EQUAL(nooks_domain_set_quota(d2, "struct quotaobj", 1), 0);
+	CU_ASSERT_EQUAL(nooks_domain_quota(d, "struct quotaobj"), 3);
+	CU_ASSERT_EQUAL(nooks_domain_quota(d2, "struct quotaobj"), 1);
+
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(nooks_track(d, &objs[i], &tq), 0);
+	CU_ASSERT_EQUAL(nooks_track(d, &objs[3], &tq), -EDQUOT);
+	CU_ASSERT_EQUAL(atomic_load(&d->quota_refused), 1);
+	/* a release makes room; so does a transfer to the kernel */
+	CU_ASSERT_EQUAL(nooks_forget(d, &objs[0], &tq), 0);
+	CU_ASSERT_EQUAL(nooks_track(d, &objs[3], &tq), 0);
+	CU_ASSERT_EQUAL(nooks_transfer(d, NULL, &objs[1], &tq), 0);	/* untracks */
+	CU_ASSERT_EQUAL(nooks_track(d, &objs[4], &tq), 0);
+	CU_ASSERT_EQUAL(nooks_track(d, &objs[5], &tq), -EDQUOT);
+	/* the kernel has no quota, nor has a type without one */
+	CU_ASSERT_EQUAL(nooks_track(NULL, &objs[5], &tq), 0);
+	CU_ASSERT_EQUAL(nooks_forget(NULL, &objs[5], &tq), 0);
+	CU_ASSERT_EQUAL(nooks_track(d, &objs[6], &T_plain), 0);
+	/* d2's own quota */
+	CU_ASSERT_EQUAL(nooks_track(d2, &objs[0], &tq), 0);
+	CU_ASSERT_EQUAL(nooks_track(d2, &objs[5], &tq), -EDQUOT);
+	/* a released domain starts again from nothing */
+	nk_tracker_release_domain(d, NULL);
+	for (int i = 1; i < 4; i++)
+		CU_ASSERT_EQUAL(nooks_track(d, &objs[i], &tq), 0);
+	CU_ASSERT_EQUAL(nooks_track(d, &objs[4], &tq), -EDQUOT);
+	/* no quota any more */
+	CU_ASSERT_EQUAL(nooks_set_default_quota("struct quotaobj", -1), 0);
+	CU_ASSERT_EQUAL(nooks_track(d, &objs[4], &tq), 0);
+	CU_ASSERT_EQUAL(nooks_domain_set_quota(d2, "struct quotaobj", -1), 0);
+	atomic_store(&d->quota_refused, 0);
+	atomic_store(&d2->quota_refused, 0);
+	finish();
+}
+
 void register_tracker_tests(void);
 
 void register_tracker_tests(void)
@@ -1127,6 +1234,8 @@ void register_tracker_tests(void)
 	CU_add_test(s, "records", test_records);
 	CU_add_test(s, "release order and re-entry", test_release_domain);
 	CU_add_test(s, "release leaves no trace", test_release_leaves_no_trace);
+	CU_add_test(s, "a release drops the records made on the object", test_release_drops_records);
+	CU_add_test(s, "quotas", test_quotas);
 	CU_add_test(s, "4 threads x 100k objects", test_threads);
 	CU_add_test(s, "releases racing with users", test_release_races);
 }

@@ -26,6 +26,7 @@
 #include <CUnit/CUnit.h>
 
 #include "leaks.h"
+#include "nooks_internal.h"
 #include "nooks_runtime.h"
 
 static const char *so_path;
@@ -450,6 +451,230 @@ static void test_thousand_cycles(void)
 	nooks_domain_destroy(d);
 }
 
+/* ---- the kernel's stack and liveness ---------------------------------------- */
+
+struct kstack {
+	struct nooks_domain *d;
+	uintptr_t ext_local, kern_local, nested_local;
+	int ext_on_ext, kern_on_ext, nested_on_ext, nested_rc;
+	struct nooks_domain *caller;
+};
+
+static void nested_ext(void *p)
+{
+	struct kstack *k = p;
+	volatile char here = 0;
+	k->nested_local = (uintptr_t)&here;
+	k->nested_on_ext = nk_own_stack_avail(k->nested_local) > 0;
+}
+
+static void kern_part(void *p)
+{
+	struct kstack *k = p;
+	volatile char here = 0;
+	k->kern_local = (uintptr_t)&here;
+	k->kern_on_ext = nk_own_stack_avail(k->kern_local) > 0;
+	k->caller = nooks_caller();
+	k->nested_rc = nooks_xpc_ext(k->d, nested_ext, k, 0);
+}
+
+static void ext_part(void *p)
+{
+	struct kstack *k = p;
+	volatile char here = 0;
+	k->ext_local = (uintptr_t)&here;
+	k->ext_on_ext = nk_own_stack_avail(k->ext_local) > 0;
+	nooks_xpc_kernel(k->d, kern_part, k);
+	here = 1;
+}
+
+/* Kernel code called from extension code runs on the kernel's stack, not
+ * on the extension's (where a stale pointer of a sibling thread could
+ * reach it); a crossing made from there puts its frames below the
+ * extension's live ones. */
+static void test_kernel_code_on_kernel_stack(void)
+{
+	struct kstack k = { .d = nooks_domain_create("kstack", NOOKS_BACKEND_MPROTECT) };
+
+	CU_ASSERT_EQUAL(nooks_xpc_ext(k.d, ext_part, &k, 0), 0);
+	CU_ASSERT_TRUE(k.ext_on_ext);
+	CU_ASSERT_FALSE(k.kern_on_ext);
+	CU_ASSERT_PTR_EQUAL(k.caller, k.d);
+	CU_ASSERT_PTR_NULL(nooks_caller());
+	CU_ASSERT_EQUAL(k.nested_rc, 0);
+	CU_ASSERT_TRUE(k.nested_on_ext);
+	CU_ASSERT_TRUE(k.nested_local < k.ext_local);
+	nooks_domain_destroy(k.d);
+}
+
+struct spin {
+	struct nooks_domain *d;
+	int interrupted, fail_here;
+	long long sleep_ms;
+};
+
+static void kernel_nap(void *p)
+{
+	struct spin *s = p;
+	if (s->fail_here) {
+		nooks_domain_fail(s->d, "told to fail");
+		s->interrupted = nooks_interrupted();
+		return;
+	}
+	/* a kernel wait that gives up when the domain goes down */
+	for (long long i = 0; i < s->sleep_ms && !nooks_interrupted(); i++)
+		usleep(1000);
+	s->interrupted |= nooks_interrupted();
+}
+
+static void ext_naps(void *p)
+{
+	struct spin *s = p;
+	for (;;)
+		nooks_xpc_kernel(s->d, kernel_nap, s);
+}
+
+static int faults_told;
+static void count_fault(struct nooks_domain *d, void *arg)
+{
+	(void)d;
+	(void)arg;
+	faults_told++;
+}
+
+static double since(const struct timespec *a)
+{
+	struct timespec b;
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (double)(b.tv_sec - a->tv_sec) + (double)(b.tv_nsec - a->tv_nsec) / 1e9;
+}
+
+/* A call that loops through kernel calls is bounded as a whole. */
+static void test_bound_fails_domain(void)
+{
+	struct spin s = { .d = nooks_domain_create("bound", NOOKS_BACKEND_MPROTECT), .sleep_ms = 2 };
+	struct nooks_domain_stats st;
+	struct timespec a;
+	char buf[128];
+
+	faults_told = 0;
+	nooks_domain_on_fault(s.d, count_fault, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	nooks_bound_push(100, "the test's call");
+	CU_ASSERT_EQUAL(nooks_xpc_ext(s.d, ext_naps, &s, 0), -1);
+	nooks_bound_pop();
+	CU_ASSERT_TRUE(since(&a) < 10.0);	/* not for ever */
+	CU_ASSERT_TRUE(since(&a) >= 0.09);
+	nooks_domain_stats(s.d, &st);
+	CU_ASSERT_EQUAL(st.last_fault, NOOKS_FAULT_BOUND);
+	CU_ASSERT_STRING_EQUAL(st.reason, "the test's call took longer than 100 ms");
+	CU_ASSERT_EQUAL(faults_told, 1);
+	CU_ASSERT_STRING_EQUAL(nooks_fault_describe(&st, buf, sizeof buf),
+			       "the test's call took longer than 100 ms");
+	nooks_domain_reset_wait(s.d, NULL);
+
+	/* a bound passing in the kernel's own code fails nobody; popped,
+	 * it is gone */
+	nooks_bound_push(20, "kernel work");
+	usleep(100 * 1000);
+	nooks_bound_pop();
+	s.sleep_ms = 1;
+	CU_ASSERT_EQUAL(nooks_xpc_ext(s.d, kernel_nap, &s, 0), 0);
+	CU_ASSERT_EQUAL(nooks_domain_state(s.d), NOOKS_UP);
+	/* of two bounds the earliest counts */
+	nooks_bound_push(60000, "outer");
+	nooks_bound_push(50, "inner");
+	CU_ASSERT_EQUAL(nooks_xpc_ext(s.d, ext_naps, &s, 0), -1);
+	nooks_bound_pop();
+	nooks_bound_pop();
+	nooks_domain_stats(s.d, &st);
+	CU_ASSERT_STRING_EQUAL(st.reason, "inner took longer than 50 ms");
+	nooks_domain_reset_wait(s.d, NULL);
+	nooks_domain_destroy(s.d);
+}
+
+static void *napper(void *p)
+{
+	struct spin *s = p;
+	s->interrupted = nooks_xpc_ext(s->d, ext_naps, s, 0) ? 2 : 0;
+	return NULL;
+}
+
+/* The kernel fails a domain itself (a thread that ignores a stop, a
+ * deadlock): its thread waiting in the kernel gives up its wait and is
+ * unwound; the calling thread's own call unwinds on its way back. */
+static void test_domain_fail(void)
+{
+	struct spin s = { .d = nooks_domain_create("fail", NOOKS_BACKEND_MPROTECT),
+			  .sleep_ms = 60000 };
+	struct nooks_domain_stats st;
+	struct timespec a;
+	pthread_t t;
+
+	faults_told = 0;
+	nooks_domain_on_fault(s.d, count_fault, NULL);
+	pthread_create(&t, NULL, napper, &s);
+	usleep(50 * 1000);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	nooks_domain_fail(s.d, "the kernel says so");
+	nooks_domain_fail(s.d, "twice");	/* down already: nothing */
+	pthread_join(t, NULL);
+	CU_ASSERT_TRUE(since(&a) < 5.0);
+	CU_ASSERT_EQUAL(s.interrupted, 2);
+	CU_ASSERT_EQUAL(faults_told, 1);
+	nooks_domain_stats(s.d, &st);
+	CU_ASSERT_STRING_EQUAL(st.reason, "the kernel says so");
+	nooks_domain_reset_wait(s.d, NULL);
+
+	/* from kernel code the domain called */
+	struct spin s2 = { .d = s.d, .fail_here = 1 };
+	CU_ASSERT_EQUAL(nooks_xpc_ext(s2.d, ext_naps, &s2, 0), -1);
+	CU_ASSERT_EQUAL(s2.interrupted, 1);
+	CU_ASSERT_EQUAL(faults_told, 2);
+	nooks_domain_reset_wait(s.d, NULL);
+
+	/* the none backend is not contained: nothing to fail */
+	struct nooks_domain *n = nooks_domain_create("none", NOOKS_BACKEND_NONE);
+	nooks_domain_fail(n, "no");
+	CU_ASSERT_EQUAL(nooks_domain_state(n), NOOKS_UP);
+	nooks_domain_destroy(n);
+	nooks_domain_destroy(s.d);
+}
+
+static const struct nooks_type T_storm = { "struct storm", 7, 8, NULL, NULL, NULL };
+
+static void refuse_many(void *p)
+{
+	struct spin *s = p;
+	for (int i = 0; i < 60; i++)
+		nooks_refused(s->d, (void *)0x10, &T_storm);
+}
+
+static void ext_refused_loop(void *p)
+{
+	struct spin *s = p;
+	nooks_xpc_kernel(s->d, refuse_many, s);
+}
+
+/* A loop of refused calls is a fault, not a load for ever. */
+static void test_refusal_storm(void)
+{
+	struct spin s = { .d = nooks_domain_create("storm", NOOKS_BACKEND_MPROTECT) };
+	struct nooks_domain_stats st;
+
+	nooks_set_refusal_limit(50);
+	CU_ASSERT_EQUAL(nooks_xpc_ext(s.d, ext_refused_loop, &s, 0), -1);
+	nooks_domain_stats(s.d, &st);
+	CU_ASSERT_EQUAL(st.last_fault, NOOKS_FAULT_BOUND);
+	CU_ASSERT_PTR_NOT_NULL(strstr(st.reason, "refusal storm"));
+	CU_ASSERT_EQUAL(st.refused, 60);
+	nooks_domain_reset_wait(s.d, NULL);
+	nooks_set_refusal_limit(0);		/* off */
+	CU_ASSERT_EQUAL(nooks_xpc_ext(s.d, ext_refused_loop, &s, 0), 0);
+	nooks_set_refusal_limit(10000);
+	nooks_domain_destroy(s.d);
+}
+
 void register_xpc_tests(const char *path);
 
 void register_xpc_tests(const char *path)
@@ -469,5 +694,9 @@ void register_xpc_tests(const char *path)
 	CU_add_test(s, "kernel thread waits for the protected arena", test_kernel_thread_waits_for_arena);
 	CU_add_test(s, "a million kernel writes between crossings", test_kernel_writes_between_crossings);
 	CU_add_test(s, "a dead thread's stack is nobody's", test_dead_thread_stack_refused);
+	CU_add_test(s, "kernel code runs on the kernel's stack", test_kernel_code_on_kernel_stack);
+	CU_add_test(s, "a liveness bound fails the domain", test_bound_fails_domain);
+	CU_add_test(s, "the kernel fails a domain, its waits end", test_domain_fail);
+	CU_add_test(s, "a refusal storm is a fault", test_refusal_storm);
 	CU_add_test(s, "1000 crash-and-reload cycles, nothing leaked", test_thousand_cycles);
 }
