@@ -95,7 +95,8 @@ void kfree(const void *p)
  * Liveness, for isolated extensions (nooks_caller() says for which one
  * the thread runs kernel code):
  *  - a thread taking a lock it holds already fails its extension
- *    (nooks_domain_fail: a deadlock for ever otherwise);
+ *    (nooks_domain_fail: a deadlock for ever otherwise), and so does one
+ *    waiting for a lock whose holder has ended;
  *  - a wait ends when the extension goes down (nooks_interrupted), so
  *    that recovery never waits for a thread waiting for a lock a dead
  *    thread held; the wait sleeps at most 100 ms at a time to look;
@@ -180,6 +181,18 @@ static void lock_take(struct nk_lock *l)
 		}
 		if (nooks_interrupted())
 			return;		/* its extension is being recovered */
+		int owner = atomic_load(&l->owner);
+		if (owner && nooks_caller() && syscall(SYS_tgkill, getpid(), owner, 0) &&
+		    errno == ESRCH) {
+			/* held by a thread that has ended: nobody will release
+			 * it (the extension's bug, e.g. a thread that exited
+			 * holding it) */
+			char why[96];
+			snprintf(why, sizeof(why), "%s_lock: held by a thread that has ended",
+				 l->what);
+			nooks_domain_fail(nooks_caller(), why);
+			return;
+		}
 		if (atomic_exchange(&l->state, 2) == 0)
 			goto got;
 		struct timespec ts = { 0, 100 * 1000 * 1000 };

@@ -196,9 +196,15 @@ static void describe_fault(struct module *m)
 static void *recovery_thread(void *arg)
 {
 	unsigned long id;
+	ssize_t n;
 	(void)arg;
-	while (read(recovery_pipe[0], &id, sizeof(id)) == (ssize_t)sizeof(id)) {
+	/* a late unwind signal (this thread runs init inside modules) may
+	 * interrupt the read: that is no reason to stop recovering */
+	while ((n = read(recovery_pipe[0], &id, sizeof(id))) == (ssize_t)sizeof(id) ||
+	       (n < 0 && errno == EINTR)) {
 		struct module *m;
+		if (n < 0)
+			continue;
 		pthread_mutex_lock(&mod_lock);
 		while ((m = find_module_id(id)) && m->state == M_LOADING)
 			pthread_cond_wait(&mod_cond, &mod_lock);

@@ -14,9 +14,12 @@
  *    it; anyone for an object tracked as the kernel's; the kernel (d NULL)
  *    always.  A shadow only by its own domain.
  *  - Borrows nest; the shadow goes with the last nooks_end_borrow().
- *  - A shadow that goes is *retired*: no longer a shadow of anything, but
- *    its memory is only freed with its domain (nk_tracker_release_domain),
- *    so a stale extension pointer never aliases a newer shadow.  Under
+ *  - A shadow that goes is *retired*: no longer a shadow of anything; its
+ *    memory (in the domain's shadow area, never the kernel's heap) waits
+ *    in quarantine for the next 1024 retirements before a shadow of the
+ *    same size may reuse it, so a stale extension pointer is refused
+ *    rather than taken for a newer shadow for that long; all of it goes
+ *    with the domain (nk_tracker_release_domain).  Under
  *    AddressSanitizer retired shadows are poisoned.
  *  - Transfer to the kernel untracks; transfer from the kernel accepts an
  *    untracked object (the kernel owns everything no domain owns).
@@ -34,8 +37,8 @@
  *  Per domain: owned entries and recovery records in doubly linked lists
  *  (newest first: O(1) removal, release order for free), its views, its
  *  bindings, its memory regions (a small array, scanned: a domain has a
- *  handful) and its retired shadows (an array whose room is reserved when
- *  a shadow is made, so retiring never fails).
+ *  handful) and its retired shadows (a ring of fixed size made with the
+ *  first shadow, so retiring never fails).
  *
  * Locking: one mutex guards everything.  sync_in/sync_out run under it
  * (they copy fields and must not call the runtime); release, undo and
@@ -51,6 +54,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "nooks_internal.h"
 #include "nooks.h"
@@ -225,6 +230,26 @@ struct grave {				/* a retired shadow */
 	size_t size;
 };
 
+/*
+ * Shadows live in memory of the domain's own, never next to the kernel's:
+ * one reserved mapping per domain (SHADOW_AREA, only touched pages cost,
+ * a guard page after it), carved 16 bytes at a time.  An overrun of a
+ * shadow reaches other shadows of the same domain or the guard page,
+ * never the kernel's heap.  The bookkeeping is all on the kernel's side.
+ * A retired shadow waits in quarantine (the last SHADOW_QUARANTINE
+ * retired ones, oldest first) before its memory is reused for a shadow
+ * of the same size class, so a stale pointer into it is refused, not
+ * taken for a newer object, for that long.
+ */
+#define SHADOW_AREA ((size_t)16 << 20)
+#define SHADOW_QUARANTINE 1024
+#define SHADOW_CLASSES 65		/* 16, 32, ... 1024 bytes; larger: no reuse */
+
+struct sreuse {
+	void *mem;
+	struct sreuse *next;
+};
+
 struct dstate {
 	struct hnode h;			/* domains: key = the domain pointer */
 	bool dying;			/* nk_tracker_release_domain() runs */
@@ -236,8 +261,11 @@ struct dstate {
 	struct bnode *bindings;
 	struct region *regions;
 	size_t nregions, capregions;
-	struct grave *graves;
-	size_t ngraves, capgraves;
+	struct grave *graves;		/* the quarantine: a ring, oldest at ghead */
+	size_t ngraves, ghead;
+	unsigned char *sarea;		/* its shadows' memory (SHADOW_AREA) */
+	size_t sused;
+	struct sreuse *reuse[SHADOW_CLASSES];	/* out of quarantine */
 	/* owned objects per type with a quota (ids as in the quota tables) */
 	struct { uint32_t id; long n; } counts[NK_QUOTA_TYPES];
 	/* registrations made, per undo function (the registering kernel
@@ -397,32 +425,90 @@ static struct view *new_view(struct entry *e, struct dstate *ds)
 	return v;
 }
 
-/* Room for one more grave than there are graves and live shadows, so
- * that retiring a shadow never needs memory. */
-static int reserve_grave(struct dstate *ds)
+static size_t shadow_class(size_t size)
 {
-	size_t need = ds->ngraves + (size_t)ds->nshadows + 1;
-	if (need <= ds->capgraves)
-		return 0;
-	size_t cap = ds->capgraves ? 2 * ds->capgraves : 8;
-	while (cap < need)
-		cap *= 2;
-	struct grave *g = realloc(ds->graves, cap * sizeof *g);
-	if (!g)
-		return -ENOMEM;
-	ds->graves = g;
-	ds->capgraves = cap;
-	return 0;
+	return (size + 15) / 16;	/* SHADOW_CLASSES and above: none */
+}
+
+/* Memory for a shadow of size bytes in ds's area, zeroed; NULL. */
+static void *shadow_alloc(struct dstate *ds, size_t size)
+{
+	size_t cls = shadow_class(size), len = cls * 16;
+	void *p;
+
+	if (cls < SHADOW_CLASSES && ds->reuse[cls]) {
+		struct sreuse *r = ds->reuse[cls];
+		ds->reuse[cls] = r->next;
+		p = r->mem;
+		free(r);
+		UNPOISON(p, len);
+		memset(p, 0, len);
+		return p;
+	}
+	if (!ds->graves) {		/* the quarantine, made once */
+		ds->graves = malloc(SHADOW_QUARANTINE * sizeof *ds->graves);
+		if (!ds->graves)
+			return NULL;
+	}
+	if (!ds->sarea) {
+		size_t page = (size_t)sysconf(_SC_PAGESIZE);
+		unsigned char *a = mmap(NULL, SHADOW_AREA + page, PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (a == MAP_FAILED)
+			return NULL;
+		mprotect(a + SHADOW_AREA, page, PROT_NONE);
+		ds->sarea = a;
+	}
+	if (len > SHADOW_AREA - ds->sused)
+		return NULL;
+	p = ds->sarea + ds->sused;	/* never used: zero */
+	ds->sused += len;
+	return p;
+}
+
+/* A retired shadow into quarantine; the oldest one out of it, to be
+ * reused (or, without memory for the note, never). */
+static void shadow_retire(struct dstate *ds, void *mem, size_t size)
+{
+	POISON(mem, shadow_class(size) * 16);
+	if (ds->ngraves == SHADOW_QUARANTINE) {
+		struct grave g = ds->graves[ds->ghead];
+		size_t cls = shadow_class(g.size);
+		struct sreuse *r = cls < SHADOW_CLASSES ? malloc(sizeof *r) : NULL;
+		if (r) {
+			r->mem = g.mem;
+			r->next = ds->reuse[cls];
+			ds->reuse[cls] = r;
+		}
+		ds->ghead = (ds->ghead + 1) % SHADOW_QUARANTINE;
+		ds->ngraves--;
+	}
+	ds->graves[(ds->ghead + ds->ngraves) % SHADOW_QUARANTINE] = (struct grave){ mem, size };
+	ds->ngraves++;
+}
+
+/* All of ds's shadow memory goes (its release). */
+static void shadow_area_free(struct dstate *ds)
+{
+	for (size_t c = 0; c < SHADOW_CLASSES; c++)
+		while (ds->reuse[c]) {
+			struct sreuse *r = ds->reuse[c];
+			ds->reuse[c] = r->next;
+			free(r);
+		}
+	free(ds->graves);
+	if (ds->sarea) {
+		UNPOISON(ds->sarea, ds->sused);
+		munmap(ds->sarea, SHADOW_AREA + (size_t)sysconf(_SC_PAGESIZE));
+	}
 }
 
 static int make_shadow(struct view *v, size_t size)
 {
 	struct dstate *ds = v->ds;
-	if (reserve_grave(ds))
-		return -ENOMEM;
 	if (!size)
 		size = 1;
-	void *s = calloc(1, size);
+	void *s = shadow_alloc(ds, size);
 	if (!s)
 		return -ENOMEM;
 	uintptr_t a = (uintptr_t)s;
@@ -432,7 +518,7 @@ static int make_shadow(struct view *v, size_t size)
 	if (n > GN_INLINE) {
 		gn = malloc(n * sizeof *gn);
 		if (!gn) {
-			free(s);
+			shadow_retire(ds, s, size);
 			return -ENOMEM;
 		}
 	}
@@ -472,12 +558,8 @@ static void retire_view(struct view *v)
 			hdel(&granules, &v->gn[i].h);
 		if (v->gn != v->gn_inline)
 			free(v->gn);
-		/* reserve_grave() made room */
-		ds->graves[ds->ngraves].mem = v->shadow;
-		ds->graves[ds->ngraves].size = v->size;
-		ds->ngraves++;
+		shadow_retire(ds, v->shadow, v->size);
 		ds->nshadows--;
-		POISON(v->shadow, v->size);
 	}
 	free(v);
 }
@@ -1260,11 +1342,7 @@ void nk_tracker_release_domain(struct nooks_domain *d, struct nk_release_stats *
 		st.bindings++;
 	}
 	free(ds->regions);
-	for (size_t i = 0; i < ds->ngraves; i++) {
-		UNPOISON(ds->graves[i].mem, ds->graves[i].size);
-		free(ds->graves[i].mem);
-	}
-	free(ds->graves);
+	shadow_area_free(ds);
 	free(ds);
 	nk_heap_release_domain(d);	/* its heap goes too (heap.c) */
 	if (stats)

@@ -426,7 +426,9 @@ static void test_stale_shadow(void)
 	static struct tobj objs[N];
 	static void *seen[N];
 
-	/* no new shadow ever reuses a retired one's address */
+	/* no new shadow reuses a retired one's address while that is in
+	 * quarantine (the last 1024 retired shadows, tracker.c); after it,
+	 * the memory is reused (a domain's shadows do not grow for ever) */
 	for (int i = 0; i < N; i++) {
 		struct tobj *o = &objs[i % 4];
 		CU_ASSERT_EQUAL_FATAL(nooks_track(d, o, &T_obj), 0);
@@ -441,11 +443,16 @@ static void test_stale_shadow(void)
 			CU_ASSERT_EQUAL(nooks_check_buffer(d, s, 1, 0), -EFAULT);
 		}
 	}
-	int dups = 0;
+	int dups = 0, early = 0;
 	for (int i = 0; i < N; i++)
 		for (int j = i + 1; j < N; j++)
-			dups += seen[i] == seen[j];
-	CU_ASSERT_EQUAL(dups, 0);
+			if (seen[i] == seen[j]) {
+				dups++;
+				/* each round retires one or two shadows */
+				early += j - i < 1024 / 2;
+			}
+	CU_ASSERT_EQUAL(early, 0);
+	CU_ASSERT_TRUE(dups > 0);
 	CU_ASSERT_EQUAL(nooks_track(d, &objs[0], &T_obj), 0);
 	CU_ASSERT_PTR_NULL(nooks_in(d, seen[0], &T_obj));
 	CU_ASSERT_EQUAL(nooks_check_buffer(d, seen[0], 1, 0), -EFAULT);
