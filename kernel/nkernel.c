@@ -216,7 +216,6 @@ static void *recovery_thread(void *arg)
 			continue;
 		}
 		m->state = M_RECOVERING;
-		m->faults++;
 		describe_fault(m);
 		pthread_mutex_unlock(&mod_lock);
 
@@ -229,6 +228,12 @@ static void *recovery_thread(void *arg)
 		pthread_mutex_lock(&mod_lock);
 		m->state = r ? M_FAILED : M_LIVE;
 		m->recoveries++;
+		/* every failure the supervisor handled (a thread of a new copy
+		 * faulting during its init is one more, recovered in the same
+		 * pass) */
+		struct nooks_sup_stats ss;
+		nooks_sup_stats(m->sup, &ss);
+		m->faults = ss.failures;
 		m->last_recovery_us = us;
 		pthread_cond_broadcast(&mod_cond);
 		pthread_mutex_unlock(&mod_lock);

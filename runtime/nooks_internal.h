@@ -84,6 +84,7 @@ struct nooks_domain {
 	/* the thread whose fault took it down last (a pthread_t), 0: none:
 	 * recovery tells init's own faults from its threads' */
 	atomic_ulong culprit;
+	atomic_int failing;		/* nooks_domain_fail() under way on it */
 };
 
 /* arena.c: the arena's range (reserving it on first use). */

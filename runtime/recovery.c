@@ -39,6 +39,7 @@ struct nooks_sup {
 	long long fail_ms[MAX_WINDOW];	/* recent failures, oldest first */
 	int nfail;
 	unsigned restarts;
+	unsigned long failures;
 	unsigned long last_delay_ms;
 	int failed;			/* given up */
 	unsigned replayed, replay_faults;
@@ -171,6 +172,8 @@ static void init_thunk(void *p)
 }
 
 /* Runs the extension's init inside its domain; 0 or why not (logged). */
+static const char *fault_text(const struct nooks_domain_stats *st, char *buf, size_t n);
+
 static int run_init(struct nooks_sup *s)
 {
 	struct init_frame f = { .ret = -1 };
@@ -192,7 +195,11 @@ static int run_init(struct nooks_sup *s)
 		return 1;
 	}
 	if (r) {
-		logf_(s, "init faulted: not restarting");
+		struct nooks_domain_stats st;
+		char why[160];
+		nooks_domain_stats(s->d, &st);
+		logf_(s, "%s faulted: %s: not restarting", s->init,
+		      fault_text(&st, why, sizeof(why)));
 		return -1;
 	}
 	if (f.ret != 0) {
@@ -273,6 +280,7 @@ int nooks_sup_recover(struct nooks_sup *s)
 		return -1;
 again:
 	now = now_ms();
+	s->failures++;
 	nooks_domain_stats(s->d, &st);
 	logf_(s, "fault: %s", fault_text(&st, why, sizeof(why)));
 
@@ -341,6 +349,7 @@ again:
 void nooks_sup_stats(const struct nooks_sup *s, struct nooks_sup_stats *out)
 {
 	out->restarts = s->restarts;
+	out->failures = s->failures;
 	out->recent_failures = (unsigned)s->nfail;
 	out->last_delay_ms = s->last_delay_ms;
 	out->given_up = s->failed;

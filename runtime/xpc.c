@@ -130,12 +130,17 @@ static long long now_ns(void)
 
 static void bound_missed(struct wslot *s);
 
+/* Odd while the watchdog scans the slots: a domain is freed only when no
+ * scan that may have read it is under way (nooks_domain_destroy). */
+static atomic_ulong scan_seq;
+
 static void *watchdog(void *arg)
 {
 	(void)arg;
 	for (;;) {
 		struct timespec ts = { 0, 2 * 1000 * 1000 };	/* 2 ms */
 		nanosleep(&ts, NULL);
+		atomic_fetch_add(&scan_seq, 1);
 		long long now = now_ns();
 		for (int i = 0; i < MAX_THREADS; i++) {
 			if (!atomic_load(&slots[i].used))
@@ -149,6 +154,7 @@ static void *watchdog(void *arg)
 			if (b && now > b)
 				bound_missed(&slots[i]);
 		}
+		atomic_fetch_add(&scan_seq, 1);
 	}
 	return NULL;
 }
@@ -527,14 +533,20 @@ static void unwind_others(struct nooks_domain *d)
 
 /* ---- liveness ------------------------------------------------------------ */
 
+/* d may not be reset nor freed while failing counts (the threads it
+ * unwinds could otherwise get there first); on_fault runs before they
+ * are told. */
 static void domain_fail(struct nooks_domain *d, const char *why, unsigned long culprit)
 {
 	int up = NOOKS_UP;
 
 	if (!d || d->backend == NOOKS_BACKEND_NONE)
 		return;
-	if (!atomic_compare_exchange_strong(&d->state, &up, NOOKS_DOWN))
+	atomic_fetch_add(&d->failing, 1);
+	if (!atomic_compare_exchange_strong(&d->state, &up, NOOKS_DOWN)) {
+		atomic_fetch_sub(&d->failing, 1);
 		return;		/* already down: one fault at a time */
+	}
 	snprintf(d->fail_reason, sizeof(d->fail_reason), "%s", why ? why : "failed");
 	atomic_store(&d->last_fault, NOOKS_FAULT_BOUND);
 	atomic_store(&d->last_signal, 0);
@@ -542,9 +554,10 @@ static void domain_fail(struct nooks_domain *d, const char *why, unsigned long c
 	atomic_store(&d->last_pc, 0);
 	atomic_fetch_add(&d->faults, 1);
 	atomic_store(&d->culprit, culprit);
-	unwind_others(d);
 	if (d->on_fault)
 		d->on_fault(d, d->on_fault_arg);
+	unwind_others(d);
+	atomic_fetch_sub(&d->failing, 1);
 }
 
 void nooks_domain_fail(struct nooks_domain *d, const char *why)
@@ -876,6 +889,13 @@ void nooks_domain_destroy(struct nooks_domain *d)
 	if (!d)
 		return;
 	nk_tracker_release_domain(d, NULL);
+	/* nobody failing it, and no watchdog scan that may have read it */
+	unsigned long seq = atomic_load(&scan_seq);
+	while (atomic_load(&d->failing) ||
+	       ((seq & 1) && atomic_load(&scan_seq) == seq)) {
+		struct timespec ts = { 0, 50000 };
+		nanosleep(&ts, NULL);
+	}
 	free(d);
 }
 
@@ -883,7 +903,7 @@ int nooks_domain_reset(struct nooks_domain *d, struct nooks_release_stats *stats
 {
 	struct nk_release_stats s = { 0 };
 
-	if (atomic_load(&d->inside)) {
+	if (atomic_load(&d->inside) || atomic_load(&d->failing)) {
 		/* again, in case a thread was between two checks when it was
 		 * first told (a blocking call entered after the signal) */
 		unwind_others(d);

@@ -261,6 +261,7 @@ int nooks_sup_recover(struct nooks_sup *s);
 struct nooks_sup_stats {
 	unsigned restarts;
 	unsigned recent_failures;	/* within the window */
+	unsigned long failures;		/* every failure it recovered (or gave up on) */
 	unsigned long last_delay_ms;
 	int given_up;
 };
