@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,7 @@ struct kthread {
 	struct nooks_domain *domain;
 	/* put by its own thread: freed by that thread when it ends */
 	atomic_bool doomed;
+	atomic_bool ready;	/* woken: state and thread are set */
 	bool leaked;		/* never stopped: nothing may free it */
 };
 
@@ -111,6 +113,11 @@ static void *kthread_main(void *arg)
 {
 	struct task_struct *task = arg;
 	struct kthread *k = kt(task);
+	/* wake_up_process first finishes making it running: a threadfn
+	 * that puts its own task at once must find it so (not the lock: a
+	 * kthread_stop right after the wake holds it across its join) */
+	while (!atomic_load(&k->ready))
+		sched_yield();
 	current = task;
 	/* pthread names are limited to 15 characters, as comm is */
 	pthread_setname_np(pthread_self(), task->comm[0] ? task->comm : "kthread");
@@ -144,6 +151,7 @@ int wake_up_process(struct task_struct *task)
 	}
 	k->state = KT_RUNNING;
 	k->domain = nooks_caller();
+	atomic_store(&k->ready, true);
 	pthread_mutex_unlock(&k->lock);
 	return 0;
 }
@@ -222,7 +230,7 @@ void put_task_struct(struct task_struct *task)
 	if (!task)
 		return;
 	struct kthread *k = kt(task);
-	if (k->state == KT_RUNNING && pthread_equal(k->thread, pthread_self())) {
+	if (current == task) {
 		/* A thread dropping its own task (Linux: its last reference
 		 * goes when it exits): it cannot join itself, so it is
 		 * detached and frees the task when threadfn returns. */

@@ -37,6 +37,10 @@ struct nk_release_stats {
 };
 void nk_tracker_release_domain(struct nooks_domain *d, struct nk_release_stats *stats);
 
+/* The pseudo-type nooks_refused() is given for an ops table the domain
+ * may not pass (nooks_bind_ops). */
+extern const struct nooks_type nk_ops_table_type;
+
 /* Live objects owned by d (for statistics and leak tests). */
 int nk_tracker_owned(const struct nooks_domain *d);
 /* Every live tracker entry (all domains and the kernel). */

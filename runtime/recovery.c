@@ -111,7 +111,10 @@ void nooks_refused(struct nooks_domain *d, const void *p, const struct nooks_typ
 
 	while (p10 < n && p10 < ULONG_MAX / 10)
 		p10 *= 10;
-	if (n <= 10 || n == p10)
+	if ((n <= 10 || n == p10) && t == &nk_ops_table_type)
+		nk_logf("nooks: %s: refused an ops table at %p: not memory it may pass; "
+			"%lu refused so far", d->name, p, n);
+	else if (n <= 10 || n == p10)
 		nk_logf("nooks: %s: refused %s %p: not a live object it holds (released "
 			"twice, never its own, or an invalid shadow); %lu refused so far",
 			d->name, t ? t->name : "object", p, n);

@@ -1080,6 +1080,13 @@ static int add_record(bool is_lock, struct nooks_domain *d, void *obj,
 	struct dstate *ds = get_dstate(d);
 	if (!ds) {
 		ret = find_dstate(d) ? -ENODEV : -ENOMEM;
+	} else if (!is_lock && !find_entry(obj)) {
+		/* a registration is made on an object the wrapper has just
+		 * checked; gone by now, another thread of the domain released
+		 * it meanwhile (a kernel thread putting its own task before its
+		 * creator's wake_up_process returned): nothing to undo, and a
+		 * record would outlive the object */
+		ret = -ENOENT;
 	} else if (!is_lock && registered(ds, obj, fn)) {
 		/* registered again (a work re-arming itself): one record, and
 		 * its position among the registrations is kept */
@@ -1202,6 +1209,9 @@ void nooks_drop_lock(struct nooks_domain *d, void *lock)
 
 typedef void (*nk_fnptr)(void);
 
+/* What nooks_refused() calls a table it refused (for its message). */
+const struct nooks_type nk_ops_table_type = { .name = "ops table" };
+
 struct nooks_binding *nooks_bind_ops(struct nooks_domain *d, const void *orig,
 				     const void *wrappers, size_t size)
 {
@@ -1209,8 +1219,10 @@ struct nooks_binding *nooks_bind_ops(struct nooks_domain *d, const void *orig,
 		return NULL;
 	/* the extension's table is read here, in kernel mode: a garbage
 	 * pointer must be refused, not followed */
-	if (nooks_check_buffer(d, orig, size, 0))
+	if (nooks_check_buffer(d, orig, size, 0)) {
+		nooks_refused(d, orig, &nk_ops_table_type);
 		return NULL;
+	}
 	struct bnode *b = calloc(1, sizeof *b);
 	unsigned char *table = malloc(size ? size : 1);
 	if (!b || !table)

@@ -758,9 +758,60 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 	return 0;
 }
 
+struct kcall {
+	nooks_thunk fn;
+	void *frame;
+	unsigned char *ext_resume;	/* below the extension's live frames */
+};
+
+/*
+ * The kernel's half of nooks_xpc_kernel, on the kernel's stack: it copies
+ * its arguments off the extension's stack first and keeps all of its
+ * state in its own frame or the thread's, so nothing the extension can
+ * write (its stack) steers the runtime while it is in kernel mode.
+ */
+static void kernel_side(void *p)
+{
+	struct kcall k = *(struct kcall *)p;
+	struct nooks_domain *saved = xt.self, *saved_calling = xt.calling;
+	unsigned char *saved_resume = xt.ext_resume;
+	/* kernel code: the arena writable for it (best effort: while another
+	 * thread's extension runs it stays read-only and the kernel's writes
+	 * wait in the handler), faults are the kernel's again, and no
+	 * deadline runs: a crossing's deadline bounds the time its extension
+	 * code runs without coming back to the kernel, which is re-armed
+	 * when the call returns (a thread may block in the kernel for good) */
+	struct wslot *w = xt.slot >= 0 ? &slots[xt.slot] : NULL;
+
+	/* kernel mode first (self NULL: from here an unwind signal only
+	 * interrupts a blocking call), then the protection */
+	xt.self = NULL;
+	xt.calling = saved;
+	xt.ext_resume = k.ext_resume;
+	if (w) {
+		atomic_store(&w->deadline_ns, 0);
+		atomic_store(&w->running, NULL);
+		atomic_store(&w->calling, saved);
+	}
+	protect_leave();
+	k.fn(k.frame);
+	protect_enter();
+	if (w) {
+		atomic_store(&w->calling, saved_calling);
+		atomic_store(&w->running, saved);
+	}
+	xt.ext_resume = saved_resume;
+	xt.calling = saved_calling;
+	xt.self = saved;
+	if (w && xt.top && xt.top->timeout_ms)	/* armed in extension mode */
+		atomic_store(&w->deadline_ns,
+			     now_ns() + (long long)xt.top->timeout_ms * 1000000LL);
+}
+
 void nooks_xpc_kernel(struct nooks_domain *d, nooks_thunk fn, void *frame)
 {
 	struct nooks_domain *saved = xt.self;
+	struct kcall k = { fn, frame, NULL };
 
 	(void)d;
 	if (!saved || saved->backend == NOOKS_BACKEND_NONE) {
@@ -769,53 +820,25 @@ void nooks_xpc_kernel(struct nooks_domain *d, nooks_thunk fn, void *frame)
 		xt.self = saved;
 		return;
 	}
-	/* kernel code: the arena writable for it (best effort: while another
-	 * thread's extension runs it stays read-only and the kernel's writes
-	 * wait in the handler), faults are the kernel's again, and no
-	 * deadline runs: a crossing's deadline bounds the time its extension
-	 * code runs without coming back to the kernel, which is re-armed
-	 * when the call returns (a thread may block in the kernel for good) */
-	struct wslot *w = xt.slot >= 0 ? &slots[xt.slot] : NULL;
 	/* the domain went down (another thread faulted, and this one was
 	 * between calls or ignored the signal): back to the crossing instead
 	 * of on with an extension being torn down */
 	if (xt.top && atomic_load(&saved->state) == NOOKS_DOWN)
 		siglongjmp(xt.top->env, 1);
-	/* kernel mode first (self NULL: from here an unwind signal only
-	 * interrupts a blocking call), then the protection */
-	xt.self = NULL;
-	struct nooks_domain *saved_calling = xt.calling;
-	xt.calling = saved;
-	if (w) {
-		atomic_store(&w->deadline_ns, 0);
-		atomic_store(&w->running, NULL);
-		atomic_store(&w->calling, saved);
-	}
-	protect_leave();
 	/* kernel code never runs on memory the extension can write: off
 	 * the extension's stack (where a sibling thread's stale pointer
 	 * could reach its frames) onto the kernel's, below the crossing */
 	if (xt.top && xt.top->ksp && on_ext_stack()) {
-		unsigned char *saved_resume = xt.ext_resume;
-		xt.ext_resume = below_here();
-		call_on_stack(xt.top->ksp, fn, frame);
-		xt.ext_resume = saved_resume;
+		k.ext_resume = below_here();
+		call_on_stack(xt.top->ksp, kernel_side, &k);
 	} else {
-		fn(frame);
+		k.ext_resume = xt.ext_resume;
+		kernel_side(&k);
 	}
-	protect_enter();
-	if (w) {
-		atomic_store(&w->calling, saved_calling);
-		atomic_store(&w->running, saved);
-	}
-	xt.calling = saved_calling;
-	xt.self = saved;
-	if (w && xt.top && xt.top->timeout_ms)	/* armed in extension mode */
-		atomic_store(&w->deadline_ns,
-			     now_ns() + (long long)xt.top->timeout_ms * 1000000LL);
 	/* went down while the kernel worked: the kernel's part is done (the
-	 * wrapper's bookkeeping ran in fn), only the extension is skipped */
-	if (xt.top && atomic_load(&saved->state) == NOOKS_DOWN)
+	 * wrapper's bookkeeping ran in fn), only the extension is skipped;
+	 * read from the thread's state, not this (extension) stack frame */
+	if (xt.top && xt.self && atomic_load(&xt.self->state) == NOOKS_DOWN)
 		siglongjmp(xt.top->env, 1);
 }
 

@@ -780,6 +780,11 @@ static void test_records(void)
 	int r1 = 1, r2 = 2, l1 = 3, l2 = 4;
 	struct nk_release_stats st;
 
+	/* registrations are made on objects the tracker knows (here the
+	 * kernel's); one gone before its record is not recorded */
+	CU_ASSERT_EQUAL(nooks_record_registration(d, &r1, undo_cb), -ENOENT);
+	CU_ASSERT_EQUAL(nooks_track(NULL, &r1, &T_plain), 0);
+	CU_ASSERT_EQUAL(nooks_track(NULL, &r2, &T_plain), 0);
 	CU_ASSERT_EQUAL(nooks_record_registration(d, &r1, undo_cb), 0);
 	CU_ASSERT_EQUAL(nooks_record_registration(d, &r2, undo_cb), 0);
 	CU_ASSERT_EQUAL(nooks_record_registration(d2, &r1, undo_cb), 0);	/* keyed by d too */
@@ -812,6 +817,8 @@ static void test_records(void)
 		  st.shadows == 0 && st.bindings == 0);
 	nk_tracker_release_domain(NULL, &st);
 	nk_tracker_release_domain(d, NULL);
+	CU_ASSERT_EQUAL(nooks_forget(NULL, &r1, &T_plain), 0);
+	CU_ASSERT_EQUAL(nooks_forget(NULL, &r2, &T_plain), 0);
 	finish();
 }
 
@@ -888,6 +895,8 @@ static void test_release_domain(void)
 	CU_ASSERT_PTR_NOT_NULL(nooks_out(d, &other, &T_obj));	/* d borrows d2's */
 	CU_ASSERT_EQUAL(nk_tracker_owned(d), 4);
 
+	CU_ASSERT_EQUAL(nooks_track(NULL, &g1, &T_plain), 0);	/* the kernel's */
+	CU_ASSERT_EQUAL(nooks_track(NULL, &g2, &T_plain), 0);
 	CU_ASSERT_EQUAL(nooks_record_registration(d, &g1, reentrant_undo), 0);
 	CU_ASSERT_EQUAL(nooks_record_lock(d, &l1, reentrant_unlock), 0);
 	CU_ASSERT_EQUAL(nooks_record_registration(d, &g2, reentrant_undo), 0);
@@ -922,7 +931,7 @@ static void test_release_domain(void)
 	CU_ASSERT_EQUAL(nk_tracker_owned(d2), 1);
 	CU_ASSERT_PTR_EQUAL(nooks_in(d2, s_other, &T_obj), &other);
 	CU_ASSERT_PTR_NULL(nooks_in(d, &other, &T_obj));	/* d's loan ended */
-	CU_ASSERT_EQUAL(nk_tracker_entries(), base_entries + 1);
+	CU_ASSERT_EQUAL(nk_tracker_entries(), base_entries + 3);	/* and g1, g2 */
 
 	/* the same pointer may come back as a new domain */
 	CU_ASSERT_EQUAL(nooks_track(d, &o1, &T_obj), 0);
@@ -931,6 +940,8 @@ static void test_release_domain(void)
 	nk_tracker_release_domain(d, &st);
 	CU_ASSERT_STRING_EQUAL(events, "r1 ");
 	CU_ASSERT_EQUAL(st.released, 1);
+	CU_ASSERT_EQUAL(nooks_forget(NULL, &g1, &T_plain), 0);
+	CU_ASSERT_EQUAL(nooks_forget(NULL, &g2, &T_plain), 0);
 	finish();
 }
 
