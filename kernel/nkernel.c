@@ -332,6 +332,16 @@ static struct module *module_new(const char *path, enum nooks_backend b,
 		snprintf(err, errlen, "more than %d parameters", MAX_PARAMS);
 		goto fail;
 	}
+	/* natively, the dynamic loader gives a file loaded twice the same
+	 * copy: a second init would run on the first one's variables */
+	char real[PATH_MAX], other[PATH_MAX];
+	for (int i = 0; b == NOOKS_BACKEND_NONE && i < nmodules; i++)
+		if (modules[i]->backend == NOOKS_BACKEND_NONE && realpath(m->path, real) &&
+		    realpath(modules[i]->path, other) && !strcmp(real, other)) {
+			snprintf(err, errlen, "%.300s is loaded natively already (as %.60s): a native "
+				 "module's file loads once", m->path, modules[i]->name);
+			goto fail;
+		}
 	return m;
 fail:
 	module_free(m);

@@ -162,6 +162,15 @@ if nohttp=1 start badmod mprotect "$tmp/bad.so"; then
 	out=$("$ctl" -s "$sock" unload bad 2>&1); st=$?
 	exits "an isolated cleanup_module that faults: unloaded all the same" 0 ""
 	check "the kernel lives after it" sh -c "\"$ctl\" -s \"$sock\" list > /dev/null"
+	# natively a file loads once (the dynamic loader would share one copy
+	# between the two); isolated copies are each their own
+	printf 'int init_module(void) { return 0; }\nvoid cleanup_module(void) { }\n' > "$tmp/once.c"
+	module "$tmp/once.c" "$tmp/once.so"
+	"$ctl" -s "$sock" load --isolation=none "$tmp/once.so" > /dev/null 2>&1
+	out=$("$ctl" -s "$sock" load --isolation=none "$tmp/once.so" 2>&1); st=$?
+	exits "the same file natively twice: refused" 1 "loaded natively already (as once)"
+	out=$("$ctl" -s "$sock" load "$tmp/once.so" 2>&1); st=$?
+	exits "... but isolated beside it: loaded" 0 "once-2 loaded"
 	check "the fault is in the log" grep -q "bad: cleanup_module failed (Segmentation fault at 0)" "$log"
 	stop > /dev/null
 else
