@@ -41,8 +41,8 @@ SEED=${NOOKSC_FUZZ_SEED:-20240611}
 N_RANDOM=${NOOKSC_FUZZ_RANDOM:-30000}
 N_TRUNC=${NOOKSC_FUZZ_TRUNC:-0}		# 0: cut at every offset; N: about N cuts
 N_CLI=${NOOKSC_FUZZ_CLI:-400}
-LIMIT=5					# seconds per input, in process
-CLI_LIMIT=10				# seconds per nooksc run
+LIMIT=60					# seconds per input, in process: a hang, not a slow run
+CLI_LIMIT=120				# seconds per nooksc run
 
 for f in "$MUTATE" "$NOOKSC"; do
 	if [ ! -x "$f" ]; then
