@@ -157,8 +157,10 @@ RTT_OBJS := $(B)/tests/cunit_run.o $(RTT)/main.o $(RTT)/test_tracker.o $(RTT)/te
 	$(RTT)/test_recovery.o $(RTT)/leaks.o
 RTT_OBJS += $(RTT)/test_heap.o
 RTT_OBJS += $(RTT)/test_replay.o
+RTT_OBJS += $(RTT)/test_contain.o
 $(RTT_OBJS): CFLAGS += -Itests -Iruntime/include -Iruntime -Itests/codegen -I$(CG)/gen
 $(RTT)/test_loader.o $(RTT)/test_heap.o $(RTT)/test_replay.o: | $(CG)/gen/tk.stamp
+$(RTT)/test_contain.o: | $(CG)/gen/tk.stamp
 
 # The loader tests' kernel: the test kernel API as a real shared library
 # (libtk.so.1), the generated wrappers linked into the test program, and
@@ -187,6 +189,21 @@ $(RTT)/ext_heap.so: tests/runtime/ext_heap.c $(RTT)/lib/libtk.so.1
 	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -fPIC -shared $(WARN) -Itests/codegen -o $@ $< \
 		-L$(RTT)/lib -ltk
 
+# issue 11's classes 5 and 6: exits, ELF constructors and destructors,
+# threads of its own (test_contain.c)
+RTT_CONTAIN := $(RTT)/ext_exits.so $(RTT)/ext_elfinit.so $(RTT)/ext_threads.so
+$(RTT_CONTAIN): $(RTT)/%.so: tests/runtime/%.c $(RTT)/lib/libtk.so.1
+	$(call say,CC,$@)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -fPIC -shared $(WARN) -Itests/codegen -o $@ $< \
+		-L$(RTT)/lib -ltk $(RTT_LDEXTRA)
+# ext_exits.so finds a library of its own next to it ($ORIGIN)
+$(RTT)/ext_exits.so: $(RTT)/libextdep.so
+$(RTT)/ext_exits.so: RTT_LDEXTRA = -L$(RTT) -lextdep -Wl,-rpath,'$$ORIGIN'
+$(RTT)/libextdep.so: tests/runtime/ext_dep.c
+	$(call say,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=c11 -O1 -g -fPIC -shared $(WARN) -Wl,-soname,libextdep.so -o $@ $<
+
 $(RTT)/ext_unresolved.so: tests/runtime/ext_unresolved.c
 	$(call say,CC,$@)
 	$(Q)$(CC) -std=c11 -O1 -fPIC -shared $(WARN) -o $@ $<
@@ -211,7 +228,7 @@ $(RTT)/ext_faults.so: tests/runtime/ext_faults.c
 	$(Q)$(CC) -std=c11 -O1 -g -fPIC -shared $(WARN) -o $@ $<
 
 runtime-test: deps $(RTT)/runtime $(RTT)/ext_faults.so $(RTT)/ext_tk.so \
-		$(RTT)/ext_heap.so $(RTT)/ext_unresolved.so $(RTT)/wrap/libtk.so.1
+		$(RTT)/ext_heap.so $(RTT)/ext_unresolved.so $(RTT)/wrap/libtk.so.1 $(RTT_CONTAIN)
 	@echo "== runtime ($(B)) =="
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)$(RTT)/runtime $(RESULTS)/runtime-$(B) $(RTT)/ext_faults.so \
@@ -220,7 +237,7 @@ runtime-test: deps $(RTT)/runtime $(RTT)/ext_faults.so $(RTT)/ext_tk.so \
 # The longer run the runtime issue asks for: 10,000 crash-and-reload
 # cycles (native and isolated) instead of 1,000.  Not part of make test.
 soak: deps $(RTT)/runtime $(RTT)/ext_faults.so $(RTT)/ext_tk.so \
-		$(RTT)/ext_heap.so $(RTT)/ext_unresolved.so $(RTT)/wrap/libtk.so.1
+		$(RTT)/ext_heap.so $(RTT)/ext_unresolved.so $(RTT)/wrap/libtk.so.1 $(RTT_CONTAIN)
 	$(Q)NOOKS_CYCLES=10000 $(RTT)/runtime /dev/null $(RTT)/ext_faults.so \
 		$(RTT) $(RTT)/ext_tk.so $(RTT)/wrap/libtk.so.1
 

@@ -218,6 +218,30 @@ void *nooks_ext_sym(struct nooks_ext *e, const char *name);
 /* After a fault: a fresh copy of the extension (same namespace). */
 int nooks_ext_reload(struct nooks_ext *e, char *err, size_t errlen);
 void nooks_ext_unload(struct nooks_ext *e);
+
+/*
+ * Threads an isolated extension starts itself (pthread_create,
+ * thrd_create) run in its domain; at most this many of them exist at
+ * once per extension (domain), running or ended and not yet joined (a
+ * joinable thread holds its stack until then): the creation beyond is
+ * refused with EAGAIN, counted, and the first refusal logged.  The
+ * default (64) applies to every extension without a limit of its own; max < 0 gives an extension
+ * the default back.  Kernel threads (the kernel's own thread API) are
+ * not counted here.
+ */
+void nooks_set_default_thread_limit(unsigned max);
+int nooks_ext_set_thread_limit(struct nooks_ext *e, int max);
+
+struct nooks_ext_thread_stats {
+	unsigned live;		/* started and not finished */
+	unsigned unjoined;	/* finished, joinable, not joined yet */
+	unsigned long created;	/* in all */
+	unsigned long refused;	/* by the limit (or out of memory) */
+	unsigned handlers;	/* exit handlers kept for the unload */
+};
+/* -ENOENT when e's threads and handlers are not the runtime's (native,
+ * or the none backend). */
+int nooks_ext_thread_stats(struct nooks_ext *e, struct nooks_ext_thread_stats *out);
 int nooks_ext_isolated(const struct nooks_ext *e);
 
 /* What an isolated extension's exit() becomes: inside a crossing, a fault

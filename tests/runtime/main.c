@@ -18,6 +18,7 @@ void register_loader_tests(const char *dir, const char *ext, const char *wrapper
 void register_recovery_tests(const char *so_path);
 void register_heap_tests(const char *dir, const char *wrapper, int crossings);
 void register_replay_tests(const char *ext, const char *wrapper);
+void register_contain_tests(const char *dir, const char *wrapper, int crossings);
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
@@ -41,9 +42,11 @@ int main(int argc, char **argv)
 	if (argc > 5) {
 		register_loader_tests(argv[3], argv[4], argv[5]);
 		register_replay_tests(argv[4], argv[5]);
+		register_contain_tests(argv[3], argv[5], 1);
 	}
 #else
 	register_heap_tests(NULL, NULL, 0);
+	register_contain_tests(argc > 3 ? argv[3] : NULL, NULL, 0);
 	puts("crossing tests skipped under AddressSanitizer (see docs/runtime.md)");
 #endif
 	return cunit_run("runtime", argc > 1 ? argv[1] : NULL);
