@@ -63,3 +63,4 @@ khttpd-test: deps $(NK_PROGRAMS)
 	@echo "== nkernel and khttpd ($(B)) =="
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)bash tests/khttpd/run.sh $(B) $(RESULTS)/khttpd-$(B)
+include tests/hostile/hostile.mk

@@ -9,7 +9,7 @@ dir=$1
 passed=0
 failed=0
 for suite in unit-build codegen-build cggolden-build runtime-build golden-build cli-build verify-build import-build \
-	generated-build kernel-build khttpd-build kernel-build-san unit-build-san codegen-build-san cggolden-build-san runtime-build-san \
+	generated-build kernel-build khttpd-build hostile-build kernel-build-san unit-build-san codegen-build-san cggolden-build-san runtime-build-san \
 	cli-build-san fuzz-build-san; do
 	f="$dir/$suite"
 	if [ -s "$f" ]; then
