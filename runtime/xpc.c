@@ -22,7 +22,14 @@
  *
  * The thread is "in extension code" from the moment the thunk starts
  * until it returns, except during a crossing back into the kernel
- * (nooks_xpc_kernel), which the same per-thread state records.
+ * (nooks_xpc_kernel), which the same per-thread state records; that
+ * kernel code runs on the kernel's stack (the thread's own, below the
+ * crossing), never on the extension's.
+ *
+ * Liveness: the watchdog also checks each thread's liveness bound
+ * (nooks_bound_push), a limit on a whole call into an extension with its
+ * kernel calls, and fails the domain that misses one; the kernel fails a
+ * domain itself with nooks_domain_fail (docs/runtime.md, "Liveness").
  *
  * The none backend calls the thunk directly: no protection, no recovery
  * point, no deadline.  It is the baseline overheads are measured against.
