@@ -85,7 +85,6 @@ struct module {
 	struct nooks_ext *e;
 	struct nooks_sup *sup;
 	enum mstate state;
-	unsigned long faults;		/* faults that took it down */
 	unsigned long recoveries;	/* finished recoveries (either way) */
 	long long last_recovery_us;
 	char last_fault[160];
@@ -228,12 +227,6 @@ static void *recovery_thread(void *arg)
 		pthread_mutex_lock(&mod_lock);
 		m->state = r ? M_FAILED : M_LIVE;
 		m->recoveries++;
-		/* every failure the supervisor handled (a thread of a new copy
-		 * faulting during its init is one more, recovered in the same
-		 * pass) */
-		struct nooks_sup_stats ss;
-		nooks_sup_stats(m->sup, &ss);
-		m->faults = ss.failures;
 		m->last_recovery_us = us;
 		pthread_cond_broadcast(&mod_cond);
 		pthread_mutex_unlock(&mod_lock);
@@ -548,7 +541,9 @@ static void cmd_list(FILE *out)
 			nooks_sup_stats(m->sup, &ss);
 		}
 		reply(out, "%-12s %-10s %-9s %10lu %7lu %9u  %s", m->name, mstate_names[m->state],
-		      nooks_backend_name(m->backend), st.calls, m->faults, ss.restarts,
+		      /* every failure the supervisor handled (a thread of a
+		       * new copy faulting during its init is one more) */
+		      nooks_backend_name(m->backend), st.calls, ss.failures, ss.restarts,
 		      m->last_fault[0] ? m->last_fault : "-");
 	}
 	pthread_mutex_unlock(&mod_lock);
