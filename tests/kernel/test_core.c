@@ -224,6 +224,74 @@ static void test_jiffies(void)
 	CU_ASSERT(j1 - j0 < 2000);
 }
 
+
+/* Locks taken by an isolated module's kernel calls (the thread runs
+ * kernel code for a domain): what a buggy module does with them fails
+ * the module or is refused, never wedges the kernel. */
+static struct nooks_domain *lock_dom;
+static void (*lock_kernel_part)(struct mutex *m);
+
+static void lock_kcall(void *m)
+{
+	lock_kernel_part(m);
+}
+
+static void lock_ext(void *m)
+{
+	nooks_xpc_kernel(lock_dom, lock_kcall, m);
+}
+
+static void relock(struct mutex *m)
+{
+	mutex_lock(m);
+	mutex_lock(m);		/* its own lock again: a deadlock for ever */
+}
+
+static void unlock_foreign(struct mutex *m)
+{
+	mutex_unlock(m);	/* held by another thread */
+}
+
+static void lock_orphan(struct mutex *m)
+{
+	mutex_lock(m);		/* its holder has ended */
+}
+
+static void test_lock_misuse_by_module(void) __attribute__((unused));
+static void test_lock_misuse_by_module(void)
+{
+	struct nooks_domain_stats st;
+	struct mutex *m = mutex_create();
+	pthread_t t;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	lock_dom = nooks_domain_create("locks", NOOKS_BACKEND_MPROTECT);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lock_dom);
+
+	lock_kernel_part = relock;
+	CU_ASSERT_EQUAL(nooks_xpc_ext(lock_dom, lock_ext, m, 0), -1);
+	nooks_domain_stats(lock_dom, &st);
+	CU_ASSERT_PTR_NOT_NULL(strstr(st.reason, "taken twice by the same thread"));
+	mutex_unlock(m);	/* recovery's part: the kernel releases it */
+	nooks_domain_reset_wait(lock_dom, NULL);
+
+	/* a lock whose holder has ended: refused to unlock, fails a wait */
+	CU_ASSERT_EQUAL(pthread_create(&t, NULL, lock_and_leave, m), 0);
+	pthread_join(t, NULL);
+	lock_kernel_part = unlock_foreign;
+	CU_ASSERT_EQUAL(nooks_xpc_ext(lock_dom, lock_ext, m, 0), 0);
+	CU_ASSERT_EQUAL(mutex_trylock(m), 0);	/* still held */
+	lock_kernel_part = lock_orphan;
+	CU_ASSERT_EQUAL(nooks_xpc_ext(lock_dom, lock_ext, m, 0), -1);
+	nooks_domain_stats(lock_dom, &st);
+	CU_ASSERT_PTR_NOT_NULL(strstr(st.reason, "held by a thread that has ended"));
+	nooks_domain_reset_wait(lock_dom, NULL);
+	mutex_unlock(m);
+	CU_ASSERT_EQUAL(mutex_trylock(m), 1);
+	mutex_unlock(m);
+	mutex_destroy(m);
+	nooks_domain_destroy(lock_dom);
+}
+
 void register_core_tests(void)
 {
 	CU_pSuite s = CU_add_suite("core", NULL, NULL);
@@ -234,4 +302,9 @@ void register_core_tests(void)
 	CU_add_test(s, "pr_warn formats then logs", test_printk_formatted);
 	CU_add_test(s, "module_param_get: values, -EPERM, -ENOENT, -ENAMETOOLONG", test_module_params);
 	CU_add_test(s, "jiffies_ms advances in milliseconds", test_jiffies);
+#if !defined(__SANITIZE_ADDRESS__)
+	/* a crossing: AddressSanitizer cannot follow its stack switch and
+	 * the jump out of it (as in tests/runtime) */
+	CU_add_test(s, "a module's relock, foreign unlock, orphan lock", test_lock_misuse_by_module);
+#endif
 }
