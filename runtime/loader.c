@@ -242,24 +242,6 @@ static int install_heap(struct nooks_ext *e, struct nooks_extlib_heap *x)
 	return 0;
 }
 
-/* ---- faults, in words ------------------------------------------------------- */
-
-/* d's last fault with the faulting symbol when known (before the object
- * is unmapped). */
-static const char *fault_text(struct nooks_domain *d, char *buf, size_t n)
-{
-	struct nooks_domain_stats st;
-	Dl_info di;
-
-	nooks_domain_stats(d, &st);
-	size_t k = strlen(nooks_fault_describe(&st, buf, n));
-	if (st.last_fault == NOOKS_FAULT_SIGNAL && st.last_pc && k < n &&
-	    dladdr((void *)st.last_pc, &di) && di.dli_sname)
-		snprintf(buf + k, n - k, " in %s+%#lx", di.dli_sname,
-			 (unsigned long)(st.last_pc - (uintptr_t)di.dli_saddr));
-	return buf;
-}
-
 /* ---- the private copy ------------------------------------------------------- */
 
 #if __SIZEOF_POINTER__ == 8
@@ -1326,7 +1308,7 @@ static void retire_copy(struct nooks_ext *e, bool unloading)
 			if (run_stage(e, fd, fini_thunk, "destructors"))
 				nk_logf("nooks: %s: %s at %s faulted: %s; %s all the same",
 					e->name, fini_step(e, fd), unloading ? "unload" : "reload",
-					fault_text(fd, why, sizeof(why)),
+					nk_fault_text(fd, why, sizeof(why)),
 					unloading ? "unloading" : "reloading");
 			nooks_domain_reset_wait(fd, NULL);	/* what they made */
 			end_threads(e, e->d);
@@ -1407,7 +1389,7 @@ static int open_ext(struct nooks_ext *e, char *err, size_t errlen)
 	/* the copy is dead: what its constructors made goes, and so do
 	 * their threads and handlers; the domain is up again for the next
 	 * try (its fault stays recorded) */
-	fault_text(e->d, why, sizeof(why));
+	nk_fault_text(e->d, why, sizeof(why));
 	nk_logf("nooks: %s: its constructor faulted: %s", e->name, why);
 	snprintf(err, errlen, "a constructor of '%s' faulted: %s", e->path, why);
 	drop_handlers(e);

@@ -136,6 +136,9 @@ void *nk_tracker_registered(struct nooks_domain *d, void (*kind)(void *), unsign
  * to nk_replay_close() (at unload); without one nothing is logged. */
 int nk_replay_open(struct nooks_domain *d);
 void nk_replay_close(struct nooks_domain *d);
+/* recovery.c: d's last fault for the log, with the faulting symbol when
+ * known ("Segmentation fault at 0 in ext_null+0x4").  Returns buf. */
+const char *nk_fault_text(struct nooks_domain *d, char *buf, size_t n);
 /* recovery.c: one line to the runtime's log (nooks_set_log). */
 void nk_logf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -175,8 +175,6 @@ static void init_thunk(void *p)
 }
 
 /* Runs the extension's init inside its domain; 0 or why not (logged). */
-static const char *fault_text(const struct nooks_domain_stats *st, char *buf, size_t n);
-
 static int run_init(struct nooks_sup *s)
 {
 	struct init_frame f = { .ret = -1 };
@@ -198,11 +196,9 @@ static int run_init(struct nooks_sup *s)
 		return 1;
 	}
 	if (r) {
-		struct nooks_domain_stats st;
 		char why[160];
-		nooks_domain_stats(s->d, &st);
 		logf_(s, "%s faulted: %s: not restarting", s->init,
-		      fault_text(&st, why, sizeof(why)));
+		      nk_fault_text(s->d, why, sizeof(why)));
 		return -1;
 	}
 	if (f.ret != 0) {
@@ -259,22 +255,22 @@ const char *nooks_fault_describe(const struct nooks_domain_stats *st, char *buf,
 	return buf;
 }
 
-/* The log's version: with the faulting symbol when it is known. */
-static const char *fault_text(const struct nooks_domain_stats *st, char *buf, size_t n)
+const char *nk_fault_text(struct nooks_domain *d, char *buf, size_t n)
 {
+	struct nooks_domain_stats st;
 	Dl_info di;
-	size_t k = strlen(nooks_fault_describe(st, buf, n));
 
-	if (st->last_fault == NOOKS_FAULT_SIGNAL && st->last_pc &&
-	    dladdr((void *)st->last_pc, &di) && di.dli_sname)
+	nooks_domain_stats(d, &st);
+	size_t k = strlen(nooks_fault_describe(&st, buf, n));
+	if (st.last_fault == NOOKS_FAULT_SIGNAL && st.last_pc && k < n &&
+	    dladdr((void *)st.last_pc, &di) && di.dli_sname)
 		snprintf(buf + k, n - k, " in %s+%#lx", di.dli_sname,
-			 (unsigned long)(st->last_pc - (uintptr_t)di.dli_saddr));
+			 (unsigned long)(st.last_pc - (uintptr_t)di.dli_saddr));
 	return buf;
 }
 
 int nooks_sup_recover(struct nooks_sup *s)
 {
-	struct nooks_domain_stats st;
 	struct nooks_release_stats rs;
 	char why[160], err[256];
 	long long now = now_ms();
@@ -284,8 +280,7 @@ int nooks_sup_recover(struct nooks_sup *s)
 again:
 	now = now_ms();
 	s->failures++;
-	nooks_domain_stats(s->d, &st);
-	logf_(s, "fault: %s", fault_text(&st, why, sizeof(why)));
+	logf_(s, "fault: %s", nk_fault_text(s->d, why, sizeof(why)));
 
 	/* failures within the window */
 	int keep = 0;
