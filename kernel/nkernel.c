@@ -589,7 +589,6 @@ static void cmd_stats(FILE *out)
 	reply(out, "mappings %ld", maps);
 	reply(out, "rss_kb %ld", rss);
 	reply(out, "tracked %ld", nooks_tracked_objects());
-	reply(out, "protection_changes %lu", nooks_protection_changes());
 }
 
 /* Makes the module fail in its own code, then waits for its recovery. */
@@ -614,8 +613,11 @@ static int cmd_inject(FILE *out, const char *name, const char *kind, char *err, 
 			 m ? mstate_names[m->state] : "");
 		return -1;
 	}
+	/* the object's address as the module sees kernel objects: the
+	 * arena's read-only view when isolated */
 	struct entry_frame f = { .fn = nooks_ext_sym(m->e, "nk_fault_inject"), .kind = k,
-				 .addr = (unsigned long)canary };
+				 .addr = (unsigned long)(m->backend == NOOKS_BACKEND_NONE ?
+							 (void *)canary : nooks_arena_ro(canary)) };
 	if (!f.fn) {
 		pthread_mutex_unlock(&mod_lock);
 		snprintf(err, errlen, "%s has no fault-injection hook (nk_fault_inject)", name);
@@ -1148,6 +1150,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	*canary = 0x6b65726e656cUL;
+	if (!nooks_arena_protected())
+		fprintf(stderr, "nkernel: no read-only view of the object arena "
+			"(memfd_create failed): isolated modules can write kernel objects\n");
 	control_fd = open_control(opt.control);
 	if (control_fd < 0)
 		return 1;

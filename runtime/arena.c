@@ -1,14 +1,20 @@
 /*
  * arena.c - the kernel's object arena.
  *
- * One reserved mapping holds every kernel object that crosses into
- * extensions, so the isolating backends protect them all with one
- * mprotect().  The allocator's own bookkeeping (size classes, free lists)
- * lives outside the arena on the ordinary heap: the arena may be
- * read-only at any moment (another thread running an extension), and
- * the allocator must never write into it except to zero a block it hands
- * out (a write that, if it faults, waits in xpc.c's handler until the
- * arena is writable again).
+ * One reserved region holds every kernel object that crosses into
+ * extensions.  It is a memfd mapped twice: a read-write view, the only
+ * one kernel code uses (nooks_arena_alloc returns its addresses), and a
+ * view that is read-only for good, the only one extension code ever sees
+ * (the tracker's nooks_out hands out nooks_arena_ro() of an object,
+ * nooks_in takes it back).  No protection ever changes: a kernel thread
+ * writes its objects while another thread runs extension code, and an
+ * extension's write through any address it was given faults.  The
+ * allocator's own bookkeeping (size classes, free lists) lives outside
+ * the arena on the ordinary heap.
+ *
+ * Where memfd_create or the second mapping fails (it does not on Linux
+ * 3.17 or later), the arena is one anonymous mapping and its read-only
+ * view is itself: nooks_arena_protected() says 0 and the kernel logs it.
  *
  * Size classes are powers of two from 16 bytes to 1 MiB; a freed block
  * goes back to its class's free list.  Blocks are never returned to the
@@ -20,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "nooks_internal.h"
 #include "nooks_runtime.h"
@@ -31,6 +38,9 @@
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned char *base, *bump, *end;
+/* the read-only view: ro_base - base, 0 when there is none (set once,
+ * before base: readers without the lock see base only with it) */
+static uintptr_t ro_delta;
 
 struct freelist {
 	void **v;
@@ -45,34 +55,76 @@ static int arena_init_locked(void)
 {
 	if (base)
 		return 0;
-	void *p = mmap(NULL, NOOKS_ARENA_SIZE, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	void *p = MAP_FAILED, *ro = MAP_FAILED;
+	int fd = memfd_create("nooks-arena", MFD_CLOEXEC);
+	if (fd >= 0 && ftruncate(fd, NOOKS_ARENA_SIZE) == 0) {
+		p = mmap(NULL, NOOKS_ARENA_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_NORESERVE, fd, 0);
+		if (p != MAP_FAILED)
+			ro = mmap(NULL, NOOKS_ARENA_SIZE, PROT_READ,
+				  MAP_SHARED | MAP_NORESERVE, fd, 0);
+		if (ro == MAP_FAILED && p != MAP_FAILED) {
+			munmap(p, NOOKS_ARENA_SIZE);
+			p = MAP_FAILED;
+		}
+	}
+	if (fd >= 0)
+		close(fd);		/* the mappings keep the memory */
+	if (p == MAP_FAILED)		/* one view only: no protection */
+		p = mmap(NULL, NOOKS_ARENA_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return -1;
 	block_class = malloc(NOOKS_ARENA_SIZE >> MIN_SHIFT);
 	if (!block_class) {
 		munmap(p, NOOKS_ARENA_SIZE);
+		if (ro != MAP_FAILED)
+			munmap(ro, NOOKS_ARENA_SIZE);
 		return -1;
 	}
 	memset(block_class, 0xff, NOOKS_ARENA_SIZE >> MIN_SHIFT);
-	base = bump = p;
-	end = base + NOOKS_ARENA_SIZE;
+	if (ro != MAP_FAILED)
+		ro_delta = (uintptr_t)ro - (uintptr_t)p;
+	__atomic_store_n(&end, (unsigned char *)p + NOOKS_ARENA_SIZE, __ATOMIC_RELAXED);
+	bump = p;
+	__atomic_store_n(&base, (unsigned char *)p, __ATOMIC_RELEASE);
 	return 0;
 }
 
-void nk_arena_range(uintptr_t *start, uintptr_t *stop)
+static void arena_init(void)
 {
+	if (__atomic_load_n(&base, __ATOMIC_ACQUIRE))
+		return;
 	pthread_mutex_lock(&lock);
 	arena_init_locked();
-	*start = (uintptr_t)base;
-	*stop = (uintptr_t)end;
 	pthread_mutex_unlock(&lock);
+}
+
+int nooks_arena_protected(void)
+{
+	arena_init();
+	return ro_delta != 0;
+}
+
+void *nooks_arena_ro(const void *p)
+{
+	return nooks_in_arena(p) ? (void *)((uintptr_t)p + ro_delta) : (void *)p;
+}
+
+void *nk_arena_rw(const void *p)
+{
+	const unsigned char *b = __atomic_load_n(&base, __ATOMIC_ACQUIRE);
+	uintptr_t a = (uintptr_t)p;
+
+	if (!b || !ro_delta || a - ((uintptr_t)b + ro_delta) >= NOOKS_ARENA_SIZE)
+		return (void *)p;
+	return (void *)(a - ro_delta);
 }
 
 int nooks_in_arena(const void *p)
 {
-	const unsigned char *c = p;
-	return base && c >= base && c < end;
+	const unsigned char *b = __atomic_load_n(&base, __ATOMIC_ACQUIRE);
+	return b && (uintptr_t)p - (uintptr_t)b < NOOKS_ARENA_SIZE;
 }
 
 static int class_of(size_t size)

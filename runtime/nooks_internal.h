@@ -91,8 +91,9 @@ struct nooks_domain {
 	atomic_int failing;		/* nooks_domain_fail() under way on it */
 };
 
-/* arena.c: the arena's range (reserving it on first use). */
-void nk_arena_range(uintptr_t *start, uintptr_t *end);
+/* arena.c: the read-write address of p when p is in the arena's
+ * read-only view, p itself otherwise. */
+void *nk_arena_rw(const void *p);
 
 /* ---- heap.c: per-domain heaps (issue #4) ---------------------------------- */
 

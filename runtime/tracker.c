@@ -834,6 +834,7 @@ void *nooks_in(struct nooks_domain *d, const void *p, const struct nooks_type *t
 
 	if (!p || !t)
 		return NULL;
+	p = nk_arena_rw(p);	/* extension code sees the read-only view */
 	LOCK();
 	struct entry *e = find_entry(p);
 	if (e) {
@@ -850,6 +851,14 @@ void *nooks_in(struct nooks_domain *d, const void *p, const struct nooks_type *t
 	}
 	UNLOCK();
 	return ret;
+}
+
+/* What d's code is given for obj: the arena's read-only view of it on an
+ * isolating backend (arena.c); the none backend runs it as it would run
+ * natively. */
+static inline void *ext_view(const struct nooks_domain *d, void *obj)
+{
+	return d->backend == NOOKS_BACKEND_NONE ? obj : nooks_arena_ro(obj);
 }
 
 void *nooks_out(struct nooks_domain *d, void *obj, const struct nooks_type *t)
@@ -869,7 +878,7 @@ void *nooks_out(struct nooks_domain *d, void *obj, const struct nooks_type *t)
 	if (e && !same_type(e->t, t))
 		goto out;
 	if (e && !t->sync_in && owned_by(e, d)) {
-		ret = obj;		/* its own, no shadow: nothing to note */
+		ret = ext_view(d, obj);	/* its own, no shadow: nothing to note */
 		goto out;
 	}
 	v = e ? view_of(e, d) : NULL;
@@ -893,7 +902,7 @@ void *nooks_out(struct nooks_domain *d, void *obj, const struct nooks_type *t)
 		t->sync_in(v->shadow, obj);
 		ret = v->shadow;
 	} else {
-		ret = obj;
+		ret = ext_view(d, obj);
 	}
 	goto out;
 fail:

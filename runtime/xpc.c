@@ -4,21 +4,18 @@
  * A crossing into an extension (nooks_xpc_ext) on an isolating backend:
  *   1. pushes a per-thread frame holding a recovery point (sigsetjmp
  *      without the signal mask: no system call per crossing);
- *   2. makes the kernel's object arena read-only if no other thread has
- *      already (a process-wide count: the first one in protects, the last
- *      one out unprotects);
- *   3. arms the thread's deadline for the watchdog;
- *   4. calls the thunk on the thread's extension stack (1 MiB with a
+ *   2. arms the thread's deadline for the watchdog;
+ *   3. calls the thunk on the thread's extension stack (1 MiB with a
  *      guard page below it), unless already on it (a nested crossing).
+ * No protection changes on any crossing: extension code only ever sees
+ * the arena's read-only view (arena.c), kernel code its read-write one.
  * A fault while the thread runs extension code (SIGSEGV, SIGBUS, SIGILL,
  * SIGFPE, SIGABRT, or the watchdog's signal after the deadline) lands in
  * the handler on the thread's alternate signal stack, which records it in
  * the domain and jumps back to the recovery point: the crossing returns
  * -1, the domain is down, and the signals are unblocked again (a jump out
  * of a handler leaves them blocked).  A fault in kernel code is the
- * kernel's own bug: the default action runs and the process dies loudly,
- * except for one case: a kernel thread writing the arena while another
- * thread's extension runs waits until the arena is writable and retries.
+ * kernel's own bug: the default action runs and the process dies loudly.
  *
  * The thread is "in extension code" from the moment the thunk starts
  * until it returns, except during a crossing back into the kernel
@@ -87,16 +84,9 @@ struct xthread {
 	/* liveness bounds (nooks_bound_push), innermost last */
 	struct { long long at_ns; unsigned ms; const char *what; } bounds[MAX_BOUNDS];
 	int nbounds;
-	/* in protect_enter/leave, holding prot_lock: an asynchronous unwind
-	 * (watchdog, another thread's fault) must not jump out now; it is
-	 * retried (the watchdog re-arms, recovery signals again) */
-	volatile sig_atomic_t in_prot;
 };
 
 static __thread struct xthread xt = { .slot = -1 };
-static __thread unsigned long arena_retries;	/* see handler() */
-static __thread uintptr_t arena_retry_addr;
-static __thread unsigned long arena_retry_changes;
 
 struct nooks_domain *nooks_self(void)
 {
@@ -242,95 +232,6 @@ static struct wslot *my_slot(void)
 	return &slots[xt.slot];
 }
 
-/* ---- arena protection --------------------------------------------------- */
-
-/*
- * The arena is read-only whenever a thread may run extension code
- * (prot_count > 0).  Lazily: entering makes it read-only if it is not;
- * leaving changes nothing; only a kernel write into the read-only arena
- * (a fault, in handler()) makes it writable again, once no thread runs
- * extension code.  So crossings that write no kernel object (most of
- * them) make no system call at all, where every 0<->1 change of the
- * count used to cost an mprotect pair.
- *
- * arena_ro says what the protection is (or is about to be); changes of
- * the protection happen under prot_flag, a spin lock, since the handler
- * takes it too.  The writer clears arena_ro before checking the count a
- * last time, and an entering thread counts itself before it reads
- * arena_ro (both sequentially consistent), so either the entering thread
- * sees the flag cleared and takes the slow path, or the writer sees it
- * counted and backs off: the arena is never writable while extension
- * code runs.
- */
-static atomic_int prot_count;		/* threads that may run extension code */
-static atomic_int arena_ro;		/* the arena is (being made) read-only */
-static atomic_flag prot_flag = ATOMIC_FLAG_INIT;
-static atomic_ulong prot_changes;	/* nooks_protection_changes() */
-static uintptr_t arena_lo, arena_hi;
-
-static void prot_lock(void)
-{
-	while (atomic_flag_test_and_set(&prot_flag))
-		sched_yield();
-}
-
-static void prot_unlock(void)
-{
-	atomic_flag_clear(&prot_flag);
-}
-
-static void protect_enter(void)
-{
-	atomic_fetch_add(&prot_count, 1);
-	if (atomic_load(&arena_ro))
-		return;
-	xt.in_prot = 1;
-	prot_lock();
-	if (!atomic_load(&arena_ro)) {
-		mprotect((void *)arena_lo, arena_hi - arena_lo, PROT_READ);
-		atomic_fetch_add(&prot_changes, 1);
-		atomic_store(&arena_ro, 1);
-	}
-	prot_unlock();
-	xt.in_prot = 0;
-}
-
-static void protect_leave(void)
-{
-	atomic_fetch_sub(&prot_count, 1);
-}
-
-unsigned long nooks_protection_changes(void)
-{
-	return atomic_load(&prot_changes);
-}
-
-/* In the handler, for a kernel write into the read-only arena: make it
- * writable if no thread may run extension code; 0 if it is (retry the
- * write), -1 if not yet (wait). */
-static int arena_make_writable(void)
-{
-	int ret = -1;
-
-	if (atomic_load(&prot_count) > 0)
-		return -1;
-	prot_lock();
-	if (!atomic_load(&arena_ro)) {
-		ret = 0;		/* someone else did */
-	} else {
-		atomic_store(&arena_ro, 0);
-		if (atomic_load(&prot_count) == 0) {
-			mprotect((void *)arena_lo, arena_hi - arena_lo, PROT_READ | PROT_WRITE);
-			atomic_fetch_add(&prot_changes, 1);
-			ret = 0;
-		} else {
-			atomic_store(&arena_ro, 1);	/* one came in: back off */
-		}
-	}
-	prot_unlock();
-	return ret;
-}
-
 /* ---- fault handler ------------------------------------------------------ */
 
 static const int fault_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
@@ -355,8 +256,6 @@ static void handler(int sig, siginfo_t *si, void *uctx)
 	if (sig == UNWIND_SIG) {
 		/* another thread faulted this thread's domain: leave it too,
 		 * if still inside (the fault's cause stays recorded) */
-		if (xt.in_prot)
-			return;		/* recovery signals again */
 		if (f && xt.self && atomic_load(&xt.self->state) == NOOKS_DOWN)
 			siglongjmp(f->env, 1);
 		/* in kernel code called by the domain: returning interrupts a
@@ -368,11 +267,6 @@ static void handler(int sig, siginfo_t *si, void *uctx)
 	if (sig == WATCHDOG_SIG) {
 		if (!f || !xt.self)
 			return;		/* the call finished in time */
-		if (xt.in_prot) {	/* not now: again in a moment */
-			if (xt.slot >= 0)
-				atomic_store(&slots[xt.slot].deadline_ns, now_ns() + 1000000LL);
-			return;
-		}
 		atomic_store(&f->d->last_fault, NOOKS_FAULT_TIMEOUT);
 		atomic_store(&f->d->last_signal, 0);
 		siglongjmp(f->env, 1);
@@ -387,28 +281,6 @@ static void handler(int sig, siginfo_t *si, void *uctx)
 			     (uintptr_t)((ucontext_t *)uctx)->uc_mcontext.gregs[REG_RIP]);
 #endif
 		siglongjmp(f->env, 1);
-	}
-	if (sig == SIGSEGV && arena_hi && (uintptr_t)si->si_addr >= arena_lo &&
-	    (uintptr_t)si->si_addr < arena_hi) {
-		/* a new address, or the protection changed since this
-		 * thread's last such fault: progress, not a stuck arena */
-		unsigned long changes = atomic_load(&prot_changes);
-		if (arena_retry_addr != (uintptr_t)si->si_addr ||
-		    arena_retry_changes != changes) {
-			arena_retry_addr = (uintptr_t)si->si_addr;
-			arena_retries = 0;
-		}
-		if (++arena_retries > 1000000)
-			die_default(sig);	/* read-only for good: a bug */
-		/* kernel code writing the read-only arena: make it writable
-		 * once no thread runs extension code, then retry the write.
-		 * The arena is never read-only for any other reason; the
-		 * bound (a million retries of one address) catches a bug that
-		 * would make it so. */
-		while (arena_make_writable())
-			sched_yield();
-		arena_retry_changes = atomic_load(&prot_changes);
-		return;
 	}
 	die_default(sig);
 }
@@ -434,7 +306,6 @@ static void install_handlers(void)
 	sigaddset(&sa.sa_mask, UNWIND_SIG);
 	sigaction(WATCHDOG_SIG, &sa, NULL);
 	sigaction(UNWIND_SIG, &sa, NULL);
-	nk_arena_range(&arena_lo, &arena_hi);
 }
 
 /* The thread's alternate signal stack and extension stack, made once. */
@@ -716,7 +587,6 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		xt.top = g->prev;
 		xt.self = g->saved_self;
 		xt.ext_resume = g->saved_ext_resume;
-		protect_leave();
 		int up = NOOKS_UP;
 		int first = atomic_compare_exchange_strong(&g->d->state, &up, NOOKS_DOWN);
 		atomic_fetch_add(&g->d->faults, 1);
@@ -730,7 +600,6 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		return -1;
 	}
 
-	protect_enter();
 	xt.top = &f;
 	/* counted inside only once a jump lands on this frame (which undoes
 	 * it), and the deadline armed only once the handler sees extension
@@ -756,7 +625,6 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 	xt.ext_resume = f.saved_ext_resume;
 	xt.self = f.saved_self;
 	xt.top = f.prev;
-	protect_leave();
 	if (w) {
 		atomic_store(&w->deadline_ns, prev_deadline);
 		atomic_store(&w->running, f.saved_self);
@@ -782,16 +650,13 @@ static void kernel_side(void *p)
 	struct kcall k = *(struct kcall *)p;
 	struct nooks_domain *saved = xt.self, *saved_calling = xt.calling;
 	unsigned char *saved_resume = xt.ext_resume;
-	/* kernel code: the arena writable for it (best effort: while another
-	 * thread's extension runs it stays read-only and the kernel's writes
-	 * wait in the handler), faults are the kernel's again, and no
-	 * deadline runs: a crossing's deadline bounds the time its extension
+	/* kernel code: faults are the kernel's again, and no deadline runs: a crossing's deadline bounds the time its extension
 	 * code runs without coming back to the kernel, which is re-armed
 	 * when the call returns (a thread may block in the kernel for good) */
 	struct wslot *w = xt.slot >= 0 ? &slots[xt.slot] : NULL;
 
-	/* kernel mode first (self NULL: from here an unwind signal only
-	 * interrupts a blocking call), then the protection */
+	/* kernel mode (self NULL: from here an unwind signal only
+	 * interrupts a blocking call) */
 	xt.self = NULL;
 	xt.calling = saved;
 	xt.ext_resume = k.ext_resume;
@@ -800,9 +665,7 @@ static void kernel_side(void *p)
 		atomic_store(&w->running, NULL);
 		atomic_store(&w->calling, saved);
 	}
-	protect_leave();
 	k.fn(k.frame);
-	protect_enter();
 	if (w) {
 		atomic_store(&w->calling, saved_calling);
 		atomic_store(&w->running, saved);

@@ -23,7 +23,7 @@ extern "C" {
 
 enum nooks_backend {
 	NOOKS_BACKEND_NONE,	/* direct calls: no isolation, no recovery */
-	NOOKS_BACKEND_MPROTECT,	/* arena read-only while the extension runs,
+	NOOKS_BACKEND_MPROTECT,	/* kernel objects seen through a read-only view,
 				 * own stack with a guard page, faults contained */
 	NOOKS_BACKEND_PKEY,	/* like mprotect with protection keys; falls
 				 * back to mprotect where keys are missing */
@@ -126,10 +126,6 @@ int nooks_domain_allow(struct nooks_domain *d, const void *p, size_t len, int wr
 /* Objects the tracker knows now (held by extensions, lent, or the
  * kernel's): for leak checks (nkctl stats). */
 long nooks_tracked_objects(void);
-
-/* How many times the arena's protection has changed (mprotect calls of
- * the mprotect backend): a cost counter for benchmarks and nkctl stats. */
-unsigned long nooks_protection_changes(void);
 
 /* Default deadline of a crossing when the IDL gives none (ms; 0: none). */
 void nooks_set_default_timeout(unsigned ms);
@@ -297,14 +293,25 @@ void nooks_set_log(void (*fn)(const char *line));
 /* ---- the kernel's object arena ------------------------------------------ */
 
 /*
- * Kernel objects that cross the boundary live here: the isolating
- * backends make the whole arena read-only while an extension runs, so an
- * extension's write to a kernel object faults instead of landing.
- * Zeroed memory, 16-byte aligned; NULL when the arena is full.
+ * Kernel objects that cross the boundary live here.  The arena is mapped
+ * twice: the kernel uses the read-write addresses nooks_arena_alloc
+ * returns; extension code on an isolating backend only ever sees the
+ * read-only view of an object (nooks_out gives it, nooks_in takes it
+ * back), so its writes to a kernel object fault instead of landing,
+ * while kernel threads write freely.  Zeroed memory, 16-byte aligned;
+ * NULL when the arena is full.
  */
 void *nooks_arena_alloc(size_t size);
 void nooks_arena_free(void *p);
+/* p is a (read-write) arena address */
 int nooks_in_arena(const void *p);
+/* What extension code is given for arena object p: its address in the
+ * read-only view (p itself when p is not in the arena).  Kernel code that
+ * hands an object to an isolated extension without a wrapper uses it. */
+void *nooks_arena_ro(const void *p);
+/* 1 when the read-only view exists (0: one mapping only, nothing of the
+ * arena is protected; the kernel should say so). */
+int nooks_arena_protected(void);
 
 /* ---- per-domain heaps ------------------------------------------------------ */
 

@@ -497,9 +497,8 @@ static void test_pthread_exit_kernel_thread(void)
 	}
 	CU_ASSERT_EQUAL(count_open_fds(), fds);
 	CU_ASSERT_EQUAL(count_mappings(), maps);
-	/* the runtime's state is whole: the kernel writes the arena (a
-	 * protection count left behind would keep it read-only for good),
-	 * and crossings go in and out */
+	/* the runtime's state is whole: the kernel writes the arena, and
+	 * crossings go in and out */
 	unsigned char *obj = nooks_arena_alloc(64);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(obj);
 	memset(obj, 0xab, 64);
