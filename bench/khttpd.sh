@@ -209,6 +209,7 @@ for b in mprotect pkey; do
 	[ "$actual" = "$b" ] || name="$b (falls back to $actual here)"
 	note "recovery, $b: $faults injections"
 	: > "$tmp/rec"
+	: > "$tmp/phases"
 	for i in $(seq 1 "$faults"); do
 		out=$("$ctl" -s "$sock" inject khttpd null 2>&1) ||
 			die "inject $i failed ($b): $out"
@@ -216,6 +217,10 @@ for b in mprotect pkey; do
 		line=$(grep 'recovered in' <<< "$out") || die "inject $i: not recovered ($b): $out"
 		awk '{ for (i = 1; i <= NF; i++) if ($i == "in") { n = $(i + 1); m = substr($(i + 3), 2); print n, m, m - n; exit } }' \
 			<<< "$line" >> "$tmp/rec"
+		# "khttpd: phases: unwind N us, release N us, reload N us, init N us, replay N us"
+		line=$(grep 'phases:' <<< "$out") || die "inject $i: no phases ($b): $out"
+		awk '{ for (i = 1; i < NF; i++) if ($(i + 2) ~ /^us/) printf "%s ", $(i + 1); print "" }' \
+			<<< "$line" >> "$tmp/phases"
 	done
 	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/f100")" = 200 ] ||
 		die "khttpd does not serve after $faults faults ($b)"
@@ -226,13 +231,20 @@ for b in mprotect pkey; do
 	read -r m3 _ w3 <<< "$(awk '{ print $2 }' "$tmp/rec" | stats)"
 	echo "| $name: injection to the error return (fault, unwind, hand-off to the recovery thread) | $(fmt_us "$m1") | $(fmt_us "$w1") |"
 	echo "| $name: error return to serving again (release, reload, init) | $(fmt_us "$m2") | $(fmt_us "$w2") |"
+	col=1
+	for ph in "unwind (the domain's other threads leave it)" "release (what it held)" \
+		"reload (the object)" "init (its init_module)" "replay (logged calls)"; do
+		read -r pm _ pw <<< "$(awk -v c=$col '{ print $c }' "$tmp/phases" | stats)"
+		echo "| $name: &nbsp; of which $ph | $(fmt_us "$pm") | $(fmt_us "$pw") |"
+		col=$((col + 1))
+	done
 	echo "| $name: injection to serving again | $(fmt_us "$m3") | $(fmt_us "$w3") |"
-	echo "$b $m3" >> "$tmp/recovery_medians"
+	echo "$b $m3 $w3" >> "$tmp/recovery_medians"
 done
 echo
-if awk '$2 >= 1000 { bad = 1 } END { exit bad ? 0 : 1 }' "$tmp/recovery_medians"; then
+if awk '$2 >= 200 || $3 >= 1000 { bad = 1 } END { exit bad ? 0 : 1 }' "$tmp/recovery_medians"; then
 	verdict="not met"
 else
 	verdict="met"
 fi
-echo "Goal: recovery well under a millisecond for in-process backends: $verdict (median injection to serving again: $(awk '{ printf "%s%s %s", (NR > 1 ? "; " : ""), $1, ($2 < 1000 ? sprintf("%.0f us", $2) : sprintf("%.2f ms", $2 / 1000)) }' "$tmp/recovery_medians"))."
+echo "Goal: khttpd recovery, injection to serving again, median under 200 us and worst under 1 ms: $verdict ($(awk 'function t(x) { return x < 1000 ? sprintf("%.0f us", x) : sprintf("%.2f ms", x / 1000) } { printf "%s%s median %s, worst %s", (NR > 1 ? "; " : ""), $1, t($2), t($3) }' "$tmp/recovery_medians"))."

@@ -17,6 +17,15 @@
  * task->ops->threadfn(task), reading task->ops on the new thread: when
  * the extension is isolated, the wrapper of wake_up_process has replaced
  * ops with a table that enters the extension.
+ *
+ * Threads are pooled: a thread whose threadfn returned parks (up to
+ * POOL_MAX of them, each for POOL_IDLE_MS) and the next wake_up_process
+ * runs its task on it.  A restarted extension's init starting its 16
+ * workers again (or a kernel starting a thread per connection) then
+ * costs a wake-up each, not a pthread_create with its stack mappings and
+ * the runtime's per-thread extension and signal stacks, which were most
+ * of a recovery; kthread_stop waits for threadfn to return, not for the
+ * thread to end.
  */
 #include <errno.h>
 #include <limits.h>
@@ -43,10 +52,29 @@ enum kthread_state {
 	KT_JOINED,	/* stopped and joined: exit_code final */
 };
 
+#define POOL_MAX 64
+#define POOL_IDLE_MS 10000
+
+/* A pooled thread: runs one task's threadfn after another. */
+struct worker {
+	struct worker *next;		/* in the idle list */
+	pthread_t thread;
+	pthread_cond_t cond;		/* a task was given to it */
+	struct task_struct *task;	/* NULL: idle */
+};
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct worker *idle;
+static unsigned nidle;
+
 struct kthread {
 	pthread_t thread;
 	pthread_mutex_t lock;	/* state transitions; held across the join */
 	enum kthread_state state;
+	/* threadfn returned (the "join": the thread itself goes on) */
+	pthread_mutex_t done_lock;
+	pthread_cond_t done_cond;
+	bool done;
 	atomic_bool stop;
 	int stop_fd;		/* eventfd: readable once stop is asked */
 	int exit_code;
@@ -83,6 +111,8 @@ struct task_struct *kthread_create(const char *name)
 	if (k->stop_fd < 0)
 		goto fail;
 	pthread_mutex_init(&k->lock, NULL);
+	pthread_mutex_init(&k->done_lock, NULL);
+	pthread_cond_init(&k->done_cond, NULL);
 	k->state = KT_NEW;
 	if (name) {
 		strncpy(task->comm, name, TASK_COMM_LEN - 1);
@@ -103,15 +133,16 @@ static void task_free(struct task_struct *task)
 	struct kthread *k = kt(task);
 	close(k->stop_fd);
 	pthread_mutex_destroy(&k->lock);
+	pthread_mutex_destroy(&k->done_lock);
+	pthread_cond_destroy(&k->done_cond);
 	free(k);
 	task->kpriv = NULL;
 	nooks_arena_free(task);
 	atomic_fetch_sub(&nk_nr_tasks, 1);
 }
 
-static void *kthread_main(void *arg)
+static void run_task(struct task_struct *task)
 {
-	struct task_struct *task = arg;
 	struct kthread *k = kt(task);
 	/* wake_up_process first finishes making it running: a threadfn
 	 * that puts its own task at once must find it so (not the lock: a
@@ -127,9 +158,96 @@ static void *kthread_main(void *arg)
 	task->exit_code = rc;
 	current = NULL;
 	atomic_fetch_sub(&nk_nr_threads, 1);
-	if (atomic_load(&k->doomed))	/* it put itself: detached, its own */
+	if (atomic_load(&k->doomed)) {	/* it put itself: its own to free */
 		task_free(task);
+		return;
+	}
+	pthread_mutex_lock(&k->done_lock);
+	k->done = true;
+	pthread_cond_broadcast(&k->done_cond);
+	pthread_mutex_unlock(&k->done_lock);
+}
+
+static void deadline_in(struct timespec *ts, unsigned ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	for (;;) {
+		run_task(w->task);
+		pthread_mutex_lock(&pool_lock);
+		w->task = NULL;
+		if (nidle >= POOL_MAX)
+			break;
+		w->next = idle;
+		idle = w;
+		nidle++;
+		/* named once in the list: tests and ps see it parked */
+		pthread_setname_np(pthread_self(), "kthread-idle");
+		struct timespec ts;
+		deadline_in(&ts, POOL_IDLE_MS);
+		while (!w->task)
+			if (pthread_cond_timedwait(&w->cond, &pool_lock, &ts) == ETIMEDOUT &&
+			    !w->task)
+				break;
+		if (!w->task) {		/* idle too long: out of the list, and end */
+			struct worker **pp = &idle;
+			while (*pp != w)
+				pp = &(*pp)->next;
+			*pp = w->next;
+			nidle--;
+			break;
+		}
+		pthread_mutex_unlock(&pool_lock);
+	}
+	pthread_mutex_unlock(&pool_lock);
+	pthread_cond_destroy(&w->cond);
+	free(w);
 	return NULL;
+}
+
+/* Runs task on a parked thread, or a new one: 0, or -EAGAIN.  *thread is
+ * the thread it runs on. */
+static int dispatch(struct task_struct *task, pthread_t *thread)
+{
+	pthread_mutex_lock(&pool_lock);
+	struct worker *w = idle;
+	if (w) {
+		idle = w->next;
+		nidle--;
+		w->task = task;
+		*thread = w->thread;
+		pthread_cond_signal(&w->cond);
+		pthread_mutex_unlock(&pool_lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&pool_lock);
+	if (!(w = calloc(1, sizeof(*w))))
+		return -EAGAIN;
+	pthread_cond_init(&w->cond, NULL);
+	w->task = task;
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	int err = pthread_create(&w->thread, &a, worker_main, w);
+	pthread_attr_destroy(&a);
+	if (err) {
+		pthread_cond_destroy(&w->cond);
+		free(w);
+		return -EAGAIN;
+	}
+	*thread = w->thread;
+	return 0;
 }
 
 int wake_up_process(struct task_struct *task)
@@ -143,8 +261,7 @@ int wake_up_process(struct task_struct *task)
 		return -EBUSY;
 	}
 	atomic_fetch_add(&nk_nr_threads, 1);
-	int err = pthread_create(&k->thread, NULL, kthread_main, task);
-	if (err) {
+	if (dispatch(task, &k->thread)) {
 		atomic_fetch_sub(&nk_nr_threads, 1);
 		pthread_mutex_unlock(&k->lock);
 		return -EAGAIN;
@@ -156,11 +273,30 @@ int wake_up_process(struct task_struct *task)
 	return 0;
 }
 
-/* Joins k's thread within the stop bound.  A thread of an isolated
- * extension that ignores the stop that long fails its domain (it is then
- * unwound, which ends it) and gets as long again; one that still runs
- * (native, or stuck in the kernel) is left running and reported: 0 when
- * joined, -ETIMEDOUT when not. */
+/* Waits until threadfn returned, at most ms (0: for ever): 0, or
+ * -ETIMEDOUT. */
+static int wait_done(struct kthread *k, unsigned ms)
+{
+	struct timespec ts;
+	int ret = 0;
+
+	if (ms)
+		deadline_in(&ts, ms);
+	pthread_mutex_lock(&k->done_lock);
+	while (!k->done && !ret)
+		if (!ms)
+			pthread_cond_wait(&k->done_cond, &k->done_lock);
+		else if (pthread_cond_timedwait(&k->done_cond, &k->done_lock, &ts) == ETIMEDOUT)
+			ret = k->done ? 0 : -ETIMEDOUT;
+	pthread_mutex_unlock(&k->done_lock);
+	return ret;
+}
+
+/* Waits for k's threadfn to return within the stop bound.  A thread of
+ * an isolated extension that ignores the stop that long fails its domain
+ * (it is then unwound, which ends threadfn) and gets as long again; one
+ * that still runs (native, or stuck in the kernel) is left running and
+ * reported: 0 when it returned, -ETIMEDOUT when not. */
 static int join_bounded(struct task_struct *task)
 {
 	struct kthread *k = kt(task);
@@ -168,24 +304,16 @@ static int join_bounded(struct task_struct *task)
 	char why[96];
 
 	if (!bound)
-		return pthread_join(k->thread, NULL) ? -ESRCH : 0;
+		return wait_done(k, 0);
 	for (int round = 0; round < 2; round++) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += bound / 1000;
-		ts.tv_nsec += (long)(bound % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		if (!pthread_timedjoin_np(k->thread, NULL, &ts))
+		if (!wait_done(k, bound))
 			return 0;
 		if (round == 0 && k->domain) {
 			snprintf(why, sizeof(why), "kthread_stop: thread %.16s ignored the stop "
 				 "for %u ms", task->comm, bound);
 			nooks_domain_fail(k->domain, why);
 		} else if (round == 0) {
-			return pthread_join(k->thread, NULL) ? -ESRCH : 0;	/* native */
+			return wait_done(k, 0);		/* native */
 		}
 	}
 	snprintf(why, sizeof(why), "BUG: kthread_stop: thread %.16s does not stop; left running",
@@ -232,9 +360,8 @@ void put_task_struct(struct task_struct *task)
 	struct kthread *k = kt(task);
 	if (current == task) {
 		/* A thread dropping its own task (Linux: its last reference
-		 * goes when it exits): it cannot join itself, so it is
-		 * detached and frees the task when threadfn returns. */
-		pthread_detach(k->thread);
+		 * goes when it exits): it cannot wait for itself, so it
+		 * frees the task when threadfn returns. */
 		atomic_store(&k->doomed, true);
 		return;
 	}

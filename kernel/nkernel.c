@@ -656,11 +656,18 @@ static int cmd_inject(FILE *out, const char *name, const char *kind, char *err, 
 	if (k == NK_FAULT_WILD)
 		reply(out, "kernel object at %p %s", (void *)canary,
 		      *canary == canary_before ? "intact" : "CORRUPTED");
-	if (m->state == M_LIVE)
+	if (m->state == M_LIVE) {
+		struct nooks_sup_stats ss;
+		nooks_sup_stats(m->sup, &ss);
 		reply(out, "%s: recovered in %lld us (%lld us from the injection)", name,
 		      m->last_recovery_us, now_us() - t0);
-	else
+		reply(out, "%s: phases: unwind %lld us, release %lld us, reload %lld us, "
+		      "init %lld us, replay %lld us", name, ss.unwind_ns / 1000,
+		      ss.release_ns / 1000, ss.reload_ns / 1000, ss.init_ns / 1000,
+		      ss.replay_ns / 1000);
+	} else {
 		reply(out, "%s: not restarted (%s)", name, mstate_names[m->state]);
+	}
 	pthread_mutex_unlock(&mod_lock);
 	return 0;
 }

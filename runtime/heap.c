@@ -16,8 +16,8 @@
  * Lifetime: a heap belongs to one loaded extension (nooks_ext) and lasts
  * until it is unloaded.  When the domain's holdings are released
  * (recovery, nooks_domain_reset; unload, nooks_domain_destroy) the heap is
- * *closed*: every page is given back (MADV_DONTNEED), the bump pointer
- * and free lists start over, and until the loader opens it again for the
+ * *closed*: its pages beyond the first MiB are given back (MADV_DONTNEED),
+ * the bump pointer and free lists start over, and until the loader opens it again for the
  * next copy of the extension, frees of heap pointers are ignored and
  * allocations fail (extlib.c then uses libc): the dying copy's destructors
  * run at dlclose and must not scribble on the next copy's heap.  The
@@ -46,6 +46,7 @@
 #define MAGIC 0x6e6b6870u		/* "nkhp" */
 #define NCLASS 48			/* the largest: 48 << 23 = 384 MiB */
 #define BIG_CLASS 26			/* 256 KiB: freed blocks give pages back */
+#define NK_HEAP_KEEP ((uintptr_t)1 << 20)	/* pages an emptied heap keeps */
 
 enum { B_USED = 1, B_FREE = 2 };
 
@@ -287,13 +288,18 @@ struct nk_heap *nk_heap_new(struct nooks_domain *d, size_t size)
 	return h;
 }
 
-/* Empties h: its pages go back to the system, its lists start over.  No
- * thread of the domain may run (recovery and unload guarantee it); one
- * may have been unwound while holding the lock, so it is made anew. */
+/* Empties h: its lists start over, and its pages beyond the first
+ * NK_HEAP_KEEP go back to the system (the first ones are kept: the next
+ * copy of a restarted extension allocates them again at once, and giving
+ * them back and faulting them in again was a good part of a recovery;
+ * calloc zeroes what it hands out).  No thread of the domain may run
+ * (recovery and unload guarantee it); one may have been unwound while
+ * holding the lock, so it is made anew. */
 static void wipe(struct nk_heap *h)
 {
-	if (h->touched > (uintptr_t)h->base)
-		madvise(h->base, h->touched - (uintptr_t)h->base, MADV_DONTNEED);
+	uintptr_t keep = (uintptr_t)h->base + NK_HEAP_KEEP;
+	if (h->touched > keep)
+		madvise((void *)keep, h->touched - keep, MADV_DONTNEED);
 	pthread_mutex_init(&h->lock, NULL);
 	h->top = h->touched = (uintptr_t)h->base;
 	memset(h->free, 0, sizeof h->free);

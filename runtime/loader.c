@@ -49,6 +49,17 @@
  *    and recovery unwinds it).  Its join, detach, cancel and exit go
  *    through the runtime too; a joinable thread of a copy that died is
  *    detached when the copy goes, so that nothing is left behind.
+ *
+ * A reload restores rather than reloads where it can (contained, no
+ * thread-local storage, no library of its own found through $ORIGIN):
+ * the writable parts of its segments, as ld.so left them after
+ * relocation and before the constructors ran, are copied at load and
+ * copied back at the reload, after the old copy's destructors and exit
+ * handlers ran and before the constructors run again.  The code stays
+ * mapped at the same address, so nothing of dlclose, the private copy
+ * and dlmopen (hundreds of microseconds) is repeated.  What the copy
+ * changed outside its segments and heap (mappings of its own, libc
+ * state in its namespace) survives either way.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -125,6 +136,11 @@ struct nooks_ext {
 	/* what the constructors' or destructors' crossing runs now, for the
 	 * log when it faults ("constructor", "destructor", "exit handler") */
 	const char *volatile step;
+	/* the current copy's pristine writable data (restore_copy) */
+	struct snap { unsigned char *at; size_t len; unsigned char *data; } *snap;
+	int nsnap;
+	bool no_snapshot;	/* nooks_ext_set_snapshot(e, 0) */
+	unsigned long restores, reloads;
 };
 
 static void set_err(char *err, size_t len, const char *fmt, const char *a,
@@ -1200,8 +1216,70 @@ static const char *fini_step(struct nooks_ext *e, struct nooks_domain *fd)
 		"an exit handler";
 }
 
+static void snapshot_free(struct nooks_ext *e)
+{
+	for (int i = 0; i < e->nsnap; i++)
+		free(e->snap[i].data);
+	free(e->snap);
+	e->snap = NULL;
+	e->nsnap = 0;
+}
+
+/*
+ * The writable parts of the copy's PT_LOAD segments, as they are now
+ * (after relocation, before the constructors): nothing when the object
+ * has thread-local storage (threads that outlive the copy would keep its
+ * old values), needed a library of its own ($ORIGIN: its state is not
+ * copied), or has a RELRO range that does not start its writable
+ * segment (not laid out by a linker we know).  RELRO pages are read-only
+ * by now and are left out.
+ */
+static void snapshot_take(struct nooks_ext *e)
+{
+	const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)e->lm->l_addr;
+	const ElfW(Phdr) *ph = (const ElfW(Phdr) *)(e->lm->l_addr + eh->e_phoff);
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), rlo = 0, rhi = 0;
+
+	if (e->no_snapshot || e->ndeps)
+		return;
+	for (int i = 0; i < eh->e_phnum; i++) {
+		if (ph[i].p_type == PT_TLS)
+			return;
+		if (ph[i].p_type == PT_GNU_RELRO) {	/* as ld.so protects it */
+			rlo = (e->lm->l_addr + ph[i].p_vaddr) & ~(page - 1);
+			rhi = (e->lm->l_addr + ph[i].p_vaddr + ph[i].p_memsz) & ~(page - 1);
+		}
+	}
+	if (!(e->snap = calloc(eh->e_phnum, sizeof(*e->snap))))
+		return;
+	for (int i = 0; i < eh->e_phnum; i++) {
+		if (ph[i].p_type != PT_LOAD || !(ph[i].p_flags & PF_W) || !ph[i].p_memsz)
+			continue;
+		uintptr_t lo = e->lm->l_addr + ph[i].p_vaddr, hi = lo + ph[i].p_memsz;
+		if (rhi > rlo && rlo < hi && rhi > lo) {	/* overlaps RELRO */
+			if (rlo > lo)
+				goto none;
+			lo = rhi;
+		}
+		if (lo >= hi)
+			continue;
+		struct snap *sn = &e->snap[e->nsnap];
+		if (!(sn->data = malloc(hi - lo)))
+			goto none;
+		sn->at = (unsigned char *)lo;
+		sn->len = hi - lo;
+		memcpy(sn->data, sn->at, sn->len);
+		e->nsnap++;
+	}
+	if (e->nsnap)
+		return;
+none:
+	snapshot_free(e);
+}
+
 static void unmap_copy(struct nooks_ext *e)
 {
+	snapshot_free(e);
 	if (e->handle) {
 		if (e->fd_name && e->lm) {	/* ld.so frees its own name */
 			e->lm->l_name = e->fd_name;
@@ -1290,12 +1368,10 @@ static void end_threads(struct nooks_ext *e, struct nooks_domain *stuck)
  * domain of their own (the extension's may be gone), then the copy is
  * unmapped.  A fault is logged; the unload (reload) goes on.
  */
-static void retire_copy(struct nooks_ext *e, bool unloading)
+static void fini_copy(struct nooks_ext *e, bool unloading)
 {
 	char why[160];
 
-	if (!e->handle)
-		return;
 	if (e->contained)
 		end_threads(e, e->d);
 	nk_heap_close(e->heap);		/* the old copy's memory goes with it */
@@ -1318,14 +1394,60 @@ static void retire_copy(struct nooks_ext *e, bool unloading)
 		}
 		drop_handlers(e);
 	}
+}
+
+static void retire_copy(struct nooks_ext *e, bool unloading)
+{
+	if (!e->handle)
+		return;
+	fini_copy(e, unloading);
 	unmap_copy(e);
+}
+
+/* The copy's constructors, in its domain; a fault unmaps it. */
+static int construct(struct nooks_ext *e, char *err, size_t errlen)
+{
+	char why[160];
+
+	if (run_stage(e, e->d, init_thunk, "constructors") == 0)
+		return 0;
+	/* the copy is dead: what its constructors made goes, and so do
+	 * their threads and handlers; the domain is up again for the next
+	 * try (its fault stays recorded) */
+	nk_fault_text(e->d, why, sizeof(why));
+	nk_logf("nooks: %s: its constructor faulted: %s", e->name, why);
+	snprintf(err, errlen, "a constructor of '%s' faulted: %s", e->path, why);
+	drop_handlers(e);
+	nooks_domain_reset_wait(e->d, NULL);
+	end_threads(e, e->d);
+	unmap_copy(e);
+	nk_heap_close(e->heap);
+	return -1;
+}
+
+/* A reload that keeps the mapping: the old copy's destructors and exit
+ * handlers, its writable data back as it was before its constructors
+ * ran, an empty heap, the constructors again. */
+static int restore_copy(struct nooks_ext *e, char *err, size_t errlen)
+{
+	fini_copy(e, false);
+	for (int i = 0; i < e->nsnap; i++)
+		memcpy(e->snap[i].at, e->snap[i].data, e->snap[i].len);
+	if (e->heap && nk_heap_open(e->heap)) {
+		set_err(err, errlen, "cannot give '%s' its heap%s", e->path, "");
+		unmap_copy(e);
+		return -1;
+	}
+	allow_segments(e->d, e->lm);
+	e->restores++;
+	return construct(e, err, errlen);
 }
 
 /* Maps a copy of the extension and, when contained, runs its
  * constructors in its domain. */
 static int open_ext(struct nooks_ext *e, char *err, size_t errlen)
 {
-	char fdpath[64], why[160];
+	char fdpath[64];
 
 	if (e->heap && nk_heap_open(e->heap)) {
 		set_err(err, errlen, "cannot give '%s' its heap%s", e->path, "");
@@ -1384,20 +1506,8 @@ static int open_ext(struct nooks_ext *e, char *err, size_t errlen)
 	e->lm = lm;
 	e->fd_name = lm->l_name;
 	lm->l_name = e->path;
-	if (run_stage(e, e->d, init_thunk, "constructors") == 0)
-		return 0;
-	/* the copy is dead: what its constructors made goes, and so do
-	 * their threads and handlers; the domain is up again for the next
-	 * try (its fault stays recorded) */
-	nk_fault_text(e->d, why, sizeof(why));
-	nk_logf("nooks: %s: its constructor faulted: %s", e->name, why);
-	snprintf(err, errlen, "a constructor of '%s' faulted: %s", e->path, why);
-	drop_handlers(e);
-	nooks_domain_reset_wait(e->d, NULL);
-	end_threads(e, e->d);
-	unmap_copy(e);
-	nk_heap_close(e->heap);
-	return -1;
+	snapshot_take(e);
+	return construct(e, err, errlen);
 }
 
 /* ---- the interface ------------------------------------------------------------ */
@@ -1504,8 +1614,25 @@ void *nooks_ext_sym(struct nooks_ext *e, const char *name)
 
 int nooks_ext_reload(struct nooks_ext *e, char *err, size_t errlen)
 {
+	if (e->handle && e->contained && e->nsnap)
+		return restore_copy(e, err, errlen);
 	retire_copy(e, false);
+	e->reloads++;
 	return open_ext(e, err, errlen);
+}
+
+void nooks_ext_set_snapshot(struct nooks_ext *e, int on)
+{
+	e->no_snapshot = !on;
+	if (!on)
+		snapshot_free(e);
+}
+
+void nooks_ext_reload_stats(const struct nooks_ext *e, unsigned long *restored,
+			    unsigned long *reloaded)
+{
+	*restored = e->restores;
+	*reloaded = e->reloads;
 }
 
 void nooks_ext_unload(struct nooks_ext *e)

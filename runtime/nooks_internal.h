@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "nooks.h"
 
@@ -90,6 +91,14 @@ struct nooks_domain {
 	atomic_ulong culprit;
 	atomic_int failing;		/* nooks_domain_fail() under way on it */
 };
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+static inline long long nk_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 /* arena.c: the read-write address of p when p is in the arena's
  * read-only view, p itself otherwise. */

@@ -43,6 +43,7 @@ struct nooks_sup {
 	unsigned long last_delay_ms;
 	int failed;			/* given up */
 	unsigned replayed, replay_faults;
+	long long unwind_ns, release_ns, reload_ns, init_ns, replay_ns;
 };
 
 static void default_log(const char *line)
@@ -69,10 +70,10 @@ void nk_logf(const char *fmt, ...)
 
 static long long now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return nk_now_ns() / 1000000;
 }
+
+#define now_ns nk_now_ns
 
 static atomic_ulong storm_limit = 10000;
 
@@ -295,7 +296,10 @@ again:
 	s->fail_ms[s->nfail++] = now;
 
 	/* release what it held now, whether or not it comes back */
+	s->reload_ns = s->init_ns = s->replay_ns = 0;
 	nooks_domain_reset_wait(s->d, &rs);
+	s->unwind_ns = rs.unwind_ns;
+	s->release_ns = rs.release_ns;
 	logf_(s, "released %d objects, undid %d registrations, unlocked %d locks",
 	      rs.released, rs.undone, rs.unlocked);
 
@@ -319,19 +323,26 @@ again:
 		struct timespec ts = { (time_t)(delay / 1000), (long)(delay % 1000) * 1000000L };
 		nanosleep(&ts, NULL);
 	}
+	long long t = now_ns();
 	if (nooks_ext_reload(s->e, err, sizeof(err))) {
 		logf_(s, "reload failed: %s: giving up", err);
 		return give_up(s);
 	}
+	s->reload_ns = now_ns() - t;
 	s->restarts++;
 	logf_(s, "restart %u after %lu ms", s->restarts, delay);
+	t = now_ns();
 	int r = run_init(s);
+	s->init_ns = now_ns() - t;
 	if (r < 0)
 		return give_up(s);
 	if (r > 0)
 		goto again;	/* its thread's fault: one more failure */
 	struct nooks_replay_stats rp;
-	if (nooks_domain_replay(s->d, &rp) == 0 && rp.logged) {
+	t = now_ns();
+	int replayed = nooks_domain_replay(s->d, &rp);
+	s->replay_ns = now_ns() - t;
+	if (replayed == 0 && rp.logged) {
 		s->replayed += rp.replayed;
 		logf_(s, "replayed %u of %u logged calls (%u faulted, %u refused, "
 		      "%u without target, %u superseded)", rp.replayed, rp.logged,
@@ -351,6 +362,11 @@ void nooks_sup_stats(const struct nooks_sup *s, struct nooks_sup_stats *out)
 	out->recent_failures = (unsigned)s->nfail;
 	out->last_delay_ms = s->last_delay_ms;
 	out->given_up = s->failed;
+	out->unwind_ns = s->unwind_ns;
+	out->release_ns = s->release_ns;
+	out->reload_ns = s->reload_ns;
+	out->init_ns = s->init_ns;
+	out->replay_ns = s->replay_ns;
 }
 
 void nooks_sup_replay_stats(const struct nooks_sup *s, unsigned *replayed,

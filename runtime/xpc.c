@@ -118,12 +118,7 @@ void nooks_set_default_timeout(unsigned ms)
 	atomic_store(&default_timeout_ms, ms);
 }
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
+#define now_ns nk_now_ns
 
 static void bound_missed(struct wslot *s);
 
@@ -795,6 +790,7 @@ void nooks_domain_destroy(struct nooks_domain *d)
 int nooks_domain_reset(struct nooks_domain *d, struct nooks_release_stats *stats)
 {
 	struct nk_release_stats s = { 0 };
+	long long t0;
 
 	if (atomic_load(&d->inside) || atomic_load(&d->failing)) {
 		/* again, in case a thread was between two checks when it was
@@ -802,9 +798,12 @@ int nooks_domain_reset(struct nooks_domain *d, struct nooks_release_stats *stats
 		unwind_others(d);
 		return -EBUSY;
 	}
+	t0 = now_ns();
 	nk_tracker_release_domain(d, &s);
 	atomic_store(&d->gen, atomic_fetch_add(&generations, 1) + 1);	/* regions gone */
 	if (stats) {
+		stats->unwind_ns = 0;
+		stats->release_ns = now_ns() - t0;
 		stats->unlocked = s.unlocked;
 		stats->undone = s.undone;
 		stats->released = s.released;
@@ -817,6 +816,8 @@ int nooks_domain_reset(struct nooks_domain *d, struct nooks_release_stats *stats
 
 void nooks_domain_reset_wait(struct nooks_domain *d, struct nooks_release_stats *stats)
 {
+	long long t0 = now_ns(), unwind = 0;
+
 	/* down first, if it is not (an init that failed after starting
 	 * threads, an unload): its threads only unwind from a down domain */
 	atomic_store(&d->state, NOOKS_DOWN);
@@ -825,7 +826,10 @@ void nooks_domain_reset_wait(struct nooks_domain *d, struct nooks_release_stats 
 		 * 50 us, not 1 ms, which was most of a recovery */
 		struct timespec ts = { 0, 50000 };
 		nanosleep(&ts, NULL);
+		unwind = now_ns() - t0;
 	}
+	if (stats)
+		stats->unwind_ns = unwind;
 }
 
 enum nooks_backend nooks_domain_backend(const struct nooks_domain *d)

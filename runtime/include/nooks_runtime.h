@@ -85,6 +85,9 @@ struct nooks_release_stats {
 	int released;		/* tracked objects released */
 	int shadows;		/* shadow copies freed */
 	int bindings;		/* ops-table bindings freed */
+	/* nooks_domain_reset_wait: waiting for the domain's threads to
+	 * leave it, and releasing what it held (ns) */
+	long long unwind_ns, release_ns;
 };
 
 /*
@@ -213,6 +216,15 @@ struct nooks_ext *nooks_ext_load(struct nooks_domain *d, const char *path,
 void *nooks_ext_sym(struct nooks_ext *e, const char *name);
 /* After a fault: a fresh copy of the extension (same namespace). */
 int nooks_ext_reload(struct nooks_ext *e, char *err, size_t errlen);
+/* How a reload of an isolated extension is done: by default, when it can
+ * (contained, no thread-local storage, no $ORIGIN library of its own),
+ * by restoring its writable data from a copy taken when it was loaded
+ * and running its constructors again, keeping the mapping; otherwise,
+ * or after nooks_ext_set_snapshot(e, 0), by unmapping it and loading it
+ * anew (docs/runtime.md, "Recovery").  Counted: */
+void nooks_ext_set_snapshot(struct nooks_ext *e, int on);
+void nooks_ext_reload_stats(const struct nooks_ext *e, unsigned long *restored,
+			    unsigned long *reloaded);
 void nooks_ext_unload(struct nooks_ext *e);
 
 /*
@@ -284,6 +296,10 @@ struct nooks_sup_stats {
 	unsigned long failures;		/* every failure it recovered (or gave up on) */
 	unsigned long last_delay_ms;
 	int given_up;
+	/* the last recovery's phases (ns): the domain's threads leaving it,
+	 * releasing its holdings, reloading the object, its init, replaying
+	 * logged calls */
+	long long unwind_ns, release_ns, reload_ns, init_ns, replay_ns;
 };
 void nooks_sup_stats(const struct nooks_sup *s, struct nooks_sup_stats *out);
 

@@ -2,7 +2,9 @@
  * test_kthread.c - kernel threads: start, stop, exit codes, msleep
  * interrupted by a stop, the error cases.
  */
+#include <dirent.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -48,6 +50,82 @@ static void test_run_and_exit_code(void)
 	CU_ASSERT_EQUAL(st.should_stop_seen, 0);
 	/* stopping again changes nothing */
 	CU_ASSERT_EQUAL(kthread_stop(t), 42);
+	put_task_struct(t);
+}
+
+/* The pool: a thread whose threadfn returned parks and runs the next
+ * woken task (no new thread); kthread_stop waits for threadfn, not for
+ * the thread. */
+static int threads_now(void)
+{
+	int n = -1;
+	char line[128];
+	FILE *f = fopen("/proc/self/status", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* Some thread of the pool is parked (named so while in the idle list). */
+static int wait_parked(int ms)
+{
+	for (int i = 0; i < ms; i++) {
+		DIR *dir = opendir("/proc/self/task");
+		struct dirent *de;
+		char path[300], comm[32];
+		int found = 0;
+		while (dir && !found && (de = readdir(dir))) {
+			snprintf(path, sizeof(path), "/proc/self/task/%s/comm", de->d_name);
+			FILE *f = fopen(path, "r");
+			if (f && fgets(comm, sizeof(comm), f) && !strcmp(comm, "kthread-idle\n"))
+				found = 1;
+			if (f)
+				fclose(f);
+		}
+		if (dir)
+			closedir(dir);
+		if (found)
+			return 1;
+		usleep(1000);
+	}
+	return 0;
+}
+
+static int fn_hold(struct task_struct *task)
+{
+	struct tstate *st = task->data;
+	st->started = 1;
+	while (!kthread_should_stop())
+		msleep(1000);
+	return 7;
+}
+static const struct kthread_ops ops_hold = { fn_hold };
+
+static void test_pool_reuse(void)
+{
+	struct tstate a = { 0 }, b = { 0 };
+	struct task_struct *t = kthread_create("pool-a");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	t->ops = &ops_hold;
+	t->data = &a;
+	CU_ASSERT_EQUAL(wake_up_process(t), 0);
+	CU_ASSERT(t_wait_flag(&a.started, 2000));
+	int running = threads_now();
+	CU_ASSERT_EQUAL(kthread_stop(t), 7);	/* threadfn returned */
+	put_task_struct(t);
+	CU_ASSERT_EQUAL(threads_now(), running);	/* the thread lives on */
+	CU_ASSERT(wait_parked(5000));
+	t = kthread_create("pool-b");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	t->ops = &ops_hold;
+	t->data = &b;
+	CU_ASSERT_EQUAL(wake_up_process(t), 0);
+	CU_ASSERT(t_wait_flag(&b.started, 2000));
+	CU_ASSERT_EQUAL(threads_now(), running);	/* and runs this task */
+	CU_ASSERT_EQUAL(kthread_stop(t), 7);
 	put_task_struct(t);
 }
 
@@ -225,6 +303,7 @@ void register_kthread_tests(void)
 {
 	CU_pSuite s = CU_add_suite("kthread", NULL, NULL);
 	CU_add_test(s, "run, -EBUSY, stop returns threadfn's result", test_run_and_exit_code);
+	CU_add_test(s, "a finished thread runs the next task (the pool)", test_pool_reuse);
 	CU_add_test(s, "-EINVAL without ops or never started; comm truncated", test_errors);
 	CU_add_test(s, "kthread_should_stop ends a loop; counts", test_stop_flag);
 	CU_add_test(s, "msleep ends promptly on kthread_stop", test_msleep_interrupted_by_stop);

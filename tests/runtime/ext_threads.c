@@ -35,6 +35,17 @@ long ext_join_kept(long n);
 long ext_join_results(long unused);
 long ext_join_foreign(long t);
 long ext_crash(long unused);
+long ext_tls_calls(long unused);
+
+/* thread-local: the loader reloads such an object rather than restoring
+ * its data */
+static _Thread_local long tls_calls;
+
+long ext_tls_calls(long unused)
+{
+	(void)unused;
+	return ++tls_calls;
+}
 
 static int *volatile nowhere;		/* NULL */
 static pthread_t kept[128];		/* joinable, never joined */

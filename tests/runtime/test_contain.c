@@ -774,6 +774,18 @@ static void test_thread_checked_tracked(void)
 	CU_ASSERT_EQUAL(call(d, e, "ext_join_foreign", (long)kt, &r), 0);
 	CU_ASSERT_EQUAL(r, ESRCH);
 	CU_ASSERT_EQUAL(pthread_join(kt, NULL), 0);	/* still the kernel's */
+	/* it has thread-local storage: a reload maps it anew instead of
+	 * restoring its data (threads that outlive the copy would keep
+	 * their old values) */
+	char err[256];
+	unsigned long restored = 9, reloaded = 9;
+	CU_ASSERT_EQUAL(nooks_domain_reset(d, NULL), 0);
+	CU_ASSERT_EQUAL(nooks_ext_reload(e, err, sizeof(err)), 0);
+	nooks_ext_reload_stats(e, &restored, &reloaded);
+	CU_ASSERT_EQUAL(restored, 0);
+	CU_ASSERT_EQUAL(reloaded, 1);
+	CU_ASSERT_EQUAL(call(d, e, "ext_tls_calls", 0, &r), 0);
+	CU_ASSERT_EQUAL(r, 1);
 	nooks_ext_unload(e);
 	nooks_domain_destroy(d);
 	CU_ASSERT_EQUAL(tk_live_devs, 0);

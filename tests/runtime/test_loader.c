@@ -121,11 +121,32 @@ static void test_isolated(void)
 	CU_ASSERT_TRUE(rs.released >= 1);
 	CU_ASSERT_EQUAL(tk_calls_unregister, 1);
 	CU_ASSERT_EQUAL(tk_live_devs, 0);
+	void *entry = nooks_ext_sym(e, "ext_init");
 	CU_ASSERT_EQUAL(nooks_ext_reload(e, err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(run(d, e, "ext_init", &r), 0);
 	CU_ASSERT_EQUAL(r, 0);
 	CU_ASSERT_EQUAL(tk_live_devs, 1);
 	CU_ASSERT_EQUAL(tk_bugs, 0);
+	/* restored, not reloaded: the same mapping, its data as at load */
+	unsigned long restored, reloaded;
+	nooks_ext_reload_stats(e, &restored, &reloaded);
+	CU_ASSERT_EQUAL(restored, 1);
+	CU_ASSERT_EQUAL(reloaded, 0);
+	CU_ASSERT_PTR_EQUAL(nooks_ext_sym(e, "ext_init"), entry);
+	CU_ASSERT_EQUAL(run(d, e, "ext_opens", &r), 0);
+	CU_ASSERT_EQUAL(r, 0);
+	/* the same with the full reload */
+	CU_ASSERT_EQUAL(tk_dev_open(tk_first_dev()), 0);
+	CU_ASSERT_EQUAL(run(d, e, "ext_opens", &r), 0);
+	CU_ASSERT_EQUAL(r, 1);
+	nooks_ext_set_snapshot(e, 0);
+	CU_ASSERT_EQUAL(nooks_domain_reset(d, NULL), 0);
+	CU_ASSERT_EQUAL(nooks_ext_reload(e, err, sizeof(err)), 0);
+	nooks_ext_reload_stats(e, &restored, &reloaded);
+	CU_ASSERT_EQUAL(restored, 1);
+	CU_ASSERT_EQUAL(reloaded, 1);
+	CU_ASSERT_EQUAL(run(d, e, "ext_opens", &r), 0);
+	CU_ASSERT_EQUAL(r, 0);
 	nooks_ext_unload(e);
 	nooks_domain_destroy(d);
 	CU_ASSERT_EQUAL(tk_live_devs, 0);
