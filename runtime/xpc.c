@@ -99,7 +99,12 @@ struct nooks_domain *nooks_self(void)
 struct wslot {
 	atomic_int used;
 	pthread_t thread;
-	atomic_llong deadline_ns;	/* 0: not armed */
+	/* the deadline of the stretch of extension code running now (0:
+	 * none), and the stretch's number: the thread only bumps the number
+	 * and stores the length, the watchdog reads the clock */
+	atomic_uint timeout_ms;
+	atomic_ulong seq;
+	atomic_ulong fired;		/* the stretch the watchdog signalled */
 	_Atomic(struct nooks_domain *) running;	/* extension code of this domain */
 	/* kernel code called by this domain's extension code (a kernel call
 	 * blocked on its behalf: interrupted when the domain goes down) */
@@ -126,20 +131,51 @@ static void bound_missed(struct wslot *s);
  * scan that may have read it is under way (nooks_domain_destroy). */
 static atomic_ulong scan_seq;
 
+/* A new stretch of extension code on w's thread, of at most ms (0: not
+ * timed).  Called by the thread itself only: plain stores. */
+static inline void stretch_arm(struct wslot *w, unsigned ms)
+{
+	atomic_store_explicit(&w->seq, atomic_load_explicit(&w->seq, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	atomic_store_explicit(&w->timeout_ms, ms, memory_order_release);
+}
+
+static inline void stretch_set(struct wslot *w, unsigned ms)
+{
+	atomic_store_explicit(&w->timeout_ms, ms, memory_order_release);
+}
+
+/*
+ * Every WATCHDOG_TICK_MS the watchdog looks at each thread's stretch: a
+ * stretch it saw before, still running, for longer than its timeout is
+ * signalled.  A crossing thus costs two plain stores for its deadline,
+ * no clock read; a deadline is caught between its length and its length
+ * plus a tick.
+ */
+#define WATCHDOG_TICK_MS 10
+
 static void *watchdog(void *arg)
 {
+	static unsigned long seen[MAX_THREADS];
+	static long long since[MAX_THREADS];
+
 	(void)arg;
 	for (;;) {
-		struct timespec ts = { 0, 2 * 1000 * 1000 };	/* 2 ms */
+		struct timespec ts = { 0, WATCHDOG_TICK_MS * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 		atomic_fetch_add(&scan_seq, 1);
 		long long now = now_ns();
 		for (int i = 0; i < MAX_THREADS; i++) {
 			if (!atomic_load(&slots[i].used))
 				continue;
-			long long dl = atomic_load(&slots[i].deadline_ns);
-			if (dl && now > dl) {
-				atomic_store(&slots[i].deadline_ns, 0);
+			unsigned t = atomic_load_explicit(&slots[i].timeout_ms, memory_order_acquire);
+			unsigned long q = atomic_load_explicit(&slots[i].seq, memory_order_relaxed);
+			if (!t || q != seen[i]) {
+				seen[i] = t ? q : 0;
+				since[i] = now;
+			} else if (now - since[i] > (long long)t * 1000000LL &&
+				   atomic_load(&slots[i].fired) != q) {
+				atomic_store(&slots[i].fired, q);
 				pthread_kill(slots[i].thread, WATCHDOG_SIG);
 			}
 			long long b = atomic_load(&slots[i].bound_ns);
@@ -183,7 +219,7 @@ static void thread_release(void *p)
 	(void)p;
 	if (xt.slot >= 0) {
 		struct wslot *s = &slots[xt.slot];
-		atomic_store(&s->deadline_ns, 0);
+		atomic_store(&s->timeout_ms, 0);
 		atomic_store(&s->running, NULL);
 		atomic_store(&s->calling, NULL);
 		atomic_store(&s->bound_ns, 0);
@@ -260,8 +296,10 @@ static void handler(int sig, siginfo_t *si, void *uctx)
 		return;
 	}
 	if (sig == WATCHDOG_SIG) {
-		if (!f || !xt.self)
-			return;		/* the call finished in time */
+		if (!f || !xt.self || xt.slot < 0 ||
+		    atomic_load(&slots[xt.slot].fired) != atomic_load(&slots[xt.slot].seq) ||
+		    !atomic_load(&slots[xt.slot].timeout_ms))
+			return;		/* that stretch finished in time */
 		atomic_store(&f->d->last_fault, NOOKS_FAULT_TIMEOUT);
 		atomic_store(&f->d->last_signal, 0);
 		siglongjmp(f->env, 1);
@@ -540,7 +578,7 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 	struct xframe f;
 	struct xframe *volatile fp = &f;
 	struct wslot *volatile w = NULL;
-	long long volatile prev_deadline = 0;
+	unsigned volatile prev_timeout = 0;
 
 	f.d = d;
 	f.timeout_ms = timeout_ms;
@@ -555,15 +593,9 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		atomic_store(&d->last_fault, NOOKS_FAULT_DOWN);
 		return -1;
 	}
-	long long volatile dl = 0;
-	if (timeout_ms) {
+	prev_timeout = atomic_load_explicit(&w->timeout_ms, memory_order_relaxed);
+	if (timeout_ms)
 		pthread_once(&watchdog_once, start_watchdog);
-		prev_deadline = atomic_load(&w->deadline_ns);
-		dl = now_ns() + (long long)timeout_ms * 1000000LL;
-		/* a nested crossing never extends the outer deadline */
-		if (prev_deadline && dl >= prev_deadline)
-			dl = 0;
-	}
 
 	if (sigsetjmp(f.env, 0)) {
 		/* a fault or the deadline: back on the kernel's stack */
@@ -576,8 +608,8 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		sigaddset(&unblock, UNWIND_SIG);
 		pthread_sigmask(SIG_UNBLOCK, &unblock, NULL);
 		if (w) {
-			atomic_store(&w->deadline_ns, prev_deadline);
-			atomic_store(&w->running, g->saved_self);
+			stretch_set(w, prev_timeout);
+			atomic_store_explicit(&w->running, g->saved_self, memory_order_relaxed);
 		}
 		xt.top = g->prev;
 		xt.self = g->saved_self;
@@ -601,9 +633,13 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 	 * code: a signal before either leaves nothing behind */
 	atomic_fetch_add(&d->inside, 1);
 	xt.self = d;
-	atomic_store(&w->running, d);
-	if (dl)
-		atomic_store(&w->deadline_ns, dl);
+	atomic_store_explicit(&w->running, d, memory_order_relaxed);
+	/* a nested crossing never extends the outer stretch's deadline: it
+	 * runs within it, under the tighter of the two */
+	if (!prev_timeout)
+		stretch_arm(w, f.timeout_ms);
+	else if (f.timeout_ms && f.timeout_ms < prev_timeout)
+		stretch_set(w, f.timeout_ms);
 	if (on_ext_stack()) {
 		/* called from extension code itself: kernel code it calls
 		 * back runs where the outer crossing's would */
@@ -621,8 +657,8 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 	xt.self = f.saved_self;
 	xt.top = f.prev;
 	if (w) {
-		atomic_store(&w->deadline_ns, prev_deadline);
-		atomic_store(&w->running, f.saved_self);
+		stretch_set(w, prev_timeout);
+		atomic_store_explicit(&w->running, f.saved_self, memory_order_relaxed);
 	}
 	atomic_fetch_sub(&d->inside, 1);
 	return 0;
@@ -645,7 +681,8 @@ static void kernel_side(void *p)
 	struct kcall k = *(struct kcall *)p;
 	struct nooks_domain *saved = xt.self, *saved_calling = xt.calling;
 	unsigned char *saved_resume = xt.ext_resume;
-	/* kernel code: faults are the kernel's again, and no deadline runs: a crossing's deadline bounds the time its extension
+	/* kernel code: faults are the kernel's again, and no deadline runs:
+	 * a crossing's deadline bounds the time its extension
 	 * code runs without coming back to the kernel, which is re-armed
 	 * when the call returns (a thread may block in the kernel for good) */
 	struct wslot *w = xt.slot >= 0 ? &slots[xt.slot] : NULL;
@@ -656,21 +693,20 @@ static void kernel_side(void *p)
 	xt.calling = saved;
 	xt.ext_resume = k.ext_resume;
 	if (w) {
-		atomic_store(&w->deadline_ns, 0);
-		atomic_store(&w->running, NULL);
-		atomic_store(&w->calling, saved);
+		stretch_set(w, 0);
+		atomic_store_explicit(&w->running, NULL, memory_order_relaxed);
+		atomic_store_explicit(&w->calling, saved, memory_order_relaxed);
 	}
 	k.fn(k.frame);
 	if (w) {
-		atomic_store(&w->calling, saved_calling);
-		atomic_store(&w->running, saved);
+		atomic_store_explicit(&w->calling, saved_calling, memory_order_relaxed);
+		atomic_store_explicit(&w->running, saved, memory_order_relaxed);
 	}
 	xt.ext_resume = saved_resume;
 	xt.calling = saved_calling;
 	xt.self = saved;
-	if (w && xt.top && xt.top->timeout_ms)	/* armed in extension mode */
-		atomic_store(&w->deadline_ns,
-			     now_ns() + (long long)xt.top->timeout_ms * 1000000LL);
+	if (w && xt.top)	/* a new stretch of extension code, timed afresh */
+		stretch_arm(w, xt.top->timeout_ms);
 }
 
 void nooks_xpc_kernel(struct nooks_domain *d, nooks_thunk fn, void *frame)
