@@ -36,7 +36,7 @@
 #define MAX_SHIFT 20
 #define N_CLASSES (MAX_SHIFT - MIN_SHIFT + 1)
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
 static unsigned char *base, *bump, *end;
 /* the read-only view: ro_base - base, 0 when there is none (set once,
  * before base: readers without the lock see base only with it) */

@@ -273,7 +273,7 @@ struct dstate {
 	struct { void (*fn)(void *); unsigned n; } regkinds[NK_REG_KINDS];
 };
 
-static pthread_mutex_t tracker_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t tracker_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
 HTAB_INIT(objects);
 HTAB_INIT(shadows);
 HTAB_INIT(granules);
