@@ -121,6 +121,15 @@ struct spinlock {
 	struct nk_lock *k;
 };
 
+/* Locks this thread took and has not released itself (a lock recovery
+ * released for it stays counted: the count errs towards "holds"). */
+static _Thread_local int locks_held;
+
+int nk_locks_held(void)
+{
+	return locks_held;
+}
+
 static int my_tid(void)
 {
 	static _Thread_local int tid;
@@ -200,6 +209,7 @@ static void lock_take(struct nk_lock *l)
 	}
 got:
 	atomic_store(&l->owner, tid);
+	locks_held++;
 }
 
 static void lock_release(struct nk_lock *l)
@@ -213,6 +223,8 @@ static void lock_release(struct nk_lock *l)
 		printk_line(LOGLEVEL_ERR, why);
 		return;
 	}
+	if (atomic_load(&l->owner) == my_tid() && locks_held > 0)
+		locks_held--;
 	atomic_store(&l->owner, 0);
 	if (atomic_exchange(&l->state, 0) == 2)
 		syscall(SYS_futex, &l->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
@@ -242,6 +254,7 @@ int mutex_trylock(struct mutex *m)
 	if (!atomic_compare_exchange_strong(&m->k->state, &c, 1))
 		return 0;
 	atomic_store(&m->k->owner, my_tid());
+	locks_held++;
 	return 1;
 }
 

@@ -34,6 +34,9 @@ uint64_t nk_now_ms(void);
  * interrupts an extension's threads this way); -EAGAIN: timed out.
  */
 int nk_wait(int fd, short events, int timeout_ms);
+/* Locks the calling thread holds (core.c): a pooled kernel thread whose
+ * threadfn returned with one ends instead of parking (kthread.c). */
+int nk_locks_held(void);
 
 struct socket;
 /* The host fd of a live socket, or -EBADF (net.c). */

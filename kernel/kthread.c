@@ -25,7 +25,8 @@
  * costs a wake-up each, not a pthread_create with its stack mappings and
  * the runtime's per-thread extension and signal stacks, which were most
  * of a recovery; kthread_stop waits for threadfn to return, not for the
- * thread to end.
+ * thread to end.  A thread whose threadfn returned holding a lock is not
+ * pooled: it ends, as the lock's holder (core.c tells a waiter).
  */
 #include <errno.h>
 #include <limits.h>
@@ -187,7 +188,10 @@ static void *worker_main(void *arg)
 		run_task(w->task);
 		pthread_mutex_lock(&pool_lock);
 		w->task = NULL;
-		if (nidle >= POOL_MAX)
+		/* a threadfn that returned holding a lock: the thread ends,
+		 * so that a waiter sees the holder gone (core.c) and no later
+		 * task runs as its owner */
+		if (nidle >= POOL_MAX || nk_locks_held())
 			break;
 		w->next = idle;
 		idle = w;

@@ -79,6 +79,7 @@ hang_kthread_nostop    | unload | hang    |            |                        
 hang_mutex_twice       | load   | hang    | fault      |                                | NAME: .*(twice|deadlock)
 hang_lock_fault        | thread | crash   | fault      | --max-restarts=2               | nooks: NAME: .*giving up
 hang_lock_unload       | unload | hang    |            |                                | NAME: .*(lock|bound|longer|fault)
+hang_lock_returned     | thread | corrupt | fault      | --max-restarts=2               | nooks: NAME: .*giving up
 hang_refusal_storm     | load   | crash   | fault      |                                | NAME: .*storm
 hang_thread_flood      | load   | fine    |            |                                | NAME: [0-9]+ threads started
 # 5. exits, and module code run outside any call into it
@@ -367,6 +368,13 @@ corrupt_exit_pthread_kthread() {
 	done
 	what="after unload the kernel counts $t threads running, the witness alone $base_threads"
 }
+corrupt_hang_lock_returned() {
+	sleep 0.5
+	grep -q 'hang_lock_returned: waiting for the lock' "$log" || return 1
+	! grep -q 'hang_lock_returned: got the lock' "$log" || return 1
+	what="its waiter never gets the lock its ended sibling held"
+}
+
 corrupt_exhaust_heap() {
 	local out
 	out=$(ctlc load --isolation=none "$tmp/witness3.so" port="$(free_port)")
