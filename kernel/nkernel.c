@@ -613,11 +613,9 @@ static int cmd_inject(FILE *out, const char *name, const char *kind, char *err, 
 			 m ? mstate_names[m->state] : "");
 		return -1;
 	}
-	/* the object's address as the module sees kernel objects: the
-	 * arena's read-only view when isolated */
+	/* the object's address as the module sees kernel objects */
 	struct entry_frame f = { .fn = nooks_ext_sym(m->e, "nk_fault_inject"), .kind = k,
-				 .addr = (unsigned long)(m->backend == NOOKS_BACKEND_NONE ?
-							 (void *)canary : nooks_arena_ro(canary)) };
+				 .addr = (unsigned long)nooks_arena_view(m->d, canary) };
 	if (!f.fn) {
 		pthread_mutex_unlock(&mod_lock);
 		snprintf(err, errlen, "%s has no fault-injection hook (nk_fault_inject)", name);

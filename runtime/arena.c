@@ -85,7 +85,7 @@ static int arena_init_locked(void)
 	memset(block_class, 0xff, NOOKS_ARENA_SIZE >> MIN_SHIFT);
 	if (ro != MAP_FAILED)
 		ro_delta = (uintptr_t)ro - (uintptr_t)p;
-	__atomic_store_n(&end, (unsigned char *)p + NOOKS_ARENA_SIZE, __ATOMIC_RELAXED);
+	end = (unsigned char *)p + NOOKS_ARENA_SIZE;	/* read under the lock */
 	bump = p;
 	__atomic_store_n(&base, (unsigned char *)p, __ATOMIC_RELEASE);
 	return 0;
@@ -109,6 +109,11 @@ int nooks_arena_protected(void)
 void *nooks_arena_ro(const void *p)
 {
 	return nooks_in_arena(p) ? (void *)((uintptr_t)p + ro_delta) : (void *)p;
+}
+
+void *nooks_arena_view(const struct nooks_domain *d, const void *p)
+{
+	return d && d->backend != NOOKS_BACKEND_NONE ? nooks_arena_ro(p) : (void *)p;
 }
 
 void *nk_arena_rw(const void *p)

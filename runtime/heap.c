@@ -17,11 +17,11 @@
  * until it is unloaded.  When the domain's holdings are released
  * (recovery, nooks_domain_reset; unload, nooks_domain_destroy) the heap is
  * *closed*: its pages beyond the first MiB are given back (MADV_DONTNEED),
- * the bump pointer and free lists start over, and until the loader opens it again for the
- * next copy of the extension, frees of heap pointers are ignored and
- * allocations fail (extlib.c then uses libc): the dying copy's destructors
- * run at dlclose and must not scribble on the next copy's heap.  The
- * mapping is never unmapped before unload, so the process's mappings
+ * the bump pointer and free lists start over, and until the loader opens
+ * it again for the next copy of the extension, frees of heap pointers are
+ * ignored and allocations fail (extlib.c then uses libc): the dying
+ * copy's destructors run at dlclose and must not scribble on the next
+ * copy's heap.  The mapping is never unmapped before unload, so the process's mappings
  * stay at one per heap however many times the extension restarts.
  *
  * The headers live in the heap, so the extension can corrupt them; the

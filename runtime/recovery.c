@@ -73,7 +73,6 @@ static long long now_ms(void)
 	return nk_now_ns() / 1000000;
 }
 
-#define now_ns nk_now_ns
 
 static atomic_ulong storm_limit = 10000;
 
@@ -323,25 +322,25 @@ again:
 		struct timespec ts = { (time_t)(delay / 1000), (long)(delay % 1000) * 1000000L };
 		nanosleep(&ts, NULL);
 	}
-	long long t = now_ns();
+	long long t = nk_now_ns();
 	if (nooks_ext_reload(s->e, err, sizeof(err))) {
 		logf_(s, "reload failed: %s: giving up", err);
 		return give_up(s);
 	}
-	s->reload_ns = now_ns() - t;
+	s->reload_ns = nk_now_ns() - t;
 	s->restarts++;
 	logf_(s, "restart %u after %lu ms", s->restarts, delay);
-	t = now_ns();
+	t = nk_now_ns();
 	int r = run_init(s);
-	s->init_ns = now_ns() - t;
+	s->init_ns = nk_now_ns() - t;
 	if (r < 0)
 		return give_up(s);
 	if (r > 0)
 		goto again;	/* its thread's fault: one more failure */
 	struct nooks_replay_stats rp;
-	t = now_ns();
+	t = nk_now_ns();
 	int replayed = nooks_domain_replay(s->d, &rp);
-	s->replay_ns = now_ns() - t;
+	s->replay_ns = nk_now_ns() - t;
 	if (replayed == 0 && rp.logged) {
 		s->replayed += rp.replayed;
 		logf_(s, "replayed %u of %u logged calls (%u faulted, %u refused, "

@@ -853,14 +853,6 @@ void *nooks_in(struct nooks_domain *d, const void *p, const struct nooks_type *t
 	return ret;
 }
 
-/* What d's code is given for obj: the arena's read-only view of it on an
- * isolating backend (arena.c); the none backend runs it as it would run
- * natively. */
-static inline void *ext_view(const struct nooks_domain *d, void *obj)
-{
-	return d->backend == NOOKS_BACKEND_NONE ? obj : nooks_arena_ro(obj);
-}
-
 void *nooks_out(struct nooks_domain *d, void *obj, const struct nooks_type *t)
 {
 	struct entry *e;
@@ -878,7 +870,7 @@ void *nooks_out(struct nooks_domain *d, void *obj, const struct nooks_type *t)
 	if (e && !same_type(e->t, t))
 		goto out;
 	if (e && !t->sync_in && owned_by(e, d)) {
-		ret = ext_view(d, obj);	/* its own, no shadow: nothing to note */
+		ret = nooks_arena_view(d, obj);	/* its own, no shadow */
 		goto out;
 	}
 	v = e ? view_of(e, d) : NULL;
@@ -902,7 +894,7 @@ void *nooks_out(struct nooks_domain *d, void *obj, const struct nooks_type *t)
 		t->sync_in(v->shadow, obj);
 		ret = v->shadow;
 	} else {
-		ret = ext_view(d, obj);
+		ret = nooks_arena_view(d, obj);
 	}
 	goto out;
 fail:

@@ -123,7 +123,6 @@ void nooks_set_default_timeout(unsigned ms)
 	atomic_store(&default_timeout_ms, ms);
 }
 
-#define now_ns nk_now_ns
 
 static void bound_missed(struct wslot *s);
 
@@ -164,7 +163,7 @@ static void *watchdog(void *arg)
 		struct timespec ts = { 0, WATCHDOG_TICK_MS * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 		atomic_fetch_add(&scan_seq, 1);
-		long long now = now_ns();
+		long long now = nk_now_ns();
 		for (int i = 0; i < MAX_THREADS; i++) {
 			if (!atomic_load(&slots[i].used))
 				continue;
@@ -534,7 +533,7 @@ static void bound_arm(void)
 void nooks_bound_push(unsigned ms, const char *what)
 {
 	if (xt.nbounds < MAX_BOUNDS) {
-		xt.bounds[xt.nbounds].at_ns = ms ? now_ns() + (long long)ms * 1000000LL : 0;
+		xt.bounds[xt.nbounds].at_ns = ms ? nk_now_ns() + (long long)ms * 1000000LL : 0;
 		xt.bounds[xt.nbounds].ms = ms;
 		xt.bounds[xt.nbounds].what = what;
 	}
@@ -834,12 +833,12 @@ int nooks_domain_reset(struct nooks_domain *d, struct nooks_release_stats *stats
 		unwind_others(d);
 		return -EBUSY;
 	}
-	t0 = now_ns();
+	t0 = nk_now_ns();
 	nk_tracker_release_domain(d, &s);
 	atomic_store(&d->gen, atomic_fetch_add(&generations, 1) + 1);	/* regions gone */
 	if (stats) {
 		stats->unwind_ns = 0;
-		stats->release_ns = now_ns() - t0;
+		stats->release_ns = nk_now_ns() - t0;
 		stats->unlocked = s.unlocked;
 		stats->undone = s.undone;
 		stats->released = s.released;
@@ -852,7 +851,7 @@ int nooks_domain_reset(struct nooks_domain *d, struct nooks_release_stats *stats
 
 void nooks_domain_reset_wait(struct nooks_domain *d, struct nooks_release_stats *stats)
 {
-	long long t0 = now_ns(), unwind = 0;
+	long long t0 = nk_now_ns(), unwind = 0;
 
 	/* down first, if it is not (an init that failed after starting
 	 * threads, an unload): its threads only unwind from a down domain */
@@ -862,7 +861,7 @@ void nooks_domain_reset_wait(struct nooks_domain *d, struct nooks_release_stats 
 		 * 50 us, not 1 ms, which was most of a recovery */
 		struct timespec ts = { 0, 50000 };
 		nanosleep(&ts, NULL);
-		unwind = now_ns() - t0;
+		unwind = nk_now_ns() - t0;
 	}
 	if (stats)
 		stats->unwind_ns = unwind;

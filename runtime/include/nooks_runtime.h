@@ -321,10 +321,14 @@ void *nooks_arena_alloc(size_t size);
 void nooks_arena_free(void *p);
 /* p is a (read-write) arena address */
 int nooks_in_arena(const void *p);
-/* What extension code is given for arena object p: its address in the
- * read-only view (p itself when p is not in the arena).  Kernel code that
- * hands an object to an isolated extension without a wrapper uses it. */
+/* Arena object p's address in the read-only view (p itself when p is
+ * not in the arena). */
 void *nooks_arena_ro(const void *p);
+/* What d's code is given for p: nooks_arena_ro(p) on an isolating
+ * backend, p itself on the none backend (or for d NULL, the kernel), as
+ * a native extension would be.  nooks_out hands objects out so; kernel
+ * code that hands an object to an extension without a wrapper uses it. */
+void *nooks_arena_view(const struct nooks_domain *d, const void *p);
 /* 1 when the read-only view exists (0: one mapping only, nothing of the
  * arena is protected; the kernel should say so). */
 int nooks_arena_protected(void);
