@@ -21,8 +21,9 @@
  * it again for the next copy of the extension, frees of heap pointers are
  * ignored and allocations fail (extlib.c then uses libc): the dying
  * copy's destructors run at dlclose and must not scribble on the next
- * copy's heap.  The mapping is never unmapped before unload, so the process's mappings
- * stay at one per heap however many times the extension restarts.
+ * copy's heap.  The mapping is never unmapped before unload, so the
+ * process's mappings stay at one per heap however many times the
+ * extension restarts.
  *
  * The headers live in the heap, so the extension can corrupt them; the
  * allocator checks every pointer it takes from a free list or from free()
