@@ -34,6 +34,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,9 +184,15 @@ static void deadline_in(struct timespec *ts, unsigned ms)
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
+	sigset_t mask;
 
+	/* what a threadfn changed of its thread's signal mask (blocking the
+	 * runtime's watchdog or unwind signal, say) must not follow the
+	 * thread to the next task, another module's maybe */
+	pthread_sigmask(SIG_SETMASK, NULL, &mask);
 	for (;;) {
 		run_task(w->task);
+		pthread_sigmask(SIG_SETMASK, &mask, NULL);
 		pthread_mutex_lock(&pool_lock);
 		w->task = NULL;
 		/* a threadfn that returned holding a lock: the thread ends,

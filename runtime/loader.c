@@ -1430,9 +1430,22 @@ static int construct(struct nooks_ext *e, char *err, size_t errlen)
  * ran, an empty heap, the constructors again. */
 static int restore_copy(struct nooks_ext *e, char *err, size_t errlen)
 {
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+
 	fini_copy(e, false);
-	for (int i = 0; i < e->nsnap; i++)
+	for (int i = 0; i < e->nsnap; i++) {
+		/* writable as ld.so mapped it: the copy may have made its own
+		 * data read-only (mprotect), and the kernel's copy must not
+		 * fault */
+		uintptr_t lo = (uintptr_t)e->snap[i].at & ~(page - 1);
+		uintptr_t hi = ((uintptr_t)e->snap[i].at + e->snap[i].len + page - 1) & ~(page - 1);
+		if (mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE)) {
+			set_err(err, errlen, "cannot restore '%s': %s", e->path, strerror(errno));
+			unmap_copy(e);
+			return -1;
+		}
 		memcpy(e->snap[i].at, e->snap[i].data, e->snap[i].len);
+	}
 	if (e->heap && nk_heap_open(e->heap)) {
 		set_err(err, errlen, "cannot give '%s' its heap%s", e->path, "");
 		unmap_copy(e);

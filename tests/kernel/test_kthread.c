@@ -4,6 +4,7 @@
  */
 #include <dirent.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -126,6 +127,58 @@ static void test_pool_reuse(void)
 	CU_ASSERT(t_wait_flag(&b.started, 2000));
 	CU_ASSERT_EQUAL(threads_now(), running);	/* and runs this task */
 	CU_ASSERT_EQUAL(kthread_stop(t), 7);
+	put_task_struct(t);
+}
+
+/* A threadfn that blocks every signal (the runtime's watchdog and unwind
+ * signals too) and returns: the next task on the pooled thread must not
+ * inherit that, or nothing could time it out or unwind it. */
+static int fn_block_all(struct task_struct *task)
+{
+	struct tstate *st = task->data;
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	st->started = 1;
+	return 0;
+}
+static const struct kthread_ops ops_block_all = { fn_block_all };
+
+static volatile int mask_blocked = -1;
+
+static int fn_read_mask(struct task_struct *task)
+{
+	struct tstate *st = task->data;
+	sigset_t cur;
+	pthread_sigmask(SIG_BLOCK, NULL, &cur);
+	mask_blocked = sigismember(&cur, SIGRTMIN + 3) || sigismember(&cur, SIGRTMIN + 4) ||
+		       sigismember(&cur, SIGSEGV);
+	st->started = 1;
+	return 0;
+}
+static const struct kthread_ops ops_read_mask = { fn_read_mask };
+
+static void test_pool_sigmask(void)
+{
+	struct tstate a = { 0 }, b = { 0 };
+	struct task_struct *t = kthread_create("mask-a");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	t->ops = &ops_block_all;
+	t->data = &a;
+	CU_ASSERT_EQUAL(wake_up_process(t), 0);
+	CU_ASSERT_EQUAL(kthread_stop(t), 0);
+	put_task_struct(t);
+	CU_ASSERT(wait_parked(5000));
+	int running = threads_now();
+	t = kthread_create("mask-b");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	t->ops = &ops_read_mask;
+	t->data = &b;
+	CU_ASSERT_EQUAL(wake_up_process(t), 0);
+	CU_ASSERT(t_wait_flag(&b.started, 2000));
+	CU_ASSERT_EQUAL(threads_now(), running);	/* a pooled thread ran it */
+	CU_ASSERT_EQUAL(mask_blocked, 0);
+	CU_ASSERT_EQUAL(kthread_stop(t), 0);
 	put_task_struct(t);
 }
 
@@ -304,6 +357,7 @@ void register_kthread_tests(void)
 	CU_pSuite s = CU_add_suite("kthread", NULL, NULL);
 	CU_add_test(s, "run, -EBUSY, stop returns threadfn's result", test_run_and_exit_code);
 	CU_add_test(s, "a finished thread runs the next task (the pool)", test_pool_reuse);
+	CU_add_test(s, "a pooled thread's next task gets a clean signal mask", test_pool_sigmask);
 	CU_add_test(s, "-EINVAL without ops or never started; comm truncated", test_errors);
 	CU_add_test(s, "kthread_should_stop ends a loop; counts", test_stop_flag);
 	CU_add_test(s, "msleep ends promptly on kthread_stop", test_msleep_interrupted_by_stop);

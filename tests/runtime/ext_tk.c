@@ -9,8 +9,11 @@
  * ext_addr, ext_label); set_mtu(1313) on a device flagged
  * TK_F_REPLAY_BOMB faults.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "tk.h"
 
@@ -20,6 +23,7 @@ int ext_read(void);
 int ext_double_release(void);
 int ext_quit(void);
 int ext_opens(void);
+int ext_seal(void);
 
 static struct tk_dev *dev;
 static int opens;
@@ -152,4 +156,13 @@ long ext_add_dev(long unused)
 		return -1;
 	more->ops = &ops;
 	return tk_register(more);
+}
+
+/* A bug of another kind: it makes the page holding its own counters
+ * read-only (a reload must still give the next copy fresh, writable
+ * data). */
+int ext_seal(void)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	return mprotect((void *)((uintptr_t)&opens & ~(page - 1)), page, PROT_READ);
 }

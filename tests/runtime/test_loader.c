@@ -139,11 +139,24 @@ static void test_isolated(void)
 	CU_ASSERT_EQUAL(tk_dev_open(tk_first_dev()), 0);
 	CU_ASSERT_EQUAL(run(d, e, "ext_opens", &r), 0);
 	CU_ASSERT_EQUAL(r, 1);
+	/* its data made read-only by the copy itself: restored all the same */
+	CU_ASSERT_EQUAL(run(d, e, "ext_seal", &r), 0);
+	CU_ASSERT_EQUAL(r, 0);
+	CU_ASSERT_EQUAL(nooks_domain_reset(d, NULL), 0);
+	CU_ASSERT_EQUAL(nooks_ext_reload(e, err, sizeof(err)), 0);
+	nooks_ext_reload_stats(e, &restored, &reloaded);
+	CU_ASSERT_EQUAL(restored, 2);
+	CU_ASSERT_EQUAL(run(d, e, "ext_opens", &r), 0);
+	CU_ASSERT_EQUAL(r, 0);
+	CU_ASSERT_EQUAL(run(d, e, "ext_init", &r), 0);
+	CU_ASSERT_EQUAL(tk_dev_open(tk_first_dev()), 0);	/* it writes them again */
+	CU_ASSERT_EQUAL(run(d, e, "ext_opens", &r), 0);
+	CU_ASSERT_EQUAL(r, 1);
 	nooks_ext_set_snapshot(e, 0);
 	CU_ASSERT_EQUAL(nooks_domain_reset(d, NULL), 0);
 	CU_ASSERT_EQUAL(nooks_ext_reload(e, err, sizeof(err)), 0);
 	nooks_ext_reload_stats(e, &restored, &reloaded);
-	CU_ASSERT_EQUAL(restored, 1);
+	CU_ASSERT_EQUAL(restored, 2);
 	CU_ASSERT_EQUAL(reloaded, 1);
 	CU_ASSERT_EQUAL(run(d, e, "ext_opens", &r), 0);
 	CU_ASSERT_EQUAL(r, 0);

@@ -273,6 +273,42 @@ static void test_in_rejects(void)
 
 /* ---- shadows -------------------------------------------------------------- */
 
+/* An isolated extension holds kernel objects by their read-only view
+ * (arena.c).  What it may hand back: the view of an object it may use,
+ * nothing else; never as a buffer or string the kernel would read or
+ * write through (the kernel writing the read-only view would fault in
+ * kernel code). */
+static void test_arena_views(void)
+{
+	struct nooks_domain *d = nooks_domain_create("views", NOOKS_BACKEND_MPROTECT);
+	struct nooks_domain *d2 = nooks_domain_create("views2", NOOKS_BACKEND_MPROTECT);
+	int *o = nooks_arena_alloc(64), *k = nooks_arena_alloc(64);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+	CU_ASSERT_EQUAL(nooks_track(d, o, &T_plain), 0);
+	int *seen = nooks_out(d, o, &T_plain);
+	CU_ASSERT_PTR_EQUAL(seen, nooks_arena_ro(o));
+	CU_ASSERT_PTR_NOT_EQUAL(seen, o);
+	CU_ASSERT_PTR_EQUAL(nooks_in(d, seen, &T_plain), o);	/* the kernel's address */
+	CU_ASSERT_PTR_NULL(nooks_in(d2, seen, &T_plain));	/* another's */
+	CU_ASSERT_PTR_NULL(nooks_in(d, seen + 1, &T_plain));	/* inside it */
+	CU_ASSERT_PTR_NULL(nooks_in(d, nooks_arena_ro(k), &T_plain));	/* untracked */
+	CU_ASSERT_EQUAL(nooks_check_buffer(d, seen, 16, 1), -EFAULT);
+	CU_ASSERT_EQUAL(nooks_check_buffer(d, seen, 16, 0), -EFAULT);
+	CU_ASSERT_EQUAL(nooks_check_string(d, (const char *)seen, 0), -EFAULT);
+	CU_ASSERT_EQUAL(nooks_check_buffer(d, o, 16, 1), -EFAULT);	/* nor the other view */
+	/* the none backend (and the kernel) get the read-write address */
+	CU_ASSERT_PTR_EQUAL(nooks_arena_view(DOM(0), o), o);
+	CU_ASSERT_PTR_EQUAL(nooks_arena_view(NULL, o), o);
+	CU_ASSERT_EQUAL(nooks_forget(d, o, &T_plain), 0);
+	CU_ASSERT_PTR_NULL(nooks_in(d, seen, &T_plain));	/* released */
+	nooks_arena_free(o);
+	nooks_arena_free(k);
+	nooks_domain_destroy(d);
+	nooks_domain_destroy(d2);
+}
+
 static void test_shadow_roundtrip(void)
 {
 	struct nooks_domain *d = DOM(0), *d2 = DOM(1);
@@ -1242,6 +1278,7 @@ void register_tracker_tests(void)
 		return;
 	CU_add_test(s, "track and forget", test_track_forget);
 	CU_add_test(s, "nooks_in rejects", test_in_rejects);
+	CU_add_test(s, "arena objects: the read-only view out, back in, nowhere else", test_arena_views);
 	CU_add_test(s, "shadow round trip and refresh", test_shadow_roundtrip);
 	CU_add_test(s, "nested borrows", test_borrow_nesting);
 	CU_add_test(s, "stale shadows", test_stale_shadow);
