@@ -378,6 +378,7 @@ void nk_kernel_stats(struct nk_kernel_stats *out)
 	out->files = atomic_load(&nk_nr_files);
 	out->tasks = atomic_load(&nk_nr_tasks);
 	out->threads = atomic_load(&nk_nr_threads);
+	out->parked = nk_kthreads_parked();
 	out->works = atomic_load(&nk_nr_works);
 	out->locks = atomic_load(&nk_nr_locks);
 }

@@ -37,6 +37,8 @@ int nk_wait(int fd, short events, int timeout_ms);
 /* Locks the calling thread holds (core.c): a pooled kernel thread whose
  * threadfn returned with one ends instead of parking (kthread.c). */
 int nk_locks_held(void);
+/* Pooled kernel threads parked now (kthread.c). */
+long nk_kthreads_parked(void);
 
 struct socket;
 /* The host fd of a live socket, or -EBADF (net.c). */

@@ -227,6 +227,14 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+long nk_kthreads_parked(void)
+{
+	pthread_mutex_lock(&pool_lock);
+	long n = nidle;
+	pthread_mutex_unlock(&pool_lock);
+	return n;
+}
+
 /* Runs task on a parked thread, or a new one: 0, or -EAGAIN.  *thread is
  * the thread it runs on. */
 static int dispatch(struct task_struct *task, pthread_t *thread)

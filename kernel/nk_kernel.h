@@ -28,6 +28,7 @@ struct nk_kernel_stats {
 	long files;		/* live struct file */
 	long tasks;		/* live struct task_struct */
 	long threads;		/* kernel threads running */
+	long parked;		/* pooled threads waiting for a task */
 	long works;		/* live struct delayed_work */
 	long locks;		/* live mutexes and spinlocks */
 };

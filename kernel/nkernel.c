@@ -583,6 +583,7 @@ static void cmd_stats(FILE *out)
 	reply(out, "files %ld", ks.files);
 	reply(out, "tasks %ld", ks.tasks);
 	reply(out, "threads %ld", ks.threads);
+	reply(out, "parked %ld", ks.parked);
 	reply(out, "works %ld", ks.works);
 	reply(out, "locks %ld", ks.locks);
 	reply(out, "fds %ld", count_dir("/proc/self/fd") - 1);	/* less the one reading it */

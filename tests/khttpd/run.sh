@@ -17,6 +17,11 @@ set -u
 B=$1
 result=$2
 nk=$B/kernel/nkernel
+# glibc makes a malloc arena (a mapping or two) per new thread up to 8
+# per CPU; with pooled kernel threads new threads are rare, so the
+# arenas fill up late and the mapping leak check below would count them:
+# at most 4 here, which the first faults fill
+export MALLOC_ARENA_MAX=4
 ctl=$B/kernel/nkctl
 ext=$B/examples/khttpd.so
 buggy=$B/examples/khttpd_buggy.so
@@ -378,7 +383,10 @@ if threads=12 start load mprotect "$ext" --timeout 300 --max-restarts 64 --windo
 			if ! kill -0 "$pid" 2>/dev/null; then alive=0; break 2; fi
 			# new threads make their malloc arenas and stacks lazily:
 			# the level to come back to is taken after a first round
-			[ $n -eq 16 ] && base_mappings=$(stat_of mappings)
+			if [ $n -eq 16 ]; then
+				base_mappings=$(stat_of mappings)
+				base_parked=$(stat_of parked)
+			fi
 			[ "$(status "$(url /a.txt)")" = 200 ] || served=0
 		done
 	done
@@ -428,8 +436,14 @@ if threads=12 start load mprotect "$ext" --timeout 300 --max-restarts 64 --windo
 		test $leak_ok -eq 1
 	check "resident memory grew less than 16 MiB over $n faults" \
 		test $(( $(stat_of rss_kb) - base_rss_kb )) -lt 16384
-	check "mappings back to their level after the first 16 faults (within 4)" \
-		test $(( $(stat_of mappings) - base_mappings )) -le 4
+	# parked kernel threads keep their stacks (about 5 mappings each):
+	# a recovery under load can start threads while the old ones are
+	# still on their way to the pool, which then holds more (at most 64)
+	extra=$(( $(stat_of parked) - base_parked ))
+	[ $extra -gt 0 ] || extra=0
+	echo "  parked kernel threads: $base_parked then, $(stat_of parked) now"
+	check "mappings back to their level after the first 16 faults (within 4, 8 for malloc arenas, 6 per extra parked thread)" \
+		test $(( $(stat_of mappings) - base_mappings )) -le $(( 12 + 6 * extra ))
 	check "clean shutdown after the faults" stop
 	check "the log has one recovery line per fault" \
 		test "$(grep -c 'khttpd: recovered in' "$log")" -eq "$n"
