@@ -44,6 +44,7 @@ struct nooks_sup {
 	int failed;			/* given up */
 	unsigned replayed, replay_faults;
 	long long unwind_ns, release_ns, reload_ns, init_ns, replay_ns;
+	int init_ret;
 };
 
 static void default_log(const char *line)
@@ -201,8 +202,11 @@ static int run_init(struct nooks_sup *s)
 		      nk_fault_text(s->d, why, sizeof(why)));
 		return -1;
 	}
+	s->init_ret = f.ret;
 	if (f.ret != 0) {
-		logf_(s, "init failed (%d): not restarting", f.ret);
+		char why[96];
+		logf_(s, "init failed: %s: not restarting",
+		      nooks_errno_text(f.ret, why, sizeof(why)));
 		return -1;
 	}
 	return 0;
@@ -227,6 +231,15 @@ static int give_up(struct nooks_sup *s)
 	nooks_domain_reset_wait(s->d, NULL);
 	atomic_store(&s->d->state, NOOKS_DOWN);
 	return -1;
+}
+
+const char *nooks_errno_text(int ret, char *buf, size_t n)
+{
+	if (ret < 0 && ret > -4096)
+		snprintf(buf, n, "%s (%d)", strerror(-ret), ret);
+	else
+		snprintf(buf, n, "returned %d", ret);
+	return buf;
 }
 
 const char *nooks_fault_describe(const struct nooks_domain_stats *st, char *buf, size_t n)
@@ -366,6 +379,7 @@ void nooks_sup_stats(const struct nooks_sup *s, struct nooks_sup_stats *out)
 	out->reload_ns = s->reload_ns;
 	out->init_ns = s->init_ns;
 	out->replay_ns = s->replay_ns;
+	out->init_ret = s->init_ret;
 }
 
 void nooks_sup_replay_stats(const struct nooks_sup *s, unsigned *replayed,

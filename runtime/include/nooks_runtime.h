@@ -300,8 +300,12 @@ struct nooks_sup_stats {
 	 * releasing its holdings, reloading the object, its init, replaying
 	 * logged calls */
 	long long unwind_ns, release_ns, reload_ns, init_ns, replay_ns;
+	int init_ret;			/* the last init's result when it failed, else 0 */
 };
 void nooks_sup_stats(const struct nooks_sup *s, struct nooks_sup_stats *out);
+/* An init's (or any kernel-style) result as text: "Address already in use
+ * (-98)" for a negative errno, "returned N" otherwise. */
+const char *nooks_errno_text(int ret, char *buf, size_t n);
 
 /* Where the runtime's one-line event logs go (default: stderr). */
 void nooks_set_log(void (*fn)(const char *line));

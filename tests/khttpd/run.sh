@@ -128,6 +128,7 @@ exits "unknown option: exit 2" 2 "unknown option --bogus"
 check "unknown option: one line" test "$(echo "$out" | wc -l)" -eq 1
 out=$("$nk" --control "$tmp/x.sock" "$tmp/nonexistent.so" 2>&1); st=$?
 exits "missing module: exit 1, names the file" 1 "nonexistent.so: No such file"
+check "missing module: refused before the kernel starts" test "$(echo "$out" | grep -c started)" = 0
 out=$("$nk" --control "$tmp/x.sock" --isolation=bogus "$ext" 2>&1); st=$?
 exits "bad isolation: exit 2" 2 "unknown isolation 'bogus'"
 out=$("$nk" --control "$tmp/x.sock" "$ext" port=notanumber 2>&1); st=$?
@@ -252,6 +253,16 @@ fi
 
 out=$("$ctl" -s "$tmp/none.sock" list 2>&1); st=$?
 exits "nkctl without nkernel: exit 2" 2 "cannot reach nkernel"
+out=$("$ctl" -s "$tmp/none.sock" help 2>&1); st=$?
+exits "nkctl help without nkernel: exit 0, the commands" 0 "^  inject MODULE FAULT"
+out=$("$ctl" --version 2>&1); st=$?
+exits "nkctl --version" 0 "^nkctl [0-9]"
+out=$("$ctl" -s "$tmp/none.sock" list extra 2>&1); st=$?
+exits "nkctl list extra: exit 2, names the argument" 2 "unexpected 'extra'"
+out=$("$ctl" -s "$tmp/none.sock" inject khttpd 2>&1); st=$?
+exits "nkctl inject with one argument: exit 2, its usage" 2 "usage: inject MODULE FAULT"
+out=$("$ctl" -s "$tmp/none.sock" frobnicate 2>&1); st=$?
+exits "nkctl unknown command: exit 2" 2 "unknown command 'frobnicate'"
 
 # ---- 1b. configuration file and module control ------------------------------
 
@@ -280,7 +291,8 @@ out=$("$ctl" -s "$sock" load --isolation=none "$ext" root="$www" port="$port" 2>
 exits "nkctl load --isolation=none" 0 "khttpd loaded"
 check "loaded natively: it serves" test "$(status "$(url /a.txt)")" = 200
 out=$("$ctl" -s "$sock" load "$ext" root="$www" port="$port" 2>&1); st=$?
-exits "nkctl load of a second copy on the same port fails cleanly" 1 "init_module failed"
+exits "nkctl load of a second copy on the same port fails with the reason" 1 \
+	"init_module failed: Address already in use (-98)"
 out=$("$ctl" -s "$sock" reload khttpd 2>&1); st=$?
 exits "nkctl reload" 0 "khttpd reloaded"
 check "reloaded: it serves" test "$(status "$(url /a.txt)")" = 200
