@@ -31,6 +31,10 @@
 
 #define MAX_WINDOW 64
 
+#ifndef SEGV_PKUERR
+#define SEGV_PKUERR 4		/* a protection key denied the access */
+#endif
+
 struct nooks_sup {
 	struct nooks_domain *d;
 	struct nooks_ext *e;
@@ -247,8 +251,10 @@ const char *nooks_fault_describe(const struct nooks_domain_stats *st, char *buf,
 	switch (st->last_fault) {
 	case NOOKS_FAULT_SIGNAL:
 		if (st->last_signal == SIGSEGV || st->last_signal == SIGBUS)
-			snprintf(buf, n, "%s at %#lx", strsignal(st->last_signal),
-				 (unsigned long)st->last_addr);
+			snprintf(buf, n, "%s at %#lx%s", strsignal(st->last_signal),
+				 (unsigned long)st->last_addr,
+				 st->last_signal == SIGSEGV && st->last_code == SEGV_PKUERR ?
+				 " (protection key)" : "");
 		else
 			snprintf(buf, n, "%s", strsignal(st->last_signal));
 		break;

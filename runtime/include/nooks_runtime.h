@@ -52,6 +52,8 @@ struct nooks_domain_stats {
 	int last_signal;		/* for NOOKS_FAULT_SIGNAL */
 	uintptr_t last_addr;		/* faulting address (SIGSEGV/SIGBUS) */
 	uintptr_t last_pc;		/* faulting instruction, when known */
+	int last_code;			/* the signal's si_code (SEGV_PKUERR: a
+					 * protection key stopped the access) */
 	char reason[96];		/* for NOOKS_FAULT_BOUND: which bound */
 	unsigned long refused;		/* object pointers its wrappers refused */
 	unsigned long quota_refused;	/* allocations a quota refused */
@@ -328,9 +330,10 @@ int nooks_in_arena(const void *p);
 /* Arena object p's address in the read-only view (p itself when p is
  * not in the arena). */
 void *nooks_arena_ro(const void *p);
-/* What d's code is given for p: nooks_arena_ro(p) on an isolating
- * backend, p itself on the none backend (or for d NULL, the kernel), as
- * a native extension would be.  nooks_out hands objects out so; kernel
+/* What d's code is given for p: nooks_arena_ro(p) on the mprotect
+ * backend; p itself on the pkey backend (its code runs with the arena's
+ * key write-disabled) and on the none backend (or for d NULL, the
+ * kernel), as a native extension would be.  nooks_out hands objects out so; kernel
  * code that hands an object to an extension without a wrapper uses it. */
 void *nooks_arena_view(const struct nooks_domain *d, const void *p);
 /* 1 when the read-only view exists (0: one mapping only, nothing of the
