@@ -32,7 +32,7 @@ if [ "${1:-}" = "--check" ]; then
 	check=1
 	shift
 fi
-root=$(dirname "$0")/..
+root=$(dirname "$(dirname "$0")")
 nooksc=${1:-$root/build/nooksc}
 doc=${2:-$root/docs/idl.md}
 
@@ -60,6 +60,7 @@ fi
 {
 	echo '| check | level | what it enforces |'
 	echo '|---|---|---|'
+	# shellcheck disable=SC2016 # the backquotes are markdown
 	sed -e 's/|/\\|/g' \
 	    -e 's/^\([^ ]*\)  *\([^ ]*\)  *\(.*\)$/| `\1` | \2 | \3 |/' "$tmp/list"
 } > "$tmp/table"
@@ -146,8 +147,10 @@ diags() {
 	grep -E '^[^ 	]+:[0-9]+:[0-9]+: (error|warning): ' "$1"
 }
 
-for d in $(ls -d "$tmp/ex"/[0-9]* 2>/dev/null | sort -t/ -k1 -V); do
-	n=$(basename "$d")
+n=0
+while [ -d "$tmp/ex/$((n + 1))" ]; do
+	n=$((n + 1))
+	d=$tmp/ex/$n
 	mode=$(cat "$d/mode")
 	what="example $n ($(head -c 60 "$d/src" | head -1))"
 	case $mode in
