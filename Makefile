@@ -335,6 +335,11 @@ check-generated: deps $(B)/nooksc
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)sh tools/check-generated.sh $(B)/nooksc $(RESULTS)/generated-$(B)
 
+# The check table of docs/idl.md, rewritten from nooksc --list-checks.
+.PHONY: checks-doc
+checks-doc: $(B)/nooksc
+	$(Q)sh tools/checks-doc.sh $(B)/nooksc
+
 verify-test: deps $(B)/nooksc
 	@echo "== nooksc verify ($(B)) =="
 	$(Q)mkdir -p $(RESULTS)
