@@ -340,9 +340,22 @@ RESULTS := build/results
 test: deps
 	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	$(Q)$(MAKE) -k --no-print-directory unit runtime-test golden cli verify-test import-test check-generated \
-		kernel-test khttpd-test hostile-test || true
+		kernel-test install-test khttpd-test hostile-test || true
 	$(Q)$(MAKE) -k --no-print-directory SAN=1 unit runtime-test cli fuzz kernel-test || true
 	$(Q)sh tools/summary.sh $(RESULTS)
+
+# The quick tier (under a minute on a built tree here, under two from
+# clean): no sanitizers, no fuzzing, no libclang suites, no khttpd under
+# load, no hostile modules.  Its own results directory, so that it never
+# mixes with a make test run's.
+CHECK_RESULTS := build/check-results
+CHECK_SUITES := unit-build codegen-build cggolden-build golden-build cli-build generated-build \
+	runtime-build kernel-build install-build
+check: deps
+	$(Q)rm -rf $(CHECK_RESULTS) && mkdir -p $(CHECK_RESULTS)
+	$(Q)$(MAKE) -k --no-print-directory RESULTS=$(CHECK_RESULTS) unit golden cli check-generated \
+		runtime-test kernel-test install-test || true
+	$(Q)sh tools/summary.sh $(CHECK_RESULTS) $(CHECK_SUITES)
 
 unit: deps $(B)/tests/unit/unit $(B)/tests/codegen/codegen
 	@echo "== unit tests ($(B)) =="
