@@ -27,6 +27,14 @@ RESULT=$2
 SRC=$(pwd)
 HERE=$SRC/tests/install
 MAKE=${MAKE:-make}
+# The tree's make calls it: neither the tree's make (its install, below)
+# nor the outside project may inherit that make's flags and variables.
+unset MAKEFLAGS MFLAGS MAKELEVEL
+case $B in
+build-san) SAN=1 ;;
+*) SAN= ;;
+esac
+export SAN
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nooks-install.XXXXXX") || exit 1
 prefix=$tmp/prefix
 proj=$tmp/proj
@@ -65,7 +73,7 @@ finish() {
 # ---- 1. make install ----------------------------------------------------------
 
 echo "-- make install PREFIX=$prefix"
-check "make install" $MAKE -s --no-print-directory B="$B" install PREFIX="$prefix"
+check "make install" $MAKE -s --no-print-directory install PREFIX="$prefix" DESTDIR=
 [ "$failed" -eq 0 ] || finish
 
 # What an outside project may use: nothing of the tree from here on.
@@ -215,19 +223,19 @@ nothing_left() {
 	left=$(find "$1" ! -type d; find "$1" -type d \( -name nooks -o -name nk \))
 	[ -z "$left" ] || { echo "left behind:"; echo "$left"; return 1; }
 }
-check "make uninstall" $MAKE -s --no-print-directory B="$B" uninstall PREFIX="$prefix"
+check "make uninstall" $MAKE -s --no-print-directory uninstall PREFIX="$prefix" DESTDIR=
 check "nothing left in the prefix" nothing_left "$prefix"
 
 echo "-- make install DESTDIR=$tmp/stage PREFIX=/usr/local"
 stage=$tmp/stage
-check "make install DESTDIR" $MAKE -s --no-print-directory B="$B" install \
+check "make install DESTDIR" $MAKE -s --no-print-directory install \
 	DESTDIR="$stage" PREFIX=/usr/local
 check "staged under DESTDIR, naming the final prefix" sh -c "
 	[ -x '$stage/usr/local/bin/nooksc' ] && [ -x '$stage/usr/local/lib/nooks/nkernel' ] &&
 	[ \"\$(readlink '$stage/usr/local/bin/nkernel')\" = ../lib/nooks/nkernel ] &&
 	grep -qx 'prefix=/usr/local' '$stage/usr/local/lib/pkgconfig/nooks.pc' &&
 	! grep -rq '$stage' '$stage/usr/local/lib/pkgconfig'"
-check "make uninstall DESTDIR" $MAKE -s --no-print-directory B="$B" uninstall \
+check "make uninstall DESTDIR" $MAKE -s --no-print-directory uninstall \
 	DESTDIR="$stage" PREFIX=/usr/local
 check "nothing left under DESTDIR" nothing_left "$stage"
 
