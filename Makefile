@@ -432,7 +432,9 @@ demo-nooksc: all
 #   LIBDIR      libnooks.a, libnooks.so*, libnooks-ext.a, libnk.so*,
 #               pkgconfig/nooks.pc and nk.pc
 #   PKGLIBDIR   nkernel and wrap/libnk.so.1, the wrapper library it binds
-#               isolated modules to (wrap/ beside the program: its default)
+#               isolated modules to (wrap/ beside the program: its default);
+#               one level below LIBDIR, where nkernel's rpath ($ORIGIN/..)
+#               finds libnk.so.1
 #   INCDIR      nooks.h, nooks_runtime.h, nk/*.h
 #   DATADIR     templates/ (where nooksc looks: ../share/nooks/templates
 #               from its own directory), nooks.mk, idl/nk/*.idl
