@@ -311,6 +311,7 @@ cli_test() {
 	name=$1
 	shift
 	begin
+	echo "  running: $name ($# files)"
 	: > "$WORK/cli-0.txt"
 	: > "$WORK/cli-1.txt"
 	cli_worker 0 2 "$WORK/cli-0.txt" "$@" &
