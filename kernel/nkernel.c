@@ -766,8 +766,7 @@ static void serve_request(int fd)
 				free(params[i]);
 		}
 	} else if (!strcmp(cmd, "shutdown")) {
-		shutting_down = 1;
-		kill(getpid(), SIGTERM);
+		shutting_down = 1;	/* SIGTERM once the answer is out */
 	} else {	/* help */
 		for (const struct nk_command *c = nk_commands; c->name; c++)
 			reply(out, "%s%s%s: %s", c->name, c->args[0] ? " " : "", c->args, c->what);
@@ -777,6 +776,9 @@ static void serve_request(int fd)
 	else
 		reply(out, "ok");
 	fclose(out);
+	/* after the answer: the main thread exits as soon as it is told */
+	if (!r && !strcmp(cmd, "shutdown"))
+		kill(getpid(), SIGTERM);
 }
 
 static void *request_thread(void *arg)

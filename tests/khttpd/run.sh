@@ -145,7 +145,9 @@ if start busy1 mprotect "$ext"; then
 	exits "nkctl: unknown module is an error (exit 1)" 1 "no module 'nosuch'"
 	out=$("$ctl" -s "$sock" inject khttpd nosuchfault 2>&1); st=$?
 	exits "nkctl: unknown fault is an error (exit 1)" 1 "unknown fault"
-	check "clean shutdown: exit 0" stop
+	out=$("$ctl" -s "$sock" shutdown 2>&1); st=$?
+	exits "nkctl shutdown: answered before nkernel stops (exit 0)" 0 ""
+	check "clean shutdown: exit 0" wait "$pid"
 else
 	ko "nkernel starts"
 fi
