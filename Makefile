@@ -4,6 +4,7 @@
 #   make run        the demo (see README.md)
 #   make test       every test; ends with "N passed, N failed"
 #   make SAN=1 ...  the same under AddressSanitizer + UBSan, in build-san/
+#   make vm-test    protection keys in a qemu guest (tools/vm, docs/vm.md)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   V=1             show the commands
 #
@@ -52,7 +53,7 @@ endif
 all: deps $(B)/nooksc $(B)/libnooks.a
 
 help:
-	@sed -n '3,11p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,12p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	$(Q)sh tools/deps.sh
@@ -389,6 +390,16 @@ install: all
 	install -m 644 templates/*.m4 $(DESTDIR)$(DATADIR)/templates/
 	install -m 644 nooks.mk $(DESTDIR)$(DATADIR)/nooks.mk
 	install -m 644 runtime/include/nooks.h $(DESTDIR)$(INCDIR)/nooks.h
+
+# ---- the VM harness (tools/vm, docs/vm.md) -----------------------------------
+
+# Debian's Linux 6.1 in qemu (TCG, -cpu max: protection keys) runs
+# tests/vm; where qemu cannot be installed it says "vm-test: skipped".
+.PHONY: vm-test
+vm-test:
+	@echo "== vm ($(B)) =="
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)sh tests/vm/run.sh $(B) $(RESULTS)/vm-$(B)
 
 clean:
 	rm -rf build build-san
