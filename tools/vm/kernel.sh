@@ -45,16 +45,24 @@ if [ -z "$deb" ]; then
 	# as root, apt would drop to the _apt user, who cannot write here
 	sandbox=""
 	[ "$(id -u)" -eq 0 ] && sandbox="-o APT::Sandbox::User=root"
+	# into a directory of its own, so an interrupted download is never
+	# taken for a whole package
+	rm -rf "$dir/partial"
+	mkdir -p "$dir/partial"
 	# shellcheck disable=SC2086
-	if ! (cd "$dir" && apt-get -qq $sandbox download "$pkg" >/dev/null 2>&1); then
+	if ! (cd "$dir/partial" && apt-get -qq $sandbox download "$pkg" >/dev/null 2>&1); then
 		# an old index names files the archive no longer has
 		[ "$(id -u)" -eq 0 ] && apt-get -qq update >/dev/null 2>&1
 		# shellcheck disable=SC2086
-		(cd "$dir" && apt-get -qq $sandbox download "$pkg" >/dev/null 2>&1) || {
+		(cd "$dir/partial" && apt-get -qq $sandbox download "$pkg" >/dev/null 2>&1) || {
 			echo "kernel.sh: apt-get download $pkg failed" >&2
+			rm -rf "$dir/partial"
+			rmdir "$dir" 2>/dev/null
 			exit 1
 		}
 	fi
+	mv "$dir/partial/$pkg"_*.deb "$dir/"
+	rm -rf "$dir/partial"
 	deb=$(ls "$dir"/"$pkg"_*.deb | head -1)
 fi
 if [ "${1:-}" = --deb ]; then
