@@ -7,7 +7,10 @@
 #      there: a write with the key write-disabled faults with
 #      SEGV_PKUERR while another thread writes the same page; its checks
 #      come back through $VM_OUT and count here one by one
-#   3. the harness tells outcomes apart: a failing guest test is reported
+#   3. dl_smoke passes there: a library given with -l loads with dlopen
+#      and with dlmopen into a new namespace, and pthread_exit works
+#      (the files ldd cannot name: the loader by its soname, libgcc_s)
+#   4. the harness tells outcomes apart: a failing guest test is reported
 #      with its exit status, a guest that hangs times out (status 3), one
 #      that panics ends at once (status 3) and a missing qemu is status 4
 #
@@ -78,12 +81,24 @@ else
 	cat "$tmp/host.out"
 fi
 
-# ---- the guest: keys, pkey_smoke, a failing test -----------------------------
+# dl_smoke: what the runtime's loader needs, which ldd does not show
+dlprog=$B/tests/vm/dl_smoke
+dllib=$(ldconfig -p | sed -n 's/^[[:space:]]*libcunit\.so\.1 (libc6,x86-64) => //p' | head -n 1)
+if ${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -pthread -o "$dlprog" tests/vm/dl_smoke.c -ldl && [ -n "$dllib" ]; then
+	ok "dl_smoke builds, and libcunit.so.1 is at $dllib"
+else
+	ko "dl_smoke builds, and libcunit.so.1 is installed (libcunit1-dev)"
+	finish
+fi
+
+# ---- the guest: keys, pkey_smoke, dl_smoke, a failing test ---------------------
 
 cpuinfo='for w in pku ospke; do
 	if grep -qw $w /proc/cpuinfo; then echo "cpuinfo: $w"; else echo "cpuinfo: no $w"; exit 1; fi
 done'
-if sh $vm/initramfs.sh -p "$prog" -t cpuinfo="$cpuinfo" -t pkey="$prog \$VM_OUT/pkey" \
+if sh $vm/initramfs.sh -p "$prog" -p "$dlprog" -l "$dllib" \
+	-t cpuinfo="$cpuinfo" -t pkey="$prog \$VM_OUT/pkey" -t dl="$dlprog libcunit.so.1" \
 	-t must-fail='echo "a failing test, on purpose"; exit 3' "$tmp/smoke.cpio"; then
 	ok "the initramfs builds ($(($(wc -c < "$tmp/smoke.cpio") / 1024)) KiB)"
 else
@@ -102,6 +117,8 @@ expect "run.sh exits 1 when a guest test failed (it did: $st)" [ "$st" -eq 1 ]
 expect "the guest's /proc/cpuinfo shows pku and ospke (status '$(status_of cpuinfo)')" \
 	[ "$(status_of cpuinfo)" = 0 ]
 expect "pkey_smoke passes in the guest (status '$(status_of pkey)')" [ "$(status_of pkey)" = 0 ]
+expect "dlopen, dlmopen(LM_ID_NEWLM) and pthread_exit work in the guest (status '$(status_of dl)')" \
+	[ "$(status_of dl)" = 0 ]
 expect "a failing guest test is reported with its status: 3 (got '$(status_of must-fail)')" \
 	[ "$(status_of must-fail)" = 3 ]
 if [ -s "$tmp/out/pkey" ] && read -r p f < "$tmp/out/pkey" && [ "$p" -gt 0 ] 2>/dev/null; then
@@ -112,7 +129,7 @@ if [ -s "$tmp/out/pkey" ] && read -r p f < "$tmp/out/pkey" && [ "$p" -gt 0 ] 2>/
 else
 	ko "pkey_smoke's counts came back through \$VM_OUT"
 fi
-if [ "$st" -ne 1 ] || [ "$(status_of pkey)" != 0 ]; then
+if [ "$st" -ne 1 ] || [ "$(status_of pkey)" != 0 ] || [ "$(status_of dl)" != 0 ]; then
 	echo "    console:"
 	tr -d '\r' < "$tmp/console" | tail -n 40 | sed 's/^/    /'
 fi

@@ -6,7 +6,9 @@
 #                 needs that ldd cannot find is an error
 #   -l LIB        a library loaded with dlopen/dlmopen: copied with the
 #                 libraries it needs (those ldd cannot find are assumed to
-#                 be loaded already, e.g. by the program: a warning)
+#                 be loaded already, e.g. by the program: a warning);
+#                 libgcc_s, which glibc dlopens for pthread_exit, comes
+#                 with libc by itself
 #   -f PATH       a file or a directory (recursively), copied as it is;
 #                 -f SRC=DEST puts it at DEST in the guest
 #   -t NAME=CMD   a test: the guest runs CMD with sh, in the order given
@@ -65,6 +67,24 @@ copy() {	# copy SRC DEST: SRC at DEST in the guest, following links
 	else
 		cp -L "$1" "$root$2"
 	fi
+}
+
+# copy_lib PATH: a library at PATH, and every symbolic link on the way to
+# its file.  A new dlmopen namespace finds even the dynamic loader by its
+# soname, through ld.so.cache, at the link's target
+# (/lib/x86_64-linux-gnu/...), not at the interpreter path ldd printed
+# (/lib64/...).
+copy_lib() {
+	p=$1
+	n=0
+	while [ -L "$p" ] && [ "$n" -lt 16 ]; do
+		t=$(readlink "$p")
+		mkdir -p "$root$(dirname "$p")"
+		[ -L "$root$p" ] || ln -s "$t" "$root$p"
+		case $t in /*) p=$t ;; *) p=$(dirname "$p")/$t ;; esac
+		n=$((n + 1))
+	done
+	[ -f "$root$p" ] || copy "$p" "$p"
 }
 
 # libs FILE STRICT: copy the libraries ldd lists for FILE
@@ -135,9 +155,15 @@ libs "$(readlink -f "$bb")" strict
 perl -e 'chdir shift or die; for (@ARGV) { -e or -l or symlink "busybox", $_ or die "$_: $!" }' \
 	"$root/bin" $("$bb" --list)
 
+# glibc dlopens libgcc_s for pthread_exit and pthread_cancel (it unwinds
+# the stack), which ldd cannot see: bring it whenever libc comes
+if grep -q '/libc\.so\.6$' "$libs_file" 2>/dev/null; then
+	ldconfig -p 2>/dev/null | sed -n 's/^[[:space:]]*libgcc_s\.so\.1 (libc6,x86-64) => //p' |
+		head -n 1 >> "$libs_file"
+fi
 if [ -s "$libs_file" ]; then
 	sort -u "$libs_file" | while read -r lib; do
-		[ -e "$root$lib" ] || copy "$lib" "$lib"
+		copy_lib "$lib"
 	done
 fi
 rm -f "$libs_file"
