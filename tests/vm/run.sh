@@ -105,10 +105,10 @@ else
 	ko "the initramfs builds"
 	finish
 fi
-# a guest that never finishes, alongside (it sleeps: it costs little CPU)
-sh $vm/initramfs.sh -t hang='sleep 600' "$tmp/hang.cpio"
+# a guest that never finishes, alongside (it sleeps: it costs little
+# CPU), through guest.sh, the three steps in one command
 hang_t0=$(date +%s)
-(sh $vm/run.sh -t 8 "$kernel" "$tmp/hang.cpio" > "$tmp/hang.out" 2>&1; echo $? "$(date +%s)" > "$tmp/hang.st") &
+(bash $vm/guest.sh -t hang='sleep 600' -T 8 > "$tmp/hang.out" 2>&1; echo $? "$(date +%s)" > "$tmp/hang.st") &
 hang_pid=$!
 
 sh $vm/run.sh -o "$tmp/console" -r "$tmp/res" -O "$tmp/out" "$kernel" "$tmp/smoke.cpio"
@@ -152,13 +152,13 @@ wait "$hang_pid"
 read -r st hang_t1 < "$tmp/hang.st"
 secs=$((hang_t1 - hang_t0))
 if [ "$st" -eq 3 ] && grep -q 'timed out' "$tmp/hang.out"; then
-	ok "a hung guest times out: status 3 after $secs s"
+	ok "a hung guest times out (guest.sh -T 8): status 3 after $secs s"
 else
 	ko "a hung guest times out: status 3, not $st after $secs s"
 	cat "$tmp/hang.out"
 fi
 
-QEMU=/nonexistent/qemu-system-x86_64 sh $vm/run.sh "$kernel" "$tmp/hang.cpio" > "$tmp/noq.out" 2>&1
+QEMU=/nonexistent/qemu-system-x86_64 sh $vm/run.sh "$kernel" "$tmp/smoke.cpio" > "$tmp/noq.out" 2>&1
 st=$?
 expect "a missing qemu is status 4 (got $st)" [ "$st" -eq 4 ] || cat "$tmp/noq.out"
 
