@@ -2,6 +2,8 @@
 # run.sh BUILD RESULTFILE - the VM harness's smoke test (make vm-test).
 #
 # Boots Debian's Linux 6.1 in qemu (tools/vm) and checks that
+#   0. the kernel booted is the extracted ELF vmlinux; vmlinux.sh refuses
+#      what is no bzImage
 #   1. the guest has protection keys: /proc/cpuinfo shows pku and ospke
 #   2. pkey_smoke (tests/vm/pkey_smoke.c, dynamically linked) passes
 #      there: a write with the key write-disabled faults with
@@ -53,6 +55,24 @@ expect() {
 }
 # status_of NAME: NAME's exit status in the guest, from run.sh -r
 status_of() { sed -n "s/^$1 //p" "$tmp/res"; }
+
+# ---- the kernel ------------------------------------------------------------------
+
+case $kernel in
+*/vmlinux-*)
+	if [ "$(od -An -t x1 -N 4 "$kernel" | tr -d ' ')" = 7f454c46 ]; then
+		ok "the kernel booted is the ELF vmlinux extracted from the bzImage (fast PVH boot)"
+	else
+		ko "the kernel booted is the ELF vmlinux extracted from the bzImage ($kernel is no ELF file)"
+	fi
+	;;
+*) ko "the kernel booted is the ELF vmlinux extracted from the bzImage, not $kernel" ;;
+esac
+if sh $vm/vmlinux.sh tests/vm/pkey_smoke.c "$tmp/vmlinux" 2>/dev/null || [ -e "$tmp/vmlinux" ]; then
+	ko "vmlinux.sh refuses a file that is no bzImage"
+else
+	ok "vmlinux.sh refuses a file that is no bzImage (kernel.sh then boots the bzImage)"
+fi
 
 # ---- the test program ---------------------------------------------------------
 
