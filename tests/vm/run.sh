@@ -2,17 +2,17 @@
 # run.sh BUILD RESULTFILE - the VM harness's smoke test (make vm-test).
 #
 # Boots Debian's Linux 6.1 in qemu (tools/vm) and checks that
-#   0. the kernel booted is the extracted ELF vmlinux; vmlinux.sh refuses
+#   1. the kernel booted is the extracted ELF vmlinux; vmlinux.sh refuses
 #      what is no bzImage
-#   1. the guest has protection keys: /proc/cpuinfo shows pku and ospke
-#   2. pkey_smoke (tests/vm/pkey_smoke.c, dynamically linked) passes
+#   2. the guest has protection keys: /proc/cpuinfo shows pku and ospke
+#   3. pkey_smoke (tests/vm/pkey_smoke.c, dynamically linked) passes
 #      there: a write with the key write-disabled faults with
 #      SEGV_PKUERR while another thread writes the same page; its checks
 #      come back through $VM_OUT and count here one by one
-#   3. dl_smoke passes there: a library given with -l loads with dlopen
+#   4. dl_smoke passes there: a library given with -l loads with dlopen
 #      and with dlmopen into a new namespace, and pthread_exit works
 #      (the files ldd cannot name: the loader by its soname, libgcc_s)
-#   4. the harness tells outcomes apart: a failing guest test is reported
+#   5. the harness tells outcomes apart: a failing guest test is reported
 #      with its exit status, a guest that hangs times out (status 3), one
 #      that panics ends at once (status 3) and a missing qemu is status 4
 #
