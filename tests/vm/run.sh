@@ -128,7 +128,7 @@ fi
 # a guest that never finishes, alongside (it sleeps: it costs little
 # CPU), through guest.sh, the three steps in one command
 hang_t0=$(date +%s)
-(bash $vm/guest.sh -t hang='sleep 600' -T 8 > "$tmp/hang.out" 2>&1; echo $? "$(date +%s)" > "$tmp/hang.st") &
+(bash $vm/guest.sh -t hang='sleep 600' -T 8 -o "$tmp/hang.log" > "$tmp/hang.out" 2>&1; echo $? "$(date +%s)" > "$tmp/hang.st") &
 hang_pid=$!
 
 sh $vm/run.sh -o "$tmp/console" -r "$tmp/res" -O "$tmp/out" "$kernel" "$tmp/smoke.cpio"
@@ -158,10 +158,10 @@ fi
 
 sh $vm/initramfs.sh -t panic='echo c > /proc/sysrq-trigger; sleep 600' "$tmp/panic.cpio"
 t0=$(date +%s)
-sh $vm/run.sh -t 60 "$kernel" "$tmp/panic.cpio" > "$tmp/panic.out" 2>&1
+sh $vm/run.sh -t 60 -o "$tmp/panic.log" "$kernel" "$tmp/panic.cpio" > "$tmp/panic.out" 2>&1
 st=$?
 secs=$(($(date +%s) - t0))
-if [ "$st" -eq 3 ] && ! grep -q 'timed out' "$tmp/panic.out"; then
+if [ "$st" -eq 3 ] && ! grep -q 'timed out' "$tmp/panic.out" && grep -q 'Kernel panic' "$tmp/panic.log"; then
 	ok "a guest that panics ends at once (panic=-1, -no-reboot): status 3 after $secs s"
 else
 	ko "a guest that panics ends at once: status 3 before the timeout, not $st after $secs s"
