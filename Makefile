@@ -5,6 +5,7 @@
 #   make check      the quick tier (under 2 minutes); "N passed, N failed"
 #   make test       every test (10-14 minutes); "N passed, N failed"
 #   make SAN=1 ...  the same under AddressSanitizer + UBSan, in build-san/
+#   make vm-test    protection keys in a qemu guest (tools/vm, docs/vm.md)
 #   make install    PREFIX=/usr/local DESTDIR=; make uninstall
 #   make deps       install the build and test dependencies (apt-get, root)
 #   V=1             show the commands
@@ -56,7 +57,7 @@ endif
 all: $(B)/nooksc $(B)/libnooks.a $(B)/libnooks.so $(B)/libnooks-ext.a
 
 help:
-	@sed -n '3,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,15p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	$(Q)sh tools/deps.sh
@@ -516,6 +517,16 @@ install-test: deps all
 	@echo "== install ($(B)) =="
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)sh tests/install/run.sh $(B) $(RESULTS)/install-$(B)
+
+# ---- the VM harness (tools/vm, docs/vm.md) -----------------------------------
+
+# Debian's Linux 6.1 in qemu (TCG, -cpu max: protection keys) runs
+# tests/vm; where qemu cannot be installed it says "vm-test: skipped".
+.PHONY: vm-test
+vm-test:
+	@echo "== vm ($(B)) =="
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)sh tests/vm/run.sh $(B) $(RESULTS)/vm-$(B)
 
 clean:
 	rm -rf build build-san
