@@ -341,7 +341,7 @@ RESULTS := build/results
 test: deps
 	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	$(Q)$(MAKE) -k --no-print-directory unit runtime-test golden cli verify-test import-test check-generated \
-		kernel-test install-test khttpd-test hostile-test || true
+		kernel-test install-test khttpd-test hostile-test vm-test || true
 	$(Q)$(MAKE) -k --no-print-directory SAN=1 unit runtime-test cli fuzz kernel-test || true
 	$(Q)sh tools/summary.sh $(RESULTS)
 
@@ -522,8 +522,12 @@ install-test: deps all
 
 # Debian's Linux 6.1 in qemu (TCG, -cpu max: protection keys) runs
 # tests/vm; where qemu cannot be installed it says "vm-test: skipped".
+# What runs in the guest: the runtime's suite and khttpd in nkernel, on
+# the pkey backend with real keys.
+VM_NEEDS := $(RTT)/runtime $(RTT)/ext_faults.so $(RTT)/ext_tk.so $(RTT)/ext_heap.so \
+	$(RTT)/ext_unresolved.so $(RTT)/wrap/libtk.so.1 $(RTT_CONTAIN) $(NK_PROGRAMS)
 .PHONY: vm-test
-vm-test:
+vm-test: $(VM_NEEDS)
 	@echo "== vm ($(B)) =="
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)sh tests/vm/run.sh $(B) $(RESULTS)/vm-$(B)

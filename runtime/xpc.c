@@ -80,8 +80,20 @@ static inline unsigned rdpkru(void) { return 0; }
 static inline void wrpkru(unsigned v) { (void)v; }
 #endif
 
-/* the arena key's two bits in PKRU (0: no key) */
+/* the arena key's two bits in PKRU (0: no key), set before the first
+ * domain exists.  Wherever the arena has a key, every isolating
+ * crossing's fault path writes PKRU back: a signal handler runs with the
+ * kernel's default PKRU, which denies every key but 0, and a jump out of
+ * it does not restore the interrupted one. */
 static unsigned pkru_mask;
+static pthread_once_t pkru_once = PTHREAD_ONCE_INIT;
+
+static void pkru_init(void)
+{
+	int k = nk_arena_pkey();
+	if (k >= 0)
+		pkru_mask = 3u << (2 * k);
+}
 
 static inline unsigned pkru_ext(unsigned kernel)
 {
@@ -101,7 +113,7 @@ struct xframe {
 	unsigned char *ksp;
 	unsigned char *saved_ext_resume;
 	int pk;				/* a pkey domain: PKRU switched */
-	unsigned pkru;			/* PKRU before the crossing */
+	unsigned pkru;			/* PKRU before the crossing (with keys) */
 };
 
 #define MAX_BOUNDS 8
@@ -628,7 +640,7 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 	 * thread inherited (a thread the runtime starts for the extension
 	 * is created from extension code) */
 	f.pk = d->backend == NOOKS_BACKEND_PKEY;
-	f.pkru = f.pk ? rdpkru() & (xt.self ? ~0u : ~pkru_mask) : 0;
+	f.pkru = pkru_mask ? rdpkru() & (xt.self ? ~0u : ~pkru_mask) : 0;
 	w = my_slot();
 	if (!w) {
 		/* more threads than watchdog slots: such a thread could be
@@ -644,7 +656,7 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		/* a fault or the deadline: back on the kernel's stack */
 		struct xframe *g = fp;
 		sigset_t unblock;
-		if (g->pk)	/* the handler ran with the kernel's default PKRU */
+		if (pkru_mask)	/* the handler ran with the kernel's default PKRU */
 			wrpkru(g->pkru);
 		sigemptyset(&unblock);
 		for (size_t i = 0; i < sizeof(fault_signals) / sizeof(fault_signals[0]); i++)
@@ -834,11 +846,8 @@ const char *nooks_backend_name(enum nooks_backend b)
 /* Protection keys: the arena's key, if it has one (arena.c). */
 static int have_pkeys(void)
 {
-	int k = nk_arena_pkey();
-	if (k < 0)
-		return 0;
-	pkru_mask = 3u << (2 * k);
-	return 1;
+	pthread_once(&pkru_once, pkru_init);
+	return pkru_mask != 0;
 }
 
 struct nooks_domain *nooks_domain_create(const char *name, enum nooks_backend b)
@@ -848,6 +857,7 @@ struct nooks_domain *nooks_domain_create(const char *name, enum nooks_backend b)
 	if (!d)
 		return NULL;
 	snprintf(d->name, sizeof(d->name), "%s", name ? name : "?");
+	pthread_once(&pkru_once, pkru_init);
 	if (b == NOOKS_BACKEND_PKEY && !have_pkeys()) {
 		fprintf(stderr, "nooks: %s: no memory protection keys on this machine "
 			"(pkey_alloc failed): using the mprotect backend\n", d->name);

@@ -12,7 +12,11 @@
 #   4. dl_smoke passes there: a library given with -l loads with dlopen
 #      and with dlmopen into a new namespace, and pthread_exit works
 #      (the files ldd cannot name: the loader by its soname, libgcc_s)
-#   5. the harness tells outcomes apart: a failing guest test is reported
+#   5. on real keys: the runtime's whole suite (its pkey tests then run
+#      on keys, not the fallback) and khttpd in nkernel on the pkey
+#      backend (tests/vm/khttpd_pkey.sh: a wild write stopped with
+#      SEGV_PKUERR, recovery under requests); their counts add up here
+#   6. the harness tells outcomes apart: a failing guest test is reported
 #      with its exit status, a guest that hangs times out (status 3), one
 #      that panics ends at once (status 3) and a missing qemu is status 4
 #
@@ -152,6 +156,45 @@ fi
 if [ "$st" -ne 1 ] || [ "$(status_of pkey)" != 0 ] || [ "$(status_of dl)" != 0 ]; then
 	echo "    console:"
 	tr -d '\r' < "$tmp/console" | tail -n 40 | sed 's/^/    /'
+fi
+
+# ---- the project on real keys: the runtime's suite, khttpd in nkernel -----------
+
+# Files go in at their host paths (absolute: the guest's /init runs in /).
+P=$(pwd)
+R=$P/$B/tests/runtime
+set --
+for l in "$R"/*.so "$R"/wrap/*.so*; do set -- "$@" -l "$l"; done
+if sh $vm/initramfs.sh -p "$R/runtime" -f "$R" -f "$P/tests/runtime" "$@" \
+	-p "$P/$B/kernel/nkernel" -p "$P/$B/kernel/nkctl" -p "$(command -v curl)" \
+	-l "$P/$B/kernel/wrap/libnk.so.1" -l "$P/$B/examples/khttpd.so" \
+	-f "$P/examples/khttpd/www" -f "$P/tests/vm/khttpd_pkey.sh" \
+	-t runtime="CUNIT_VERBOSE=1 $R/runtime \$VM_OUT/runtime $R/ext_faults.so $R $R/ext_tk.so $R/wrap/libtk.so.1" \
+	-t khttpd="sh $P/tests/vm/khttpd_pkey.sh $P/$B $P/examples/khttpd/www \$VM_OUT/khttpd" \
+	"$tmp/keys.cpio"; then
+	sh $vm/run.sh -t 600 -o "$tmp/keys.log" -r "$tmp/res" -O "$tmp/out" "$kernel" "$tmp/keys.cpio"
+	st=$?
+	expect "the runtime's suite and khttpd ran in the guest (run.sh: $st)" [ "$st" -le 1 ]
+	# the crossing tests must have run on keys, not on the fallback
+	expect "the runtime's pkey tests ran with protection keys" \
+		grep -q 'pkey (protection keys): contains \.\.\.passed' "$tmp/keys.log"
+	for suite in runtime khttpd; do
+		if [ -s "$tmp/out/$suite" ] && read -r p f < "$tmp/out/$suite"; then
+			echo "guest $suite: $p passed, $f failed"
+			passed=$((passed + p))
+			failed=$((failed + f))
+		else
+			ko "the guest's $suite suite left its counts (status '$(status_of $suite)')"
+		fi
+	done
+	if [ "$st" -ne 0 ]; then
+		echo "    console:"
+		tr -d '\r' < "$tmp/keys.log" | grep -E 'FAIL|Segm|Abort|\[FAIL\]|nooks:|nkernel:' | tail -n 40 | sed 's/^/    /'
+	else
+		tr -d '\r' < "$tmp/keys.log" | grep -E '^\[(PASS|FAIL)\]|^khttpd: ' | sed 's/^/    guest: /'
+	fi
+else
+	ko "the initramfs with the runtime's suite and nkernel builds"
 fi
 
 # ---- outcomes the harness must tell apart --------------------------------------
