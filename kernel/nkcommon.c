@@ -17,6 +17,9 @@ const struct nk_command nk_commands[] = {
 	{ "inject", 2, 2, "MODULE FAULT", "make MODULE's own code fail, then wait for its "
 	  "recovery; FAULT: null wild stack loop abort ill fpe exit (the module must "
 	  "have nk_fault_inject)" },
+	{ "patch", 3, 3, "MODULE ADDRESS HEXBYTES", "write bytes into MODULE's loaded code at "
+	  "ADDRESS (its ELF virtual address, as objdump shows it): a transient fault; a "
+	  "restart maps the clean code again" },
 	{ "load", 1, -1, "[--isolation=KIND] PATH [NAME=VALUE]...", "load a module" },
 	{ "unload", 1, 1, "MODULE", "run its cleanup_module and unload it" },
 	{ "reload", 1, 1, "MODULE", "unload, then load the same file and parameters" },

@@ -674,6 +674,47 @@ static int cmd_inject(FILE *out, const char *name, const char *kind, char *err, 
 	return 0;
 }
 
+/* Writes bytes into a module's loaded code (nooks_ext_patch): what
+ * nooks-inject's transient mode uses. */
+static int cmd_patch(FILE *out, const char *name, const char *addr, const char *hex,
+		     char *err, size_t errlen)
+{
+	unsigned char bytes[64], old[64];
+	size_t n = strlen(hex) / 2;
+	char *end;
+
+	errno = 0;
+	unsigned long va = strtoul(addr, &end, 0);
+	if (errno || end == addr || *end) {
+		snprintf(err, errlen, "bad address '%s'", addr);
+		return -1;
+	}
+	if (strlen(hex) % 2 || n == 0 || n > sizeof(bytes) ||
+	    strspn(hex, "0123456789abcdefABCDEF") != strlen(hex)) {
+		snprintf(err, errlen, "bad bytes '%s' (1 to %zu bytes in hex, e.g. 90cc)", hex,
+			 sizeof(bytes));
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		sscanf(hex + 2 * i, "%2hhx", &bytes[i]);
+	pthread_mutex_lock(&mod_lock);
+	struct module *m = find_module(name);
+	int r = -1;
+	if (!m || m->state != M_LIVE) {
+		snprintf(err, errlen, m ? "module '%s' is %s" : "no module '%s'", name,
+			 m ? mstate_names[m->state] : "");
+	} else if (nooks_ext_patch(m->e, va, bytes, n, old, err, errlen) == 0) {
+		char was[2 * sizeof(old) + 1];
+		for (size_t i = 0; i < n; i++)
+			snprintf(was + 2 * i, 3, "%02x", old[i]);
+		klog("nkernel: %s: patched %zu bytes at %#lx (were %s)", name, n, va, was);
+		reply(out, "%s: patched %zu bytes at %#lx (were %s)", name, n, va, was);
+		r = 0;
+	}
+	pthread_mutex_unlock(&mod_lock);
+	return r;
+}
+
 static int parse_isolation(const char *s, enum nooks_backend *b)
 {
 	int v = nooks_backend_parse(s);
@@ -721,6 +762,8 @@ static void serve_request(int fd)
 		cmd_stats(out);
 	} else if (!strcmp(cmd, "inject")) {
 		r = cmd_inject(out, argv[1], argv[2], err, sizeof(err));
+	} else if (!strcmp(cmd, "patch")) {
+		r = cmd_patch(out, argv[1], argv[2], argv[3], err, sizeof(err));
 	} else if (!strcmp(cmd, "unload")) {
 		r = remove_module(argv[1], err, sizeof(err));
 	} else if (!strcmp(cmd, "load")) {

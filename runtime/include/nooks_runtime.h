@@ -228,6 +228,18 @@ void nooks_ext_set_snapshot(struct nooks_ext *e, int on);
 void nooks_ext_reload_stats(const struct nooks_ext *e, unsigned long *restored,
 			    unsigned long *reloaded);
 void nooks_ext_unload(struct nooks_ext *e);
+/*
+ * Fault injection into the loaded copy (a transient fault, as Nooks'
+ * injector made them): writes len bytes at the object's ELF virtual
+ * address vaddr, which must lie in the file part of an executable
+ * PT_LOAD segment; the old bytes go to old (if not NULL).  The next
+ * reload maps a new copy from the file instead of restoring this one,
+ * so a restart brings the clean code back.  Threads running the code
+ * meanwhile see the new bytes at some point (no synchronisation).  0, or
+ * -1 with why in err.
+ */
+int nooks_ext_patch(struct nooks_ext *e, uintptr_t vaddr, const void *bytes, size_t len,
+		    void *old, char *err, size_t errlen);
 
 /*
  * Threads an isolated extension starts itself (pthread_create,

@@ -145,6 +145,23 @@ if start busy1 mprotect "$ext"; then
 	exits "nkctl: unknown module is an error (exit 1)" 1 "no module 'nosuch'"
 	out=$("$ctl" -s "$sock" inject khttpd nosuchfault 2>&1); st=$?
 	exits "nkctl: unknown fault is an error (exit 1)" 1 "unknown fault"
+	# a transient fault in the loaded code (nooks-inject's transient
+	# mode): ud2 over the start of a function every request runs
+	fn=0x$(nm "$ext" | awk '$3 == "inside_root" { sub(/^0+/, "", $1); print $1 }')
+	out=$("$ctl" -s "$sock" patch khttpd 0x10 0f0b 2>&1); st=$?
+	exits "nkctl patch outside the code is refused" 1 "is not in the code of"
+	out=$("$ctl" -s "$sock" patch khttpd "$fn" 0f0 2>&1); st=$?
+	exits "nkctl patch with odd hex is refused" 1 "bad bytes"
+	out=$("$ctl" -s "$sock" patch khttpd "$fn" 0f0b 2>&1); st=$?
+	exits "nkctl patch: ud2 written into khttpd's loaded code" 0 "patched 2 bytes at $fn"
+	status "$(url /a.txt)" > /dev/null
+	for _ in $(seq 1 100); do grep -q "khttpd: recovered in" "$log" && break; sleep 0.05; done
+	check "the patched code faults (SIGILL) and is recovered" \
+		grep -q 'nooks: khttpd: fault: Illegal instruction' "$log"
+	check "the restart maps the clean code: requests are served again" \
+		test "$(status "$(url /a.txt)") $(status "$(url /a.txt)")" = "200 200"
+	check "one fault only" awk '$1 == "khttpd" { found = ($5 == 1) } END { exit !found }' \
+		<<< "$("$ctl" -s "$sock" list)"
 	out=$("$ctl" -s "$sock" shutdown 2>&1); st=$?
 	exits "nkctl shutdown: answered before nkernel stops (exit 0)" 0 ""
 	check "clean shutdown: exit 0" wait "$pid"
