@@ -173,6 +173,14 @@ const char *nooksc_source_path(const struct idl_model *m, int i)
 	return f ? f->path : NULL;
 }
 
+bool nooksc_source_is_system(const struct idl_model *m, int i)
+{
+	const struct idl_file *f = m->files;
+	while (f && i-- > 0)
+		f = f->next;
+	return f && f->system;
+}
+
 /* ---- files -------------------------------------------------------------- */
 
 /* Reads a whole file into the arena, NUL-terminated.  By reading, not by
@@ -263,22 +271,34 @@ static bool is_regular(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* Where `import "name"` finds its file: an absolute name as it is, then
+ * beside the importing file, along the -I path, along the -isystem path.
+ * *system: found along -isystem, or beside a file that was. */
 static const char *find_import(struct nooksc *nc, const struct idl_file *from,
-			       const char *name)
+			       const char *name, bool *system)
 {
+	*system = false;
 	if (name[0] == '/')
 		return is_regular(name) ? name : NULL;
 
 	const char *p = arena_printf(ARENA(nc), "%s%s", dir_of(nc, from->path), name);
-	if (is_regular(p))
+	if (is_regular(p)) {
+		*system = from->system;
 		return p;
-	for (int i = 0; i < nc->opt.n_include_dirs; i++) {
-		const char *dir = nc->opt.include_dirs[i];
-		size_t n = strlen(dir);
-		p = arena_printf(ARENA(nc), "%s%s%s", dir,
-				 n && dir[n - 1] == '/' ? "" : "/", name);
-		if (is_regular(p))
-			return p;
+	}
+	for (int k = 0; k < 2; k++) {
+		const char *const *dirs = k ? nc->opt.system_dirs : nc->opt.include_dirs;
+		int n_dirs = k ? nc->opt.n_system_dirs : nc->opt.n_include_dirs;
+		for (int i = 0; i < n_dirs; i++) {
+			const char *dir = dirs[i];
+			size_t n = strlen(dir);
+			p = arena_printf(ARENA(nc), "%s%s%s", dir,
+					 n && dir[n - 1] == '/' ? "" : "/", name);
+			if (is_regular(p)) {
+				*system = k;
+				return p;
+			}
+		}
 	}
 	return NULL;
 }
@@ -317,7 +337,8 @@ void import_file(struct parse_state *ps, const char *name,
 		tail = &(*tail)->next;
 	*tail = imp;
 
-	const char *path = *name ? find_import(nc, ps->file, name) : NULL;
+	bool system = false;
+	const char *path = *name ? find_import(nc, ps->file, name, &system) : NULL;
 	if (!path && name[0] == '/') {
 		diag(nc, NOOKSC_ERROR, "import-not-found", pos, "cannot find \"%s\"", name);
 		return;
@@ -328,6 +349,8 @@ void import_file(struct parse_state *ps, const char *name,
 		sb_printf(&b, "'%s'", *here ? here : "./");
 		for (int i = 0; i < nc->opt.n_include_dirs; i++)
 			sb_printf(&b, ", '%s'", nc->opt.include_dirs[i]);
+		for (int i = 0; i < nc->opt.n_system_dirs; i++)
+			sb_printf(&b, ", '%s'", nc->opt.system_dirs[i]);
 		diag(nc, NOOKSC_ERROR, "import-not-found", pos,
 		     "cannot find \"%s\" (searched %s)", name,
 		     sb_finish(ARENA(nc), &b));
@@ -368,6 +391,7 @@ void import_file(struct parse_state *ps, const char *name,
 		return;
 	}
 	imp->file = new_file(nc, path);
+	imp->file->system = system;
 	parse_into(nc, imp->file, buf, len);
 }
 

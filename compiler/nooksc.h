@@ -55,6 +55,8 @@ void nooksc_print_diag(FILE *out, const struct nooksc_diag *d);
 struct nooksc_options {
 	const char *const *include_dirs;	/* -I, searched in order */
 	int n_include_dirs;
+	const char *const *system_dirs;	/* -isystem, searched after -I */
+	int n_system_dirs;
 	int max_errors;			/* stop after this many; 0: 20 */
 	bool werror;			/* warnings count as errors */
 	const char *const *disabled;	/* check names turned off (-Wno-X) */
@@ -81,9 +83,11 @@ struct idl_model *nooksc_parse_buffer(struct nooksc *nc, const char *name,
 /* The stable text form of a model (--dump). */
 void nooksc_dump(FILE *out, const struct idl_model *m);
 
-/* Every file the model was read from, main file first (for -M). */
+/* Every file the model was read from, main file first (for -M); a system
+ * source was found along the -isystem path (or beside one that was). */
 int nooksc_source_count(const struct idl_model *m);
 const char *nooksc_source_path(const struct idl_model *m, int i);
+bool nooksc_source_is_system(const struct idl_model *m, int i);
 
 /* The main file's interface name. */
 const char *nooksc_model_interface(const struct idl_model *m);
@@ -245,6 +249,7 @@ struct idl_file {
 	struct idl_import *imports;
 	struct idl_file *next;
 	bool loading;			/* on the import stack */
+	bool system;			/* found along -isystem (-MM leaves it out) */
 };
 
 struct idl_import {
