@@ -44,6 +44,7 @@ struct nooksc {
 	bool stopped;			/* error cap reached */
 	struct idl_model *model;
 	struct idl_decl **decl_tail;	/* where add_decl() appends */
+	struct diag_queue *queue;	/* sources read and diagnostics held (nooksc.c) */
 };
 
 #define ARENA(nc) (&(nc)->arena)

@@ -43,11 +43,25 @@ struct nooksc_diag {
 	const char *check;	/* check name, e.g. "unknown-type" */
 	struct srcpos pos;	/* pos.file == NULL: no position */
 	const char *message;
+	/* pos is in an imported file: the import lines that led there, the
+	 * one in the file that imported it first, the main file's last */
+	const struct srcpos *imported_from;
+	int n_imported_from;
 };
 
+/*
+ * Diagnostics of a parse (nooksc_parse_file, nooksc_parse_buffer: reading,
+ * imports, checks) reach the callback together at its end, sorted by where
+ * they are as the files read (an imported file's at its import line), each
+ * note right after the diagnostic it explains, equal positions in the order
+ * found; "too many errors" comes last.  Those of later calls (generating,
+ * verifying) are passed on at once.  nooksc_errors() and
+ * nooksc_warnings() count as diagnostics are found.
+ */
 typedef void (*nooksc_diag_fn)(void *arg, const struct nooksc_diag *d);
 
-/* Prints `file:line:col: error: [check] message`, the source line, a caret. */
+/* Prints `In file imported from FILE:LINE:COL:` lines if d has any, then
+ * `file:line:col: error: [check] message`, the source line, a caret. */
 void nooksc_print_diag(FILE *out, const struct nooksc_diag *d);
 
 /* ---- options and context ------------------------------------------------ */
