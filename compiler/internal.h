@@ -71,6 +71,9 @@ struct parse_state {
 	int line, col;
 	struct srcpos comment_pos;	/* where the open comment began */
 	void *scanner;
+	/* the parser's last two tokens, for "expected ';' after ..." */
+	struct srcpos tok, prev_tok;
+	bool tok_eof;
 };
 
 int parse_buffer(struct parse_state *ps);	/* returns bison's status */

@@ -270,7 +270,8 @@ static void release(struct nooksc *nc)
 
 	if (--q->holding > 0)
 		return;
-	qsort_r(q->held, (size_t)q->n_held, sizeof(*q->held), cmp_held, q);
+	if (q->n_held)
+		qsort_r(q->held, (size_t)q->n_held, sizeof(*q->held), cmp_held, q);
 	for (int i = 0; i < q->n_held; i++)
 		deliver(nc, &q->held[i].d, q->held[i].buf);
 	q->n_held = 0;
