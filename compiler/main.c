@@ -76,9 +76,11 @@ static const char usage_text[] =
 "(default: standard output).  Other options go to clang.\n"
 "\n"
 "Diagnostics read 'file:line:col: error: [check] message', followed by the\n"
-"source line and a caret.  Exit status: 0 success, 1 errors in the input\n"
-"(an unreadable input included), 2 bad usage or an output that could not be\n"
-"written.  The language is described in docs/idl.md.\n";
+"source line and a caret, sorted by position; 'In file imported from' lines\n"
+"before one name the imports that led to its file.  Exit status: 0 success,\n"
+"1 errors in the input (an unreadable input included), 2 bad usage or an\n"
+"output that could not be written.  The language is described in\n"
+"docs/idl.md.\n";
 
 static void usage_error(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2), noreturn));
@@ -388,7 +390,7 @@ static const char *argument_kind(int opt)
 }
 
 /* getopt_long_only returned '?' for the element argv[optind - 1] or, in the
- * middle of a cluster of short options (-cz), argv[optind]: name what is
+ * middle of a cluster of short options (-czc), argv[optind]: name what is
  * wrong with which argument and stop. */
 static void bad_option(int argc, char **argv)
 {
@@ -403,28 +405,14 @@ static void bad_option(int argc, char **argv)
 		usage_error("unknown option '-%c' in '%s'", optopt, arg);
 	}
 
-	/* a long option: unknown, ambiguous, or given an argument it does not take */
+	/* a long option given an argument it does not take, or unknown (no
+	 * two options share a prefix, so none is ambiguous) */
 	const char *name = arg + (arg[1] == '-' ? 2 : 1);
 	size_t len = strcspn(name, "=");
-	int matches = 0, exact = -1;
-	char seen[256] = "";
-	for (int i = 0; longopts[i].name; i++) {
-		if (strncmp(longopts[i].name, name, len))
-			continue;
-		if (strlen(longopts[i].name) == len)
-			exact = i;
-		matches++;
-		snprintf(seen + strlen(seen), sizeof(seen) - strlen(seen), "%s'-%s%s'",
-			 matches > 1 ? ", " : "", longopts[i].name[1] ? "-" : "",
-			 longopts[i].name);
-	}
-	if (name[len] == '=' && (exact >= 0 || matches == 1)) {
-		usage_error("option '%.*s' takes no argument (in '%s')",
-			    (int)(name - arg + len), arg, arg);
-	}
-	if (matches > 1 && exact < 0) {
-		usage_error("option '%s' is ambiguous (%s)", arg, seen);
-	}
+	for (int i = 0; name[len] == '=' && longopts[i].name; i++)
+		if (!strncmp(longopts[i].name, name, len))
+			usage_error("option '%.*s' takes no argument (in '%s')",
+				    (int)(name - arg + len), arg, arg);
 	usage_error("unknown option '%s'", arg);
 }
 
@@ -470,8 +458,10 @@ int main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "import"))
 		return import_main(argc - 1, argv + 1);
 
-	/* getopt permutes argv; keep the order as written for hints */
-	char **original = calloc((size_t)argc + 1, sizeof(*original));
+	/* getopt permutes argv; keep the order as written for hints (static:
+	 * still reachable when a usage error exits) */
+	static char **original;
+	original = calloc((size_t)argc + 1, sizeof(*original));
 	if (!original) {
 		fputs("nooksc: out of memory\n", stderr);
 		return 2;

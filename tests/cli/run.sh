@@ -83,6 +83,30 @@ expect "-Werror" 1 "error: \[fault-missing\]" -- "$nooksc" -Werror --check "$tmp
 expect "-Wno-fault-missing" 0 "" -- "$nooksc" -Wno-fault-missing --check "$tmp/warn.idl"
 check "-Wno-fault-missing is silent" test ! -s "$tmp/out"
 
+# diagnostics: sorted by position, "In file imported from" once per change
+# of file, a missing ';' just after the token it should follow
+mkdir "$tmp/diag"
+printf 'interface c; header "c.h";\nstruct sc { int z [[bogus]]; };\n' > "$tmp/diag/c.idl"
+printf 'interface b; header "b.h";\nimport "c.idl";\nconst int B1 = x1;\nconst int B2 = x2;\n' > "$tmp/diag/b.idl"
+printf 'interface a; header "a.h";\nconst int A1 = y1;\nimport "b.idl";\nconst int A2 = y2;\n' > "$tmp/diag/a.idl"
+expect "errors in imported files" 1 "" -- "$nooksc" --check "$tmp/diag/a.idl"
+grep -E '^(In file|  |[^ ]*:[0-9]+:[0-9]+:)' "$tmp/out" | grep -v '^  *\^' | sed "s|$tmp/diag/||g" > "$tmp/diag/got"
+cat > "$tmp/diag/want" <<'EOF2'
+a.idl:2:16: error: [const-value] 'y1' is not a declared constant
+In file imported from b.idl:2:8,
+                 from a.idl:3:8:
+c.idl:2:21: error: [annotation-unknown] unknown annotation 'bogus'
+In file imported from a.idl:3:8:
+b.idl:3:16: error: [const-value] 'x1' is not a declared constant
+b.idl:4:16: error: [const-value] 'x2' is not a declared constant
+a.idl:4:16: error: [const-value] 'y2' is not a declared constant
+EOF2
+check "sorted as the text reads, with the import lines" diff -u "$tmp/diag/want" "$tmp/diag/got"
+printf 'interface s; header "s.h";\nstruct s {\n\tint x;\n}\n\nconst int X = 1;\n' > "$tmp/diag/semi.idl"
+expect "missing ';' just after the '}'" 1 "semi.idl:4:2: error: \[syntax\] expected ';' after '}', found 'const'" -- \
+	"$nooksc" --check "$tmp/diag/semi.idl"
+check "with the caret after it" sh -c "sed -n 2,3p '$tmp/out' | tr '\n' '|' | grep -qxF '}| ^|'"
+
 # all or nothing across inputs
 printf 'interface b; header "b.h";\nconst int A = B;\n' > "$tmp/bad.idl"
 mkdir "$tmp/o1" "$tmp/o2"
