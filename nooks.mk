@@ -7,7 +7,7 @@
 #   prog: $(NOOKS_STAMPS) ...         # then build $(NOOKS_OUT)/*.c
 #
 # nooksc writes five files per interface at once, so each interface has a
-# stamp file; its dependency rules (-MF/-MT) name every imported .idl and
+# stamp file; its dependency rules (-MD -MP -MF -MT) name every imported .idl and
 # every template, so make regenerates exactly what an edit affects.
 #
 # Including this file changes no goal: the includer's first target stays
@@ -25,7 +25,7 @@ vpath %.idl $(sort $(dir $(NOOKS_IDL)))
 
 $(NOOKS_OUT)/%.stamp: %.idl
 	@mkdir -p $(NOOKS_OUT)
-	$(NOOKSC) $(NOOKS_IDLFLAGS) -o $(NOOKS_OUT) -MF $@.d -MT $@ $<
+	$(NOOKSC) $(NOOKS_IDLFLAGS) -o $(NOOKS_OUT) -MD -MP -MF $@.d -MT $@ $<
 	@touch $@
 
 -include $(wildcard $(NOOKS_OUT)/*.stamp.d)

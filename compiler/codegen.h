@@ -35,11 +35,19 @@ extern const int nooksc_n_artefacts;
 int nooksc_generate(struct nooksc *nc, const struct idl_model *m,
 		    const char *templates, const char *outdir, struct outset *os);
 
-/* Make rules for model m's outputs in outdir (or for target): they
- * depend on every IDL file read and every template (-M, -MF, -MT). */
+/* What the make rules of -M, -MM, -MD, -MMD and -MF say. */
+struct nooksc_deps {
+	const char *const *targets;	/* -MT, as given; none: the outputs */
+	int n_targets;
+	bool phony;			/* -MP: a rule of its own for each prerequisite */
+	bool user_only;			/* -MM, -MMD: leave out system imports */
+};
+
+/* Make rules for model m's outputs in outdir (or for the -MT targets):
+ * they depend on the IDL files read and every template. */
 const char *nooksc_make_rules(struct nooksc *nc, const struct idl_model *m,
 			      const char *templates, const char *outdir,
-			      const char *target);
+			      const struct nooksc_deps *deps);
 
 /* One template (e.g. verify.c.m4) expanded over model m into *text
  * (malloc'd); 0, or -1 after reporting why. */
