@@ -290,9 +290,11 @@ $(B)/bench/bench: $(B)/bench/bench.o $(RTT_GEN) $(B)/libnooks.a $(RTT)/lib/libtk
 BENCH_NEEDS := $(B)/nooksc $(B)/bench/bench $(RTT)/ext_faults.so $(RTT)/ext_tk.so \
 		$(RTT)/wrap/libtk.so.1 $(B)/kernel/nkernel $(B)/kernel/nkctl \
 		$(B)/kernel/wrap/libnk.so.1 $(B)/examples/khttpd.so
-bench: deps
+bench:
+	$(Q)sh tools/deps.sh bench
 	$(Q)$(MAKE) --no-print-directory $(BENCH_NEEDS)
 	$(Q)sh bench/run.sh $(B)
+	$(Q)sh bench/plot.sh bench/results.md bench
 
 # The code-generation tests: tk.idl's wrappers, generated into the build
 # tree, linked with the test kernel and the runtime test double.

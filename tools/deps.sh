@@ -7,6 +7,8 @@
 #                            curl, wrk, g++, binutils, Linux 6.1 headers)
 #   sh tools/deps.sh build   only what `make` and `make install` need (gcc,
 #                            make, flex, bison, m4, llvm-14, libclang-14-dev)
+#   sh tools/deps.sh bench   the tests' needs and gnuplot, for `make bench`'s
+#                            plots
 #
 # `make deps` runs the first; the Makefile runs it before `make run`,
 # `make test`, `make check`, `make bench` and the test targets, so each
@@ -19,7 +21,8 @@ set -eu
 case ${1:-all} in
 build) what=build ;;
 all) what=all ;;
-*) echo "usage: sh tools/deps.sh [build]" >&2; exit 2 ;;
+bench) what=bench ;;
+*) echo "usage: sh tools/deps.sh [build|bench]" >&2; exit 2 ;;
 esac
 
 # check|package: check is a command on PATH or an absolute path that must exist.
@@ -41,8 +44,12 @@ readelf|binutils
 nm|binutils
 pkg-config|pkg-config
 "
+BENCH_NEEDS="
+gnuplot|gnuplot-nox
+"
 NEEDS=$BUILD_NEEDS
 [ "$what" = all ] && NEEDS="$BUILD_NEEDS $TEST_NEEDS"
+[ "$what" = bench ] && NEEDS="$BUILD_NEEDS $TEST_NEEDS $BENCH_NEEDS"
 
 missing=""
 for need in $NEEDS; do
@@ -63,7 +70,7 @@ kheaders_newest() {
 	apt-cache search --names-only '^linux-headers-6\.1\.[0-9]+-[0-9]+-amd64$' 2>/dev/null |
 		cut -d' ' -f1 | sort -V | tail -1
 }
-if [ "$what" = all ] && ! ls -d /usr/src/linux-headers-6.1.*-amd64 >/dev/null 2>&1; then
+if [ "$what" != build ] && ! ls -d /usr/src/linux-headers-6.1.*-amd64 >/dev/null 2>&1; then
 	kpkg=$(kheaders_newest)
 	if [ -z "$kpkg" ] && [ "$(id -u)" -eq 0 ]; then
 		apt-get -qq update >/dev/null
