@@ -7,7 +7,7 @@
 set -u
 nooksc=$1
 result=$2
-good=examples/idl/netdev.idl
+good=idl/nk/net.idl
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 passed=0
@@ -55,7 +55,7 @@ expect "bad -W" 2 "unknown warning option" -- "$nooksc" -Wno-syntax --check "$go
 expect "bad --max-errors" 2 "max-errors" -- "$nooksc" --max-errors=0 --check "$good"
 expect "check and dump together" 2 "exclude" -- "$nooksc" --check --dump "$good"
 expect "missing file" 1 "cannot read 'nope.idl'" -- "$nooksc" --check nope.idl
-expect "directory as input" 1 "Is a directory" -- "$nooksc" --check examples
+expect "directory as input" 1 "Is a directory" -- "$nooksc" --check idl
 expect "good file" 0 "" -- "$nooksc" --check "$good"
 expect "dump to stdout" 0 "^interface net$" -- "$nooksc" --dump "$good"
 
@@ -72,14 +72,14 @@ mkdir "$tmp/o1" "$tmp/o2"
 expect "dump -o with a bad input" 1 "\[const-value\]" -- "$nooksc" --dump -o "$tmp/o1" "$good" "$tmp/bad.idl"
 check "no output when any input fails" empty_dir "$tmp/o1"
 expect "dump -o" 0 "" -- "$nooksc" --dump -o "$tmp/o2" "$good" "$tmp/warn.idl"
-check "one .dump per input" test -s "$tmp/o2/netdev.dump" -a -s "$tmp/o2/warn.dump"
+check "one .dump per input" test -s "$tmp/o2/net.dump" -a -s "$tmp/o2/warn.dump"
 check "no temporaries left" sh -c "[ \$(ls -A '$tmp/o2' | wc -l) -eq 2 ]"
 expect "same output twice" 2 "two inputs would both write" -- "$nooksc" --dump -o "$tmp/o2" "$good" "$good"
 expect "unwritable output dir" 2 "cannot write" -- "$nooksc" --dump -o "$tmp/none/x" "$good"
 
 # code generation
 mkdir "$tmp/gen" "$tmp/gen2"
-expect "generate" 0 "" -- "$nooksc" -o "$tmp/gen" -I examples/idl "$good"
+expect "generate" 0 "" -- "$nooksc" -o "$tmp/gen" -I idl/nk "$good"
 check "five artefacts" test -s "$tmp/gen/net_nooks.h" -a -s "$tmp/gen/net_kwrap.c" -a \
 	-s "$tmp/gen/net_xwrap.c" -a -s "$tmp/gen/net_shadow.c" -a -s "$tmp/gen/net_stubs.c"
 "$nooksc" -o "$tmp/gen2" "$good" 2>/dev/null
@@ -99,7 +99,7 @@ expect "undefined model value" 1 "m4 failed on template 'header.h.m4'" -- \
 check "nothing generated on template errors" empty_dir "$tmp/o1"
 expect "missing templates" 1 "cannot read template" -- "$nooksc" --templates "$tmp/none" -o "$tmp/o1" "$good"
 expect "-M" 0 "^$tmp/o1/net_nooks.h .*: \\\\$" -- "$nooksc" -M -o "$tmp/o1" "$good"
-check "-M lists imports and templates" sh -c "grep -q 'examples/idl/core.idl' '$tmp/out' && grep -q 'templates/kwrap.c.m4' '$tmp/out'"
+check "-M lists imports and templates" sh -c "grep -q 'idl/nk/core.idl' '$tmp/out' && grep -q 'templates/kwrap.c.m4' '$tmp/out'"
 check "-M writes nothing" empty_dir "$tmp/o1"
 
 printf 'interface v; header "v.h";\nkernel { int logf(const char *f [[string]], ...); };\n' > "$tmp/var.idl"
@@ -114,7 +114,7 @@ check "nothing written for a replay error" empty_dir "$tmp/o1"
 expect "generate into a missing directory" 2 "cannot write" -- "$nooksc" -o "$tmp/none/x" "$good"
 cp "$good" "$tmp/twin.idl"
 expect "two inputs, one interface" 2 "two inputs would both write" -- \
-	"$nooksc" -o "$tmp/o1" -I examples/idl "$good" "$tmp/twin.idl"
+	"$nooksc" -o "$tmp/o1" -I idl/nk "$good" "$tmp/twin.idl"
 check "nothing written for twins" empty_dir "$tmp/o1"
 mkdir "$tmp/many" "$tmp/many.out"
 for i in $(seq 1 20); do
@@ -132,9 +132,9 @@ check "special text survives" grep -qF '#include "a[[b]]c$1@<:@d$@#.h"' "$tmp/es
 
 # nooks.mk in another project: builds, then rebuilds when an import changes
 mkdir "$tmp/proj"
-cp examples/idl/core.idl examples/idl/netdev.idl "$tmp/proj/"
+cp idl/nk/core.idl idl/nk/net.idl "$tmp/proj/"
 cat > "$tmp/proj/Makefile" <<MK
-NOOKS_IDL := netdev.idl
+NOOKS_IDL := net.idl
 NOOKS_OUT := gen
 NOOKSC := $PWD/$nooksc
 include $PWD/nooks.mk

@@ -56,14 +56,14 @@ if [ -s "$tmp/v.idl" ] && [ ! -s "$tmp/err" ] &&
 else
 	fail "import: a skeleton from command-line names passes verify"; cat "$tmp/err"
 fi
-if "$nooksc" import -Iexamples/include nk/netdevice.h --struct net_device,net_device_stats \
-	--ops net_device_ops --function alloc_etherdev,free_netdev,register_netdev,netif_rx \
-	--interface netdev -o "$tmp/netdev.idl" > "$tmp/err" 2>&1 &&
-   "$nooksc" --check -Wno-fault-missing "$tmp/netdev.idl" >> "$tmp/err" 2>&1 &&
-   "$nooksc" verify -Iexamples/include "$tmp/netdev.idl" >> "$tmp/err" 2>&1; then
-	pass "import: the example's header, checked and verified"
+if "$nooksc" import -Ikernel/include nk/workqueue.h --struct delayed_work \
+	--ops work_ops --function alloc_delayed_work,schedule_delayed_work,cancel_delayed_work_sync,free_delayed_work \
+	--interface workqueue -o "$tmp/workqueue.idl" > "$tmp/err" 2>&1 &&
+   "$nooksc" --check -Wno-fault-missing "$tmp/workqueue.idl" >> "$tmp/err" 2>&1 &&
+   "$nooksc" verify -Ikernel/include "$tmp/workqueue.idl" >> "$tmp/err" 2>&1; then
+	pass "import: nk/workqueue.h, checked and verified"
 else
-	fail "import: the example's header, checked and verified"; cat "$tmp/err"
+	fail "import: nk/workqueue.h, checked and verified"; cat "$tmp/err"
 fi
 
 # bad NAME ARGS...: exit status and stderr against NAME.err, no -o file
