@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "codegen.h"
 
 /* ---- symbol tables ------------------------------------------------------ */
 
@@ -212,20 +213,13 @@ static void check_header(struct ck *ck)
 
 /* ---- reserved-name ------------------------------------------------------ */
 
-/* m4_ and nkm are the code generator's: such a name in C output would be
- * taken for a template macro left unexpanded. */
+/* Which names are the code generator's is its business (codegen.c). */
 static void reserved(struct ck *ck, const char *name, const struct srcpos *pos)
 {
-	if (name && (!strncmp(name, "m4_", 3) || !strncmp(name, "nkm", 3)))
-		report(ck, pos, "'%s' starts with '%.3s', which is reserved for the code generator",
-		       name, name);
-	else if (name && (!strncmp(name, "nkw_", 4) || !strncmp(name, "nkx_", 4) ||
-			  !strncmp(name, "nkt_", 4)))
-		report(ck, pos, "'%s' starts with '%.4s', which is reserved for generated names",
-		       name, name);
-	else if (name && strstr(name, "nkm_"))
-		report(ck, pos, "'%s' contains 'nkm_', which is reserved for the code generator",
-		       name);
+	const char *why = name ? nooksc_reserved_name(ck->nc, name) : NULL;
+
+	if (why)
+		report(ck, pos, "%s", why);
 }
 
 static void reserved_vars(struct ck *ck, const struct idl_var *v)
@@ -239,14 +233,13 @@ static void check_reserved_name(struct ck *ck)
 	struct idl_decl *d, *e;
 
 	for (struct idl_file *f = ck->m->files; f; f = f->next) {
+		const char *why;
+
 		reserved(ck, f->interface, &f->interface_pos);
-		if (f->interface && !strcmp(f->interface, "m4"))	/* m4_nooks.h */
-			report(ck, &f->interface_pos,
-			       "interface 'm4' would name its files m4_*, which is reserved for the code generator");
-		if (f->header && (strstr(f->header, "m4_") || strstr(f->header, "nkm")))
-			report(ck, &f->header_pos,
-			       "header name \"%s\" contains 'm4_' or 'nkm', which are reserved for the code generator",
-			       f->header);
+		if (f->interface && (why = nooksc_reserved_interface(f->interface)))
+			report(ck, &f->interface_pos, "%s", why);
+		if (f->header && (why = nooksc_reserved_header(ck->nc, f->header)))
+			report(ck, &f->header_pos, "%s", why);
 	}
 
 	for_each_decl(ck->m, d) {
@@ -1629,7 +1622,7 @@ struct check {
 static const struct check check_table[] = {
 	{ { "interface-missing", E, "every file names its interface" }, check_interface, false },
 	{ { "header-missing", E, "every file names the C header it annotates" }, check_header, false },
-	{ { "reserved-name", E, "no name starts with m4_ or nkm (the code generator's)" }, check_reserved_name, false },
+	{ { "reserved-name", E, NULL /* nooksc_reserved_summary() */ }, check_reserved_name, false },
 	{ { "duplicate-decl", E, "a name is declared once (types, functions, constants)" }, check_duplicate_decl, false },
 	{ { "duplicate-member", E, "field, parameter and ops entry names are unique in their scope" }, check_duplicate_member, false },
 	{ { "unknown-type", E, "every struct, union, enum and typedef name used is declared" }, check_unknown_type, false },
@@ -1676,8 +1669,11 @@ const struct nooksc_check_info *nooksc_checks(int *count)
 	if (!all[0].name) {
 		for (size_t i = 0; i < 4; i++)
 			all[i] = front_checks[i];
-		for (size_t i = 0; i < N_CHECKS; i++)
+		for (size_t i = 0; i < N_CHECKS; i++) {
 			all[4 + i] = check_table[i].info;
+			if (!all[4 + i].summary)
+				all[4 + i].summary = nooksc_reserved_summary();
+		}
 	}
 	*count = (int)(N_CHECKS + 4);
 	return all;

@@ -60,6 +60,44 @@ const char *nooksc_default_templates(void)
 	return "templates";
 }
 
+const char *nooksc_reserved_summary(void)
+{
+	return "no name starts with m4_, nkm, nkw_, nkx_ or nkt_ (the code generator's)";
+}
+
+const char *nooksc_reserved_name(struct nooksc *nc, const char *name)
+{
+	if (!strncmp(name, "m4_", 3) || !strncmp(name, "nkm", 3))
+		return arena_printf(ARENA(nc),
+				    "'%s' starts with '%.3s', which is reserved for the code generator",
+				    name, name);
+	if (!strncmp(name, "nkw_", 4) || !strncmp(name, "nkx_", 4) || !strncmp(name, "nkt_", 4))
+		return arena_printf(ARENA(nc),
+				    "'%s' starts with '%.4s', which is reserved for generated names",
+				    name, name);
+	if (strstr(name, "nkm_"))
+		return arena_printf(ARENA(nc),
+				    "'%s' contains 'nkm_', which is reserved for the code generator",
+				    name);
+	return NULL;
+}
+
+const char *nooksc_reserved_interface(const char *interface)
+{
+	if (!strcmp(interface, "m4"))	/* m4_nooks.h */
+		return "interface 'm4' would name its files m4_*, which is reserved for the code generator";
+	return NULL;
+}
+
+const char *nooksc_reserved_header(struct nooksc *nc, const char *header)
+{
+	if (strstr(header, "m4_") || strstr(header, "nkm"))
+		return arena_printf(ARENA(nc),
+				    "header name \"%s\" contains 'm4_' or 'nkm', which are reserved for the code generator",
+				    header);
+	return NULL;
+}
+
 /* Runs m4 with args, its stdout into *text (malloc'd).  0, or -1 with a
  * diagnostic. */
 static int run_m4(struct nooksc *nc, char *const argv[], const char *tmpl,

@@ -47,6 +47,20 @@ int nooksc_expand_template(struct nooksc *nc, const struct idl_model *m,
 			   const char *templates, const char *template_name,
 			   char **text, size_t *len);
 
+/*
+ * The names the generated code keeps for itself, which the input must not
+ * use (the reserved-name check): m4_ and nkm are the model's and m4's (such
+ * a name in the output would be taken for a macro left unexpanded); nkw_,
+ * nkx_ and nkt_ are the templates' own (their variables, frames and
+ * helpers).  Each returns the diagnostic's text (in nc's arena), or NULL
+ * when the name or text is free.
+ */
+const char *nooksc_reserved_name(struct nooksc *nc, const char *name);
+const char *nooksc_reserved_interface(const char *interface);
+const char *nooksc_reserved_header(struct nooksc *nc, const char *header);
+/* The rule in one line, for the check table. */
+const char *nooksc_reserved_summary(void);
+
 /* The template directory to use when none is given: beside the program
  * (../templates in the build tree, ../share/nooks/templates installed). */
 const char *nooksc_default_templates(void);

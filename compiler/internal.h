@@ -112,4 +112,11 @@ void run_checks(struct nooksc *nc, struct idl_model *m);
 /* Expression evaluation (types.c): integer value of a constant expression */
 bool expr_eval(const struct idl_expr *e, long long *out);
 
+/* An expression as C with every parameter or field it names between
+ * EXPR_REF_OPEN and EXPR_REF_CLOSE, so the code generator can say where
+ * the value lives (types.c). */
+#define EXPR_REF_OPEN '\001'
+#define EXPR_REF_CLOSE '\002'
+const char *expr_to_c_marked(struct nooksc *nc, const struct idl_expr *e);
+
 #endif

@@ -211,29 +211,32 @@ static const char *op_name(int op)
 }
 
 static void expr_put(struct nooksc *nc, struct strbuf *b,
-		     const struct idl_expr *e, bool nested)
+		     const struct idl_expr *e, bool nested, bool mark)
 {
 	switch (e->kind) {
 	case EX_INT:
 		sb_printf(b, "%lld", e->ival);
 		break;
 	case EX_NAME:
-		sb_puts(b, e->name);
+		if (mark && e->ref_var)
+			sb_printf(b, "%c%s%c", EXPR_REF_OPEN, e->name, EXPR_REF_CLOSE);
+		else
+			sb_puts(b, e->name);
 		break;
 	case EX_ARROW:
-		expr_put(nc, b, e->lhs, true);
+		expr_put(nc, b, e->lhs, true, mark);
 		sb_printf(b, "->%s", e->name);
 		break;
 	case EX_UNARY:
 		sb_puts(b, op_name(e->op));
-		expr_put(nc, b, e->lhs, true);
+		expr_put(nc, b, e->lhs, true, mark);
 		break;
 	case EX_BINARY:
 		if (nested)
 			sb_puts(b, "(");
-		expr_put(nc, b, e->lhs, true);
+		expr_put(nc, b, e->lhs, true, mark);
 		sb_printf(b, " %s ", op_name(e->op));
-		expr_put(nc, b, e->rhs, true);
+		expr_put(nc, b, e->rhs, true, mark);
 		if (nested)
 			sb_puts(b, ")");
 		break;
@@ -246,7 +249,14 @@ static void expr_put(struct nooksc *nc, struct strbuf *b,
 const char *expr_to_c(struct nooksc *nc, const struct idl_expr *e)
 {
 	struct strbuf b = { 0 };
-	expr_put(nc, &b, e, false);
+	expr_put(nc, &b, e, false, false);
+	return sb_finish(ARENA(nc), &b);
+}
+
+const char *expr_to_c_marked(struct nooksc *nc, const struct idl_expr *e)
+{
+	struct strbuf b = { 0 };
+	expr_put(nc, &b, e, false, true);
 	return sb_finish(ARENA(nc), &b);
 }
 

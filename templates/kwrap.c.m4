@@ -11,7 +11,9 @@ m4_divert(-1)
 #
 # Per parameter (key = function, $2 = index):
 m4_define([[nkm_pn]], [[nkm_p([[$1]], [[$2]], [[name]])]])
-m4_define([[nkm_err]], [[m4_ifelse(nkm_f([[$1]], [[void]]), [[1]], [[return;]], [[{ nkw_fp->nkw_ret = nkm_f([[$1]], [[error]]); return; }]])]])
+m4_define([[nkm_err]], [[m4_ifelse(nkm_f([[$1]], [[void]]), [[1]], [[return;]], [[{ nkw_fp->nkw_ret = nkm_errval(nkm_f([[$1]], [[retkind]]), nkm_f([[$1]], [[ret]])); return; }]])]])
+m4_define([[nkm_arglist]], [[m4_ifelse([[$2]], [[0]], [[]], [[, ]])nkm_pn([[$1]], [[$2]])]])
+m4_define([[nkm_framearglist]], [[m4_ifelse([[$2]], [[0]], [[]], [[, ]])f->nkm_pn([[$1]], [[$2]])]])
 m4_define([[nkm_frame_field]], [[	nkm_p([[$1]], [[$2]], [[decl]]);
 ]])
 m4_define([[nkm_frame_set]], [[	nkw_fr.nkm_pn([[$1]], [[$2]]) = nkm_pn([[$1]], [[$2]]);
@@ -35,11 +37,11 @@ nkm_when(nkm_p([[$1]], [[$2]], [[release]]), [[		if (nooks_forget(nkw_dom, nkm_p
 ]])	}
 ]],
 [[buf]], [[nkm_null_check([[$1]], [[$2]])m4_dnl
-	if (nkm_pn([[$1]], [[$2]]) && nooks_check_buffer(nkw_dom, nkm_pn([[$1]], [[$2]]), nkm_p([[$1]], [[$2]], [[size]]), nkm_p([[$1]], [[$2]], [[write]])))
+	if (nkm_pn([[$1]], [[$2]]) && nooks_check_buffer(nkw_dom, nkm_pn([[$1]], [[$2]]), nkm_psize([[$1]], [[$2]]), nkm_p([[$1]], [[$2]], [[write]])))
 		nkm_err([[$1]]) /* outside the extension's memory, or too large */
 ]],
 [[str]], [[nkm_null_check([[$1]], [[$2]])m4_dnl
-	if (nkm_pn([[$1]], [[$2]]) && nooks_check_string(nkw_dom, nkm_pn([[$1]], [[$2]]), nkm_p([[$1]], [[$2]], [[strbound]])))
+	if (nkm_pn([[$1]], [[$2]]) && nooks_check_string(nkw_dom, nkm_pn([[$1]], [[$2]]), nkm_pstrbound([[$1]], [[$2]])))
 		nkm_err([[$1]]) /* unterminated, unreadable or too long */
 ]],
 [[allocout]], [[	if (!nkm_pn([[$1]], [[$2]]) || nooks_check_buffer(nkw_dom, nkm_pn([[$1]], [[$2]]), sizeof(*nkm_pn([[$1]], [[$2]])), 1))
@@ -82,7 +84,7 @@ m4_define([[nkm_kfunc]], [[
 struct nkw_frame_$1 {
 	struct nooks_domain *nkw_d;
 nkm_params([[$1]], [[nkm_frame_field]])m4_dnl
-nkm_unless(nkm_f([[$1]], [[void]]), [[	nkm_f([[$1]], [[retdecl]]);
+nkm_unless(nkm_f([[$1]], [[void]]), [[	nkm_fretdecl([[$1]], [[nkw_ret]]);
 ]])	char nkw_unused;
 };
 
@@ -90,7 +92,7 @@ static void nkw_thunk_$1(void *p)
 {
 	struct nkw_frame_$1 *f = p;
 
-	nkm_unless(nkm_f([[$1]], [[void]]), [[f->nkw_ret = ]])$1(nkm_f([[$1]], [[frameargs]]));
+	nkm_unless(nkm_f([[$1]], [[void]]), [[f->nkw_ret = ]])$1(nkm_params([[$1]], [[nkm_framearglist]]));
 	(void)f;
 }
 nkm_undo_adapter([[$1]])nkm_unlock_adapter([[$1]])
@@ -153,13 +155,13 @@ nkm_unless(nkm_f([[$1]], [[void]]), [[	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
 	(void)nkw_dom;
 }
 
-nkm_f([[$1]], [[proto_kw]])
+nkm_fdecl([[$1]], [[nooks_kw_$1]])
 {
 	struct nooks_domain *nkw_dom = nooks_self();
 	struct nkw_frame_$1 nkw_fr;
 
 	if (!nkw_dom) {	/* the kernel itself: nothing to check */
-		nkm_unless(nkm_f([[$1]], [[void]]), [[return ]])$1(nkm_f([[$1]], [[args]]));
+		nkm_unless(nkm_f([[$1]], [[void]]), [[return ]])$1(nkm_params([[$1]], [[nkm_arglist]]));
 nkm_when(nkm_f([[$1]], [[void]]), [[		return;
 ]])m4_dnl
 	}

@@ -13,7 +13,13 @@ m4_divert(-1)
 # replayer calls the wrapper again with the logged arguments on the
 # object the runtime chose after a restart.
 m4_define([[nkm_pn]], [[nkm_p([[$1]], [[$2]], [[name]])]])
-m4_define([[nkm_fault]], [[m4_ifelse(nkm_e([[$1]], [[void]]), [[1]], [[return;]], [[return nkm_e([[$1]], [[fault]]);]])]])
+m4_define([[nkm_faultval]], [[nkm_choose(nkm_e([[$1]], [[fault]]), [[nkm_e([[$1]], [[fault]])]], [[(nkm_e([[$1]], [[ret]]))0]])]])
+m4_define([[nkm_fault]], [[m4_ifelse(nkm_e([[$1]], [[void]]), [[1]], [[return;]], [[return nkm_faultval([[$1]]);]])]])
+m4_define([[nkm_framearglist]], [[m4_ifelse([[$2]], [[0]], [[]], [[, ]])f->nkm_pn([[$1]], [[$2]])]])
+m4_define([[nkm_replayarg]], [[m4_ifelse([[$2]], [[0]], [[]], [[, ]])m4_ifelse(nkm_islocator([[$1]], [[$2]]), [[1]],
+[[(nkm_p([[$1]], [[$2]], [[type]]))obj]], [[r->nkm_pn([[$1]], [[$2]])]])[[]]]])
+m4_define([[nkm_replayok]], [[nkm_case(nkm_e([[$1]], [[retkind]]), [[pointer]], [[nkx_fr.nkw_ret != NULL]],
+[[signed]], [[nkx_fr.nkw_ret >= 0]], [[1]])]])
 m4_define([[nkm_frame_field]], [[	nkm_p([[$1]], [[$2]], [[decl]]);
 ]])
 m4_define([[nkm_pass]], [[m4_ifelse(nkm_p([[$1]], [[$2]], [[kind]]), [[obj]],
@@ -43,7 +49,7 @@ m4_define([[nkm_rec_field]], [[nkm_unless(nkm_islocator([[$1]], [[$2]]), [[	nkm_
 m4_define([[nkm_rec_set]], [[nkm_unless(nkm_islocator([[$1]], [[$2]]), [[		nkx_rec.nkm_pn([[$1]], [[$2]]) = nkm_pn([[$1]], [[$2]]);
 ]])]])
 m4_define([[nkm_rec_buf]], [[nkm_unless(nkm_islocator([[$1]], [[$2]]), [[nkm_case(nkm_p([[$1]], [[$2]], [[kind]]),
-[[buf]], [[			{ offsetof(struct nkx_rec_[[]]m4_translit([[$1]], [[:]], [[_]]), nkm_pn([[$1]], [[$2]])), nkm_p([[$1]], [[$2]], [[size]]) },
+[[buf]], [[			{ offsetof(struct nkx_rec_[[]]m4_translit([[$1]], [[:]], [[_]]), nkm_pn([[$1]], [[$2]])), nkm_psize([[$1]], [[$2]]) },
 ]], [[str]], [[			{ offsetof(struct nkx_rec_[[]]m4_translit([[$1]], [[:]], [[_]]), nkm_pn([[$1]], [[$2]])), NOOKS_REPLAY_STRING },
 ]], [[]])]])]])
 m4_define([[nkm_rec_hasbuf]], [[nkm_unless(nkm_islocator([[$1]], [[$2]]), [[nkm_case(nkm_p([[$1]], [[$2]], [[kind]]), [[buf]], [[x]], [[str]], [[x]], [[]])]])]])
@@ -56,8 +62,8 @@ nkm_params([[$1:$2]], [[nkm_rec_field]])m4_dnl
 
 static void nkx_replay_$1_$2(void *obj, const void *p);
 ]])
-m4_define([[nkm_replay_log]], [[m4_ifelse(nkm_e([[$1:$2]], [[replayok]]), [[1]], [[	{	/* replay: logged for a restarted extension */
-]], [[	if (nkm_e([[$1:$2]], [[replayok]])) {	/* replay: logged for a restarted extension */
+m4_define([[nkm_replay_log]], [[m4_ifelse(nkm_replayok([[$1:$2]]), [[1]], [[	{	/* replay: logged for a restarted extension */
+]], [[	if (nkm_replayok([[$1:$2]])) {	/* replay: logged for a restarted extension */
 ]])m4_dnl
 		struct nkx_rec_$1_$2 nkx_rec = { 0 };
 m4_ifelse(nkm_params([[$1:$2]], [[nkm_rec_hasbuf]]), [[]], [[]], [[		const struct nooks_replay_buf bufs[] = {
@@ -78,16 +84,16 @@ static void nkx_replay_$1_$2(void *obj, const void *p)
 	const struct nkx_rec_$1_$2 *r = p;
 
 	(void)r;
-	(void)nooks_xw_$1_$2(nkm_e([[$1:$2]], [[replayargs]]));
+	(void)nooks_xw_$1_$2(nkm_params([[$1:$2]], [[nkm_replayarg]]));
 }
 ]])
 m4_define([[nkm_entry]], [[
 /* ---- $1.$2 */
 
 struct nkx_frame_$1_$2 {
-	nkm_e([[$1:$2]], [[fnptr]]);
+	nkm_edecl([[$1:$2]], [[(*fn)]]);
 nkm_params([[$1:$2]], [[nkm_frame_field]])m4_dnl
-nkm_unless(nkm_e([[$1:$2]], [[void]]), [[	nkm_e([[$1:$2]], [[retdecl]]);
+nkm_unless(nkm_e([[$1:$2]], [[void]]), [[	nkm_eretdecl([[$1:$2]], [[nkw_ret]]);
 ]])m4_dnl
 };
 nkm_when(nkm_e([[$1:$2]], [[replay]]), [[nkm_replay_decl([[$1]], [[$2]])]])m4_dnl
@@ -96,12 +102,12 @@ static void nkx_thunk_$1_$2(void *p)
 {
 	struct nkx_frame_$1_$2 *f = p;
 
-	nkm_unless(nkm_e([[$1:$2]], [[void]]), [[f->nkw_ret = ]])f->fn(nkm_e([[$1:$2]], [[frameargs]]));
+	nkm_unless(nkm_e([[$1:$2]], [[void]]), [[f->nkw_ret = ]])f->fn(nkm_params([[$1:$2]], [[nkm_framearglist]]));
 }
 
-static nkm_e([[$1:$2]], [[proto_xw]])
+static nkm_edecl([[$1:$2]], [[nooks_xw_$1_$2]])
 {
-	const struct nooks_binding *nkx_b = nkm_e([[$1:$2]], [[locparam]]) ? nooks_binding_of(nkm_e([[$1:$2]], [[locator]])) : NULL;
+	const struct nooks_binding *nkx_b = nkm_e([[$1:$2]], [[locparam]]) ? nooks_binding_of(nkm_e([[$1:$2]], [[locparam]])->nkm_e([[$1:$2]], [[locfield]])) : NULL;
 	struct nkx_frame_$1_$2 nkx_fr;
 	int nkx_ok = 1;
 
