@@ -159,34 +159,6 @@ static unsigned long fnv1a(const char *s)
 	return h;
 }
 
-/* The struct a pointer parameter points to, if it has a descriptor. */
-static const struct idl_decl *obj_struct(const struct idl_type *t)
-{
-	const struct idl_decl *s = type_pointee_struct(t);
-	return s && s->kind == D_STRUCT && !s->is_union ? s : NULL;
-}
-
-static const char *param_kind(const struct idl_var *v)
-{
-	const struct idl_attrs *a = &v->attrs;
-
-	if (!type_is_pointer(v->type) && !(type_strip(v->type)->kind == TY_ARRAY))
-		return "scalar";
-	if (a->opaque)
-		return "handle";
-	if (a->alloc_fn)
-		return "allocout";
-	if (a->string)
-		return "str";
-	/* a struct pointer with a size is plain data in the caller's memory
-	 * (struct kstat *st [[out, count(1)]]), not a kernel object */
-	if (a->count || a->bytes)
-		return "buf";
-	if (obj_struct(v->type))
-		return "obj";
-	return "handle";
-}
-
 static void emit_params(FILE *out, struct nooksc *nc, const struct idl_decl *f,
 			const char *key)
 {
@@ -206,15 +178,15 @@ static void emit_params(FILE *out, struct nooksc *nc, const struct idl_decl *f,
 	i = 0;
 	for_each_var(f->type->params, v) {
 		char pkey[600];
-		const struct idl_decl *s = obj_struct(v->type);
+		const struct idl_decl *s = model_obj_struct(v->type);
 		const struct idl_type *t = type_strip(v->type);
 		snprintf(pkey, sizeof(pkey), "%s:%d", key, i++);
 		def(out, "p", pkey, "name", v->name);
 		def(out, "p", pkey, "decl", type_to_c(nc, v->type, v->name));
 		def(out, "p", pkey, "type", type_to_c(nc, v->type, NULL));
-		def(out, "p", pkey, "kind", param_kind(v));
+		def(out, "p", pkey, "kind", model_param_kind(v));
 		def(out, "p", pkey, "struct", s ? s->name : "");
-		if (!strcmp(param_kind(v), "allocout")) {
+		if (!strcmp(model_param_kind(v), "allocout")) {
 			const struct idl_decl *as = type_pointee_struct(t->base);
 			def(out, "p", pkey, "struct", as ? as->name : "");
 		}
@@ -231,35 +203,12 @@ static void emit_params(FILE *out, struct nooksc *nc, const struct idl_decl *f,
 	}
 }
 
-/* registers(p->field): the ops table registered, and where. */
-struct reg {
-	const struct idl_decl *table;	/* D_OPS */
-	const struct idl_decl *owner;	/* struct holding the field */
-	const char *param, *field;
-};
-
-static bool reg_of(const struct idl_decl *f, struct reg *r)
-{
-	const struct idl_expr *e = f->attrs.registers;
-
-	if (!e || e->kind != EX_ARROW || e->lhs->kind != EX_NAME || !e->ref_var)
-		return false;
-	const struct idl_type *t = type_strip(e->ref_var->type);
-	r->table = type_strip(t->base)->decl;
-	r->owner = e->lhs->ref_var ? type_pointee_struct(e->lhs->ref_var->type) : NULL;
-	if (!r->owner || !r->table)
-		return false;
-	r->param = e->lhs->name;
-	r->field = e->name;
-	return true;
-}
-
 static void emit_kfunc(FILE *out, struct nooksc *nc, const struct idl_decl *f)
 {
 	const char *k = f->name;
 	const struct idl_type *ret = f->type->base;
 	const struct idl_decl *as = f->attrs.alloc_fn ? type_pointee_struct(ret) : NULL;
-	struct reg r;
+	struct model_reg r;
 
 	def(out, "f", k, "proto", type_to_c(nc, f->type, k));
 	def_declarator(out, nc, "f", k, "d", f->type);
@@ -269,9 +218,9 @@ static void emit_kfunc(FILE *out, struct nooksc *nc, const struct idl_decl *f)
 	def(out, "f", k, "retkind", ret_kind(ret));
 	defi(out, "f", k, "void", type_is_void(ret));
 	def(out, "f", k, "alloc", as ? as->name : "");
-	struct idl_decl *retobj = (struct idl_decl *)obj_struct(ret);
+	struct idl_decl *retobj = (struct idl_decl *)model_obj_struct(ret);
 	def(out, "f", k, "retstruct", retobj ? retobj->name : "");
-	bool has_reg = reg_of(f, &r);
+	bool has_reg = model_reg_of(f, &r);
 	def(out, "f", k, "regparam", has_reg ? r.param : "");
 	def(out, "f", k, "regfield", has_reg ? r.field : "");
 	def(out, "f", k, "regtable", has_reg ? r.table->name : "");
@@ -284,7 +233,7 @@ static void emit_kfunc(FILE *out, struct nooksc *nc, const struct idl_decl *f)
 	/* Is this the undo of some registration, or the unlock of a lock?
 	 * (the checks linked them: no search over the model here) */
 	const char *undo_of = "", *unlock_fn = "";
-	if (f->undo_of && reg_of(f->undo_of, &r)) {
+	if (f->undo_of && model_reg_of(f->undo_of, &r)) {
 		struct idl_var *v;
 		for_each_var(f->type->params, v)
 			if (type_pointee_struct(v->type) == r.owner) {
@@ -302,40 +251,11 @@ static void emit_kfunc(FILE *out, struct nooksc *nc, const struct idl_decl *f)
 	emit_params(out, nc, f, k);
 }
 
-/* The parameter an extension wrapper finds its binding through: the first
- * pointer to the struct whose field registers() names. */
-static const struct idl_var *locator(const struct idl_decl *e,
-				     const struct reg *r)
-{
-	struct idl_var *v;
-	for_each_var(e->type->params, v)
-		if (type_pointee_struct(v->type) == r->owner)
-			return v;
-	return NULL;
-}
-
-/* A replay entry's parameter that cannot be logged: an object other than
- * the one the entry is called for (the restarted extension will not have
- * it), or one whose ownership moves. */
-static const struct idl_var *unreplayable(const struct idl_decl *e,
-					  const struct idl_var *loc)
-{
-	struct idl_var *v;
-	for_each_var(e->type->params, v) {
-		const char *k = param_kind(v);
-		if (v == loc)
-			continue;
-		if (!strcmp(k, "obj") || !strcmp(k, "allocout") || v->attrs.transfer)
-			return v;
-	}
-	return NULL;
-}
-
 static void emit_ops(FILE *out, struct nooksc *nc, const struct idl_decl *t)
 {
 	const struct idl_decl *e;
-	struct reg r;
-	bool found = t->registered_by && reg_of(t->registered_by, &r);
+	struct model_reg r;
+	bool found = t->registered_by && model_reg_of(t->registered_by, &r);
 	char lname[600];
 
 	defi(out, "o", t->name, "registered", found);
@@ -347,7 +267,7 @@ static void emit_ops(FILE *out, struct nooksc *nc, const struct idl_decl *t)
 
 	for_each_member(t, e) {
 		char key[600];
-		const struct idl_var *loc = found ? locator(e, &r) : NULL;
+		const struct idl_var *loc = found ? model_locator(e, &r) : NULL;
 		snprintf(key, sizeof(key), "%s:%s", t->name, e->name);
 		def(out, "e", key, "name", e->name);
 		def_declarator(out, nc, "e", key, "d", e->type);
@@ -470,50 +390,14 @@ int emit_model(FILE *out, struct nooksc *nc, const struct idl_model *m)
 			def_pos(out, "t", d->name, &d->pos);
 		}
 		if (d->kind == D_FUNC) {
-			if (d->type->variadic) {
-				diag(nc, NOOKSC_ERROR, "codegen", &d->pos,
-				     "cannot wrap variadic function '%s': the arguments after '...' cannot be forwarded",
-				     d->name);
-				continue;
-			}
 			emit_kfunc(out, nc, d);
 		} else if (d->kind == D_OPS) {
 			emit_ops(out, nc, d);
 		} else if (d->kind == D_STRUCT && !d->is_union) {
 			emit_struct(out, nc, d);
-			const struct idl_decl *rel = d->release_fn;
-			if (rel) {
-				if (!rel->type->params || rel->type->params->next) {
-					diag(nc, NOOKSC_ERROR, "codegen", &rel->pos,
-					     "release function '%s' must take exactly one parameter, the object, so recovery can call it",
-					     rel->name);
-				}
-				def(out, "s", d->name, "release", rel->name);
-			}
+			if (d->release_fn)
+				def(out, "s", d->name, "release", d->release_fn->name);
 		}
-	}
-	/* Ops entries of a registered table need a parameter to find their
-	 * binding through. */
-	for_each_decl(m, d) {
-		if (d->kind != D_OPS || !from_main(m, d))
-			continue;
-		const struct idl_decl *e;
-		struct reg r;
-		if (!d->registered_by || !reg_of(d->registered_by, &r))
-			continue;
-		for_each_member(d, e)
-			if (e->type->variadic)
-				diag(nc, NOOKSC_ERROR, "codegen", &e->pos,
-				     "cannot wrap variadic entry '%s': the arguments after '...' cannot be forwarded",
-				     e->name);
-			else if (!locator(e, &r))
-				diag(nc, NOOKSC_ERROR, "codegen", &e->pos,
-				     "'%s' takes no 'struct %s *', so its wrapper cannot find the table registered through '%s->%s'",
-				     e->name, r.owner->name, r.param, r.field);
-			else if (e->attrs.replay && unreplayable(e, locator(e, &r)))
-				diag(nc, NOOKSC_ERROR, "codegen", &e->pos,
-				     "cannot replay '%s': its parameter '%s' is an object the restarted extension would not have",
-				     e->name, unreplayable(e, locator(e, &r))->name);
 	}
 	fputs("m4_divert(0)m4_dnl\n", out);
 	return ferror(out) ? -1 : 0;

@@ -103,12 +103,13 @@ check "-M lists imports and templates" sh -c "grep -q 'idl/nk/core.idl' '$tmp/ou
 check "-M writes nothing" empty_dir "$tmp/o1"
 
 printf 'interface v; header "v.h";\nkernel { int logf(const char *f [[string]], ...); };\n' > "$tmp/var.idl"
-expect "variadic: checks, cannot generate" 0 "warning: \[variadic\]" -- "$nooksc" --check "$tmp/var.idl"
-expect "variadic: [codegen] error" 1 "error: \[codegen\] cannot wrap variadic function 'logf'" -- \
+expect "variadic: --check says generation would refuse it" 1 "error: \[wrap-variadic\] cannot wrap variadic function 'logf'" -- \
+	"$nooksc" --check "$tmp/var.idl"
+expect "variadic: not generated" 1 "error: \[wrap-variadic\] cannot wrap variadic function 'logf'" -- \
 	"$nooksc" -o "$tmp/o1" "$tmp/var.idl"
 check "nothing written for a codegen error" empty_dir "$tmp/o1"
 printf 'interface r; header "r.h";\nstruct dev { [[writable]] const struct r_ops *ops; };\nops r_ops { int link(struct dev *d, struct dev *peer) [[fault(-1), replay]]; };\nkernel {\n\tint reg(struct dev *d) [[registers(d->ops), undo(unreg)]];\n\tvoid unreg(struct dev *d);\n};\n' > "$tmp/rep.idl"
-expect "replay of another object: [codegen] error" 1 "error: \[codegen\] cannot replay 'link': its parameter 'peer'" -- \
+expect "replay of another object: error" 1 "error: \[replay-object\] cannot replay 'link': its parameter 'peer'" -- \
 	"$nooksc" -o "$tmp/o1" "$tmp/rep.idl"
 check "nothing written for a replay error" empty_dir "$tmp/o1"
 expect "generate into a missing directory" 2 "cannot write" -- "$nooksc" -o "$tmp/none/x" "$good"
