@@ -274,7 +274,7 @@ CG_GEN_SRCS := $(CG)/gen/tk_nooks.h $(CG)/gen/tk_kwrap.c $(CG)/gen/tk_xwrap.c \
 
 $(CG_OBJS) $(CG)/gen/tk_stubs.o: CFLAGS += -Itests -Itests/codegen -Iruntime/include -I$(CG)/gen
 
-$(CG)/gen/tk.stamp: tests/codegen/tk.idl $(B)/nooksc $(wildcard templates/*.m4)
+$(CG)/gen/tk.stamp: tests/codegen/tk.idl $(B)/nooksc $(wildcard templates/*.m4 templates/*/*)
 	$(call say,NOOKSC,$<)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(B)/nooksc -o $(@D) $<
@@ -387,6 +387,8 @@ install: all
 	install -m 644 docs/nooksc.1 $(DESTDIR)$(MANDIR)/man1/nooksc.1
 	install -m 644 docs/idl.md docs/codegen.md $(DESTDIR)$(DOCDIR)/
 	install -m 644 templates/*.m4 $(DESTDIR)$(DATADIR)/templates/
+	for t in templates/*/; do install -d $(DESTDIR)$(DATADIR)/$$t && \
+		install -m 644 $$t* $(DESTDIR)$(DATADIR)/$$t || exit 1; done
 	install -m 644 nooks.mk $(DESTDIR)$(DATADIR)/nooks.mk
 	install -m 644 runtime/include/nooks.h $(DESTDIR)$(INCDIR)/nooks.h
 

@@ -15,31 +15,33 @@ struct nooksc;
  * Reports what cannot be generated as [codegen] errors. */
 int emit_model(FILE *out, struct nooksc *nc, const struct idl_model *m);
 
-/* One generated artefact: a template and the output name it makes,
- * "%s" standing for the interface name. */
-struct artefact {
-	const char *template_name;
-	const char *output_pattern;
-};
-
-extern const struct artefact nooksc_artefacts[];
-extern const int nooksc_n_artefacts;
+/*
+ * Targets.  The template directory holds common.m4 (read before every
+ * template), verify.c.m4 (nooksc verify) and one directory per target:
+ * its templates and `outputs`, the list of files it writes per interface
+ * (a template and an output name per line, {interface} standing for the
+ * interface's name).  Adding a target is adding a directory.
+ */
+#define NOOKSC_DEFAULT_TARGET "user"
 
 /*
- * Expands every artefact's template for model m into outdir, through os
- * (nothing is renamed into place here).  templates: the template
- * directory.  0; -1 after reporting why as an error in the input or the
- * templates (m4 missing or failing, a leftover macro name); -2 when an
- * output cannot be written (reported on stderr).
+ * Expands every template target (NULL: the default) lists for model m
+ * into outdir, through os (nothing is renamed into place here).
+ * templates: the template directory.  0; -1 after reporting why as an
+ * error in the input or the templates (m4 missing or failing, a leftover
+ * macro name, a bad list); -2 when an output cannot be written (reported
+ * on stderr).
  */
 int nooksc_generate(struct nooksc *nc, const struct idl_model *m,
-		    const char *templates, const char *outdir, struct outset *os);
+		    const char *templates, const char *target, const char *outdir,
+		    struct outset *os);
 
-/* Make rules for model m's outputs in outdir (or for target): they
- * depend on every IDL file read and every template (-M, -MF, -MT). */
+/* Make rules for model m's outputs in outdir (or for make target mt):
+ * they depend on every IDL file read, the target's list and every
+ * template (-M, -MF, -MT).  NULL after reporting a bad target. */
 const char *nooksc_make_rules(struct nooksc *nc, const struct idl_model *m,
-			      const char *templates, const char *outdir,
-			      const char *target);
+			      const char *templates, const char *target,
+			      const char *outdir, const char *mt);
 
 /* One template (e.g. verify.c.m4) expanded over model m into *text
  * (malloc'd); 0, or -1 after reporting why. */

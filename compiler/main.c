@@ -36,6 +36,8 @@ static const char usage_text[] =
 "                      file's own directory); may be repeated\n"
 "  -o DIR              write output files into DIR (default: .)\n"
 "  --templates DIR     the m4 templates (default: beside the program)\n"
+"  --target NAME       the templates' target: a directory of DIR listing\n"
+"                      the files it writes (default: user)\n"
 "  -M                  print make dependency rules (imports and templates)\n"
 "                      of the outputs, and write nothing else\n"
 "  -MF FILE            also write those rules to FILE when generating\n"
@@ -315,13 +317,14 @@ static int import_main(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_DUMP = 256, OPT_MAX_ERRORS, OPT_LIST_CHECKS, OPT_TEMPLATES };
+	enum { OPT_DUMP = 256, OPT_MAX_ERRORS, OPT_LIST_CHECKS, OPT_TEMPLATES, OPT_TARGET };
 	static const struct option longopts[] = {
 		{ "check", no_argument, NULL, 'c' },
 		{ "dump", no_argument, NULL, OPT_DUMP },
 		{ "max-errors", required_argument, NULL, OPT_MAX_ERRORS },
 		{ "list-checks", no_argument, NULL, OPT_LIST_CHECKS },
 		{ "templates", required_argument, NULL, OPT_TEMPLATES },
+		{ "target", required_argument, NULL, OPT_TARGET },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -330,6 +333,7 @@ int main(int argc, char **argv)
 	const char *disabled[MAX_DISABLED];
 	struct nooksc_options opt = { .include_dirs = includes, .disabled = disabled };
 	const char *outdir = NULL, *templates = NULL, *depfile = NULL, *deptarget = NULL;
+	const char *target = NULL;	/* --target: the templates' directory */
 	bool check_only = false, dump = false, deps_only = false;
 	int c;
 
@@ -397,6 +401,9 @@ int main(int argc, char **argv)
 		case OPT_TEMPLATES:
 			templates = optarg;
 			break;
+		case OPT_TARGET:	/* code generation: which templates */
+			target = optarg;
+			break;
 		case OPT_LIST_CHECKS:
 			list_checks();
 			return 0;
@@ -455,14 +462,18 @@ int main(int argc, char **argv)
 			}
 		}
 		for (int i = optind; i < argc && status == 0; i++) {
-			int rc = generate ? nooksc_generate(ctx[i], models[i], templates,
+			int rc = generate ? nooksc_generate(ctx[i], models[i], templates, target,
 							    outdir ? outdir : ".", os) : 0;
 			if (rc) {
 				status = rc == -2 ? 2 : 1;
 				break;
 			}
-			const char *rules = nooksc_make_rules(ctx[i], models[i], templates,
+			const char *rules = nooksc_make_rules(ctx[i], models[i], templates, target,
 							      outdir ? outdir : ".", deptarget);
+			if (!rules) {
+				status = 1;
+				break;
+			}
 			if (deps_only)
 				fputs(rules, stdout);
 			if (depfp)

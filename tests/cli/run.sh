@@ -90,16 +90,28 @@ expect "m4 missing" 1 "cannot run '/nonexistent/m4'.*install the m4 package" -- 
 	env NOOKSC_M4=/nonexistent/m4 "$nooksc" -o "$tmp/o1" "$good"
 check "nothing generated without m4" empty_dir "$tmp/o1"
 cp -r templates "$tmp/tpl"
-echo 'nkm_typo(x)' >> "$tmp/tpl/stubs.c.m4"
+echo 'nkm_typo(x)' >> "$tmp/tpl/user/stubs.c.m4"
 expect "leftover macro name" 1 "left the macro name 'nkm_typo' unexpanded" -- \
 	"$nooksc" --templates "$tmp/tpl" -o "$tmp/o1" "$good"
-echo 'nkm_f([[nope]], [[x]])' >> "$tmp/tpl/header.h.m4"
-expect "undefined model value" 1 "m4 failed on template 'header.h.m4'" -- \
+echo 'nkm_f([[nope]], [[x]])' >> "$tmp/tpl/user/header.h.m4"
+expect "undefined model value" 1 "m4 failed on template 'user/header.h.m4'" -- \
 	"$nooksc" --templates "$tmp/tpl" -o "$tmp/o1" "$good"
 check "nothing generated on template errors" empty_dir "$tmp/o1"
+mkdir "$tmp/tpl/mini"
+cp "$tmp/tpl/user/stubs.c.m4" "$tmp/tpl/mini/s.m4"
+sed -i '/nkm_typo/d' "$tmp/tpl/mini/s.m4"
+printf '# a target writing one file\ns.m4\tx_{interface}.c\n' > "$tmp/tpl/mini/outputs"
+mkdir "$tmp/mini"
+expect "a target is a directory" 0 "" -- "$nooksc" --templates "$tmp/tpl" --target mini -o "$tmp/mini" "$good"
+check "the target's list says what is written" sh -c "[ \"\$(ls '$tmp/mini')\" = x_net.c ]"
+expect "unknown target" 1 "no target 'nope'" -- "$nooksc" --target nope -o "$tmp/o1" "$good"
+printf 's.m4 x.c\n' > "$tmp/tpl/mini/outputs"
+expect "a list without {interface}" 1 "outputs:1: want 'TEMPLATE OUTPUT'" -- \
+	"$nooksc" --templates "$tmp/tpl" --target mini -o "$tmp/o1" "$good"
+check "nothing generated for a bad target" empty_dir "$tmp/o1"
 expect "missing templates" 1 "cannot read template" -- "$nooksc" --templates "$tmp/none" -o "$tmp/o1" "$good"
 expect "-M" 0 "^$tmp/o1/net_nooks.h .*: \\\\$" -- "$nooksc" -M -o "$tmp/o1" "$good"
-check "-M lists imports and templates" sh -c "grep -q 'idl/nk/core.idl' '$tmp/out' && grep -q 'templates/kwrap.c.m4' '$tmp/out'"
+check "-M lists imports and templates" sh -c "grep -q 'idl/nk/core.idl' '$tmp/out' && grep -q 'templates/user/kwrap.c.m4' '$tmp/out' && grep -q 'templates/user/outputs' '$tmp/out'"
 check "-M writes nothing" empty_dir "$tmp/o1"
 
 printf 'interface v; header "v.h";\nkernel { int logf(const char *f [[string]], ...); };\n' > "$tmp/var.idl"

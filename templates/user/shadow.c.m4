@@ -56,7 +56,7 @@ const struct nooks_type nooks_type_$1 = {
 };
 ]])
 m4_divert(0)m4_dnl
-nkm_banner([[shadow.c.m4]])
+nkm_banner([[user/shadow.c.m4]])
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>

@@ -136,7 +136,7 @@ nkm_entries([[$1]], [[nkm_slot]])m4_dnl
 };
 ]])]])
 m4_divert(0)m4_dnl
-nkm_banner([[xwrap.c.m4]])
+nkm_banner([[user/xwrap.c.m4]])
 #include <stddef.h>
 
 #include "nkm_i([[interface]])_nooks.h"

@@ -175,7 +175,7 @@ nkm_unless(nkm_f([[$1]], [[void]]), [[	return nkw_fr.nkw_ret;
 m4_define([[nkm_table_slot]], [[	.$1 = nooks_kw_$1,
 ]])
 m4_divert(0)m4_dnl
-nkm_banner([[kwrap.c.m4]])
+nkm_banner([[user/kwrap.c.m4]])
 #include <errno.h>
 #include <stddef.h>
 

@@ -13,7 +13,7 @@ nkm_f([[$1]], [[proto]])
 }
 ]])
 m4_divert(0)m4_dnl
-nkm_banner([[stubs.c.m4]])
+nkm_banner([[user/stubs.c.m4]])
 #include "nkm_i([[interface]])_nooks.h"
 
 /* Set by the loader to the kernel's nooks_kw_table_[[]]nkm_i([[interface]]). */
