@@ -143,6 +143,7 @@ RT_OBJS += $(B)/runtime/loader.o
 RT_OBJS += $(B)/runtime/recovery.o
 RT_OBJS += $(B)/runtime/replay.o
 RT_OBJS += $(B)/runtime/tracker.o
+RT_OBJS += $(B)/runtime/wrappers.o
 RT_OBJS += $(B)/runtime/xpc.o
 
 $(RT_OBJS): CFLAGS += -Iruntime/include -Iruntime -U_FORTIFY_SOURCE
@@ -265,6 +266,7 @@ CG_OBJS += $(CG)/test_fake_runtime.o
 CG_OBJS += $(CG)/test_wrappers.o
 CG_OBJS += $(CG)/test_replay.o
 CG_OBJS += $(CG)/fake_runtime.o
+CG_OBJS += $(B)/runtime/wrappers.o
 CG_OBJS += $(CG)/tk.o
 CG_OBJS += $(CG)/gen/tk_kwrap.o
 CG_OBJS += $(CG)/gen/tk_xwrap.o

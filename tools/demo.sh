@@ -47,8 +47,8 @@ echo "\$ nooksc -o gen -I $ex $ex/core.idl $ex/net.idl"
 "$nooksc" -o "$tmp/gen" -I "$ex" "$ex/core.idl" "$ex/net.idl"
 ls "$tmp/gen" | tr '\n' ' '
 echo
-echo "the kernel wrapper an isolated extension calls for kernel_send():"
-sed -n '/^ssize_t nooks_kw_kernel_send/,/^}/p' "$tmp/gen/net_kwrap.c"
+echo "the kernel wrapper an isolated extension calls for kernel_send(), and its checks:"
+sed -n '/^struct nkw_frame_kernel_send/,/^}/p; /^static void nkw_checked_kernel_send/,/^}/p; /^ssize_t nooks_kw_kernel_send/,/^}/p' "$tmp/gen/net_kwrap.c"
 for f in "$tmp"/gen/*.c; do
 	cc -std=c11 -Wall -Wextra -Werror -Ikernel/include -Iruntime/include \
 		-I"$tmp/gen" -c "$f" -o "$tmp/gen/$(basename "$f" .c).o"

@@ -10,144 +10,87 @@
 /* ---- void *kmalloc(size_t size, gfp_t flags) */
 
 struct nkw_frame_kmalloc {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	void *nkw_ret;
 	size_t size;
 	gfp_t flags;
-	void *nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_kmalloc(void *p)
-{
-	struct nkw_frame_kmalloc *f = p;
-
-	f->nkw_ret = kmalloc(f->size, f->flags);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_kmalloc(void *nkw_arg)
 {
 	struct nkw_frame_kmalloc *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_kmalloc nkw_fr;
-	size_t size = nkw_fp->size;
-	gfp_t flags = nkw_fp->flags;
+	struct nkw_frame_kmalloc nkw_fr = *nkw_fp;	/* off the extension's stack */
 
-	nkw_fr.size = size;
-	nkw_fr.flags = flags;
-	nkw_thunk_kmalloc(&nkw_fr);
+	nkw_fr.nkw_ret = kmalloc(nkw_fr.size, nkw_fr.flags);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
 }
 
 void *nooks_kw_kmalloc(size_t size, gfp_t flags)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_kmalloc nkw_fr;
+	struct nkw_frame_kmalloc nkw_fr = { .nkw_dom = nooks_self(), .size = size, .flags = flags };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return kmalloc(size, flags);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.size = size;
-	nkw_fr.flags = flags;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_kmalloc, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kmalloc, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- void *kzalloc(size_t size, gfp_t flags) */
 
 struct nkw_frame_kzalloc {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	void *nkw_ret;
 	size_t size;
 	gfp_t flags;
-	void *nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_kzalloc(void *p)
-{
-	struct nkw_frame_kzalloc *f = p;
-
-	f->nkw_ret = kzalloc(f->size, f->flags);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_kzalloc(void *nkw_arg)
 {
 	struct nkw_frame_kzalloc *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_kzalloc nkw_fr;
-	size_t size = nkw_fp->size;
-	gfp_t flags = nkw_fp->flags;
+	struct nkw_frame_kzalloc nkw_fr = *nkw_fp;	/* off the extension's stack */
 
-	nkw_fr.size = size;
-	nkw_fr.flags = flags;
-	nkw_thunk_kzalloc(&nkw_fr);
+	nkw_fr.nkw_ret = kzalloc(nkw_fr.size, nkw_fr.flags);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
 }
 
 void *nooks_kw_kzalloc(size_t size, gfp_t flags)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_kzalloc nkw_fr;
+	struct nkw_frame_kzalloc nkw_fr = { .nkw_dom = nooks_self(), .size = size, .flags = flags };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return kzalloc(size, flags);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.size = size;
-	nkw_fr.flags = flags;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_kzalloc, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kzalloc, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- void kfree(const void *objp) */
 
 struct nkw_frame_kfree {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
 	const void *objp;
-	char nkw_unused;
 };
 
-static void nkw_thunk_kfree(void *p)
-{
-	struct nkw_frame_kfree *f = p;
-
-	kfree(f->objp);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_kfree(void *nkw_arg)
 {
-	struct nkw_frame_kfree *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_kfree nkw_fr;
-	const void *objp = nkw_fp->objp;
+	struct nkw_frame_kfree nkw_fr = *(struct nkw_frame_kfree *)nkw_arg;	/* off the extension's stack */
 
-	if (!objp)
-		return; /* NULL where not nullable */
-	nkw_fr.objp = objp;
-	nkw_thunk_kfree(&nkw_fr);
-	(void)nkw_dom;
+	if (!nkw_fr.objp)
+		return;	/* NULL where not nullable */
+
+	kfree(nkw_fr.objp);
 }
 
 void nooks_kw_kfree(const void *objp)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_kfree nkw_fr;
+	struct nkw_frame_kfree nkw_fr = { .nkw_dom = nooks_self(), .objp = objp };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		kfree(objp);
-		return;
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.objp = objp;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_kfree, &nkw_fr);
+	else
+		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kfree, &nkw_fr);
 }
 
 const struct nooks_kw_table_core nooks_kw_table_core = {

@@ -10,114 +10,74 @@
 /* ---- int register_filesystem(struct file_system_type *fs) */
 
 struct nkw_frame_register_filesystem {
-	struct nooks_domain *nkw_d;
-	struct file_system_type *fs;
+	struct nooks_domain *nkw_dom;
 	int nkw_ret;
-	char nkw_unused;
+	struct file_system_type *fs;
 };
 
-static void nkw_thunk_register_filesystem(void *p)
-{
-	struct nkw_frame_register_filesystem *f = p;
-
-	f->nkw_ret = register_filesystem(f->fs);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_register_filesystem(void *nkw_arg)
 {
 	struct nkw_frame_register_filesystem *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_register_filesystem nkw_fr;
-	struct file_system_type *fs = nkw_fp->fs;
+	struct nkw_frame_register_filesystem nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!fs)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (fs) {
-		void *nkw_in = nooks_in(nkw_dom, fs, &nooks_type_file_system_type);
-		if (!nkw_in) {	/* not a live struct file_system_type of this extension */
-			nooks_refused(nkw_dom, fs, &nooks_type_file_system_type);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		fs = nkw_in;
-	}
-	nkw_fr.fs = fs;
-	nkw_thunk_register_filesystem(&nkw_fr);
-	if (fs)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)fs, &nooks_type_file_system_type);
+	nkw_fr.fs = nooks_in_arg(nkw_dom, nkw_fr.fs, &nooks_type_file_system_type);
+	if (!nkw_fr.fs)
+		goto fail;	/* NULL, or not a live struct file_system_type of this extension */
+
+	nkw_fr.nkw_ret = register_filesystem(nkw_fr.fs);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.fs, &nooks_type_file_system_type);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_register_filesystem(struct file_system_type *fs)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_register_filesystem nkw_fr;
+	struct nkw_frame_register_filesystem nkw_fr = { .nkw_dom = nooks_self(), .fs = fs };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return register_filesystem(fs);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.fs = fs;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_register_filesystem, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_register_filesystem, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- int unregister_filesystem(struct file_system_type *fs) */
 
 struct nkw_frame_unregister_filesystem {
-	struct nooks_domain *nkw_d;
-	struct file_system_type *fs;
+	struct nooks_domain *nkw_dom;
 	int nkw_ret;
-	char nkw_unused;
+	struct file_system_type *fs;
 };
 
-static void nkw_thunk_unregister_filesystem(void *p)
-{
-	struct nkw_frame_unregister_filesystem *f = p;
-
-	f->nkw_ret = unregister_filesystem(f->fs);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_unregister_filesystem(void *nkw_arg)
 {
 	struct nkw_frame_unregister_filesystem *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_unregister_filesystem nkw_fr;
-	struct file_system_type *fs = nkw_fp->fs;
+	struct nkw_frame_unregister_filesystem nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!fs)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (fs) {
-		void *nkw_in = nooks_in(nkw_dom, fs, &nooks_type_file_system_type);
-		if (!nkw_in) {	/* not a live struct file_system_type of this extension */
-			nooks_refused(nkw_dom, fs, &nooks_type_file_system_type);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		fs = nkw_in;
-	}
-	nkw_fr.fs = fs;
-	nkw_thunk_unregister_filesystem(&nkw_fr);
-	if (fs)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)fs, &nooks_type_file_system_type);
+	nkw_fr.fs = nooks_in_arg(nkw_dom, nkw_fr.fs, &nooks_type_file_system_type);
+	if (!nkw_fr.fs)
+		goto fail;	/* NULL, or not a live struct file_system_type of this extension */
+
+	nkw_fr.nkw_ret = unregister_filesystem(nkw_fr.fs);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.fs, &nooks_type_file_system_type);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_unregister_filesystem(struct file_system_type *fs)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_unregister_filesystem nkw_fr;
+	struct nkw_frame_unregister_filesystem nkw_fr = { .nkw_dom = nooks_self(), .fs = fs };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return unregister_filesystem(fs);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.fs = fs;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_unregister_filesystem, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_unregister_filesystem, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 

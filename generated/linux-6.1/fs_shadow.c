@@ -43,8 +43,6 @@ static void nkt_sync_in_file_system_type(void *shadow, const void *obj)
 	s->name = o->name;
 	s->fs_flags = o->fs_flags;
 	s->owner = o->owner;
-	(void)s;
-	(void)o;
 }
 
 static int nkt_sync_out_file_system_type(void *obj, const void *shadow)
@@ -54,8 +52,6 @@ static int nkt_sync_out_file_system_type(void *obj, const void *shadow)
 
 	if (memcmp(&o->owner, &s->owner, sizeof(o->owner)))
 		memcpy(&o->owner, &s->owner, sizeof(o->owner));
-	(void)s;
-	(void)o;
 	return 0;
 }
 

@@ -10,571 +10,328 @@
 /* ---- int sock_create_kern(struct net *net, int family, int type, int proto, struct socket **res) */
 
 struct nkw_frame_sock_create_kern {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	int nkw_ret;
 	struct net *net;
 	int family;
 	int type;
 	int proto;
 	struct socket **res;
-	int nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_sock_create_kern(void *p)
-{
-	struct nkw_frame_sock_create_kern *f = p;
-
-	f->nkw_ret = sock_create_kern(f->net, f->family, f->type, f->proto, f->res);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_sock_create_kern(void *nkw_arg)
 {
 	struct nkw_frame_sock_create_kern *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_sock_create_kern nkw_fr;
-	struct net *net = nkw_fp->net;
-	int family = nkw_fp->family;
-	int type = nkw_fp->type;
-	int proto = nkw_fp->proto;
-	struct socket **res = nkw_fp->res;
+	struct nkw_frame_sock_create_kern nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!net)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (net) {
-		void *nkw_in = nooks_in(nkw_dom, net, &nooks_type_net);
-		if (!nkw_in) {	/* not a live struct net of this extension */
-			nooks_refused(nkw_dom, net, &nooks_type_net);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		net = nkw_in;
-	}
-	if (!res)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	nkw_fr.net = net;
-	nkw_fr.family = family;
-	nkw_fr.type = type;
-	nkw_fr.proto = proto;
-	nkw_fr.res = res;
-	nkw_thunk_sock_create_kern(&nkw_fr);
-	if (net)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)net, &nooks_type_net);
+	nkw_fr.net = nooks_in_arg(nkw_dom, nkw_fr.net, &nooks_type_net);
+	if (!nkw_fr.net)
+		goto fail;	/* NULL, or not a live struct net of this extension */
+	if (!nkw_fr.res)
+		goto fail;	/* NULL where not nullable */
+
+	nkw_fr.nkw_ret = sock_create_kern(nkw_fr.net, nkw_fr.family, nkw_fr.type, nkw_fr.proto, nkw_fr.res);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.net, &nooks_type_net);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_sock_create_kern(struct net *net, int family, int type, int proto, struct socket **res)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_sock_create_kern nkw_fr;
+	struct nkw_frame_sock_create_kern nkw_fr = { .nkw_dom = nooks_self(), .net = net, .family = family, .type = type, .proto = proto, .res = res };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return sock_create_kern(net, family, type, proto, res);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.net = net;
-	nkw_fr.family = family;
-	nkw_fr.type = type;
-	nkw_fr.proto = proto;
-	nkw_fr.res = res;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_sock_create_kern, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_sock_create_kern, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- int kernel_bind(struct socket *sock, struct sockaddr *addr, int addrlen) */
 
 struct nkw_frame_kernel_bind {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	int nkw_ret;
 	struct socket *sock;
 	struct sockaddr *addr;
 	int addrlen;
-	int nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_kernel_bind(void *p)
-{
-	struct nkw_frame_kernel_bind *f = p;
-
-	f->nkw_ret = kernel_bind(f->sock, f->addr, f->addrlen);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_kernel_bind(void *nkw_arg)
 {
 	struct nkw_frame_kernel_bind *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_kernel_bind nkw_fr;
-	struct socket *sock = nkw_fp->sock;
-	struct sockaddr *addr = nkw_fp->addr;
-	int addrlen = nkw_fp->addrlen;
+	struct nkw_frame_kernel_bind nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!sock)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (sock) {
-		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!nkw_in) {	/* not a live struct socket of this extension */
-			nooks_refused(nkw_dom, sock, &nooks_type_socket);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		sock = nkw_in;
-	}
-	if (!addr)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (addr && nooks_check_buffer(nkw_dom, addr, (size_t)(addrlen), 0))
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* outside the extension's memory, or too large */
-	nkw_fr.sock = sock;
-	nkw_fr.addr = addr;
-	nkw_fr.addrlen = addrlen;
-	nkw_thunk_kernel_bind(&nkw_fr);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
+	nkw_fr.sock = nooks_in_arg(nkw_dom, nkw_fr.sock, &nooks_type_socket);
+	if (!nkw_fr.sock)
+		goto fail;	/* NULL, or not a live struct socket of this extension */
+	if (!nkw_fr.addr || nooks_check_buffer(nkw_dom, nkw_fr.addr, (size_t)(nkw_fr.addrlen), 0))
+		goto fail;	/* NULL, outside the extension's memory, or too large */
+
+	nkw_fr.nkw_ret = kernel_bind(nkw_fr.sock, nkw_fr.addr, nkw_fr.addrlen);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.sock, &nooks_type_socket);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_kernel_bind(struct socket *sock, struct sockaddr *addr, int addrlen)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_kernel_bind nkw_fr;
+	struct nkw_frame_kernel_bind nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .addr = addr, .addrlen = addrlen };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return kernel_bind(sock, addr, addrlen);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.sock = sock;
-	nkw_fr.addr = addr;
-	nkw_fr.addrlen = addrlen;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_bind, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_bind, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- int kernel_listen(struct socket *sock, int backlog) */
 
 struct nkw_frame_kernel_listen {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	int nkw_ret;
 	struct socket *sock;
 	int backlog;
-	int nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_kernel_listen(void *p)
-{
-	struct nkw_frame_kernel_listen *f = p;
-
-	f->nkw_ret = kernel_listen(f->sock, f->backlog);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_kernel_listen(void *nkw_arg)
 {
 	struct nkw_frame_kernel_listen *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_kernel_listen nkw_fr;
-	struct socket *sock = nkw_fp->sock;
-	int backlog = nkw_fp->backlog;
+	struct nkw_frame_kernel_listen nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!sock)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (sock) {
-		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!nkw_in) {	/* not a live struct socket of this extension */
-			nooks_refused(nkw_dom, sock, &nooks_type_socket);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		sock = nkw_in;
-	}
-	nkw_fr.sock = sock;
-	nkw_fr.backlog = backlog;
-	nkw_thunk_kernel_listen(&nkw_fr);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
+	nkw_fr.sock = nooks_in_arg(nkw_dom, nkw_fr.sock, &nooks_type_socket);
+	if (!nkw_fr.sock)
+		goto fail;	/* NULL, or not a live struct socket of this extension */
+
+	nkw_fr.nkw_ret = kernel_listen(nkw_fr.sock, nkw_fr.backlog);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.sock, &nooks_type_socket);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_kernel_listen(struct socket *sock, int backlog)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_kernel_listen nkw_fr;
+	struct nkw_frame_kernel_listen nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .backlog = backlog };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return kernel_listen(sock, backlog);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.sock = sock;
-	nkw_fr.backlog = backlog;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_listen, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_listen, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- int kernel_accept(struct socket *sock, struct socket **newsock, int flags) */
 
 struct nkw_frame_kernel_accept {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	int nkw_ret;
 	struct socket *sock;
 	struct socket **newsock;
 	int flags;
-	int nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_kernel_accept(void *p)
-{
-	struct nkw_frame_kernel_accept *f = p;
-
-	f->nkw_ret = kernel_accept(f->sock, f->newsock, f->flags);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_kernel_accept(void *nkw_arg)
 {
 	struct nkw_frame_kernel_accept *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_kernel_accept nkw_fr;
-	struct socket *sock = nkw_fp->sock;
-	struct socket **newsock = nkw_fp->newsock;
-	int flags = nkw_fp->flags;
+	struct nkw_frame_kernel_accept nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!sock)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (sock) {
-		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!nkw_in) {	/* not a live struct socket of this extension */
-			nooks_refused(nkw_dom, sock, &nooks_type_socket);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		sock = nkw_in;
-	}
-	if (!newsock)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	nkw_fr.sock = sock;
-	nkw_fr.newsock = newsock;
-	nkw_fr.flags = flags;
-	nkw_thunk_kernel_accept(&nkw_fr);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
+	nkw_fr.sock = nooks_in_arg(nkw_dom, nkw_fr.sock, &nooks_type_socket);
+	if (!nkw_fr.sock)
+		goto fail;	/* NULL, or not a live struct socket of this extension */
+	if (!nkw_fr.newsock)
+		goto fail;	/* NULL where not nullable */
+
+	nkw_fr.nkw_ret = kernel_accept(nkw_fr.sock, nkw_fr.newsock, nkw_fr.flags);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.sock, &nooks_type_socket);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_kernel_accept(struct socket *sock, struct socket **newsock, int flags)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_kernel_accept nkw_fr;
+	struct nkw_frame_kernel_accept nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .newsock = newsock, .flags = flags };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return kernel_accept(sock, newsock, flags);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.sock = sock;
-	nkw_fr.newsock = newsock;
-	nkw_fr.flags = flags;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_accept, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_accept, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- int kernel_sendmsg(struct socket *sock, struct msghdr *msg, struct kvec *vec, size_t num, size_t len) */
 
 struct nkw_frame_kernel_sendmsg {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	int nkw_ret;
 	struct socket *sock;
 	struct msghdr *msg;
 	struct kvec *vec;
 	size_t num;
 	size_t len;
-	int nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_kernel_sendmsg(void *p)
-{
-	struct nkw_frame_kernel_sendmsg *f = p;
-
-	f->nkw_ret = kernel_sendmsg(f->sock, f->msg, f->vec, f->num, f->len);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_kernel_sendmsg(void *nkw_arg)
 {
 	struct nkw_frame_kernel_sendmsg *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_kernel_sendmsg nkw_fr;
-	struct socket *sock = nkw_fp->sock;
-	struct msghdr *msg = nkw_fp->msg;
-	struct kvec *vec = nkw_fp->vec;
-	size_t num = nkw_fp->num;
-	size_t len = nkw_fp->len;
+	struct nkw_frame_kernel_sendmsg nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!sock)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (sock) {
-		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!nkw_in) {	/* not a live struct socket of this extension */
-			nooks_refused(nkw_dom, sock, &nooks_type_socket);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		sock = nkw_in;
-	}
-	if (!msg)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (msg) {
-		void *nkw_in = nooks_in(nkw_dom, msg, &nooks_type_msghdr);
-		if (!nkw_in) {	/* not a live struct msghdr of this extension */
-			nooks_refused(nkw_dom, msg, &nooks_type_msghdr);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		msg = nkw_in;
-	}
-	if (!vec)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (vec && nooks_check_buffer(nkw_dom, vec, (size_t)(num) * sizeof(*vec), 0))
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* outside the extension's memory, or too large */
-	nkw_fr.sock = sock;
-	nkw_fr.msg = msg;
-	nkw_fr.vec = vec;
-	nkw_fr.num = num;
-	nkw_fr.len = len;
-	nkw_thunk_kernel_sendmsg(&nkw_fr);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
-	if (msg)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)msg, &nooks_type_msghdr);
+	nkw_fr.sock = nooks_in_arg(nkw_dom, nkw_fr.sock, &nooks_type_socket);
+	if (!nkw_fr.sock)
+		goto fail;	/* NULL, or not a live struct socket of this extension */
+	nkw_fr.msg = nooks_in_arg(nkw_dom, nkw_fr.msg, &nooks_type_msghdr);
+	if (!nkw_fr.msg)
+		goto fail;	/* NULL, or not a live struct msghdr of this extension */
+	if (!nkw_fr.vec || nooks_check_buffer(nkw_dom, nkw_fr.vec, (size_t)(nkw_fr.num) * sizeof(*nkw_fr.vec), 0))
+		goto fail;	/* NULL, outside the extension's memory, or too large */
+
+	nkw_fr.nkw_ret = kernel_sendmsg(nkw_fr.sock, nkw_fr.msg, nkw_fr.vec, nkw_fr.num, nkw_fr.len);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.sock, &nooks_type_socket);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.msg, &nooks_type_msghdr);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_kernel_sendmsg(struct socket *sock, struct msghdr *msg, struct kvec *vec, size_t num, size_t len)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_kernel_sendmsg nkw_fr;
+	struct nkw_frame_kernel_sendmsg nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .msg = msg, .vec = vec, .num = num, .len = len };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return kernel_sendmsg(sock, msg, vec, num, len);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.sock = sock;
-	nkw_fr.msg = msg;
-	nkw_fr.vec = vec;
-	nkw_fr.num = num;
-	nkw_fr.len = len;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_sendmsg, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_sendmsg, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- int kernel_recvmsg(struct socket *sock, struct msghdr *msg, struct kvec *vec, size_t num, size_t len, int flags) */
 
 struct nkw_frame_kernel_recvmsg {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	int nkw_ret;
 	struct socket *sock;
 	struct msghdr *msg;
 	struct kvec *vec;
 	size_t num;
 	size_t len;
 	int flags;
-	int nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_kernel_recvmsg(void *p)
-{
-	struct nkw_frame_kernel_recvmsg *f = p;
-
-	f->nkw_ret = kernel_recvmsg(f->sock, f->msg, f->vec, f->num, f->len, f->flags);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_kernel_recvmsg(void *nkw_arg)
 {
 	struct nkw_frame_kernel_recvmsg *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_kernel_recvmsg nkw_fr;
-	struct socket *sock = nkw_fp->sock;
-	struct msghdr *msg = nkw_fp->msg;
-	struct kvec *vec = nkw_fp->vec;
-	size_t num = nkw_fp->num;
-	size_t len = nkw_fp->len;
-	int flags = nkw_fp->flags;
+	struct nkw_frame_kernel_recvmsg nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!sock)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (sock) {
-		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!nkw_in) {	/* not a live struct socket of this extension */
-			nooks_refused(nkw_dom, sock, &nooks_type_socket);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		sock = nkw_in;
-	}
-	if (!msg)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (msg) {
-		void *nkw_in = nooks_in(nkw_dom, msg, &nooks_type_msghdr);
-		if (!nkw_in) {	/* not a live struct msghdr of this extension */
-			nooks_refused(nkw_dom, msg, &nooks_type_msghdr);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		msg = nkw_in;
-	}
-	if (!vec)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (vec && nooks_check_buffer(nkw_dom, vec, (size_t)(num) * sizeof(*vec), 0))
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* outside the extension's memory, or too large */
-	nkw_fr.sock = sock;
-	nkw_fr.msg = msg;
-	nkw_fr.vec = vec;
-	nkw_fr.num = num;
-	nkw_fr.len = len;
-	nkw_fr.flags = flags;
-	nkw_thunk_kernel_recvmsg(&nkw_fr);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
-	if (msg)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)msg, &nooks_type_msghdr);
+	nkw_fr.sock = nooks_in_arg(nkw_dom, nkw_fr.sock, &nooks_type_socket);
+	if (!nkw_fr.sock)
+		goto fail;	/* NULL, or not a live struct socket of this extension */
+	nkw_fr.msg = nooks_in_arg(nkw_dom, nkw_fr.msg, &nooks_type_msghdr);
+	if (!nkw_fr.msg)
+		goto fail;	/* NULL, or not a live struct msghdr of this extension */
+	if (!nkw_fr.vec || nooks_check_buffer(nkw_dom, nkw_fr.vec, (size_t)(nkw_fr.num) * sizeof(*nkw_fr.vec), 0))
+		goto fail;	/* NULL, outside the extension's memory, or too large */
+
+	nkw_fr.nkw_ret = kernel_recvmsg(nkw_fr.sock, nkw_fr.msg, nkw_fr.vec, nkw_fr.num, nkw_fr.len, nkw_fr.flags);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.sock, &nooks_type_socket);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.msg, &nooks_type_msghdr);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_kernel_recvmsg(struct socket *sock, struct msghdr *msg, struct kvec *vec, size_t num, size_t len, int flags)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_kernel_recvmsg nkw_fr;
+	struct nkw_frame_kernel_recvmsg nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .msg = msg, .vec = vec, .num = num, .len = len, .flags = flags };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return kernel_recvmsg(sock, msg, vec, num, len, flags);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.sock = sock;
-	nkw_fr.msg = msg;
-	nkw_fr.vec = vec;
-	nkw_fr.num = num;
-	nkw_fr.len = len;
-	nkw_fr.flags = flags;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_recvmsg, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_recvmsg, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- int kernel_sock_shutdown(struct socket *sock, enum sock_shutdown_cmd how) */
 
 struct nkw_frame_kernel_sock_shutdown {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	int nkw_ret;
 	struct socket *sock;
 	enum sock_shutdown_cmd how;
-	int nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_kernel_sock_shutdown(void *p)
-{
-	struct nkw_frame_kernel_sock_shutdown *f = p;
-
-	f->nkw_ret = kernel_sock_shutdown(f->sock, f->how);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_kernel_sock_shutdown(void *nkw_arg)
 {
 	struct nkw_frame_kernel_sock_shutdown *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_kernel_sock_shutdown nkw_fr;
-	struct socket *sock = nkw_fp->sock;
-	enum sock_shutdown_cmd how = nkw_fp->how;
+	struct nkw_frame_kernel_sock_shutdown nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!sock)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (sock) {
-		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!nkw_in) {	/* not a live struct socket of this extension */
-			nooks_refused(nkw_dom, sock, &nooks_type_socket);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		sock = nkw_in;
-	}
-	nkw_fr.sock = sock;
-	nkw_fr.how = how;
-	nkw_thunk_kernel_sock_shutdown(&nkw_fr);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
+	nkw_fr.sock = nooks_in_arg(nkw_dom, nkw_fr.sock, &nooks_type_socket);
+	if (!nkw_fr.sock)
+		goto fail;	/* NULL, or not a live struct socket of this extension */
+
+	nkw_fr.nkw_ret = kernel_sock_shutdown(nkw_fr.sock, nkw_fr.how);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.sock, &nooks_type_socket);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_kernel_sock_shutdown(struct socket *sock, enum sock_shutdown_cmd how)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_kernel_sock_shutdown nkw_fr;
+	struct nkw_frame_kernel_sock_shutdown nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .how = how };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return kernel_sock_shutdown(sock, how);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.sock = sock;
-	nkw_fr.how = how;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_sock_shutdown, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_sock_shutdown, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- void sock_release(struct socket *sock) */
 
 struct nkw_frame_sock_release {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
 	struct socket *sock;
-	char nkw_unused;
 };
 
-static void nkw_thunk_sock_release(void *p)
-{
-	struct nkw_frame_sock_release *f = p;
-
-	sock_release(f->sock);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_sock_release(void *nkw_arg)
 {
-	struct nkw_frame_sock_release *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_sock_release nkw_fr;
-	struct socket *sock = nkw_fp->sock;
+	struct nkw_frame_sock_release nkw_fr = *(struct nkw_frame_sock_release *)nkw_arg;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!sock)
-		return; /* NULL where not nullable */
-	if (sock) {
-		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!nkw_in) {	/* not a live struct socket of this extension */
-			nooks_refused(nkw_dom, sock, &nooks_type_socket);
-			return;
-		}
-		sock = nkw_in;
-	}
-	nkw_fr.sock = sock;
-	nkw_thunk_sock_release(&nkw_fr);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
-	(void)nkw_dom;
+	nkw_fr.sock = nooks_in_arg(nkw_dom, nkw_fr.sock, &nooks_type_socket);
+	if (!nkw_fr.sock)
+		return;	/* NULL, or not a live struct socket of this extension */
+
+	sock_release(nkw_fr.sock);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.sock, &nooks_type_socket);
 }
 
 void nooks_kw_sock_release(struct socket *sock)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_sock_release nkw_fr;
+	struct nkw_frame_sock_release nkw_fr = { .nkw_dom = nooks_self(), .sock = sock };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		sock_release(sock);
-		return;
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.sock = sock;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_sock_release, &nkw_fr);
+	else
+		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_sock_release, &nkw_fr);
 }
 
 const struct nooks_kw_table_net nooks_kw_table_net = {

@@ -51,17 +51,10 @@ static void nkt_sync_in_kvec(void *shadow, const void *obj)
 
 	s->iov_base = o->iov_base;
 	s->iov_len = o->iov_len;
-	(void)s;
-	(void)o;
 }
 
-static int nkt_sync_out_kvec(void *obj, const void *shadow)
+static int nkt_sync_out_kvec(void *obj __attribute__((unused)), const void *shadow __attribute__((unused)))
 {
-	struct kvec *o = obj;
-	const struct kvec *s = shadow;
-
-	(void)s;
-	(void)o;
 	return 0;
 }
 

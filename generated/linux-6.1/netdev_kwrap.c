@@ -10,572 +10,353 @@
 /* ---- struct net_device *alloc_etherdev_mqs(int sizeof_priv, unsigned int txqs, unsigned int rxqs) */
 
 struct nkw_frame_alloc_etherdev_mqs {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	struct net_device *nkw_ret;
 	int sizeof_priv;
 	unsigned int txqs;
 	unsigned int rxqs;
-	struct net_device *nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_alloc_etherdev_mqs(void *p)
-{
-	struct nkw_frame_alloc_etherdev_mqs *f = p;
-
-	f->nkw_ret = alloc_etherdev_mqs(f->sizeof_priv, f->txqs, f->rxqs);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_alloc_etherdev_mqs(void *nkw_arg)
 {
 	struct nkw_frame_alloc_etherdev_mqs *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_alloc_etherdev_mqs nkw_fr;
-	int sizeof_priv = nkw_fp->sizeof_priv;
-	unsigned int txqs = nkw_fp->txqs;
-	unsigned int rxqs = nkw_fp->rxqs;
+	struct nkw_frame_alloc_etherdev_mqs nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	nkw_fr.sizeof_priv = sizeof_priv;
-	nkw_fr.txqs = txqs;
-	nkw_fr.rxqs = rxqs;
-	nkw_thunk_alloc_etherdev_mqs(&nkw_fr);
+	nkw_fr.nkw_ret = alloc_etherdev_mqs(nkw_fr.sizeof_priv, nkw_fr.txqs, nkw_fr.rxqs);
 	if (nkw_fr.nkw_ret) {
 		if (nooks_track(nkw_dom, nkw_fr.nkw_ret, &nooks_type_net_device)) {
 			free_netdev(nkw_fr.nkw_ret);
-			{ nkw_fp->nkw_ret = NULL; return; }
+			goto fail;
 		}
 		nkw_fr.nkw_ret = nooks_out(nkw_dom, nkw_fr.nkw_ret, &nooks_type_net_device);
 	}
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = NULL;
 }
 
 struct net_device *nooks_kw_alloc_etherdev_mqs(int sizeof_priv, unsigned int txqs, unsigned int rxqs)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_alloc_etherdev_mqs nkw_fr;
+	struct nkw_frame_alloc_etherdev_mqs nkw_fr = { .nkw_dom = nooks_self(), .sizeof_priv = sizeof_priv, .txqs = txqs, .rxqs = rxqs };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return alloc_etherdev_mqs(sizeof_priv, txqs, rxqs);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.sizeof_priv = sizeof_priv;
-	nkw_fr.txqs = txqs;
-	nkw_fr.rxqs = rxqs;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_alloc_etherdev_mqs, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_alloc_etherdev_mqs, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- void free_netdev(struct net_device *dev) */
 
 struct nkw_frame_free_netdev {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
 	struct net_device *dev;
-	char nkw_unused;
 };
 
-static void nkw_thunk_free_netdev(void *p)
-{
-	struct nkw_frame_free_netdev *f = p;
-
-	free_netdev(f->dev);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_free_netdev(void *nkw_arg)
 {
-	struct nkw_frame_free_netdev *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_free_netdev nkw_fr;
-	struct net_device *dev = nkw_fp->dev;
+	struct nkw_frame_free_netdev nkw_fr = *(struct nkw_frame_free_netdev *)nkw_arg;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!dev)
-		return; /* NULL where not nullable */
-	if (dev) {
-		void *nkw_in = nooks_in(nkw_dom, dev, &nooks_type_net_device);
-		if (!nkw_in) {	/* not a live struct net_device of this extension */
-			nooks_refused(nkw_dom, dev, &nooks_type_net_device);
-			return;
-		}
-		dev = nkw_in;
-		if (nooks_forget(nkw_dom, dev, &nooks_type_net_device))
-			return; /* released twice */
-	}
-	nkw_fr.dev = dev;
-	nkw_thunk_free_netdev(&nkw_fr);
-	(void)nkw_dom;
+	nkw_fr.dev = nooks_in_arg(nkw_dom, nkw_fr.dev, &nooks_type_net_device);
+	if (!nkw_fr.dev)
+		return;	/* NULL, or not a live struct net_device of this extension */
+	if (nooks_forget(nkw_dom, nkw_fr.dev, &nooks_type_net_device))
+		return;	/* released twice */
+
+	free_netdev(nkw_fr.dev);
 }
 
 void nooks_kw_free_netdev(struct net_device *dev)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_free_netdev nkw_fr;
+	struct nkw_frame_free_netdev nkw_fr = { .nkw_dom = nooks_self(), .dev = dev };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		free_netdev(dev);
-		return;
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.dev = dev;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_free_netdev, &nkw_fr);
+	else
+		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_free_netdev, &nkw_fr);
 }
 
 /* ---- int register_netdev(struct net_device *dev) */
 
 struct nkw_frame_register_netdev {
-	struct nooks_domain *nkw_d;
-	struct net_device *dev;
+	struct nooks_domain *nkw_dom;
 	int nkw_ret;
-	char nkw_unused;
+	struct net_device *dev;
 };
-
-static void nkw_thunk_register_netdev(void *p)
-{
-	struct nkw_frame_register_netdev *f = p;
-
-	f->nkw_ret = register_netdev(f->dev);
-	(void)f;
-}
 
 static void nkw_undo_register_netdev(void *obj)
 {
 	unregister_netdev((struct net_device *)obj);
 }
 
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_register_netdev(void *nkw_arg)
 {
 	struct nkw_frame_register_netdev *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_register_netdev nkw_fr;
-	struct net_device *dev = nkw_fp->dev;
+	struct nkw_frame_register_netdev nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 	struct nooks_binding *nkw_bind;
-	int nkw_again;
+	int nkw_fresh;
 
-	if (!dev)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (dev) {
-		void *nkw_in = nooks_in(nkw_dom, dev, &nooks_type_net_device);
-		if (!nkw_in) {	/* not a live struct net_device of this extension */
-			nooks_refused(nkw_dom, dev, &nooks_type_net_device);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		dev = nkw_in;
-	}
+	nkw_fr.dev = nooks_in_arg(nkw_dom, nkw_fr.dev, &nooks_type_net_device);
+	if (!nkw_fr.dev)
+		goto fail;	/* NULL, or not a live struct net_device of this extension */
 	/* the kernel calls the extension's table through wrappers */
-	if (!dev->netdev_ops)
-		{ nkw_fp->nkw_ret = -EINVAL; return; }
-	/* registered again with the table the kernel already calls (its
-	 * binding, as the extension's shadow shows it): the same binding */
-	nkw_bind = (struct nooks_binding *)nooks_binding_of(dev->netdev_ops);
-	if (nkw_bind && nkw_bind->domain != nkw_dom)
-		{ nkw_fp->nkw_ret = -EINVAL; return; }
-	nkw_again = nkw_bind != NULL;
-	(void)nkw_again;
+	nkw_bind = nooks_bind_registration(nkw_dom, nkw_fr.dev->netdev_ops, &nooks_xw_net_device_ops, sizeof(struct net_device_ops), &nkw_fresh);
 	if (!nkw_bind)
-		nkw_bind = nooks_bind_ops(nkw_dom, dev->netdev_ops, &nooks_xw_net_device_ops, sizeof(struct net_device_ops));
-	if (!nkw_bind)
-		{ nkw_fp->nkw_ret = -EINVAL; return; }
-	dev->netdev_ops = nkw_bind->table;
-	nkw_fr.dev = dev;
-	nkw_thunk_register_netdev(&nkw_fr);
-	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)dev, &nooks_type_net_device);
-	if (nkw_fr.nkw_ret != 0 && !nkw_again)	/* not registered: the extension's table again */
-		dev->netdev_ops = nkw_bind->orig;
+		goto fail;
+	nkw_fr.dev->netdev_ops = nkw_bind->table;
+
+	nkw_fr.nkw_ret = register_netdev(nkw_fr.dev);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.dev, &nooks_type_net_device);
+	if (nkw_fr.nkw_ret != 0 && nkw_fresh)	/* not registered: the extension's table again */
+		nkw_fr.dev->netdev_ops = nkw_bind->orig;
 	if (nkw_fr.nkw_ret == 0)
-		nooks_record_registration(nkw_dom, (void *)dev, nkw_undo_register_netdev);
+		nooks_record_registration(nkw_dom, (void *)nkw_fr.dev, nkw_undo_register_netdev);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_register_netdev(struct net_device *dev)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_register_netdev nkw_fr;
+	struct nkw_frame_register_netdev nkw_fr = { .nkw_dom = nooks_self(), .dev = dev };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return register_netdev(dev);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.dev = dev;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_register_netdev, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_register_netdev, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- void unregister_netdev(struct net_device *dev) */
 
 struct nkw_frame_unregister_netdev {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
 	struct net_device *dev;
-	char nkw_unused;
 };
 
-static void nkw_thunk_unregister_netdev(void *p)
-{
-	struct nkw_frame_unregister_netdev *f = p;
-
-	unregister_netdev(f->dev);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_unregister_netdev(void *nkw_arg)
 {
-	struct nkw_frame_unregister_netdev *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_unregister_netdev nkw_fr;
-	struct net_device *dev = nkw_fp->dev;
+	struct nkw_frame_unregister_netdev nkw_fr = *(struct nkw_frame_unregister_netdev *)nkw_arg;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!dev)
-		return; /* NULL where not nullable */
-	if (dev) {
-		void *nkw_in = nooks_in(nkw_dom, dev, &nooks_type_net_device);
-		if (!nkw_in) {	/* not a live struct net_device of this extension */
-			nooks_refused(nkw_dom, dev, &nooks_type_net_device);
-			return;
-		}
-		dev = nkw_in;
-	}
-	nooks_drop_registration(nkw_dom, (void *)dev);
-	nkw_fr.dev = dev;
-	nkw_thunk_unregister_netdev(&nkw_fr);
-	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)dev, &nooks_type_net_device);
-	(void)nkw_dom;
+	nkw_fr.dev = nooks_in_arg(nkw_dom, nkw_fr.dev, &nooks_type_net_device);
+	if (!nkw_fr.dev)
+		return;	/* NULL, or not a live struct net_device of this extension */
+	nooks_drop_registration(nkw_dom, (void *)nkw_fr.dev);
+
+	unregister_netdev(nkw_fr.dev);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.dev, &nooks_type_net_device);
 }
 
 void nooks_kw_unregister_netdev(struct net_device *dev)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_unregister_netdev nkw_fr;
+	struct nkw_frame_unregister_netdev nkw_fr = { .nkw_dom = nooks_self(), .dev = dev };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		unregister_netdev(dev);
-		return;
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.dev = dev;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_unregister_netdev, &nkw_fr);
+	else
+		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_unregister_netdev, &nkw_fr);
 }
 
 /* ---- struct sk_buff *__netdev_alloc_skb(struct net_device *dev, unsigned int length, gfp_t gfp_mask) */
 
 struct nkw_frame___netdev_alloc_skb {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	struct sk_buff *nkw_ret;
 	struct net_device *dev;
 	unsigned int length;
 	gfp_t gfp_mask;
-	struct sk_buff *nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk___netdev_alloc_skb(void *p)
-{
-	struct nkw_frame___netdev_alloc_skb *f = p;
-
-	f->nkw_ret = __netdev_alloc_skb(f->dev, f->length, f->gfp_mask);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked___netdev_alloc_skb(void *nkw_arg)
 {
 	struct nkw_frame___netdev_alloc_skb *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame___netdev_alloc_skb nkw_fr;
-	struct net_device *dev = nkw_fp->dev;
-	unsigned int length = nkw_fp->length;
-	gfp_t gfp_mask = nkw_fp->gfp_mask;
+	struct nkw_frame___netdev_alloc_skb nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!dev)
-		{ nkw_fp->nkw_ret = NULL; return; } /* NULL where not nullable */
-	if (dev) {
-		void *nkw_in = nooks_in(nkw_dom, dev, &nooks_type_net_device);
-		if (!nkw_in) {	/* not a live struct net_device of this extension */
-			nooks_refused(nkw_dom, dev, &nooks_type_net_device);
-			{ nkw_fp->nkw_ret = NULL; return; }
-		}
-		dev = nkw_in;
-	}
-	nkw_fr.dev = dev;
-	nkw_fr.length = length;
-	nkw_fr.gfp_mask = gfp_mask;
-	nkw_thunk___netdev_alloc_skb(&nkw_fr);
-	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)dev, &nooks_type_net_device);
+	nkw_fr.dev = nooks_in_arg(nkw_dom, nkw_fr.dev, &nooks_type_net_device);
+	if (!nkw_fr.dev)
+		goto fail;	/* NULL, or not a live struct net_device of this extension */
+
+	nkw_fr.nkw_ret = __netdev_alloc_skb(nkw_fr.dev, nkw_fr.length, nkw_fr.gfp_mask);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.dev, &nooks_type_net_device);
 	if (nkw_fr.nkw_ret) {
 		if (nooks_track(nkw_dom, nkw_fr.nkw_ret, &nooks_type_sk_buff)) {
 			consume_skb(nkw_fr.nkw_ret);
-			{ nkw_fp->nkw_ret = NULL; return; }
+			goto fail;
 		}
 		nkw_fr.nkw_ret = nooks_out(nkw_dom, nkw_fr.nkw_ret, &nooks_type_sk_buff);
 	}
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = NULL;
 }
 
 struct sk_buff *nooks_kw___netdev_alloc_skb(struct net_device *dev, unsigned int length, gfp_t gfp_mask)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame___netdev_alloc_skb nkw_fr;
+	struct nkw_frame___netdev_alloc_skb nkw_fr = { .nkw_dom = nooks_self(), .dev = dev, .length = length, .gfp_mask = gfp_mask };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return __netdev_alloc_skb(dev, length, gfp_mask);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.dev = dev;
-	nkw_fr.length = length;
-	nkw_fr.gfp_mask = gfp_mask;
-	nooks_xpc_kernel(nkw_dom, nkw_checked___netdev_alloc_skb, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked___netdev_alloc_skb, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- void consume_skb(struct sk_buff *skb) */
 
 struct nkw_frame_consume_skb {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
 	struct sk_buff *skb;
-	char nkw_unused;
 };
 
-static void nkw_thunk_consume_skb(void *p)
-{
-	struct nkw_frame_consume_skb *f = p;
-
-	consume_skb(f->skb);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_consume_skb(void *nkw_arg)
 {
-	struct nkw_frame_consume_skb *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_consume_skb nkw_fr;
-	struct sk_buff *skb = nkw_fp->skb;
+	struct nkw_frame_consume_skb nkw_fr = *(struct nkw_frame_consume_skb *)nkw_arg;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!skb)
-		return; /* NULL where not nullable */
-	if (skb) {
-		void *nkw_in = nooks_in(nkw_dom, skb, &nooks_type_sk_buff);
-		if (!nkw_in) {	/* not a live struct sk_buff of this extension */
-			nooks_refused(nkw_dom, skb, &nooks_type_sk_buff);
-			return;
-		}
-		skb = nkw_in;
-		if (nooks_forget(nkw_dom, skb, &nooks_type_sk_buff))
-			return; /* released twice */
-	}
-	nkw_fr.skb = skb;
-	nkw_thunk_consume_skb(&nkw_fr);
-	(void)nkw_dom;
+	nkw_fr.skb = nooks_in_arg(nkw_dom, nkw_fr.skb, &nooks_type_sk_buff);
+	if (!nkw_fr.skb)
+		return;	/* NULL, or not a live struct sk_buff of this extension */
+	if (nooks_forget(nkw_dom, nkw_fr.skb, &nooks_type_sk_buff))
+		return;	/* released twice */
+
+	consume_skb(nkw_fr.skb);
 }
 
 void nooks_kw_consume_skb(struct sk_buff *skb)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_consume_skb nkw_fr;
+	struct nkw_frame_consume_skb nkw_fr = { .nkw_dom = nooks_self(), .skb = skb };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		consume_skb(skb);
-		return;
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.skb = skb;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_consume_skb, &nkw_fr);
+	else
+		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_consume_skb, &nkw_fr);
 }
 
 /* ---- void *skb_put(struct sk_buff *skb, unsigned int len) */
 
 struct nkw_frame_skb_put {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	void *nkw_ret;
 	struct sk_buff *skb;
 	unsigned int len;
-	void *nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_skb_put(void *p)
-{
-	struct nkw_frame_skb_put *f = p;
-
-	f->nkw_ret = skb_put(f->skb, f->len);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_skb_put(void *nkw_arg)
 {
 	struct nkw_frame_skb_put *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_skb_put nkw_fr;
-	struct sk_buff *skb = nkw_fp->skb;
-	unsigned int len = nkw_fp->len;
+	struct nkw_frame_skb_put nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!skb)
-		{ nkw_fp->nkw_ret = NULL; return; } /* NULL where not nullable */
-	if (skb) {
-		void *nkw_in = nooks_in(nkw_dom, skb, &nooks_type_sk_buff);
-		if (!nkw_in) {	/* not a live struct sk_buff of this extension */
-			nooks_refused(nkw_dom, skb, &nooks_type_sk_buff);
-			{ nkw_fp->nkw_ret = NULL; return; }
-		}
-		skb = nkw_in;
-	}
-	nkw_fr.skb = skb;
-	nkw_fr.len = len;
-	nkw_thunk_skb_put(&nkw_fr);
-	if (skb)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)skb, &nooks_type_sk_buff);
+	nkw_fr.skb = nooks_in_arg(nkw_dom, nkw_fr.skb, &nooks_type_sk_buff);
+	if (!nkw_fr.skb)
+		goto fail;	/* NULL, or not a live struct sk_buff of this extension */
+
+	nkw_fr.nkw_ret = skb_put(nkw_fr.skb, nkw_fr.len);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.skb, &nooks_type_sk_buff);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = NULL;
 }
 
 void *nooks_kw_skb_put(struct sk_buff *skb, unsigned int len)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_skb_put nkw_fr;
+	struct nkw_frame_skb_put nkw_fr = { .nkw_dom = nooks_self(), .skb = skb, .len = len };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return skb_put(skb, len);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.skb = skb;
-	nkw_fr.len = len;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_skb_put, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_skb_put, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- int netif_rx(struct sk_buff *skb) */
 
 struct nkw_frame_netif_rx {
-	struct nooks_domain *nkw_d;
-	struct sk_buff *skb;
+	struct nooks_domain *nkw_dom;
 	int nkw_ret;
-	char nkw_unused;
+	struct sk_buff *skb;
 };
 
-static void nkw_thunk_netif_rx(void *p)
-{
-	struct nkw_frame_netif_rx *f = p;
-
-	f->nkw_ret = netif_rx(f->skb);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_netif_rx(void *nkw_arg)
 {
 	struct nkw_frame_netif_rx *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_netif_rx nkw_fr;
-	struct sk_buff *skb = nkw_fp->skb;
+	struct nkw_frame_netif_rx nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!skb)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (skb) {
-		void *nkw_in = nooks_in(nkw_dom, skb, &nooks_type_sk_buff);
-		if (!nkw_in) {	/* not a live struct sk_buff of this extension */
-			nooks_refused(nkw_dom, skb, &nooks_type_sk_buff);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		skb = nkw_in;
-	}
-	nkw_fr.skb = skb;
-	nkw_thunk_netif_rx(&nkw_fr);
-	if (skb)
-		nooks_transfer(nkw_dom, NULL, (void *)skb, &nooks_type_sk_buff);
+	nkw_fr.skb = nooks_in_arg(nkw_dom, nkw_fr.skb, &nooks_type_sk_buff);
+	if (!nkw_fr.skb)
+		goto fail;	/* NULL, or not a live struct sk_buff of this extension */
+
+	nkw_fr.nkw_ret = netif_rx(nkw_fr.skb);
+	nooks_transfer(nkw_dom, NULL, (void *)nkw_fr.skb, &nooks_type_sk_buff);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_netif_rx(struct sk_buff *skb)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_netif_rx nkw_fr;
+	struct nkw_frame_netif_rx nkw_fr = { .nkw_dom = nooks_self(), .skb = skb };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return netif_rx(skb);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.skb = skb;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_netif_rx, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_netif_rx, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- __be16 eth_type_trans(struct sk_buff *skb, struct net_device *dev) */
 
 struct nkw_frame_eth_type_trans {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	__be16 nkw_ret;
 	struct sk_buff *skb;
 	struct net_device *dev;
-	__be16 nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_eth_type_trans(void *p)
-{
-	struct nkw_frame_eth_type_trans *f = p;
-
-	f->nkw_ret = eth_type_trans(f->skb, f->dev);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_eth_type_trans(void *nkw_arg)
 {
 	struct nkw_frame_eth_type_trans *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_eth_type_trans nkw_fr;
-	struct sk_buff *skb = nkw_fp->skb;
-	struct net_device *dev = nkw_fp->dev;
+	struct nkw_frame_eth_type_trans nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!skb)
-		{ nkw_fp->nkw_ret = (__be16)0; return; } /* NULL where not nullable */
-	if (skb) {
-		void *nkw_in = nooks_in(nkw_dom, skb, &nooks_type_sk_buff);
-		if (!nkw_in) {	/* not a live struct sk_buff of this extension */
-			nooks_refused(nkw_dom, skb, &nooks_type_sk_buff);
-			{ nkw_fp->nkw_ret = (__be16)0; return; }
-		}
-		skb = nkw_in;
-	}
-	if (!dev)
-		{ nkw_fp->nkw_ret = (__be16)0; return; } /* NULL where not nullable */
-	if (dev) {
-		void *nkw_in = nooks_in(nkw_dom, dev, &nooks_type_net_device);
-		if (!nkw_in) {	/* not a live struct net_device of this extension */
-			nooks_refused(nkw_dom, dev, &nooks_type_net_device);
-			{ nkw_fp->nkw_ret = (__be16)0; return; }
-		}
-		dev = nkw_in;
-	}
-	nkw_fr.skb = skb;
-	nkw_fr.dev = dev;
-	nkw_thunk_eth_type_trans(&nkw_fr);
-	if (skb)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)skb, &nooks_type_sk_buff);
-	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)dev, &nooks_type_net_device);
+	nkw_fr.skb = nooks_in_arg(nkw_dom, nkw_fr.skb, &nooks_type_sk_buff);
+	if (!nkw_fr.skb)
+		goto fail;	/* NULL, or not a live struct sk_buff of this extension */
+	nkw_fr.dev = nooks_in_arg(nkw_dom, nkw_fr.dev, &nooks_type_net_device);
+	if (!nkw_fr.dev)
+		goto fail;	/* NULL, or not a live struct net_device of this extension */
+
+	nkw_fr.nkw_ret = eth_type_trans(nkw_fr.skb, nkw_fr.dev);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.skb, &nooks_type_sk_buff);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.dev, &nooks_type_net_device);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = (__be16)0;
 }
 
 __be16 nooks_kw_eth_type_trans(struct sk_buff *skb, struct net_device *dev)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_eth_type_trans nkw_fr;
+	struct nkw_frame_eth_type_trans nkw_fr = { .nkw_dom = nooks_self(), .skb = skb, .dev = dev };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return eth_type_trans(skb, dev);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.skb = skb;
-	nkw_fr.dev = dev;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_eth_type_trans, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_eth_type_trans, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 

@@ -42,8 +42,6 @@ static void nkt_sync_in_net_device(void *shadow, const void *obj)
 	s->min_mtu = o->min_mtu;
 	s->max_mtu = o->max_mtu;
 	s->netdev_ops = o->netdev_ops;
-	(void)s;
-	(void)o;
 }
 
 static int nkt_sync_out_net_device(void *obj, const void *shadow)
@@ -61,8 +59,6 @@ static int nkt_sync_out_net_device(void *obj, const void *shadow)
 		memcpy(&o->max_mtu, &s->max_mtu, sizeof(o->max_mtu));
 	if (memcmp(&o->netdev_ops, &s->netdev_ops, sizeof(o->netdev_ops)))
 		memcpy(&o->netdev_ops, &s->netdev_ops, sizeof(o->netdev_ops));
-	(void)s;
-	(void)o;
 	return 0;
 }
 

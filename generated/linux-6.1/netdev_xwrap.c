@@ -9,223 +9,208 @@
 /* ---- net_device_ops.ndo_open */
 
 struct nkx_frame_net_device_ops_ndo_open {
-	int (*fn)(struct net_device *dev);
+	int (*nkx_fn)(struct net_device *dev);
+	int nkx_ret;
 	struct net_device *dev;
-	int nkw_ret;
 };
 
 static void nkx_thunk_net_device_ops_ndo_open(void *p)
 {
 	struct nkx_frame_net_device_ops_ndo_open *f = p;
 
-	f->nkw_ret = f->fn(f->dev);
+	f->nkx_ret = f->nkx_fn(f->dev);
 }
 
 static int nooks_xw_net_device_ops_ndo_open(struct net_device *dev)
 {
 	const struct nooks_binding *nkx_b = dev ? nooks_binding_of(dev->netdev_ops) : NULL;
-	struct nkx_frame_net_device_ops_ndo_open nkx_fr;
-	int nkx_ok = 1;
+	struct nkx_frame_net_device_ops_ndo_open nkx_fr = { .dev = dev };
+	int nkx_ok;
 
 	if (!nkx_b)
 		return -EIO;
-	nkx_fr.fn = ((const struct net_device_ops *)nkx_b->orig)->ndo_open;
-	if (!nkx_fr.fn)
+	nkx_fr.nkx_fn = ((const struct net_device_ops *)nkx_b->orig)->ndo_open;
+	if (!nkx_fr.nkx_fn)
 		return -EIO;
-	nkx_fr.dev = dev ? nooks_out(nkx_b->domain, (void *)dev, &nooks_type_net_device) : NULL;
-	if (dev && !nkx_fr.dev)
+	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_net_device);
+	if (!nkx_fr.dev)
 		return -EIO;
-	if (nooks_xpc_ext(nkx_b->domain, nkx_thunk_net_device_ops_ndo_open, &nkx_fr, 0))
-		nkx_ok = 0;	/* down, faulted or timed out */
-	if (dev) {
-		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_net_device))
-			nkx_ok = 0;	/* invalid writes: not copied back */
-		nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_net_device);
-	}
+	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_net_device_ops_ndo_open, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_net_device))
+		nkx_ok = 0;	/* invalid writes: not copied back */
+	nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_net_device);
 	if (!nkx_ok)
 		return -EIO;
-	return nkx_fr.nkw_ret;
+	return nkx_fr.nkx_ret;
 }
 
 /* ---- net_device_ops.ndo_stop */
 
 struct nkx_frame_net_device_ops_ndo_stop {
-	int (*fn)(struct net_device *dev);
+	int (*nkx_fn)(struct net_device *dev);
+	int nkx_ret;
 	struct net_device *dev;
-	int nkw_ret;
 };
 
 static void nkx_thunk_net_device_ops_ndo_stop(void *p)
 {
 	struct nkx_frame_net_device_ops_ndo_stop *f = p;
 
-	f->nkw_ret = f->fn(f->dev);
+	f->nkx_ret = f->nkx_fn(f->dev);
 }
 
 static int nooks_xw_net_device_ops_ndo_stop(struct net_device *dev)
 {
 	const struct nooks_binding *nkx_b = dev ? nooks_binding_of(dev->netdev_ops) : NULL;
-	struct nkx_frame_net_device_ops_ndo_stop nkx_fr;
-	int nkx_ok = 1;
+	struct nkx_frame_net_device_ops_ndo_stop nkx_fr = { .dev = dev };
+	int nkx_ok;
 
 	if (!nkx_b)
 		return -EIO;
-	nkx_fr.fn = ((const struct net_device_ops *)nkx_b->orig)->ndo_stop;
-	if (!nkx_fr.fn)
+	nkx_fr.nkx_fn = ((const struct net_device_ops *)nkx_b->orig)->ndo_stop;
+	if (!nkx_fr.nkx_fn)
 		return -EIO;
-	nkx_fr.dev = dev ? nooks_out(nkx_b->domain, (void *)dev, &nooks_type_net_device) : NULL;
-	if (dev && !nkx_fr.dev)
+	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_net_device);
+	if (!nkx_fr.dev)
 		return -EIO;
-	if (nooks_xpc_ext(nkx_b->domain, nkx_thunk_net_device_ops_ndo_stop, &nkx_fr, 0))
-		nkx_ok = 0;	/* down, faulted or timed out */
-	if (dev) {
-		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_net_device))
-			nkx_ok = 0;	/* invalid writes: not copied back */
-		nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_net_device);
-	}
+	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_net_device_ops_ndo_stop, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_net_device))
+		nkx_ok = 0;	/* invalid writes: not copied back */
+	nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_net_device);
 	if (!nkx_ok)
 		return -EIO;
-	return nkx_fr.nkw_ret;
+	return nkx_fr.nkx_ret;
 }
 
 /* ---- net_device_ops.ndo_start_xmit */
 
 struct nkx_frame_net_device_ops_ndo_start_xmit {
-	netdev_tx_t (*fn)(struct sk_buff *skb, struct net_device *dev);
+	netdev_tx_t (*nkx_fn)(struct sk_buff *skb, struct net_device *dev);
+	netdev_tx_t nkx_ret;
 	struct sk_buff *skb;
 	struct net_device *dev;
-	netdev_tx_t nkw_ret;
 };
 
 static void nkx_thunk_net_device_ops_ndo_start_xmit(void *p)
 {
 	struct nkx_frame_net_device_ops_ndo_start_xmit *f = p;
 
-	f->nkw_ret = f->fn(f->skb, f->dev);
+	f->nkx_ret = f->nkx_fn(f->skb, f->dev);
 }
 
 static netdev_tx_t nooks_xw_net_device_ops_ndo_start_xmit(struct sk_buff *skb, struct net_device *dev)
 {
 	const struct nooks_binding *nkx_b = dev ? nooks_binding_of(dev->netdev_ops) : NULL;
-	struct nkx_frame_net_device_ops_ndo_start_xmit nkx_fr;
-	int nkx_ok = 1;
+	struct nkx_frame_net_device_ops_ndo_start_xmit nkx_fr = { .skb = skb, .dev = dev };
+	int nkx_ok;
 
 	if (!nkx_b)
 		return NETDEV_TX_OK;
-	nkx_fr.fn = ((const struct net_device_ops *)nkx_b->orig)->ndo_start_xmit;
-	if (!nkx_fr.fn)
+	nkx_fr.nkx_fn = ((const struct net_device_ops *)nkx_b->orig)->ndo_start_xmit;
+	if (!nkx_fr.nkx_fn)
 		return NETDEV_TX_OK;
 	/* the extension owns it from now on */
 	if (skb && nooks_transfer(NULL, nkx_b->domain, (void *)skb, &nooks_type_sk_buff))
 		nooks_track(nkx_b->domain, (void *)skb, &nooks_type_sk_buff);
-	nkx_fr.skb = skb ? nooks_out(nkx_b->domain, (void *)skb, &nooks_type_sk_buff) : NULL;
-	if (skb && !nkx_fr.skb)
-		return NETDEV_TX_OK;
-	nkx_fr.dev = dev ? nooks_out(nkx_b->domain, (void *)dev, &nooks_type_net_device) : NULL;
-	if (dev && !nkx_fr.dev)
-		return NETDEV_TX_OK;
-	if (nooks_xpc_ext(nkx_b->domain, nkx_thunk_net_device_ops_ndo_start_xmit, &nkx_fr, 100))
-		nkx_ok = 0;	/* down, faulted or timed out */
-	if (dev) {
-		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_net_device))
-			nkx_ok = 0;	/* invalid writes: not copied back */
-		nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_net_device);
+	if (skb) {
+		nkx_fr.skb = nooks_out(nkx_b->domain, (void *)skb, &nooks_type_sk_buff);
+		if (!nkx_fr.skb)
+			return NETDEV_TX_OK;
 	}
+	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_net_device);
+	if (!nkx_fr.dev)
+		return NETDEV_TX_OK;
+	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_net_device_ops_ndo_start_xmit, &nkx_fr, 100);	/* 0: down, faulted or timed out */
+	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_net_device))
+		nkx_ok = 0;	/* invalid writes: not copied back */
+	nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_net_device);
 	if (!nkx_ok)
 		return NETDEV_TX_OK;
-	return nkx_fr.nkw_ret;
+	return nkx_fr.nkx_ret;
 }
 
 /* ---- net_device_ops.ndo_set_mac_address */
 
 struct nkx_frame_net_device_ops_ndo_set_mac_address {
-	int (*fn)(struct net_device *dev, void *addr);
+	int (*nkx_fn)(struct net_device *dev, void *addr);
+	int nkx_ret;
 	struct net_device *dev;
 	void *addr;
-	int nkw_ret;
 };
 
 static void nkx_thunk_net_device_ops_ndo_set_mac_address(void *p)
 {
 	struct nkx_frame_net_device_ops_ndo_set_mac_address *f = p;
 
-	f->nkw_ret = f->fn(f->dev, f->addr);
+	f->nkx_ret = f->nkx_fn(f->dev, f->addr);
 }
 
 static int nooks_xw_net_device_ops_ndo_set_mac_address(struct net_device *dev, void *addr)
 {
 	const struct nooks_binding *nkx_b = dev ? nooks_binding_of(dev->netdev_ops) : NULL;
-	struct nkx_frame_net_device_ops_ndo_set_mac_address nkx_fr;
-	int nkx_ok = 1;
+	struct nkx_frame_net_device_ops_ndo_set_mac_address nkx_fr = { .dev = dev, .addr = addr };
+	int nkx_ok;
 
 	if (!nkx_b)
 		return -EIO;
-	nkx_fr.fn = ((const struct net_device_ops *)nkx_b->orig)->ndo_set_mac_address;
-	if (!nkx_fr.fn)
+	nkx_fr.nkx_fn = ((const struct net_device_ops *)nkx_b->orig)->ndo_set_mac_address;
+	if (!nkx_fr.nkx_fn)
 		return -EIO;
-	nkx_fr.dev = dev ? nooks_out(nkx_b->domain, (void *)dev, &nooks_type_net_device) : NULL;
-	if (dev && !nkx_fr.dev)
+	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_net_device);
+	if (!nkx_fr.dev)
 		return -EIO;
-	nkx_fr.addr = addr;
-	if (nooks_xpc_ext(nkx_b->domain, nkx_thunk_net_device_ops_ndo_set_mac_address, &nkx_fr, 0))
-		nkx_ok = 0;	/* down, faulted or timed out */
-	if (dev) {
-		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_net_device))
-			nkx_ok = 0;	/* invalid writes: not copied back */
-		nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_net_device);
-	}
+	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_net_device_ops_ndo_set_mac_address, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_net_device))
+		nkx_ok = 0;	/* invalid writes: not copied back */
+	nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_net_device);
 	if (!nkx_ok)
 		return -EIO;
-	return nkx_fr.nkw_ret;
+	return nkx_fr.nkx_ret;
 }
 
 /* ---- net_device_ops.ndo_change_mtu */
 
 struct nkx_frame_net_device_ops_ndo_change_mtu {
-	int (*fn)(struct net_device *dev, int new_mtu);
+	int (*nkx_fn)(struct net_device *dev, int new_mtu);
+	int nkx_ret;
 	struct net_device *dev;
 	int new_mtu;
-	int nkw_ret;
 };
 
 static void nkx_thunk_net_device_ops_ndo_change_mtu(void *p)
 {
 	struct nkx_frame_net_device_ops_ndo_change_mtu *f = p;
 
-	f->nkw_ret = f->fn(f->dev, f->new_mtu);
+	f->nkx_ret = f->nkx_fn(f->dev, f->new_mtu);
 }
 
 static int nooks_xw_net_device_ops_ndo_change_mtu(struct net_device *dev, int new_mtu)
 {
 	const struct nooks_binding *nkx_b = dev ? nooks_binding_of(dev->netdev_ops) : NULL;
-	struct nkx_frame_net_device_ops_ndo_change_mtu nkx_fr;
-	int nkx_ok = 1;
+	struct nkx_frame_net_device_ops_ndo_change_mtu nkx_fr = { .dev = dev, .new_mtu = new_mtu };
+	int nkx_ok;
 
 	if (!nkx_b)
 		return -EIO;
-	nkx_fr.fn = ((const struct net_device_ops *)nkx_b->orig)->ndo_change_mtu;
-	if (!nkx_fr.fn)
+	nkx_fr.nkx_fn = ((const struct net_device_ops *)nkx_b->orig)->ndo_change_mtu;
+	if (!nkx_fr.nkx_fn)
 		return -EIO;
-	nkx_fr.dev = dev ? nooks_out(nkx_b->domain, (void *)dev, &nooks_type_net_device) : NULL;
-	if (dev && !nkx_fr.dev)
+	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_net_device);
+	if (!nkx_fr.dev)
 		return -EIO;
-	nkx_fr.new_mtu = new_mtu;
-	if (nooks_xpc_ext(nkx_b->domain, nkx_thunk_net_device_ops_ndo_change_mtu, &nkx_fr, 0))
-		nkx_ok = 0;	/* down, faulted or timed out */
-	if (dev) {
-		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_net_device))
-			nkx_ok = 0;	/* invalid writes: not copied back */
-		nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_net_device);
-	}
+	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_net_device_ops_ndo_change_mtu, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_net_device))
+		nkx_ok = 0;	/* invalid writes: not copied back */
+	nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_net_device);
 	if (!nkx_ok)
 		return -EIO;
-	return nkx_fr.nkw_ret;
+	return nkx_fr.nkx_ret;
 }
 
 /* ---- net_device_ops.ndo_tx_timeout */
 
 struct nkx_frame_net_device_ops_ndo_tx_timeout {
-	void (*fn)(struct net_device *dev, unsigned int txqueue);
+	void (*nkx_fn)(struct net_device *dev, unsigned int txqueue);
 	struct net_device *dev;
 	unsigned int txqueue;
 };
@@ -234,33 +219,27 @@ static void nkx_thunk_net_device_ops_ndo_tx_timeout(void *p)
 {
 	struct nkx_frame_net_device_ops_ndo_tx_timeout *f = p;
 
-	f->fn(f->dev, f->txqueue);
+	f->nkx_fn(f->dev, f->txqueue);
 }
 
 static void nooks_xw_net_device_ops_ndo_tx_timeout(struct net_device *dev, unsigned int txqueue)
 {
 	const struct nooks_binding *nkx_b = dev ? nooks_binding_of(dev->netdev_ops) : NULL;
-	struct nkx_frame_net_device_ops_ndo_tx_timeout nkx_fr;
-	int nkx_ok = 1;
+	struct nkx_frame_net_device_ops_ndo_tx_timeout nkx_fr = { .dev = dev, .txqueue = txqueue };
+	int nkx_ok;
 
 	if (!nkx_b)
 		return;
-	nkx_fr.fn = ((const struct net_device_ops *)nkx_b->orig)->ndo_tx_timeout;
-	if (!nkx_fr.fn)
+	nkx_fr.nkx_fn = ((const struct net_device_ops *)nkx_b->orig)->ndo_tx_timeout;
+	if (!nkx_fr.nkx_fn)
 		return;
-	nkx_fr.dev = dev ? nooks_out(nkx_b->domain, (void *)dev, &nooks_type_net_device) : NULL;
-	if (dev && !nkx_fr.dev)
+	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_net_device);
+	if (!nkx_fr.dev)
 		return;
-	nkx_fr.txqueue = txqueue;
-	if (nooks_xpc_ext(nkx_b->domain, nkx_thunk_net_device_ops_ndo_tx_timeout, &nkx_fr, 0))
-		nkx_ok = 0;	/* down, faulted or timed out */
-	if (dev) {
-		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_net_device))
-			nkx_ok = 0;	/* invalid writes: not copied back */
-		nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_net_device);
-	}
-	if (!nkx_ok)
-		return;
+	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_net_device_ops_ndo_tx_timeout, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	if (nkx_ok)	/* copied back if valid */
+		nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_net_device);
+	nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_net_device);
 }
 
 const struct net_device_ops nooks_xw_net_device_ops = {

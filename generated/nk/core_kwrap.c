@@ -10,650 +10,411 @@
 /* ---- struct mutex *mutex_create(void) */
 
 struct nkw_frame_mutex_create {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
 	struct mutex *nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_mutex_create(void *p)
-{
-	struct nkw_frame_mutex_create *f = p;
-
-	f->nkw_ret = mutex_create();
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_mutex_create(void *nkw_arg)
 {
 	struct nkw_frame_mutex_create *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_mutex_create nkw_fr;
+	struct nkw_frame_mutex_create nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	nkw_thunk_mutex_create(&nkw_fr);
+	nkw_fr.nkw_ret = mutex_create();
 	if (nkw_fr.nkw_ret) {
 		if (nooks_track(nkw_dom, nkw_fr.nkw_ret, &nooks_type_mutex)) {
 			mutex_destroy(nkw_fr.nkw_ret);
-			{ nkw_fp->nkw_ret = NULL; return; }
+			goto fail;
 		}
 		nkw_fr.nkw_ret = nooks_out(nkw_dom, nkw_fr.nkw_ret, &nooks_type_mutex);
 	}
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = NULL;
 }
 
 struct mutex *nooks_kw_mutex_create(void)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_mutex_create nkw_fr;
+	struct nkw_frame_mutex_create nkw_fr = { .nkw_dom = nooks_self() };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return mutex_create();
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_mutex_create, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_mutex_create, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- void mutex_destroy(struct mutex *m) */
 
 struct nkw_frame_mutex_destroy {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
 	struct mutex *m;
-	char nkw_unused;
 };
 
-static void nkw_thunk_mutex_destroy(void *p)
-{
-	struct nkw_frame_mutex_destroy *f = p;
-
-	mutex_destroy(f->m);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_mutex_destroy(void *nkw_arg)
 {
-	struct nkw_frame_mutex_destroy *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_mutex_destroy nkw_fr;
-	struct mutex *m = nkw_fp->m;
+	struct nkw_frame_mutex_destroy nkw_fr = *(struct nkw_frame_mutex_destroy *)nkw_arg;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!m)
-		return; /* NULL where not nullable */
-	if (m) {
-		void *nkw_in = nooks_in(nkw_dom, m, &nooks_type_mutex);
-		if (!nkw_in) {	/* not a live struct mutex of this extension */
-			nooks_refused(nkw_dom, m, &nooks_type_mutex);
-			return;
-		}
-		m = nkw_in;
-		if (nooks_forget(nkw_dom, m, &nooks_type_mutex))
-			return; /* released twice */
-	}
-	nkw_fr.m = m;
-	nkw_thunk_mutex_destroy(&nkw_fr);
-	(void)nkw_dom;
+	nkw_fr.m = nooks_in_arg(nkw_dom, nkw_fr.m, &nooks_type_mutex);
+	if (!nkw_fr.m)
+		return;	/* NULL, or not a live struct mutex of this extension */
+	if (nooks_forget(nkw_dom, nkw_fr.m, &nooks_type_mutex))
+		return;	/* released twice */
+
+	mutex_destroy(nkw_fr.m);
 }
 
 void nooks_kw_mutex_destroy(struct mutex *m)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_mutex_destroy nkw_fr;
+	struct nkw_frame_mutex_destroy nkw_fr = { .nkw_dom = nooks_self(), .m = m };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		mutex_destroy(m);
-		return;
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.m = m;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_mutex_destroy, &nkw_fr);
+	else
+		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_mutex_destroy, &nkw_fr);
 }
 
 /* ---- void mutex_lock(struct mutex *m) */
 
 struct nkw_frame_mutex_lock {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
 	struct mutex *m;
-	char nkw_unused;
 };
-
-static void nkw_thunk_mutex_lock(void *p)
-{
-	struct nkw_frame_mutex_lock *f = p;
-
-	mutex_lock(f->m);
-	(void)f;
-}
 
 static void nkw_unlock_mutex_lock(void *lock)
 {
 	mutex_unlock((struct mutex *)lock);
 }
 
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_mutex_lock(void *nkw_arg)
 {
-	struct nkw_frame_mutex_lock *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_mutex_lock nkw_fr;
-	struct mutex *m = nkw_fp->m;
+	struct nkw_frame_mutex_lock nkw_fr = *(struct nkw_frame_mutex_lock *)nkw_arg;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!m)
-		return; /* NULL where not nullable */
-	if (m) {
-		void *nkw_in = nooks_in(nkw_dom, m, &nooks_type_mutex);
-		if (!nkw_in) {	/* not a live struct mutex of this extension */
-			nooks_refused(nkw_dom, m, &nooks_type_mutex);
-			return;
-		}
-		m = nkw_in;
-	}
-	nkw_fr.m = m;
-	nkw_thunk_mutex_lock(&nkw_fr);
-	if (m)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)m, &nooks_type_mutex);
-	nooks_record_lock(nkw_dom, (void *)m, nkw_unlock_mutex_lock);
-	(void)nkw_dom;
+	nkw_fr.m = nooks_in_arg(nkw_dom, nkw_fr.m, &nooks_type_mutex);
+	if (!nkw_fr.m)
+		return;	/* NULL, or not a live struct mutex of this extension */
+
+	mutex_lock(nkw_fr.m);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.m, &nooks_type_mutex);
+	nooks_record_lock(nkw_dom, (void *)nkw_fr.m, nkw_unlock_mutex_lock);
 }
 
 void nooks_kw_mutex_lock(struct mutex *m)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_mutex_lock nkw_fr;
+	struct nkw_frame_mutex_lock nkw_fr = { .nkw_dom = nooks_self(), .m = m };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		mutex_lock(m);
-		return;
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.m = m;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_mutex_lock, &nkw_fr);
+	else
+		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_mutex_lock, &nkw_fr);
 }
 
 /* ---- int mutex_trylock(struct mutex *m) */
 
 struct nkw_frame_mutex_trylock {
-	struct nooks_domain *nkw_d;
-	struct mutex *m;
+	struct nooks_domain *nkw_dom;
 	int nkw_ret;
-	char nkw_unused;
+	struct mutex *m;
 };
 
-static void nkw_thunk_mutex_trylock(void *p)
-{
-	struct nkw_frame_mutex_trylock *f = p;
-
-	f->nkw_ret = mutex_trylock(f->m);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_mutex_trylock(void *nkw_arg)
 {
 	struct nkw_frame_mutex_trylock *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_mutex_trylock nkw_fr;
-	struct mutex *m = nkw_fp->m;
+	struct nkw_frame_mutex_trylock nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!m)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (m) {
-		void *nkw_in = nooks_in(nkw_dom, m, &nooks_type_mutex);
-		if (!nkw_in) {	/* not a live struct mutex of this extension */
-			nooks_refused(nkw_dom, m, &nooks_type_mutex);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		m = nkw_in;
-	}
-	nkw_fr.m = m;
-	nkw_thunk_mutex_trylock(&nkw_fr);
-	if (m)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)m, &nooks_type_mutex);
+	nkw_fr.m = nooks_in_arg(nkw_dom, nkw_fr.m, &nooks_type_mutex);
+	if (!nkw_fr.m)
+		goto fail;	/* NULL, or not a live struct mutex of this extension */
+
+	nkw_fr.nkw_ret = mutex_trylock(nkw_fr.m);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.m, &nooks_type_mutex);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_mutex_trylock(struct mutex *m)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_mutex_trylock nkw_fr;
+	struct nkw_frame_mutex_trylock nkw_fr = { .nkw_dom = nooks_self(), .m = m };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return mutex_trylock(m);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.m = m;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_mutex_trylock, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_mutex_trylock, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- void mutex_unlock(struct mutex *m) */
 
 struct nkw_frame_mutex_unlock {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
 	struct mutex *m;
-	char nkw_unused;
 };
 
-static void nkw_thunk_mutex_unlock(void *p)
-{
-	struct nkw_frame_mutex_unlock *f = p;
-
-	mutex_unlock(f->m);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_mutex_unlock(void *nkw_arg)
 {
-	struct nkw_frame_mutex_unlock *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_mutex_unlock nkw_fr;
-	struct mutex *m = nkw_fp->m;
+	struct nkw_frame_mutex_unlock nkw_fr = *(struct nkw_frame_mutex_unlock *)nkw_arg;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!m)
-		return; /* NULL where not nullable */
-	if (m) {
-		void *nkw_in = nooks_in(nkw_dom, m, &nooks_type_mutex);
-		if (!nkw_in) {	/* not a live struct mutex of this extension */
-			nooks_refused(nkw_dom, m, &nooks_type_mutex);
-			return;
-		}
-		m = nkw_in;
-	}
-	nooks_drop_lock(nkw_dom, (void *)m);
-	nkw_fr.m = m;
-	nkw_thunk_mutex_unlock(&nkw_fr);
-	if (m)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)m, &nooks_type_mutex);
-	(void)nkw_dom;
+	nkw_fr.m = nooks_in_arg(nkw_dom, nkw_fr.m, &nooks_type_mutex);
+	if (!nkw_fr.m)
+		return;	/* NULL, or not a live struct mutex of this extension */
+	nooks_drop_lock(nkw_dom, (void *)nkw_fr.m);
+
+	mutex_unlock(nkw_fr.m);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.m, &nooks_type_mutex);
 }
 
 void nooks_kw_mutex_unlock(struct mutex *m)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_mutex_unlock nkw_fr;
+	struct nkw_frame_mutex_unlock nkw_fr = { .nkw_dom = nooks_self(), .m = m };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		mutex_unlock(m);
-		return;
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.m = m;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_mutex_unlock, &nkw_fr);
+	else
+		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_mutex_unlock, &nkw_fr);
 }
 
 /* ---- struct spinlock *spin_lock_create(void) */
 
 struct nkw_frame_spin_lock_create {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
 	struct spinlock *nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_spin_lock_create(void *p)
-{
-	struct nkw_frame_spin_lock_create *f = p;
-
-	f->nkw_ret = spin_lock_create();
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_spin_lock_create(void *nkw_arg)
 {
 	struct nkw_frame_spin_lock_create *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_spin_lock_create nkw_fr;
+	struct nkw_frame_spin_lock_create nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	nkw_thunk_spin_lock_create(&nkw_fr);
+	nkw_fr.nkw_ret = spin_lock_create();
 	if (nkw_fr.nkw_ret) {
 		if (nooks_track(nkw_dom, nkw_fr.nkw_ret, &nooks_type_spinlock)) {
 			spin_lock_destroy(nkw_fr.nkw_ret);
-			{ nkw_fp->nkw_ret = NULL; return; }
+			goto fail;
 		}
 		nkw_fr.nkw_ret = nooks_out(nkw_dom, nkw_fr.nkw_ret, &nooks_type_spinlock);
 	}
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = NULL;
 }
 
 struct spinlock *nooks_kw_spin_lock_create(void)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_spin_lock_create nkw_fr;
+	struct nkw_frame_spin_lock_create nkw_fr = { .nkw_dom = nooks_self() };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return spin_lock_create();
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_spin_lock_create, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_spin_lock_create, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- void spin_lock_destroy(struct spinlock *l) */
 
 struct nkw_frame_spin_lock_destroy {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
 	struct spinlock *l;
-	char nkw_unused;
 };
 
-static void nkw_thunk_spin_lock_destroy(void *p)
-{
-	struct nkw_frame_spin_lock_destroy *f = p;
-
-	spin_lock_destroy(f->l);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_spin_lock_destroy(void *nkw_arg)
 {
-	struct nkw_frame_spin_lock_destroy *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_spin_lock_destroy nkw_fr;
-	struct spinlock *l = nkw_fp->l;
+	struct nkw_frame_spin_lock_destroy nkw_fr = *(struct nkw_frame_spin_lock_destroy *)nkw_arg;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!l)
-		return; /* NULL where not nullable */
-	if (l) {
-		void *nkw_in = nooks_in(nkw_dom, l, &nooks_type_spinlock);
-		if (!nkw_in) {	/* not a live struct spinlock of this extension */
-			nooks_refused(nkw_dom, l, &nooks_type_spinlock);
-			return;
-		}
-		l = nkw_in;
-		if (nooks_forget(nkw_dom, l, &nooks_type_spinlock))
-			return; /* released twice */
-	}
-	nkw_fr.l = l;
-	nkw_thunk_spin_lock_destroy(&nkw_fr);
-	(void)nkw_dom;
+	nkw_fr.l = nooks_in_arg(nkw_dom, nkw_fr.l, &nooks_type_spinlock);
+	if (!nkw_fr.l)
+		return;	/* NULL, or not a live struct spinlock of this extension */
+	if (nooks_forget(nkw_dom, nkw_fr.l, &nooks_type_spinlock))
+		return;	/* released twice */
+
+	spin_lock_destroy(nkw_fr.l);
 }
 
 void nooks_kw_spin_lock_destroy(struct spinlock *l)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_spin_lock_destroy nkw_fr;
+	struct nkw_frame_spin_lock_destroy nkw_fr = { .nkw_dom = nooks_self(), .l = l };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		spin_lock_destroy(l);
-		return;
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.l = l;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_spin_lock_destroy, &nkw_fr);
+	else
+		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_spin_lock_destroy, &nkw_fr);
 }
 
 /* ---- void spin_lock(struct spinlock *l) */
 
 struct nkw_frame_spin_lock {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
 	struct spinlock *l;
-	char nkw_unused;
 };
-
-static void nkw_thunk_spin_lock(void *p)
-{
-	struct nkw_frame_spin_lock *f = p;
-
-	spin_lock(f->l);
-	(void)f;
-}
 
 static void nkw_unlock_spin_lock(void *lock)
 {
 	spin_unlock((struct spinlock *)lock);
 }
 
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_spin_lock(void *nkw_arg)
 {
-	struct nkw_frame_spin_lock *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_spin_lock nkw_fr;
-	struct spinlock *l = nkw_fp->l;
+	struct nkw_frame_spin_lock nkw_fr = *(struct nkw_frame_spin_lock *)nkw_arg;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!l)
-		return; /* NULL where not nullable */
-	if (l) {
-		void *nkw_in = nooks_in(nkw_dom, l, &nooks_type_spinlock);
-		if (!nkw_in) {	/* not a live struct spinlock of this extension */
-			nooks_refused(nkw_dom, l, &nooks_type_spinlock);
-			return;
-		}
-		l = nkw_in;
-	}
-	nkw_fr.l = l;
-	nkw_thunk_spin_lock(&nkw_fr);
-	if (l)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)l, &nooks_type_spinlock);
-	nooks_record_lock(nkw_dom, (void *)l, nkw_unlock_spin_lock);
-	(void)nkw_dom;
+	nkw_fr.l = nooks_in_arg(nkw_dom, nkw_fr.l, &nooks_type_spinlock);
+	if (!nkw_fr.l)
+		return;	/* NULL, or not a live struct spinlock of this extension */
+
+	spin_lock(nkw_fr.l);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.l, &nooks_type_spinlock);
+	nooks_record_lock(nkw_dom, (void *)nkw_fr.l, nkw_unlock_spin_lock);
 }
 
 void nooks_kw_spin_lock(struct spinlock *l)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_spin_lock nkw_fr;
+	struct nkw_frame_spin_lock nkw_fr = { .nkw_dom = nooks_self(), .l = l };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		spin_lock(l);
-		return;
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.l = l;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_spin_lock, &nkw_fr);
+	else
+		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_spin_lock, &nkw_fr);
 }
 
 /* ---- void spin_unlock(struct spinlock *l) */
 
 struct nkw_frame_spin_unlock {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
 	struct spinlock *l;
-	char nkw_unused;
 };
 
-static void nkw_thunk_spin_unlock(void *p)
-{
-	struct nkw_frame_spin_unlock *f = p;
-
-	spin_unlock(f->l);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_spin_unlock(void *nkw_arg)
 {
-	struct nkw_frame_spin_unlock *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_spin_unlock nkw_fr;
-	struct spinlock *l = nkw_fp->l;
+	struct nkw_frame_spin_unlock nkw_fr = *(struct nkw_frame_spin_unlock *)nkw_arg;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!l)
-		return; /* NULL where not nullable */
-	if (l) {
-		void *nkw_in = nooks_in(nkw_dom, l, &nooks_type_spinlock);
-		if (!nkw_in) {	/* not a live struct spinlock of this extension */
-			nooks_refused(nkw_dom, l, &nooks_type_spinlock);
-			return;
-		}
-		l = nkw_in;
-	}
-	nooks_drop_lock(nkw_dom, (void *)l);
-	nkw_fr.l = l;
-	nkw_thunk_spin_unlock(&nkw_fr);
-	if (l)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)l, &nooks_type_spinlock);
-	(void)nkw_dom;
+	nkw_fr.l = nooks_in_arg(nkw_dom, nkw_fr.l, &nooks_type_spinlock);
+	if (!nkw_fr.l)
+		return;	/* NULL, or not a live struct spinlock of this extension */
+	nooks_drop_lock(nkw_dom, (void *)nkw_fr.l);
+
+	spin_unlock(nkw_fr.l);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.l, &nooks_type_spinlock);
 }
 
 void nooks_kw_spin_unlock(struct spinlock *l)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_spin_unlock nkw_fr;
+	struct nkw_frame_spin_unlock nkw_fr = { .nkw_dom = nooks_self(), .l = l };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		spin_unlock(l);
-		return;
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.l = l;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_spin_unlock, &nkw_fr);
+	else
+		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_spin_unlock, &nkw_fr);
 }
 
 /* ---- void printk_line(int level, const char *msg) */
 
 struct nkw_frame_printk_line {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
 	int level;
 	const char *msg;
-	char nkw_unused;
 };
 
-static void nkw_thunk_printk_line(void *p)
-{
-	struct nkw_frame_printk_line *f = p;
-
-	printk_line(f->level, f->msg);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_printk_line(void *nkw_arg)
 {
-	struct nkw_frame_printk_line *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_printk_line nkw_fr;
-	int level = nkw_fp->level;
-	const char *msg = nkw_fp->msg;
+	struct nkw_frame_printk_line nkw_fr = *(struct nkw_frame_printk_line *)nkw_arg;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!msg)
-		return; /* NULL where not nullable */
-	if (msg && nooks_check_string(nkw_dom, msg, (size_t)(1024)))
-		return; /* unterminated, unreadable or too long */
-	nkw_fr.level = level;
-	nkw_fr.msg = msg;
-	nkw_thunk_printk_line(&nkw_fr);
-	(void)nkw_dom;
+	if (!nkw_fr.msg || nooks_check_string(nkw_dom, nkw_fr.msg, (size_t)(1024)))
+		return;	/* NULL, unterminated, unreadable or too long */
+
+	printk_line(nkw_fr.level, nkw_fr.msg);
 }
 
 void nooks_kw_printk_line(int level, const char *msg)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_printk_line nkw_fr;
+	struct nkw_frame_printk_line nkw_fr = { .nkw_dom = nooks_self(), .level = level, .msg = msg };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		printk_line(level, msg);
-		return;
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.level = level;
-	nkw_fr.msg = msg;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_printk_line, &nkw_fr);
+	else
+		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_printk_line, &nkw_fr);
 }
 
 /* ---- int module_param_get(const char *name, char *buf, size_t len) */
 
 struct nkw_frame_module_param_get {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	int nkw_ret;
 	const char *name;
 	char *buf;
 	size_t len;
-	int nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_module_param_get(void *p)
-{
-	struct nkw_frame_module_param_get *f = p;
-
-	f->nkw_ret = module_param_get(f->name, f->buf, f->len);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_module_param_get(void *nkw_arg)
 {
 	struct nkw_frame_module_param_get *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_module_param_get nkw_fr;
-	const char *name = nkw_fp->name;
-	char *buf = nkw_fp->buf;
-	size_t len = nkw_fp->len;
+	struct nkw_frame_module_param_get nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!name)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (name && nooks_check_string(nkw_dom, name, (size_t)(64)))
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* unterminated, unreadable or too long */
-	if (!buf)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (buf && nooks_check_buffer(nkw_dom, buf, (size_t)(len), 1))
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* outside the extension's memory, or too large */
-	nkw_fr.name = name;
-	nkw_fr.buf = buf;
-	nkw_fr.len = len;
-	nkw_thunk_module_param_get(&nkw_fr);
+	if (!nkw_fr.name || nooks_check_string(nkw_dom, nkw_fr.name, (size_t)(64)))
+		goto fail;	/* NULL, unterminated, unreadable or too long */
+	if (!nkw_fr.buf || nooks_check_buffer(nkw_dom, nkw_fr.buf, (size_t)(nkw_fr.len), 1))
+		goto fail;	/* NULL, outside the extension's memory, or too large */
+
+	nkw_fr.nkw_ret = module_param_get(nkw_fr.name, nkw_fr.buf, nkw_fr.len);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_module_param_get(const char *name, char *buf, size_t len)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_module_param_get nkw_fr;
+	struct nkw_frame_module_param_get nkw_fr = { .nkw_dom = nooks_self(), .name = name, .buf = buf, .len = len };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return module_param_get(name, buf, len);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.name = name;
-	nkw_fr.buf = buf;
-	nkw_fr.len = len;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_module_param_get, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_module_param_get, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- unsigned long jiffies_ms(void) */
 
 struct nkw_frame_jiffies_ms {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
 	unsigned long nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_jiffies_ms(void *p)
-{
-	struct nkw_frame_jiffies_ms *f = p;
-
-	f->nkw_ret = jiffies_ms();
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_jiffies_ms(void *nkw_arg)
 {
 	struct nkw_frame_jiffies_ms *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_jiffies_ms nkw_fr;
+	struct nkw_frame_jiffies_ms nkw_fr = *nkw_fp;	/* off the extension's stack */
 
-	nkw_thunk_jiffies_ms(&nkw_fr);
+	nkw_fr.nkw_ret = jiffies_ms();
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
 }
 
 unsigned long nooks_kw_jiffies_ms(void)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_jiffies_ms nkw_fr;
+	struct nkw_frame_jiffies_ms nkw_fr = { .nkw_dom = nooks_self() };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return jiffies_ms();
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_jiffies_ms, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_jiffies_ms, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 

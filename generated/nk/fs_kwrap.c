@@ -10,391 +10,242 @@
 /* ---- int kern_path_resolve(const char *path, char *buf, size_t len) */
 
 struct nkw_frame_kern_path_resolve {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	int nkw_ret;
 	const char *path;
 	char *buf;
 	size_t len;
-	int nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_kern_path_resolve(void *p)
-{
-	struct nkw_frame_kern_path_resolve *f = p;
-
-	f->nkw_ret = kern_path_resolve(f->path, f->buf, f->len);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_kern_path_resolve(void *nkw_arg)
 {
 	struct nkw_frame_kern_path_resolve *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_kern_path_resolve nkw_fr;
-	const char *path = nkw_fp->path;
-	char *buf = nkw_fp->buf;
-	size_t len = nkw_fp->len;
+	struct nkw_frame_kern_path_resolve nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!path)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (path && nooks_check_string(nkw_dom, path, (size_t)(NK_PATH_MAX)))
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* unterminated, unreadable or too long */
-	if (!buf)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (buf && nooks_check_buffer(nkw_dom, buf, (size_t)(len), 1))
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* outside the extension's memory, or too large */
-	nkw_fr.path = path;
-	nkw_fr.buf = buf;
-	nkw_fr.len = len;
-	nkw_thunk_kern_path_resolve(&nkw_fr);
+	if (!nkw_fr.path || nooks_check_string(nkw_dom, nkw_fr.path, (size_t)(NK_PATH_MAX)))
+		goto fail;	/* NULL, unterminated, unreadable or too long */
+	if (!nkw_fr.buf || nooks_check_buffer(nkw_dom, nkw_fr.buf, (size_t)(nkw_fr.len), 1))
+		goto fail;	/* NULL, outside the extension's memory, or too large */
+
+	nkw_fr.nkw_ret = kern_path_resolve(nkw_fr.path, nkw_fr.buf, nkw_fr.len);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_kern_path_resolve(const char *path, char *buf, size_t len)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_kern_path_resolve nkw_fr;
+	struct nkw_frame_kern_path_resolve nkw_fr = { .nkw_dom = nooks_self(), .path = path, .buf = buf, .len = len };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return kern_path_resolve(path, buf, len);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.path = path;
-	nkw_fr.buf = buf;
-	nkw_fr.len = len;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_kern_path_resolve, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kern_path_resolve, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- int vfs_stat(const char *path, struct kstat *st) */
 
 struct nkw_frame_vfs_stat {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	int nkw_ret;
 	const char *path;
 	struct kstat *st;
-	int nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_vfs_stat(void *p)
-{
-	struct nkw_frame_vfs_stat *f = p;
-
-	f->nkw_ret = vfs_stat(f->path, f->st);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_vfs_stat(void *nkw_arg)
 {
 	struct nkw_frame_vfs_stat *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_vfs_stat nkw_fr;
-	const char *path = nkw_fp->path;
-	struct kstat *st = nkw_fp->st;
+	struct nkw_frame_vfs_stat nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!path)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (path && nooks_check_string(nkw_dom, path, (size_t)(NK_PATH_MAX)))
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* unterminated, unreadable or too long */
-	if (!st)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (st && nooks_check_buffer(nkw_dom, st, (size_t)(1) * sizeof(*st), 1))
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* outside the extension's memory, or too large */
-	nkw_fr.path = path;
-	nkw_fr.st = st;
-	nkw_thunk_vfs_stat(&nkw_fr);
+	if (!nkw_fr.path || nooks_check_string(nkw_dom, nkw_fr.path, (size_t)(NK_PATH_MAX)))
+		goto fail;	/* NULL, unterminated, unreadable or too long */
+	if (!nkw_fr.st || nooks_check_buffer(nkw_dom, nkw_fr.st, (size_t)(1) * sizeof(*nkw_fr.st), 1))
+		goto fail;	/* NULL, outside the extension's memory, or too large */
+
+	nkw_fr.nkw_ret = vfs_stat(nkw_fr.path, nkw_fr.st);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_vfs_stat(const char *path, struct kstat *st)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_vfs_stat nkw_fr;
+	struct nkw_frame_vfs_stat nkw_fr = { .nkw_dom = nooks_self(), .path = path, .st = st };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return vfs_stat(path, st);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.path = path;
-	nkw_fr.st = st;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_vfs_stat, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_vfs_stat, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- int filp_open(const char *path, struct file **res) */
 
 struct nkw_frame_filp_open {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	int nkw_ret;
 	const char *path;
 	struct file **res;
-	int nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_filp_open(void *p)
-{
-	struct nkw_frame_filp_open *f = p;
-
-	f->nkw_ret = filp_open(f->path, f->res);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_filp_open(void *nkw_arg)
 {
 	struct nkw_frame_filp_open *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_filp_open nkw_fr;
-	const char *path = nkw_fp->path;
-	struct file **res = nkw_fp->res;
+	struct nkw_frame_filp_open nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!path)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (path && nooks_check_string(nkw_dom, path, (size_t)(NK_PATH_MAX)))
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* unterminated, unreadable or too long */
-	if (!res || nooks_check_buffer(nkw_dom, res, sizeof(*res), 1))
-		{ nkw_fp->nkw_ret = -EINVAL; return; }
-	nkw_fr.path = path;
-	nkw_fr.res = res;
-	nkw_thunk_filp_open(&nkw_fr);
+	if (!nkw_fr.path || nooks_check_string(nkw_dom, nkw_fr.path, (size_t)(NK_PATH_MAX)))
+		goto fail;	/* NULL, unterminated, unreadable or too long */
+	if (!nkw_fr.res || nooks_check_buffer(nkw_dom, nkw_fr.res, sizeof(*nkw_fr.res), 1))
+		goto fail;	/* nowhere to put the result */
+
+	nkw_fr.nkw_ret = filp_open(nkw_fr.path, nkw_fr.res);
 	if (*nkw_fr.res) {
 		if (nooks_track(nkw_dom, *nkw_fr.res, &nooks_type_file)) {
 			fput(*nkw_fr.res);
 			*nkw_fr.res = NULL;
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
+			goto fail;
 		}
 		*nkw_fr.res = nooks_out(nkw_dom, *nkw_fr.res, &nooks_type_file);
 	}
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_filp_open(const char *path, struct file **res)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_filp_open nkw_fr;
+	struct nkw_frame_filp_open nkw_fr = { .nkw_dom = nooks_self(), .path = path, .res = res };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return filp_open(path, res);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.path = path;
-	nkw_fr.res = res;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_filp_open, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_filp_open, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- ssize_t kernel_read(struct file *file, void *buf, size_t count, loff_t pos) */
 
 struct nkw_frame_kernel_read {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	ssize_t nkw_ret;
 	struct file *file;
 	void *buf;
 	size_t count;
 	loff_t pos;
-	ssize_t nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_kernel_read(void *p)
-{
-	struct nkw_frame_kernel_read *f = p;
-
-	f->nkw_ret = kernel_read(f->file, f->buf, f->count, f->pos);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_kernel_read(void *nkw_arg)
 {
 	struct nkw_frame_kernel_read *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_kernel_read nkw_fr;
-	struct file *file = nkw_fp->file;
-	void *buf = nkw_fp->buf;
-	size_t count = nkw_fp->count;
-	loff_t pos = nkw_fp->pos;
+	struct nkw_frame_kernel_read nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!file)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (file) {
-		void *nkw_in = nooks_in(nkw_dom, file, &nooks_type_file);
-		if (!nkw_in) {	/* not a live struct file of this extension */
-			nooks_refused(nkw_dom, file, &nooks_type_file);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		file = nkw_in;
-	}
-	if (!buf)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (buf && nooks_check_buffer(nkw_dom, buf, (size_t)(count), 1))
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* outside the extension's memory, or too large */
-	nkw_fr.file = file;
-	nkw_fr.buf = buf;
-	nkw_fr.count = count;
-	nkw_fr.pos = pos;
-	nkw_thunk_kernel_read(&nkw_fr);
-	if (file)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)file, &nooks_type_file);
+	nkw_fr.file = nooks_in_arg(nkw_dom, nkw_fr.file, &nooks_type_file);
+	if (!nkw_fr.file)
+		goto fail;	/* NULL, or not a live struct file of this extension */
+	if (!nkw_fr.buf || nooks_check_buffer(nkw_dom, nkw_fr.buf, (size_t)(nkw_fr.count), 1))
+		goto fail;	/* NULL, outside the extension's memory, or too large */
+
+	nkw_fr.nkw_ret = kernel_read(nkw_fr.file, nkw_fr.buf, nkw_fr.count, nkw_fr.pos);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.file, &nooks_type_file);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 ssize_t nooks_kw_kernel_read(struct file *file, void *buf, size_t count, loff_t pos)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_kernel_read nkw_fr;
+	struct nkw_frame_kernel_read nkw_fr = { .nkw_dom = nooks_self(), .file = file, .buf = buf, .count = count, .pos = pos };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return kernel_read(file, buf, count, pos);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.file = file;
-	nkw_fr.buf = buf;
-	nkw_fr.count = count;
-	nkw_fr.pos = pos;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_read, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_read, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- ssize_t kernel_sendfile(struct socket *sock, struct file *file, loff_t pos, size_t count) */
 
 struct nkw_frame_kernel_sendfile {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	ssize_t nkw_ret;
 	struct socket *sock;
 	struct file *file;
 	loff_t pos;
 	size_t count;
-	ssize_t nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_kernel_sendfile(void *p)
-{
-	struct nkw_frame_kernel_sendfile *f = p;
-
-	f->nkw_ret = kernel_sendfile(f->sock, f->file, f->pos, f->count);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_kernel_sendfile(void *nkw_arg)
 {
 	struct nkw_frame_kernel_sendfile *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_kernel_sendfile nkw_fr;
-	struct socket *sock = nkw_fp->sock;
-	struct file *file = nkw_fp->file;
-	loff_t pos = nkw_fp->pos;
-	size_t count = nkw_fp->count;
+	struct nkw_frame_kernel_sendfile nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!sock)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (sock) {
-		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!nkw_in) {	/* not a live struct socket of this extension */
-			nooks_refused(nkw_dom, sock, &nooks_type_socket);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		sock = nkw_in;
-	}
-	if (!file)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (file) {
-		void *nkw_in = nooks_in(nkw_dom, file, &nooks_type_file);
-		if (!nkw_in) {	/* not a live struct file of this extension */
-			nooks_refused(nkw_dom, file, &nooks_type_file);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		file = nkw_in;
-	}
-	nkw_fr.sock = sock;
-	nkw_fr.file = file;
-	nkw_fr.pos = pos;
-	nkw_fr.count = count;
-	nkw_thunk_kernel_sendfile(&nkw_fr);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
-	if (file)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)file, &nooks_type_file);
+	nkw_fr.sock = nooks_in_arg(nkw_dom, nkw_fr.sock, &nooks_type_socket);
+	if (!nkw_fr.sock)
+		goto fail;	/* NULL, or not a live struct socket of this extension */
+	nkw_fr.file = nooks_in_arg(nkw_dom, nkw_fr.file, &nooks_type_file);
+	if (!nkw_fr.file)
+		goto fail;	/* NULL, or not a live struct file of this extension */
+
+	nkw_fr.nkw_ret = kernel_sendfile(nkw_fr.sock, nkw_fr.file, nkw_fr.pos, nkw_fr.count);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.sock, &nooks_type_socket);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.file, &nooks_type_file);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 ssize_t nooks_kw_kernel_sendfile(struct socket *sock, struct file *file, loff_t pos, size_t count)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_kernel_sendfile nkw_fr;
+	struct nkw_frame_kernel_sendfile nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .file = file, .pos = pos, .count = count };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return kernel_sendfile(sock, file, pos, count);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.sock = sock;
-	nkw_fr.file = file;
-	nkw_fr.pos = pos;
-	nkw_fr.count = count;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_sendfile, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_sendfile, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- void fput(struct file *file) */
 
 struct nkw_frame_fput {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
 	struct file *file;
-	char nkw_unused;
 };
 
-static void nkw_thunk_fput(void *p)
-{
-	struct nkw_frame_fput *f = p;
-
-	fput(f->file);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_fput(void *nkw_arg)
 {
-	struct nkw_frame_fput *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_fput nkw_fr;
-	struct file *file = nkw_fp->file;
+	struct nkw_frame_fput nkw_fr = *(struct nkw_frame_fput *)nkw_arg;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!file)
-		return; /* NULL where not nullable */
-	if (file) {
-		void *nkw_in = nooks_in(nkw_dom, file, &nooks_type_file);
-		if (!nkw_in) {	/* not a live struct file of this extension */
-			nooks_refused(nkw_dom, file, &nooks_type_file);
-			return;
-		}
-		file = nkw_in;
-		if (nooks_forget(nkw_dom, file, &nooks_type_file))
-			return; /* released twice */
-	}
-	nkw_fr.file = file;
-	nkw_thunk_fput(&nkw_fr);
-	(void)nkw_dom;
+	nkw_fr.file = nooks_in_arg(nkw_dom, nkw_fr.file, &nooks_type_file);
+	if (!nkw_fr.file)
+		return;	/* NULL, or not a live struct file of this extension */
+	if (nooks_forget(nkw_dom, nkw_fr.file, &nooks_type_file))
+		return;	/* released twice */
+
+	fput(nkw_fr.file);
 }
 
 void nooks_kw_fput(struct file *file)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_fput nkw_fr;
+	struct nkw_frame_fput nkw_fr = { .nkw_dom = nooks_self(), .file = file };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		fput(file);
-		return;
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.file = file;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_fput, &nkw_fr);
+	else
+		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_fput, &nkw_fr);
 }
 
 const struct nooks_kw_table_fs nooks_kw_table_fs = {

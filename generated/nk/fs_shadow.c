@@ -16,17 +16,10 @@ static void nkt_sync_in_kstat(void *shadow, const void *obj)
 	s->size = o->size;
 	s->mtime = o->mtime;
 	s->mode = o->mode;
-	(void)s;
-	(void)o;
 }
 
-static int nkt_sync_out_kstat(void *obj, const void *shadow)
+static int nkt_sync_out_kstat(void *obj __attribute__((unused)), const void *shadow __attribute__((unused)))
 {
-	struct kstat *o = obj;
-	const struct kstat *s = shadow;
-
-	(void)s;
-	(void)o;
 	return 0;
 }
 
@@ -46,17 +39,10 @@ static void nkt_sync_in_file(void *shadow, const void *obj)
 
 	s->size = o->size;
 	s->mode = o->mode;
-	(void)s;
-	(void)o;
 }
 
-static int nkt_sync_out_file(void *obj, const void *shadow)
+static int nkt_sync_out_file(void *obj __attribute__((unused)), const void *shadow __attribute__((unused)))
 {
-	struct file *o = obj;
-	const struct file *s = shadow;
-
-	(void)s;
-	(void)o;
 	return 0;
 }
 

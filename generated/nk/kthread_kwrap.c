@@ -10,337 +10,218 @@
 /* ---- struct task_struct *kthread_create(const char *name) */
 
 struct nkw_frame_kthread_create {
-	struct nooks_domain *nkw_d;
-	const char *name;
+	struct nooks_domain *nkw_dom;
 	struct task_struct *nkw_ret;
-	char nkw_unused;
+	const char *name;
 };
 
-static void nkw_thunk_kthread_create(void *p)
-{
-	struct nkw_frame_kthread_create *f = p;
-
-	f->nkw_ret = kthread_create(f->name);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_kthread_create(void *nkw_arg)
 {
 	struct nkw_frame_kthread_create *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_kthread_create nkw_fr;
-	const char *name = nkw_fp->name;
+	struct nkw_frame_kthread_create nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!name)
-		{ nkw_fp->nkw_ret = NULL; return; } /* NULL where not nullable */
-	if (name && nooks_check_string(nkw_dom, name, (size_t)(16)))
-		{ nkw_fp->nkw_ret = NULL; return; } /* unterminated, unreadable or too long */
-	nkw_fr.name = name;
-	nkw_thunk_kthread_create(&nkw_fr);
+	if (!nkw_fr.name || nooks_check_string(nkw_dom, nkw_fr.name, (size_t)(16)))
+		goto fail;	/* NULL, unterminated, unreadable or too long */
+
+	nkw_fr.nkw_ret = kthread_create(nkw_fr.name);
 	if (nkw_fr.nkw_ret) {
 		if (nooks_track(nkw_dom, nkw_fr.nkw_ret, &nooks_type_task_struct)) {
 			put_task_struct(nkw_fr.nkw_ret);
-			{ nkw_fp->nkw_ret = NULL; return; }
+			goto fail;
 		}
 		nkw_fr.nkw_ret = nooks_out(nkw_dom, nkw_fr.nkw_ret, &nooks_type_task_struct);
 	}
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = NULL;
 }
 
 struct task_struct *nooks_kw_kthread_create(const char *name)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_kthread_create nkw_fr;
+	struct nkw_frame_kthread_create nkw_fr = { .nkw_dom = nooks_self(), .name = name };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return kthread_create(name);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.name = name;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_kthread_create, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kthread_create, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- int wake_up_process(struct task_struct *task) */
 
 struct nkw_frame_wake_up_process {
-	struct nooks_domain *nkw_d;
-	struct task_struct *task;
+	struct nooks_domain *nkw_dom;
 	int nkw_ret;
-	char nkw_unused;
+	struct task_struct *task;
 };
-
-static void nkw_thunk_wake_up_process(void *p)
-{
-	struct nkw_frame_wake_up_process *f = p;
-
-	f->nkw_ret = wake_up_process(f->task);
-	(void)f;
-}
 
 static void nkw_undo_wake_up_process(void *obj)
 {
 	kthread_stop((struct task_struct *)obj);
 }
 
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_wake_up_process(void *nkw_arg)
 {
 	struct nkw_frame_wake_up_process *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_wake_up_process nkw_fr;
-	struct task_struct *task = nkw_fp->task;
+	struct nkw_frame_wake_up_process nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 	struct nooks_binding *nkw_bind;
-	int nkw_again;
+	int nkw_fresh;
 
-	if (!task)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (task) {
-		void *nkw_in = nooks_in(nkw_dom, task, &nooks_type_task_struct);
-		if (!nkw_in) {	/* not a live struct task_struct of this extension */
-			nooks_refused(nkw_dom, task, &nooks_type_task_struct);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		task = nkw_in;
-	}
+	nkw_fr.task = nooks_in_arg(nkw_dom, nkw_fr.task, &nooks_type_task_struct);
+	if (!nkw_fr.task)
+		goto fail;	/* NULL, or not a live struct task_struct of this extension */
 	/* the kernel calls the extension's table through wrappers */
-	if (!task->ops)
-		{ nkw_fp->nkw_ret = -EINVAL; return; }
-	/* registered again with the table the kernel already calls (its
-	 * binding, as the extension's shadow shows it): the same binding */
-	nkw_bind = (struct nooks_binding *)nooks_binding_of(task->ops);
-	if (nkw_bind && nkw_bind->domain != nkw_dom)
-		{ nkw_fp->nkw_ret = -EINVAL; return; }
-	nkw_again = nkw_bind != NULL;
-	(void)nkw_again;
+	nkw_bind = nooks_bind_registration(nkw_dom, nkw_fr.task->ops, &nooks_xw_kthread_ops, sizeof(struct kthread_ops), &nkw_fresh);
 	if (!nkw_bind)
-		nkw_bind = nooks_bind_ops(nkw_dom, task->ops, &nooks_xw_kthread_ops, sizeof(struct kthread_ops));
-	if (!nkw_bind)
-		{ nkw_fp->nkw_ret = -EINVAL; return; }
-	task->ops = nkw_bind->table;
-	nkw_fr.task = task;
-	nkw_thunk_wake_up_process(&nkw_fr);
-	if (task)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)task, &nooks_type_task_struct);
-	if (nkw_fr.nkw_ret != 0 && !nkw_again)	/* not registered: the extension's table again */
-		task->ops = nkw_bind->orig;
+		goto fail;
+	nkw_fr.task->ops = nkw_bind->table;
+
+	nkw_fr.nkw_ret = wake_up_process(nkw_fr.task);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.task, &nooks_type_task_struct);
+	if (nkw_fr.nkw_ret != 0 && nkw_fresh)	/* not registered: the extension's table again */
+		nkw_fr.task->ops = nkw_bind->orig;
 	if (nkw_fr.nkw_ret == 0)
-		nooks_record_registration(nkw_dom, (void *)task, nkw_undo_wake_up_process);
+		nooks_record_registration(nkw_dom, (void *)nkw_fr.task, nkw_undo_wake_up_process);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_wake_up_process(struct task_struct *task)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_wake_up_process nkw_fr;
+	struct nkw_frame_wake_up_process nkw_fr = { .nkw_dom = nooks_self(), .task = task };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return wake_up_process(task);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.task = task;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_wake_up_process, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_wake_up_process, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- int kthread_stop(struct task_struct *task) */
 
 struct nkw_frame_kthread_stop {
-	struct nooks_domain *nkw_d;
-	struct task_struct *task;
+	struct nooks_domain *nkw_dom;
 	int nkw_ret;
-	char nkw_unused;
+	struct task_struct *task;
 };
 
-static void nkw_thunk_kthread_stop(void *p)
-{
-	struct nkw_frame_kthread_stop *f = p;
-
-	f->nkw_ret = kthread_stop(f->task);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_kthread_stop(void *nkw_arg)
 {
 	struct nkw_frame_kthread_stop *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_kthread_stop nkw_fr;
-	struct task_struct *task = nkw_fp->task;
+	struct nkw_frame_kthread_stop nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!task)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (task) {
-		void *nkw_in = nooks_in(nkw_dom, task, &nooks_type_task_struct);
-		if (!nkw_in) {	/* not a live struct task_struct of this extension */
-			nooks_refused(nkw_dom, task, &nooks_type_task_struct);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		task = nkw_in;
-	}
-	nooks_drop_registration(nkw_dom, (void *)task);
-	nkw_fr.task = task;
-	nkw_thunk_kthread_stop(&nkw_fr);
-	if (task)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)task, &nooks_type_task_struct);
+	nkw_fr.task = nooks_in_arg(nkw_dom, nkw_fr.task, &nooks_type_task_struct);
+	if (!nkw_fr.task)
+		goto fail;	/* NULL, or not a live struct task_struct of this extension */
+	nooks_drop_registration(nkw_dom, (void *)nkw_fr.task);
+
+	nkw_fr.nkw_ret = kthread_stop(nkw_fr.task);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.task, &nooks_type_task_struct);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_kthread_stop(struct task_struct *task)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_kthread_stop nkw_fr;
+	struct nkw_frame_kthread_stop nkw_fr = { .nkw_dom = nooks_self(), .task = task };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return kthread_stop(task);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.task = task;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_kthread_stop, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kthread_stop, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- void put_task_struct(struct task_struct *task) */
 
 struct nkw_frame_put_task_struct {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
 	struct task_struct *task;
-	char nkw_unused;
 };
 
-static void nkw_thunk_put_task_struct(void *p)
-{
-	struct nkw_frame_put_task_struct *f = p;
-
-	put_task_struct(f->task);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_put_task_struct(void *nkw_arg)
 {
-	struct nkw_frame_put_task_struct *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_put_task_struct nkw_fr;
-	struct task_struct *task = nkw_fp->task;
+	struct nkw_frame_put_task_struct nkw_fr = *(struct nkw_frame_put_task_struct *)nkw_arg;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!task)
-		return; /* NULL where not nullable */
-	if (task) {
-		void *nkw_in = nooks_in(nkw_dom, task, &nooks_type_task_struct);
-		if (!nkw_in) {	/* not a live struct task_struct of this extension */
-			nooks_refused(nkw_dom, task, &nooks_type_task_struct);
-			return;
-		}
-		task = nkw_in;
-		if (nooks_forget(nkw_dom, task, &nooks_type_task_struct))
-			return; /* released twice */
-	}
-	nkw_fr.task = task;
-	nkw_thunk_put_task_struct(&nkw_fr);
-	(void)nkw_dom;
+	nkw_fr.task = nooks_in_arg(nkw_dom, nkw_fr.task, &nooks_type_task_struct);
+	if (!nkw_fr.task)
+		return;	/* NULL, or not a live struct task_struct of this extension */
+	if (nooks_forget(nkw_dom, nkw_fr.task, &nooks_type_task_struct))
+		return;	/* released twice */
+
+	put_task_struct(nkw_fr.task);
 }
 
 void nooks_kw_put_task_struct(struct task_struct *task)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_put_task_struct nkw_fr;
+	struct nkw_frame_put_task_struct nkw_fr = { .nkw_dom = nooks_self(), .task = task };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		put_task_struct(task);
-		return;
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.task = task;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_put_task_struct, &nkw_fr);
+	else
+		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_put_task_struct, &nkw_fr);
 }
 
 /* ---- _Bool kthread_should_stop(void) */
 
 struct nkw_frame_kthread_should_stop {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
 	_Bool nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_kthread_should_stop(void *p)
-{
-	struct nkw_frame_kthread_should_stop *f = p;
-
-	f->nkw_ret = kthread_should_stop();
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_kthread_should_stop(void *nkw_arg)
 {
 	struct nkw_frame_kthread_should_stop *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_kthread_should_stop nkw_fr;
+	struct nkw_frame_kthread_should_stop nkw_fr = *nkw_fp;	/* off the extension's stack */
 
-	nkw_thunk_kthread_should_stop(&nkw_fr);
+	nkw_fr.nkw_ret = kthread_should_stop();
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
 }
 
 _Bool nooks_kw_kthread_should_stop(void)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_kthread_should_stop nkw_fr;
+	struct nkw_frame_kthread_should_stop nkw_fr = { .nkw_dom = nooks_self() };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return kthread_should_stop();
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_kthread_should_stop, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kthread_should_stop, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- void msleep(unsigned int ms) */
 
 struct nkw_frame_msleep {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
 	unsigned int ms;
-	char nkw_unused;
 };
 
-static void nkw_thunk_msleep(void *p)
-{
-	struct nkw_frame_msleep *f = p;
-
-	msleep(f->ms);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_msleep(void *nkw_arg)
 {
-	struct nkw_frame_msleep *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_msleep nkw_fr;
-	unsigned int ms = nkw_fp->ms;
+	struct nkw_frame_msleep nkw_fr = *(struct nkw_frame_msleep *)nkw_arg;	/* off the extension's stack */
 
-	nkw_fr.ms = ms;
-	nkw_thunk_msleep(&nkw_fr);
-	(void)nkw_dom;
+	msleep(nkw_fr.ms);
 }
 
 void nooks_kw_msleep(unsigned int ms)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_msleep nkw_fr;
+	struct nkw_frame_msleep nkw_fr = { .nkw_dom = nooks_self(), .ms = ms };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		msleep(ms);
-		return;
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.ms = ms;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_msleep, &nkw_fr);
+	else
+		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_msleep, &nkw_fr);
 }
 
 const struct nooks_kw_table_kthread nooks_kw_table_kthread = {

@@ -17,8 +17,6 @@ static void nkt_sync_in_task_struct(void *shadow, const void *obj)
 	s->ops = o->ops;
 	s->data = o->data;
 	s->exit_code = o->exit_code;
-	(void)s;
-	(void)o;
 }
 
 static int nkt_sync_out_task_struct(void *obj, const void *shadow)
@@ -30,8 +28,6 @@ static int nkt_sync_out_task_struct(void *obj, const void *shadow)
 		memcpy(&o->ops, &s->ops, sizeof(o->ops));
 	if (memcmp(&o->data, &s->data, sizeof(o->data)))
 		memcpy(&o->data, &s->data, sizeof(o->data));
-	(void)s;
-	(void)o;
 	return 0;
 }
 

@@ -9,42 +9,39 @@
 /* ---- kthread_ops.threadfn */
 
 struct nkx_frame_kthread_ops_threadfn {
-	int (*fn)(struct task_struct *task);
+	int (*nkx_fn)(struct task_struct *task);
+	int nkx_ret;
 	struct task_struct *task;
-	int nkw_ret;
 };
 
 static void nkx_thunk_kthread_ops_threadfn(void *p)
 {
 	struct nkx_frame_kthread_ops_threadfn *f = p;
 
-	f->nkw_ret = f->fn(f->task);
+	f->nkx_ret = f->nkx_fn(f->task);
 }
 
 static int nooks_xw_kthread_ops_threadfn(struct task_struct *task)
 {
 	const struct nooks_binding *nkx_b = task ? nooks_binding_of(task->ops) : NULL;
-	struct nkx_frame_kthread_ops_threadfn nkx_fr;
-	int nkx_ok = 1;
+	struct nkx_frame_kthread_ops_threadfn nkx_fr = { .task = task };
+	int nkx_ok;
 
 	if (!nkx_b)
 		return -EIO;
-	nkx_fr.fn = ((const struct kthread_ops *)nkx_b->orig)->threadfn;
-	if (!nkx_fr.fn)
+	nkx_fr.nkx_fn = ((const struct kthread_ops *)nkx_b->orig)->threadfn;
+	if (!nkx_fr.nkx_fn)
 		return -EIO;
-	nkx_fr.task = task ? nooks_out(nkx_b->domain, (void *)task, &nooks_type_task_struct) : NULL;
-	if (task && !nkx_fr.task)
+	nkx_fr.task = nooks_out(nkx_b->domain, (void *)task, &nooks_type_task_struct);
+	if (!nkx_fr.task)
 		return -EIO;
-	if (nooks_xpc_ext(nkx_b->domain, nkx_thunk_kthread_ops_threadfn, &nkx_fr, 0))
-		nkx_ok = 0;	/* down, faulted or timed out */
-	if (task) {
-		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.task, &nooks_type_task_struct))
-			nkx_ok = 0;	/* invalid writes: not copied back */
-		nooks_end_borrow(nkx_b->domain, (void *)task, &nooks_type_task_struct);
-	}
+	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_kthread_ops_threadfn, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.task, &nooks_type_task_struct))
+		nkx_ok = 0;	/* invalid writes: not copied back */
+	nooks_end_borrow(nkx_b->domain, (void *)task, &nooks_type_task_struct);
 	if (!nkx_ok)
 		return -EIO;
-	return nkx_fr.nkw_ret;
+	return nkx_fr.nkx_ret;
 }
 
 const struct kthread_ops nooks_xw_kthread_ops = {

@@ -10,722 +10,446 @@
 /* ---- int sock_create_kern(int family, int type, int protocol, struct socket **res) */
 
 struct nkw_frame_sock_create_kern {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	int nkw_ret;
 	int family;
 	int type;
 	int protocol;
 	struct socket **res;
-	int nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_sock_create_kern(void *p)
-{
-	struct nkw_frame_sock_create_kern *f = p;
-
-	f->nkw_ret = sock_create_kern(f->family, f->type, f->protocol, f->res);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_sock_create_kern(void *nkw_arg)
 {
 	struct nkw_frame_sock_create_kern *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_sock_create_kern nkw_fr;
-	int family = nkw_fp->family;
-	int type = nkw_fp->type;
-	int protocol = nkw_fp->protocol;
-	struct socket **res = nkw_fp->res;
+	struct nkw_frame_sock_create_kern nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!res || nooks_check_buffer(nkw_dom, res, sizeof(*res), 1))
-		{ nkw_fp->nkw_ret = -EINVAL; return; }
-	nkw_fr.family = family;
-	nkw_fr.type = type;
-	nkw_fr.protocol = protocol;
-	nkw_fr.res = res;
-	nkw_thunk_sock_create_kern(&nkw_fr);
+	if (!nkw_fr.res || nooks_check_buffer(nkw_dom, nkw_fr.res, sizeof(*nkw_fr.res), 1))
+		goto fail;	/* nowhere to put the result */
+
+	nkw_fr.nkw_ret = sock_create_kern(nkw_fr.family, nkw_fr.type, nkw_fr.protocol, nkw_fr.res);
 	if (*nkw_fr.res) {
 		if (nooks_track(nkw_dom, *nkw_fr.res, &nooks_type_socket)) {
 			sock_release(*nkw_fr.res);
 			*nkw_fr.res = NULL;
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
+			goto fail;
 		}
 		*nkw_fr.res = nooks_out(nkw_dom, *nkw_fr.res, &nooks_type_socket);
 	}
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_sock_create_kern(int family, int type, int protocol, struct socket **res)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_sock_create_kern nkw_fr;
+	struct nkw_frame_sock_create_kern nkw_fr = { .nkw_dom = nooks_self(), .family = family, .type = type, .protocol = protocol, .res = res };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return sock_create_kern(family, type, protocol, res);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.family = family;
-	nkw_fr.type = type;
-	nkw_fr.protocol = protocol;
-	nkw_fr.res = res;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_sock_create_kern, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_sock_create_kern, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- int kernel_bind(struct socket *sock, const struct nk_sockaddr_in *addr) */
 
 struct nkw_frame_kernel_bind {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	int nkw_ret;
 	struct socket *sock;
 	const struct nk_sockaddr_in *addr;
-	int nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_kernel_bind(void *p)
-{
-	struct nkw_frame_kernel_bind *f = p;
-
-	f->nkw_ret = kernel_bind(f->sock, f->addr);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_kernel_bind(void *nkw_arg)
 {
 	struct nkw_frame_kernel_bind *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_kernel_bind nkw_fr;
-	struct socket *sock = nkw_fp->sock;
-	const struct nk_sockaddr_in *addr = nkw_fp->addr;
+	struct nkw_frame_kernel_bind nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!sock)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (sock) {
-		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!nkw_in) {	/* not a live struct socket of this extension */
-			nooks_refused(nkw_dom, sock, &nooks_type_socket);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		sock = nkw_in;
-	}
-	if (!addr)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (addr && nooks_check_buffer(nkw_dom, addr, (size_t)(1) * sizeof(*addr), 0))
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* outside the extension's memory, or too large */
-	nkw_fr.sock = sock;
-	nkw_fr.addr = addr;
-	nkw_thunk_kernel_bind(&nkw_fr);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
+	nkw_fr.sock = nooks_in_arg(nkw_dom, nkw_fr.sock, &nooks_type_socket);
+	if (!nkw_fr.sock)
+		goto fail;	/* NULL, or not a live struct socket of this extension */
+	if (!nkw_fr.addr || nooks_check_buffer(nkw_dom, nkw_fr.addr, (size_t)(1) * sizeof(*nkw_fr.addr), 0))
+		goto fail;	/* NULL, outside the extension's memory, or too large */
+
+	nkw_fr.nkw_ret = kernel_bind(nkw_fr.sock, nkw_fr.addr);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.sock, &nooks_type_socket);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_kernel_bind(struct socket *sock, const struct nk_sockaddr_in *addr)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_kernel_bind nkw_fr;
+	struct nkw_frame_kernel_bind nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .addr = addr };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return kernel_bind(sock, addr);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.sock = sock;
-	nkw_fr.addr = addr;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_bind, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_bind, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- int kernel_listen(struct socket *sock, int backlog) */
 
 struct nkw_frame_kernel_listen {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	int nkw_ret;
 	struct socket *sock;
 	int backlog;
-	int nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_kernel_listen(void *p)
-{
-	struct nkw_frame_kernel_listen *f = p;
-
-	f->nkw_ret = kernel_listen(f->sock, f->backlog);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_kernel_listen(void *nkw_arg)
 {
 	struct nkw_frame_kernel_listen *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_kernel_listen nkw_fr;
-	struct socket *sock = nkw_fp->sock;
-	int backlog = nkw_fp->backlog;
+	struct nkw_frame_kernel_listen nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!sock)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (sock) {
-		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!nkw_in) {	/* not a live struct socket of this extension */
-			nooks_refused(nkw_dom, sock, &nooks_type_socket);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		sock = nkw_in;
-	}
-	nkw_fr.sock = sock;
-	nkw_fr.backlog = backlog;
-	nkw_thunk_kernel_listen(&nkw_fr);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
+	nkw_fr.sock = nooks_in_arg(nkw_dom, nkw_fr.sock, &nooks_type_socket);
+	if (!nkw_fr.sock)
+		goto fail;	/* NULL, or not a live struct socket of this extension */
+
+	nkw_fr.nkw_ret = kernel_listen(nkw_fr.sock, nkw_fr.backlog);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.sock, &nooks_type_socket);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_kernel_listen(struct socket *sock, int backlog)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_kernel_listen nkw_fr;
+	struct nkw_frame_kernel_listen nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .backlog = backlog };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return kernel_listen(sock, backlog);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.sock = sock;
-	nkw_fr.backlog = backlog;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_listen, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_listen, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- int kernel_accept(struct socket *sock, struct socket **newsock, int flags) */
 
 struct nkw_frame_kernel_accept {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	int nkw_ret;
 	struct socket *sock;
 	struct socket **newsock;
 	int flags;
-	int nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_kernel_accept(void *p)
-{
-	struct nkw_frame_kernel_accept *f = p;
-
-	f->nkw_ret = kernel_accept(f->sock, f->newsock, f->flags);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_kernel_accept(void *nkw_arg)
 {
 	struct nkw_frame_kernel_accept *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_kernel_accept nkw_fr;
-	struct socket *sock = nkw_fp->sock;
-	struct socket **newsock = nkw_fp->newsock;
-	int flags = nkw_fp->flags;
+	struct nkw_frame_kernel_accept nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!sock)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (sock) {
-		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!nkw_in) {	/* not a live struct socket of this extension */
-			nooks_refused(nkw_dom, sock, &nooks_type_socket);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		sock = nkw_in;
-	}
-	if (!newsock || nooks_check_buffer(nkw_dom, newsock, sizeof(*newsock), 1))
-		{ nkw_fp->nkw_ret = -EINVAL; return; }
-	nkw_fr.sock = sock;
-	nkw_fr.newsock = newsock;
-	nkw_fr.flags = flags;
-	nkw_thunk_kernel_accept(&nkw_fr);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
+	nkw_fr.sock = nooks_in_arg(nkw_dom, nkw_fr.sock, &nooks_type_socket);
+	if (!nkw_fr.sock)
+		goto fail;	/* NULL, or not a live struct socket of this extension */
+	if (!nkw_fr.newsock || nooks_check_buffer(nkw_dom, nkw_fr.newsock, sizeof(*nkw_fr.newsock), 1))
+		goto fail;	/* nowhere to put the result */
+
+	nkw_fr.nkw_ret = kernel_accept(nkw_fr.sock, nkw_fr.newsock, nkw_fr.flags);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.sock, &nooks_type_socket);
 	if (*nkw_fr.newsock) {
 		if (nooks_track(nkw_dom, *nkw_fr.newsock, &nooks_type_socket)) {
 			sock_release(*nkw_fr.newsock);
 			*nkw_fr.newsock = NULL;
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
+			goto fail;
 		}
 		*nkw_fr.newsock = nooks_out(nkw_dom, *nkw_fr.newsock, &nooks_type_socket);
 	}
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_kernel_accept(struct socket *sock, struct socket **newsock, int flags)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_kernel_accept nkw_fr;
+	struct nkw_frame_kernel_accept nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .newsock = newsock, .flags = flags };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return kernel_accept(sock, newsock, flags);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.sock = sock;
-	nkw_fr.newsock = newsock;
-	nkw_fr.flags = flags;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_accept, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_accept, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- int kernel_connect(struct socket *sock, const struct nk_sockaddr_in *addr) */
 
 struct nkw_frame_kernel_connect {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	int nkw_ret;
 	struct socket *sock;
 	const struct nk_sockaddr_in *addr;
-	int nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_kernel_connect(void *p)
-{
-	struct nkw_frame_kernel_connect *f = p;
-
-	f->nkw_ret = kernel_connect(f->sock, f->addr);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_kernel_connect(void *nkw_arg)
 {
 	struct nkw_frame_kernel_connect *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_kernel_connect nkw_fr;
-	struct socket *sock = nkw_fp->sock;
-	const struct nk_sockaddr_in *addr = nkw_fp->addr;
+	struct nkw_frame_kernel_connect nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!sock)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (sock) {
-		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!nkw_in) {	/* not a live struct socket of this extension */
-			nooks_refused(nkw_dom, sock, &nooks_type_socket);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		sock = nkw_in;
-	}
-	if (!addr)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (addr && nooks_check_buffer(nkw_dom, addr, (size_t)(1) * sizeof(*addr), 0))
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* outside the extension's memory, or too large */
-	nkw_fr.sock = sock;
-	nkw_fr.addr = addr;
-	nkw_thunk_kernel_connect(&nkw_fr);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
+	nkw_fr.sock = nooks_in_arg(nkw_dom, nkw_fr.sock, &nooks_type_socket);
+	if (!nkw_fr.sock)
+		goto fail;	/* NULL, or not a live struct socket of this extension */
+	if (!nkw_fr.addr || nooks_check_buffer(nkw_dom, nkw_fr.addr, (size_t)(1) * sizeof(*nkw_fr.addr), 0))
+		goto fail;	/* NULL, outside the extension's memory, or too large */
+
+	nkw_fr.nkw_ret = kernel_connect(nkw_fr.sock, nkw_fr.addr);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.sock, &nooks_type_socket);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_kernel_connect(struct socket *sock, const struct nk_sockaddr_in *addr)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_kernel_connect nkw_fr;
+	struct nkw_frame_kernel_connect nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .addr = addr };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return kernel_connect(sock, addr);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.sock = sock;
-	nkw_fr.addr = addr;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_connect, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_connect, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- ssize_t kernel_recv(struct socket *sock, void *buf, size_t len, int flags) */
 
 struct nkw_frame_kernel_recv {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	ssize_t nkw_ret;
 	struct socket *sock;
 	void *buf;
 	size_t len;
 	int flags;
-	ssize_t nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_kernel_recv(void *p)
-{
-	struct nkw_frame_kernel_recv *f = p;
-
-	f->nkw_ret = kernel_recv(f->sock, f->buf, f->len, f->flags);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_kernel_recv(void *nkw_arg)
 {
 	struct nkw_frame_kernel_recv *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_kernel_recv nkw_fr;
-	struct socket *sock = nkw_fp->sock;
-	void *buf = nkw_fp->buf;
-	size_t len = nkw_fp->len;
-	int flags = nkw_fp->flags;
+	struct nkw_frame_kernel_recv nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!sock)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (sock) {
-		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!nkw_in) {	/* not a live struct socket of this extension */
-			nooks_refused(nkw_dom, sock, &nooks_type_socket);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		sock = nkw_in;
-	}
-	if (!buf)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (buf && nooks_check_buffer(nkw_dom, buf, (size_t)(len), 1))
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* outside the extension's memory, or too large */
-	nkw_fr.sock = sock;
-	nkw_fr.buf = buf;
-	nkw_fr.len = len;
-	nkw_fr.flags = flags;
-	nkw_thunk_kernel_recv(&nkw_fr);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
+	nkw_fr.sock = nooks_in_arg(nkw_dom, nkw_fr.sock, &nooks_type_socket);
+	if (!nkw_fr.sock)
+		goto fail;	/* NULL, or not a live struct socket of this extension */
+	if (!nkw_fr.buf || nooks_check_buffer(nkw_dom, nkw_fr.buf, (size_t)(nkw_fr.len), 1))
+		goto fail;	/* NULL, outside the extension's memory, or too large */
+
+	nkw_fr.nkw_ret = kernel_recv(nkw_fr.sock, nkw_fr.buf, nkw_fr.len, nkw_fr.flags);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.sock, &nooks_type_socket);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 ssize_t nooks_kw_kernel_recv(struct socket *sock, void *buf, size_t len, int flags)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_kernel_recv nkw_fr;
+	struct nkw_frame_kernel_recv nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .buf = buf, .len = len, .flags = flags };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return kernel_recv(sock, buf, len, flags);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.sock = sock;
-	nkw_fr.buf = buf;
-	nkw_fr.len = len;
-	nkw_fr.flags = flags;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_recv, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_recv, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- ssize_t kernel_send(struct socket *sock, const void *buf, size_t len, int flags) */
 
 struct nkw_frame_kernel_send {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	ssize_t nkw_ret;
 	struct socket *sock;
 	const void *buf;
 	size_t len;
 	int flags;
-	ssize_t nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_kernel_send(void *p)
-{
-	struct nkw_frame_kernel_send *f = p;
-
-	f->nkw_ret = kernel_send(f->sock, f->buf, f->len, f->flags);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_kernel_send(void *nkw_arg)
 {
 	struct nkw_frame_kernel_send *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_kernel_send nkw_fr;
-	struct socket *sock = nkw_fp->sock;
-	const void *buf = nkw_fp->buf;
-	size_t len = nkw_fp->len;
-	int flags = nkw_fp->flags;
+	struct nkw_frame_kernel_send nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!sock)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (sock) {
-		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!nkw_in) {	/* not a live struct socket of this extension */
-			nooks_refused(nkw_dom, sock, &nooks_type_socket);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		sock = nkw_in;
-	}
-	if (!buf)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (buf && nooks_check_buffer(nkw_dom, buf, (size_t)(len), 0))
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* outside the extension's memory, or too large */
-	nkw_fr.sock = sock;
-	nkw_fr.buf = buf;
-	nkw_fr.len = len;
-	nkw_fr.flags = flags;
-	nkw_thunk_kernel_send(&nkw_fr);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
+	nkw_fr.sock = nooks_in_arg(nkw_dom, nkw_fr.sock, &nooks_type_socket);
+	if (!nkw_fr.sock)
+		goto fail;	/* NULL, or not a live struct socket of this extension */
+	if (!nkw_fr.buf || nooks_check_buffer(nkw_dom, nkw_fr.buf, (size_t)(nkw_fr.len), 0))
+		goto fail;	/* NULL, outside the extension's memory, or too large */
+
+	nkw_fr.nkw_ret = kernel_send(nkw_fr.sock, nkw_fr.buf, nkw_fr.len, nkw_fr.flags);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.sock, &nooks_type_socket);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 ssize_t nooks_kw_kernel_send(struct socket *sock, const void *buf, size_t len, int flags)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_kernel_send nkw_fr;
+	struct nkw_frame_kernel_send nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .buf = buf, .len = len, .flags = flags };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return kernel_send(sock, buf, len, flags);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.sock = sock;
-	nkw_fr.buf = buf;
-	nkw_fr.len = len;
-	nkw_fr.flags = flags;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_send, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_send, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- int kernel_sock_shutdown(struct socket *sock, int how) */
 
 struct nkw_frame_kernel_sock_shutdown {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	int nkw_ret;
 	struct socket *sock;
 	int how;
-	int nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_kernel_sock_shutdown(void *p)
-{
-	struct nkw_frame_kernel_sock_shutdown *f = p;
-
-	f->nkw_ret = kernel_sock_shutdown(f->sock, f->how);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_kernel_sock_shutdown(void *nkw_arg)
 {
 	struct nkw_frame_kernel_sock_shutdown *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_kernel_sock_shutdown nkw_fr;
-	struct socket *sock = nkw_fp->sock;
-	int how = nkw_fp->how;
+	struct nkw_frame_kernel_sock_shutdown nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!sock)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (sock) {
-		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!nkw_in) {	/* not a live struct socket of this extension */
-			nooks_refused(nkw_dom, sock, &nooks_type_socket);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		sock = nkw_in;
-	}
-	nkw_fr.sock = sock;
-	nkw_fr.how = how;
-	nkw_thunk_kernel_sock_shutdown(&nkw_fr);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
+	nkw_fr.sock = nooks_in_arg(nkw_dom, nkw_fr.sock, &nooks_type_socket);
+	if (!nkw_fr.sock)
+		goto fail;	/* NULL, or not a live struct socket of this extension */
+
+	nkw_fr.nkw_ret = kernel_sock_shutdown(nkw_fr.sock, nkw_fr.how);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.sock, &nooks_type_socket);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_kernel_sock_shutdown(struct socket *sock, int how)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_kernel_sock_shutdown nkw_fr;
+	struct nkw_frame_kernel_sock_shutdown nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .how = how };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return kernel_sock_shutdown(sock, how);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.sock = sock;
-	nkw_fr.how = how;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_sock_shutdown, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_sock_shutdown, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- int kernel_sock_set_timeout(struct socket *sock, unsigned int ms) */
 
 struct nkw_frame_kernel_sock_set_timeout {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	int nkw_ret;
 	struct socket *sock;
 	unsigned int ms;
-	int nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_kernel_sock_set_timeout(void *p)
-{
-	struct nkw_frame_kernel_sock_set_timeout *f = p;
-
-	f->nkw_ret = kernel_sock_set_timeout(f->sock, f->ms);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_kernel_sock_set_timeout(void *nkw_arg)
 {
 	struct nkw_frame_kernel_sock_set_timeout *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_kernel_sock_set_timeout nkw_fr;
-	struct socket *sock = nkw_fp->sock;
-	unsigned int ms = nkw_fp->ms;
+	struct nkw_frame_kernel_sock_set_timeout nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!sock)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (sock) {
-		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!nkw_in) {	/* not a live struct socket of this extension */
-			nooks_refused(nkw_dom, sock, &nooks_type_socket);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		sock = nkw_in;
-	}
-	nkw_fr.sock = sock;
-	nkw_fr.ms = ms;
-	nkw_thunk_kernel_sock_set_timeout(&nkw_fr);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
+	nkw_fr.sock = nooks_in_arg(nkw_dom, nkw_fr.sock, &nooks_type_socket);
+	if (!nkw_fr.sock)
+		goto fail;	/* NULL, or not a live struct socket of this extension */
+
+	nkw_fr.nkw_ret = kernel_sock_set_timeout(nkw_fr.sock, nkw_fr.ms);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.sock, &nooks_type_socket);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_kernel_sock_set_timeout(struct socket *sock, unsigned int ms)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_kernel_sock_set_timeout nkw_fr;
+	struct nkw_frame_kernel_sock_set_timeout nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .ms = ms };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return kernel_sock_set_timeout(sock, ms);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.sock = sock;
-	nkw_fr.ms = ms;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_sock_set_timeout, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_sock_set_timeout, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- int kernel_getsockname(struct socket *sock, struct nk_sockaddr_in *addr) */
 
 struct nkw_frame_kernel_getsockname {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	int nkw_ret;
 	struct socket *sock;
 	struct nk_sockaddr_in *addr;
-	int nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_kernel_getsockname(void *p)
-{
-	struct nkw_frame_kernel_getsockname *f = p;
-
-	f->nkw_ret = kernel_getsockname(f->sock, f->addr);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_kernel_getsockname(void *nkw_arg)
 {
 	struct nkw_frame_kernel_getsockname *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_kernel_getsockname nkw_fr;
-	struct socket *sock = nkw_fp->sock;
-	struct nk_sockaddr_in *addr = nkw_fp->addr;
+	struct nkw_frame_kernel_getsockname nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!sock)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (sock) {
-		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!nkw_in) {	/* not a live struct socket of this extension */
-			nooks_refused(nkw_dom, sock, &nooks_type_socket);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		sock = nkw_in;
-	}
-	if (!addr)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (addr && nooks_check_buffer(nkw_dom, addr, (size_t)(1) * sizeof(*addr), 1))
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* outside the extension's memory, or too large */
-	nkw_fr.sock = sock;
-	nkw_fr.addr = addr;
-	nkw_thunk_kernel_getsockname(&nkw_fr);
-	if (sock)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)sock, &nooks_type_socket);
+	nkw_fr.sock = nooks_in_arg(nkw_dom, nkw_fr.sock, &nooks_type_socket);
+	if (!nkw_fr.sock)
+		goto fail;	/* NULL, or not a live struct socket of this extension */
+	if (!nkw_fr.addr || nooks_check_buffer(nkw_dom, nkw_fr.addr, (size_t)(1) * sizeof(*nkw_fr.addr), 1))
+		goto fail;	/* NULL, outside the extension's memory, or too large */
+
+	nkw_fr.nkw_ret = kernel_getsockname(nkw_fr.sock, nkw_fr.addr);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.sock, &nooks_type_socket);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_kernel_getsockname(struct socket *sock, struct nk_sockaddr_in *addr)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_kernel_getsockname nkw_fr;
+	struct nkw_frame_kernel_getsockname nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .addr = addr };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return kernel_getsockname(sock, addr);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.sock = sock;
-	nkw_fr.addr = addr;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_kernel_getsockname, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_getsockname, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- void sock_release(struct socket *sock) */
 
 struct nkw_frame_sock_release {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
 	struct socket *sock;
-	char nkw_unused;
 };
 
-static void nkw_thunk_sock_release(void *p)
-{
-	struct nkw_frame_sock_release *f = p;
-
-	sock_release(f->sock);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_sock_release(void *nkw_arg)
 {
-	struct nkw_frame_sock_release *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_sock_release nkw_fr;
-	struct socket *sock = nkw_fp->sock;
+	struct nkw_frame_sock_release nkw_fr = *(struct nkw_frame_sock_release *)nkw_arg;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!sock)
-		return; /* NULL where not nullable */
-	if (sock) {
-		void *nkw_in = nooks_in(nkw_dom, sock, &nooks_type_socket);
-		if (!nkw_in) {	/* not a live struct socket of this extension */
-			nooks_refused(nkw_dom, sock, &nooks_type_socket);
-			return;
-		}
-		sock = nkw_in;
-		if (nooks_forget(nkw_dom, sock, &nooks_type_socket))
-			return; /* released twice */
-	}
-	nkw_fr.sock = sock;
-	nkw_thunk_sock_release(&nkw_fr);
-	(void)nkw_dom;
+	nkw_fr.sock = nooks_in_arg(nkw_dom, nkw_fr.sock, &nooks_type_socket);
+	if (!nkw_fr.sock)
+		return;	/* NULL, or not a live struct socket of this extension */
+	if (nooks_forget(nkw_dom, nkw_fr.sock, &nooks_type_socket))
+		return;	/* released twice */
+
+	sock_release(nkw_fr.sock);
 }
 
 void nooks_kw_sock_release(struct socket *sock)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_sock_release nkw_fr;
+	struct nkw_frame_sock_release nkw_fr = { .nkw_dom = nooks_self(), .sock = sock };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		sock_release(sock);
-		return;
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.sock = sock;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_sock_release, &nkw_fr);
+	else
+		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_sock_release, &nkw_fr);
 }
 
 const struct nooks_kw_table_net nooks_kw_table_net = {

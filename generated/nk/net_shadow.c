@@ -15,17 +15,10 @@ static void nkt_sync_in_nk_sockaddr_in(void *shadow, const void *obj)
 
 	s->addr = o->addr;
 	s->port = o->port;
-	(void)s;
-	(void)o;
 }
 
-static int nkt_sync_out_nk_sockaddr_in(void *obj, const void *shadow)
+static int nkt_sync_out_nk_sockaddr_in(void *obj __attribute__((unused)), const void *shadow __attribute__((unused)))
 {
-	struct nk_sockaddr_in *o = obj;
-	const struct nk_sockaddr_in *s = shadow;
-
-	(void)s;
-	(void)o;
 	return 0;
 }
 
@@ -47,8 +40,6 @@ static void nkt_sync_in_socket(void *shadow, const void *obj)
 	s->state = o->state;
 	s->flags = o->flags;
 	s->sk_user_data = o->sk_user_data;
-	(void)s;
-	(void)o;
 }
 
 static int nkt_sync_out_socket(void *obj, const void *shadow)
@@ -58,8 +49,6 @@ static int nkt_sync_out_socket(void *obj, const void *shadow)
 
 	if (memcmp(&o->sk_user_data, &s->sk_user_data, sizeof(o->sk_user_data)))
 		memcpy(&o->sk_user_data, &s->sk_user_data, sizeof(o->sk_user_data));
-	(void)s;
-	(void)o;
 	return 0;
 }
 

@@ -10,249 +10,163 @@
 /* ---- struct delayed_work *alloc_delayed_work(void) */
 
 struct nkw_frame_alloc_delayed_work {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
 	struct delayed_work *nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_alloc_delayed_work(void *p)
-{
-	struct nkw_frame_alloc_delayed_work *f = p;
-
-	f->nkw_ret = alloc_delayed_work();
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_alloc_delayed_work(void *nkw_arg)
 {
 	struct nkw_frame_alloc_delayed_work *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_alloc_delayed_work nkw_fr;
+	struct nkw_frame_alloc_delayed_work nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	nkw_thunk_alloc_delayed_work(&nkw_fr);
+	nkw_fr.nkw_ret = alloc_delayed_work();
 	if (nkw_fr.nkw_ret) {
 		if (nooks_track(nkw_dom, nkw_fr.nkw_ret, &nooks_type_delayed_work)) {
 			free_delayed_work(nkw_fr.nkw_ret);
-			{ nkw_fp->nkw_ret = NULL; return; }
+			goto fail;
 		}
 		nkw_fr.nkw_ret = nooks_out(nkw_dom, nkw_fr.nkw_ret, &nooks_type_delayed_work);
 	}
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = NULL;
 }
 
 struct delayed_work *nooks_kw_alloc_delayed_work(void)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_alloc_delayed_work nkw_fr;
+	struct nkw_frame_alloc_delayed_work nkw_fr = { .nkw_dom = nooks_self() };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return alloc_delayed_work();
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_alloc_delayed_work, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_alloc_delayed_work, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- int schedule_delayed_work(struct delayed_work *work, unsigned long delay_ms) */
 
 struct nkw_frame_schedule_delayed_work {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	int nkw_ret;
 	struct delayed_work *work;
 	unsigned long delay_ms;
-	int nkw_ret;
-	char nkw_unused;
 };
-
-static void nkw_thunk_schedule_delayed_work(void *p)
-{
-	struct nkw_frame_schedule_delayed_work *f = p;
-
-	f->nkw_ret = schedule_delayed_work(f->work, f->delay_ms);
-	(void)f;
-}
 
 static void nkw_undo_schedule_delayed_work(void *obj)
 {
 	cancel_delayed_work_sync((struct delayed_work *)obj);
 }
 
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_schedule_delayed_work(void *nkw_arg)
 {
 	struct nkw_frame_schedule_delayed_work *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_schedule_delayed_work nkw_fr;
-	struct delayed_work *work = nkw_fp->work;
-	unsigned long delay_ms = nkw_fp->delay_ms;
+	struct nkw_frame_schedule_delayed_work nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 	struct nooks_binding *nkw_bind;
-	int nkw_again;
+	int nkw_fresh;
 
-	if (!work)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (work) {
-		void *nkw_in = nooks_in(nkw_dom, work, &nooks_type_delayed_work);
-		if (!nkw_in) {	/* not a live struct delayed_work of this extension */
-			nooks_refused(nkw_dom, work, &nooks_type_delayed_work);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		work = nkw_in;
-	}
+	nkw_fr.work = nooks_in_arg(nkw_dom, nkw_fr.work, &nooks_type_delayed_work);
+	if (!nkw_fr.work)
+		goto fail;	/* NULL, or not a live struct delayed_work of this extension */
 	/* the kernel calls the extension's table through wrappers */
-	if (!work->ops)
-		{ nkw_fp->nkw_ret = -EINVAL; return; }
-	/* registered again with the table the kernel already calls (its
-	 * binding, as the extension's shadow shows it): the same binding */
-	nkw_bind = (struct nooks_binding *)nooks_binding_of(work->ops);
-	if (nkw_bind && nkw_bind->domain != nkw_dom)
-		{ nkw_fp->nkw_ret = -EINVAL; return; }
-	nkw_again = nkw_bind != NULL;
-	(void)nkw_again;
+	nkw_bind = nooks_bind_registration(nkw_dom, nkw_fr.work->ops, &nooks_xw_work_ops, sizeof(struct work_ops), &nkw_fresh);
 	if (!nkw_bind)
-		nkw_bind = nooks_bind_ops(nkw_dom, work->ops, &nooks_xw_work_ops, sizeof(struct work_ops));
-	if (!nkw_bind)
-		{ nkw_fp->nkw_ret = -EINVAL; return; }
-	work->ops = nkw_bind->table;
-	nkw_fr.work = work;
-	nkw_fr.delay_ms = delay_ms;
-	nkw_thunk_schedule_delayed_work(&nkw_fr);
-	if (work)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)work, &nooks_type_delayed_work);
-	if (nkw_fr.nkw_ret != 0 && !nkw_again)	/* not registered: the extension's table again */
-		work->ops = nkw_bind->orig;
+		goto fail;
+	nkw_fr.work->ops = nkw_bind->table;
+
+	nkw_fr.nkw_ret = schedule_delayed_work(nkw_fr.work, nkw_fr.delay_ms);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.work, &nooks_type_delayed_work);
+	if (nkw_fr.nkw_ret != 0 && nkw_fresh)	/* not registered: the extension's table again */
+		nkw_fr.work->ops = nkw_bind->orig;
 	if (nkw_fr.nkw_ret == 0)
-		nooks_record_registration(nkw_dom, (void *)work, nkw_undo_schedule_delayed_work);
+		nooks_record_registration(nkw_dom, (void *)nkw_fr.work, nkw_undo_schedule_delayed_work);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_schedule_delayed_work(struct delayed_work *work, unsigned long delay_ms)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_schedule_delayed_work nkw_fr;
+	struct nkw_frame_schedule_delayed_work nkw_fr = { .nkw_dom = nooks_self(), .work = work, .delay_ms = delay_ms };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return schedule_delayed_work(work, delay_ms);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.work = work;
-	nkw_fr.delay_ms = delay_ms;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_schedule_delayed_work, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_schedule_delayed_work, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- int cancel_delayed_work_sync(struct delayed_work *work) */
 
 struct nkw_frame_cancel_delayed_work_sync {
-	struct nooks_domain *nkw_d;
-	struct delayed_work *work;
+	struct nooks_domain *nkw_dom;
 	int nkw_ret;
-	char nkw_unused;
+	struct delayed_work *work;
 };
 
-static void nkw_thunk_cancel_delayed_work_sync(void *p)
-{
-	struct nkw_frame_cancel_delayed_work_sync *f = p;
-
-	f->nkw_ret = cancel_delayed_work_sync(f->work);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_cancel_delayed_work_sync(void *nkw_arg)
 {
 	struct nkw_frame_cancel_delayed_work_sync *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_cancel_delayed_work_sync nkw_fr;
-	struct delayed_work *work = nkw_fp->work;
+	struct nkw_frame_cancel_delayed_work_sync nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!work)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (work) {
-		void *nkw_in = nooks_in(nkw_dom, work, &nooks_type_delayed_work);
-		if (!nkw_in) {	/* not a live struct delayed_work of this extension */
-			nooks_refused(nkw_dom, work, &nooks_type_delayed_work);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		work = nkw_in;
-	}
-	nooks_drop_registration(nkw_dom, (void *)work);
-	nkw_fr.work = work;
-	nkw_thunk_cancel_delayed_work_sync(&nkw_fr);
-	if (work)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)work, &nooks_type_delayed_work);
+	nkw_fr.work = nooks_in_arg(nkw_dom, nkw_fr.work, &nooks_type_delayed_work);
+	if (!nkw_fr.work)
+		goto fail;	/* NULL, or not a live struct delayed_work of this extension */
+	nooks_drop_registration(nkw_dom, (void *)nkw_fr.work);
+
+	nkw_fr.nkw_ret = cancel_delayed_work_sync(nkw_fr.work);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.work, &nooks_type_delayed_work);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_cancel_delayed_work_sync(struct delayed_work *work)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_cancel_delayed_work_sync nkw_fr;
+	struct nkw_frame_cancel_delayed_work_sync nkw_fr = { .nkw_dom = nooks_self(), .work = work };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return cancel_delayed_work_sync(work);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.work = work;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_cancel_delayed_work_sync, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_cancel_delayed_work_sync, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- void free_delayed_work(struct delayed_work *work) */
 
 struct nkw_frame_free_delayed_work {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
 	struct delayed_work *work;
-	char nkw_unused;
 };
 
-static void nkw_thunk_free_delayed_work(void *p)
-{
-	struct nkw_frame_free_delayed_work *f = p;
-
-	free_delayed_work(f->work);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_free_delayed_work(void *nkw_arg)
 {
-	struct nkw_frame_free_delayed_work *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_free_delayed_work nkw_fr;
-	struct delayed_work *work = nkw_fp->work;
+	struct nkw_frame_free_delayed_work nkw_fr = *(struct nkw_frame_free_delayed_work *)nkw_arg;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!work)
-		return; /* NULL where not nullable */
-	if (work) {
-		void *nkw_in = nooks_in(nkw_dom, work, &nooks_type_delayed_work);
-		if (!nkw_in) {	/* not a live struct delayed_work of this extension */
-			nooks_refused(nkw_dom, work, &nooks_type_delayed_work);
-			return;
-		}
-		work = nkw_in;
-		if (nooks_forget(nkw_dom, work, &nooks_type_delayed_work))
-			return; /* released twice */
-	}
-	nkw_fr.work = work;
-	nkw_thunk_free_delayed_work(&nkw_fr);
-	(void)nkw_dom;
+	nkw_fr.work = nooks_in_arg(nkw_dom, nkw_fr.work, &nooks_type_delayed_work);
+	if (!nkw_fr.work)
+		return;	/* NULL, or not a live struct delayed_work of this extension */
+	if (nooks_forget(nkw_dom, nkw_fr.work, &nooks_type_delayed_work))
+		return;	/* released twice */
+
+	free_delayed_work(nkw_fr.work);
 }
 
 void nooks_kw_free_delayed_work(struct delayed_work *work)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_free_delayed_work nkw_fr;
+	struct nkw_frame_free_delayed_work nkw_fr = { .nkw_dom = nooks_self(), .work = work };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		free_delayed_work(work);
-		return;
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.work = work;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_free_delayed_work, &nkw_fr);
+	else
+		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_free_delayed_work, &nkw_fr);
 }
 
 const struct nooks_kw_table_workqueue nooks_kw_table_workqueue = {

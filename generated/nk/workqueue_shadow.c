@@ -16,8 +16,6 @@ static void nkt_sync_in_delayed_work(void *shadow, const void *obj)
 	s->ops = o->ops;
 	s->data = o->data;
 	s->runs = o->runs;
-	(void)s;
-	(void)o;
 }
 
 static int nkt_sync_out_delayed_work(void *obj, const void *shadow)
@@ -29,8 +27,6 @@ static int nkt_sync_out_delayed_work(void *obj, const void *shadow)
 		memcpy(&o->ops, &s->ops, sizeof(o->ops));
 	if (memcmp(&o->data, &s->data, sizeof(o->data)))
 		memcpy(&o->data, &s->data, sizeof(o->data));
-	(void)s;
-	(void)o;
 	return 0;
 }
 

@@ -9,7 +9,7 @@
 /* ---- work_ops.func */
 
 struct nkx_frame_work_ops_func {
-	void (*fn)(struct delayed_work *work);
+	void (*nkx_fn)(struct delayed_work *work);
 	struct delayed_work *work;
 };
 
@@ -17,32 +17,27 @@ static void nkx_thunk_work_ops_func(void *p)
 {
 	struct nkx_frame_work_ops_func *f = p;
 
-	f->fn(f->work);
+	f->nkx_fn(f->work);
 }
 
 static void nooks_xw_work_ops_func(struct delayed_work *work)
 {
 	const struct nooks_binding *nkx_b = work ? nooks_binding_of(work->ops) : NULL;
-	struct nkx_frame_work_ops_func nkx_fr;
-	int nkx_ok = 1;
+	struct nkx_frame_work_ops_func nkx_fr = { .work = work };
+	int nkx_ok;
 
 	if (!nkx_b)
 		return;
-	nkx_fr.fn = ((const struct work_ops *)nkx_b->orig)->func;
-	if (!nkx_fr.fn)
+	nkx_fr.nkx_fn = ((const struct work_ops *)nkx_b->orig)->func;
+	if (!nkx_fr.nkx_fn)
 		return;
-	nkx_fr.work = work ? nooks_out(nkx_b->domain, (void *)work, &nooks_type_delayed_work) : NULL;
-	if (work && !nkx_fr.work)
+	nkx_fr.work = nooks_out(nkx_b->domain, (void *)work, &nooks_type_delayed_work);
+	if (!nkx_fr.work)
 		return;
-	if (nooks_xpc_ext(nkx_b->domain, nkx_thunk_work_ops_func, &nkx_fr, 1000))
-		nkx_ok = 0;	/* down, faulted or timed out */
-	if (work) {
-		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.work, &nooks_type_delayed_work))
-			nkx_ok = 0;	/* invalid writes: not copied back */
-		nooks_end_borrow(nkx_b->domain, (void *)work, &nooks_type_delayed_work);
-	}
-	if (!nkx_ok)
-		return;
+	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_work_ops_func, &nkx_fr, 1000);	/* 0: down, faulted or timed out */
+	if (nkx_ok)	/* copied back if valid */
+		nooks_in(nkx_b->domain, nkx_fr.work, &nooks_type_delayed_work);
+	nooks_end_borrow(nkx_b->domain, (void *)work, &nooks_type_delayed_work);
 }
 
 const struct work_ops nooks_xw_work_ops = {

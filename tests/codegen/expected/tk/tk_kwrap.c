@@ -10,1082 +10,687 @@
 /* ---- struct tk_dev *tk_dev_alloc(int priv_size) */
 
 struct nkw_frame_tk_dev_alloc {
-	struct nooks_domain *nkw_d;
-	int priv_size;
+	struct nooks_domain *nkw_dom;
 	struct tk_dev *nkw_ret;
-	char nkw_unused;
+	int priv_size;
 };
 
-static void nkw_thunk_tk_dev_alloc(void *p)
-{
-	struct nkw_frame_tk_dev_alloc *f = p;
-
-	f->nkw_ret = tk_dev_alloc(f->priv_size);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_tk_dev_alloc(void *nkw_arg)
 {
 	struct nkw_frame_tk_dev_alloc *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_tk_dev_alloc nkw_fr;
-	int priv_size = nkw_fp->priv_size;
+	struct nkw_frame_tk_dev_alloc nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	nkw_fr.priv_size = priv_size;
-	nkw_thunk_tk_dev_alloc(&nkw_fr);
+	nkw_fr.nkw_ret = tk_dev_alloc(nkw_fr.priv_size);
 	if (nkw_fr.nkw_ret) {
 		if (nooks_track(nkw_dom, nkw_fr.nkw_ret, &nooks_type_tk_dev)) {
 			tk_dev_free(nkw_fr.nkw_ret);
-			{ nkw_fp->nkw_ret = NULL; return; }
+			goto fail;
 		}
 		nkw_fr.nkw_ret = nooks_out(nkw_dom, nkw_fr.nkw_ret, &nooks_type_tk_dev);
 	}
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = NULL;
 }
 
 struct tk_dev *nooks_kw_tk_dev_alloc(int priv_size)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_tk_dev_alloc nkw_fr;
+	struct nkw_frame_tk_dev_alloc nkw_fr = { .nkw_dom = nooks_self(), .priv_size = priv_size };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return tk_dev_alloc(priv_size);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.priv_size = priv_size;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_dev_alloc, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_dev_alloc, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- void tk_dev_free(struct tk_dev *dev) */
 
 struct nkw_frame_tk_dev_free {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
 	struct tk_dev *dev;
-	char nkw_unused;
 };
 
-static void nkw_thunk_tk_dev_free(void *p)
-{
-	struct nkw_frame_tk_dev_free *f = p;
-
-	tk_dev_free(f->dev);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_tk_dev_free(void *nkw_arg)
 {
-	struct nkw_frame_tk_dev_free *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_tk_dev_free nkw_fr;
-	struct tk_dev *dev = nkw_fp->dev;
+	struct nkw_frame_tk_dev_free nkw_fr = *(struct nkw_frame_tk_dev_free *)nkw_arg;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!dev)
-		return; /* NULL where not nullable */
-	if (dev) {
-		void *nkw_in = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
-		if (!nkw_in) {	/* not a live struct tk_dev of this extension */
-			nooks_refused(nkw_dom, dev, &nooks_type_tk_dev);
-			return;
-		}
-		dev = nkw_in;
-		if (nooks_forget(nkw_dom, dev, &nooks_type_tk_dev))
-			return; /* released twice */
-	}
-	nkw_fr.dev = dev;
-	nkw_thunk_tk_dev_free(&nkw_fr);
-	(void)nkw_dom;
+	nkw_fr.dev = nooks_in_arg(nkw_dom, nkw_fr.dev, &nooks_type_tk_dev);
+	if (!nkw_fr.dev)
+		return;	/* NULL, or not a live struct tk_dev of this extension */
+	if (nooks_forget(nkw_dom, nkw_fr.dev, &nooks_type_tk_dev))
+		return;	/* released twice */
+
+	tk_dev_free(nkw_fr.dev);
 }
 
 void nooks_kw_tk_dev_free(struct tk_dev *dev)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_tk_dev_free nkw_fr;
+	struct nkw_frame_tk_dev_free nkw_fr = { .nkw_dom = nooks_self(), .dev = dev };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		tk_dev_free(dev);
-		return;
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.dev = dev;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_dev_free, &nkw_fr);
+	else
+		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_dev_free, &nkw_fr);
 }
 
 /* ---- int tk_dev_put(struct tk_dev *dev) */
 
 struct nkw_frame_tk_dev_put {
-	struct nooks_domain *nkw_d;
-	struct tk_dev *dev;
+	struct nooks_domain *nkw_dom;
 	int nkw_ret;
-	char nkw_unused;
+	struct tk_dev *dev;
 };
 
-static void nkw_thunk_tk_dev_put(void *p)
-{
-	struct nkw_frame_tk_dev_put *f = p;
-
-	f->nkw_ret = tk_dev_put(f->dev);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_tk_dev_put(void *nkw_arg)
 {
 	struct nkw_frame_tk_dev_put *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_tk_dev_put nkw_fr;
-	struct tk_dev *dev = nkw_fp->dev;
+	struct nkw_frame_tk_dev_put nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!dev)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (dev) {
-		void *nkw_in = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
-		if (!nkw_in) {	/* not a live struct tk_dev of this extension */
-			nooks_refused(nkw_dom, dev, &nooks_type_tk_dev);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		dev = nkw_in;
-		if (nooks_forget(nkw_dom, dev, &nooks_type_tk_dev))
-			{ nkw_fp->nkw_ret = -EINVAL; return; } /* released twice */
-	}
-	nkw_fr.dev = dev;
-	nkw_thunk_tk_dev_put(&nkw_fr);
+	nkw_fr.dev = nooks_in_arg(nkw_dom, nkw_fr.dev, &nooks_type_tk_dev);
+	if (!nkw_fr.dev)
+		goto fail;	/* NULL, or not a live struct tk_dev of this extension */
+	if (nooks_forget(nkw_dom, nkw_fr.dev, &nooks_type_tk_dev))
+		goto fail;	/* released twice */
+
+	nkw_fr.nkw_ret = tk_dev_put(nkw_fr.dev);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_tk_dev_put(struct tk_dev *dev)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_tk_dev_put nkw_fr;
+	struct nkw_frame_tk_dev_put nkw_fr = { .nkw_dom = nooks_self(), .dev = dev };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return tk_dev_put(dev);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.dev = dev;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_dev_put, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_dev_put, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- int tk_register(struct tk_dev *dev) */
 
 struct nkw_frame_tk_register {
-	struct nooks_domain *nkw_d;
-	struct tk_dev *dev;
+	struct nooks_domain *nkw_dom;
 	int nkw_ret;
-	char nkw_unused;
+	struct tk_dev *dev;
 };
-
-static void nkw_thunk_tk_register(void *p)
-{
-	struct nkw_frame_tk_register *f = p;
-
-	f->nkw_ret = tk_register(f->dev);
-	(void)f;
-}
 
 static void nkw_undo_tk_register(void *obj)
 {
 	tk_unregister((struct tk_dev *)obj);
 }
 
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_tk_register(void *nkw_arg)
 {
 	struct nkw_frame_tk_register *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_tk_register nkw_fr;
-	struct tk_dev *dev = nkw_fp->dev;
+	struct nkw_frame_tk_register nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 	struct nooks_binding *nkw_bind;
-	int nkw_again;
+	int nkw_fresh;
 
-	if (!dev)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (dev) {
-		void *nkw_in = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
-		if (!nkw_in) {	/* not a live struct tk_dev of this extension */
-			nooks_refused(nkw_dom, dev, &nooks_type_tk_dev);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		dev = nkw_in;
-	}
+	nkw_fr.dev = nooks_in_arg(nkw_dom, nkw_fr.dev, &nooks_type_tk_dev);
+	if (!nkw_fr.dev)
+		goto fail;	/* NULL, or not a live struct tk_dev of this extension */
 	/* the kernel calls the extension's table through wrappers */
-	if (!dev->ops)
-		{ nkw_fp->nkw_ret = -EINVAL; return; }
-	/* registered again with the table the kernel already calls (its
-	 * binding, as the extension's shadow shows it): the same binding */
-	nkw_bind = (struct nooks_binding *)nooks_binding_of(dev->ops);
-	if (nkw_bind && nkw_bind->domain != nkw_dom)
-		{ nkw_fp->nkw_ret = -EINVAL; return; }
-	nkw_again = nkw_bind != NULL;
-	(void)nkw_again;
+	nkw_bind = nooks_bind_registration(nkw_dom, nkw_fr.dev->ops, &nooks_xw_tk_ops, sizeof(struct tk_ops), &nkw_fresh);
 	if (!nkw_bind)
-		nkw_bind = nooks_bind_ops(nkw_dom, dev->ops, &nooks_xw_tk_ops, sizeof(struct tk_ops));
-	if (!nkw_bind)
-		{ nkw_fp->nkw_ret = -EINVAL; return; }
-	dev->ops = nkw_bind->table;
-	nkw_fr.dev = dev;
-	nkw_thunk_tk_register(&nkw_fr);
-	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)dev, &nooks_type_tk_dev);
-	if (nkw_fr.nkw_ret != 0 && !nkw_again)	/* not registered: the extension's table again */
-		dev->ops = nkw_bind->orig;
+		goto fail;
+	nkw_fr.dev->ops = nkw_bind->table;
+
+	nkw_fr.nkw_ret = tk_register(nkw_fr.dev);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.dev, &nooks_type_tk_dev);
+	if (nkw_fr.nkw_ret != 0 && nkw_fresh)	/* not registered: the extension's table again */
+		nkw_fr.dev->ops = nkw_bind->orig;
 	if (nkw_fr.nkw_ret == 0)
-		nooks_record_registration(nkw_dom, (void *)dev, nkw_undo_tk_register);
+		nooks_record_registration(nkw_dom, (void *)nkw_fr.dev, nkw_undo_tk_register);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_tk_register(struct tk_dev *dev)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_tk_register nkw_fr;
+	struct nkw_frame_tk_register nkw_fr = { .nkw_dom = nooks_self(), .dev = dev };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return tk_register(dev);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.dev = dev;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_register, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_register, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- void tk_unregister(struct tk_dev *dev) */
 
 struct nkw_frame_tk_unregister {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
 	struct tk_dev *dev;
-	char nkw_unused;
 };
 
-static void nkw_thunk_tk_unregister(void *p)
-{
-	struct nkw_frame_tk_unregister *f = p;
-
-	tk_unregister(f->dev);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_tk_unregister(void *nkw_arg)
 {
-	struct nkw_frame_tk_unregister *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_tk_unregister nkw_fr;
-	struct tk_dev *dev = nkw_fp->dev;
+	struct nkw_frame_tk_unregister nkw_fr = *(struct nkw_frame_tk_unregister *)nkw_arg;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!dev)
-		return; /* NULL where not nullable */
-	if (dev) {
-		void *nkw_in = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
-		if (!nkw_in) {	/* not a live struct tk_dev of this extension */
-			nooks_refused(nkw_dom, dev, &nooks_type_tk_dev);
-			return;
-		}
-		dev = nkw_in;
-	}
-	nooks_drop_registration(nkw_dom, (void *)dev);
-	nkw_fr.dev = dev;
-	nkw_thunk_tk_unregister(&nkw_fr);
-	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)dev, &nooks_type_tk_dev);
-	(void)nkw_dom;
+	nkw_fr.dev = nooks_in_arg(nkw_dom, nkw_fr.dev, &nooks_type_tk_dev);
+	if (!nkw_fr.dev)
+		return;	/* NULL, or not a live struct tk_dev of this extension */
+	nooks_drop_registration(nkw_dom, (void *)nkw_fr.dev);
+
+	tk_unregister(nkw_fr.dev);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.dev, &nooks_type_tk_dev);
 }
 
 void nooks_kw_tk_unregister(struct tk_dev *dev)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_tk_unregister nkw_fr;
+	struct nkw_frame_tk_unregister nkw_fr = { .nkw_dom = nooks_self(), .dev = dev };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		tk_unregister(dev);
-		return;
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.dev = dev;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_unregister, &nkw_fr);
+	else
+		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_unregister, &nkw_fr);
 }
 
 /* ---- int tk_read(struct tk_dev *dev, void *buf, unsigned int len) */
 
 struct nkw_frame_tk_read {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	int nkw_ret;
 	struct tk_dev *dev;
 	void *buf;
 	unsigned int len;
-	int nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_tk_read(void *p)
-{
-	struct nkw_frame_tk_read *f = p;
-
-	f->nkw_ret = tk_read(f->dev, f->buf, f->len);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_tk_read(void *nkw_arg)
 {
 	struct nkw_frame_tk_read *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_tk_read nkw_fr;
-	struct tk_dev *dev = nkw_fp->dev;
-	void *buf = nkw_fp->buf;
-	unsigned int len = nkw_fp->len;
+	struct nkw_frame_tk_read nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!dev)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (dev) {
-		void *nkw_in = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
-		if (!nkw_in) {	/* not a live struct tk_dev of this extension */
-			nooks_refused(nkw_dom, dev, &nooks_type_tk_dev);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		dev = nkw_in;
-	}
-	if (!buf)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (buf && nooks_check_buffer(nkw_dom, buf, (size_t)(len), 1))
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* outside the extension's memory, or too large */
-	nkw_fr.dev = dev;
-	nkw_fr.buf = buf;
-	nkw_fr.len = len;
-	nkw_thunk_tk_read(&nkw_fr);
-	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)dev, &nooks_type_tk_dev);
+	nkw_fr.dev = nooks_in_arg(nkw_dom, nkw_fr.dev, &nooks_type_tk_dev);
+	if (!nkw_fr.dev)
+		goto fail;	/* NULL, or not a live struct tk_dev of this extension */
+	if (!nkw_fr.buf || nooks_check_buffer(nkw_dom, nkw_fr.buf, (size_t)(nkw_fr.len), 1))
+		goto fail;	/* NULL, outside the extension's memory, or too large */
+
+	nkw_fr.nkw_ret = tk_read(nkw_fr.dev, nkw_fr.buf, nkw_fr.len);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.dev, &nooks_type_tk_dev);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_tk_read(struct tk_dev *dev, void *buf, unsigned int len)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_tk_read nkw_fr;
+	struct nkw_frame_tk_read nkw_fr = { .nkw_dom = nooks_self(), .dev = dev, .buf = buf, .len = len };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return tk_read(dev, buf, len);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.dev = dev;
-	nkw_fr.buf = buf;
-	nkw_fr.len = len;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_read, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_read, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- int tk_write_words(struct tk_dev *dev, const int *words, int n) */
 
 struct nkw_frame_tk_write_words {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	int nkw_ret;
 	struct tk_dev *dev;
 	const int *words;
 	int n;
-	int nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_tk_write_words(void *p)
-{
-	struct nkw_frame_tk_write_words *f = p;
-
-	f->nkw_ret = tk_write_words(f->dev, f->words, f->n);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_tk_write_words(void *nkw_arg)
 {
 	struct nkw_frame_tk_write_words *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_tk_write_words nkw_fr;
-	struct tk_dev *dev = nkw_fp->dev;
-	const int *words = nkw_fp->words;
-	int n = nkw_fp->n;
+	struct nkw_frame_tk_write_words nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!dev)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (dev) {
-		void *nkw_in = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
-		if (!nkw_in) {	/* not a live struct tk_dev of this extension */
-			nooks_refused(nkw_dom, dev, &nooks_type_tk_dev);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		dev = nkw_in;
-	}
-	if (!words)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (words && nooks_check_buffer(nkw_dom, words, (size_t)(n) * sizeof(*words), 0))
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* outside the extension's memory, or too large */
-	nkw_fr.dev = dev;
-	nkw_fr.words = words;
-	nkw_fr.n = n;
-	nkw_thunk_tk_write_words(&nkw_fr);
-	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)dev, &nooks_type_tk_dev);
+	nkw_fr.dev = nooks_in_arg(nkw_dom, nkw_fr.dev, &nooks_type_tk_dev);
+	if (!nkw_fr.dev)
+		goto fail;	/* NULL, or not a live struct tk_dev of this extension */
+	if (!nkw_fr.words || nooks_check_buffer(nkw_dom, nkw_fr.words, (size_t)(nkw_fr.n) * sizeof(*nkw_fr.words), 0))
+		goto fail;	/* NULL, outside the extension's memory, or too large */
+
+	nkw_fr.nkw_ret = tk_write_words(nkw_fr.dev, nkw_fr.words, nkw_fr.n);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.dev, &nooks_type_tk_dev);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_tk_write_words(struct tk_dev *dev, const int *words, int n)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_tk_write_words nkw_fr;
+	struct nkw_frame_tk_write_words nkw_fr = { .nkw_dom = nooks_self(), .dev = dev, .words = words, .n = n };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return tk_write_words(dev, words, n);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.dev = dev;
-	nkw_fr.words = words;
-	nkw_fr.n = n;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_write_words, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_write_words, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- int tk_reverse_words(int *words, int n) */
 
 struct nkw_frame_tk_reverse_words {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	int nkw_ret;
 	int *words;
 	int n;
-	int nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_tk_reverse_words(void *p)
-{
-	struct nkw_frame_tk_reverse_words *f = p;
-
-	f->nkw_ret = tk_reverse_words(f->words, f->n);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_tk_reverse_words(void *nkw_arg)
 {
 	struct nkw_frame_tk_reverse_words *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_tk_reverse_words nkw_fr;
-	int *words = nkw_fp->words;
-	int n = nkw_fp->n;
+	struct nkw_frame_tk_reverse_words nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!words)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (words && nooks_check_buffer(nkw_dom, words, (size_t)(n) * sizeof(*words), 1))
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* outside the extension's memory, or too large */
-	nkw_fr.words = words;
-	nkw_fr.n = n;
-	nkw_thunk_tk_reverse_words(&nkw_fr);
+	if (!nkw_fr.words || nooks_check_buffer(nkw_dom, nkw_fr.words, (size_t)(nkw_fr.n) * sizeof(*nkw_fr.words), 1))
+		goto fail;	/* NULL, outside the extension's memory, or too large */
+
+	nkw_fr.nkw_ret = tk_reverse_words(nkw_fr.words, nkw_fr.n);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_tk_reverse_words(int *words, int n)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_tk_reverse_words nkw_fr;
+	struct nkw_frame_tk_reverse_words nkw_fr = { .nkw_dom = nooks_self(), .words = words, .n = n };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return tk_reverse_words(words, n);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.words = words;
-	nkw_fr.n = n;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_reverse_words, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_reverse_words, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- int tk_set_name(struct tk_dev *dev, const char *name) */
 
 struct nkw_frame_tk_set_name {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	int nkw_ret;
 	struct tk_dev *dev;
 	const char *name;
-	int nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_tk_set_name(void *p)
-{
-	struct nkw_frame_tk_set_name *f = p;
-
-	f->nkw_ret = tk_set_name(f->dev, f->name);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_tk_set_name(void *nkw_arg)
 {
 	struct nkw_frame_tk_set_name *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_tk_set_name nkw_fr;
-	struct tk_dev *dev = nkw_fp->dev;
-	const char *name = nkw_fp->name;
+	struct nkw_frame_tk_set_name nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!dev)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (dev) {
-		void *nkw_in = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
-		if (!nkw_in) {	/* not a live struct tk_dev of this extension */
-			nooks_refused(nkw_dom, dev, &nooks_type_tk_dev);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		dev = nkw_in;
-	}
-	if (!name)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (name && nooks_check_string(nkw_dom, name, (size_t)(16)))
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* unterminated, unreadable or too long */
-	nkw_fr.dev = dev;
-	nkw_fr.name = name;
-	nkw_thunk_tk_set_name(&nkw_fr);
-	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)dev, &nooks_type_tk_dev);
+	nkw_fr.dev = nooks_in_arg(nkw_dom, nkw_fr.dev, &nooks_type_tk_dev);
+	if (!nkw_fr.dev)
+		goto fail;	/* NULL, or not a live struct tk_dev of this extension */
+	if (!nkw_fr.name || nooks_check_string(nkw_dom, nkw_fr.name, (size_t)(16)))
+		goto fail;	/* NULL, unterminated, unreadable or too long */
+
+	nkw_fr.nkw_ret = tk_set_name(nkw_fr.dev, nkw_fr.name);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.dev, &nooks_type_tk_dev);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_tk_set_name(struct tk_dev *dev, const char *name)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_tk_set_name nkw_fr;
+	struct nkw_frame_tk_set_name nkw_fr = { .nkw_dom = nooks_self(), .dev = dev, .name = name };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return tk_set_name(dev, name);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.dev = dev;
-	nkw_fr.name = name;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_set_name, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_set_name, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- int tk_maybe(struct tk_dev *dev) */
 
 struct nkw_frame_tk_maybe {
-	struct nooks_domain *nkw_d;
-	struct tk_dev *dev;
+	struct nooks_domain *nkw_dom;
 	int nkw_ret;
-	char nkw_unused;
+	struct tk_dev *dev;
 };
 
-static void nkw_thunk_tk_maybe(void *p)
-{
-	struct nkw_frame_tk_maybe *f = p;
-
-	f->nkw_ret = tk_maybe(f->dev);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_tk_maybe(void *nkw_arg)
 {
 	struct nkw_frame_tk_maybe *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_tk_maybe nkw_fr;
-	struct tk_dev *dev = nkw_fp->dev;
+	struct nkw_frame_tk_maybe nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (dev) {
-		void *nkw_in = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
-		if (!nkw_in) {	/* not a live struct tk_dev of this extension */
-			nooks_refused(nkw_dom, dev, &nooks_type_tk_dev);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		dev = nkw_in;
+	if (nkw_fr.dev) {
+		nkw_fr.dev = nooks_in_arg(nkw_dom, nkw_fr.dev, &nooks_type_tk_dev);
+		if (!nkw_fr.dev)
+			goto fail;	/* not a live struct tk_dev of this extension */
 	}
-	nkw_fr.dev = dev;
-	nkw_thunk_tk_maybe(&nkw_fr);
-	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)dev, &nooks_type_tk_dev);
+
+	nkw_fr.nkw_ret = tk_maybe(nkw_fr.dev);
+	if (nkw_fr.dev)
+		nooks_refresh(nkw_dom, (void *)nkw_fr.dev, &nooks_type_tk_dev);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_tk_maybe(struct tk_dev *dev)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_tk_maybe nkw_fr;
+	struct nkw_frame_tk_maybe nkw_fr = { .nkw_dom = nooks_self(), .dev = dev };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return tk_maybe(dev);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.dev = dev;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_maybe, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_maybe, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- int tk_get_mtu(const struct tk_dev *dev) */
 
 struct nkw_frame_tk_get_mtu {
-	struct nooks_domain *nkw_d;
-	const struct tk_dev *dev;
+	struct nooks_domain *nkw_dom;
 	int nkw_ret;
-	char nkw_unused;
+	const struct tk_dev *dev;
 };
 
-static void nkw_thunk_tk_get_mtu(void *p)
-{
-	struct nkw_frame_tk_get_mtu *f = p;
-
-	f->nkw_ret = tk_get_mtu(f->dev);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_tk_get_mtu(void *nkw_arg)
 {
 	struct nkw_frame_tk_get_mtu *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_tk_get_mtu nkw_fr;
-	const struct tk_dev *dev = nkw_fp->dev;
+	struct nkw_frame_tk_get_mtu nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!dev)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (dev) {
-		void *nkw_in = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
-		if (!nkw_in) {	/* not a live struct tk_dev of this extension */
-			nooks_refused(nkw_dom, dev, &nooks_type_tk_dev);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		dev = nkw_in;
-	}
-	nkw_fr.dev = dev;
-	nkw_thunk_tk_get_mtu(&nkw_fr);
-	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)dev, &nooks_type_tk_dev);
+	nkw_fr.dev = nooks_in_arg(nkw_dom, nkw_fr.dev, &nooks_type_tk_dev);
+	if (!nkw_fr.dev)
+		goto fail;	/* NULL, or not a live struct tk_dev of this extension */
+
+	nkw_fr.nkw_ret = tk_get_mtu(nkw_fr.dev);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.dev, &nooks_type_tk_dev);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_tk_get_mtu(const struct tk_dev *dev)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_tk_get_mtu nkw_fr;
+	struct nkw_frame_tk_get_mtu nkw_fr = { .nkw_dom = nooks_self(), .dev = dev };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return tk_get_mtu(dev);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.dev = dev;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_get_mtu, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_get_mtu, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- int tk_set_cookie(struct tk_dev *dev, void *cookie) */
 
 struct nkw_frame_tk_set_cookie {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	int nkw_ret;
 	struct tk_dev *dev;
 	void *cookie;
-	int nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_tk_set_cookie(void *p)
-{
-	struct nkw_frame_tk_set_cookie *f = p;
-
-	f->nkw_ret = tk_set_cookie(f->dev, f->cookie);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_tk_set_cookie(void *nkw_arg)
 {
 	struct nkw_frame_tk_set_cookie *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_tk_set_cookie nkw_fr;
-	struct tk_dev *dev = nkw_fp->dev;
-	void *cookie = nkw_fp->cookie;
+	struct nkw_frame_tk_set_cookie nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!dev)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (dev) {
-		void *nkw_in = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
-		if (!nkw_in) {	/* not a live struct tk_dev of this extension */
-			nooks_refused(nkw_dom, dev, &nooks_type_tk_dev);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		dev = nkw_in;
-	}
-	if (!cookie)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	nkw_fr.dev = dev;
-	nkw_fr.cookie = cookie;
-	nkw_thunk_tk_set_cookie(&nkw_fr);
-	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)dev, &nooks_type_tk_dev);
+	nkw_fr.dev = nooks_in_arg(nkw_dom, nkw_fr.dev, &nooks_type_tk_dev);
+	if (!nkw_fr.dev)
+		goto fail;	/* NULL, or not a live struct tk_dev of this extension */
+	if (!nkw_fr.cookie)
+		goto fail;	/* NULL where not nullable */
+
+	nkw_fr.nkw_ret = tk_set_cookie(nkw_fr.dev, nkw_fr.cookie);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.dev, &nooks_type_tk_dev);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_tk_set_cookie(struct tk_dev *dev, void *cookie)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_tk_set_cookie nkw_fr;
+	struct nkw_frame_tk_set_cookie nkw_fr = { .nkw_dom = nooks_self(), .dev = dev, .cookie = cookie };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return tk_set_cookie(dev, cookie);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.dev = dev;
-	nkw_fr.cookie = cookie;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_set_cookie, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_set_cookie, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- int tk_pkt_alloc(struct tk_pkt **pkt, unsigned int len) */
 
 struct nkw_frame_tk_pkt_alloc {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	int nkw_ret;
 	struct tk_pkt **pkt;
 	unsigned int len;
-	int nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_tk_pkt_alloc(void *p)
-{
-	struct nkw_frame_tk_pkt_alloc *f = p;
-
-	f->nkw_ret = tk_pkt_alloc(f->pkt, f->len);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_tk_pkt_alloc(void *nkw_arg)
 {
 	struct nkw_frame_tk_pkt_alloc *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_tk_pkt_alloc nkw_fr;
-	struct tk_pkt **pkt = nkw_fp->pkt;
-	unsigned int len = nkw_fp->len;
+	struct nkw_frame_tk_pkt_alloc nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!pkt || nooks_check_buffer(nkw_dom, pkt, sizeof(*pkt), 1))
-		{ nkw_fp->nkw_ret = -EINVAL; return; }
-	nkw_fr.pkt = pkt;
-	nkw_fr.len = len;
-	nkw_thunk_tk_pkt_alloc(&nkw_fr);
+	if (!nkw_fr.pkt || nooks_check_buffer(nkw_dom, nkw_fr.pkt, sizeof(*nkw_fr.pkt), 1))
+		goto fail;	/* nowhere to put the result */
+
+	nkw_fr.nkw_ret = tk_pkt_alloc(nkw_fr.pkt, nkw_fr.len);
 	if (*nkw_fr.pkt) {
 		if (nooks_track(nkw_dom, *nkw_fr.pkt, &nooks_type_tk_pkt)) {
 			tk_pkt_free(*nkw_fr.pkt);
 			*nkw_fr.pkt = NULL;
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
+			goto fail;
 		}
 		*nkw_fr.pkt = nooks_out(nkw_dom, *nkw_fr.pkt, &nooks_type_tk_pkt);
 	}
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_tk_pkt_alloc(struct tk_pkt **pkt, unsigned int len)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_tk_pkt_alloc nkw_fr;
+	struct nkw_frame_tk_pkt_alloc nkw_fr = { .nkw_dom = nooks_self(), .pkt = pkt, .len = len };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return tk_pkt_alloc(pkt, len);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.pkt = pkt;
-	nkw_fr.len = len;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_pkt_alloc, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_pkt_alloc, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- void tk_pkt_free(struct tk_pkt *pkt) */
 
 struct nkw_frame_tk_pkt_free {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
 	struct tk_pkt *pkt;
-	char nkw_unused;
 };
 
-static void nkw_thunk_tk_pkt_free(void *p)
-{
-	struct nkw_frame_tk_pkt_free *f = p;
-
-	tk_pkt_free(f->pkt);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_tk_pkt_free(void *nkw_arg)
 {
-	struct nkw_frame_tk_pkt_free *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_tk_pkt_free nkw_fr;
-	struct tk_pkt *pkt = nkw_fp->pkt;
+	struct nkw_frame_tk_pkt_free nkw_fr = *(struct nkw_frame_tk_pkt_free *)nkw_arg;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!pkt)
-		return; /* NULL where not nullable */
-	if (pkt) {
-		void *nkw_in = nooks_in(nkw_dom, pkt, &nooks_type_tk_pkt);
-		if (!nkw_in) {	/* not a live struct tk_pkt of this extension */
-			nooks_refused(nkw_dom, pkt, &nooks_type_tk_pkt);
-			return;
-		}
-		pkt = nkw_in;
-		if (nooks_forget(nkw_dom, pkt, &nooks_type_tk_pkt))
-			return; /* released twice */
-	}
-	nkw_fr.pkt = pkt;
-	nkw_thunk_tk_pkt_free(&nkw_fr);
-	(void)nkw_dom;
+	nkw_fr.pkt = nooks_in_arg(nkw_dom, nkw_fr.pkt, &nooks_type_tk_pkt);
+	if (!nkw_fr.pkt)
+		return;	/* NULL, or not a live struct tk_pkt of this extension */
+	if (nooks_forget(nkw_dom, nkw_fr.pkt, &nooks_type_tk_pkt))
+		return;	/* released twice */
+
+	tk_pkt_free(nkw_fr.pkt);
 }
 
 void nooks_kw_tk_pkt_free(struct tk_pkt *pkt)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_tk_pkt_free nkw_fr;
+	struct nkw_frame_tk_pkt_free nkw_fr = { .nkw_dom = nooks_self(), .pkt = pkt };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		tk_pkt_free(pkt);
-		return;
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.pkt = pkt;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_pkt_free, &nkw_fr);
+	else
+		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_pkt_free, &nkw_fr);
 }
 
 /* ---- int tk_pkt_send(struct tk_dev *dev, struct tk_pkt *pkt) */
 
 struct nkw_frame_tk_pkt_send {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
+	int nkw_ret;
 	struct tk_dev *dev;
 	struct tk_pkt *pkt;
-	int nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_tk_pkt_send(void *p)
-{
-	struct nkw_frame_tk_pkt_send *f = p;
-
-	f->nkw_ret = tk_pkt_send(f->dev, f->pkt);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_tk_pkt_send(void *nkw_arg)
 {
 	struct nkw_frame_tk_pkt_send *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_tk_pkt_send nkw_fr;
-	struct tk_dev *dev = nkw_fp->dev;
-	struct tk_pkt *pkt = nkw_fp->pkt;
+	struct nkw_frame_tk_pkt_send nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!dev)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (dev) {
-		void *nkw_in = nooks_in(nkw_dom, dev, &nooks_type_tk_dev);
-		if (!nkw_in) {	/* not a live struct tk_dev of this extension */
-			nooks_refused(nkw_dom, dev, &nooks_type_tk_dev);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		dev = nkw_in;
-	}
-	if (!pkt)
-		{ nkw_fp->nkw_ret = -EINVAL; return; } /* NULL where not nullable */
-	if (pkt) {
-		void *nkw_in = nooks_in(nkw_dom, pkt, &nooks_type_tk_pkt);
-		if (!nkw_in) {	/* not a live struct tk_pkt of this extension */
-			nooks_refused(nkw_dom, pkt, &nooks_type_tk_pkt);
-			{ nkw_fp->nkw_ret = -EINVAL; return; }
-		}
-		pkt = nkw_in;
-	}
-	nkw_fr.dev = dev;
-	nkw_fr.pkt = pkt;
-	nkw_thunk_tk_pkt_send(&nkw_fr);
-	if (dev)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)dev, &nooks_type_tk_dev);
-	if (pkt)
-		nooks_transfer(nkw_dom, NULL, (void *)pkt, &nooks_type_tk_pkt);
+	nkw_fr.dev = nooks_in_arg(nkw_dom, nkw_fr.dev, &nooks_type_tk_dev);
+	if (!nkw_fr.dev)
+		goto fail;	/* NULL, or not a live struct tk_dev of this extension */
+	nkw_fr.pkt = nooks_in_arg(nkw_dom, nkw_fr.pkt, &nooks_type_tk_pkt);
+	if (!nkw_fr.pkt)
+		goto fail;	/* NULL, or not a live struct tk_pkt of this extension */
+
+	nkw_fr.nkw_ret = tk_pkt_send(nkw_fr.dev, nkw_fr.pkt);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.dev, &nooks_type_tk_dev);
+	nooks_transfer(nkw_dom, NULL, (void *)nkw_fr.pkt, &nooks_type_tk_pkt);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
 }
 
 int nooks_kw_tk_pkt_send(struct tk_dev *dev, struct tk_pkt *pkt)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_tk_pkt_send nkw_fr;
+	struct nkw_frame_tk_pkt_send nkw_fr = { .nkw_dom = nooks_self(), .dev = dev, .pkt = pkt };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return tk_pkt_send(dev, pkt);
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.dev = dev;
-	nkw_fr.pkt = pkt;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_pkt_send, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_pkt_send, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- struct tk_lock *tk_lock_get(void) */
 
 struct nkw_frame_tk_lock_get {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
 	struct tk_lock *nkw_ret;
-	char nkw_unused;
 };
 
-static void nkw_thunk_tk_lock_get(void *p)
-{
-	struct nkw_frame_tk_lock_get *f = p;
-
-	f->nkw_ret = tk_lock_get();
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_tk_lock_get(void *nkw_arg)
 {
 	struct nkw_frame_tk_lock_get *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_tk_lock_get nkw_fr;
+	struct nkw_frame_tk_lock_get nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	nkw_thunk_tk_lock_get(&nkw_fr);
+	nkw_fr.nkw_ret = tk_lock_get();
 	if (nkw_fr.nkw_ret)
 		nkw_fr.nkw_ret = nooks_out(nkw_dom, nkw_fr.nkw_ret, &nooks_type_tk_lock);
 	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
-	(void)nkw_dom;
 }
 
 struct tk_lock *nooks_kw_tk_lock_get(void)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_tk_lock_get nkw_fr;
+	struct nkw_frame_tk_lock_get nkw_fr = { .nkw_dom = nooks_self() };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		return tk_lock_get();
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_lock_get, &nkw_fr);
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_lock_get, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
 
 /* ---- void tk_lock(struct tk_lock *l) */
 
 struct nkw_frame_tk_lock {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
 	struct tk_lock *l;
-	char nkw_unused;
 };
-
-static void nkw_thunk_tk_lock(void *p)
-{
-	struct nkw_frame_tk_lock *f = p;
-
-	tk_lock(f->l);
-	(void)f;
-}
 
 static void nkw_unlock_tk_lock(void *lock)
 {
 	tk_unlock((struct tk_lock *)lock);
 }
 
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_tk_lock(void *nkw_arg)
 {
-	struct nkw_frame_tk_lock *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_tk_lock nkw_fr;
-	struct tk_lock *l = nkw_fp->l;
+	struct nkw_frame_tk_lock nkw_fr = *(struct nkw_frame_tk_lock *)nkw_arg;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!l)
-		return; /* NULL where not nullable */
-	if (l) {
-		void *nkw_in = nooks_in(nkw_dom, l, &nooks_type_tk_lock);
-		if (!nkw_in) {	/* not a live struct tk_lock of this extension */
-			nooks_refused(nkw_dom, l, &nooks_type_tk_lock);
-			return;
-		}
-		l = nkw_in;
-	}
-	nkw_fr.l = l;
-	nkw_thunk_tk_lock(&nkw_fr);
-	if (l)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)l, &nooks_type_tk_lock);
-	nooks_record_lock(nkw_dom, (void *)l, nkw_unlock_tk_lock);
-	(void)nkw_dom;
+	nkw_fr.l = nooks_in_arg(nkw_dom, nkw_fr.l, &nooks_type_tk_lock);
+	if (!nkw_fr.l)
+		return;	/* NULL, or not a live struct tk_lock of this extension */
+
+	tk_lock(nkw_fr.l);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.l, &nooks_type_tk_lock);
+	nooks_record_lock(nkw_dom, (void *)nkw_fr.l, nkw_unlock_tk_lock);
 }
 
 void nooks_kw_tk_lock(struct tk_lock *l)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_tk_lock nkw_fr;
+	struct nkw_frame_tk_lock nkw_fr = { .nkw_dom = nooks_self(), .l = l };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		tk_lock(l);
-		return;
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.l = l;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_lock, &nkw_fr);
+	else
+		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_lock, &nkw_fr);
 }
 
 /* ---- void tk_unlock(struct tk_lock *l) */
 
 struct nkw_frame_tk_unlock {
-	struct nooks_domain *nkw_d;
+	struct nooks_domain *nkw_dom;
 	struct tk_lock *l;
-	char nkw_unused;
 };
 
-static void nkw_thunk_tk_unlock(void *p)
-{
-	struct nkw_frame_tk_unlock *f = p;
-
-	tk_unlock(f->l);
-	(void)f;
-}
-
-/* The wrapper proper, run as kernel code for extension nkw_fp->nkw_d. */
+/* Run as kernel code for the extension nkw_dom names. */
 static void nkw_checked_tk_unlock(void *nkw_arg)
 {
-	struct nkw_frame_tk_unlock *nkw_fp = nkw_arg;
-	struct nooks_domain *nkw_dom = nkw_fp->nkw_d;
-	struct nkw_frame_tk_unlock nkw_fr;
-	struct tk_lock *l = nkw_fp->l;
+	struct nkw_frame_tk_unlock nkw_fr = *(struct nkw_frame_tk_unlock *)nkw_arg;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
 
-	if (!l)
-		return; /* NULL where not nullable */
-	if (l) {
-		void *nkw_in = nooks_in(nkw_dom, l, &nooks_type_tk_lock);
-		if (!nkw_in) {	/* not a live struct tk_lock of this extension */
-			nooks_refused(nkw_dom, l, &nooks_type_tk_lock);
-			return;
-		}
-		l = nkw_in;
-	}
-	nooks_drop_lock(nkw_dom, (void *)l);
-	nkw_fr.l = l;
-	nkw_thunk_tk_unlock(&nkw_fr);
-	if (l)	/* what the kernel changed, the extension sees */
-		nooks_refresh(nkw_dom, (void *)l, &nooks_type_tk_lock);
-	(void)nkw_dom;
+	nkw_fr.l = nooks_in_arg(nkw_dom, nkw_fr.l, &nooks_type_tk_lock);
+	if (!nkw_fr.l)
+		return;	/* NULL, or not a live struct tk_lock of this extension */
+	nooks_drop_lock(nkw_dom, (void *)nkw_fr.l);
+
+	tk_unlock(nkw_fr.l);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.l, &nooks_type_tk_lock);
 }
 
 void nooks_kw_tk_unlock(struct tk_lock *l)
 {
-	struct nooks_domain *nkw_dom = nooks_self();
-	struct nkw_frame_tk_unlock nkw_fr;
+	struct nkw_frame_tk_unlock nkw_fr = { .nkw_dom = nooks_self(), .l = l };
 
-	if (!nkw_dom) {	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
 		tk_unlock(l);
-		return;
-	}
-	nkw_fr.nkw_d = nkw_dom;
-	nkw_fr.l = l;
-	nooks_xpc_kernel(nkw_dom, nkw_checked_tk_unlock, &nkw_fr);
+	else
+		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_unlock, &nkw_fr);
 }
 
 const struct nooks_kw_table_tk nooks_kw_table_tk = {

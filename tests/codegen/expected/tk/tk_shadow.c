@@ -27,8 +27,6 @@ static void nkt_sync_in_tk_dev(void *shadow, const void *obj)
 	s->mtu = o->mtu;
 	s->priv = o->priv;
 	s->ops = o->ops;
-	(void)s;
-	(void)o;
 }
 
 static int nkt_sync_out_tk_dev(void *obj, const void *shadow)
@@ -44,8 +42,6 @@ static int nkt_sync_out_tk_dev(void *obj, const void *shadow)
 		memcpy(&o->priv, &s->priv, sizeof(o->priv));
 	if (memcmp(&o->ops, &s->ops, sizeof(o->ops)))
 		memcpy(&o->ops, &s->ops, sizeof(o->ops));
-	(void)s;
-	(void)o;
 	return 0;
 }
 
@@ -71,8 +67,6 @@ static void nkt_sync_in_tk_pkt(void *shadow, const void *obj)
 	s->len = o->len;
 	s->data = o->data;
 	s->status = o->status;
-	(void)s;
-	(void)o;
 }
 
 static int nkt_sync_out_tk_pkt(void *obj, const void *shadow)
@@ -82,8 +76,6 @@ static int nkt_sync_out_tk_pkt(void *obj, const void *shadow)
 
 	if (memcmp(&o->status, &s->status, sizeof(o->status)))
 		memcpy(&o->status, &s->status, sizeof(o->status));
-	(void)s;
-	(void)o;
 	return 0;
 }
 

@@ -9,93 +9,85 @@
 /* ---- tk_ops.open */
 
 struct nkx_frame_tk_ops_open {
-	int (*fn)(struct tk_dev *dev);
+	int (*nkx_fn)(struct tk_dev *dev);
+	int nkx_ret;
 	struct tk_dev *dev;
-	int nkw_ret;
 };
 
 static void nkx_thunk_tk_ops_open(void *p)
 {
 	struct nkx_frame_tk_ops_open *f = p;
 
-	f->nkw_ret = f->fn(f->dev);
+	f->nkx_ret = f->nkx_fn(f->dev);
 }
 
 static int nooks_xw_tk_ops_open(struct tk_dev *dev)
 {
 	const struct nooks_binding *nkx_b = dev ? nooks_binding_of(dev->ops) : NULL;
-	struct nkx_frame_tk_ops_open nkx_fr;
-	int nkx_ok = 1;
+	struct nkx_frame_tk_ops_open nkx_fr = { .dev = dev };
+	int nkx_ok;
 
 	if (!nkx_b)
 		return -EIO;
-	nkx_fr.fn = ((const struct tk_ops *)nkx_b->orig)->open;
-	if (!nkx_fr.fn)
+	nkx_fr.nkx_fn = ((const struct tk_ops *)nkx_b->orig)->open;
+	if (!nkx_fr.nkx_fn)
 		return -EIO;
-	nkx_fr.dev = dev ? nooks_out(nkx_b->domain, (void *)dev, &nooks_type_tk_dev) : NULL;
-	if (dev && !nkx_fr.dev)
+	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
+	if (!nkx_fr.dev)
 		return -EIO;
-	if (nooks_xpc_ext(nkx_b->domain, nkx_thunk_tk_ops_open, &nkx_fr, 0))
-		nkx_ok = 0;	/* down, faulted or timed out */
-	if (dev) {
-		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_tk_dev))
-			nkx_ok = 0;	/* invalid writes: not copied back */
-		nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
-	}
+	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_tk_ops_open, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_tk_dev))
+		nkx_ok = 0;	/* invalid writes: not copied back */
+	nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
 	if (!nkx_ok)
 		return -EIO;
-	return nkx_fr.nkw_ret;
+	return nkx_fr.nkx_ret;
 }
 
 /* ---- tk_ops.xmit */
 
 struct nkx_frame_tk_ops_xmit {
-	int (*fn)(struct tk_dev *dev, const void *data, unsigned int len);
+	int (*nkx_fn)(struct tk_dev *dev, const void *data, unsigned int len);
+	int nkx_ret;
 	struct tk_dev *dev;
 	const void *data;
 	unsigned int len;
-	int nkw_ret;
 };
 
 static void nkx_thunk_tk_ops_xmit(void *p)
 {
 	struct nkx_frame_tk_ops_xmit *f = p;
 
-	f->nkw_ret = f->fn(f->dev, f->data, f->len);
+	f->nkx_ret = f->nkx_fn(f->dev, f->data, f->len);
 }
 
 static int nooks_xw_tk_ops_xmit(struct tk_dev *dev, const void *data, unsigned int len)
 {
 	const struct nooks_binding *nkx_b = dev ? nooks_binding_of(dev->ops) : NULL;
-	struct nkx_frame_tk_ops_xmit nkx_fr;
-	int nkx_ok = 1;
+	struct nkx_frame_tk_ops_xmit nkx_fr = { .dev = dev, .data = data, .len = len };
+	int nkx_ok;
 
 	if (!nkx_b)
 		return -EIO;
-	nkx_fr.fn = ((const struct tk_ops *)nkx_b->orig)->xmit;
-	if (!nkx_fr.fn)
+	nkx_fr.nkx_fn = ((const struct tk_ops *)nkx_b->orig)->xmit;
+	if (!nkx_fr.nkx_fn)
 		return -EIO;
-	nkx_fr.dev = dev ? nooks_out(nkx_b->domain, (void *)dev, &nooks_type_tk_dev) : NULL;
-	if (dev && !nkx_fr.dev)
+	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
+	if (!nkx_fr.dev)
 		return -EIO;
-	nkx_fr.data = data;
-	nkx_fr.len = len;
-	if (nooks_xpc_ext(nkx_b->domain, nkx_thunk_tk_ops_xmit, &nkx_fr, 50))
-		nkx_ok = 0;	/* down, faulted or timed out */
-	if (dev) {
-		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_tk_dev))
-			nkx_ok = 0;	/* invalid writes: not copied back */
-		nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
-	}
+	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_tk_ops_xmit, &nkx_fr, 50);	/* 0: down, faulted or timed out */
+	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_tk_dev))
+		nkx_ok = 0;	/* invalid writes: not copied back */
+	nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
 	if (!nkx_ok)
 		return -EIO;
-	return nkx_fr.nkw_ret;
+	return nkx_fr.nkx_ret;
 }
 
 /* ---- tk_ops.reset */
 
 struct nkx_frame_tk_ops_reset {
-	void (*fn)(struct tk_dev *dev);
+	void (*nkx_fn)(struct tk_dev *dev);
 	struct tk_dev *dev;
 };
 
@@ -103,138 +95,134 @@ static void nkx_thunk_tk_ops_reset(void *p)
 {
 	struct nkx_frame_tk_ops_reset *f = p;
 
-	f->fn(f->dev);
+	f->nkx_fn(f->dev);
 }
 
 static void nooks_xw_tk_ops_reset(struct tk_dev *dev)
 {
 	const struct nooks_binding *nkx_b = dev ? nooks_binding_of(dev->ops) : NULL;
-	struct nkx_frame_tk_ops_reset nkx_fr;
-	int nkx_ok = 1;
+	struct nkx_frame_tk_ops_reset nkx_fr = { .dev = dev };
+	int nkx_ok;
 
 	if (!nkx_b)
 		return;
-	nkx_fr.fn = ((const struct tk_ops *)nkx_b->orig)->reset;
-	if (!nkx_fr.fn)
+	nkx_fr.nkx_fn = ((const struct tk_ops *)nkx_b->orig)->reset;
+	if (!nkx_fr.nkx_fn)
 		return;
-	nkx_fr.dev = dev ? nooks_out(nkx_b->domain, (void *)dev, &nooks_type_tk_dev) : NULL;
-	if (dev && !nkx_fr.dev)
+	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
+	if (!nkx_fr.dev)
 		return;
-	if (nooks_xpc_ext(nkx_b->domain, nkx_thunk_tk_ops_reset, &nkx_fr, 0))
-		nkx_ok = 0;	/* down, faulted or timed out */
-	if (dev) {
-		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_tk_dev))
-			nkx_ok = 0;	/* invalid writes: not copied back */
-		nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
-	}
-	if (!nkx_ok)
-		return;
+	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_tk_ops_reset, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	if (nkx_ok)	/* copied back if valid */
+		nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_tk_dev);
+	nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
 }
 
 /* ---- tk_ops.rx */
 
 struct nkx_frame_tk_ops_rx {
-	int (*fn)(struct tk_dev *dev, struct tk_pkt *pkt);
+	int (*nkx_fn)(struct tk_dev *dev, struct tk_pkt *pkt);
+	int nkx_ret;
 	struct tk_dev *dev;
 	struct tk_pkt *pkt;
-	int nkw_ret;
 };
 
 static void nkx_thunk_tk_ops_rx(void *p)
 {
 	struct nkx_frame_tk_ops_rx *f = p;
 
-	f->nkw_ret = f->fn(f->dev, f->pkt);
+	f->nkx_ret = f->nkx_fn(f->dev, f->pkt);
 }
 
 static int nooks_xw_tk_ops_rx(struct tk_dev *dev, struct tk_pkt *pkt)
 {
 	const struct nooks_binding *nkx_b = dev ? nooks_binding_of(dev->ops) : NULL;
-	struct nkx_frame_tk_ops_rx nkx_fr;
-	int nkx_ok = 1;
+	struct nkx_frame_tk_ops_rx nkx_fr = { .dev = dev, .pkt = pkt };
+	int nkx_ok;
 
 	if (!nkx_b)
 		return -EIO;
-	nkx_fr.fn = ((const struct tk_ops *)nkx_b->orig)->rx;
-	if (!nkx_fr.fn)
+	nkx_fr.nkx_fn = ((const struct tk_ops *)nkx_b->orig)->rx;
+	if (!nkx_fr.nkx_fn)
 		return -EIO;
-	nkx_fr.dev = dev ? nooks_out(nkx_b->domain, (void *)dev, &nooks_type_tk_dev) : NULL;
-	if (dev && !nkx_fr.dev)
+	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
+	if (!nkx_fr.dev)
 		return -EIO;
 	/* the extension owns it from now on */
 	if (pkt && nooks_transfer(NULL, nkx_b->domain, (void *)pkt, &nooks_type_tk_pkt))
 		nooks_track(nkx_b->domain, (void *)pkt, &nooks_type_tk_pkt);
-	nkx_fr.pkt = pkt ? nooks_out(nkx_b->domain, (void *)pkt, &nooks_type_tk_pkt) : NULL;
-	if (pkt && !nkx_fr.pkt)
-		return -EIO;
-	if (nooks_xpc_ext(nkx_b->domain, nkx_thunk_tk_ops_rx, &nkx_fr, 0))
-		nkx_ok = 0;	/* down, faulted or timed out */
-	if (dev) {
-		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_tk_dev))
-			nkx_ok = 0;	/* invalid writes: not copied back */
-		nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
+	if (pkt) {
+		nkx_fr.pkt = nooks_out(nkx_b->domain, (void *)pkt, &nooks_type_tk_pkt);
+		if (!nkx_fr.pkt)
+			return -EIO;
 	}
+	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_tk_ops_rx, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_tk_dev))
+		nkx_ok = 0;	/* invalid writes: not copied back */
+	nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
 	if (!nkx_ok)
 		return -EIO;
-	return nkx_fr.nkw_ret;
+	return nkx_fr.nkx_ret;
 }
 
 /* ---- tk_ops.set_mtu */
 
 struct nkx_frame_tk_ops_set_mtu {
-	int (*fn)(struct tk_dev *dev, int mtu);
+	int (*nkx_fn)(struct tk_dev *dev, int mtu);
+	int nkx_ret;
 	struct tk_dev *dev;
 	int mtu;
-	int nkw_ret;
 };
 
 /* the arguments of a logged set_mtu call, but the object */
 struct nkx_rec_tk_ops_set_mtu {
 	int mtu;
-	char nkx_unused;
 };
 
 static void nkx_replay_tk_ops_set_mtu(void *obj, const void *p);
+
+/* logs a set_mtu call that succeeded, for a restarted extension (buffers by
+ * value) */
+static void nkx_log_tk_ops_set_mtu(const struct nooks_binding *nkx_b, struct tk_dev *dev, int mtu)
+{
+	struct nkx_rec_tk_ops_set_mtu nkx_rec = {
+		.mtu = mtu,
+	};
+
+	nooks_replay_record(nkx_b->domain, (void *)dev, nkx_replay_tk_ops_set_mtu, &nkx_rec, sizeof(nkx_rec),
+			    NULL, 0);
+}
 
 static void nkx_thunk_tk_ops_set_mtu(void *p)
 {
 	struct nkx_frame_tk_ops_set_mtu *f = p;
 
-	f->nkw_ret = f->fn(f->dev, f->mtu);
+	f->nkx_ret = f->nkx_fn(f->dev, f->mtu);
 }
 
 static int nooks_xw_tk_ops_set_mtu(struct tk_dev *dev, int mtu)
 {
 	const struct nooks_binding *nkx_b = dev ? nooks_binding_of(dev->ops) : NULL;
-	struct nkx_frame_tk_ops_set_mtu nkx_fr;
-	int nkx_ok = 1;
+	struct nkx_frame_tk_ops_set_mtu nkx_fr = { .dev = dev, .mtu = mtu };
+	int nkx_ok;
 
 	if (!nkx_b)
 		return -EIO;
-	nkx_fr.fn = ((const struct tk_ops *)nkx_b->orig)->set_mtu;
-	if (!nkx_fr.fn)
+	nkx_fr.nkx_fn = ((const struct tk_ops *)nkx_b->orig)->set_mtu;
+	if (!nkx_fr.nkx_fn)
 		return -EIO;
-	nkx_fr.dev = dev ? nooks_out(nkx_b->domain, (void *)dev, &nooks_type_tk_dev) : NULL;
-	if (dev && !nkx_fr.dev)
+	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
+	if (!nkx_fr.dev)
 		return -EIO;
-	nkx_fr.mtu = mtu;
-	if (nooks_xpc_ext(nkx_b->domain, nkx_thunk_tk_ops_set_mtu, &nkx_fr, 0))
-		nkx_ok = 0;	/* down, faulted or timed out */
-	if (dev) {
-		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_tk_dev))
-			nkx_ok = 0;	/* invalid writes: not copied back */
-		nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
-	}
+	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_tk_ops_set_mtu, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_tk_dev))
+		nkx_ok = 0;	/* invalid writes: not copied back */
+	nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
 	if (!nkx_ok)
 		return -EIO;
-	if (nkx_fr.nkw_ret >= 0) {	/* replay: logged for a restarted extension */
-		struct nkx_rec_tk_ops_set_mtu nkx_rec = { 0 };
-
-		nkx_rec.mtu = mtu;
-		nooks_replay_record(nkx_b->domain, (void *)dev, nkx_replay_tk_ops_set_mtu, &nkx_rec, sizeof(nkx_rec),
-				    NULL, 0);
-	}
-	return nkx_fr.nkw_ret;
+	if (nkx_fr.nkx_ret >= 0)
+		nkx_log_tk_ops_set_mtu(nkx_b, dev, mtu);
+	return nkx_fr.nkx_ret;
 }
 
 /* replays a logged set_mtu call on the object chosen after a restart,
@@ -243,19 +231,18 @@ static void nkx_replay_tk_ops_set_mtu(void *obj, const void *p)
 {
 	const struct nkx_rec_tk_ops_set_mtu *r = p;
 
-	(void)r;
-	(void)nooks_xw_tk_ops_set_mtu((struct tk_dev *)obj, r->mtu);
+	nooks_xw_tk_ops_set_mtu((struct tk_dev *)obj, r->mtu);
 }
 
 /* ---- tk_ops.set_addr */
 
 struct nkx_frame_tk_ops_set_addr {
-	int (*fn)(struct tk_dev *dev, const char *label, const void *addr, unsigned int len);
+	int (*nkx_fn)(struct tk_dev *dev, const char *label, const void *addr, unsigned int len);
+	int nkx_ret;
 	struct tk_dev *dev;
 	const char *label;
 	const void *addr;
 	unsigned int len;
-	int nkw_ret;
 };
 
 /* the arguments of a logged set_addr call, but the object */
@@ -263,58 +250,58 @@ struct nkx_rec_tk_ops_set_addr {
 	const char *label;
 	const void *addr;
 	unsigned int len;
-	char nkx_unused;
 };
 
 static void nkx_replay_tk_ops_set_addr(void *obj, const void *p);
+
+/* logs a set_addr call that succeeded, for a restarted extension (buffers by
+ * value) */
+static void nkx_log_tk_ops_set_addr(const struct nooks_binding *nkx_b, struct tk_dev *dev, const char *label, const void *addr, unsigned int len)
+{
+	struct nkx_rec_tk_ops_set_addr nkx_rec = {
+		.label = label,
+		.addr = addr,
+		.len = len,
+	};
+	const struct nooks_replay_buf nkx_bufs[] = {
+		{ offsetof(struct nkx_rec_tk_ops_set_addr, label), NOOKS_REPLAY_STRING },
+		{ offsetof(struct nkx_rec_tk_ops_set_addr, addr), (size_t)(len) },
+	};
+
+	nooks_replay_record(nkx_b->domain, (void *)dev, nkx_replay_tk_ops_set_addr, &nkx_rec, sizeof(nkx_rec),
+			    nkx_bufs, sizeof(nkx_bufs) / sizeof(nkx_bufs[0]));
+}
 
 static void nkx_thunk_tk_ops_set_addr(void *p)
 {
 	struct nkx_frame_tk_ops_set_addr *f = p;
 
-	f->nkw_ret = f->fn(f->dev, f->label, f->addr, f->len);
+	f->nkx_ret = f->nkx_fn(f->dev, f->label, f->addr, f->len);
 }
 
 static int nooks_xw_tk_ops_set_addr(struct tk_dev *dev, const char *label, const void *addr, unsigned int len)
 {
 	const struct nooks_binding *nkx_b = dev ? nooks_binding_of(dev->ops) : NULL;
-	struct nkx_frame_tk_ops_set_addr nkx_fr;
-	int nkx_ok = 1;
+	struct nkx_frame_tk_ops_set_addr nkx_fr = { .dev = dev, .label = label, .addr = addr, .len = len };
+	int nkx_ok;
 
 	if (!nkx_b)
 		return -EIO;
-	nkx_fr.fn = ((const struct tk_ops *)nkx_b->orig)->set_addr;
-	if (!nkx_fr.fn)
+	nkx_fr.nkx_fn = ((const struct tk_ops *)nkx_b->orig)->set_addr;
+	if (!nkx_fr.nkx_fn)
 		return -EIO;
-	nkx_fr.dev = dev ? nooks_out(nkx_b->domain, (void *)dev, &nooks_type_tk_dev) : NULL;
-	if (dev && !nkx_fr.dev)
+	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
+	if (!nkx_fr.dev)
 		return -EIO;
-	nkx_fr.label = label;
-	nkx_fr.addr = addr;
-	nkx_fr.len = len;
-	if (nooks_xpc_ext(nkx_b->domain, nkx_thunk_tk_ops_set_addr, &nkx_fr, 0))
-		nkx_ok = 0;	/* down, faulted or timed out */
-	if (dev) {
-		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_tk_dev))
-			nkx_ok = 0;	/* invalid writes: not copied back */
-		nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
-	}
+	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_tk_ops_set_addr, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_tk_dev))
+		nkx_ok = 0;	/* invalid writes: not copied back */
+	nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
 	if (!nkx_ok)
 		return -EIO;
-	if (nkx_fr.nkw_ret >= 0) {	/* replay: logged for a restarted extension */
-		struct nkx_rec_tk_ops_set_addr nkx_rec = { 0 };
-		const struct nooks_replay_buf bufs[] = {
-			{ offsetof(struct nkx_rec_tk_ops_set_addr, label), NOOKS_REPLAY_STRING },
-			{ offsetof(struct nkx_rec_tk_ops_set_addr, addr), (size_t)(len) },
-		};
-
-		nkx_rec.label = label;
-		nkx_rec.addr = addr;
-		nkx_rec.len = len;
-		nooks_replay_record(nkx_b->domain, (void *)dev, nkx_replay_tk_ops_set_addr, &nkx_rec, sizeof(nkx_rec),
-				    bufs, sizeof(bufs) / sizeof(bufs[0]));
-	}
-	return nkx_fr.nkw_ret;
+	if (nkx_fr.nkx_ret >= 0)
+		nkx_log_tk_ops_set_addr(nkx_b, dev, label, addr, len);
+	return nkx_fr.nkx_ret;
 }
 
 /* replays a logged set_addr call on the object chosen after a restart,
@@ -323,8 +310,7 @@ static void nkx_replay_tk_ops_set_addr(void *obj, const void *p)
 {
 	const struct nkx_rec_tk_ops_set_addr *r = p;
 
-	(void)r;
-	(void)nooks_xw_tk_ops_set_addr((struct tk_dev *)obj, r->label, r->addr, r->len);
+	nooks_xw_tk_ops_set_addr((struct tk_dev *)obj, r->label, r->addr, r->len);
 }
 
 const struct tk_ops nooks_xw_tk_ops = {
