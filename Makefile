@@ -258,15 +258,13 @@ bench: deps $(B)/nooksc $(B)/bench/bench $(RTT)/ext_faults.so $(RTT)/ext_tk.so \
 	$(Q)sh bench/run.sh $(B)
 
 # The code-generation tests: tk.idl's wrappers, generated into the build
-# tree, linked with the test kernel and the runtime test double.
+# tree, linked with the test kernel and libnooks.
 CG_OBJS :=
 CG_OBJS += $(B)/tests/cunit_run.o
 CG_OBJS += $(CG)/main.o
-CG_OBJS += $(CG)/test_fake_runtime.o
+CG_OBJS += $(CG)/ext.o
 CG_OBJS += $(CG)/test_wrappers.o
 CG_OBJS += $(CG)/test_replay.o
-CG_OBJS += $(CG)/fake_runtime.o
-CG_OBJS += $(B)/runtime/wrappers.o
 CG_OBJS += $(CG)/tk.o
 CG_OBJS += $(CG)/gen/tk_kwrap.o
 CG_OBJS += $(CG)/gen/tk_xwrap.o
@@ -274,7 +272,7 @@ CG_OBJS += $(CG)/gen/tk_shadow.o
 CG_GEN_SRCS := $(CG)/gen/tk_nooks.h $(CG)/gen/tk_kwrap.c $(CG)/gen/tk_xwrap.c \
 	$(CG)/gen/tk_shadow.c $(CG)/gen/tk_stubs.c
 
-$(CG_OBJS) $(CG)/gen/tk_stubs.o: CFLAGS += -Itests -Itests/codegen -Iruntime/include -I$(CG)/gen
+$(CG_OBJS) $(CG)/gen/tk_stubs.o: CFLAGS += -Itests -Itests/codegen -Iruntime/include -Iruntime -I$(CG)/gen
 
 $(CG)/gen/tk.stamp: tests/codegen/tk.idl $(B)/nooksc $(wildcard templates/*.m4 templates/*/*)
 	$(call say,NOOKSC,$<)
@@ -290,9 +288,9 @@ $(CG)/gen/%.o: $(CG)/gen/%.c
 	$(Q)$(CC) $(CFLAGS_ALL) $(WARN) -c -o $@ $<
 
 # The stubs define the kernel API's own names: compiled, never linked here.
-$(CG)/codegen: $(CG_OBJS) $(CG)/gen/tk_stubs.o
+$(CG)/codegen: $(CG_OBJS) $(CG)/gen/tk_stubs.o $(B)/libnooks.a
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(CG_OBJS) -lcunit
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(CG_OBJS) $(B)/libnooks.a -lcunit -lpthread -ldl
 
 $(B)/tests/fuzz/mutate: $(B)/tests/fuzz/mutate.o $(B)/libnooksc.a
 	$(call say,LD,$@)
