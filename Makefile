@@ -1,14 +1,18 @@
 # Nooks for Linux - top-level Makefile.
 #
-#   make            build nooksc (and libnooksc.a) into build/
+#   make            build nooksc, libnooks, libnk, nkernel, nkctl into build/
 #   make run        the demo (see README.md)
-#   make test       every test; ends with "N passed, N failed"
+#   make check      the quick tier (under 2 minutes); "N passed, N failed"
+#   make test       every test (10-14 minutes); "N passed, N failed"
 #   make SAN=1 ...  the same under AddressSanitizer + UBSan, in build-san/
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make vm-test    protection keys in a qemu guest (tools/vm, docs/vm.md)
+#   make install    PREFIX=/usr/local DESTDIR=; make uninstall
+#   make deps       install the build and test dependencies (apt-get, root)
 #   V=1             show the commands
 #
-# Every target that needs tools first runs tools/deps.sh, which installs
-# what is missing (apt-get, as root) and is silent otherwise.
+# make and make install install nothing: make deps (tools/deps.sh) does,
+# and run, check, test, bench and the test targets run it first; it is
+# silent when everything is present.
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -46,13 +50,14 @@ Q := @
 say = @printf '  %-7s %s\n' $(1) $(2);
 endif
 
-.PHONY: all deps run demo-nooksc test unit runtime-test soak bench verify-test import-test golden cli fuzz check-generated regen golden-update install clean help
+.PHONY: all deps run demo-nooksc test check unit runtime-test soak bench verify-test import-test golden cli fuzz check-generated regen golden-update install uninstall install-test clean help
 .DELETE_ON_ERROR:
 
-all: deps $(B)/nooksc $(B)/libnooks.a
+# everything make install installs (kernel/*.mk adds the kernel's part)
+all: $(B)/nooksc $(B)/libnooks.a $(B)/libnooks.so $(B)/libnooks-ext.a
 
 help:
-	@sed -n '3,11p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,15p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	$(Q)sh tools/deps.sh
@@ -149,6 +154,37 @@ RT_OBJS += $(B)/runtime/xpc.o
 $(RT_OBJS): CFLAGS += -Iruntime/include -Iruntime -U_FORTIFY_SOURCE
 
 $(B)/libnooks.a: $(RT_OBJS)
+	$(call say,AR,$@)
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
+
+# The same objects built as position-independent code, for libnooks.so
+# (soname libnooks.so.$(SOMAJOR)); --no-undefined: it needs only libc.
+VERSION := $(shell sed -n 's/^\#define NOOKSC_VERSION "\(.*\)"/\1/p' compiler/nooksc.h)
+SOMAJOR := 0
+RT_PIC_OBJS := $(patsubst $(B)/runtime/%.o,$(B)/runtime/pic/%.o,$(RT_OBJS))
+$(B)/runtime/pic/%.o: runtime/%.c
+	$(call say,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS_ALL) $(WARN) -fPIC -Iruntime/include -Iruntime -U_FORTIFY_SOURCE -c -o $@ $<
+
+$(B)/libnooks.so.$(VERSION): $(RT_PIC_OBJS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -shared -Wl,-soname,libnooks.so.$(SOMAJOR) -Wl,--no-undefined \
+		-o $@ $^ -lpthread -ldl
+$(B)/libnooks.so: $(B)/libnooks.so.$(VERSION)
+	$(Q)ln -sf libnooks.so.$(VERSION) $(B)/libnooks.so.$(SOMAJOR)
+	$(Q)ln -sf libnooks.so.$(SOMAJOR) $@
+
+# runtime/extlib.c, for every wrapper library (the isolated namespace's
+# libc overrides): position-independent, never sanitized (it runs in the
+# extension's namespace).  Nothing in a wrapper library calls it, so it is
+# linked with --whole-archive (nooks.pc's extlib_libs).
+$(B)/runtime/ext/extlib.o: runtime/extlib.c runtime/extlib.h
+	$(call say,CC,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -fPIC $(WARN) -Iruntime/include -Iruntime -c -o $@ $<
+$(B)/libnooks-ext.a: $(B)/runtime/ext/extlib.o
 	$(call say,AR,$@)
 	$(Q)rm -f $@
 	$(Q)ar rcs $@ $^
@@ -252,9 +288,11 @@ $(B)/bench/bench: $(B)/bench/bench.o $(RTT_GEN) $(B)/libnooks.a $(RTT)/lib/libtk
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(B)/bench/bench.o $(RTT_GEN) $(B)/libnooks.a \
 		-L$(RTT)/lib -ltk -Wl,-rpath,'$$ORIGIN/../tests/runtime/lib' -lpthread -ldl
 
-bench: deps $(B)/nooksc $(B)/bench/bench $(RTT)/ext_faults.so $(RTT)/ext_tk.so \
+BENCH_NEEDS := $(B)/nooksc $(B)/bench/bench $(RTT)/ext_faults.so $(RTT)/ext_tk.so \
 		$(RTT)/wrap/libtk.so.1 $(B)/kernel/nkernel $(B)/kernel/nkctl \
 		$(B)/kernel/wrap/libnk.so.1 $(B)/examples/khttpd.so
+bench: deps
+	$(Q)$(MAKE) --no-print-directory $(BENCH_NEEDS)
 	$(Q)sh bench/run.sh $(B)
 
 # The code-generation tests: tk.idl's wrappers, generated into the build
@@ -303,9 +341,22 @@ RESULTS := build/results
 test: deps
 	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	$(Q)$(MAKE) -k --no-print-directory unit runtime-test golden cli verify-test import-test check-generated \
-		kernel-test khttpd-test hostile-test || true
+		kernel-test install-test khttpd-test hostile-test vm-test || true
 	$(Q)$(MAKE) -k --no-print-directory SAN=1 unit runtime-test cli fuzz kernel-test || true
 	$(Q)sh tools/summary.sh $(RESULTS)
+
+# The quick tier (under a minute on a built tree here, under two from
+# clean): no sanitizers, no fuzzing, no libclang suites, no khttpd under
+# load, no hostile modules.  Its own results directory, so that it never
+# mixes with a make test run's.
+CHECK_RESULTS := build/check-results
+CHECK_SUITES := unit-build codegen-build cggolden-build golden-build cli-build generated-build \
+	runtime-build kernel-build install-build
+check: deps
+	$(Q)rm -rf $(CHECK_RESULTS) && mkdir -p $(CHECK_RESULTS)
+	$(Q)$(MAKE) -k --no-print-directory RESULTS=$(CHECK_RESULTS) unit golden cli check-generated \
+		runtime-test kernel-test install-test || true
+	$(Q)sh tools/summary.sh $(CHECK_RESULTS) $(CHECK_SUITES)
 
 unit: deps $(B)/tests/unit/unit $(B)/tests/codegen/codegen
 	@echo "== unit tests ($(B)) =="
@@ -335,6 +386,11 @@ check-generated: deps $(B)/nooksc
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)sh tools/check-generated.sh $(B)/nooksc $(RESULTS)/generated-$(B)
 
+# The check table of docs/idl.md, rewritten from nooksc --list-checks.
+.PHONY: checks-doc
+checks-doc: $(B)/nooksc
+	$(Q)sh tools/checks-doc.sh $(B)/nooksc
+
 verify-test: deps $(B)/nooksc
 	@echo "== nooksc verify ($(B)) =="
 	$(Q)mkdir -p $(RESULTS)
@@ -345,7 +401,7 @@ import-test: deps $(B)/nooksc
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)sh tests/import/run.sh $(B)/nooksc $(RESULTS)/import-$(B)
 
-golden-update: deps $(B)/nooksc
+golden-update: $(B)/nooksc
 	$(Q)sh tests/golden/run.sh --update $(B)/nooksc /dev/null
 	$(Q)sh tests/codegen/golden.sh --update $(B)/nooksc /dev/null
 	$(Q)sh tests/verify/run.sh --update $(B)/nooksc /dev/null
@@ -368,7 +424,8 @@ regen: all
 
 # The kernel with khttpd isolated, curl, an injected fault, recovery
 # (PORT=N to choose the port; default 8088 or the next free one).
-run: all $(NK_PROGRAMS)
+run: deps
+	$(Q)$(MAKE) --no-print-directory all $(NK_PROGRAMS)
 	$(Q)bash tools/run.sh $(B) $(PORT)
 
 # The compiler's own tour: checks, diagnostics, generated code.
@@ -376,21 +433,104 @@ demo-nooksc: all
 	$(Q)sh tools/demo.sh $(B)/nooksc
 
 # ---- install ---------------------------------------------------------------
+#
+#   BINDIR      nooksc, nkctl, nkernel (a link to PKGLIBDIR/nkernel)
+#   LIBDIR      libnooks.a, libnooks.so*, libnooks-ext.a, libnk.so*,
+#               pkgconfig/nooks.pc and nk.pc
+#   PKGLIBDIR   nkernel and wrap/libnk.so.1, the wrapper library it binds
+#               isolated modules to (wrap/ beside the program: its default);
+#               one level below LIBDIR, where nkernel's rpath ($ORIGIN/..)
+#               finds libnk.so.1
+#   INCDIR      nooks.h, nooks_runtime.h, nk/*.h
+#   DATADIR     templates/ (where nooksc looks: ../share/nooks/templates
+#               from its own directory), nooks.mk, idl/nk/*.idl
+#   MANDIR, DOCDIR  nooksc.1, nkernel.1, nkctl.1; the reference docs
+#
+# make uninstall removes exactly these files, then the directories of our
+# own (PKGLIBDIR, DATADIR, DOCDIR, INCDIR/nk) if they are left empty.
 
+LIBDIR ?= $(PREFIX)/lib
+PKGLIBDIR ?= $(LIBDIR)/nooks
+PCDIR ?= $(LIBDIR)/pkgconfig
 DATADIR ?= $(PREFIX)/share/nooks
 INCDIR ?= $(PREFIX)/include
 
+INST_TEMPLATES := $(sort $(patsubst templates/%,%,$(shell find templates -name '*.m4' -o -name outputs)))
+INST_HEADERS := runtime/include/nooks.h runtime/include/nooks_runtime.h
+INST_NK_HEADERS := $(notdir $(wildcard kernel/include/nk/*.h))
+INST_NK_IDL := $(notdir $(wildcard idl/nk/*.idl))
+INST_MAN := nooksc.1 nkernel.1 nkctl.1
+INST_DOCS := idl.md codegen.md runtime.md kernel.md
+PC_SED = -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
+	-e 's|@DATADIR@|$(DATADIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@PKGLIBDIR@|$(PKGLIBDIR)|g' \
+	-e 's|@VERSION@|$(VERSION)|g'
+DST = $(DESTDIR)
+
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR) \
-		$(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(INCDIR)
-	install -m 755 $(B)/nooksc $(DESTDIR)$(BINDIR)/nooksc
-	install -m 644 docs/nooksc.1 $(DESTDIR)$(MANDIR)/man1/nooksc.1
-	install -m 644 docs/idl.md docs/codegen.md $(DESTDIR)$(DOCDIR)/
-	install -m 644 templates/*.m4 $(DESTDIR)$(DATADIR)/templates/
-	for t in templates/*/; do install -d $(DESTDIR)$(DATADIR)/$$t && \
-		install -m 644 $$t* $(DESTDIR)$(DATADIR)/$$t || exit 1; done
-	install -m 644 nooks.mk $(DESTDIR)$(DATADIR)/nooks.mk
-	install -m 644 runtime/include/nooks.h $(DESTDIR)$(INCDIR)/nooks.h
+	$(call say,INSTALL,$(DST)$(PREFIX))
+	$(Q)install -d $(DST)$(BINDIR) $(DST)$(LIBDIR) $(DST)$(PKGLIBDIR)/wrap $(DST)$(PCDIR) \
+		$(DST)$(INCDIR)/nk $(DST)$(DATADIR)/idl/nk $(DST)$(MANDIR)/man1 $(DST)$(DOCDIR) \
+		$(addprefix $(DST)$(DATADIR)/templates/,$(sort $(dir $(INST_TEMPLATES))))
+	$(Q)install -m 755 $(B)/nooksc $(B)/kernel/nkctl $(DST)$(BINDIR)/
+	$(Q)install -m 755 $(B)/kernel/nkernel $(DST)$(PKGLIBDIR)/nkernel
+	$(Q)ln -sfr $(DST)$(PKGLIBDIR)/nkernel $(DST)$(BINDIR)/nkernel
+	$(Q)install -m 755 $(B)/kernel/wrap/libnk.so.1 $(DST)$(PKGLIBDIR)/wrap/libnk.so.1
+	$(Q)install -m 644 $(B)/libnooks.a $(B)/libnooks-ext.a $(DST)$(LIBDIR)/
+	$(Q)install -m 755 $(B)/libnooks.so.$(VERSION) $(B)/kernel/libnk.so.1 $(DST)$(LIBDIR)/
+	$(Q)ln -sf libnooks.so.$(VERSION) $(DST)$(LIBDIR)/libnooks.so.$(SOMAJOR)
+	$(Q)ln -sf libnooks.so.$(SOMAJOR) $(DST)$(LIBDIR)/libnooks.so
+	$(Q)ln -sf libnk.so.1 $(DST)$(LIBDIR)/libnk.so
+	$(Q)sed $(PC_SED) tools/nooks.pc.in > $(DST)$(PCDIR)/nooks.pc
+	$(Q)sed $(PC_SED) tools/nk.pc.in > $(DST)$(PCDIR)/nk.pc
+	$(Q)chmod 644 $(DST)$(PCDIR)/nooks.pc $(DST)$(PCDIR)/nk.pc
+	$(Q)install -m 644 $(INST_HEADERS) $(DST)$(INCDIR)/
+	$(Q)install -m 644 $(addprefix kernel/include/nk/,$(INST_NK_HEADERS)) $(DST)$(INCDIR)/nk/
+	$(Q)for t in $(INST_TEMPLATES); do \
+		install -m 644 templates/$$t $(DST)$(DATADIR)/templates/$$t || exit 1; done
+	$(Q)install -m 644 nooks.mk $(DST)$(DATADIR)/nooks.mk
+	$(Q)install -m 644 $(addprefix idl/nk/,$(INST_NK_IDL)) $(DST)$(DATADIR)/idl/nk/
+	$(Q)install -m 644 $(addprefix docs/,$(INST_MAN)) $(DST)$(MANDIR)/man1/
+	$(Q)install -m 644 $(addprefix docs/,$(INST_DOCS)) $(DST)$(DOCDIR)/
+
+uninstall:
+	$(call say,UNINST,$(DST)$(PREFIX))
+	$(Q)rm -f $(addprefix $(DST)$(BINDIR)/,nooksc nkctl nkernel) \
+		$(DST)$(PKGLIBDIR)/nkernel $(DST)$(PKGLIBDIR)/wrap/libnk.so.1 \
+		$(addprefix $(DST)$(LIBDIR)/,libnooks.a libnooks-ext.a libnooks.so.$(VERSION) \
+			libnooks.so.$(SOMAJOR) libnooks.so libnk.so.1 libnk.so) \
+		$(DST)$(PCDIR)/nooks.pc $(DST)$(PCDIR)/nk.pc \
+		$(addprefix $(DST)$(INCDIR)/,$(notdir $(INST_HEADERS))) \
+		$(addprefix $(DST)$(INCDIR)/nk/,$(INST_NK_HEADERS)) \
+		$(addprefix $(DST)$(DATADIR)/templates/,$(INST_TEMPLATES)) \
+		$(DST)$(DATADIR)/nooks.mk $(addprefix $(DST)$(DATADIR)/idl/nk/,$(INST_NK_IDL)) \
+		$(addprefix $(DST)$(MANDIR)/man1/,$(INST_MAN)) $(addprefix $(DST)$(DOCDIR)/,$(INST_DOCS))
+	$(Q)for d in $(sort $(dir $(INST_TEMPLATES))); do \
+		rmdir -p --ignore-fail-on-non-empty $(DST)$(DATADIR)/templates/$$d 2>/dev/null; done; true
+	$(Q)for d in $(DST)$(PKGLIBDIR)/wrap $(DST)$(PKGLIBDIR) $(DST)$(DATADIR)/idl/nk \
+		$(DST)$(DATADIR)/idl $(DST)$(DATADIR)/templates $(DST)$(DATADIR) $(DST)$(INCDIR)/nk $(DST)$(DOCDIR); do \
+		[ ! -d $$d ] || rmdir --ignore-fail-on-non-empty $$d; done
+
+# tests/install/run.sh: make install into a temporary prefix, an extension
+# and its wrapper library built from outside the tree with only what was
+# installed, loaded into the installed nkernel; then make uninstall.
+install-test: deps all
+	@echo "== install ($(B)) =="
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)sh tests/install/run.sh $(B) $(RESULTS)/install-$(B)
+
+# ---- the VM harness (tools/vm, docs/vm.md) -----------------------------------
+
+# Debian's Linux 6.1 in qemu (TCG, -cpu max: protection keys) runs
+# tests/vm; where qemu cannot be installed it says "vm-test: skipped".
+# What runs in the guest: the runtime's suite and khttpd in nkernel, on
+# the pkey backend with real keys.
+VM_NEEDS := $(RTT)/runtime $(RTT)/ext_faults.so $(RTT)/ext_tk.so $(RTT)/ext_heap.so \
+	$(RTT)/ext_unresolved.so $(RTT)/wrap/libtk.so.1 $(RTT_CONTAIN) $(NK_PROGRAMS)
+.PHONY: vm-test
+vm-test: $(VM_NEEDS)
+	@echo "== vm ($(B)) =="
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)sh tests/vm/run.sh $(B) $(RESULTS)/vm-$(B)
 
 clean:
 	rm -rf build build-san

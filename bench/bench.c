@@ -245,7 +245,9 @@ int main(int argc, char **argv)
 	arena_word = nooks_arena_alloc(sizeof(*arena_word));
 	row("null extension call + a kernel write to the arena, mprotect",
 	    measure(xpc_write_loop, dm, 2000000), &base);
-	row("null extension call, pkey (falls back to mprotect here)",
+	row(nooks_domain_backend(dp) == NOOKS_BACKEND_PKEY ?
+	    "null extension call, pkey (two WRPKRU per crossing)" :
+	    "null extension call, pkey (falls back to mprotect here)",
 	    measure(xpc_loop, dp, 2000000), &base);
 	row("null kernel call from the extension, none", measure(kcall_loop, dn, 2000000), &base);
 	row("null kernel call from the extension, mprotect", measure(kcall_loop, dm, 2000000), &base);

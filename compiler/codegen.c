@@ -358,35 +358,63 @@ int nooksc_expand_template(struct nooksc *nc, const struct idl_model *m,
 	return rc;
 }
 
+/* A file name as make reads it in a rule: '$' doubled, blanks and '#'
+ * escaped (as cc -MD writes them). */
+static void sb_make_name(struct strbuf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '$')
+			sb_puts(b, "$");
+		else if (*s == ' ' || *s == '\t' || *s == '#')
+			sb_puts(b, "\\");
+		sb_printf(b, "%c", *s);
+	}
+}
+
 const char *nooksc_make_rules(struct nooksc *nc, const struct idl_model *m,
 			      const char *templates, const char *target,
-			      const char *outdir, const char *mt)
+			      const char *outdir, const struct nooksc_deps *deps)
 {
 	struct artefact arts[MAX_ARTEFACTS];
 	struct strbuf b = { 0 };
-	int n = nooksc_source_count(m);
 
 	if (!target)
 		target = NOOKSC_DEFAULT_TARGET;
 	int na = read_outputs(nc, templates, target, arts);
 	if (na < 0)
 		return NULL;
-	if (mt)
-		sb_puts(&b, mt);
-	for (int i = 0; i < na && !mt; i++)
-		sb_printf(&b, "%s%s/%s", i ? " " : "", outdir,
-			  output_name(nc, &arts[i], m->main->interface));
+
+	int n = nooksc_source_count(m), ndeps = 0;
+	const char **dep = arena_alloc(ARENA(nc), sizeof(*dep) * (size_t)(n + 2 + na));
+
+	for (int i = 0; i < deps->n_targets; i++)
+		sb_printf(&b, "%s%s", i ? " " : "", deps->targets[i]);
+	for (int i = 0; i < na && !deps->n_targets; i++) {
+		if (i)
+			sb_puts(&b, " ");
+		sb_make_name(&b, arena_printf(ARENA(nc), "%s/", outdir));
+		sb_make_name(&b, output_name(nc, &arts[i], m->main->interface));
+	}
 	sb_puts(&b, ":");
 	for (int i = 0; i < n; i++)
-		sb_printf(&b, " \\\n %s", nooksc_source_path(m, i));
-	sb_printf(&b, " \\\n %s/common.m4", templates);
-	sb_printf(&b, " \\\n %s/%s/outputs", templates, target);
+		if (!deps->user_only || !nooksc_source_is_system(m, i))
+			dep[ndeps++] = nooksc_source_path(m, i);
+	dep[ndeps++] = arena_printf(ARENA(nc), "%s/common.m4", templates);
+	dep[ndeps++] = arena_printf(ARENA(nc), "%s/%s/outputs", templates, target);
 	for (int i = 0; i < na; i++)
-		sb_printf(&b, " \\\n %s/%s", templates, arts[i].template_name);
+		dep[ndeps++] = arena_printf(ARENA(nc), "%s/%s", templates, arts[i].template_name);
+	for (int i = 0; i < ndeps; i++) {
+		sb_puts(&b, " \\\n ");
+		sb_make_name(&b, dep[i]);
+	}
 	sb_puts(&b, "\n");
-	/* each input on its own too, so a deleted import does not break make */
-	for (int i = 1; i < n; i++)
-		sb_printf(&b, "%s:\n", nooksc_source_path(m, i));
+	/* -MP: every prerequisite but the input as a target of its own, so
+	 * that make does not fail when one is deleted */
+	for (int i = 1; i < ndeps && deps->phony; i++) {
+		sb_puts(&b, "\n");
+		sb_make_name(&b, dep[i]);
+		sb_puts(&b, ":\n");
+	}
 	return sb_finish(ARENA(nc), &b);
 }
 

@@ -36,12 +36,20 @@ int nooksc_generate(struct nooksc *nc, const struct idl_model *m,
 		    const char *templates, const char *target, const char *outdir,
 		    struct outset *os);
 
-/* Make rules for model m's outputs in outdir (or for make target mt):
- * they depend on every IDL file read, the target's list and every
- * template (-M, -MF, -MT).  NULL after reporting a bad target. */
+/* What the make rules of -M, -MM, -MD, -MMD and -MF say. */
+struct nooksc_deps {
+	const char *const *targets;	/* -MT, as given; none: the outputs */
+	int n_targets;
+	bool phony;			/* -MP: a rule of its own for each prerequisite */
+	bool user_only;			/* -MM, -MMD: leave out system imports */
+};
+
+/* Make rules for model m's outputs in outdir (or for the -MT targets) for
+ * target (NULL: the default): they depend on the IDL files read, the
+ * target's list and every template.  NULL after reporting a bad target. */
 const char *nooksc_make_rules(struct nooksc *nc, const struct idl_model *m,
 			      const char *templates, const char *target,
-			      const char *outdir, const char *mt);
+			      const char *outdir, const struct nooksc_deps *deps);
 
 /* One template (e.g. verify.c.m4) expanded over model m into *text
  * (malloc'd); 0, or -1 after reporting why. */

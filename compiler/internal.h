@@ -44,6 +44,7 @@ struct nooksc {
 	bool stopped;			/* error cap reached */
 	struct idl_model *model;
 	struct idl_decl **decl_tail;	/* where add_decl() appends */
+	struct diag_queue *queue;	/* sources read and diagnostics held (nooksc.c) */
 };
 
 #define ARENA(nc) (&(nc)->arena)
@@ -70,6 +71,9 @@ struct parse_state {
 	int line, col;
 	struct srcpos comment_pos;	/* where the open comment began */
 	void *scanner;
+	/* the parser's last two tokens, for "expected ';' after ..." */
+	struct srcpos tok, prev_tok;
+	bool tok_eof;
 };
 
 int parse_buffer(struct parse_state *ps);	/* returns bison's status */

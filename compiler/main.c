@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@
 
 #define MAX_INCLUDES 64
 #define MAX_DISABLED 64
+#define MAX_TARGETS 64
 
 static const char usage_text[] =
 "Usage: nooksc [options] file.idl...\n"
@@ -34,14 +36,24 @@ static const char usage_text[] =
 "Options:\n"
 "  -I DIR              search DIR for imported files (after the importing\n"
 "                      file's own directory); may be repeated\n"
+"  -isystem DIR        search DIR after the -I directories; what is found\n"
+"                      there is a system import (left out by -MM, -MMD)\n"
 "  -o DIR              write output files into DIR (default: .)\n"
 "  --templates DIR     the m4 templates (default: beside the program)\n"
 "  --target NAME       the templates' target: a directory of DIR listing\n"
 "                      the files it writes (default: user)\n"
 "  -M                  print make dependency rules (imports and templates)\n"
 "                      of the outputs, and write nothing else\n"
-"  -MF FILE            also write those rules to FILE when generating\n"
-"  -MT TARGET          name TARGET in those rules instead of the outputs\n"
+"  -MM                 like -M, without system imports\n"
+"  -MD                 while generating, also write those rules to\n"
+"                      DIR/INTERFACE.d\n"
+"  -MMD                like -MD, without system imports\n"
+"  -MF FILE            write the rules to FILE instead (with -M, -MM: instead\n"
+"                      of standard output; alone: as -MD -MF FILE)\n"
+"  -MP                 add a rule without prerequisites for each dependency\n"
+"                      but the input, so that make survives its deletion\n"
+"  -MT TARGET          name TARGET in the rules instead of the outputs; may\n"
+"                      be repeated\n"
 "  -c, --check         check the input only; write nothing\n"
 "  --dump              print the checked model in its stable text form; with\n"
 "                      -o, write DIR/NAME.dump for each input instead\n"
@@ -53,8 +65,9 @@ static const char usage_text[] =
 "  -V, --version       show the version\n"
 "\n"
 "nooksc verify parses the C header each file names with libclang (compiler\n"
-"options such as -I, -D, -std and --target go to clang; -I is also the\n"
-"import path) and reports every declaration that disagrees with it.\n"
+"options such as -I, -D, -std and --target go to clang; -I and -isystem\n"
+"are also the import path) and reports every declaration that disagrees\n"
+"with it.\n"
 "\n"
 "nooksc import writes an unannotated IDL skeleton for the named kernel\n"
 "functions, structs and ops tables (structs of function pointers) of a\n"
@@ -65,27 +78,37 @@ static const char usage_text[] =
 "(default: standard output).  Other options go to clang.\n"
 "\n"
 "Diagnostics read 'file:line:col: error: [check] message', followed by the\n"
-"source line and a caret.  Exit status: 0 success, 1 errors in the input\n"
-"(an unreadable input included), 2 bad usage or an output that could not be\n"
-"written.  The language is described in docs/idl.md.\n";
+"source line and a caret, sorted by position; 'In file imported from' lines\n"
+"before one name the imports that led to its file.  Exit status: 0 success,\n"
+"1 errors in the input (an unreadable input included), 2 bad usage or an\n"
+"output that could not be written.  The language is described in\n"
+"docs/idl.md.\n";
 
-static void usage_error(const char *fmt, const char *arg)
+static void usage_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+
+static void usage_error(const char *fmt, ...)
 {
+	va_list ap;
+
 	fputs("nooksc: ", stderr);
-	fprintf(stderr, fmt, arg);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fputs("\nTry 'nooksc --help' for more information.\n", stderr);
 	exit(2);
 }
 
-static bool is_warning(const char *name)
+/* The check called name, or NULL. */
+static const struct nooksc_check_info *find_check(const char *name)
 {
 	int n;
 	const struct nooksc_check_info *c = nooksc_checks(&n);
 
 	for (int i = 0; i < n; i++)
 		if (!strcmp(c[i].name, name))
-			return c[i].level == NOOKSC_WARNING;
-	return false;
+			return &c[i];
+	return NULL;
 }
 
 static void list_checks(void)
@@ -116,11 +139,12 @@ static int verify_main(int argc, char **argv)
 {
 	const char **clang_args = calloc((size_t)argc, sizeof(*clang_args));
 	const char **includes = calloc((size_t)argc, sizeof(*includes));
+	const char **sysdirs = calloc((size_t)argc, sizeof(*sysdirs));
 	const char **files = calloc((size_t)argc, sizeof(*files));
 	const char *templates = NULL;
-	int nc_args = 0, ninc = 0, nfiles = 0, status = 0;
+	int nc_args = 0, ninc = 0, nsys = 0, nfiles = 0, status = 0;
 
-	if (!clang_args || !includes || !files) {
+	if (!clang_args || !includes || !sysdirs || !files) {
 		fputs("nooksc: out of memory\n", stderr);
 		return 2;
 	}
@@ -145,6 +169,8 @@ static int verify_main(int argc, char **argv)
 				if (i + 1 == argc)
 					usage_error("option '%s' needs an argument", a);
 				clang_args[nc_args++] = argv[++i];
+				if (!strcmp(a, "-isystem"))
+					sysdirs[nsys++] = argv[i];
 			}
 		} else {
 			files[nfiles++] = a;
@@ -155,7 +181,10 @@ static int verify_main(int argc, char **argv)
 	if (!templates)
 		templates = nooksc_default_templates();
 	for (int i = 0; i < nfiles; i++) {
-		struct nooksc_options opt = { .include_dirs = includes, .n_include_dirs = ninc };
+		struct nooksc_options opt = {
+			.include_dirs = includes, .n_include_dirs = ninc,
+			.system_dirs = sysdirs, .n_system_dirs = nsys,
+		};
 		struct nooksc *nc = nooksc_new(&opt);
 		struct idl_model *m = nc ? nooksc_parse_file(nc, files[i]) : NULL;
 		if (!m || nooksc_errors(nc) ||
@@ -165,6 +194,7 @@ static int verify_main(int argc, char **argv)
 	}
 	free(clang_args);
 	free(includes);
+	free(sysdirs);
 	free(files);
 	return status;
 }
@@ -315,85 +345,211 @@ static int import_main(int argc, char **argv)
 	return status;
 }
 
+/* The command line's long options.  Parsed with getopt_long_only so that
+ * gcc's spellings work: -MD, -MF FILE, -isystem DIR are long options with a
+ * single dash; -I, -o, -W, -c, -h, -V stay short (-Iinc, -Werror). */
+enum {
+	OPT_DUMP = 256, OPT_MAX_ERRORS, OPT_LIST_CHECKS, OPT_TEMPLATES, OPT_ISYSTEM,
+	OPT_TARGET, OPT_M, OPT_MM, OPT_MD, OPT_MMD, OPT_MP, OPT_MF, OPT_MT,
+};
+
+static const struct option longopts[] = {
+	{ "check", no_argument, NULL, 'c' },
+	{ "dump", no_argument, NULL, OPT_DUMP },
+	{ "max-errors", required_argument, NULL, OPT_MAX_ERRORS },
+	{ "list-checks", no_argument, NULL, OPT_LIST_CHECKS },
+	{ "templates", required_argument, NULL, OPT_TEMPLATES },
+	{ "target", required_argument, NULL, OPT_TARGET },
+	{ "isystem", required_argument, NULL, OPT_ISYSTEM },
+	{ "M", no_argument, NULL, OPT_M },
+	{ "MM", no_argument, NULL, OPT_MM },
+	{ "MD", no_argument, NULL, OPT_MD },
+	{ "MMD", no_argument, NULL, OPT_MMD },
+	{ "MP", no_argument, NULL, OPT_MP },
+	{ "MF", required_argument, NULL, OPT_MF },
+	{ "MT", required_argument, NULL, OPT_MT },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* What an option's argument is, for "needs an argument" errors. */
+static const char *argument_kind(int opt)
+{
+	switch (opt) {
+	case 'I': case 'o': case OPT_TEMPLATES: case OPT_ISYSTEM:
+		return "a directory";
+	case OPT_MF:
+		return "a file name";
+	case OPT_MT:
+		return "a make target";
+	case OPT_TARGET:
+		return "a target (a directory of the templates)";
+	case OPT_MAX_ERRORS:
+		return "a number";
+	case 'W':
+		return "'error' or 'no-CHECK'";
+	default:
+		return "a value";
+	}
+}
+
+/* getopt_long_only returned '?' for the element argv[optind - 1] or, in the
+ * middle of a cluster of short options (-czc), argv[optind]: name what is
+ * wrong with which argument and stop. */
+static void bad_option(int argc, char **argv)
+{
+	const char *arg = argv[optind - 1];
+
+	if (optopt && optopt < 256 && !strchr(arg, '=')) {
+		/* an unknown letter among short options */
+		if (optind < argc && argv[optind][0] == '-' && strchr(argv[optind], optopt))
+			arg = argv[optind];
+		if (arg[1] == optopt && !arg[2])
+			usage_error("unknown option '%s'", arg);
+		usage_error("unknown option '-%c' in '%s'", optopt, arg);
+	}
+
+	/* a long option given an argument it does not take, or unknown (no
+	 * two options share a prefix, so none is ambiguous) */
+	const char *name = arg + (arg[1] == '-' ? 2 : 1);
+	size_t len = strcspn(name, "=");
+	for (int i = 0; name[len] == '=' && longopts[i].name; i++)
+		if (!strncmp(longopts[i].name, name, len))
+			usage_error("option '%.*s' takes no argument (in '%s')",
+				    (int)(name - arg + len), arg, arg);
+	usage_error("unknown option '%s'", arg);
+}
+
+/* An input that cannot be read, is not named like an IDL file and was
+ * written right after a dependency option that takes no argument
+ * (-MD deps.d) was most likely meant as an argument: say so. */
+static void hint_stray_argument(char **original, int argc, const char *input)
+{
+	static const char *const flags[] = { "-MD", "-MMD", "-MP" };
+	size_t n = strlen(input);
+
+	if (n >= 4 && !strcmp(input + n - 4, ".idl"))
+		return;
+	for (int i = 2; i < argc; i++) {
+		if (original[i] != input)
+			continue;
+		for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
+			if (!strcmp(original[i - 1], flags[k]))
+				fprintf(stderr, "nooksc: note: '%s' takes no argument, so '%s' "
+					"was read as an input file (-MF FILE names the "
+					"dependency file)\n", flags[k], input);
+		return;
+	}
+}
+
 int main(int argc, char **argv)
 {
-	enum { OPT_DUMP = 256, OPT_MAX_ERRORS, OPT_LIST_CHECKS, OPT_TEMPLATES, OPT_TARGET };
-	static const struct option longopts[] = {
-		{ "check", no_argument, NULL, 'c' },
-		{ "dump", no_argument, NULL, OPT_DUMP },
-		{ "max-errors", required_argument, NULL, OPT_MAX_ERRORS },
-		{ "list-checks", no_argument, NULL, OPT_LIST_CHECKS },
-		{ "templates", required_argument, NULL, OPT_TEMPLATES },
-		{ "target", required_argument, NULL, OPT_TARGET },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *includes[MAX_INCLUDES];
+	const char *system_dirs[MAX_INCLUDES];
 	const char *disabled[MAX_DISABLED];
-	struct nooksc_options opt = { .include_dirs = includes, .disabled = disabled };
-	const char *outdir = NULL, *templates = NULL, *depfile = NULL, *deptarget = NULL;
+	const char *targets[MAX_TARGETS];
+	struct nooksc_options opt = {
+		.include_dirs = includes, .system_dirs = system_dirs, .disabled = disabled,
+	};
+	struct nooksc_deps deps = { .targets = targets };
+	const char *outdir = NULL, *templates = NULL, *depfile = NULL;
+	const char *mode_opt = NULL, *gen_dep_opt = NULL;
 	const char *target = NULL;	/* --target: the templates' directory */
-	bool check_only = false, dump = false, deps_only = false;
+	bool check_only = false, dump = false, deps_only = false, write_deps = false;
 	int c;
-
-	/* -M and -MF are spelt as make and cc spell them; getopt would read
-	 * them as -M -F, so take them out first. */
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-M")) {
-			deps_only = true;
-		} else if (!strcmp(argv[i], "-MF") || !strcmp(argv[i], "-MT")) {
-			if (i + 1 == argc)
-				usage_error("option '%s' needs an argument", argv[i]);
-			*(argv[i][2] == 'F' ? &depfile : &deptarget) = argv[i + 1];
-			memmove(&argv[i], &argv[i + 2], sizeof(*argv) * (size_t)(argc - i - 1));
-			argc -= 2;
-			i--;
-			continue;
-		} else {
-			continue;
-		}
-		memmove(&argv[i], &argv[i + 1], sizeof(*argv) * (size_t)(argc - i));
-		argc--;
-		i--;
-	}
 
 	if (argc > 1 && !strcmp(argv[1], "verify"))
 		return verify_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "import"))
 		return import_main(argc - 1, argv + 1);
 
+	/* getopt permutes argv; keep the order as written for hints (static:
+	 * still reachable when a usage error exits) */
+	static char **original;
+	original = calloc((size_t)argc + 1, sizeof(*original));
+	if (!original) {
+		fputs("nooksc: out of memory\n", stderr);
+		return 2;
+	}
+	memcpy(original, argv, sizeof(*argv) * (size_t)argc);
+
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":I:o:cW:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long_only(argc, argv, ":I:o:cW:hV", longopts, NULL)) != -1) {
+		/* the option as written: before its argument when that was separate */
+		const char *this = argv[optind - 1];
+		if (optarg && optarg == this && optind >= 2)
+			this = argv[optind - 2];
 		switch (c) {
 		case 'I':
-			if (opt.n_include_dirs == MAX_INCLUDES)
-				usage_error("too many -I directories (at most %s)", "64");
-			includes[opt.n_include_dirs++] = optarg;
+		case OPT_ISYSTEM: {
+			const char **dirs = c == 'I' ? includes : system_dirs;
+			int *n = c == 'I' ? &opt.n_include_dirs : &opt.n_system_dirs;
+			if (*n == MAX_INCLUDES)
+				usage_error("too many %s directories (at most 64)",
+					    c == 'I' ? "-I" : "-isystem");
+			if (!*optarg)
+				usage_error("option '%s' needs a directory, not an empty name", this);
+			dirs[(*n)++] = optarg;
 			break;
+		}
 		case 'o':
+			if (!*optarg)
+				usage_error("option '%s' needs a directory, not an empty name", this);
 			outdir = optarg;
 			break;
 		case 'c':
-			check_only = true;
-			break;
 		case OPT_DUMP:
-			dump = true;
+		case OPT_M:
+		case OPT_MM:
+			if (mode_opt && strcmp(mode_opt, this))
+				usage_error("%s", "--check, --dump, -M and -MM exclude each other");
+			mode_opt = this;
+			check_only |= c == 'c';
+			dump |= c == OPT_DUMP;
+			deps_only |= c == OPT_M || c == OPT_MM;
+			deps.user_only |= c == OPT_MM;
+			break;
+		case OPT_MD:
+		case OPT_MMD:
+			gen_dep_opt = this;
+			write_deps = true;
+			deps.user_only |= c == OPT_MMD;
+			break;
+		case OPT_MP:
+			deps.phony = true;
+			break;
+		case OPT_MF:
+			if (!*optarg)
+				usage_error("option '%s' needs a file name, not an empty one", this);
+			depfile = optarg;
+			break;
+		case OPT_MT:
+			if (deps.n_targets == MAX_TARGETS)
+				usage_error("too many -MT targets (at most %s)", "64");
+			targets[deps.n_targets++] = optarg;
 			break;
 		case 'W':
 			if (!strcmp(optarg, "error")) {
 				opt.werror = true;
-			} else if (!strncmp(optarg, "no-", 3) && is_warning(optarg + 3)) {
+			} else if (!strncmp(optarg, "no-", 3)) {
+				const struct nooksc_check_info *ci = find_check(optarg + 3);
+				if (!ci)
+					usage_error("'-W%s': no check is called '%s' (see --list-checks)",
+						    optarg, optarg + 3);
+				if (ci->level != NOOKSC_WARNING)
+					usage_error("'-W%s': [%s] is an error; only warnings can be "
+						    "turned off (see --list-checks)", optarg, optarg + 3);
 				if (opt.n_disabled < MAX_DISABLED)
 					disabled[opt.n_disabled++] = optarg + 3;
 			} else {
-				usage_error("unknown warning option '-W%s' (see --list-checks)", optarg);
+				usage_error("unknown warning option '-W%s' (-Werror or -Wno-CHECK)", optarg);
 			}
 			break;
 		case OPT_MAX_ERRORS: {
 			char *end;
 			long n = strtol(optarg, &end, 10);
-			if (*end || n < 1 || n > 100000)
+			if (!*optarg || *end || n < 1 || n > 100000)
 				usage_error("--max-errors needs a number from 1 to 100000, not '%s'", optarg);
 			opt.max_errors = (int)n;
 			break;
@@ -414,18 +570,22 @@ int main(int argc, char **argv)
 			printf("nooksc %s\n", NOOKSC_VERSION);
 			return 0;
 		case ':':
-			usage_error("option '%s' needs an argument", argv[optind - 1]);
+			usage_error("option '%s' needs an argument (%s)", this, argument_kind(optopt));
 			break;
 		default:
-			usage_error("unknown option '%s'", argv[optind - 1]);
+			bad_option(argc, argv);
 		}
 	}
 	if (optind == argc)
 		usage_error("%s", "no input files");
-	if (check_only + dump + deps_only > 1)
-		usage_error("%s", "--check, --dump and -M exclude each other");
-	if (depfile && (check_only || dump || deps_only))
-		usage_error("%s", "-MF goes with code generation only");
+	if (gen_dep_opt && mode_opt)
+		usage_error("%s goes with code generation, not with %s", gen_dep_opt, mode_opt);
+	if (depfile && (check_only || dump))
+		usage_error("%s", "-MF goes with code generation, -M or -MM only");
+	if ((deps.phony || deps.n_targets) && !deps_only && !write_deps && !depfile)
+		usage_error("%s", "-MP and -MT need -M, -MM, -MD, -MMD or -MF");
+	/* -MF alone while generating writes the rules there, as -MD -MF */
+	write_deps |= depfile && !deps_only;
 	if (!templates)
 		templates = nooksc_default_templates();
 	bool generate = !check_only && !dump && !deps_only;
@@ -446,8 +606,10 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		models[i] = nooksc_parse_file(ctx[i], argv[i]);
-		if (!models[i])
+		if (!models[i]) {
 			status = status ? status : 1;
+			hint_stray_argument(original, argc, argv[i]);
+		}
 		else if (nooksc_errors(ctx[i]))
 			status = 1;
 	}
@@ -462,22 +624,37 @@ int main(int argc, char **argv)
 			}
 		}
 		for (int i = optind; i < argc && status == 0; i++) {
+			const char *dir = outdir ? outdir : ".";
 			int rc = generate ? nooksc_generate(ctx[i], models[i], templates, target,
-							    outdir ? outdir : ".", os) : 0;
+							    dir, os) : 0;
 			if (rc) {
 				status = rc == -2 ? 2 : 1;
 				break;
 			}
+			if (!deps_only && !write_deps)
+				continue;
 			const char *rules = nooksc_make_rules(ctx[i], models[i], templates, target,
-							      outdir ? outdir : ".", deptarget);
+							      dir, &deps);
 			if (!rules) {
 				status = 1;
 				break;
 			}
-			if (deps_only)
-				fputs(rules, stdout);
-			if (depfp)
-				fputs(rules, depfp);
+			FILE *fp = depfp ? depfp : stdout;
+			if (!depfp && write_deps) {
+				/* -MD: DIR/INTERFACE.d beside the generated files */
+				char path[4096];
+				snprintf(path, sizeof(path), "%s/%s.d", dir,
+					 nooksc_model_interface(models[i]));
+				int err = out_open(os, path, &fp);
+				if (err) {
+					fprintf(stderr, "nooksc: cannot write '%s': %s\n", path,
+						err == EEXIST ? "two inputs would both write it" :
+						strerror(err));
+					status = 2;
+					break;
+				}
+			}
+			fputs(rules, fp);
 		}
 		const char *failed = NULL;
 		int err = status ? (out_abort(os), 0) : out_commit(os, &failed);
@@ -519,6 +696,7 @@ int main(int argc, char **argv)
 
 	for (int i = optind; i < argc; i++)
 		nooksc_free(ctx[i]);
+	free(original);
 	free(ctx);
 	free(models);
 	out_free(os);

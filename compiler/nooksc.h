@@ -43,11 +43,25 @@ struct nooksc_diag {
 	const char *check;	/* check name, e.g. "unknown-type" */
 	struct srcpos pos;	/* pos.file == NULL: no position */
 	const char *message;
+	/* pos is in an imported file: the import lines that led there, the
+	 * one in the file that imported it first, the main file's last */
+	const struct srcpos *imported_from;
+	int n_imported_from;
 };
 
+/*
+ * Diagnostics of a parse (nooksc_parse_file, nooksc_parse_buffer: reading,
+ * imports, checks) reach the callback together at its end, sorted by where
+ * they are as the files read (an imported file's at its import line), each
+ * note right after the diagnostic it explains, equal positions in the order
+ * found; "too many errors" comes last.  Those of later calls (generating,
+ * verifying) are passed on at once.  nooksc_errors() and
+ * nooksc_warnings() count as diagnostics are found.
+ */
 typedef void (*nooksc_diag_fn)(void *arg, const struct nooksc_diag *d);
 
-/* Prints `file:line:col: error: [check] message`, the source line, a caret. */
+/* Prints `In file imported from FILE:LINE:COL:` lines if d has any, then
+ * `file:line:col: error: [check] message`, the source line, a caret. */
 void nooksc_print_diag(FILE *out, const struct nooksc_diag *d);
 
 /* ---- options and context ------------------------------------------------ */
@@ -55,6 +69,8 @@ void nooksc_print_diag(FILE *out, const struct nooksc_diag *d);
 struct nooksc_options {
 	const char *const *include_dirs;	/* -I, searched in order */
 	int n_include_dirs;
+	const char *const *system_dirs;	/* -isystem, searched after -I */
+	int n_system_dirs;
 	int max_errors;			/* stop after this many; 0: 20 */
 	bool werror;			/* warnings count as errors */
 	const char *const *disabled;	/* check names turned off (-Wno-X) */
@@ -81,9 +97,11 @@ struct idl_model *nooksc_parse_buffer(struct nooksc *nc, const char *name,
 /* The stable text form of a model (--dump). */
 void nooksc_dump(FILE *out, const struct idl_model *m);
 
-/* Every file the model was read from, main file first (for -M). */
+/* Every file the model was read from, main file first (for -M); a system
+ * source was found along the -isystem path (or beside one that was). */
 int nooksc_source_count(const struct idl_model *m);
 const char *nooksc_source_path(const struct idl_model *m, int i);
+bool nooksc_source_is_system(const struct idl_model *m, int i);
 
 /* The main file's interface name. */
 const char *nooksc_model_interface(const struct idl_model *m);
@@ -245,6 +263,7 @@ struct idl_file {
 	struct idl_import *imports;
 	struct idl_file *next;
 	bool loading;			/* on the import stack */
+	bool system;			/* found along -isystem (-MM leaves it out) */
 };
 
 struct idl_import {

@@ -13,7 +13,7 @@
 %define api.pure full
 %define api.prefix {idl_}
 %define api.location.type {struct srcpos}
-%define parse.error detailed
+%define parse.error custom
 %locations
 %parse-param {struct parse_state *ps}
 %lex-param {struct parse_state *ps}
@@ -58,16 +58,29 @@ int idl_lex(IDL_STYPE *lval, IDL_LTYPE *lloc, void *scanner);
 static int idl_lex_ps(IDL_STYPE *lval, IDL_LTYPE *lloc,
 		      struct parse_state *ps)
 {
-	return idl_lex(lval, lloc, ps->scanner);
+	int t = idl_lex(lval, lloc, ps->scanner);
+
+	ps->prev_tok = ps->tok;
+	ps->tok = *lloc;
+	ps->tok_eof = t == 0;
+	return t;
 }
 #define idl_lex(l, p, ps) idl_lex_ps(l, p, ps)
 
 static void idl_error(IDL_LTYPE *loc, struct parse_state *ps, const char *msg)
 {
-	/* "[syntax]" already says it */
-	if (!strncmp(msg, "syntax error, ", 14))
-		msg += 14;
 	diag(ps->nc, NOOKSC_ERROR, "syntax", loc, "%s", msg);
+}
+
+/* A token as written, for a message: 'x', or its kind when too long. */
+static const char *tok_text(struct parse_state *ps, const struct srcpos *p,
+			    const char *kind)
+{
+	int n = p->last_col - p->col + 1;
+
+	if (!p->text || p->last_line != p->line || n < 1 || n > 40)
+		return kind;
+	return arena_printf(ARENA(ps->nc), "'%.*s'", n, p->text + p->col - 1);
 }
 
 static struct dtor dtor_prepend(struct idl_type *first, struct idl_type *last,
@@ -621,3 +634,50 @@ primary:
 	;
 
 %%
+
+#define MAX_LISTED 4	/* more expected tokens than this: name none */
+
+/*
+ * A syntax error: "unexpected X, expecting A or B" at the token that does
+ * not fit, but a missing ';' where it is missing, just after the token
+ * before: "expected ';' after 'x'" (the token that did not fit is often on
+ * the next line).
+ */
+static int yyreport_syntax_error(const yypcontext_t *ctx, struct parse_state *ps)
+{
+	yysymbol_kind_t exp[YYNTOKENS];
+	yysymbol_kind_t got = yypcontext_token(ctx);
+	int n = yypcontext_expected_tokens(ctx, exp, YYNTOKENS);
+	int semi = -1;
+	struct strbuf b = { 0 };
+
+	for (int i = 0; i < n; i++)
+		if (!strcmp(yysymbol_name(exp[i]), "';'"))
+			semi = i;
+	if (semi >= 0 && ps->prev_tok.text) {
+		/* ';' first, then the others if there are few */
+		struct srcpos at = ps->prev_tok;
+		sb_puts(&b, "expected ';'");
+		for (int i = 0; i < n && n <= MAX_LISTED; i++)
+			if (i != semi)
+				sb_printf(&b, " or %s", yysymbol_name(exp[i]));
+		sb_printf(&b, " after %s, found %s",
+			  tok_text(ps, &ps->prev_tok, yysymbol_name(YYSYMBOL_YYUNDEF)),
+			  ps->tok_eof ? "the end of the file" :
+			  tok_text(ps, &ps->tok, yysymbol_name(got)));
+		/* a caret just after the token, on its last line */
+		if (at.last_line != at.line)
+			at.text = NULL;
+		at.line = at.last_line;
+		at.col = at.last_col + 1;
+		at.last_col = at.col;
+		diag(ps->nc, NOOKSC_ERROR, "syntax", &at, "%s", sb_finish(ARENA(ps->nc), &b));
+		return 0;
+	}
+	sb_printf(&b, "unexpected %s", yysymbol_name(got));
+	for (int i = 0; i < n && n <= MAX_LISTED; i++)
+		sb_printf(&b, "%s%s", i ? " or " : ", expecting ", yysymbol_name(exp[i]));
+	diag(ps->nc, NOOKSC_ERROR, "syntax", yypcontext_location(ctx), "%s",
+	     sb_finish(ARENA(ps->nc), &b));
+	return 0;
+}

@@ -25,11 +25,13 @@ $(B)/kernel/gen/%.o: generated/nk/%.c
 NKERNEL_OBJS := $(B)/kernel/nkernel.o $(B)/kernel/nkcommon.o
 $(NKERNEL_OBJS) $(B)/kernel/nkctl.o: CFLAGS += $(NK_INC)
 
-# -rdynamic: the kernel library takes the object arena from libnooks here
+# -rdynamic: the kernel library takes the object arena from libnooks here.
+# libnk.so.1 is beside nkernel in the build tree ($ORIGIN) and one level up
+# when installed (LIBDIR/nooks/nkernel, LIBDIR/libnk.so.1: make install).
 $(B)/kernel/nkernel: $(NKERNEL_OBJS) $(NK_GEN_OBJS) $(B)/libnooks.a $(B)/kernel/libnk.so.1
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -rdynamic -o $@ $(NKERNEL_OBJS) $(NK_GEN_OBJS) $(B)/libnooks.a \
-		-L$(B)/kernel -l:libnk.so.1 -Wl,-rpath,'$$ORIGIN' -lpthread -ldl
+		-L$(B)/kernel -l:libnk.so.1 -Wl,-rpath,'$$ORIGIN:$$ORIGIN/..' -lpthread -ldl
 
 $(B)/kernel/nkctl: $(B)/kernel/nkctl.o $(B)/kernel/nkcommon.o
 	$(call say,LD,$@)
@@ -55,8 +57,12 @@ $(B)/examples/khttpd.so $(B)/examples/khttpd_buggy.so: examples/khttpd/khttpd.c 
 NK_PROGRAMS := $(B)/kernel/nkernel $(B)/kernel/nkctl $(B)/kernel/wrap/libnk.so.1 \
 	$(B)/examples/khttpd.so $(B)/examples/khttpd_buggy.so
 
+# make (and make install) builds the kernel, its control client and its
+# wrapper library; the example modules are the tests' and make run's.
+all: $(B)/kernel/libnk.so.1 $(B)/kernel/nkernel $(B)/kernel/nkctl $(B)/kernel/wrap/libnk.so.1
+
 .PHONY: kernel khttpd-test
-kernel: deps $(NK_PROGRAMS)
+kernel: $(NK_PROGRAMS)
 
 # End to end: nkernel with khttpd, real clients (curl, wrk), real faults.
 khttpd-test: deps $(NK_PROGRAMS)

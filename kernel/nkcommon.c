@@ -10,6 +10,55 @@
 
 #include "nkernel.h"
 
+const struct nk_command nk_commands[] = {
+	{ "list", 0, 0, "", "modules: state, isolation, calls, faults, restarts" },
+	{ "stats", 0, 0, "", "what the kernel holds: sockets, files, threads, descriptors, "
+	  "mappings, resident memory" },
+	{ "inject", 2, 2, "MODULE FAULT", "make MODULE's own code fail, then wait for its "
+	  "recovery; FAULT: null wild stack loop abort ill fpe exit (the module must "
+	  "have nk_fault_inject)" },
+	{ "patch", 3, 3, "MODULE ADDRESS HEXBYTES", "write bytes into MODULE's loaded code at "
+	  "ADDRESS (its ELF virtual address, as objdump shows it): a transient fault; a "
+	  "restart maps the clean code again" },
+	{ "load", 1, -1, "[--isolation=KIND] PATH [NAME=VALUE]...", "load a module" },
+	{ "unload", 1, 1, "MODULE", "run its cleanup_module and unload it" },
+	{ "reload", 1, 1, "MODULE", "unload, then load the same file and parameters" },
+	{ "shutdown", 0, 0, "", "unload everything and stop nkernel" },
+	{ "help", 0, 0, "", "this list" },
+	{ NULL, 0, 0, NULL, NULL },
+};
+
+int nk_command_check(int argc, char **argv, char *err, size_t errlen)
+{
+	const struct nk_command *c = nk_commands;
+
+	if (argc < 1 || !argv[0][0]) {
+		snprintf(err, errlen, "empty command (try: help)");
+		return -1;
+	}
+	while (c->name && strcmp(c->name, argv[0]))
+		c++;
+	if (!c->name) {
+		snprintf(err, errlen, "unknown command '%.100s' (try: help)", argv[0]);
+		return -1;
+	}
+	if (c->max_args >= 0 && argc - 1 > c->max_args) {
+		if (c->max_args == 0)
+			snprintf(err, errlen, "%s takes no arguments: unexpected '%.100s'",
+				 c->name, argv[1]);
+		else
+			snprintf(err, errlen, "%s: unexpected argument '%.100s' (usage: %s %s)",
+				 c->name, argv[c->max_args + 1], c->name, c->args);
+		return -1;
+	}
+	if (argc - 1 < c->min_args) {
+		snprintf(err, errlen, "%s: missing arguments (usage: %s %s)", c->name,
+			 c->name, c->args);
+		return -1;
+	}
+	return 0;
+}
+
 const char *nk_default_control(void)
 {
 	static char path[108];

@@ -3,7 +3,8 @@
  *
  *   nkctl [-s SOCKET] COMMAND [ARG]...
  *
- * Sends the command as one line, prints the answer, and exits 0 if it
+ * Checks the command against the protocol's table (nkcommon.c), answers
+ * `help` itself, sends any other command as one line, prints the answer, and exits 0 if it
  * ended with "ok", 1 if with "error: ...", 2 if nkernel cannot be reached
  * or the arguments are wrong.
  */
@@ -17,27 +18,54 @@
 
 #include "nkernel.h"
 
+/* The commands, wrapped at 78 columns under their usage. */
+static void print_commands(FILE *f)
+{
+	for (const struct nk_command *c = nk_commands; c->name; c++) {
+		char head[96];
+		int col = 28, n = snprintf(head, sizeof(head), "  %s%s%s", c->name,
+					   c->args[0] ? " " : "", c->args);
+		fputs(head, f);
+		if (n >= col) {
+			fputc('\n', f);
+			n = 0;
+		}
+		const char *w = c->what;
+		while (*w) {
+			size_t len = strcspn(w, " ");
+			if (n > col && n + 1 + (int)len > 78) {
+				fputc('\n', f);
+				n = 0;
+			}
+			if (n < col) {
+				fprintf(f, "%*s", col - n, "");
+				n = col;
+			} else {
+				fputc(' ', f);
+				n++;
+			}
+			fprintf(f, "%.*s", (int)len, w);
+			n += (int)len;
+			w += len;
+			w += strspn(w, " ");
+		}
+		fputc('\n', f);
+	}
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 "Usage: nkctl [-s SOCKET] COMMAND [ARG]...\n"
 "\n"
-"Commands (answered by a running nkernel):\n"
-"  list                      modules: state, isolation, calls, faults, restarts\n"
-"  stats                     what the kernel holds: sockets, files, threads,\n"
-"                            descriptors, mappings, resident memory\n"
-"  inject MODULE FAULT       make MODULE's own code fail, then wait for its\n"
-"                            recovery; FAULT: null wild stack loop abort ill\n"
-"                            fpe exit (the module must have nk_fault_inject)\n"
-"  load [--isolation=KIND] PATH [NAME=VALUE]...\n"
-"  unload MODULE\n"
-"  reload MODULE             unload, then load the same file and parameters\n"
-"  shutdown                  unload everything and stop nkernel\n"
-"  help                      nkernel's own list of commands\n"
+"Commands (answered by a running nkernel; `help` is answered here):\n");
+	print_commands(f);
+	fprintf(f,
 "\n"
 "Options:\n"
-"  -s SOCKET   the control socket (default: $NKERNEL_CONTROL or %s)\n"
-"  -h, --help  show this help\n"
+"  -s SOCKET      the control socket (default: $NKERNEL_CONTROL or %s)\n"
+"  -h, --help     show this help\n"
+"  -V, --version  show the version\n"
 "\n"
 "Exit status: 0 ok, 1 the command failed, 2 nkernel unreachable or bad usage.\n",
 		nk_default_control());
@@ -52,7 +80,14 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return 0;
-		} else if (!strcmp(argv[i], "-s") && i + 1 < argc) {
+		} else if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version")) {
+			printf("nkctl %s\n", NK_VERSION);
+			return 0;
+		} else if (!strcmp(argv[i], "-s")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "nkctl: -s needs a socket path (try --help)\n");
+				return 2;
+			}
 			path = argv[++i];
 		} else if (!strcmp(argv[i], "--")) {
 			i++;
@@ -65,6 +100,15 @@ int main(int argc, char **argv)
 	if (i >= argc) {
 		usage(stderr);
 		return 2;
+	}
+	char err[512];
+	if (nk_command_check(argc - i, argv + i, err, sizeof(err))) {
+		fprintf(stderr, "nkctl: %s\n", err);
+		return 2;
+	}
+	if (!strcmp(argv[i], "help")) {
+		print_commands(stdout);
+		return 0;
 	}
 	if (!path)
 		path = nk_default_control();

@@ -40,7 +40,6 @@
 #include "workqueue_nooks.h"
 #include "nkernel.h"
 
-#define VERSION "0.1"
 #define MAX_MODULES 16
 #define MAX_PARAMS 32
 
@@ -383,7 +382,11 @@ static int module_start(struct module *m, char *err, size_t errlen)
 			describe_fault(m);
 			snprintf(err, errlen, "init_module faulted: %s", m->last_fault);
 		} else {
-			snprintf(err, errlen, "init_module failed (its reason is in the kernel log)");
+			struct nooks_sup_stats ss;
+			char why[96];
+			nooks_sup_stats(m->sup, &ss);
+			snprintf(err, errlen, "init_module failed: %s",
+				 nooks_errno_text(ss.init_ret, why, sizeof(why)));
 		}
 		goto fail;
 	}
@@ -671,6 +674,47 @@ static int cmd_inject(FILE *out, const char *name, const char *kind, char *err, 
 	return 0;
 }
 
+/* Writes bytes into a module's loaded code (nooks_ext_patch): what
+ * nooks-inject's transient mode uses. */
+static int cmd_patch(FILE *out, const char *name, const char *addr, const char *hex,
+		     char *err, size_t errlen)
+{
+	unsigned char bytes[64], old[64];
+	size_t n = strlen(hex) / 2;
+	char *end;
+
+	errno = 0;
+	unsigned long va = strtoul(addr, &end, 0);
+	if (errno || end == addr || *end) {
+		snprintf(err, errlen, "bad address '%s'", addr);
+		return -1;
+	}
+	if (strlen(hex) % 2 || n == 0 || n > sizeof(bytes) ||
+	    strspn(hex, "0123456789abcdefABCDEF") != strlen(hex)) {
+		snprintf(err, errlen, "bad bytes '%s' (1 to %zu bytes in hex, e.g. 90cc)", hex,
+			 sizeof(bytes));
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		sscanf(hex + 2 * i, "%2hhx", &bytes[i]);
+	pthread_mutex_lock(&mod_lock);
+	struct module *m = find_module(name);
+	int r = -1;
+	if (!m || m->state != M_LIVE) {
+		snprintf(err, errlen, m ? "module '%s' is %s" : "no module '%s'", name,
+			 m ? mstate_names[m->state] : "");
+	} else if (nooks_ext_patch(m->e, va, bytes, n, old, err, errlen) == 0) {
+		char was[2 * sizeof(old) + 1];
+		for (size_t i = 0; i < n; i++)
+			snprintf(was + 2 * i, 3, "%02x", old[i]);
+		klog("nkernel: %s: patched %zu bytes at %#lx (were %s)", name, n, va, was);
+		reply(out, "%s: patched %zu bytes at %#lx (were %s)", name, n, va, was);
+		r = 0;
+	}
+	pthread_mutex_unlock(&mod_lock);
+	return r;
+}
+
 static int parse_isolation(const char *s, enum nooks_backend *b)
 {
 	int v = nooks_backend_parse(s);
@@ -710,15 +754,19 @@ static void serve_request(int fd)
 	int argc = split(line, argv, MAX_PARAMS + 4);
 	const char *cmd = argc ? argv[0] : "";
 
-	if (!strcmp(cmd, "list") && argc == 1) {
+	if (nk_command_check(argc, argv, err, sizeof(err))) {
+		r = -1;
+	} else if (!strcmp(cmd, "list")) {
 		cmd_list(out);
-	} else if (!strcmp(cmd, "stats") && argc == 1) {
+	} else if (!strcmp(cmd, "stats")) {
 		cmd_stats(out);
-	} else if (!strcmp(cmd, "inject") && argc == 3) {
+	} else if (!strcmp(cmd, "inject")) {
 		r = cmd_inject(out, argv[1], argv[2], err, sizeof(err));
-	} else if (!strcmp(cmd, "unload") && argc == 2) {
+	} else if (!strcmp(cmd, "patch")) {
+		r = cmd_patch(out, argv[1], argv[2], argv[3], err, sizeof(err));
+	} else if (!strcmp(cmd, "unload")) {
 		r = remove_module(argv[1], err, sizeof(err));
-	} else if (!strcmp(cmd, "load") && argc >= 2) {
+	} else if (!strcmp(cmd, "load")) {
 		enum nooks_backend b = opt.isolation;
 		int i = 1;
 		if (!strncmp(argv[i], "--isolation=", 12)) {
@@ -736,7 +784,7 @@ static void serve_request(int fd)
 		if (!r && !(r = add_module(argv[i], b, argv + i + 1, argc - i - 1, err, sizeof(err),
 					   name, sizeof(name))))
 			reply(out, "%s loaded", name);
-	} else if (!strcmp(cmd, "reload") && argc == 2) {
+	} else if (!strcmp(cmd, "reload")) {
 		char path[PATH_MAX], *params[MAX_PARAMS] = { 0 }, name[64];
 		enum nooks_backend b;
 		int np = 0;
@@ -760,22 +808,20 @@ static void serve_request(int fd)
 			for (int i = 0; i < np; i++)
 				free(params[i]);
 		}
-	} else if (!strcmp(cmd, "shutdown") && argc == 1) {
-		shutting_down = 1;
-		kill(getpid(), SIGTERM);
-	} else if (!strcmp(cmd, "help") && argc == 1) {
-		reply(out, "list | stats | inject NAME FAULT | load [--isolation=KIND] PATH [NAME=VALUE]...");
-		reply(out, "unload NAME | reload NAME | shutdown | help");
-		reply(out, "FAULT: null wild stack loop abort ill fpe exit");
-	} else {
-		snprintf(err, sizeof(err), "bad request '%s' (try: help)", cmd);
-		r = -1;
+	} else if (!strcmp(cmd, "shutdown")) {
+		shutting_down = 1;	/* SIGTERM once the answer is out */
+	} else {	/* help */
+		for (const struct nk_command *c = nk_commands; c->name; c++)
+			reply(out, "%s%s%s: %s", c->name, c->args[0] ? " " : "", c->args, c->what);
 	}
 	if (r)
 		reply(out, "error: %s", err);
 	else
 		reply(out, "ok");
 	fclose(out);
+	/* after the answer: the main thread exits as soon as it is told */
+	if (!r && !strcmp(cmd, "shutdown"))
+		kill(getpid(), SIGTERM);
 }
 
 static void *request_thread(void *arg)
@@ -995,7 +1041,7 @@ static int parse_words(int argc, char **argv, int allow_global, const char *wher
 				usage(stdout);
 				exit(0);
 			} else if (!strcmp(name, "--version")) {
-				printf("nkernel %s\n", VERSION);
+				printf("nkernel %s\n", NK_VERSION);
 				exit(0);
 			} else if (!strcmp(name, "--control")) {
 				opt.control = val;
@@ -1048,7 +1094,7 @@ static int parse_words(int argc, char **argv, int allow_global, const char *wher
 				exit(0);
 			}
 			if (!strcmp(a, "-V")) {
-				printf("nkernel %s\n", VERSION);
+				printf("nkernel %s\n", NK_VERSION);
 				exit(0);
 			}
 			fprintf(stderr, "nkernel: %sunknown option %s (try --help)\n", where, a);
@@ -1110,6 +1156,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "nkernel: no module given (try --help)\n");
 		return 2;
 	}
+	/* every file named, before anything starts: a typo is one line,
+	 * not a kernel that starts and stops again */
+	for (int i = 0; i < npend; i++)
+		if (access(pend[i].path, R_OK)) {
+			fprintf(stderr, "nkernel: %s: %s\n", pend[i].path, strerror(errno));
+			return 1;
+		}
 	if (!opt.control)
 		opt.control = nk_default_control();
 	if (!opt.wrapper)

@@ -16,6 +16,15 @@
  * 3.17 or later), the arena is one anonymous mapping and its read-only
  * view is itself: nooks_arena_protected() says 0 and the kernel logs it.
  *
+ * Protection keys (the pkey backend): where the CPU and kernel have
+ * them, the read-write view is also tagged with a key of its own
+ * (pkey_mprotect).  A pkey domain's code is given read-write addresses,
+ * the same the kernel uses, and runs with writes to that key disabled in
+ * its thread's PKRU register (xpc.c switches it per crossing, without a
+ * system call); kernel code runs with them enabled.  The key is
+ * allocated before main, while the process has one thread, so that
+ * every thread it starts inherits the right to write the arena.
+ *
  * Size classes are powers of two from 16 bytes to 1 MiB; a freed block
  * goes back to its class's free list.  Blocks are never returned to the
  * system: the arena is reserved once (NOOKS_ARENA_SIZE).
@@ -51,6 +60,17 @@ static struct freelist free_blocks[N_CLASSES];
 /* class of each 16-byte granule that starts a block: 255 = none */
 static unsigned char *block_class;
 
+/* the arena's protection key, -1: none (no keys, or not x86-64, where
+ * xpc.c has no PKRU switch) */
+static int arena_pkey = -1;
+
+#if defined(__x86_64__)
+__attribute__((constructor)) static void arena_pkey_alloc(void)
+{
+	arena_pkey = pkey_alloc(0, 0);	/* writable by this thread */
+}
+#endif
+
 static int arena_init_locked(void)
 {
 	if (base)
@@ -75,6 +95,11 @@ static int arena_init_locked(void)
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return -1;
+	if (arena_pkey >= 0 &&
+	    pkey_mprotect(p, NOOKS_ARENA_SIZE, PROT_READ | PROT_WRITE, arena_pkey)) {
+		pkey_free(arena_pkey);
+		arena_pkey = -1;
+	}
 	block_class = malloc(NOOKS_ARENA_SIZE >> MIN_SHIFT);
 	if (!block_class) {
 		munmap(p, NOOKS_ARENA_SIZE);
@@ -113,7 +138,13 @@ void *nooks_arena_ro(const void *p)
 
 void *nooks_arena_view(const struct nooks_domain *d, const void *p)
 {
-	return d && d->backend != NOOKS_BACKEND_NONE ? nooks_arena_ro(p) : (void *)p;
+	return d && d->backend == NOOKS_BACKEND_MPROTECT ? nooks_arena_ro(p) : (void *)p;
+}
+
+int nk_arena_pkey(void)
+{
+	arena_init();
+	return __atomic_load_n(&base, __ATOMIC_ACQUIRE) ? arena_pkey : -1;
 }
 
 void *nk_arena_rw(const void *p)

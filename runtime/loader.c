@@ -140,6 +140,7 @@ struct nooks_ext {
 	struct snap { unsigned char *at; size_t len; unsigned char *data; } *snap;
 	int nsnap;
 	bool no_snapshot;	/* nooks_ext_set_snapshot(e, 0) */
+	bool patched;		/* its code was patched: reload, never restore */
 	unsigned long restores, reloads;
 };
 
@@ -1627,11 +1628,51 @@ void *nooks_ext_sym(struct nooks_ext *e, const char *name)
 
 int nooks_ext_reload(struct nooks_ext *e, char *err, size_t errlen)
 {
-	if (e->handle && e->contained && e->nsnap)
+	if (e->handle && e->contained && e->nsnap && !e->patched)
 		return restore_copy(e, err, errlen);
 	retire_copy(e, false);
 	e->reloads++;
+	e->patched = false;	/* a new copy, from the file */
 	return open_ext(e, err, errlen);
+}
+
+int nooks_ext_patch(struct nooks_ext *e, uintptr_t vaddr, const void *bytes, size_t len,
+		    void *old, char *err, size_t errlen)
+{
+	struct link_map *lm = NULL;
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+
+	if (!e->handle || dlinfo(e->handle, RTLD_DI_LINKMAP, &lm) || !lm) {
+		snprintf(err, errlen, "not loaded");
+		return -1;
+	}
+	/* only code: inside one executable PT_LOAD segment */
+	const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)lm->l_addr;
+	const ElfW(Phdr) *ph = (const ElfW(Phdr) *)(lm->l_addr + eh->e_phoff);
+	int seg = -1;
+	for (int i = 0; i < eh->e_phnum && seg < 0; i++)
+		if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_X) &&
+		    vaddr >= ph[i].p_vaddr && len <= ph[i].p_filesz &&
+		    vaddr - ph[i].p_vaddr <= ph[i].p_filesz - len)
+			seg = i;
+	if (!len || seg < 0) {
+		snprintf(err, errlen, "%#lx..+%zu is not in the code of %s", (unsigned long)vaddr,
+			 len, e->path);
+		return -1;
+	}
+	unsigned char *at = (unsigned char *)(lm->l_addr + vaddr);
+	uintptr_t lo = (uintptr_t)at & ~(page - 1);
+	uintptr_t hi = ((uintptr_t)at + len + page - 1) & ~(page - 1);
+	if (mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE | PROT_EXEC)) {
+		snprintf(err, errlen, "mprotect: %s", strerror(errno));
+		return -1;
+	}
+	if (old)
+		memcpy(old, at, len);
+	memcpy(at, bytes, len);
+	mprotect((void *)lo, hi - lo, PROT_READ | PROT_EXEC);
+	e->patched = true;
+	return 0;
 }
 
 void nooks_ext_set_snapshot(struct nooks_ext *e, int on)

@@ -69,7 +69,7 @@ struct nooks_domain {
 	atomic_int state;		/* enum nooks_state */
 	atomic_int inside;		/* threads inside a crossing */
 	atomic_ulong calls, faults;
-	atomic_int last_fault, last_signal;
+	atomic_int last_fault, last_signal, last_code;	/* si_code */
 	atomic_uintptr_t last_addr, last_pc;
 	uintptr_t code_start, code_end;
 	atomic_ulong gen;		/* changes when its regions are dropped */
@@ -104,6 +104,9 @@ static inline long long nk_now_ns(void)
 /* arena.c: the read-write address of p when p is in the arena's
  * read-only view, p itself otherwise. */
 void *nk_arena_rw(const void *p);
+/* arena.c: the protection key its read-write view is tagged with, -1
+ * when there is none (the pkey backend falls back to mprotect). */
+int nk_arena_pkey(void);
 
 /* ---- heap.c: per-domain heaps (issue #4) ---------------------------------- */
 

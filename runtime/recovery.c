@@ -31,6 +31,10 @@
 
 #define MAX_WINDOW 64
 
+#ifndef SEGV_PKUERR
+#define SEGV_PKUERR 4		/* a protection key denied the access */
+#endif
+
 struct nooks_sup {
 	struct nooks_domain *d;
 	struct nooks_ext *e;
@@ -44,6 +48,7 @@ struct nooks_sup {
 	int failed;			/* given up */
 	unsigned replayed, replay_faults;
 	long long unwind_ns, release_ns, reload_ns, init_ns, replay_ns;
+	int init_ret;
 };
 
 static void default_log(const char *line)
@@ -201,8 +206,11 @@ static int run_init(struct nooks_sup *s)
 		      nk_fault_text(s->d, why, sizeof(why)));
 		return -1;
 	}
+	s->init_ret = f.ret;
 	if (f.ret != 0) {
-		logf_(s, "init failed (%d): not restarting", f.ret);
+		char why[96];
+		logf_(s, "init failed: %s: not restarting",
+		      nooks_errno_text(f.ret, why, sizeof(why)));
 		return -1;
 	}
 	return 0;
@@ -229,13 +237,24 @@ static int give_up(struct nooks_sup *s)
 	return -1;
 }
 
+const char *nooks_errno_text(int ret, char *buf, size_t n)
+{
+	if (ret < 0 && ret > -4096)
+		snprintf(buf, n, "%s (%d)", strerror(-ret), ret);
+	else
+		snprintf(buf, n, "returned %d", ret);
+	return buf;
+}
+
 const char *nooks_fault_describe(const struct nooks_domain_stats *st, char *buf, size_t n)
 {
 	switch (st->last_fault) {
 	case NOOKS_FAULT_SIGNAL:
 		if (st->last_signal == SIGSEGV || st->last_signal == SIGBUS)
-			snprintf(buf, n, "%s at %#lx", strsignal(st->last_signal),
-				 (unsigned long)st->last_addr);
+			snprintf(buf, n, "%s at %#lx%s", strsignal(st->last_signal),
+				 (unsigned long)st->last_addr,
+				 st->last_signal == SIGSEGV && st->last_code == SEGV_PKUERR ?
+				 " (protection key)" : "");
 		else
 			snprintf(buf, n, "%s", strsignal(st->last_signal));
 		break;
@@ -366,6 +385,7 @@ void nooks_sup_stats(const struct nooks_sup *s, struct nooks_sup_stats *out)
 	out->reload_ns = s->reload_ns;
 	out->init_ns = s->init_ns;
 	out->replay_ns = s->replay_ns;
+	out->init_ret = s->init_ret;
 }
 
 void nooks_sup_replay_stats(const struct nooks_sup *s, unsigned *replayed,

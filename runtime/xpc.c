@@ -7,8 +7,13 @@
  *   2. arms the thread's deadline for the watchdog;
  *   3. calls the thunk on the thread's extension stack (1 MiB with a
  *      guard page below it), unless already on it (a nested crossing).
- * No protection changes on any crossing: extension code only ever sees
- * the arena's read-only view (arena.c), kernel code its read-write one.
+ * No protection changes on any crossing: extension code of an mprotect
+ * domain only ever sees the arena's read-only view (arena.c), kernel
+ * code its read-write one.  A pkey domain's code sees the read-write
+ * view, tagged with the arena's protection key: the crossing writes the
+ * thread's PKRU register (WRPKRU, no system call) so that the key is
+ * write-disabled while the thread runs the domain's code, and enabled
+ * again in kernel code it calls and when the crossing returns or faults.
  * A fault while the thread runs extension code (SIGSEGV, SIGBUS, SIGILL,
  * SIGFPE, SIGABRT, or the watchdog's signal after the deadline) lands in
  * the handler on the thread's alternate signal stack, which records it in
@@ -53,6 +58,48 @@
 #define UNWIND_SIG (SIGRTMIN + 4)
 #define MAX_THREADS 256
 
+/* ---- protection keys ------------------------------------------------------ */
+
+/* The PKRU register: two bits per key, access-disable (1 << 2k) and
+ * write-disable (2 << 2k).  Only executed for pkey domains, which exist
+ * only where pkey_alloc worked (on x86-64: arena.c). */
+#if defined(__x86_64__)
+static inline unsigned rdpkru(void)
+{
+	unsigned a, d;
+	__asm__ volatile(".byte 0x0f, 0x01, 0xee" : "=a"(a), "=d"(d) : "c"(0));
+	return a;
+}
+
+static inline void wrpkru(unsigned v)
+{
+	__asm__ volatile(".byte 0x0f, 0x01, 0xef" : : "a"(v), "c"(0), "d"(0) : "memory");
+}
+#else
+static inline unsigned rdpkru(void) { return 0; }
+static inline void wrpkru(unsigned v) { (void)v; }
+#endif
+
+/* the arena key's two bits in PKRU (0: no key), set before the first
+ * domain exists.  Wherever the arena has a key, every isolating
+ * crossing's fault path writes PKRU back: a signal handler runs with the
+ * kernel's default PKRU, which denies every key but 0, and a jump out of
+ * it does not restore the interrupted one. */
+static unsigned pkru_mask;
+static pthread_once_t pkru_once = PTHREAD_ONCE_INIT;
+
+static void pkru_init(void)
+{
+	int k = nk_arena_pkey();
+	if (k >= 0)
+		pkru_mask = 3u << (2 * k);
+}
+
+static inline unsigned pkru_ext(unsigned kernel)
+{
+	return (kernel & ~pkru_mask) | (pkru_mask & 0xaaaaaaaau);	/* write-disabled */
+}
+
 /* ---- per-thread state --------------------------------------------------- */
 
 struct xframe {
@@ -65,6 +112,8 @@ struct xframe {
 	 * kernel's stack below this crossing's own frame */
 	unsigned char *ksp;
 	unsigned char *saved_ext_resume;
+	int pk;				/* a pkey domain: PKRU switched */
+	unsigned pkru;			/* PKRU before the crossing (with keys) */
 };
 
 #define MAX_BOUNDS 8
@@ -308,6 +357,7 @@ static void handler(int sig, siginfo_t *si, void *uctx)
 		atomic_store(&f->d->last_fault, NOOKS_FAULT_SIGNAL);
 		atomic_store(&f->d->last_signal, sig);
 		atomic_store(&f->d->last_addr, (uintptr_t)si->si_addr);
+		atomic_store(&f->d->last_code, si->si_code);
 #if defined(__x86_64__)
 		atomic_store(&f->d->last_pc,
 			     (uintptr_t)((ucontext_t *)uctx)->uc_mcontext.gregs[REG_RIP]);
@@ -462,6 +512,7 @@ static void domain_fail(struct nooks_domain *d, const char *why, unsigned long c
 	atomic_store(&d->last_signal, 0);
 	atomic_store(&d->last_addr, 0);
 	atomic_store(&d->last_pc, 0);
+	atomic_store(&d->last_code, 0);
 	atomic_fetch_add(&d->faults, 1);
 	atomic_store(&d->culprit, culprit);
 	if (d->on_fault)
@@ -585,6 +636,11 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 	f.prev = xt.top;
 	f.saved_ext_resume = xt.ext_resume;
 	f.ksp = NULL;
+	/* from kernel code, the key is the kernel's to write, whatever the
+	 * thread inherited (a thread the runtime starts for the extension
+	 * is created from extension code) */
+	f.pk = d->backend == NOOKS_BACKEND_PKEY;
+	f.pkru = pkru_mask ? rdpkru() & (xt.self ? ~0u : ~pkru_mask) : 0;
 	w = my_slot();
 	if (!w) {
 		/* more threads than watchdog slots: such a thread could be
@@ -600,6 +656,8 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		/* a fault or the deadline: back on the kernel's stack */
 		struct xframe *g = fp;
 		sigset_t unblock;
+		if (pkru_mask)	/* the handler ran with the kernel's default PKRU */
+			wrpkru(g->pkru);
 		sigemptyset(&unblock);
 		for (size_t i = 0; i < sizeof(fault_signals) / sizeof(fault_signals[0]); i++)
 			sigaddset(&unblock, fault_signals[i]);
@@ -639,6 +697,8 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		stretch_arm(w, f.timeout_ms);
 	else if (f.timeout_ms && f.timeout_ms < prev_timeout)
 		stretch_set(w, f.timeout_ms);
+	if (f.pk)
+		wrpkru(pkru_ext(f.pkru));
 	if (on_ext_stack()) {
 		/* called from extension code itself: kernel code it calls
 		 * back runs where the outer crossing's would */
@@ -652,6 +712,8 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		f.ksp = below_here();
 		call_on_stack(xt.ext_resume ? xt.ext_resume : xt.stack_top, fn, frame);
 	}
+	if (f.pk)
+		wrpkru(f.pkru);
 	xt.ext_resume = f.saved_ext_resume;
 	xt.self = f.saved_self;
 	xt.top = f.prev;
@@ -685,7 +747,13 @@ static void kernel_side(void *p)
 	 * code runs without coming back to the kernel, which is re-armed
 	 * when the call returns (a thread may block in the kernel for good) */
 	struct wslot *w = xt.slot >= 0 ? &slots[xt.slot] : NULL;
+	/* a pkey domain's code called: the kernel's PKRU (the one its
+	 * crossing saved) while kernel code runs, the domain's after */
+	int pk = xt.top && xt.top->pk;
+	unsigned ext_pkru = pk ? rdpkru() : 0;
 
+	if (pk)
+		wrpkru(xt.top->pkru);
 	/* kernel mode (self NULL: from here an unwind signal only
 	 * interrupts a blocking call) */
 	xt.self = NULL;
@@ -704,6 +772,8 @@ static void kernel_side(void *p)
 	xt.ext_resume = saved_resume;
 	xt.calling = saved_calling;
 	xt.self = saved;
+	if (pk)
+		wrpkru(ext_pkru);
 	if (w && xt.top)	/* a new stretch of extension code, timed afresh */
 		stretch_arm(w, xt.top->timeout_ms);
 }
@@ -773,18 +843,11 @@ const char *nooks_backend_name(enum nooks_backend b)
 	return (unsigned)b < 3 ? names[b] : "?";
 }
 
-/* Protection keys: ask the kernel for one, and give it back. */
+/* Protection keys: the arena's key, if it has one (arena.c). */
 static int have_pkeys(void)
 {
-#ifdef SYS_pkey_alloc
-	long k = syscall(SYS_pkey_alloc, 0UL, 0UL);
-	if (k < 0)
-		return 0;
-	syscall(SYS_pkey_free, k);
-	return 1;
-#else
-	return 0;
-#endif
+	pthread_once(&pkru_once, pkru_init);
+	return pkru_mask != 0;
 }
 
 struct nooks_domain *nooks_domain_create(const char *name, enum nooks_backend b)
@@ -794,13 +857,12 @@ struct nooks_domain *nooks_domain_create(const char *name, enum nooks_backend b)
 	if (!d)
 		return NULL;
 	snprintf(d->name, sizeof(d->name), "%s", name ? name : "?");
+	pthread_once(&pkru_once, pkru_init);
 	if (b == NOOKS_BACKEND_PKEY && !have_pkeys()) {
 		fprintf(stderr, "nooks: %s: no memory protection keys on this machine "
 			"(pkey_alloc failed): using the mprotect backend\n", d->name);
 		b = NOOKS_BACKEND_MPROTECT;
 	}
-	if (b == NOOKS_BACKEND_PKEY)	/* keys found, but not used yet */
-		b = NOOKS_BACKEND_MPROTECT;
 	d->backend = b;
 	atomic_store(&d->gen, atomic_fetch_add(&generations, 1) + 1);
 	atomic_store(&d->state, NOOKS_UP);
@@ -890,6 +952,7 @@ void nooks_domain_stats(const struct nooks_domain *d, struct nooks_domain_stats 
 	out->last_signal = atomic_load(&d->last_signal);
 	out->last_addr = atomic_load(&d->last_addr);
 	out->last_pc = atomic_load(&d->last_pc);
+	out->last_code = atomic_load(&d->last_code);
 	out->refused = atomic_load(&d->refused);
 	out->quota_refused = atomic_load(&d->quota_refused);
 	snprintf(out->reason, sizeof(out->reason), "%s",

@@ -2,6 +2,7 @@
  * cunit_run.c - see cunit_run.h.
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <CUnit/Basic.h>
 
@@ -9,7 +10,8 @@
 
 int cunit_run(const char *label, const char *result_file)
 {
-	CU_basic_set_mode(CU_BRM_NORMAL);
+	/* CUNIT_VERBOSE=1: each test by name as it runs (which one crashed) */
+	CU_basic_set_mode(getenv("CUNIT_VERBOSE") ? CU_BRM_VERBOSE : CU_BRM_NORMAL);
 	CU_basic_run_tests();
 	unsigned run = CU_get_number_of_tests_run();
 	unsigned failed = CU_get_number_of_tests_failed();

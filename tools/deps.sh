@@ -1,27 +1,48 @@
 #!/bin/sh
-# deps.sh - install what the build and the tests need, if it is missing.
+# deps.sh [build] - install what the build and the tests need, if it is
+# missing.
 #
-# Called by the Makefile before `make run`, `make test` and friends, so each
-# README command works alone on a fresh Debian 12 machine as root. Each need
-# is a "command-or-file package" pair; only the missing packages are handed to
+#   sh tools/deps.sh         what `make test`, `make run` and `make bench`
+#                            need: the build's needs and the tests' (CUnit,
+#                            curl, wrk, g++, binutils, Linux 6.1 headers)
+#   sh tools/deps.sh build   only what `make` and `make install` need (gcc,
+#                            make, flex, bison, m4, llvm-14, libclang-14-dev)
+#
+# `make deps` runs the first; the Makefile runs it before `make run`,
+# `make test`, `make check`, `make bench` and the test targets, so each
+# README command works alone on a fresh Debian 12 machine as root.  `make`
+# and `make install` never run it: they install nothing.  Each need is a
+# "command-or-file package" pair; only the missing packages are handed to
 # apt-get, and nothing is printed when everything is already present.
 set -eu
 
+case ${1:-all} in
+build) what=build ;;
+all) what=all ;;
+*) echo "usage: sh tools/deps.sh [build]" >&2; exit 2 ;;
+esac
+
 # check|package: check is a command on PATH or an absolute path that must exist.
-NEEDS="
+BUILD_NEEDS="
+cc|gcc
+make|make
 flex|flex
 bison|bison
 m4|m4
 llvm-config-14|llvm-14
 /usr/lib/llvm-14/include/clang-c/Index.h|libclang-14-dev
+"
+TEST_NEEDS="
 /usr/include/CUnit/Basic.h|libcunit1-dev
 curl|curl
 wrk|wrk
-cc|gcc
 c++|g++
 readelf|binutils
 nm|binutils
+pkg-config|pkg-config
 "
+NEEDS=$BUILD_NEEDS
+[ "$what" = all ] && NEEDS="$BUILD_NEEDS $TEST_NEEDS"
 
 missing=""
 for need in $NEEDS; do
@@ -34,15 +55,15 @@ for need in $NEEDS; do
 	case " $missing " in *" $pkg "*) ;; *) missing="$missing $pkg" ;; esac
 done
 
-# Debian's headers for Linux 6.1 (idl/linux-6.1 is verified against them):
-# any installed linux-headers-6.1.*-amd64 will do, else the newest the
-# archive offers (the ABI number changes with every point release; the
-# -common package comes with it as a dependency).
+# Debian's headers for Linux 6.1 (idl/linux-6.1 is verified against them,
+# in the tests only): any installed linux-headers-6.1.*-amd64 will do, else
+# the newest the archive offers (the ABI number changes with every point
+# release; the -common package comes with it as a dependency).
 kheaders_newest() {
 	apt-cache search --names-only '^linux-headers-6\.1\.[0-9]+-[0-9]+-amd64$' 2>/dev/null |
 		cut -d' ' -f1 | sort -V | tail -1
 }
-if ! ls -d /usr/src/linux-headers-6.1.*-amd64 >/dev/null 2>&1; then
+if [ "$what" = all ] && ! ls -d /usr/src/linux-headers-6.1.*-amd64 >/dev/null 2>&1; then
 	kpkg=$(kheaders_newest)
 	if [ -z "$kpkg" ] && [ "$(id -u)" -eq 0 ]; then
 		apt-get -qq update >/dev/null

@@ -17,8 +17,15 @@ log=$tmp/kernel.log
 pid=
 trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 
-bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
-show() { printf '$ %s\n' "$*"; "$@"; }
+# bold only on a terminal; every command shown is the one run, quoted so
+# that it can be pasted into a shell
+if [ -t 1 ]; then
+	bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
+else
+	bold() { printf '\n%s\n' "$*"; }
+fi
+cmdline() { printf '$'; printf ' %q' "$@"; }
+show() { cmdline "$@"; echo; "$@"; }
 busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 if [ -z "$port" ]; then
@@ -30,9 +37,10 @@ elif busy "$port"; then
 fi
 
 bold "1. Start the kernel with khttpd isolated (mprotect domain) on 127.0.0.1:$port"
-echo "\$ nkernel --isolation=mprotect khttpd.so root=examples/khttpd/www port=$port &"
-"$nk" --control "$sock" --log "$log" --isolation=mprotect "$B/examples/khttpd.so" \
-	root=examples/khttpd/www port="$port" &
+set -- "$nk" --control "$sock" --log "$log" --isolation=mprotect "$B/examples/khttpd.so" \
+	root=examples/khttpd/www port="$port"
+cmdline "$@"; echo " &"
+"$@" &
 pid=$!
 for _ in $(seq 1 100); do
 	"$ctl" -s "$sock" list > /dev/null 2>&1 && break

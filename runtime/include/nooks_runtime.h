@@ -52,6 +52,8 @@ struct nooks_domain_stats {
 	int last_signal;		/* for NOOKS_FAULT_SIGNAL */
 	uintptr_t last_addr;		/* faulting address (SIGSEGV/SIGBUS) */
 	uintptr_t last_pc;		/* faulting instruction, when known */
+	int last_code;			/* the signal's si_code (SEGV_PKUERR: a
+					 * protection key stopped the access) */
 	char reason[96];		/* for NOOKS_FAULT_BOUND: which bound */
 	unsigned long refused;		/* object pointers its wrappers refused */
 	unsigned long quota_refused;	/* allocations a quota refused */
@@ -226,6 +228,18 @@ void nooks_ext_set_snapshot(struct nooks_ext *e, int on);
 void nooks_ext_reload_stats(const struct nooks_ext *e, unsigned long *restored,
 			    unsigned long *reloaded);
 void nooks_ext_unload(struct nooks_ext *e);
+/*
+ * Fault injection into the loaded copy (a transient fault, as Nooks'
+ * injector made them): writes len bytes at the object's ELF virtual
+ * address vaddr, which must lie in the file part of an executable
+ * PT_LOAD segment; the old bytes go to old (if not NULL).  The next
+ * reload maps a new copy from the file instead of restoring this one,
+ * so a restart brings the clean code back.  Threads running the code
+ * meanwhile see the new bytes at some point (no synchronisation).  0, or
+ * -1 with why in err.
+ */
+int nooks_ext_patch(struct nooks_ext *e, uintptr_t vaddr, const void *bytes, size_t len,
+		    void *old, char *err, size_t errlen);
 
 /*
  * Threads an isolated extension starts itself (pthread_create,
@@ -300,8 +314,12 @@ struct nooks_sup_stats {
 	 * releasing its holdings, reloading the object, its init, replaying
 	 * logged calls */
 	long long unwind_ns, release_ns, reload_ns, init_ns, replay_ns;
+	int init_ret;			/* the last init's result when it failed, else 0 */
 };
 void nooks_sup_stats(const struct nooks_sup *s, struct nooks_sup_stats *out);
+/* An init's (or any kernel-style) result as text: "Address already in use
+ * (-98)" for a negative errno, "returned N" otherwise. */
+const char *nooks_errno_text(int ret, char *buf, size_t n);
 
 /* Where the runtime's one-line event logs go (default: stderr). */
 void nooks_set_log(void (*fn)(const char *line));
@@ -324,9 +342,10 @@ int nooks_in_arena(const void *p);
 /* Arena object p's address in the read-only view (p itself when p is
  * not in the arena). */
 void *nooks_arena_ro(const void *p);
-/* What d's code is given for p: nooks_arena_ro(p) on an isolating
- * backend, p itself on the none backend (or for d NULL, the kernel), as
- * a native extension would be.  nooks_out hands objects out so; kernel
+/* What d's code is given for p: nooks_arena_ro(p) on the mprotect
+ * backend; p itself on the pkey backend (its code runs with the arena's
+ * key write-disabled) and on the none backend (or for d NULL, the
+ * kernel), as a native extension would be.  nooks_out hands objects out so; kernel
  * code that hands an object to an extension without a wrapper uses it. */
 void *nooks_arena_view(const struct nooks_domain *d, const void *p);
 /* 1 when the read-only view exists (0: one mapping only, nothing of the

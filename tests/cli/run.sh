@@ -50,8 +50,25 @@ expect "--version" 0 "^nooksc [0-9]+\.[0-9]+" -- "$nooksc" --version
 expect "--list-checks" 0 "^alloc-release-missing +error" -- "$nooksc" --list-checks
 expect "no input" 2 "no input files" -- "$nooksc" --check
 expect "unknown option" 2 "unknown option '--frob'" -- "$nooksc" --frob x.idl
-expect "missing argument" 2 "needs an argument" -- "$nooksc" --check x.idl -I
-expect "bad -W" 2 "unknown warning option" -- "$nooksc" -Wno-syntax --check "$good"
+expect "unknown single-dash option" 2 "unknown option '-MX'" -- "$nooksc" -o "$tmp" -MX x.idl
+expect "unknown letter in a cluster" 2 "unknown option '-z' in '-cz'" -- "$nooksc" -cz x.idl
+expect "missing argument" 2 "option '-I' needs an argument \(a directory\)" -- "$nooksc" --check x.idl -I
+expect "-MF without its file" 2 "option '-MF' needs an argument \(a file name\)" -- "$nooksc" x.idl -MF
+expect "-MT without its target" 2 "option '-MT' needs an argument \(a make target\)" -- "$nooksc" -M x.idl -MT
+expect "argument to a flag" 2 "option '-MD' takes no argument \(in '-MD=x.d'\)" -- "$nooksc" -MD=x.d x.idl
+expect "argument to a long flag" 2 "option '--check' takes no argument \(in '--check=yes'\)" -- \
+	"$nooksc" --check=yes x.idl
+expect "empty -o" 2 "option '-o' needs a directory, not an empty name" -- "$nooksc" -o "" x.idl
+expect "an error as -Wno-" 2 "'-Wno-syntax': \[syntax\] is an error" -- "$nooksc" -Wno-syntax --check "$good"
+expect "unknown -Wno-" 2 "'-Wno-frob': no check is called 'frob'" -- "$nooksc" -Wno-frob --check "$good"
+expect "unknown -W" 2 "unknown warning option '-Wfrob'" -- "$nooksc" -W frob --check "$good"
+expect "-MD's would-be argument" 1 "note: '-MD' takes no argument, so 'deps.d' was read as an input file" -- \
+	"$nooksc" -o "$tmp" -MD deps.d "$good"
+expect "-MP alone" 2 "-MP and -MT need -M, -MM, -MD, -MMD or -MF" -- "$nooksc" -MP "$good"
+expect "-MD with --check" 2 "-MD goes with code generation, not with --check" -- "$nooksc" --check -MD "$good"
+expect "-MF with --dump" 2 "-MF goes with code generation, -M or -MM only" -- "$nooksc" --dump -MF x.d "$good"
+expect "-M and -MM together" 2 "exclude each other" -- "$nooksc" -M -MM "$good"
+expect "-Werror after the input" 1 "error: \[fault-missing\]" -- sh -c "printf 'interface w; header \"w.h\";\nops o { int f(void); };\n' > '$tmp/w0.idl' && '$nooksc' --check '$tmp/w0.idl' -Werror"
 expect "bad --max-errors" 2 "max-errors" -- "$nooksc" --max-errors=0 --check "$good"
 expect "check and dump together" 2 "exclude" -- "$nooksc" --check --dump "$good"
 expect "missing file" 1 "cannot read 'nope.idl'" -- "$nooksc" --check nope.idl
@@ -65,6 +82,30 @@ expect "warning exits 0" 0 "warning: \[fault-missing\]" -- "$nooksc" --check "$t
 expect "-Werror" 1 "error: \[fault-missing\]" -- "$nooksc" -Werror --check "$tmp/warn.idl"
 expect "-Wno-fault-missing" 0 "" -- "$nooksc" -Wno-fault-missing --check "$tmp/warn.idl"
 check "-Wno-fault-missing is silent" test ! -s "$tmp/out"
+
+# diagnostics: sorted by position, "In file imported from" once per change
+# of file, a missing ';' just after the token it should follow
+mkdir "$tmp/diag"
+printf 'interface c; header "c.h";\nstruct sc { int z [[bogus]]; };\n' > "$tmp/diag/c.idl"
+printf 'interface b; header "b.h";\nimport "c.idl";\nconst int B1 = x1;\nconst int B2 = x2;\n' > "$tmp/diag/b.idl"
+printf 'interface a; header "a.h";\nconst int A1 = y1;\nimport "b.idl";\nconst int A2 = y2;\n' > "$tmp/diag/a.idl"
+expect "errors in imported files" 1 "" -- "$nooksc" --check "$tmp/diag/a.idl"
+grep -E '^(In file|  |[^ ]*:[0-9]+:[0-9]+:)' "$tmp/out" | grep -v '^  *\^' | sed "s|$tmp/diag/||g" > "$tmp/diag/got"
+cat > "$tmp/diag/want" <<'EOF2'
+a.idl:2:16: error: [const-value] 'y1' is not a declared constant
+In file imported from b.idl:2:8,
+                 from a.idl:3:8:
+c.idl:2:21: error: [annotation-unknown] unknown annotation 'bogus'
+In file imported from a.idl:3:8:
+b.idl:3:16: error: [const-value] 'x1' is not a declared constant
+b.idl:4:16: error: [const-value] 'x2' is not a declared constant
+a.idl:4:16: error: [const-value] 'y2' is not a declared constant
+EOF2
+check "sorted as the text reads, with the import lines" diff -u "$tmp/diag/want" "$tmp/diag/got"
+printf 'interface s; header "s.h";\nstruct s {\n\tint x;\n}\n\nconst int X = 1;\n' > "$tmp/diag/semi.idl"
+expect "missing ';' just after the '}'" 1 "semi.idl:4:2: error: \[syntax\] expected ';' after '}', found 'const'" -- \
+	"$nooksc" --check "$tmp/diag/semi.idl"
+check "with the caret after it" sh -c "sed -n 2,3p '$tmp/out' | tr '\n' '|' | grep -qxF '}| ^|'"
 
 # all or nothing across inputs
 printf 'interface b; header "b.h";\nconst int A = B;\n' > "$tmp/bad.idl"
@@ -113,6 +154,48 @@ expect "missing templates" 1 "cannot read template" -- "$nooksc" --templates "$t
 expect "-M" 0 "^$tmp/o1/net_nooks.h .*: \\\\$" -- "$nooksc" -M -o "$tmp/o1" "$good"
 check "-M lists imports and templates" sh -c "grep -q 'idl/nk/core.idl' '$tmp/out' && grep -q 'templates/user/kwrap.c.m4' '$tmp/out' && grep -q 'templates/user/outputs' '$tmp/out'"
 check "-M writes nothing" empty_dir "$tmp/o1"
+check "-M has no phony rules without -MP" sh -c "! grep -q '^idl/nk/core.idl:' '$tmp/out'"
+
+# dependency files as cc writes them: -MD, -MMD, -MP, -MF, -MT, -MM
+mkdir "$tmp/d" "$tmp/d/out" "$tmp/d/sys" "$tmp/d/src"
+cp "$good" "$tmp/d/src/"
+cp idl/nk/core.idl "$tmp/d/sys/"
+expect "-MD" 0 "" -- "$nooksc" -o "$tmp/d/out" -MD -I "$tmp/d/sys" "$tmp/d/src/net.idl"
+check "-MD writes DIR/INTERFACE.d beside the outputs" test -s "$tmp/d/out/net.d" -a -s "$tmp/d/out/net_kwrap.c"
+check "-MD: the outputs depend on the input, its import and the templates" sh -c \
+	"head -n 1 '$tmp/d/out/net.d' | grep -qx '$tmp/d/out/net_nooks.h $tmp/d/out/net_kwrap.c $tmp/d/out/net_xwrap.c $tmp/d/out/net_shadow.c $tmp/d/out/net_stubs.c: \\\\' &&
+	 grep -qx ' $tmp/d/src/net.idl \\\\' '$tmp/d/out/net.d' &&
+	 grep -qx ' $tmp/d/sys/core.idl \\\\' '$tmp/d/out/net.d' &&
+	 grep -q 'templates/user/kwrap.c.m4' '$tmp/d/out/net.d'"
+check "-MD without -MP: one rule" sh -c "[ \$(grep -c ':' '$tmp/d/out/net.d') -eq 1 ]"
+expect "-MD -MP" 0 "" -- "$nooksc" -o "$tmp/d/out" -MD -MP -I "$tmp/d/sys" "$tmp/d/src/net.idl"
+check "-MP: a phony rule for the import, each template and the target's list" sh -c \
+	"grep -qx '$tmp/d/sys/core.idl:' '$tmp/d/out/net.d' && grep -q '^.*templates/common.m4:\$' '$tmp/d/out/net.d' &&
+	 [ \$(grep -c ':\$' '$tmp/d/out/net.d') -eq 8 ]"
+check "-MP: none for the input itself" sh -c "! grep -q '^$tmp/d/src/net.idl:' '$tmp/d/out/net.d'"
+expect "-MMD with an -isystem import" 0 "" -- "$nooksc" -o "$tmp/d/out" -MMD -isystem "$tmp/d/sys" "$tmp/d/src/net.idl"
+check "-MMD leaves out the system import" sh -c "grep -q net.idl '$tmp/d/out/net.d' && ! grep -q core.idl '$tmp/d/out/net.d'"
+expect "-MD with an -isystem import" 0 "" -- "$nooksc" -o "$tmp/d/out" -MD -isystem "$tmp/d/sys" "$tmp/d/src/net.idl"
+check "-MD keeps the system import" grep -q "$tmp/d/sys/core.idl" "$tmp/d/out/net.d"
+expect "-MMD with an -I import" 0 "" -- "$nooksc" -o "$tmp/d/out" -MMD -I "$tmp/d/sys" "$tmp/d/src/net.idl"
+check "-MMD keeps an -I import" grep -q "$tmp/d/sys/core.idl" "$tmp/d/out/net.d"
+expect "-MM" 0 "net.idl" -- "$nooksc" -MM -isystem "$tmp/d/sys" "$tmp/d/src/net.idl"
+check "-MM leaves out the system import" sh -c "! grep -q core.idl '$tmp/out'"
+rm "$tmp/d/out/net.d"
+expect "-MD -MF" 0 "" -- "$nooksc" -o "$tmp/d/out" -MD -MF "$tmp/d/deps.mk" -I "$tmp/d/sys" "$tmp/d/src/net.idl"
+check "-MF names the file" sh -c "test -s '$tmp/d/deps.mk' && test ! -e '$tmp/d/out/net.d'"
+expect "-MT twice" 0 "" -- "$nooksc" -o "$tmp/d/out" -MD -MT stamp -MT 'other $(X)' -I "$tmp/d/sys" "$tmp/d/src/net.idl"
+head -n 1 "$tmp/d/out/net.d" > "$tmp/d/got"
+printf '%s\n' 'stamp other $(X): \' > "$tmp/d/want"
+check "-MT names the targets as given" cmp -s "$tmp/d/got" "$tmp/d/want"
+expect "-M -MF" 0 "" -- "$nooksc" -M -MF "$tmp/d/m.mk" -I "$tmp/d/sys" "$tmp/d/src/net.idl"
+check "-M -MF: the rules go to the file, not to standard output" sh -c "test ! -s '$tmp/out' && grep -q core.idl '$tmp/d/m.mk'"
+mkdir "$tmp/d/e" "$tmp/d/sp ace"
+expect "-MD with an error" 1 "const-value" -- "$nooksc" -o "$tmp/d/e" -MD "$tmp/bad.idl"
+check "-MD writes nothing on error" empty_dir "$tmp/d/e"
+printf 'interface sp; header "s.h";\nkernel { int f(int x); };\n' > "$tmp/d/sp ace/s\$p.idl"
+expect "-MD with a blank and a dollar in a name" 0 "" -- "$nooksc" -o "$tmp/d/e" -MD "$tmp/d/sp ace/s\$p.idl"
+check "names quoted for make" grep -qxF " $tmp/d/sp\\ ace/s\$\$p.idl \\" "$tmp/d/e/sp.d"
 
 printf 'interface v; header "v.h";\nkernel { int logf(const char *f [[string]], ...); };\n' > "$tmp/var.idl"
 expect "variadic: --check says generation would refuse it" 1 "error: \[wrap-variadic\] cannot wrap variadic function 'logf'" -- \
@@ -159,6 +242,24 @@ expect "nooks.mk up to date" 0 "" -- sh -c "make -C '$tmp/proj' -q all"
 sleep 1
 touch "$tmp/proj/core.idl"
 expect "nooks.mk sees an import change" 1 "" -- make -C "$tmp/proj" -q all
+# -MP: an import that is dropped and deleted does not break the build
+mkdir "$tmp/proj2"
+printf 'interface a; header "a.h";\nimport "b.idl";\nkernel { int f(struct b *x); };\n' > "$tmp/proj2/a.idl"
+printf 'interface b; header "b.h";\nstruct b { int y; };\n' > "$tmp/proj2/b.idl"
+cat > "$tmp/proj2/Makefile" <<MK
+NOOKS_IDL := a.idl
+NOOKS_OUT := gen
+NOOKSC := $PWD/$nooksc
+include $PWD/nooks.mk
+all: \$(NOOKS_STAMPS)
+MK
+expect "nooks.mk with an import" 0 "" -- make -C "$tmp/proj2" -s all
+check "the import is a dependency" grep -q "b.idl" "$tmp/proj2/gen/a.stamp.d"
+sleep 1
+printf 'interface a; header "a.h";\nstruct b { int y; };\nkernel { int f(struct b *x); };\n' > "$tmp/proj2/a.idl"
+rm "$tmp/proj2/b.idl"
+expect "nooks.mk after the import is deleted (-MP)" 0 "" -- make -C "$tmp/proj2" -s all
+check "and no longer depends on it" sh -c "! grep -q b.idl '$tmp/proj2/gen/a.stamp.d'"
 
 # parameters named like a wrapper's own variables (kfree(const void *p)
 # once broke the kernel wrapper): the generated code still compiles

@@ -43,6 +43,8 @@ N_TRUNC=${NOOKSC_FUZZ_TRUNC:-0}		# 0: cut at every offset; N: about N cuts
 N_CLI=${NOOKSC_FUZZ_CLI:-400}
 LIMIT=60					# seconds per input, in process: a hang, not a slow run
 CLI_LIMIT=120				# seconds per nooksc run
+RUN_LIMIT=1800				# seconds per mutate process: a backstop behind LIMIT
+CRASHER_LIMIT=300			# seconds per known crasher (one input, several variants)
 
 for f in "$MUTATE" "$NOOKSC"; do
 	if [ ! -x "$f" ]; then
@@ -145,6 +147,7 @@ run_mutate() {
 	mode=$3
 	shift 3
 	begin
+	echo "  running: $name"
 	log=$ART/$id.log
 	seg=$WORK/segment.log
 	sigs=$WORK/$id.sigs
@@ -154,7 +157,7 @@ run_mutate() {
 	enders=0
 	while :; do
 		rm -f "$WORK/repro.idl" "$WORK/repro.idl.at"
-		timeout -s KILL 600 "$MUTATE" -m "$mode" -s "$SEED" -j "$start" \
+		timeout -s KILL "$RUN_LIMIT" "$MUTATE" -m "$mode" -s "$SEED" -j "$start" \
 			-t "$LIMIT" -d "$WORK/imports" $INCLUDES -r "$WORK/repro.idl" \
 			-k "$ART/kept" "$@" $RUN_SEEDS > "$seg" 2>&1
 		rc=$?
@@ -171,7 +174,7 @@ run_mutate() {
 		fi
 		case $rc in
 		3) sig="no result within $LIMIT s (a hang)" ;;
-		137) sig="mutate killed after 600 s" ;;
+		137) sig="mutate killed after $RUN_LIMIT s" ;;
 		*) sig=$(signature < "$seg")
 		   [ -n "$sig" ] || sig="exit status $rc" ;;
 		esac
@@ -308,6 +311,7 @@ cli_test() {
 	name=$1
 	shift
 	begin
+	echo "  running: $name ($# files)"
 	: > "$WORK/cli-0.txt"
 	: > "$WORK/cli-1.txt"
 	cli_worker 0 2 "$WORK/cli-0.txt" "$@" &
@@ -351,7 +355,7 @@ for f in "$HERE"/crashers/*.idl; do
 	[ -f "$f" ] || continue
 	name="crasher $(basename "$f")"
 	begin
-	problems=$(timeout -s KILL 60 "$MUTATE" -f "$f" -t "$LIMIT" -d "$WORK/imports" $INCLUDES $SEEDS $BAD 2>&1)
+	problems=$(timeout -s KILL "$CRASHER_LIMIT" "$MUTATE" -f "$f" -t "$LIMIT" -d "$WORK/imports" $INCLUDES $SEEDS $BAD 2>&1)
 	rc=$?
 	if [ "$rc" -ne 0 ]; then
 		echo "  in process: exit status $rc"

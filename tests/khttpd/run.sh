@@ -128,6 +128,7 @@ exits "unknown option: exit 2" 2 "unknown option --bogus"
 check "unknown option: one line" test "$(echo "$out" | wc -l)" -eq 1
 out=$("$nk" --control "$tmp/x.sock" "$tmp/nonexistent.so" 2>&1); st=$?
 exits "missing module: exit 1, names the file" 1 "nonexistent.so: No such file"
+check "missing module: refused before the kernel starts" test "$(echo "$out" | grep -c started)" = 0
 out=$("$nk" --control "$tmp/x.sock" --isolation=bogus "$ext" 2>&1); st=$?
 exits "bad isolation: exit 2" 2 "unknown isolation 'bogus'"
 out=$("$nk" --control "$tmp/x.sock" "$ext" port=notanumber 2>&1); st=$?
@@ -144,7 +145,26 @@ if start busy1 mprotect "$ext"; then
 	exits "nkctl: unknown module is an error (exit 1)" 1 "no module 'nosuch'"
 	out=$("$ctl" -s "$sock" inject khttpd nosuchfault 2>&1); st=$?
 	exits "nkctl: unknown fault is an error (exit 1)" 1 "unknown fault"
-	check "clean shutdown: exit 0" stop
+	# a transient fault in the loaded code (nooks-inject's transient
+	# mode): ud2 over the start of a function every request runs
+	fn=0x$(nm "$ext" | awk '$3 == "inside_root" { sub(/^0+/, "", $1); print $1 }')
+	out=$("$ctl" -s "$sock" patch khttpd 0x10 0f0b 2>&1); st=$?
+	exits "nkctl patch outside the code is refused" 1 "is not in the code of"
+	out=$("$ctl" -s "$sock" patch khttpd "$fn" 0f0 2>&1); st=$?
+	exits "nkctl patch with odd hex is refused" 1 "bad bytes"
+	out=$("$ctl" -s "$sock" patch khttpd "$fn" 0f0b 2>&1); st=$?
+	exits "nkctl patch: ud2 written into khttpd's loaded code" 0 "patched 2 bytes at $fn"
+	status "$(url /a.txt)" > /dev/null
+	for _ in $(seq 1 100); do grep -q "khttpd: recovered in" "$log" && break; sleep 0.05; done
+	check "the patched code faults (SIGILL) and is recovered" \
+		grep -q 'nooks: khttpd: fault: Illegal instruction' "$log"
+	check "the restart maps the clean code: requests are served again" \
+		test "$(status "$(url /a.txt)") $(status "$(url /a.txt)")" = "200 200"
+	check "one fault only" awk '$1 == "khttpd" { found = ($5 == 1) } END { exit !found }' \
+		<<< "$("$ctl" -s "$sock" list)"
+	out=$("$ctl" -s "$sock" shutdown 2>&1); st=$?
+	exits "nkctl shutdown: answered before nkernel stops (exit 0)" 0 ""
+	check "clean shutdown: exit 0" wait "$pid"
 else
 	ko "nkernel starts"
 fi
@@ -252,6 +272,16 @@ fi
 
 out=$("$ctl" -s "$tmp/none.sock" list 2>&1); st=$?
 exits "nkctl without nkernel: exit 2" 2 "cannot reach nkernel"
+out=$("$ctl" -s "$tmp/none.sock" help 2>&1); st=$?
+exits "nkctl help without nkernel: exit 0, the commands" 0 "^  inject MODULE FAULT"
+out=$("$ctl" --version 2>&1); st=$?
+exits "nkctl --version" 0 "^nkctl [0-9]"
+out=$("$ctl" -s "$tmp/none.sock" list extra 2>&1); st=$?
+exits "nkctl list extra: exit 2, names the argument" 2 "unexpected 'extra'"
+out=$("$ctl" -s "$tmp/none.sock" inject khttpd 2>&1); st=$?
+exits "nkctl inject with one argument: exit 2, its usage" 2 "usage: inject MODULE FAULT"
+out=$("$ctl" -s "$tmp/none.sock" frobnicate 2>&1); st=$?
+exits "nkctl unknown command: exit 2" 2 "unknown command 'frobnicate'"
 
 # ---- 1b. configuration file and module control ------------------------------
 
@@ -280,7 +310,8 @@ out=$("$ctl" -s "$sock" load --isolation=none "$ext" root="$www" port="$port" 2>
 exits "nkctl load --isolation=none" 0 "khttpd loaded"
 check "loaded natively: it serves" test "$(status "$(url /a.txt)")" = 200
 out=$("$ctl" -s "$sock" load "$ext" root="$www" port="$port" 2>&1); st=$?
-exits "nkctl load of a second copy on the same port fails cleanly" 1 "init_module failed"
+exits "nkctl load of a second copy on the same port fails with the reason" 1 \
+	"init_module failed: Address already in use (-98)"
 out=$("$ctl" -s "$sock" reload khttpd 2>&1); st=$?
 exits "nkctl reload" 0 "khttpd reloaded"
 check "reloaded: it serves" test "$(status "$(url /a.txt)")" = 200

@@ -133,7 +133,7 @@ static void test_failing_init_not_looped(void)
 	nooks_sup_stats(s, &st);
 	CU_ASSERT_TRUE(st.given_up);
 	CU_ASSERT_EQUAL(st.restarts, 0);
-	CU_ASSERT_EQUAL(count("init failed (-5): not restarting"), 1);
+	CU_ASSERT_EQUAL(count("init failed: Input/output error (-5): not restarting"), 1);
 	/* a missing entry point is said as much */
 	struct nooks_sup *s2 = nooks_sup_new(d, e, "no_such_init", NULL);
 	CU_ASSERT_EQUAL(nooks_sup_start(s2), -1);

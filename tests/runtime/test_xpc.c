@@ -4,7 +4,8 @@
  * loaded with dlopen as the loader will).
  *
  * Every fault class is raised for real inside the extension on the
- * mprotect backend (and on pkey, which falls back to it here): the test
+ * mprotect backend and on pkey (which falls back to mprotect where there
+ * are no protection keys; tests/vm runs it where there are): the test
  * process survives, the crossing returns -1 with the right cause, the
  * domain is down until reset, and the reloaded extension serves the next
  * call with fresh state.  The none backend shows what isolation prevents.
@@ -16,6 +17,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +132,13 @@ static const struct fault_case cases[] = {
 	{ "illegal instruction", ILLEGAL, NOOKS_FAULT_SIGNAL, SIGILL },
 };
 
+/* What a pkey domain really runs on here: pkey where the arena has a
+ * protection key, else mprotect. */
+static enum nooks_backend pkey_here(void)
+{
+	return nk_arena_pkey() >= 0 ? NOOKS_BACKEND_PKEY : NOOKS_BACKEND_MPROTECT;
+}
+
 static void contain(enum nooks_backend backend)
 {
 	struct nooks_domain *d = nooks_domain_create("faults", backend);
@@ -137,12 +146,18 @@ static void contain(enum nooks_backend backend)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(kobj);
-	CU_ASSERT_EQUAL(nooks_domain_backend(d), NOOKS_BACKEND_MPROTECT);
-	/* the extension is given the object's read-only view, as nooks_out
-	 * gives it */
+	backend = backend == NOOKS_BACKEND_PKEY ? pkey_here() : backend;
+	CU_ASSERT_EQUAL(nooks_domain_backend(d), backend);
+	/* the extension is given the object as nooks_out gives it: the
+	 * read-only view on mprotect, the address itself on pkey (its key
+	 * is write-disabled while the extension runs) */
 	CU_ASSERT_TRUE(nooks_arena_protected());
-	int *seen = nooks_arena_ro(kobj);
-	CU_ASSERT_PTR_NOT_EQUAL(seen, kobj);
+	int *seen = nooks_arena_view(d, kobj);
+	if (backend == NOOKS_BACKEND_PKEY) {
+		CU_ASSERT_PTR_EQUAL(seen, kobj);
+	} else {
+		CU_ASSERT_PTR_NOT_EQUAL(seen, kobj);
+	}
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct fault_case *c = &cases[i];
 		struct nooks_domain_stats st;
@@ -158,6 +173,10 @@ static void contain(enum nooks_backend backend)
 		CU_ASSERT_EQUAL(st.last_fault, c->fault);
 		CU_ASSERT_EQUAL(st.last_signal, c->sig);
 		CU_ASSERT_EQUAL(*kobj, 42);	/* a wild write never lands */
+		if (c->w == WILD_WRITE) {	/* stopped by the key, or the view */
+			CU_ASSERT_EQUAL(st.last_code, backend == NOOKS_BACKEND_PKEY ?
+					SEGV_PKUERR : SEGV_ACCERR);
+		}
 		CU_ASSERT_EQUAL(nooks_domain_state(d), NOOKS_DOWN);
 		/* down: the next call fails at once, without running */
 		CU_ASSERT_EQUAL(add(d, 1, 2), -1);
@@ -182,9 +201,75 @@ static void test_contain_mprotect(void)
 	contain(NOOKS_BACKEND_MPROTECT);
 }
 
-static void test_contain_pkey_fallback(void)
+static void test_contain_pkey(void)
 {
-	contain(NOOKS_BACKEND_PKEY);		/* no keys here: mprotect */
+	contain(NOOKS_BACKEND_PKEY);		/* without keys: mprotect */
+}
+
+/* A kernel thread that writes an arena object for as long as it is told,
+ * counting its writes. */
+struct arena_writer {
+	int *obj;
+	atomic_int stop;
+	long writes;
+};
+
+static void *write_loop(void *p)
+{
+	struct arena_writer *w = p;
+	while (!atomic_load(&w->stop)) {
+		*(volatile int *)w->obj = (int)w->writes;
+		w->writes++;
+	}
+	return NULL;
+}
+
+/* The protection is the extension thread's own: while one thread's
+ * extension code is stopped writing the arena (by the key on pkey, by the
+ * read-only view on mprotect), another kernel thread writes the same
+ * object unhindered, and nothing changes protection process-wide. */
+static void isolate_per_thread(enum nooks_backend backend)
+{
+	struct nooks_domain *d = nooks_domain_create("per-thread", backend);
+	struct arena_writer w = { .obj = nooks_arena_alloc(2 * sizeof(int)) };
+	pthread_t t;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(w.obj);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, write_loop, &w), 0);
+	int *target = nooks_arena_view(d, w.obj + 1);
+	for (int i = 0; i < 50; i++) {
+		struct nooks_domain_stats st;
+		w.obj[1] = 42;
+		long before = w.writes;
+		CU_ASSERT_EQUAL(call(d, WILD_WRITE, 0, 0, target, 0, NULL), -1);
+		nooks_domain_stats(d, &st);
+		CU_ASSERT_EQUAL(st.last_signal, SIGSEGV);
+		CU_ASSERT_EQUAL(st.last_code, nooks_domain_backend(d) == NOOKS_BACKEND_PKEY ?
+				SEGV_PKUERR : SEGV_ACCERR);
+		CU_ASSERT_EQUAL(w.obj[1], 42);
+		CU_ASSERT_EQUAL(nooks_domain_reset(d, NULL), 0);
+		reload();
+		/* the writer was never stopped: it goes on writing */
+		struct timespec ts = { 0, 100000 };
+		while (w.writes == before)
+			nanosleep(&ts, NULL);
+	}
+	atomic_store(&w.stop, 1);
+	pthread_join(t, NULL);
+	CU_ASSERT_TRUE(w.writes > 50);
+	nooks_arena_free(w.obj);
+	nooks_domain_destroy(d);
+}
+
+static void test_per_thread_mprotect(void)
+{
+	isolate_per_thread(NOOKS_BACKEND_MPROTECT);
+}
+
+static void test_per_thread_pkey(void)
+{
+	isolate_per_thread(NOOKS_BACKEND_PKEY);
 }
 
 /* The none backend: the same wild write lands, which is what the
@@ -705,7 +790,14 @@ void register_xpc_tests(const char *path)
 	}
 	CU_pSuite s = CU_add_suite("crossings and faults (real faults)", NULL, NULL);
 	CU_add_test(s, "every fault class contained, mprotect", test_contain_mprotect);
-	CU_add_test(s, "pkey falls back to mprotect, contains too", test_contain_pkey_fallback);
+	CU_add_test(s, nk_arena_pkey() >= 0 ? "pkey (protection keys): contains" :
+		    "pkey falls back to mprotect without keys, contains too", test_contain_pkey);
+	CU_add_test(s, "mprotect: a kernel thread writes the arena while extension code is stopped",
+		    test_per_thread_mprotect);
+	CU_add_test(s, nk_arena_pkey() >= 0 ?
+		    "pkey: a kernel thread writes the arena while the key stops extension code" :
+		    "pkey (falls back): a kernel thread writes the arena while extension code is stopped",
+		    test_per_thread_pkey);
 	CU_add_test(s, "none backend: the wild write lands", test_none_corrupts);
 	CU_add_test(s, "a kernel fault is not swallowed", test_kernel_fault_kills);
 	CU_add_test(s, "threads in the domain while one faults", test_threads_and_one_fault);

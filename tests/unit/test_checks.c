@@ -372,6 +372,52 @@ static void test_warning_options(void)
 	compiled_free(c);
 }
 
+/* Diagnostics reach the caller sorted by position whatever check found
+ * them first, each note right after its own diagnostic. */
+static void test_diagnostic_order(void)
+{
+	struct compiled *c = compile(HDR
+		"ops dev_ops {\n"
+		"	void open(int a, int a);\n"
+		"	void open(void);\n"
+		"};\n");
+	static const struct { enum nooksc_level level; int line, col; } want[] = {
+		{ NOOKSC_ERROR, 3, 23 }, { NOOKSC_NOTE, 3, 16 },	/* a twice */
+		{ NOOKSC_ERROR, 4, 7 }, { NOOKSC_NOTE, 3, 7 },	/* open twice */
+	};
+	int n = (int)(sizeof(want) / sizeof(want[0]));
+	CU_ASSERT_EQUAL(c->n, n);
+	for (int i = 0; i < n && i < c->n; i++) {
+		CU_ASSERT_EQUAL(c->d[i].level, want[i].level);
+		CU_ASSERT_EQUAL(c->d[i].line, want[i].line);
+		CU_ASSERT_EQUAL(c->d[i].col, want[i].col);
+	}
+	if (c->n != n)
+		print_diags(c);
+	compiled_free(c);
+
+	/* the checks find the names in fault() and timeout() before count()'s */
+	static const char src[] = HDR
+		"ops dev_ops {\n"
+		"	int open(int *p [[in, count(n)]]) [[fault(-EIO), timeout(T)]];\n"
+		"};\n";
+	c = compile(src);
+	CU_ASSERT_EQUAL_FATAL(c->n, 3);
+	CU_ASSERT_PTR_NOT_NULL(strstr(c->d[0].message, "'n'"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(c->d[1].message, "'EIO'"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(c->d[2].message, "'T'"));
+	compiled_free(c);
+
+	/* capped: the first two errors found, in order, then the stop */
+	c = compile_opts("test.idl", src, NULL, 2);
+	CU_ASSERT_EQUAL_FATAL(c->n, 3);
+	CU_ASSERT_PTR_NOT_NULL(strstr(c->d[0].message, "'EIO'"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(c->d[1].message, "'T'"));
+	CU_ASSERT_EQUAL(c->d[2].level, NOOKSC_NOTE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(c->d[2].message, "too many errors"));
+	compiled_free(c);
+}
+
 void register_check_tests(void)
 {
 	CU_pSuite s = CU_add_suite("checks", NULL, NULL);
@@ -394,4 +440,5 @@ void register_check_tests(void)
 	CU_add_test(s, "constant folding", test_constants);
 	CU_add_test(s, "registers()", test_registers);
 	CU_add_test(s, "-Wno- and -Werror", test_warning_options);
+	CU_add_test(s, "diagnostics sorted, notes with theirs", test_diagnostic_order);
 }

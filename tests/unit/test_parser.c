@@ -164,7 +164,7 @@ static void test_recovery(void)
 		"const int OK = 1;\n");
 	CU_ASSERT_EQUAL(count_level(c, NOOKSC_ERROR), 3);
 	CU_ASSERT_EQUAL(c->d[0].line, 2);
-	CU_ASSERT_EQUAL(c->d[0].col, 18);
+	CU_ASSERT_EQUAL(c->d[0].col, 17);	/* the ';' missing after x */
 	CU_ASSERT_EQUAL(c->d[1].line, 3);
 	CU_ASSERT_EQUAL(c->d[1].col, 15);
 	CU_ASSERT_EQUAL(c->d[2].line, 4);
@@ -172,6 +172,39 @@ static void test_recovery(void)
 	/* what parsed around the errors is kept */
 	CU_ASSERT_PTR_NOT_NULL(decl_named(c->m, "OK"));
 	CU_ASSERT_PTR_NOT_NULL(decl_named(c->m, "f"));
+	compiled_free(c);
+}
+
+/* A missing ';' is reported just after the token it should follow, even
+ * when the token that showed it is missing is lines further on. */
+static void test_missing_semicolon(void)
+{
+	struct compiled *c = compile(HDR "struct s {\n\tint x;\n}\n\nconst int X = 1;\n");
+	ASSERT_DIAG_AT(c, "syntax", 4, 2);
+	CU_ASSERT_STRING_EQUAL(c->n ? c->d[0].message : "",
+			       "expected ';' after '}', found 'const'");
+	compiled_free(c);
+
+	c = compile(HDR "struct s {\n\tint x\n\tint y;\n};\n");
+	ASSERT_DIAG_AT(c, "syntax", 3, 7);
+	CU_ASSERT_STRING_EQUAL(c->n ? c->d[0].message : "",
+			       "expected ';' or ',' after 'x', found 'int'");
+	compiled_free(c);
+
+	c = compile(HDR "kernel { int g(int a) int; };\n");	/* same line */
+	ASSERT_DIAG_AT(c, "syntax", 2, 22);
+	compiled_free(c);
+
+	c = compile(HDR "const int LONGER_NAME = 12");		/* at the end */
+	ASSERT_DIAG_AT(c, "syntax", 2, 27);
+	CU_ASSERT_PTR_NOT_NULL(c->n ? strstr(c->d[0].message, "after '12', found the end") : NULL);
+	compiled_free(c);
+
+	/* no ';' expected: at the token that does not fit */
+	c = compile(HDR "const int = 3;\n");
+	ASSERT_DIAG_AT(c, "syntax", 2, 11);
+	CU_ASSERT_STRING_EQUAL(c->n ? c->d[0].message : "",
+			       "unexpected '=', expecting identifier");
 	compiled_free(c);
 }
 
@@ -247,6 +280,7 @@ void register_parser_tests(void)
 	CU_add_test(s, "error recovery", test_recovery);
 	CU_add_test(s, "error cap", test_error_cap);
 	CU_add_test(s, "top-level words", test_top_level_words);
+	CU_add_test(s, "missing ';' where it is missing", test_missing_semicolon);
 	CU_add_test(s, "deep nesting", test_deep_nesting);
 	CU_add_test(s, "empty input", test_empty);
 }

@@ -21,6 +21,12 @@ static void collect(void *arg, const struct nooksc_diag *d)
 	g->line = d->pos.line;
 	g->col = d->pos.col;
 	snprintf(g->message, sizeof(g->message), "%s", d->message);
+	g->n_from = d->n_imported_from;
+	if (d->n_imported_from) {
+		snprintf(g->from_file, sizeof(g->from_file), "%s", d->imported_from[0].file);
+		g->from_line = d->imported_from[0].line;
+		g->from_col = d->imported_from[0].col;
+	}
 }
 
 struct compiled *compile_opts(const char *name, const char *src,
@@ -47,14 +53,22 @@ struct compiled *compile_buf(const char *name, const char *src, size_t len,
 	return c;
 }
 
-struct compiled *compile_file(const char *path)
+struct compiled *compile_file_opts(const char *path, const struct nooksc_options *base)
 {
 	struct compiled *c = calloc(1, sizeof(*c));
-	struct nooksc_options opt = { .diag = collect, .diag_arg = c };
+	struct nooksc_options opt = *base;
 
+	opt.diag = collect;
+	opt.diag_arg = c;
 	c->nc = nooksc_new(&opt);
 	c->m = nooksc_parse_file(c->nc, path);
 	return c;
+}
+
+struct compiled *compile_file(const char *path)
+{
+	struct nooksc_options opt = { 0 };
+	return compile_file_opts(path, &opt);
 }
 
 struct compiled *compile(const char *src)

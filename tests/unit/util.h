@@ -17,6 +17,9 @@ struct got_diag {
 	char file[256];
 	int line, col;
 	char message[512];
+	int n_from;		/* import lines that led to file */
+	char from_file[256];	/* the innermost one */
+	int from_line, from_col;
 };
 
 struct compiled {
@@ -35,6 +38,8 @@ struct compiled *compile_buf(const char *name, const char *src, size_t len,
 			     const char *include_dir, int max_errors);
 /* Compiles the file at path, diagnostics collected the same way. */
 struct compiled *compile_file(const char *path);
+/* The same with options (their diag and diag_arg are replaced). */
+struct compiled *compile_file_opts(const char *path, const struct nooksc_options *opt);
 void compiled_free(struct compiled *c);
 
 /* The first diagnostic of check (any level), or NULL. */
