@@ -12,7 +12,8 @@
 struct nooksc;
 
 /* Writes the model as m4 definitions; 0 or -1 on a write error.
- * Reports what cannot be generated as [codegen] errors. */
+ * What cannot be generated the checks refused before (wrap-variadic,
+ * release-arity, ops-locator, replay-object: checks.c). */
 int emit_model(FILE *out, struct nooksc *nc, const struct idl_model *m);
 
 /*
