@@ -148,6 +148,7 @@ RT_OBJS += $(B)/runtime/loader.o
 RT_OBJS += $(B)/runtime/recovery.o
 RT_OBJS += $(B)/runtime/replay.o
 RT_OBJS += $(B)/runtime/tracker.o
+RT_OBJS += $(B)/runtime/wrappers.o
 RT_OBJS += $(B)/runtime/xpc.o
 
 $(RT_OBJS): CFLAGS += -Iruntime/include -Iruntime -U_FORTIFY_SOURCE
@@ -297,14 +298,13 @@ bench:
 	$(Q)sh bench/plot.sh bench/results.md bench
 
 # The code-generation tests: tk.idl's wrappers, generated into the build
-# tree, linked with the test kernel and the runtime test double.
+# tree, linked with the test kernel and libnooks.
 CG_OBJS :=
 CG_OBJS += $(B)/tests/cunit_run.o
 CG_OBJS += $(CG)/main.o
-CG_OBJS += $(CG)/test_fake_runtime.o
+CG_OBJS += $(CG)/ext.o
 CG_OBJS += $(CG)/test_wrappers.o
 CG_OBJS += $(CG)/test_replay.o
-CG_OBJS += $(CG)/fake_runtime.o
 CG_OBJS += $(CG)/tk.o
 CG_OBJS += $(CG)/gen/tk_kwrap.o
 CG_OBJS += $(CG)/gen/tk_xwrap.o
@@ -312,9 +312,9 @@ CG_OBJS += $(CG)/gen/tk_shadow.o
 CG_GEN_SRCS := $(CG)/gen/tk_nooks.h $(CG)/gen/tk_kwrap.c $(CG)/gen/tk_xwrap.c \
 	$(CG)/gen/tk_shadow.c $(CG)/gen/tk_stubs.c
 
-$(CG_OBJS) $(CG)/gen/tk_stubs.o: CFLAGS += -Itests -Itests/codegen -Iruntime/include -I$(CG)/gen
+$(CG_OBJS) $(CG)/gen/tk_stubs.o: CFLAGS += -Itests -Itests/codegen -Iruntime/include -Iruntime -I$(CG)/gen
 
-$(CG)/gen/tk.stamp: tests/codegen/tk.idl $(B)/nooksc $(wildcard templates/*.m4)
+$(CG)/gen/tk.stamp: tests/codegen/tk.idl $(B)/nooksc $(wildcard templates/*.m4 templates/*/*)
 	$(call say,NOOKSC,$<)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(B)/nooksc -o $(@D) $<
@@ -328,9 +328,9 @@ $(CG)/gen/%.o: $(CG)/gen/%.c
 	$(Q)$(CC) $(CFLAGS_ALL) $(WARN) -c -o $@ $<
 
 # The stubs define the kernel API's own names: compiled, never linked here.
-$(CG)/codegen: $(CG_OBJS) $(CG)/gen/tk_stubs.o
+$(CG)/codegen: $(CG_OBJS) $(CG)/gen/tk_stubs.o $(B)/libnooks.a
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(CG_OBJS) -lcunit
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(CG_OBJS) $(B)/libnooks.a -lcunit -lpthread -ldl
 
 $(B)/tests/fuzz/mutate: $(B)/tests/fuzz/mutate.o $(B)/libnooksc.a
 	$(call say,LD,$@)
@@ -457,7 +457,7 @@ PCDIR ?= $(LIBDIR)/pkgconfig
 DATADIR ?= $(PREFIX)/share/nooks
 INCDIR ?= $(PREFIX)/include
 
-INST_TEMPLATES := $(sort $(patsubst templates/%,%,$(shell find templates -name '*.m4')))
+INST_TEMPLATES := $(sort $(patsubst templates/%,%,$(shell find templates -name '*.m4' -o -name outputs)))
 INST_HEADERS := runtime/include/nooks.h runtime/include/nooks_runtime.h
 INST_NK_HEADERS := $(notdir $(wildcard kernel/include/nk/*.h))
 INST_NK_IDL := $(notdir $(wildcard idl/nk/*.idl))

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "codegen.h"
 
 /* ---- symbol tables ------------------------------------------------------ */
 
@@ -212,20 +213,13 @@ static void check_header(struct ck *ck)
 
 /* ---- reserved-name ------------------------------------------------------ */
 
-/* m4_ and nkm are the code generator's: such a name in C output would be
- * taken for a template macro left unexpanded. */
+/* Which names are the code generator's is its business (codegen.c). */
 static void reserved(struct ck *ck, const char *name, const struct srcpos *pos)
 {
-	if (name && (!strncmp(name, "m4_", 3) || !strncmp(name, "nkm", 3)))
-		report(ck, pos, "'%s' starts with '%.3s', which is reserved for the code generator",
-		       name, name);
-	else if (name && (!strncmp(name, "nkw_", 4) || !strncmp(name, "nkx_", 4) ||
-			  !strncmp(name, "nkt_", 4)))
-		report(ck, pos, "'%s' starts with '%.4s', which is reserved for generated names",
-		       name, name);
-	else if (name && strstr(name, "nkm_"))
-		report(ck, pos, "'%s' contains 'nkm_', which is reserved for the code generator",
-		       name);
+	const char *why = name ? nooksc_reserved_name(ck->nc, name) : NULL;
+
+	if (why)
+		report(ck, pos, "%s", why);
 }
 
 static void reserved_vars(struct ck *ck, const struct idl_var *v)
@@ -239,14 +233,13 @@ static void check_reserved_name(struct ck *ck)
 	struct idl_decl *d, *e;
 
 	for (struct idl_file *f = ck->m->files; f; f = f->next) {
+		const char *why;
+
 		reserved(ck, f->interface, &f->interface_pos);
-		if (f->interface && !strcmp(f->interface, "m4"))	/* m4_nooks.h */
-			report(ck, &f->interface_pos,
-			       "interface 'm4' would name its files m4_*, which is reserved for the code generator");
-		if (f->header && (strstr(f->header, "m4_") || strstr(f->header, "nkm")))
-			report(ck, &f->header_pos,
-			       "header name \"%s\" contains 'm4_' or 'nkm', which are reserved for the code generator",
-			       f->header);
+		if (f->interface && (why = nooksc_reserved_interface(f->interface)))
+			report(ck, &f->interface_pos, "%s", why);
+		if (f->header && (why = nooksc_reserved_header(ck->nc, f->header)))
+			report(ck, &f->header_pos, "%s", why);
 	}
 
 	for_each_decl(ck->m, d) {
@@ -1610,9 +1603,100 @@ static void variadic(struct ck *ck, struct idl_decl *f)
 		       f->name);
 }
 
+/* Entries of a table nothing registers: nothing wraps them (a wrapped
+ * function that is variadic is the wrap-variadic error). */
 static void check_variadic(struct ck *ck)
 {
-	for_each_func(ck, variadic);
+	struct idl_decl *d, *e;
+
+	for_each_decl(ck->m, d)
+		if (d->kind == D_OPS && !d->registered_by)
+			for_each_member(d, e)
+				variadic(ck, e);
+}
+
+/* ---- what the code generator refuses ------------------------------------
+ * These rows state what the templates cannot generate, so that --check
+ * reports everything generation would refuse.  Like the generator they
+ * look at the main file's declarations: an imported interface's are
+ * generated (and checked so) with that interface. */
+
+static bool generated(const struct ck *ck, const struct idl_decl *d)
+{
+	return d->file == ck->m->main;
+}
+
+static void check_wrap_variadic(struct ck *ck)
+{
+	struct idl_decl *d, *e;
+
+	for_each_decl(ck->m, d) {
+		if (!generated(ck, d))
+			continue;
+		if (d->kind == D_FUNC && d->type && d->type->variadic)
+			report(ck, &d->pos,
+			       "cannot wrap variadic function '%s': the arguments after '...' cannot be forwarded",
+			       d->name);
+		if (d->kind != D_OPS || !d->registered_by)
+			continue;
+		for_each_member(d, e)
+			if (e->type && e->type->variadic)
+				report(ck, &e->pos,
+				       "cannot wrap variadic entry '%s': the arguments after '...' cannot be forwarded",
+				       e->name);
+	}
+}
+
+static void check_release_arity(struct ck *ck)
+{
+	struct idl_decl *d;
+
+	for_each_decl(ck->m, d) {
+		const struct idl_decl *rel = d->kind == D_STRUCT && generated(ck, d) ?
+			d->release_fn : NULL;
+		if (rel && (!rel->type->params || rel->type->params->next))
+			report(ck, &rel->pos,
+			       "release function '%s' must take exactly one parameter, the object, so recovery can call it",
+			       rel->name);
+	}
+}
+
+static void check_ops_locator(struct ck *ck)
+{
+	struct idl_decl *d, *e;
+	struct model_reg r;
+
+	for_each_decl(ck->m, d) {
+		if (d->kind != D_OPS || !generated(ck, d) || !d->registered_by ||
+		    !model_reg_of(d->registered_by, &r))
+			continue;
+		for_each_member(d, e)
+			if (!e->type->variadic && !model_locator(e, &r))
+				report(ck, &e->pos,
+				       "'%s' takes no 'struct %s *', so its wrapper cannot find the table registered through '%s->%s'",
+				       e->name, r.owner->name, r.param, r.field);
+	}
+}
+
+static void check_replay_object(struct ck *ck)
+{
+	struct idl_decl *d, *e;
+	struct model_reg r;
+
+	for_each_decl(ck->m, d) {
+		if (d->kind != D_OPS || !generated(ck, d) || !d->registered_by ||
+		    !model_reg_of(d->registered_by, &r))
+			continue;
+		for_each_member(d, e) {
+			const struct idl_var *loc = model_locator(e, &r);
+			const struct idl_var *v = loc && e->attrs.replay ?
+				model_unreplayable(e, loc) : NULL;
+			if (v)
+				report(ck, &e->pos,
+				       "cannot replay '%s': its parameter '%s' is an object the restarted extension would not have",
+				       e->name, v->name);
+		}
+	}
 }
 
 /* ---- the table ---------------------------------------------------------- */
@@ -1620,42 +1704,62 @@ static void check_variadic(struct ck *ck)
 struct check {
 	struct nooksc_check_info info;
 	void (*fn)(struct ck *ck);
-	bool gate;	/* any error by now stops the rows after it */
+	/* the checks this one needs: it runs only when every one of them ran
+	 * and reported no error (a row comes after those it needs) */
+	const char *const *needs;
 };
 
 #define E NOOKSC_ERROR
 #define W NOOKSC_WARNING
+#define NEEDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+/* The declarations are sound: every name declared once and resolved,
+ * types valid, parameters named.  Annotations are read only then. */
+#define SOUND "interface-missing", "header-missing", "reserved-name", "duplicate-decl", \
+	"duplicate-member", "unknown-type", "type-invalid", "param-unnamed"
+/* The annotations are read: known, in place, with their arguments, not
+ * conflicting; constants folded.  What they mean is checked only then. */
+#define READ "const-value", "annotation-unknown", "annotation-place", "annotation-args", \
+	"annotation-conflict"
 
 static const struct check check_table[] = {
-	{ { "interface-missing", E, "every file names its interface" }, check_interface, false },
-	{ { "header-missing", E, "every file names the C header it annotates" }, check_header, false },
-	{ { "reserved-name", E, "no name starts with m4_ or nkm (the code generator's)" }, check_reserved_name, false },
-	{ { "duplicate-decl", E, "a name is declared once (types, functions, constants)" }, check_duplicate_decl, false },
-	{ { "duplicate-member", E, "field, parameter and ops entry names are unique in their scope" }, check_duplicate_member, false },
-	{ { "unknown-type", E, "every struct, union, enum and typedef name used is declared" }, check_unknown_type, false },
-	{ { "type-invalid", E, "type specifiers combine as in C; values have complete types" }, check_type_invalid, false },
-	{ { "param-unnamed", E, "kernel and extension function parameters have names" }, check_param_unnamed, true },
-	{ { "const-value", E, "constants, enumerators and array sizes are integer constants" }, check_const_value, false },
-	{ { "annotation-unknown", E, "annotation names are from the vocabulary" }, check_annotation_unknown, false },
-	{ { "annotation-place", E, "annotations appear only where they mean something" }, check_annotation_place, false },
-	{ { "annotation-args", E, "annotations take the arguments they expect" }, check_annotation_args, false },
-	{ { "annotation-conflict", E, "no annotation twice, none with one it excludes" }, check_annotation_conflict, true },
-	{ { "annotation-target", E, "annotations suit the type they annotate" }, check_annotation_target, false },
-	{ { "unknown-name", E, "names in annotations are parameters, fields or constants" }, check_unknown_name, false },
-	{ { "unknown-field", E, "'p->f' names a field of p's struct" }, NULL, false },
-	{ { "size-type", E, "count(), bytes() and string() sizes are integers" }, check_size_type, false },
-	{ { "alloc-release-missing", E, "alloc(fn) names a declared kernel function" }, check_alloc_release_missing, false },
-	{ { "alloc-release-type", E, "alloc(fn)'s release function takes the allocated type" }, check_alloc_release_type, false },
-	{ { "opaque-writable", E, "opaque types have no writable fields" }, check_opaque_writable, false },
-	{ { "fault-type", E, "fault(value) suits the function's return type" }, check_fault_type, false },
-	{ { "registers-not-ops", E, "registers() names a pointer to an ops table" }, check_registers_not_ops, false },
-	{ { "undo-missing", E, "undo(fn) names a kernel function" }, check_undo_missing, false },
-	{ { "lock-param", E, "lock(p)/unlock(p) name a pointer parameter" }, check_lock_param, false },
-	{ { "timeout-range", E, "timeout(ms) is a constant from 1 to 3600000" }, check_timeout_range, false },
-	{ { "fault-missing", W, "an extension function returning a value has fault()" }, check_fault_missing, false },
-	{ { "writable-pointer", W, "a writable field holds a pointer" }, check_writable_pointer, false },
-	{ { "buffer-unsized", W, "an in/out void or char buffer parameter has no size" }, check_buffer_unsized, false },
-	{ { "variadic", W, "a function takes '...'" }, check_variadic, false },
+	{ { "interface-missing", E, "every file names its interface" }, check_interface, NULL },
+	{ { "header-missing", E, "every file names the C header it annotates" }, check_header, NULL },
+	{ { "reserved-name", E, NULL /* nooksc_reserved_summary() */ }, check_reserved_name, NULL },
+	{ { "duplicate-decl", E, "a name is declared once (types, functions, constants)" }, check_duplicate_decl, NULL },
+	{ { "duplicate-member", E, "field, parameter and ops entry names are unique in their scope" }, check_duplicate_member, NULL },
+	{ { "unknown-type", E, "every struct, union, enum and typedef name used is declared" }, check_unknown_type, NULL },
+	{ { "type-invalid", E, "type specifiers combine as in C; values have complete types" }, check_type_invalid, NULL },
+	{ { "param-unnamed", E, "kernel and extension function parameters have names" }, check_param_unnamed, NULL },
+	{ { "const-value", E, "constants, enumerators and array sizes are integer constants" }, check_const_value, NEEDS(SOUND) },
+	{ { "annotation-unknown", E, "annotation names are from the vocabulary" }, check_annotation_unknown, NEEDS(SOUND) },
+	{ { "annotation-place", E, "annotations appear only where they mean something" }, check_annotation_place, NEEDS(SOUND) },
+	{ { "annotation-args", E, "annotations take the arguments they expect" }, check_annotation_args, NEEDS(SOUND) },
+	{ { "annotation-conflict", E, "no annotation twice, none with one it excludes" }, check_annotation_conflict, NEEDS(SOUND) },
+	{ { "annotation-target", E, "annotations suit the type they annotate" }, check_annotation_target, NEEDS(READ) },
+	{ { "unknown-name", E, "names in annotations are parameters, fields or constants" }, check_unknown_name, NEEDS(READ) },
+	{ { "unknown-field", E, "'p->f' names a field of p's struct" }, NULL, NULL },	/* reported by unknown-name */
+	{ { "size-type", E, "count(), bytes() and string() sizes are integers" }, check_size_type, NEEDS(READ) },
+	{ { "alloc-release-missing", E, "alloc(fn) names a declared kernel function" }, check_alloc_release_missing, NEEDS(READ) },
+	{ { "alloc-release-type", E, "alloc(fn)'s release function takes the allocated type" }, check_alloc_release_type, NEEDS(READ) },
+	{ { "opaque-writable", E, "opaque types have no writable fields" }, check_opaque_writable, NEEDS(READ) },
+	{ { "fault-type", E, "fault(value) suits the function's return type" }, check_fault_type, NEEDS(READ) },
+	{ { "registers-not-ops", E, "registers() names a pointer to an ops table" }, check_registers_not_ops, NEEDS(READ) },
+	{ { "undo-missing", E, "undo(fn) names a kernel function" }, check_undo_missing, NEEDS(READ) },
+	{ { "lock-param", E, "lock(p)/unlock(p) name a pointer parameter" }, check_lock_param, NEEDS(READ) },
+	{ { "timeout-range", E, "timeout(ms) is a constant from 1 to 3600000" }, check_timeout_range, NEEDS(READ) },
+	{ { "wrap-variadic", E, "kernel functions and entries of registered ops tables are not variadic (generation cannot forward '...')" },
+	  check_wrap_variadic, NEEDS("registers-not-ops") },
+	{ { "release-arity", E, "an alloc() release function takes only the object (recovery calls it)" },
+	  check_release_arity, NEEDS("alloc-release-missing", "alloc-release-type") },
+	{ { "ops-locator", E, "every entry of a registered ops table takes a pointer to the struct holding the table" },
+	  check_ops_locator, NEEDS("registers-not-ops", "unknown-name") },
+	{ { "replay-object", E, "a replay entry's objects are only the one it is called for" },
+	  check_replay_object, NEEDS("registers-not-ops", "unknown-name", "annotation-target", "alloc-release-missing") },
+	{ { "fault-missing", W, "an extension function returning a value has fault()" }, check_fault_missing, NEEDS(READ) },
+	{ { "writable-pointer", W, "a writable field holds a pointer" }, check_writable_pointer, NEEDS(READ) },
+	{ { "buffer-unsized", W, "an in/out void or char buffer parameter has no size" }, check_buffer_unsized, NEEDS(READ) },
+	{ { "variadic", W, "an entry of an ops table nothing registers takes '...'" }, check_variadic, NEEDS("registers-not-ops") },
 };
 
 #undef E
@@ -1676,27 +1780,58 @@ const struct nooksc_check_info *nooksc_checks(int *count)
 	if (!all[0].name) {
 		for (size_t i = 0; i < 4; i++)
 			all[i] = front_checks[i];
-		for (size_t i = 0; i < N_CHECKS; i++)
+		for (size_t i = 0; i < N_CHECKS; i++) {
 			all[4 + i] = check_table[i].info;
+			if (!all[4 + i].summary)
+				all[4 + i].summary = nooksc_reserved_summary();
+		}
 	}
 	*count = (int)(N_CHECKS + 4);
 	return all;
 }
 
+static int check_index(const char *name)
+{
+	for (size_t i = 0; i < N_CHECKS; i++)
+		if (!strcmp(check_table[i].info.name, name))
+			return (int)i;
+	return -1;
+}
+
 void run_checks(struct nooksc *nc, struct idl_model *m)
 {
 	struct ck ck = { .nc = nc, .m = m };
+	bool passed[N_CHECKS] = { false };
 
 	if (nc->errors)
 		return;		/* parse or import errors: the tree is partial */
 	for (size_t i = 0; i < N_CHECKS && !nc->stopped; i++) {
 		const struct check *c = &check_table[i];
-		if (!c->fn)
+		bool ready = true;
+
+		for (const char *const *n = c->needs; n && *n && ready; n++) {
+			int k = check_index(*n);
+			ready = k >= 0 && (size_t)k < i && passed[k];
+		}
+		if (!c->fn || !ready)
 			continue;
+		int before = nc->errors;
 		ck.check = c->info.name;
 		ck.level = c->info.level;
 		c->fn(&ck);
-		if (c->gate && nc->errors)
-			break;
+		passed[i] = nc->errors == before;
 	}
+}
+
+int nooksc_check_order_errors(void)
+{
+	int bad = 0;
+
+	for (size_t i = 0; i < N_CHECKS; i++)
+		for (const char *const *n = check_table[i].needs; n && *n; n++) {
+			int k = check_index(*n);
+			if (k < 0 || (size_t)k >= i)
+				bad++;
+		}
+	return bad;
 }

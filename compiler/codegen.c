@@ -1,7 +1,9 @@
 /*
  * codegen.c - runs m4 over the templates with the model's definitions.
  *
- * For each artefact: `m4 -P -E common.m4 MODEL TEMPLATE` into memory,
+ * A target is a directory of templates with the list of files it writes
+ * (TEMPLATES/TARGET/outputs, see codegen.h).  For each file:
+ * `m4 -P -E common.m4 MODEL TARGET/TEMPLATE` into memory,
  * where MODEL is the emitter's output in a temporary file.  -P prefixes
  * every builtin with m4_, so C words such as `index` or `len` are safe;
  * -E makes any m4 warning (an undefined macro through m4_indir, say)
@@ -25,14 +27,97 @@
 
 extern char **environ;
 
-const struct artefact nooksc_artefacts[] = {
-	{ "header.h.m4", "%s_nooks.h" },
-	{ "kwrap.c.m4", "%s_kwrap.c" },
-	{ "xwrap.c.m4", "%s_xwrap.c" },
-	{ "shadow.c.m4", "%s_shadow.c" },
-	{ "stubs.c.m4", "%s_stubs.c" },
+/* One file a target writes: its template and its output name, where
+ * {interface} stands for the interface's name. */
+struct artefact {
+	const char *template_name;	/* TARGET/NAME.m4, under the template directory */
+	const char *output_pattern;
 };
-const int nooksc_n_artefacts = sizeof(nooksc_artefacts) / sizeof(nooksc_artefacts[0]);
+
+#define MAX_ARTEFACTS 32
+#define INTERFACE_HOLE "{interface}"
+
+/* A target name is a directory name: letters, digits, '-', '_', '.', not
+ * starting with '.'. */
+static bool target_name_ok(const char *t)
+{
+	if (!*t || *t == '.')
+		return false;
+	for (; *t; t++)
+		if (!((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') ||
+		      (*t >= '0' && *t <= '9') || *t == '-' || *t == '_' || *t == '.'))
+			return false;
+	return true;
+}
+
+/* A name in a target's list: a file name in its directory. */
+static bool file_name_ok(const char *s)
+{
+	return *s && *s != '.' && !strchr(s, '/');
+}
+
+/*
+ * Reads TEMPLATES/TARGET/outputs into a[] (strings in nc's arena); the
+ * number of files, or -1 after reporting why.
+ */
+static int read_outputs(struct nooksc *nc, const char *templates, const char *target,
+			struct artefact *a)
+{
+	char path[PATH_MAX];
+	char line[512];
+	int n = 0, lineno = 0;
+
+	if (!target_name_ok(target)) {
+		diag(nc, NOOKSC_ERROR, "codegen", NULL,
+		     "'%s' is not a target name (a directory under the template directory)", target);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%s/outputs", templates, target);
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		diag(nc, NOOKSC_ERROR, "codegen", NULL,
+		     "cannot read template list '%s': %s (no target '%s' there; give the template directory with --templates)",
+		     path, strerror(errno), target);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char tmpl[256], out[256], extra[2];
+		lineno++;
+		int k = sscanf(line, " %255s %255s %1s", tmpl, out, extra);
+		if (k <= 0 || tmpl[0] == '#')
+			continue;
+		const char *hole = k == 2 ? strstr(out, INTERFACE_HOLE) : NULL;
+		if (k != 2 || !file_name_ok(tmpl) || !file_name_ok(out) || !hole ||
+		    strstr(hole + 1, INTERFACE_HOLE)) {
+			diag(nc, NOOKSC_ERROR, "codegen", NULL,
+			     "%s:%d: want 'TEMPLATE OUTPUT', two file names, OUTPUT holding %s once",
+			     path, lineno, INTERFACE_HOLE);
+			fclose(f);
+			return -1;
+		}
+		if (n == MAX_ARTEFACTS) {
+			diag(nc, NOOKSC_ERROR, "codegen", NULL, "%s: more than %d files",
+			     path, MAX_ARTEFACTS);
+			fclose(f);
+			return -1;
+		}
+		a[n].template_name = arena_printf(ARENA(nc), "%s/%s", target, tmpl);
+		a[n].output_pattern = arena_strdup(ARENA(nc), out);
+		n++;
+	}
+	fclose(f);
+	if (n == 0)
+		diag(nc, NOOKSC_ERROR, "codegen", NULL, "%s lists no files", path);
+	return n ? n : -1;
+}
+
+/* Output name of artefact a for interface iface. */
+static const char *output_name(struct nooksc *nc, const struct artefact *a, const char *iface)
+{
+	const char *hole = strstr(a->output_pattern, INTERFACE_HOLE);
+	return arena_printf(ARENA(nc), "%.*s%s%s", (int)(hole - a->output_pattern),
+			    a->output_pattern, iface, hole + strlen(INTERFACE_HOLE));
+}
 
 const char *nooksc_default_templates(void)
 {
@@ -58,6 +143,44 @@ const char *nooksc_default_templates(void)
 			return dir;
 	}
 	return "templates";
+}
+
+const char *nooksc_reserved_summary(void)
+{
+	return "no name starts with m4_, nkm, nkw_, nkx_ or nkt_ (the code generator's)";
+}
+
+const char *nooksc_reserved_name(struct nooksc *nc, const char *name)
+{
+	if (!strncmp(name, "m4_", 3) || !strncmp(name, "nkm", 3))
+		return arena_printf(ARENA(nc),
+				    "'%s' starts with '%.3s', which is reserved for the code generator",
+				    name, name);
+	if (!strncmp(name, "nkw_", 4) || !strncmp(name, "nkx_", 4) || !strncmp(name, "nkt_", 4))
+		return arena_printf(ARENA(nc),
+				    "'%s' starts with '%.4s', which is reserved for generated names",
+				    name, name);
+	if (strstr(name, "nkm_"))
+		return arena_printf(ARENA(nc),
+				    "'%s' contains 'nkm_', which is reserved for the code generator",
+				    name);
+	return NULL;
+}
+
+const char *nooksc_reserved_interface(const char *interface)
+{
+	if (!strcmp(interface, "m4"))	/* m4_nooks.h */
+		return "interface 'm4' would name its files m4_*, which is reserved for the code generator";
+	return NULL;
+}
+
+const char *nooksc_reserved_header(struct nooksc *nc, const char *header)
+{
+	if (strstr(header, "m4_") || strstr(header, "nkm"))
+		return arena_printf(ARENA(nc),
+				    "header name \"%s\" contains 'm4_' or 'nkm', which are reserved for the code generator",
+				    header);
+	return NULL;
 }
 
 /* Runs m4 with args, its stdout into *text (malloc'd).  0, or -1 with a
@@ -249,31 +372,37 @@ static void sb_make_name(struct strbuf *b, const char *s)
 }
 
 const char *nooksc_make_rules(struct nooksc *nc, const struct idl_model *m,
-			      const char *templates, const char *outdir,
-			      const struct nooksc_deps *deps)
+			      const char *templates, const char *target,
+			      const char *outdir, const struct nooksc_deps *deps)
 {
+	struct artefact arts[MAX_ARTEFACTS];
 	struct strbuf b = { 0 };
+
+	if (!target)
+		target = NOOKSC_DEFAULT_TARGET;
+	int na = read_outputs(nc, templates, target, arts);
+	if (na < 0)
+		return NULL;
+
 	int n = nooksc_source_count(m), ndeps = 0;
-	const char **dep = arena_alloc(ARENA(nc), sizeof(*dep) *
-				       (size_t)(n + 1 + nooksc_n_artefacts));
+	const char **dep = arena_alloc(ARENA(nc), sizeof(*dep) * (size_t)(n + 2 + na));
 
 	for (int i = 0; i < deps->n_targets; i++)
 		sb_printf(&b, "%s%s", i ? " " : "", deps->targets[i]);
-	for (int i = 0; i < nooksc_n_artefacts && !deps->n_targets; i++) {
+	for (int i = 0; i < na && !deps->n_targets; i++) {
 		if (i)
 			sb_puts(&b, " ");
 		sb_make_name(&b, arena_printf(ARENA(nc), "%s/", outdir));
-		sb_make_name(&b, arena_printf(ARENA(nc), nooksc_artefacts[i].output_pattern,
-					      m->main->interface));
+		sb_make_name(&b, output_name(nc, &arts[i], m->main->interface));
 	}
 	sb_puts(&b, ":");
 	for (int i = 0; i < n; i++)
 		if (!deps->user_only || !nooksc_source_is_system(m, i))
 			dep[ndeps++] = nooksc_source_path(m, i);
 	dep[ndeps++] = arena_printf(ARENA(nc), "%s/common.m4", templates);
-	for (int i = 0; i < nooksc_n_artefacts; i++)
-		dep[ndeps++] = arena_printf(ARENA(nc), "%s/%s", templates,
-					    nooksc_artefacts[i].template_name);
+	dep[ndeps++] = arena_printf(ARENA(nc), "%s/%s/outputs", templates, target);
+	for (int i = 0; i < na; i++)
+		dep[ndeps++] = arena_printf(ARENA(nc), "%s/%s", templates, arts[i].template_name);
 	for (int i = 0; i < ndeps; i++) {
 		sb_puts(&b, " \\\n ");
 		sb_make_name(&b, dep[i]);
@@ -290,14 +419,20 @@ const char *nooksc_make_rules(struct nooksc *nc, const struct idl_model *m,
 }
 
 int nooksc_generate(struct nooksc *nc, const struct idl_model *m,
-		    const char *templates, const char *outdir, struct outset *os)
+		    const char *templates, const char *target, const char *outdir,
+		    struct outset *os)
 {
+	struct artefact arts[MAX_ARTEFACTS];
+	int na = read_outputs(nc, templates, target ? target : NOOKSC_DEFAULT_TARGET, arts);
+	if (na < 0)
+		return -1;
+
 	char model_path[] = "/tmp/nooksc-model-XXXXXX";
 	int rc = write_model(nc, m, model_path);
 	char out[2 * PATH_MAX + 2];
 
-	for (int i = 0; i < nooksc_n_artefacts && rc == 0; i++) {
-		const struct artefact *a = &nooksc_artefacts[i];
+	for (int i = 0; i < na && rc == 0; i++) {
+		const struct artefact *a = &arts[i];
 		char *text;
 		size_t len;
 
@@ -305,9 +440,8 @@ int nooksc_generate(struct nooksc *nc, const struct idl_model *m,
 			rc = -1;
 			break;
 		}
-		char name[PATH_MAX];
-		snprintf(name, sizeof(name), a->output_pattern, m->main->interface);
-		snprintf(out, sizeof(out), "%s/%s", outdir, name);
+		snprintf(out, sizeof(out), "%s/%s", outdir,
+			 output_name(nc, a, m->main->interface));
 		FILE *fp;
 		int err = out_open(os, out, &fp);
 		if (err) {

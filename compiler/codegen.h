@@ -12,28 +12,30 @@
 struct nooksc;
 
 /* Writes the model as m4 definitions; 0 or -1 on a write error.
- * Reports what cannot be generated as [codegen] errors. */
+ * What cannot be generated the checks refused before (wrap-variadic,
+ * release-arity, ops-locator, replay-object: checks.c). */
 int emit_model(FILE *out, struct nooksc *nc, const struct idl_model *m);
 
-/* One generated artefact: a template and the output name it makes,
- * "%s" standing for the interface name. */
-struct artefact {
-	const char *template_name;
-	const char *output_pattern;
-};
-
-extern const struct artefact nooksc_artefacts[];
-extern const int nooksc_n_artefacts;
+/*
+ * Targets.  The template directory holds common.m4 (read before every
+ * template), verify.c.m4 (nooksc verify) and one directory per target:
+ * its templates and `outputs`, the list of files it writes per interface
+ * (a template and an output name per line, {interface} standing for the
+ * interface's name).  Adding a target is adding a directory.
+ */
+#define NOOKSC_DEFAULT_TARGET "user"
 
 /*
- * Expands every artefact's template for model m into outdir, through os
- * (nothing is renamed into place here).  templates: the template
- * directory.  0; -1 after reporting why as an error in the input or the
- * templates (m4 missing or failing, a leftover macro name); -2 when an
- * output cannot be written (reported on stderr).
+ * Expands every template target (NULL: the default) lists for model m
+ * into outdir, through os (nothing is renamed into place here).
+ * templates: the template directory.  0; -1 after reporting why as an
+ * error in the input or the templates (m4 missing or failing, a leftover
+ * macro name, a bad list); -2 when an output cannot be written (reported
+ * on stderr).
  */
 int nooksc_generate(struct nooksc *nc, const struct idl_model *m,
-		    const char *templates, const char *outdir, struct outset *os);
+		    const char *templates, const char *target, const char *outdir,
+		    struct outset *os);
 
 /* What the make rules of -M, -MM, -MD, -MMD and -MF say. */
 struct nooksc_deps {
@@ -43,17 +45,32 @@ struct nooksc_deps {
 	bool user_only;			/* -MM, -MMD: leave out system imports */
 };
 
-/* Make rules for model m's outputs in outdir (or for the -MT targets):
- * they depend on the IDL files read and every template. */
+/* Make rules for model m's outputs in outdir (or for the -MT targets) for
+ * target (NULL: the default): they depend on the IDL files read, the
+ * target's list and every template.  NULL after reporting a bad target. */
 const char *nooksc_make_rules(struct nooksc *nc, const struct idl_model *m,
-			      const char *templates, const char *outdir,
-			      const struct nooksc_deps *deps);
+			      const char *templates, const char *target,
+			      const char *outdir, const struct nooksc_deps *deps);
 
 /* One template (e.g. verify.c.m4) expanded over model m into *text
  * (malloc'd); 0, or -1 after reporting why. */
 int nooksc_expand_template(struct nooksc *nc, const struct idl_model *m,
 			   const char *templates, const char *template_name,
 			   char **text, size_t *len);
+
+/*
+ * The names the generated code keeps for itself, which the input must not
+ * use (the reserved-name check): m4_ and nkm are the model's and m4's (such
+ * a name in the output would be taken for a macro left unexpanded); nkw_,
+ * nkx_ and nkt_ are the templates' own (their variables, frames and
+ * helpers).  Each returns the diagnostic's text (in nc's arena), or NULL
+ * when the name or text is free.
+ */
+const char *nooksc_reserved_name(struct nooksc *nc, const char *name);
+const char *nooksc_reserved_interface(const char *interface);
+const char *nooksc_reserved_header(struct nooksc *nc, const char *header);
+/* The rule in one line, for the check table. */
+const char *nooksc_reserved_summary(void);
 
 /* The template directory to use when none is given: beside the program
  * (../templates in the build tree, ../share/nooks/templates installed). */

@@ -112,8 +112,40 @@ void import_file(struct parse_state *ps, const char *name,
 
 /* Checks (checks.c) */
 void run_checks(struct nooksc *nc, struct idl_model *m);
+/* Rows of the check table that need a check not before them (0 when the
+ * table is sound; a unit test holds it to that). */
+int nooksc_check_order_errors(void);
 
 /* Expression evaluation (types.c): integer value of a constant expression */
 bool expr_eval(const struct idl_expr *e, long long *out);
+
+/* An expression as C with every parameter or field it names between
+ * EXPR_REF_OPEN and EXPR_REF_CLOSE, so the code generator can say where
+ * the value lives (types.c). */
+#define EXPR_REF_OPEN '\001'
+#define EXPR_REF_CLOSE '\002'
+const char *expr_to_c_marked(struct nooksc *nc, const struct idl_expr *e);
+
+/* What the code generator makes of a checked declaration (types.c), for
+ * the checks that refuse what it cannot generate and for emit.c. */
+const struct idl_decl *model_obj_struct(const struct idl_type *t);
+/* scalar, handle, allocout, str, buf (count()/bytes() memory) or obj (a
+ * tracked struct) */
+const char *model_param_kind(const struct idl_var *v);
+/* registers(p->field): the ops table registered, and where */
+struct model_reg {
+	const struct idl_decl *table;	/* D_OPS */
+	const struct idl_decl *owner;	/* struct holding the field */
+	const char *param, *field;
+};
+bool model_reg_of(const struct idl_decl *f, struct model_reg *r);
+/* the parameter an extension wrapper of entry e finds its binding
+ * through: the first pointer to the struct holding the field; NULL if none */
+const struct idl_var *model_locator(const struct idl_decl *e, const struct model_reg *r);
+/* a parameter of replay entry e that cannot be logged: another object than
+ * loc (the restarted extension will not have it), or one whose ownership
+ * moves; NULL if none */
+const struct idl_var *model_unreplayable(const struct idl_decl *e,
+					 const struct idl_var *loc);
 
 #endif

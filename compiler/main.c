@@ -40,6 +40,8 @@ static const char usage_text[] =
 "                      there is a system import (left out by -MM, -MMD)\n"
 "  -o DIR              write output files into DIR (default: .)\n"
 "  --templates DIR     the m4 templates (default: beside the program)\n"
+"  --target NAME       the templates' target: a directory of DIR listing\n"
+"                      the files it writes (default: user)\n"
 "  -M                  print make dependency rules (imports and templates)\n"
 "                      of the outputs, and write nothing else\n"
 "  -MM                 like -M, without system imports\n"
@@ -348,7 +350,7 @@ static int import_main(int argc, char **argv)
  * single dash; -I, -o, -W, -c, -h, -V stay short (-Iinc, -Werror). */
 enum {
 	OPT_DUMP = 256, OPT_MAX_ERRORS, OPT_LIST_CHECKS, OPT_TEMPLATES, OPT_ISYSTEM,
-	OPT_M, OPT_MM, OPT_MD, OPT_MMD, OPT_MP, OPT_MF, OPT_MT,
+	OPT_TARGET, OPT_M, OPT_MM, OPT_MD, OPT_MMD, OPT_MP, OPT_MF, OPT_MT,
 };
 
 static const struct option longopts[] = {
@@ -357,6 +359,7 @@ static const struct option longopts[] = {
 	{ "max-errors", required_argument, NULL, OPT_MAX_ERRORS },
 	{ "list-checks", no_argument, NULL, OPT_LIST_CHECKS },
 	{ "templates", required_argument, NULL, OPT_TEMPLATES },
+	{ "target", required_argument, NULL, OPT_TARGET },
 	{ "isystem", required_argument, NULL, OPT_ISYSTEM },
 	{ "M", no_argument, NULL, OPT_M },
 	{ "MM", no_argument, NULL, OPT_MM },
@@ -380,6 +383,8 @@ static const char *argument_kind(int opt)
 		return "a file name";
 	case OPT_MT:
 		return "a make target";
+	case OPT_TARGET:
+		return "a target (a directory of the templates)";
 	case OPT_MAX_ERRORS:
 		return "a number";
 	case 'W':
@@ -450,6 +455,7 @@ int main(int argc, char **argv)
 	struct nooksc_deps deps = { .targets = targets };
 	const char *outdir = NULL, *templates = NULL, *depfile = NULL;
 	const char *mode_opt = NULL, *gen_dep_opt = NULL;
+	const char *target = NULL;	/* --target: the templates' directory */
 	bool check_only = false, dump = false, deps_only = false, write_deps = false;
 	int c;
 
@@ -551,6 +557,9 @@ int main(int argc, char **argv)
 		case OPT_TEMPLATES:
 			templates = optarg;
 			break;
+		case OPT_TARGET:	/* code generation: which templates */
+			target = optarg;
+			break;
 		case OPT_LIST_CHECKS:
 			list_checks();
 			return 0;
@@ -616,14 +625,20 @@ int main(int argc, char **argv)
 		}
 		for (int i = optind; i < argc && status == 0; i++) {
 			const char *dir = outdir ? outdir : ".";
-			int rc = generate ? nooksc_generate(ctx[i], models[i], templates, dir, os) : 0;
+			int rc = generate ? nooksc_generate(ctx[i], models[i], templates, target,
+							    dir, os) : 0;
 			if (rc) {
 				status = rc == -2 ? 2 : 1;
 				break;
 			}
 			if (!deps_only && !write_deps)
 				continue;
-			const char *rules = nooksc_make_rules(ctx[i], models[i], templates, dir, &deps);
+			const char *rules = nooksc_make_rules(ctx[i], models[i], templates, target,
+							      dir, &deps);
+			if (!rules) {
+				status = 1;
+				break;
+			}
 			FILE *fp = depfp ? depfp : stdout;
 			if (!depfp && write_deps) {
 				/* -MD: DIR/INTERFACE.d beside the generated files */

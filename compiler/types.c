@@ -211,29 +211,32 @@ static const char *op_name(int op)
 }
 
 static void expr_put(struct nooksc *nc, struct strbuf *b,
-		     const struct idl_expr *e, bool nested)
+		     const struct idl_expr *e, bool nested, bool mark)
 {
 	switch (e->kind) {
 	case EX_INT:
 		sb_printf(b, "%lld", e->ival);
 		break;
 	case EX_NAME:
-		sb_puts(b, e->name);
+		if (mark && e->ref_var)
+			sb_printf(b, "%c%s%c", EXPR_REF_OPEN, e->name, EXPR_REF_CLOSE);
+		else
+			sb_puts(b, e->name);
 		break;
 	case EX_ARROW:
-		expr_put(nc, b, e->lhs, true);
+		expr_put(nc, b, e->lhs, true, mark);
 		sb_printf(b, "->%s", e->name);
 		break;
 	case EX_UNARY:
 		sb_puts(b, op_name(e->op));
-		expr_put(nc, b, e->lhs, true);
+		expr_put(nc, b, e->lhs, true, mark);
 		break;
 	case EX_BINARY:
 		if (nested)
 			sb_puts(b, "(");
-		expr_put(nc, b, e->lhs, true);
+		expr_put(nc, b, e->lhs, true, mark);
 		sb_printf(b, " %s ", op_name(e->op));
-		expr_put(nc, b, e->rhs, true);
+		expr_put(nc, b, e->rhs, true, mark);
 		if (nested)
 			sb_puts(b, ")");
 		break;
@@ -246,7 +249,14 @@ static void expr_put(struct nooksc *nc, struct strbuf *b,
 const char *expr_to_c(struct nooksc *nc, const struct idl_expr *e)
 {
 	struct strbuf b = { 0 };
-	expr_put(nc, &b, e, false);
+	expr_put(nc, &b, e, false, false);
+	return sb_finish(ARENA(nc), &b);
+}
+
+const char *expr_to_c_marked(struct nooksc *nc, const struct idl_expr *e)
+{
+	struct strbuf b = { 0 };
+	expr_put(nc, &b, e, false, true);
 	return sb_finish(ARENA(nc), &b);
 }
 
@@ -304,4 +314,76 @@ bool expr_eval(const struct idl_expr *e, long long *out)
 	default:
 		return false;
 	}
+}
+
+/* ---- what the code generator makes of a declaration ----------------------
+ * Shared by the checks that refuse what cannot be generated (checks.c) and
+ * the emitter (emit.c), so both see the same classification. */
+
+const struct idl_decl *model_obj_struct(const struct idl_type *t)
+{
+	const struct idl_decl *s = type_pointee_struct(t);
+	return s && s->kind == D_STRUCT && !s->is_union ? s : NULL;
+}
+
+const char *model_param_kind(const struct idl_var *v)
+{
+	const struct idl_attrs *a = &v->attrs;
+
+	if (!type_is_pointer(v->type) && !(type_strip(v->type)->kind == TY_ARRAY))
+		return "scalar";
+	if (a->opaque)
+		return "handle";
+	if (a->alloc_fn)
+		return "allocout";
+	if (a->string)
+		return "str";
+	/* a struct pointer with a size is plain data in the caller's memory
+	 * (struct kstat *st [[out, count(1)]]), not a kernel object */
+	if (a->count || a->bytes)
+		return "buf";
+	if (model_obj_struct(v->type))
+		return "obj";
+	return "handle";
+}
+
+bool model_reg_of(const struct idl_decl *f, struct model_reg *r)
+{
+	const struct idl_expr *e = f->attrs.registers;
+
+	if (!e || e->kind != EX_ARROW || e->lhs->kind != EX_NAME || !e->ref_var)
+		return false;
+	const struct idl_type *t = type_strip(e->ref_var->type);
+	if (!t || t->kind != TY_POINTER || !type_strip(t->base))
+		return false;
+	r->table = type_strip(t->base)->decl;
+	r->owner = e->lhs->ref_var ? type_pointee_struct(e->lhs->ref_var->type) : NULL;
+	if (!r->owner || !r->table || r->table->kind != D_OPS)
+		return false;
+	r->param = e->lhs->name;
+	r->field = e->name;
+	return true;
+}
+
+const struct idl_var *model_locator(const struct idl_decl *e, const struct model_reg *r)
+{
+	struct idl_var *v;
+	for_each_var(e->type->params, v)
+		if (type_pointee_struct(v->type) == r->owner)
+			return v;
+	return NULL;
+}
+
+const struct idl_var *model_unreplayable(const struct idl_decl *e,
+					 const struct idl_var *loc)
+{
+	struct idl_var *v;
+	for_each_var(e->type->params, v) {
+		const char *k = model_param_kind(v);
+		if (v == loc)
+			continue;
+		if (!strcmp(k, "obj") || !strcmp(k, "allocout") || v->attrs.transfer)
+			return v;
+	}
+	return NULL;
 }

@@ -1,12 +1,13 @@
 /*
  * nooks_internal.h - what libnooks' own files share (never installed).
  *
- * The runtime is split by concern: domain.c (domains, their state and the
- * current domain of each thread), xpc.c (crossings and fault containment),
+ * The runtime is split by concern: xpc.c (domains, their state, the
+ * current domain of each thread, crossings and fault containment),
  * tracker.c (objects, shadows, loans, bindings, recovery records and the
- * memory an extension may pass).  tracker.c keeps its per-domain state to
- * itself, keyed by the domain pointer; domain.c tells it when a domain's
- * holdings must be released (recovery, unload).
+ * memory an extension may pass), recovery.c, replay.c, arena.c, heap.c
+ * and loader.c.  tracker.c keeps its per-domain state to itself, keyed by
+ * the domain pointer; xpc.c tells it when a domain's holdings must be
+ * released (recovery, unload).
  */
 #ifndef NOOKS_INTERNAL_H
 #define NOOKS_INTERNAL_H
@@ -49,7 +50,7 @@ int nk_tracker_entries(void);
 
 
 
-/* ---- domain.c / xpc.c --------------------------------------------------- */
+/* ---- xpc.c -------------------------------------------------------------- */
 
 #include <stdatomic.h>
 #include <stdint.h>

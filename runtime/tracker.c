@@ -3,7 +3,7 @@
  * records, ops bindings and the memory an extension may pass (nooks.h,
  * internal.h).
  *
- * Semantics are those of the test double (tests/codegen/fake_runtime.h):
+ * Semantics (tests/codegen and tests/runtime hold the runtime to them):
  *
  *  - An entry is obj -> {type, owner (NULL: the kernel), held (tracked for
  *    its own sake: nooks_track or nooks_transfer), views}.  A view is what

@@ -17,6 +17,14 @@ m4_divert(-1)
 #   nkm_c(name, attr)         a constant or enumerator: value, file, line
 #   nkm_t(name, attr)         a typedef: type, file, line
 # (every declaration also has file and line, for verify.c.m4)
+# The model is data (compiler/emit.c): the templates build every piece of
+# C that names something of theirs.  Functions, entries and their return
+# types are given as a declarator around a hole for a name (dpre, dpost;
+# retpre, retpost): nkm_fdecl(fn, NAME), nkm_edecl(table:entry, NAME),
+# nkm_fretdecl / nkm_eretdecl declare NAME with that type.  A parameter's
+# count() and bytes() are IDL expressions whose parameters are
+# nkm_arg([[name]]), expanded where the value is read: a template whose
+# parameters are not plain locals redefines nkm_arg (default: the name).
 # Lists call a template macro once per element:
 #   nkm_kfuncs(cb) cb(fn)          nkm_ops(cb) cb(table)
 #   nkm_structs(cb) cb(struct)     nkm_imports(cb) cb(interface)
@@ -39,6 +47,24 @@ m4_define([[nkm_t]], [[nkm_get([[t]], [[$1]], [[$2]])]])
 m4_define([[nkm_params]], [[m4_indir([[nkm:params:$1]], [[$2]])]])
 m4_define([[nkm_entries]], [[m4_indir([[nkm:entries:$1]], [[$2]])]])
 m4_define([[nkm_fields]], [[m4_indir([[nkm:fields:$1]], [[$2]])]])
+m4_define([[nkm_arg]], [[$1]])
+m4_define([[nkm_fdecl]], [[nkm_f([[$1]], [[dpre]])$2[[]]nkm_f([[$1]], [[dpost]])]])
+m4_define([[nkm_edecl]], [[nkm_e([[$1]], [[dpre]])$2[[]]nkm_e([[$1]], [[dpost]])]])
+m4_define([[nkm_fretdecl]], [[nkm_f([[$1]], [[retpre]])$2[[]]nkm_f([[$1]], [[retpost]])]])
+m4_define([[nkm_eretdecl]], [[nkm_e([[$1]], [[retpre]])$2[[]]nkm_e([[$1]], [[retpost]])]])
+# nkm_psize(key, idx): a buffer parameter's size in bytes, as C; 0 if none
+m4_define([[nkm_psize]], [[nkm_choose(nkm_p([[$1]], [[$2]], [[bytes]]),
+[[(size_t)(nkm_p([[$1]], [[$2]], [[bytes]]))]],
+[[nkm_choose(nkm_p([[$1]], [[$2]], [[count]]),
+[[(size_t)(nkm_p([[$1]], [[$2]], [[count]])) * sizeof(*nkm_arg(nkm_p([[$1]], [[$2]], [[name]])))]],
+[[0]])]])]])
+# nkm_pstrbound(key, idx): a string parameter's bound (string(N)); 0 if none
+m4_define([[nkm_pstrbound]], [[nkm_choose(nkm_p([[$1]], [[$2]], [[count]]),
+[[(size_t)(nkm_p([[$1]], [[$2]], [[count]]))]], [[0]])]])
+# nkm_errval(retkind, type): a function's error value: -EINVAL for signed
+# integers, NULL for pointers, (type)0 otherwise, nothing for void
+m4_define([[nkm_errval]], [[nkm_case([[$1]], [[void]], [[]], [[pointer]], [[NULL]],
+[[signed]], [[-EINVAL]], [[($2)0]])]])
 # nkm_when(value, text): text unless value is empty or 0.  Never write a
 # macro call right after a name character (x_$1]]nkm_when...): m4 reads
 # one long word and expands nothing.

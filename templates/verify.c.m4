@@ -25,7 +25,7 @@ _Static_assert(__builtin_types_compatible_p(__typeof__(((struct $1 *)0)->$2), nk
 m4_define([[nkm_vstruct]], [[nkm_fields([[$1]], [[nkm_vfield]])]])
 m4_define([[nkm_ventry]], [[
 nkm_at([[e]], [[$1:$2]])
-_Static_assert(__builtin_types_compatible_p(__typeof__(((struct $1 *)0)->$2), nkm_e([[$1:$2]], [[fnptrtype]])), "entry '$2' of 'struct $1' has another type in the header");
+_Static_assert(__builtin_types_compatible_p(__typeof__(((struct $1 *)0)->$2), nkm_edecl([[$1:$2]], [[(*)]])), "entry '$2' of 'struct $1' has another type in the header");
 ]])
 m4_define([[nkm_vops]], [[nkm_entries([[$1]], [[nkm_ventry]])]])
 m4_define([[nkm_vconst]], [[

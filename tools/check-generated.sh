@@ -33,7 +33,6 @@ for dir in generated/*/; do
 	[ -d "$dir" ] || continue
 	name=$(basename "$dir")
 	case $name in
-	examples) inc="-Iexamples/include" ;;
 	linux-*)
 		# Wrappers for a real kernel include its headers, which only
 		# compile with that kernel's flags (-nostdinc, -D__KERNEL__, ...);
@@ -67,15 +66,19 @@ for dir in generated/*/; do
 	done
 done
 
-# The stub library: the example's generated files linked as a shared
-# object under the kernel API library's soname must export every kernel
-# function under its real name (what an isolated extension binds to).
-ex=generated/examples
+# The stub library: idl/nk's generated files linked as a shared object
+# under the kernel API library's soname must export every kernel function
+# the IDL declares under its real name (what an isolated extension binds
+# to).
+ex=generated/nk
 if ls "$ex"/*_stubs.c >/dev/null 2>&1; then
-	if cc $CFLAGS -fPIC -shared -Iexamples/include -Iruntime/include -I"$ex" \
+	if cc $CFLAGS -fPIC -shared -Ikernel/include -Iruntime/include -I"$ex" \
 		-Wl,-soname,libnk.so.1 -o "$tmp/libnk-wrap.so" "$ex"/*.c 2> "$tmp/err"; then
 		missing=
-		for fn in $(sed -n 's/^[a-z].* \**\([a-z_0-9]*\)(.*/\1/p' examples/include/nk/*.h); do
+		fns=$(for f in idl/nk/*.idl; do "$nooksc" --dump -I idl/nk "$f"; done |
+			grep -v ' (from [a-z_0-9]*)$' | sed -n 's/^kernel \([a-z_0-9]*\): .*/\1/p')
+		[ -n "$fns" ] || missing=" (no kernel functions in idl/nk?)"
+		for fn in $fns; do
 			nm -D --defined-only "$tmp/libnk-wrap.so" | grep -q " T $fn\$" || missing="$missing $fn"
 		done
 		if [ -z "$missing" ] &&

@@ -1,9 +1,8 @@
 #!/bin/sh
 # regen.sh NOOKSC OUTROOT - regenerate the wrappers of every IDL tree.
 #
-# Trees: examples/idl -> OUTROOT/examples, and idl/<target-or-version>/ ->
-# OUTROOT/<target-or-version> for every directory under idl/ holding .idl
-# files (idl/nk, idl/linux-6.1, ...).  `make regen` writes into generated/;
+# Trees: idl/<target-or-version>/ -> OUTROOT/<target-or-version> for
+# every directory under idl/ holding .idl files (idl/nk, idl/linux-6.1, ...).  `make regen` writes into generated/;
 # `make check-generated` writes into a temporary tree and diffs it against
 # the committed one, which is what CI enforces.  With NOOKS_TREE=TREE in
 # the environment (`make regen KVER=TREE`) only idl/TREE is regenerated.
@@ -28,7 +27,6 @@ if [ -n "$only" ]; then
 	gen "idl/$only" "$root/$only"
 	exit 0
 fi
-gen examples/idl "$root/examples"
 for dir in idl/*/; do
 	[ -d "$dir" ] || continue
 	name=$(basename "$dir")

@@ -79,6 +79,11 @@ int nooks_transfer(struct nooks_domain *from, struct nooks_domain *to,
  * shadow that fails validation also gives NULL. */
 void *nooks_in(struct nooks_domain *d, const void *p, const struct nooks_type *t);
 
+/* A kernel wrapper's argument p: nooks_in(), and a refusal counted and
+ * logged (nooks_refused) when it gives NULL.  NULL for a NULL p, which is
+ * not a refusal. */
+void *nooks_in_arg(struct nooks_domain *d, const void *p, const struct nooks_type *t);
+
 /* What d should see for kernel object obj: its shadow in d, created or
  * refreshed (sync_in), or obj itself when t has no shadow.  Untracked
  * objects are tracked as borrowed until nooks_end_borrow().  NULL on
@@ -158,6 +163,15 @@ struct nooks_binding *nooks_bind_ops(struct nooks_domain *d, const void *orig,
 /* The binding a table from nooks_bind_ops() belongs to; NULL if the table
  * did not come from it. */
 const struct nooks_binding *nooks_binding_of(const void *table);
+
+/* The binding a registration of d's ops table uses, for a kernel wrapper
+ * of a registers() function: the binding table already belongs to (d
+ * registering again with the table the kernel calls, as its shadow shows
+ * it; *fresh = 0), or a new one (nooks_bind_ops; *fresh = 1).
+ * NULL when table is NULL, belongs to another domain's binding, or on
+ * ENOMEM. */
+struct nooks_binding *nooks_bind_registration(struct nooks_domain *d, const void *table,
+					      const void *wrappers, size_t size, int *fresh);
 
 /* ---- replay (shadow-driver style) --------------------------------------- */
 

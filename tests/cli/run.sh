@@ -7,7 +7,7 @@
 set -u
 nooksc=$1
 result=$2
-good=examples/idl/netdev.idl
+good=idl/nk/net.idl
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 passed=0
@@ -72,7 +72,7 @@ expect "-Werror after the input" 1 "error: \[fault-missing\]" -- sh -c "printf '
 expect "bad --max-errors" 2 "max-errors" -- "$nooksc" --max-errors=0 --check "$good"
 expect "check and dump together" 2 "exclude" -- "$nooksc" --check --dump "$good"
 expect "missing file" 1 "cannot read 'nope.idl'" -- "$nooksc" --check nope.idl
-expect "directory as input" 1 "Is a directory" -- "$nooksc" --check examples
+expect "directory as input" 1 "Is a directory" -- "$nooksc" --check idl
 expect "good file" 0 "" -- "$nooksc" --check "$good"
 expect "dump to stdout" 0 "^interface net$" -- "$nooksc" --dump "$good"
 
@@ -113,14 +113,14 @@ mkdir "$tmp/o1" "$tmp/o2"
 expect "dump -o with a bad input" 1 "\[const-value\]" -- "$nooksc" --dump -o "$tmp/o1" "$good" "$tmp/bad.idl"
 check "no output when any input fails" empty_dir "$tmp/o1"
 expect "dump -o" 0 "" -- "$nooksc" --dump -o "$tmp/o2" "$good" "$tmp/warn.idl"
-check "one .dump per input" test -s "$tmp/o2/netdev.dump" -a -s "$tmp/o2/warn.dump"
+check "one .dump per input" test -s "$tmp/o2/net.dump" -a -s "$tmp/o2/warn.dump"
 check "no temporaries left" sh -c "[ \$(ls -A '$tmp/o2' | wc -l) -eq 2 ]"
 expect "same output twice" 2 "two inputs would both write" -- "$nooksc" --dump -o "$tmp/o2" "$good" "$good"
 expect "unwritable output dir" 2 "cannot write" -- "$nooksc" --dump -o "$tmp/none/x" "$good"
 
 # code generation
 mkdir "$tmp/gen" "$tmp/gen2"
-expect "generate" 0 "" -- "$nooksc" -o "$tmp/gen" -I examples/idl "$good"
+expect "generate" 0 "" -- "$nooksc" -o "$tmp/gen" -I idl/nk "$good"
 check "five artefacts" test -s "$tmp/gen/net_nooks.h" -a -s "$tmp/gen/net_kwrap.c" -a \
 	-s "$tmp/gen/net_xwrap.c" -a -s "$tmp/gen/net_shadow.c" -a -s "$tmp/gen/net_stubs.c"
 "$nooksc" -o "$tmp/gen2" "$good" 2>/dev/null
@@ -131,52 +131,64 @@ expect "m4 missing" 1 "cannot run '/nonexistent/m4'.*install the m4 package" -- 
 	env NOOKSC_M4=/nonexistent/m4 "$nooksc" -o "$tmp/o1" "$good"
 check "nothing generated without m4" empty_dir "$tmp/o1"
 cp -r templates "$tmp/tpl"
-echo 'nkm_typo(x)' >> "$tmp/tpl/stubs.c.m4"
+echo 'nkm_typo(x)' >> "$tmp/tpl/user/stubs.c.m4"
 expect "leftover macro name" 1 "left the macro name 'nkm_typo' unexpanded" -- \
 	"$nooksc" --templates "$tmp/tpl" -o "$tmp/o1" "$good"
-echo 'nkm_f([[nope]], [[x]])' >> "$tmp/tpl/header.h.m4"
-expect "undefined model value" 1 "m4 failed on template 'header.h.m4'" -- \
+echo 'nkm_f([[nope]], [[x]])' >> "$tmp/tpl/user/header.h.m4"
+expect "undefined model value" 1 "m4 failed on template 'user/header.h.m4'" -- \
 	"$nooksc" --templates "$tmp/tpl" -o "$tmp/o1" "$good"
 check "nothing generated on template errors" empty_dir "$tmp/o1"
+mkdir "$tmp/tpl/mini"
+cp "$tmp/tpl/user/stubs.c.m4" "$tmp/tpl/mini/s.m4"
+sed -i '/nkm_typo/d' "$tmp/tpl/mini/s.m4"
+printf '# a target writing one file\ns.m4\tx_{interface}.c\n' > "$tmp/tpl/mini/outputs"
+mkdir "$tmp/mini"
+expect "a target is a directory" 0 "" -- "$nooksc" --templates "$tmp/tpl" --target mini -o "$tmp/mini" "$good"
+check "the target's list says what is written" sh -c "[ \"\$(ls '$tmp/mini')\" = x_net.c ]"
+expect "unknown target" 1 "no target 'nope'" -- "$nooksc" --target nope -o "$tmp/o1" "$good"
+printf 's.m4 x.c\n' > "$tmp/tpl/mini/outputs"
+expect "a list without {interface}" 1 "outputs:1: want 'TEMPLATE OUTPUT'" -- \
+	"$nooksc" --templates "$tmp/tpl" --target mini -o "$tmp/o1" "$good"
+check "nothing generated for a bad target" empty_dir "$tmp/o1"
 expect "missing templates" 1 "cannot read template" -- "$nooksc" --templates "$tmp/none" -o "$tmp/o1" "$good"
 expect "-M" 0 "^$tmp/o1/net_nooks.h .*: \\\\$" -- "$nooksc" -M -o "$tmp/o1" "$good"
-check "-M lists imports and templates" sh -c "grep -q 'examples/idl/core.idl' '$tmp/out' && grep -q 'templates/kwrap.c.m4' '$tmp/out'"
+check "-M lists imports and templates" sh -c "grep -q 'idl/nk/core.idl' '$tmp/out' && grep -q 'templates/user/kwrap.c.m4' '$tmp/out' && grep -q 'templates/user/outputs' '$tmp/out'"
 check "-M writes nothing" empty_dir "$tmp/o1"
-check "-M has no phony rules without -MP" sh -c "! grep -q '^examples/idl/core.idl:' '$tmp/out'"
+check "-M has no phony rules without -MP" sh -c "! grep -q '^idl/nk/core.idl:' '$tmp/out'"
 
 # dependency files as cc writes them: -MD, -MMD, -MP, -MF, -MT, -MM
 mkdir "$tmp/d" "$tmp/d/out" "$tmp/d/sys" "$tmp/d/src"
 cp "$good" "$tmp/d/src/"
-cp examples/idl/core.idl "$tmp/d/sys/"
-expect "-MD" 0 "" -- "$nooksc" -o "$tmp/d/out" -MD -I "$tmp/d/sys" "$tmp/d/src/netdev.idl"
+cp idl/nk/core.idl "$tmp/d/sys/"
+expect "-MD" 0 "" -- "$nooksc" -o "$tmp/d/out" -MD -I "$tmp/d/sys" "$tmp/d/src/net.idl"
 check "-MD writes DIR/INTERFACE.d beside the outputs" test -s "$tmp/d/out/net.d" -a -s "$tmp/d/out/net_kwrap.c"
 check "-MD: the outputs depend on the input, its import and the templates" sh -c \
 	"head -n 1 '$tmp/d/out/net.d' | grep -qx '$tmp/d/out/net_nooks.h $tmp/d/out/net_kwrap.c $tmp/d/out/net_xwrap.c $tmp/d/out/net_shadow.c $tmp/d/out/net_stubs.c: \\\\' &&
-	 grep -qx ' $tmp/d/src/netdev.idl \\\\' '$tmp/d/out/net.d' &&
+	 grep -qx ' $tmp/d/src/net.idl \\\\' '$tmp/d/out/net.d' &&
 	 grep -qx ' $tmp/d/sys/core.idl \\\\' '$tmp/d/out/net.d' &&
-	 grep -q 'templates/kwrap.c.m4' '$tmp/d/out/net.d'"
+	 grep -q 'templates/user/kwrap.c.m4' '$tmp/d/out/net.d'"
 check "-MD without -MP: one rule" sh -c "[ \$(grep -c ':' '$tmp/d/out/net.d') -eq 1 ]"
-expect "-MD -MP" 0 "" -- "$nooksc" -o "$tmp/d/out" -MD -MP -I "$tmp/d/sys" "$tmp/d/src/netdev.idl"
-check "-MP: a phony rule for the import and each template" sh -c \
+expect "-MD -MP" 0 "" -- "$nooksc" -o "$tmp/d/out" -MD -MP -I "$tmp/d/sys" "$tmp/d/src/net.idl"
+check "-MP: a phony rule for the import, each template and the target's list" sh -c \
 	"grep -qx '$tmp/d/sys/core.idl:' '$tmp/d/out/net.d' && grep -q '^.*templates/common.m4:\$' '$tmp/d/out/net.d' &&
-	 [ \$(grep -c ':\$' '$tmp/d/out/net.d') -eq 7 ]"
-check "-MP: none for the input itself" sh -c "! grep -q '^$tmp/d/src/netdev.idl:' '$tmp/d/out/net.d'"
-expect "-MMD with an -isystem import" 0 "" -- "$nooksc" -o "$tmp/d/out" -MMD -isystem "$tmp/d/sys" "$tmp/d/src/netdev.idl"
-check "-MMD leaves out the system import" sh -c "grep -q netdev.idl '$tmp/d/out/net.d' && ! grep -q core.idl '$tmp/d/out/net.d'"
-expect "-MD with an -isystem import" 0 "" -- "$nooksc" -o "$tmp/d/out" -MD -isystem "$tmp/d/sys" "$tmp/d/src/netdev.idl"
+	 [ \$(grep -c ':\$' '$tmp/d/out/net.d') -eq 8 ]"
+check "-MP: none for the input itself" sh -c "! grep -q '^$tmp/d/src/net.idl:' '$tmp/d/out/net.d'"
+expect "-MMD with an -isystem import" 0 "" -- "$nooksc" -o "$tmp/d/out" -MMD -isystem "$tmp/d/sys" "$tmp/d/src/net.idl"
+check "-MMD leaves out the system import" sh -c "grep -q net.idl '$tmp/d/out/net.d' && ! grep -q core.idl '$tmp/d/out/net.d'"
+expect "-MD with an -isystem import" 0 "" -- "$nooksc" -o "$tmp/d/out" -MD -isystem "$tmp/d/sys" "$tmp/d/src/net.idl"
 check "-MD keeps the system import" grep -q "$tmp/d/sys/core.idl" "$tmp/d/out/net.d"
-expect "-MMD with an -I import" 0 "" -- "$nooksc" -o "$tmp/d/out" -MMD -I "$tmp/d/sys" "$tmp/d/src/netdev.idl"
+expect "-MMD with an -I import" 0 "" -- "$nooksc" -o "$tmp/d/out" -MMD -I "$tmp/d/sys" "$tmp/d/src/net.idl"
 check "-MMD keeps an -I import" grep -q "$tmp/d/sys/core.idl" "$tmp/d/out/net.d"
-expect "-MM" 0 "netdev.idl" -- "$nooksc" -MM -isystem "$tmp/d/sys" "$tmp/d/src/netdev.idl"
+expect "-MM" 0 "net.idl" -- "$nooksc" -MM -isystem "$tmp/d/sys" "$tmp/d/src/net.idl"
 check "-MM leaves out the system import" sh -c "! grep -q core.idl '$tmp/out'"
 rm "$tmp/d/out/net.d"
-expect "-MD -MF" 0 "" -- "$nooksc" -o "$tmp/d/out" -MD -MF "$tmp/d/deps.mk" -I "$tmp/d/sys" "$tmp/d/src/netdev.idl"
+expect "-MD -MF" 0 "" -- "$nooksc" -o "$tmp/d/out" -MD -MF "$tmp/d/deps.mk" -I "$tmp/d/sys" "$tmp/d/src/net.idl"
 check "-MF names the file" sh -c "test -s '$tmp/d/deps.mk' && test ! -e '$tmp/d/out/net.d'"
-expect "-MT twice" 0 "" -- "$nooksc" -o "$tmp/d/out" -MD -MT stamp -MT 'other $(X)' -I "$tmp/d/sys" "$tmp/d/src/netdev.idl"
+expect "-MT twice" 0 "" -- "$nooksc" -o "$tmp/d/out" -MD -MT stamp -MT 'other $(X)' -I "$tmp/d/sys" "$tmp/d/src/net.idl"
 head -n 1 "$tmp/d/out/net.d" > "$tmp/d/got"
 printf '%s\n' 'stamp other $(X): \' > "$tmp/d/want"
 check "-MT names the targets as given" cmp -s "$tmp/d/got" "$tmp/d/want"
-expect "-M -MF" 0 "" -- "$nooksc" -M -MF "$tmp/d/m.mk" -I "$tmp/d/sys" "$tmp/d/src/netdev.idl"
+expect "-M -MF" 0 "" -- "$nooksc" -M -MF "$tmp/d/m.mk" -I "$tmp/d/sys" "$tmp/d/src/net.idl"
 check "-M -MF: the rules go to the file, not to standard output" sh -c "test ! -s '$tmp/out' && grep -q core.idl '$tmp/d/m.mk'"
 mkdir "$tmp/d/e" "$tmp/d/sp ace"
 expect "-MD with an error" 1 "const-value" -- "$nooksc" -o "$tmp/d/e" -MD "$tmp/bad.idl"
@@ -186,18 +198,19 @@ expect "-MD with a blank and a dollar in a name" 0 "" -- "$nooksc" -o "$tmp/d/e"
 check "names quoted for make" grep -qxF " $tmp/d/sp\\ ace/s\$\$p.idl \\" "$tmp/d/e/sp.d"
 
 printf 'interface v; header "v.h";\nkernel { int logf(const char *f [[string]], ...); };\n' > "$tmp/var.idl"
-expect "variadic: checks, cannot generate" 0 "warning: \[variadic\]" -- "$nooksc" --check "$tmp/var.idl"
-expect "variadic: [codegen] error" 1 "error: \[codegen\] cannot wrap variadic function 'logf'" -- \
+expect "variadic: --check says generation would refuse it" 1 "error: \[wrap-variadic\] cannot wrap variadic function 'logf'" -- \
+	"$nooksc" --check "$tmp/var.idl"
+expect "variadic: not generated" 1 "error: \[wrap-variadic\] cannot wrap variadic function 'logf'" -- \
 	"$nooksc" -o "$tmp/o1" "$tmp/var.idl"
 check "nothing written for a codegen error" empty_dir "$tmp/o1"
 printf 'interface r; header "r.h";\nstruct dev { [[writable]] const struct r_ops *ops; };\nops r_ops { int link(struct dev *d, struct dev *peer) [[fault(-1), replay]]; };\nkernel {\n\tint reg(struct dev *d) [[registers(d->ops), undo(unreg)]];\n\tvoid unreg(struct dev *d);\n};\n' > "$tmp/rep.idl"
-expect "replay of another object: [codegen] error" 1 "error: \[codegen\] cannot replay 'link': its parameter 'peer'" -- \
+expect "replay of another object: error" 1 "error: \[replay-object\] cannot replay 'link': its parameter 'peer'" -- \
 	"$nooksc" -o "$tmp/o1" "$tmp/rep.idl"
 check "nothing written for a replay error" empty_dir "$tmp/o1"
 expect "generate into a missing directory" 2 "cannot write" -- "$nooksc" -o "$tmp/none/x" "$good"
 cp "$good" "$tmp/twin.idl"
 expect "two inputs, one interface" 2 "two inputs would both write" -- \
-	"$nooksc" -o "$tmp/o1" -I examples/idl "$good" "$tmp/twin.idl"
+	"$nooksc" -o "$tmp/o1" -I idl/nk "$good" "$tmp/twin.idl"
 check "nothing written for twins" empty_dir "$tmp/o1"
 mkdir "$tmp/many" "$tmp/many.out"
 for i in $(seq 1 20); do
@@ -215,9 +228,9 @@ check "special text survives" grep -qF '#include "a[[b]]c$1@<:@d$@#.h"' "$tmp/es
 
 # nooks.mk in another project: builds, then rebuilds when an import changes
 mkdir "$tmp/proj"
-cp examples/idl/core.idl examples/idl/netdev.idl "$tmp/proj/"
+cp idl/nk/core.idl idl/nk/net.idl "$tmp/proj/"
 cat > "$tmp/proj/Makefile" <<MK
-NOOKS_IDL := netdev.idl
+NOOKS_IDL := net.idl
 NOOKS_OUT := gen
 NOOKSC := $PWD/$nooksc
 include $PWD/nooks.mk

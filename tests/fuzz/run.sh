@@ -2,7 +2,7 @@
 # run.sh BUILDDIR RESULTFILE - the robustness test of nooksc.
 #
 # Feeds nooksc tens of thousands of mutants of the good IDL files
-# (tests/idl/good, examples/idl; the random mutants also start from
+# (tests/idl/good, idl/nk; the random mutants also start from
 # tests/idl/bad) and pathological inputs, under the sanitizers of a
 # `make SAN=1` build, and wants: no crash, no sanitizer report, no leak, no
 # hang, exit status 0 or 1, and no output file after errors.
@@ -67,18 +67,18 @@ SAN_PATTERN='ERROR: AddressSanitizer|runtime error:|LeakSanitizer|ERROR: Undefin
 SEEDS=
 BAD=
 INCLUDES=
-for f in tests/idl/good/*.idl tests/idl/good/*/*.idl examples/idl/*.idl; do
+for f in tests/idl/good/*.idl tests/idl/good/*/*.idl idl/nk/*.idl; do
 	[ -f "$f" ] && SEEDS="$SEEDS $f"
 done
 for f in tests/idl/bad/*.idl tests/idl/bad/*/*.idl; do
 	[ -f "$f" ] && BAD="$BAD $f"
 done
 # imports like "inc/base.idl" resolve in the seeds' own directories
-for d in tests/idl/good examples/idl tests/idl/bad; do
+for d in tests/idl/good idl/nk tests/idl/bad; do
 	[ -d "$d" ] && INCLUDES="$INCLUDES -I $d"
 done
 if [ -z "$SEEDS" ]; then
-	echo "run.sh: no seed files (tests/idl/good/*.idl, examples/idl/*.idl)" >&2
+	echo "run.sh: no seed files (tests/idl/good/*.idl, idl/nk/*.idl)" >&2
 	echo "0 1" > "$RESULT"
 	exit 1
 fi

@@ -5,7 +5,7 @@
  *
  * Domains are fake: addresses of static objects.  The tracker keys its
  * per-domain state by the pointer and never dereferences it, so these
- * tests need nothing of domain.c or xpc.c.  Every test ends with its
+ * tests need nothing of xpc.c.  Every test ends with its
  * domains released and checks that the tracker is back where it started.
  */
 #include <errno.h>

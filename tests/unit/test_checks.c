@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "internal.h"	/* nooksc_check_order_errors */
 #include "util.h"
 
 struct row {
@@ -53,7 +54,16 @@ static const struct row rows[] = {
 	{ "fault-missing", W, 2, 13, HDR "ops o { int f(void); };\n" },
 	{ "writable-pointer", W, 2, 30, HDR "struct s { [[writable]] int *p; };\n" },
 	{ "buffer-unsized", W, 2, 23, HDR "kernel { void f(char *b [[in]]); };\n" },
-	{ "variadic", W, 2, 14, HDR "kernel { int f(int a, ...); };\n" },
+	{ "wrap-variadic", E, 2, 14, HDR "kernel { int f(int a, ...); };\n" },
+	{ "release-arity", E, 3, 49, HDR "struct s { int a; };\n"
+	  "kernel { struct s *mk(void) [[alloc(fr)]]; void fr(struct s *x, int y); };\n" },
+	{ "ops-locator", E, 3, 14, HDR "struct d { [[writable]] const struct o *ops; };\n"
+	  "ops o { void f(int x) [[fault]]; };\n"
+	  "kernel { int reg(struct d *dev) [[registers(dev->ops)]]; };\n" },
+	{ "replay-object", E, 3, 14, HDR "struct d { [[writable]] const struct o *ops; };\n"
+	  "ops o { void f(struct d *a, struct d *b) [[fault, replay]]; };\n"
+	  "kernel { int reg(struct d *dev) [[registers(dev->ops)]]; };\n" },
+	{ "variadic", W, 2, 14, HDR "ops o { void f(int a, ...) [[fault]]; };\n" },
 };
 
 static void run_row(int i)
@@ -78,13 +88,14 @@ ROW_TEST(0) ROW_TEST(1) ROW_TEST(2) ROW_TEST(3) ROW_TEST(4) ROW_TEST(5)
 ROW_TEST(6) ROW_TEST(7) ROW_TEST(8) ROW_TEST(9) ROW_TEST(10) ROW_TEST(11)
 ROW_TEST(12) ROW_TEST(13) ROW_TEST(14) ROW_TEST(15) ROW_TEST(16) ROW_TEST(17)
 ROW_TEST(18) ROW_TEST(19) ROW_TEST(20) ROW_TEST(21) ROW_TEST(22) ROW_TEST(23)
-ROW_TEST(24) ROW_TEST(25) ROW_TEST(26) ROW_TEST(27) ROW_TEST(28)
+ROW_TEST(24) ROW_TEST(25) ROW_TEST(26) ROW_TEST(27) ROW_TEST(28) ROW_TEST(29)
+ROW_TEST(30) ROW_TEST(31) ROW_TEST(32)
 
 static void (*const row_fns[])(void) = {
 	row_0, row_1, row_2, row_3, row_4, row_5, row_6, row_7, row_8, row_9,
 	row_10, row_11, row_12, row_13, row_14, row_15, row_16, row_17, row_18,
 	row_19, row_20, row_21, row_22, row_23, row_24, row_25, row_26, row_27,
-	row_28,
+	row_28, row_29, row_30, row_31, row_32,
 };
 
 /* Every check in the library's table has a row here. */
@@ -107,6 +118,33 @@ static void test_table_complete(void)
 			fprintf(stderr, "\n    no test for check '%s'", all[i].name);
 		CU_ASSERT_TRUE(found);
 	}
+}
+
+/* Every check the table says a row needs is a check before it. */
+static void test_table_order(void)
+{
+	CU_ASSERT_EQUAL(nooksc_check_order_errors(), 0);
+}
+
+/* A rule that only generation knew is reported by plain checking, and a
+ * row whose prerequisite failed stays quiet. */
+static void test_prerequisites(void)
+{
+	/* a replay entry with another object, in a table registers() names:
+	 * the generator's refusal, found without generating */
+	struct compiled *c = compile(HDR "struct d { [[writable]] const struct o *ops; };\n"
+				     "ops o { void f(struct d *a, struct d *b) [[fault, replay]]; };\n"
+				     "kernel { int reg(struct d *dev) [[registers(dev->ops)]]; };\n");
+	CU_ASSERT_PTR_NOT_NULL(find_diag(c, "replay-object"));
+	compiled_free(c);
+	/* registers() broken: ops-locator and replay-object need it */
+	c = compile(HDR "struct d { [[writable]] const struct o *ops; int x; };\n"
+		    "ops o { void f(int x) [[fault]]; };\n"
+		    "kernel { int reg(struct d *dev) [[registers(dev->x)]]; };\n");
+	CU_ASSERT_PTR_NOT_NULL(find_diag(c, "registers-not-ops"));
+	CU_ASSERT_PTR_NULL(find_diag(c, "ops-locator"));
+	CU_ASSERT_EQUAL(nooksc_errors(c->nc), 1);
+	compiled_free(c);
 }
 
 /* ---- finer rules -------------------------------------------------------- */
@@ -391,6 +429,8 @@ void register_check_tests(void)
 		CU_add_test(s, name, row_fns[i]);	/* CUnit copies the name */
 	}
 	CU_add_test(s, "every check has a test", test_table_complete);
+	CU_add_test(s, "prerequisites come first", test_table_order);
+	CU_add_test(s, "prerequisites", test_prerequisites);
 	CU_add_test(s, "annotation conflicts", test_conflicts);
 	CU_add_test(s, "annotation places", test_places);
 	CU_add_test(s, "fault() typing", test_fault_types);

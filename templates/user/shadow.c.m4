@@ -18,26 +18,26 @@ m4_define([[nkm_out_field]], [[nkm_when(nkm_out_writes([[$1]], [[$2]]),
 [[	if (memcmp(&o->$2, &s->$2, sizeof(o->$2)))
 		memcpy(&o->$2, &s->$2, sizeof(o->$2));
 ]])]])
+# a synchroniser with nothing to copy leaves its arguments unused
+m4_define([[nkm_unused]], [[nkm_unless([[$1]], [[ __attribute__((unused))]])]])
 m4_define([[nkm_struct]], [[nkm_when(nkm_s([[$1]], [[shadow]]), [[
-static void nkt_sync_in_$1(void *shadow, const void *obj)
+static void nkt_sync_in_$1(void *shadow[[]]nkm_unused(nkm_fields([[$1]], [[nkm_in_field]])), const void *obj[[]]nkm_unused(nkm_fields([[$1]], [[nkm_in_field]])))
 {
-	struct $1 *s = shadow;
+nkm_when(nkm_fields([[$1]], [[nkm_in_field]]), [[	struct $1 *s = shadow;
 	const struct $1 *o = obj;
 
-nkm_fields([[$1]], [[nkm_in_field]])m4_dnl
-	(void)s;
-	(void)o;
+nkm_fields([[$1]], [[nkm_in_field]])]])m4_dnl
 }
 
-static int nkt_sync_out_$1(void *obj, const void *shadow)
+static int nkt_sync_out_$1(void *obj[[]]nkm_unused(nkm_fields([[$1]], [[nkm_out_field]])), const void *shadow[[]]nkm_unused(nkm_fields([[$1]], [[nkm_check_field]])nkm_fields([[$1]], [[nkm_out_field]])))
 {
-	struct $1 *o = obj;
-	const struct $1 *s = shadow;
+nkm_when(nkm_fields([[$1]], [[nkm_out_field]]), [[	struct $1 *o = obj;
+]])m4_dnl
+nkm_when(nkm_fields([[$1]], [[nkm_check_field]])nkm_fields([[$1]], [[nkm_out_field]]), [[	const struct $1 *s = shadow;
 
+]])m4_dnl
 nkm_fields([[$1]], [[nkm_check_field]])m4_dnl
 nkm_fields([[$1]], [[nkm_out_field]])m4_dnl
-	(void)s;
-	(void)o;
 	return 0;
 }
 ]])nkm_when(nkm_s([[$1]], [[release]]), [[
@@ -56,7 +56,7 @@ const struct nooks_type nooks_type_$1 = {
 };
 ]])
 m4_divert(0)m4_dnl
-nkm_banner([[shadow.c.m4]])
+nkm_banner([[user/shadow.c.m4]])
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>

@@ -5,14 +5,14 @@ m4_define([[nkm_h_import]], [[#include "$1_nooks.h"
 ]])
 m4_define([[nkm_h_type]], [[extern const struct nooks_type nooks_type_$1;
 ]])
-m4_define([[nkm_h_kfunc]], [[nkm_f([[$1]], [[proto_kw]]);
+m4_define([[nkm_h_kfunc]], [[nkm_fdecl([[$1]], [[nooks_kw_$1]]);
 ]])
-m4_define([[nkm_h_slot]], [[	nkm_f([[$1]], [[fnptr]]);
+m4_define([[nkm_h_slot]], [[	nkm_fdecl([[$1]], [[(*$1)]]);
 ]])
 m4_define([[nkm_h_ops]], [[nkm_when(nkm_o([[$1]], [[registered]]), [[extern const struct $1 nooks_xw_$1;
 ]])]])
 m4_divert(0)m4_dnl
-nkm_banner([[header.h.m4]])
+nkm_banner([[user/header.h.m4]])
 #ifndef nkm_i([[guard]])
 #define nkm_i([[guard]])
 
