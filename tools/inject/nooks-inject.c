@@ -708,6 +708,8 @@ struct patch {
 /* the candidates of a type: indexes into insns */
 static int *cands;
 static int ncands;
+static const char *at_spec;	/* --at: only the instruction starting there */
+static uint64_t at_addr;
 
 static void add_cand(int i)
 {
@@ -806,7 +808,41 @@ static void collect(enum ftype t)
 		default:
 			break;
 		}
+		if (ncands && cands[ncands - 1] == i && at_spec && in->addr != at_addr)
+			ncands--;
 	}
+}
+
+/* --at ADDRESS or FUNCTION[+OFFSET]: an instruction of the chosen functions */
+static void resolve_at(void)
+{
+	char name[256];
+	const char *plus = strchr(at_spec, '+');
+	uint64_t off = 0;
+	char *end;
+	if (at_spec[0] >= '0' && at_spec[0] <= '9') {
+		at_addr = strtoull(at_spec, &end, 0);
+		if (*end)
+			die(2, "bad --at '%s' (ADDRESS or FUNCTION[+OFFSET])", at_spec);
+	} else {
+		snprintf(name, sizeof(name), "%.*s", plus ? (int)(plus - at_spec) : (int)strlen(at_spec), at_spec);
+		if (plus) {
+			off = strtoull(plus + 1, &end, 0);
+			if (*end || end == plus + 1)
+				die(2, "bad --at '%s' (ADDRESS or FUNCTION[+OFFSET])", at_spec);
+		}
+		int f;
+		for (f = 0; f < nfuncs && strcmp(funcs[f].name, name); f++)
+			;
+		if (f == nfuncs)
+			die(2, "%s: no function '%s' among those chosen (--list shows them)", path, name);
+		at_addr = funcs[f].addr + off;
+	}
+	for (int i = 0; i < ninsns; i++)
+		if (insns[i].addr == at_addr)
+			return;
+	die(2, "%s: no instruction of its own functions starts at 0x%" PRIx64 " (--at %s)", path,
+	    at_addr, at_spec);
 }
 
 static void set_range(struct patch *p, int i, uint64_t addr, int len)
@@ -1111,6 +1147,9 @@ static void usage(FILE *f)
 		"  -s, --seed N          the seed (default 1): the same seed, the same mutation\n"
 		"  -f, --function NAME   only this function (may be given more than once)\n"
 		"  -x, --exclude NAME    never NAME or its parts NAME.* (more than once)\n"
+		"      --at WHERE        only the instruction starting at WHERE: an address\n"
+		"                        or FUNCTION[+OFFSET] (the seed still picks the bit,\n"
+		"                        the register, the condition)\n"
 		"  -o, --output OUT.so   persistent: write a mutated copy of the object\n"
 		"  -p, --print-patch     transient: print \"ADDRESS HEXBYTES\" for nkctl patch\n"
 		"                        (the description goes to standard error)\n"
@@ -1194,6 +1233,7 @@ int main(int argc, char **argv)
 		{ "module", required_argument, NULL, 'M' },
 		{ "nkctl-bin", required_argument, NULL, 'B' },
 		{ "list", no_argument, NULL, 'l' },
+		{ "at", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1226,6 +1266,7 @@ int main(int argc, char **argv)
 		case 'M': module = optarg; break;
 		case 'B': nkctl = optarg; break;
 		case 'l': list = true; break;
+		case 'a': at_spec = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default:
 			fprintf(stderr, "Try '%s --help'.\n", prog);
@@ -1247,6 +1288,8 @@ int main(int argc, char **argv)
 	load_symbols(only, nonly, excl, nexcl);
 	load_imports();
 	disassemble();
+	if (at_spec)
+		resolve_at();
 
 	if (list) {
 		printf("%-28s %10s %6s %6s", "FUNCTION", "ADDRESS", "SIZE", "INSNS");
