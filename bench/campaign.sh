@@ -76,6 +76,10 @@ done
 # functions the workload never runs: the inject hook (nkctl inject only)
 # and cleanup_module (runs are ended with SIGKILL)
 scope="-x nk_fault_inject -x nk_fault_recurse -x cleanup_module"
+# a transient fault is injected after the module started, and a restart
+# maps clean code: init_module and what only it calls never run mutated
+tscope="-x init_module -x param_long"
+scope_of() { if [ "$1" = transient ]; then echo "$scope $tscope"; else echo "$scope"; fi; }
 
 tmp=$(mktemp -d /tmp/campaign.XXXXXX)
 pids=""
@@ -205,7 +209,7 @@ run() {
 	mkdir -p "$d/m"
 	mport=$(free_port)
 	if [ "$mode" = persistent ]; then
-		"$inj" -t "$t" -s "$s" $scope -o "$d/m/khttpd.so" "$ext" > "$d/inject.out" 2>&1
+		"$inj" -t "$t" -s "$s" $(scope_of "$mode") -o "$d/m/khttpd.so" "$ext" > "$d/inject.out" 2>&1
 	else
 		cp "$ext" "$d/m/khttpd.so"
 	fi
@@ -223,7 +227,7 @@ run() {
 		local c2=$!
 		if [ "$mode" = transient ]; then
 			sleep 0.3
-			timeout 10 "$inj" -t "$t" -s "$s" $scope --nkctl "$sock" --module "$name" \
+			timeout 10 "$inj" -t "$t" -s "$s" $(scope_of "$mode") --nkctl "$sock" --module "$name" \
 				--nkctl-bin "$ctl" "$ext" > "$d/inject.out" 2>&1
 		fi
 		wait $c1 $c2
@@ -263,6 +267,8 @@ run() {
 	if [ "$iso" = none ]; then
 		if [ $alive = 0 ]; then class=crash
 		elif [ "$wrong" -gt 0 ]; then class=wrong
+		elif [ $loaded = 0 ] && [ "$st" != 124 ] && [ $hung = 0 ] && [ $witness = 1 ]; then
+			class=refused	# init_module returned an error, nothing ran
 		elif [ $hung = 1 ] || [ $serving = 0 ] || [ $witness = 0 ]; then class=hang
 		else class=none
 		fi
@@ -293,7 +299,7 @@ for m in $modes; do
 			s=$((seed + k))
 			n=$((n + 1))
 			# what the mutant is (the same for both runs and both modes)
-			desc=$("$inj" -t "$t" -s "$s" $scope "$ext" 2>&1)
+			desc=$("$inj" -t "$t" -s "$s" $(scope_of "$m") "$ext" 2>&1)
 			if [ $? -ne 0 ]; then
 				echo "[$n/$total] $m $t seed $s: $desc"
 				continue
@@ -335,8 +341,8 @@ report() {
 		echo
 		echo "## $m faults ($all mutants)"
 		echo
-		echo "| type | mutants | native: crash | hang | wrong | no effect | isolated: died | hung | wrong | recovered | gave up | not serving | no effect |"
-		echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+		echo "| type | mutants | native: crash | hang | wrong | refused | no effect | isolated: died | hung | wrong | recovered | gave up | not serving | no effect |"
+		echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 		for t in $types all; do
 			awk -F'|' -v t="$t" '
 				t == "all" || $2 == t {
@@ -344,8 +350,9 @@ report() {
 				}
 				END {
 					if (!n) exit
-					printf "| %s | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d |\n",
-						t == "all" ? "**all**" : t, n, nat["crash"], nat["hang"], nat["wrong"], nat["none"],
+					printf "| %s | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d |\n",
+						t == "all" ? "**all**" : t, n, nat["crash"], nat["hang"], nat["wrong"],
+						nat["refused"], nat["none"],
 						iso["died"], iso["hung"], iso["wrong"], iso["recovered"], iso["gave-up"],
 						iso["not-serving"], iso["none"]
 				}' "$f"
@@ -371,11 +378,11 @@ report() {
 			while IFS='|' read -r _ ft fs fw fc fnc _ fic fid; do
 				echo "- $ft seed $fs at $fw (\`$fc\`): native $fnc, isolated **$fic** ($fid). Reproduce:"
 				if [ "$m" = persistent ]; then
-					echo "  \`$inj -t $ft -s $fs $scope -o /tmp/m/khttpd.so $ext &&" \
+					echo "  \`$inj -t $ft -s $fs $(scope_of "$m") -o /tmp/m/khttpd.so $ext &&" \
 						"$nk --isolation=$backend /tmp/m/khttpd.so root=DIR port=8080 threads=2\`"
 				else
 					echo "  \`$nk --control /tmp/nk.sock --isolation=$backend $ext root=DIR port=8080 threads=2 &" \
-						"$inj -t $ft -s $fs $scope --nkctl /tmp/nk.sock --module khttpd $ext\`"
+						"$inj -t $ft -s $fs $(scope_of "$m") --nkctl /tmp/nk.sock --module khttpd $ext\`"
 				fi
 				echo "  with clients running; the whole run: \`bash bench/campaign.sh --mode $m --types $ft --seed $fs --mutants 1 --out -\`"
 			done <<< "$fails"
