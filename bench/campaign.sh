@@ -306,7 +306,7 @@ for m in $modes; do
 			fi
 			where=$(awk '$1 == "function" { print $2 }' <<< "$desc")
 			change="$(awk '$1 == "before" { sub(/^ *before +/, ""); print }' <<< "$desc") => $(awk '$1 == "after" { sub(/^ *after +/, ""); print }' <<< "$desc")"
-			change=$(sed -E 's/ +# [^;]*//g; s/ +/ /g; s/\|/\//g' <<< "$change")
+			change=$(sed -E 's/ +# [^;=]*//g; s/ ?=> ?/ => /; s/ +/ /g; s/\|/\//g' <<< "$change")
 			IFS='|' read -r nc nd <<< "$(run "$m" "$t" "$s" none)"
 			IFS='|' read -r ic id <<< "$(run "$m" "$t" "$s" "$backend")"
 			printf '[%d/%d] %-10s %-9s seed %-3s %-26s native %-6s isolated %-11s (%s)\n' \
