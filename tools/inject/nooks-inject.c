@@ -1241,7 +1241,10 @@ int main(int argc, char **argv)
 	uint64_t seed = 1;
 	const char *out = NULL, *sock = NULL, *module = NULL, *nkctl = NULL;
 	bool print_patch = false, list = false;
-	char **only = xmalloc((size_t)argc * sizeof(char *)), **excl = xmalloc((size_t)argc * sizeof(char *));
+	/* static: they live as long as the process (no leak report) */
+	static char **only, **excl;
+	only = xmalloc((size_t)argc * sizeof(char *));
+	excl = xmalloc((size_t)argc * sizeof(char *));
 	int nonly = 0, nexcl = 0;
 	while ((c = getopt_long(argc, argv, "t:s:f:x:o:plh", lopts, NULL)) != -1) {
 		switch (c) {
