@@ -343,7 +343,7 @@ RESULTS := build/results
 test: deps
 	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	$(Q)$(MAKE) -k --no-print-directory unit runtime-test golden cli verify-test import-test check-generated \
-		kernel-test install-test khttpd-test hostile-test vm-test || true
+		kernel-test install-test khttpd-test hostile-test inject-test vm-test || true
 	$(Q)$(MAKE) -k --no-print-directory SAN=1 unit runtime-test cli fuzz kernel-test || true
 	$(Q)sh tools/summary.sh $(RESULTS)
 
@@ -533,6 +533,27 @@ vm-test: $(VM_NEEDS)
 	@echo "== vm ($(B)) =="
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)sh tests/vm/run.sh $(B) $(RESULTS)/vm-$(B)
+
+# ---- fault-injection campaign (tools/inject, bench/campaign.sh) -------------
+#
+# nooks-inject mutates an extension's code the Rio/Nooks way (docs/campaign.md);
+# make inject-test checks it on khttpd.so (part of make test); make campaign
+# runs khttpd's mutants natively and isolated under real clients and writes
+# bench/campaign.md (CAMPAIGN_ARGS, e.g. "--mutants 2 --mode transient").
+
+$(B)/tools/nooks-inject: tools/inject/nooks-inject.c
+	$(call say,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS_ALL) $(WARN) $(LDFLAGS_ALL) -o $@ $<
+
+.PHONY: inject-test campaign
+inject-test: deps $(B)/tools/nooks-inject $(NK_PROGRAMS)
+	@echo "== nooks-inject ($(B)) =="
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)bash tests/inject/run.sh $(B) $(RESULTS)/inject-$(B)
+
+campaign: deps $(B)/tools/nooks-inject $(NK_PROGRAMS)
+	$(Q)bash bench/campaign.sh --build $(B) $(CAMPAIGN_ARGS)
 
 clean:
 	rm -rf build build-san
