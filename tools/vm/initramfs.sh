@@ -183,7 +183,9 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
-mount -t tmpfs tmp /tmp
+# not over /tmp when the tree under test lives there (a clone in /tmp):
+# the initramfs is writable memory already
+[ -n "\$(ls -A /tmp 2>/dev/null)" ] || mount -t tmpfs tmp /tmp
 mount -t tmpfs shm /dev/shm
 ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 # markers go to the second serial port, away from kernel messages,
