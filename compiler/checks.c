@@ -1661,14 +1661,20 @@ static void check_release_arity(struct ck *ck)
 	}
 }
 
+/* d is an ops table generation wraps, registered through a field (r). */
+static bool registered_ops(struct ck *ck, const struct idl_decl *d, struct model_reg *r)
+{
+	return d->kind == D_OPS && generated(ck, d) && d->registered_by &&
+	       model_reg_of(d->registered_by, r);
+}
+
 static void check_ops_locator(struct ck *ck)
 {
 	struct idl_decl *d, *e;
 	struct model_reg r;
 
 	for_each_decl(ck->m, d) {
-		if (d->kind != D_OPS || !generated(ck, d) || !d->registered_by ||
-		    !model_reg_of(d->registered_by, &r))
+		if (!registered_ops(ck, d, &r))
 			continue;
 		for_each_member(d, e)
 			if (!e->type->variadic && !model_locator(e, &r))
@@ -1684,8 +1690,7 @@ static void check_replay_object(struct ck *ck)
 	struct model_reg r;
 
 	for_each_decl(ck->m, d) {
-		if (d->kind != D_OPS || !generated(ck, d) || !d->registered_by ||
-		    !model_reg_of(d->registered_by, &r))
+		if (!registered_ops(ck, d, &r))
 			continue;
 		for_each_member(d, e) {
 			const struct idl_var *loc = model_locator(e, &r);

@@ -1217,6 +1217,15 @@ static const char *fini_step(struct nooks_ext *e, struct nooks_domain *fd)
 		"an exit handler";
 }
 
+/* mprotect of the whole pages holding [at, at + len). */
+static int protect_pages(const void *at, size_t len, int prot)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t lo = (uintptr_t)at & ~(page - 1);
+	uintptr_t hi = ((uintptr_t)at + len + page - 1) & ~(page - 1);
+	return mprotect((void *)lo, hi - lo, prot);
+}
+
 static void snapshot_free(struct nooks_ext *e)
 {
 	for (int i = 0; i < e->nsnap; i++)
@@ -1431,16 +1440,12 @@ static int construct(struct nooks_ext *e, char *err, size_t errlen)
  * ran, an empty heap, the constructors again. */
 static int restore_copy(struct nooks_ext *e, char *err, size_t errlen)
 {
-	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-
 	fini_copy(e, false);
 	for (int i = 0; i < e->nsnap; i++) {
 		/* writable as ld.so mapped it: the copy may have made its own
 		 * data read-only (mprotect), and the kernel's copy must not
 		 * fault */
-		uintptr_t lo = (uintptr_t)e->snap[i].at & ~(page - 1);
-		uintptr_t hi = ((uintptr_t)e->snap[i].at + e->snap[i].len + page - 1) & ~(page - 1);
-		if (mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE)) {
+		if (protect_pages(e->snap[i].at, e->snap[i].len, PROT_READ | PROT_WRITE)) {
 			set_err(err, errlen, "cannot restore '%s': %s", e->path, strerror(errno));
 			unmap_copy(e);
 			return -1;
@@ -1640,7 +1645,6 @@ int nooks_ext_patch(struct nooks_ext *e, uintptr_t vaddr, const void *bytes, siz
 		    void *old, char *err, size_t errlen)
 {
 	struct link_map *lm = NULL;
-	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
 
 	if (!e->handle || dlinfo(e->handle, RTLD_DI_LINKMAP, &lm) || !lm) {
 		snprintf(err, errlen, "not loaded");
@@ -1661,16 +1665,14 @@ int nooks_ext_patch(struct nooks_ext *e, uintptr_t vaddr, const void *bytes, siz
 		return -1;
 	}
 	unsigned char *at = (unsigned char *)(lm->l_addr + vaddr);
-	uintptr_t lo = (uintptr_t)at & ~(page - 1);
-	uintptr_t hi = ((uintptr_t)at + len + page - 1) & ~(page - 1);
-	if (mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE | PROT_EXEC)) {
+	if (protect_pages(at, len, PROT_READ | PROT_WRITE | PROT_EXEC)) {
 		snprintf(err, errlen, "mprotect: %s", strerror(errno));
 		return -1;
 	}
 	if (old)
 		memcpy(old, at, len);
 	memcpy(at, bytes, len);
-	mprotect((void *)lo, hi - lo, PROT_READ | PROT_EXEC);
+	protect_pages(at, len, PROT_READ | PROT_EXEC);
 	e->patched = true;
 	return 0;
 }

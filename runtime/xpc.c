@@ -112,9 +112,14 @@ struct xframe {
 	 * kernel's stack below this crossing's own frame */
 	unsigned char *ksp;
 	unsigned char *saved_ext_resume;
-	int pk;				/* a pkey domain: PKRU switched */
 	unsigned pkru;			/* PKRU before the crossing (with keys) */
 };
+
+/* Does crossing f switch PKRU (a pkey domain's)? */
+static inline int switches_pkru(const struct xframe *f)
+{
+	return f->d->backend == NOOKS_BACKEND_PKEY;
+}
 
 #define MAX_BOUNDS 8
 
@@ -639,7 +644,6 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 	/* from kernel code, the key is the kernel's to write, whatever the
 	 * thread inherited (a thread the runtime starts for the extension
 	 * is created from extension code) */
-	f.pk = d->backend == NOOKS_BACKEND_PKEY;
 	f.pkru = pkru_mask ? rdpkru() & (xt.self ? ~0u : ~pkru_mask) : 0;
 	w = my_slot();
 	if (!w) {
@@ -697,7 +701,7 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		stretch_arm(w, f.timeout_ms);
 	else if (f.timeout_ms && f.timeout_ms < prev_timeout)
 		stretch_set(w, f.timeout_ms);
-	if (f.pk)
+	if (switches_pkru(&f))
 		wrpkru(pkru_ext(f.pkru));
 	if (on_ext_stack()) {
 		/* called from extension code itself: kernel code it calls
@@ -712,7 +716,7 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		f.ksp = below_here();
 		call_on_stack(xt.ext_resume ? xt.ext_resume : xt.stack_top, fn, frame);
 	}
-	if (f.pk)
+	if (switches_pkru(&f))
 		wrpkru(f.pkru);
 	xt.ext_resume = f.saved_ext_resume;
 	xt.self = f.saved_self;
@@ -749,11 +753,11 @@ static void kernel_side(void *p)
 	struct wslot *w = xt.slot >= 0 ? &slots[xt.slot] : NULL;
 	/* a pkey domain's code called: the kernel's PKRU (the one its
 	 * crossing saved) while kernel code runs, the domain's after */
-	int pk = xt.top && xt.top->pk;
-	unsigned ext_pkru = pk ? rdpkru() : 0;
+	const struct xframe *top = xt.top;
+	int pk = top && switches_pkru(top);
 
 	if (pk)
-		wrpkru(xt.top->pkru);
+		wrpkru(top->pkru);
 	/* kernel mode (self NULL: from here an unwind signal only
 	 * interrupts a blocking call) */
 	xt.self = NULL;
@@ -773,7 +777,7 @@ static void kernel_side(void *p)
 	xt.calling = saved_calling;
 	xt.self = saved;
 	if (pk)
-		wrpkru(ext_pkru);
+		wrpkru(pkru_ext(top->pkru));
 	if (w && xt.top)	/* a new stretch of extension code, timed afresh */
 		stretch_arm(w, xt.top->timeout_ms);
 }
@@ -843,13 +847,6 @@ const char *nooks_backend_name(enum nooks_backend b)
 	return (unsigned)b < 3 ? names[b] : "?";
 }
 
-/* Protection keys: the arena's key, if it has one (arena.c). */
-static int have_pkeys(void)
-{
-	pthread_once(&pkru_once, pkru_init);
-	return pkru_mask != 0;
-}
-
 struct nooks_domain *nooks_domain_create(const char *name, enum nooks_backend b)
 {
 	struct nooks_domain *d = calloc(1, sizeof(*d));
@@ -857,8 +854,8 @@ struct nooks_domain *nooks_domain_create(const char *name, enum nooks_backend b)
 	if (!d)
 		return NULL;
 	snprintf(d->name, sizeof(d->name), "%s", name ? name : "?");
-	pthread_once(&pkru_once, pkru_init);
-	if (b == NOOKS_BACKEND_PKEY && !have_pkeys()) {
+	pthread_once(&pkru_once, pkru_init);	/* the arena's key, if it has one */
+	if (b == NOOKS_BACKEND_PKEY && !pkru_mask) {
 		fprintf(stderr, "nooks: %s: no memory protection keys on this machine "
 			"(pkey_alloc failed): using the mprotect backend\n", d->name);
 		b = NOOKS_BACKEND_MPROTECT;
