@@ -527,7 +527,14 @@ install-test: deps all
 # What runs in the guest: the runtime's suite and khttpd in nkernel, on
 # the pkey backend with real keys.
 VM_NEEDS := $(RTT)/runtime $(RTT)/ext_faults.so $(RTT)/ext_tk.so $(RTT)/ext_heap.so \
-	$(RTT)/ext_unresolved.so $(RTT)/wrap/libtk.so.1 $(RTT_CONTAIN) $(NK_PROGRAMS)
+	$(RTT)/ext_unresolved.so $(RTT)/wrap/libtk.so.1 $(RTT_CONTAIN) $(NK_PROGRAMS) \
+	$(B)/tests/hostile/pthread_double_release.so $(B)/tests/vm/timer_thread.so
+
+# a module for the guest, built like the examples
+$(B)/tests/vm/timer_thread.so: tests/vm/timer_thread.c $(wildcard kernel/include/nk/*.h) $(B)/kernel/libnk.so.1
+	$(call say,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(EXT_CFLAGS) -o $@ $< $(EXT_LIBS)
 .PHONY: vm-test
 vm-test: $(VM_NEEDS)
 	@echo "== vm ($(B)) =="

@@ -642,8 +642,7 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 	f.saved_ext_resume = xt.ext_resume;
 	f.ksp = NULL;
 	/* from kernel code, the key is the kernel's to write, whatever the
-	 * thread inherited (a thread the runtime starts for the extension
-	 * is created from extension code) */
+	 * thread inherited (one libc started from a pkey domain's code) */
 	f.pkru = pkru_mask ? rdpkru() & (xt.self ? ~0u : ~pkru_mask) : 0;
 	w = my_slot();
 	if (!w) {
@@ -782,6 +781,15 @@ static void kernel_side(void *p)
 		stretch_arm(w, xt.top->timeout_ms);
 }
 
+void nooks_kernel_mode(void)
+{
+	if (pkru_mask && !xt.self) {
+		unsigned pkru = rdpkru();
+		if (pkru & pkru_mask)
+			wrpkru(pkru & ~pkru_mask);
+	}
+}
+
 void nooks_xpc_kernel(struct nooks_domain *d, nooks_thunk fn, void *frame)
 {
 	struct nooks_domain *saved = xt.self;
@@ -789,6 +797,7 @@ void nooks_xpc_kernel(struct nooks_domain *d, nooks_thunk fn, void *frame)
 
 	(void)d;
 	if (!saved || saved->backend == NOOKS_BACKEND_NONE) {
+		nooks_kernel_mode();
 		xt.self = NULL;
 		fn(frame);
 		xt.self = saved;

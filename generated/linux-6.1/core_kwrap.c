@@ -30,8 +30,10 @@ void *nooks_kw_kmalloc(size_t size, gfp_t flags)
 {
 	struct nkw_frame_kmalloc nkw_fr = { .nkw_dom = nooks_self(), .size = size, .flags = flags };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return kmalloc(size, flags);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kmalloc, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -59,8 +61,10 @@ void *nooks_kw_kzalloc(size_t size, gfp_t flags)
 {
 	struct nkw_frame_kzalloc nkw_fr = { .nkw_dom = nooks_self(), .size = size, .flags = flags };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return kzalloc(size, flags);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kzalloc, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -87,10 +91,12 @@ void nooks_kw_kfree(const void *objp)
 {
 	struct nkw_frame_kfree nkw_fr = { .nkw_dom = nooks_self(), .objp = objp };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		kfree(objp);
-	else
+	} else {
 		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kfree, &nkw_fr);
+	}
 }
 
 const struct nooks_kw_table_core nooks_kw_table_core = {

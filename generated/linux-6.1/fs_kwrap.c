@@ -38,8 +38,10 @@ int nooks_kw_register_filesystem(struct file_system_type *fs)
 {
 	struct nkw_frame_register_filesystem nkw_fr = { .nkw_dom = nooks_self(), .fs = fs };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return register_filesystem(fs);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_register_filesystem, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -75,8 +77,10 @@ int nooks_kw_unregister_filesystem(struct file_system_type *fs)
 {
 	struct nkw_frame_unregister_filesystem nkw_fr = { .nkw_dom = nooks_self(), .fs = fs };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return unregister_filesystem(fs);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_unregister_filesystem, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }

@@ -44,8 +44,10 @@ int nooks_kw_sock_create_kern(struct net *net, int family, int type, int proto, 
 {
 	struct nkw_frame_sock_create_kern nkw_fr = { .nkw_dom = nooks_self(), .net = net, .family = family, .type = type, .proto = proto, .res = res };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return sock_create_kern(net, family, type, proto, res);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_sock_create_kern, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -85,8 +87,10 @@ int nooks_kw_kernel_bind(struct socket *sock, struct sockaddr *addr, int addrlen
 {
 	struct nkw_frame_kernel_bind nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .addr = addr, .addrlen = addrlen };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return kernel_bind(sock, addr, addrlen);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_bind, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -123,8 +127,10 @@ int nooks_kw_kernel_listen(struct socket *sock, int backlog)
 {
 	struct nkw_frame_kernel_listen nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .backlog = backlog };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return kernel_listen(sock, backlog);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_listen, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -164,8 +170,10 @@ int nooks_kw_kernel_accept(struct socket *sock, struct socket **newsock, int fla
 {
 	struct nkw_frame_kernel_accept nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .newsock = newsock, .flags = flags };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return kernel_accept(sock, newsock, flags);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_accept, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -211,8 +219,10 @@ int nooks_kw_kernel_sendmsg(struct socket *sock, struct msghdr *msg, struct kvec
 {
 	struct nkw_frame_kernel_sendmsg nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .msg = msg, .vec = vec, .num = num, .len = len };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return kernel_sendmsg(sock, msg, vec, num, len);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_sendmsg, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -259,8 +269,10 @@ int nooks_kw_kernel_recvmsg(struct socket *sock, struct msghdr *msg, struct kvec
 {
 	struct nkw_frame_kernel_recvmsg nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .msg = msg, .vec = vec, .num = num, .len = len, .flags = flags };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return kernel_recvmsg(sock, msg, vec, num, len, flags);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_recvmsg, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -297,8 +309,10 @@ int nooks_kw_kernel_sock_shutdown(struct socket *sock, enum sock_shutdown_cmd ho
 {
 	struct nkw_frame_kernel_sock_shutdown nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .how = how };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return kernel_sock_shutdown(sock, how);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_sock_shutdown, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -328,10 +342,12 @@ void nooks_kw_sock_release(struct socket *sock)
 {
 	struct nkw_frame_sock_release nkw_fr = { .nkw_dom = nooks_self(), .sock = sock };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		sock_release(sock);
-	else
+	} else {
 		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_sock_release, &nkw_fr);
+	}
 }
 
 const struct nooks_kw_table_net nooks_kw_table_net = {

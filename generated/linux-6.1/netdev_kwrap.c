@@ -42,8 +42,10 @@ struct net_device *nooks_kw_alloc_etherdev_mqs(int sizeof_priv, unsigned int txq
 {
 	struct nkw_frame_alloc_etherdev_mqs nkw_fr = { .nkw_dom = nooks_self(), .sizeof_priv = sizeof_priv, .txqs = txqs, .rxqs = rxqs };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return alloc_etherdev_mqs(sizeof_priv, txqs, rxqs);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_alloc_etherdev_mqs, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -74,10 +76,12 @@ void nooks_kw_free_netdev(struct net_device *dev)
 {
 	struct nkw_frame_free_netdev nkw_fr = { .nkw_dom = nooks_self(), .dev = dev };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		free_netdev(dev);
-	else
+	} else {
 		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_free_netdev, &nkw_fr);
+	}
 }
 
 /* ---- int register_netdev(struct net_device *dev) */
@@ -127,8 +131,10 @@ int nooks_kw_register_netdev(struct net_device *dev)
 {
 	struct nkw_frame_register_netdev nkw_fr = { .nkw_dom = nooks_self(), .dev = dev };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return register_netdev(dev);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_register_netdev, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -159,10 +165,12 @@ void nooks_kw_unregister_netdev(struct net_device *dev)
 {
 	struct nkw_frame_unregister_netdev nkw_fr = { .nkw_dom = nooks_self(), .dev = dev };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		unregister_netdev(dev);
-	else
+	} else {
 		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_unregister_netdev, &nkw_fr);
+	}
 }
 
 /* ---- struct sk_buff *__netdev_alloc_skb(struct net_device *dev, unsigned int length, gfp_t gfp_mask) */
@@ -205,8 +213,10 @@ struct sk_buff *nooks_kw___netdev_alloc_skb(struct net_device *dev, unsigned int
 {
 	struct nkw_frame___netdev_alloc_skb nkw_fr = { .nkw_dom = nooks_self(), .dev = dev, .length = length, .gfp_mask = gfp_mask };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return __netdev_alloc_skb(dev, length, gfp_mask);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked___netdev_alloc_skb, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -237,10 +247,12 @@ void nooks_kw_consume_skb(struct sk_buff *skb)
 {
 	struct nkw_frame_consume_skb nkw_fr = { .nkw_dom = nooks_self(), .skb = skb };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		consume_skb(skb);
-	else
+	} else {
 		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_consume_skb, &nkw_fr);
+	}
 }
 
 /* ---- void *skb_put(struct sk_buff *skb, unsigned int len) */
@@ -275,8 +287,10 @@ void *nooks_kw_skb_put(struct sk_buff *skb, unsigned int len)
 {
 	struct nkw_frame_skb_put nkw_fr = { .nkw_dom = nooks_self(), .skb = skb, .len = len };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return skb_put(skb, len);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_skb_put, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -312,8 +326,10 @@ int nooks_kw_netif_rx(struct sk_buff *skb)
 {
 	struct nkw_frame_netif_rx nkw_fr = { .nkw_dom = nooks_self(), .skb = skb };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return netif_rx(skb);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_netif_rx, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -354,8 +370,10 @@ __be16 nooks_kw_eth_type_trans(struct sk_buff *skb, struct net_device *dev)
 {
 	struct nkw_frame_eth_type_trans nkw_fr = { .nkw_dom = nooks_self(), .skb = skb, .dev = dev };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return eth_type_trans(skb, dev);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_eth_type_trans, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }

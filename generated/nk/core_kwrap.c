@@ -39,8 +39,10 @@ struct mutex *nooks_kw_mutex_create(void)
 {
 	struct nkw_frame_mutex_create nkw_fr = { .nkw_dom = nooks_self() };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return mutex_create();
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_mutex_create, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -71,10 +73,12 @@ void nooks_kw_mutex_destroy(struct mutex *m)
 {
 	struct nkw_frame_mutex_destroy nkw_fr = { .nkw_dom = nooks_self(), .m = m };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		mutex_destroy(m);
-	else
+	} else {
 		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_mutex_destroy, &nkw_fr);
+	}
 }
 
 /* ---- void mutex_lock(struct mutex *m) */
@@ -108,10 +112,12 @@ void nooks_kw_mutex_lock(struct mutex *m)
 {
 	struct nkw_frame_mutex_lock nkw_fr = { .nkw_dom = nooks_self(), .m = m };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		mutex_lock(m);
-	else
+	} else {
 		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_mutex_lock, &nkw_fr);
+	}
 }
 
 /* ---- int mutex_trylock(struct mutex *m) */
@@ -145,8 +151,10 @@ int nooks_kw_mutex_trylock(struct mutex *m)
 {
 	struct nkw_frame_mutex_trylock nkw_fr = { .nkw_dom = nooks_self(), .m = m };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return mutex_trylock(m);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_mutex_trylock, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -177,10 +185,12 @@ void nooks_kw_mutex_unlock(struct mutex *m)
 {
 	struct nkw_frame_mutex_unlock nkw_fr = { .nkw_dom = nooks_self(), .m = m };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		mutex_unlock(m);
-	else
+	} else {
 		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_mutex_unlock, &nkw_fr);
+	}
 }
 
 /* ---- struct spinlock *spin_lock_create(void) */
@@ -215,8 +225,10 @@ struct spinlock *nooks_kw_spin_lock_create(void)
 {
 	struct nkw_frame_spin_lock_create nkw_fr = { .nkw_dom = nooks_self() };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return spin_lock_create();
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_spin_lock_create, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -247,10 +259,12 @@ void nooks_kw_spin_lock_destroy(struct spinlock *l)
 {
 	struct nkw_frame_spin_lock_destroy nkw_fr = { .nkw_dom = nooks_self(), .l = l };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		spin_lock_destroy(l);
-	else
+	} else {
 		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_spin_lock_destroy, &nkw_fr);
+	}
 }
 
 /* ---- void spin_lock(struct spinlock *l) */
@@ -284,10 +298,12 @@ void nooks_kw_spin_lock(struct spinlock *l)
 {
 	struct nkw_frame_spin_lock nkw_fr = { .nkw_dom = nooks_self(), .l = l };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		spin_lock(l);
-	else
+	} else {
 		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_spin_lock, &nkw_fr);
+	}
 }
 
 /* ---- void spin_unlock(struct spinlock *l) */
@@ -316,10 +332,12 @@ void nooks_kw_spin_unlock(struct spinlock *l)
 {
 	struct nkw_frame_spin_unlock nkw_fr = { .nkw_dom = nooks_self(), .l = l };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		spin_unlock(l);
-	else
+	} else {
 		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_spin_unlock, &nkw_fr);
+	}
 }
 
 /* ---- void printk_line(int level, const char *msg) */
@@ -346,10 +364,12 @@ void nooks_kw_printk_line(int level, const char *msg)
 {
 	struct nkw_frame_printk_line nkw_fr = { .nkw_dom = nooks_self(), .level = level, .msg = msg };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		printk_line(level, msg);
-	else
+	} else {
 		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_printk_line, &nkw_fr);
+	}
 }
 
 /* ---- int module_param_get(const char *name, char *buf, size_t len) */
@@ -385,8 +405,10 @@ int nooks_kw_module_param_get(const char *name, char *buf, size_t len)
 {
 	struct nkw_frame_module_param_get nkw_fr = { .nkw_dom = nooks_self(), .name = name, .buf = buf, .len = len };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return module_param_get(name, buf, len);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_module_param_get, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -412,8 +434,10 @@ unsigned long nooks_kw_jiffies_ms(void)
 {
 	struct nkw_frame_jiffies_ms nkw_fr = { .nkw_dom = nooks_self() };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return jiffies_ms();
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_jiffies_ms, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }

@@ -40,8 +40,10 @@ int nooks_kw_kern_path_resolve(const char *path, char *buf, size_t len)
 {
 	struct nkw_frame_kern_path_resolve nkw_fr = { .nkw_dom = nooks_self(), .path = path, .buf = buf, .len = len };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return kern_path_resolve(path, buf, len);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kern_path_resolve, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -78,8 +80,10 @@ int nooks_kw_vfs_stat(const char *path, struct kstat *st)
 {
 	struct nkw_frame_vfs_stat nkw_fr = { .nkw_dom = nooks_self(), .path = path, .st = st };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return vfs_stat(path, st);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_vfs_stat, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -124,8 +128,10 @@ int nooks_kw_filp_open(const char *path, struct file **res)
 {
 	struct nkw_frame_filp_open nkw_fr = { .nkw_dom = nooks_self(), .path = path, .res = res };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return filp_open(path, res);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_filp_open, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -166,8 +172,10 @@ ssize_t nooks_kw_kernel_read(struct file *file, void *buf, size_t count, loff_t 
 {
 	struct nkw_frame_kernel_read nkw_fr = { .nkw_dom = nooks_self(), .file = file, .buf = buf, .count = count, .pos = pos };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return kernel_read(file, buf, count, pos);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_read, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -210,8 +218,10 @@ ssize_t nooks_kw_kernel_sendfile(struct socket *sock, struct file *file, loff_t 
 {
 	struct nkw_frame_kernel_sendfile nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .file = file, .pos = pos, .count = count };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return kernel_sendfile(sock, file, pos, count);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_sendfile, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -242,10 +252,12 @@ void nooks_kw_fput(struct file *file)
 {
 	struct nkw_frame_fput nkw_fr = { .nkw_dom = nooks_self(), .file = file };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		fput(file);
-	else
+	} else {
 		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_fput, &nkw_fr);
+	}
 }
 
 const struct nooks_kw_table_fs nooks_kw_table_fs = {

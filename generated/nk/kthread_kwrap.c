@@ -43,8 +43,10 @@ struct task_struct *nooks_kw_kthread_create(const char *name)
 {
 	struct nkw_frame_kthread_create nkw_fr = { .nkw_dom = nooks_self(), .name = name };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return kthread_create(name);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kthread_create, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -96,8 +98,10 @@ int nooks_kw_wake_up_process(struct task_struct *task)
 {
 	struct nkw_frame_wake_up_process nkw_fr = { .nkw_dom = nooks_self(), .task = task };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return wake_up_process(task);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_wake_up_process, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -134,8 +138,10 @@ int nooks_kw_kthread_stop(struct task_struct *task)
 {
 	struct nkw_frame_kthread_stop nkw_fr = { .nkw_dom = nooks_self(), .task = task };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return kthread_stop(task);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kthread_stop, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -166,10 +172,12 @@ void nooks_kw_put_task_struct(struct task_struct *task)
 {
 	struct nkw_frame_put_task_struct nkw_fr = { .nkw_dom = nooks_self(), .task = task };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		put_task_struct(task);
-	else
+	} else {
 		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_put_task_struct, &nkw_fr);
+	}
 }
 
 /* ---- _Bool kthread_should_stop(void) */
@@ -193,8 +201,10 @@ _Bool nooks_kw_kthread_should_stop(void)
 {
 	struct nkw_frame_kthread_should_stop nkw_fr = { .nkw_dom = nooks_self() };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return kthread_should_stop();
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kthread_should_stop, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -218,10 +228,12 @@ void nooks_kw_msleep(unsigned int ms)
 {
 	struct nkw_frame_msleep nkw_fr = { .nkw_dom = nooks_self(), .ms = ms };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		msleep(ms);
-	else
+	} else {
 		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_msleep, &nkw_fr);
+	}
 }
 
 const struct nooks_kw_table_kthread nooks_kw_table_kthread = {

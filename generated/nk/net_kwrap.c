@@ -47,8 +47,10 @@ int nooks_kw_sock_create_kern(int family, int type, int protocol, struct socket 
 {
 	struct nkw_frame_sock_create_kern nkw_fr = { .nkw_dom = nooks_self(), .family = family, .type = type, .protocol = protocol, .res = res };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return sock_create_kern(family, type, protocol, res);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_sock_create_kern, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -87,8 +89,10 @@ int nooks_kw_kernel_bind(struct socket *sock, const struct nk_sockaddr_in *addr)
 {
 	struct nkw_frame_kernel_bind nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .addr = addr };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return kernel_bind(sock, addr);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_bind, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -125,8 +129,10 @@ int nooks_kw_kernel_listen(struct socket *sock, int backlog)
 {
 	struct nkw_frame_kernel_listen nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .backlog = backlog };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return kernel_listen(sock, backlog);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_listen, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -174,8 +180,10 @@ int nooks_kw_kernel_accept(struct socket *sock, struct socket **newsock, int fla
 {
 	struct nkw_frame_kernel_accept nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .newsock = newsock, .flags = flags };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return kernel_accept(sock, newsock, flags);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_accept, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -214,8 +222,10 @@ int nooks_kw_kernel_connect(struct socket *sock, const struct nk_sockaddr_in *ad
 {
 	struct nkw_frame_kernel_connect nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .addr = addr };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return kernel_connect(sock, addr);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_connect, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -256,8 +266,10 @@ ssize_t nooks_kw_kernel_recv(struct socket *sock, void *buf, size_t len, int fla
 {
 	struct nkw_frame_kernel_recv nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .buf = buf, .len = len, .flags = flags };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return kernel_recv(sock, buf, len, flags);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_recv, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -298,8 +310,10 @@ ssize_t nooks_kw_kernel_send(struct socket *sock, const void *buf, size_t len, i
 {
 	struct nkw_frame_kernel_send nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .buf = buf, .len = len, .flags = flags };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return kernel_send(sock, buf, len, flags);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_send, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -336,8 +350,10 @@ int nooks_kw_kernel_sock_shutdown(struct socket *sock, int how)
 {
 	struct nkw_frame_kernel_sock_shutdown nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .how = how };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return kernel_sock_shutdown(sock, how);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_sock_shutdown, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -374,8 +390,10 @@ int nooks_kw_kernel_sock_set_timeout(struct socket *sock, unsigned int ms)
 {
 	struct nkw_frame_kernel_sock_set_timeout nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .ms = ms };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return kernel_sock_set_timeout(sock, ms);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_sock_set_timeout, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -414,8 +432,10 @@ int nooks_kw_kernel_getsockname(struct socket *sock, struct nk_sockaddr_in *addr
 {
 	struct nkw_frame_kernel_getsockname nkw_fr = { .nkw_dom = nooks_self(), .sock = sock, .addr = addr };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return kernel_getsockname(sock, addr);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kernel_getsockname, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -446,10 +466,12 @@ void nooks_kw_sock_release(struct socket *sock)
 {
 	struct nkw_frame_sock_release nkw_fr = { .nkw_dom = nooks_self(), .sock = sock };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		sock_release(sock);
-	else
+	} else {
 		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_sock_release, &nkw_fr);
+	}
 }
 
 const struct nooks_kw_table_net nooks_kw_table_net = {

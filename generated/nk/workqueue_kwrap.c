@@ -39,8 +39,10 @@ struct delayed_work *nooks_kw_alloc_delayed_work(void)
 {
 	struct nkw_frame_alloc_delayed_work nkw_fr = { .nkw_dom = nooks_self() };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return alloc_delayed_work();
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_alloc_delayed_work, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -93,8 +95,10 @@ int nooks_kw_schedule_delayed_work(struct delayed_work *work, unsigned long dela
 {
 	struct nkw_frame_schedule_delayed_work nkw_fr = { .nkw_dom = nooks_self(), .work = work, .delay_ms = delay_ms };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return schedule_delayed_work(work, delay_ms);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_schedule_delayed_work, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -131,8 +135,10 @@ int nooks_kw_cancel_delayed_work_sync(struct delayed_work *work)
 {
 	struct nkw_frame_cancel_delayed_work_sync nkw_fr = { .nkw_dom = nooks_self(), .work = work };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return cancel_delayed_work_sync(work);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_cancel_delayed_work_sync, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -163,10 +169,12 @@ void nooks_kw_free_delayed_work(struct delayed_work *work)
 {
 	struct nkw_frame_free_delayed_work nkw_fr = { .nkw_dom = nooks_self(), .work = work };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		free_delayed_work(work);
-	else
+	} else {
 		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_free_delayed_work, &nkw_fr);
+	}
 }
 
 const struct nooks_kw_table_workqueue nooks_kw_table_workqueue = {

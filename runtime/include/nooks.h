@@ -126,6 +126,13 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 /* Runs fn(frame) in the kernel's domain, from extension d. */
 void nooks_xpc_kernel(struct nooks_domain *d, nooks_thunk fn, void *frame);
 
+/* A thread outside any crossing calls the kernel: it is kernel code from
+ * now on, with the arena's protection key writable (a thread libc started
+ * from a pkey domain's code, a SIGEV_THREAD timer's, inherited the
+ * domain's PKRU; the extension code it runs is outside any domain
+ * anyway).  Nothing to do elsewhere. */
+void nooks_kernel_mode(void);
+
 /* ---- recovery records --------------------------------------------------- */
 
 /* registers(...) succeeded: recovery calls undo(obj) if d dies first. */

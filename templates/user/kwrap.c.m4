@@ -170,11 +170,14 @@ nkm_fdecl([[$1]], [[nooks_kw_$1]])
 {
 	struct nkw_frame_$1 nkw_fr = { .nkw_dom = nooks_self()nkm_params([[$1]], [[nkm_frame_init]]) };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 nkm_choose(nkm_f([[$1]], [[void]]), [[		$1(nkm_params([[$1]], [[nkm_arglist]]));
-	else
+	} else {
 		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_$1, &nkw_fr);
+	}
 ]], [[		return $1(nkm_params([[$1]], [[nkm_arglist]]));
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_$1, &nkw_fr);
 	return nkw_fr.nkw_ret;
 ]])m4_dnl

@@ -3,7 +3,12 @@
 # (tests/vm/run.sh packs it): nkernel with khttpd isolated on the pkey
 # backend serves curl, survives an injected wild write into a kernel
 # object (stopped by the key: SEGV_PKUERR, the object intact) and a NULL
-# dereference, and serves again, with requests running meanwhile.
+# dereference, and serves again, with requests running meanwhile.  Then a
+# module whose own pthread (started from its code, so it inherits the
+# module's PKRU) makes kernel calls that write kernel objects
+# (BUILD/tests/hostile/pthread_double_release.so): the kernel writes them
+# unhindered and refuses the thread's double release; and a module whose
+# SIGEV_THREAD timer callback (a thread libc starts) calls the kernel.
 # Prints [PASS]/[FAIL] lines; writes "PASSED FAILED" to OUTFILE.
 set -u
 B=$1
@@ -79,6 +84,29 @@ check "serves again after the faults" sh -c "[ \"\$(curl -s -m 20 -o /tmp/body -
 "$ctl" -s "$sock" list > /tmp/list 2>&1
 check "nkctl list: live on pkey, 2 faults, 2 restarts" \
 	awk '$1 == "khttpd" { found = ($2 == "live" && $3 == "pkey" && $5 == 2 && $6 == 2) } END { exit !found }' /tmp/list
+# a thread the module starts itself: its kernel calls run with the
+# kernel's PKRU (sock_create_kern writes arena objects), its bug is refused
+out=$("$ctl" -s "$sock" load --isolation=pkey "$B/tests/hostile/pthread_double_release.so" 2>&1)
+echo "$out"
+i=0
+while [ $i -lt 100 ] && ! grep -q 'refused struct socket' "$log"; do sleep 0.05; i=$((i + 1)); done
+check "a module's own pthread: its kernel calls write kernel objects, its double release is refused" \
+	grep -q 'pthread_double_release: refused struct socket' "$log"
+check "the kernel lives after the module's thread ran" "$ctl" -s "$sock" list
+check "the module unloads, its kept socket released" "$ctl" -s "$sock" unload pthread_double_release
+# a thread libc starts for the module (SIGEV_THREAD) calls the kernel:
+# kernel code runs with the arena's key enabled whatever PKRU the thread
+# inherited from the module's code
+"$ctl" -s "$sock" load --isolation=pkey "$B/tests/vm/timer_thread.so"
+i=0
+while [ $i -lt 100 ] && ! grep -q 'timer_thread: the kernel made' "$log"; do
+	kill -0 $pid 2>/dev/null || break
+	sleep 0.05
+	i=$((i + 1))
+done
+check "a libc thread of the module calls the kernel, which writes its object" \
+	grep -q 'timer_thread: the kernel made a socket' "$log"
+check "the kernel lives after it" "$ctl" -s "$sock" unload timer_thread
 "$ctl" -s "$sock" shutdown > /dev/null 2>&1
 st=$?
 wait $pid

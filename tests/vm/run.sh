@@ -168,6 +168,7 @@ for l in "$R"/*.so "$R"/wrap/*.so*; do set -- "$@" -l "$l"; done
 if sh $vm/initramfs.sh -p "$R/runtime" -f "$R" -f "$P/tests/runtime" "$@" \
 	-p "$P/$B/kernel/nkernel" -p "$P/$B/kernel/nkctl" -p "$(command -v curl)" \
 	-l "$P/$B/kernel/wrap/libnk.so.1" -l "$P/$B/examples/khttpd.so" \
+	-l "$P/$B/tests/hostile/pthread_double_release.so" -l "$P/$B/tests/vm/timer_thread.so" \
 	-f "$P/examples/khttpd/www" -f "$P/tests/vm/khttpd_pkey.sh" \
 	-t runtime="CUNIT_VERBOSE=1 $R/runtime \$VM_OUT/runtime $R/ext_faults.so $R $R/ext_tk.so $R/wrap/libtk.so.1" \
 	-t khttpd="sh $P/tests/vm/khttpd_pkey.sh $P/$B $P/examples/khttpd/www \$VM_OUT/khttpd" \

@@ -40,8 +40,10 @@ struct tk_dev *nooks_kw_tk_dev_alloc(int priv_size)
 {
 	struct nkw_frame_tk_dev_alloc nkw_fr = { .nkw_dom = nooks_self(), .priv_size = priv_size };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return tk_dev_alloc(priv_size);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_dev_alloc, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -72,10 +74,12 @@ void nooks_kw_tk_dev_free(struct tk_dev *dev)
 {
 	struct nkw_frame_tk_dev_free nkw_fr = { .nkw_dom = nooks_self(), .dev = dev };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		tk_dev_free(dev);
-	else
+	} else {
 		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_dev_free, &nkw_fr);
+	}
 }
 
 /* ---- int tk_dev_put(struct tk_dev *dev) */
@@ -110,8 +114,10 @@ int nooks_kw_tk_dev_put(struct tk_dev *dev)
 {
 	struct nkw_frame_tk_dev_put nkw_fr = { .nkw_dom = nooks_self(), .dev = dev };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return tk_dev_put(dev);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_dev_put, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -163,8 +169,10 @@ int nooks_kw_tk_register(struct tk_dev *dev)
 {
 	struct nkw_frame_tk_register nkw_fr = { .nkw_dom = nooks_self(), .dev = dev };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return tk_register(dev);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_register, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -195,10 +203,12 @@ void nooks_kw_tk_unregister(struct tk_dev *dev)
 {
 	struct nkw_frame_tk_unregister nkw_fr = { .nkw_dom = nooks_self(), .dev = dev };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		tk_unregister(dev);
-	else
+	} else {
 		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_unregister, &nkw_fr);
+	}
 }
 
 /* ---- int tk_read(struct tk_dev *dev, void *buf, unsigned int len) */
@@ -236,8 +246,10 @@ int nooks_kw_tk_read(struct tk_dev *dev, void *buf, unsigned int len)
 {
 	struct nkw_frame_tk_read nkw_fr = { .nkw_dom = nooks_self(), .dev = dev, .buf = buf, .len = len };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return tk_read(dev, buf, len);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_read, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -277,8 +289,10 @@ int nooks_kw_tk_write_words(struct tk_dev *dev, const int *words, int n)
 {
 	struct nkw_frame_tk_write_words nkw_fr = { .nkw_dom = nooks_self(), .dev = dev, .words = words, .n = n };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return tk_write_words(dev, words, n);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_write_words, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -313,8 +327,10 @@ int nooks_kw_tk_reverse_words(int *words, int n)
 {
 	struct nkw_frame_tk_reverse_words nkw_fr = { .nkw_dom = nooks_self(), .words = words, .n = n };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return tk_reverse_words(words, n);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_reverse_words, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -353,8 +369,10 @@ int nooks_kw_tk_set_name(struct tk_dev *dev, const char *name)
 {
 	struct nkw_frame_tk_set_name nkw_fr = { .nkw_dom = nooks_self(), .dev = dev, .name = name };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return tk_set_name(dev, name);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_set_name, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -393,8 +411,10 @@ int nooks_kw_tk_maybe(struct tk_dev *dev)
 {
 	struct nkw_frame_tk_maybe nkw_fr = { .nkw_dom = nooks_self(), .dev = dev };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return tk_maybe(dev);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_maybe, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -430,8 +450,10 @@ int nooks_kw_tk_get_mtu(const struct tk_dev *dev)
 {
 	struct nkw_frame_tk_get_mtu nkw_fr = { .nkw_dom = nooks_self(), .dev = dev };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return tk_get_mtu(dev);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_get_mtu, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -470,8 +492,10 @@ int nooks_kw_tk_set_cookie(struct tk_dev *dev, void *cookie)
 {
 	struct nkw_frame_tk_set_cookie nkw_fr = { .nkw_dom = nooks_self(), .dev = dev, .cookie = cookie };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return tk_set_cookie(dev, cookie);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_set_cookie, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -514,8 +538,10 @@ int nooks_kw_tk_pkt_alloc(struct tk_pkt **pkt, unsigned int len)
 {
 	struct nkw_frame_tk_pkt_alloc nkw_fr = { .nkw_dom = nooks_self(), .pkt = pkt, .len = len };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return tk_pkt_alloc(pkt, len);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_pkt_alloc, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -546,10 +572,12 @@ void nooks_kw_tk_pkt_free(struct tk_pkt *pkt)
 {
 	struct nkw_frame_tk_pkt_free nkw_fr = { .nkw_dom = nooks_self(), .pkt = pkt };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		tk_pkt_free(pkt);
-	else
+	} else {
 		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_pkt_free, &nkw_fr);
+	}
 }
 
 /* ---- int tk_pkt_send(struct tk_dev *dev, struct tk_pkt *pkt) */
@@ -588,8 +616,10 @@ int nooks_kw_tk_pkt_send(struct tk_dev *dev, struct tk_pkt *pkt)
 {
 	struct nkw_frame_tk_pkt_send nkw_fr = { .nkw_dom = nooks_self(), .dev = dev, .pkt = pkt };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return tk_pkt_send(dev, pkt);
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_pkt_send, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -618,8 +648,10 @@ struct tk_lock *nooks_kw_tk_lock_get(void)
 {
 	struct nkw_frame_tk_lock_get nkw_fr = { .nkw_dom = nooks_self() };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		return tk_lock_get();
+	}
 	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_lock_get, &nkw_fr);
 	return nkw_fr.nkw_ret;
 }
@@ -655,10 +687,12 @@ void nooks_kw_tk_lock(struct tk_lock *l)
 {
 	struct nkw_frame_tk_lock nkw_fr = { .nkw_dom = nooks_self(), .l = l };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		tk_lock(l);
-	else
+	} else {
 		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_lock, &nkw_fr);
+	}
 }
 
 /* ---- void tk_unlock(struct tk_lock *l) */
@@ -687,10 +721,12 @@ void nooks_kw_tk_unlock(struct tk_lock *l)
 {
 	struct nkw_frame_tk_unlock nkw_fr = { .nkw_dom = nooks_self(), .l = l };
 
-	if (!nkw_fr.nkw_dom)	/* the kernel itself: nothing to check */
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
 		tk_unlock(l);
-	else
+	} else {
 		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_unlock, &nkw_fr);
+	}
 }
 
 const struct nooks_kw_table_tk nooks_kw_table_tk = {
