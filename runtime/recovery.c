@@ -301,10 +301,11 @@ again:
 	s->failures++;
 	logf_(s, "fault: %s", nk_fault_text(s->d, why, sizeof(why)));
 
-	/* failures within the window */
+	/* failures within the window (less than window_ms ago: a window of
+	 * 0 keeps none, however many failures one millisecond sees) */
 	int keep = 0;
 	for (int i = 0; i < s->nfail; i++)
-		if (now - s->fail_ms[i] <= (long long)s->p.window_ms)
+		if (now - s->fail_ms[i] < (long long)s->p.window_ms)
 			s->fail_ms[keep++] = s->fail_ms[i];
 	s->nfail = keep;
 	if (s->nfail == MAX_WINDOW) {

@@ -276,7 +276,8 @@ void nooks_ext_exited(int status);
  * Restart policy, as MINIX 3's reincarnation server: restart at once after
  * the first failure, then wait base_delay_ms, doubling for each further
  * failure within window_ms, capped at max_delay_ms; give up at
- * max_failures failures within window_ms.  An init that fails is not
+ * max_failures failures within window_ms (window_ms 0: the failures
+ * before never count, so it never gives up).  An init that fails is not
  * retried.
  */
 struct nooks_policy {
