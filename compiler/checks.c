@@ -1522,6 +1522,46 @@ static void lock_param(struct ck *ck, struct idl_decl *f)
 	}
 }
 
+/* undo(fn) keeps its record on the registered object: without registers()
+ * there is none to keep it on. */
+static void undo_registers(struct ck *ck, struct idl_decl *f)
+{
+	const struct idl_annot *a = find_annot(&f->attrs, "undo");
+	if (a && f->attrs.undo_fn && !f->attrs.registers)
+		report(ck, &a->pos,
+		       "undo(%s) on '%s', which registers nothing: add registers(param->field), or drop undo",
+		       f->attrs.undo_fn->name, f->name);
+}
+
+static void check_undo_registers(struct ck *ck)
+{
+	for_each_func(ck, undo_registers);
+}
+
+/* A held lock is recorded with the function that releases it, the one
+ * marked unlock() on the lock's struct: recovery calls it. */
+static void lock_unlock(struct ck *ck, struct idl_decl *f)
+{
+	const struct idl_var *v = f->attrs.lock;
+	if (!v)
+		return;
+	const struct idl_decl *s = type_pointee_struct(v->type);
+	const struct idl_annot *a = find_annot(&f->attrs, "lock");
+	if (!s)
+		report(ck, &a->args[0]->pos,
+		       "lock parameter '%s' is not a pointer to a struct: a held lock is recorded by its struct's unlock() function",
+		       v->name);
+	else if (!s->unlock_fn)
+		report(ck, &a->args[0]->pos,
+		       "no kernel function releases a 'struct %s' with unlock(): recovery could not release a lock '%s' takes",
+		       s->name, f->name);
+}
+
+static void check_lock_unlock(struct ck *ck)
+{
+	for_each_func(ck, lock_unlock);
+}
+
 static void check_lock_param(struct ck *ck)
 {
 	for_each_func(ck, lock_param);
@@ -1568,7 +1608,7 @@ static void check_writable_pointer(struct ck *ck)
 				if (v->attrs.access == ACC_WRITABLE && type_is_pointer(v->type) &&
 				    !is_ops_pointer(v->type))
 					report(ck, &v->pos,
-					       "writable pointer field '%s': the wrapper can only check that it points into memory the extension owns",
+					       "writable pointer field '%s': the kernel gets whatever address the extension writes there, unchecked (mark it [[private]] if only the extension reads it)",
 					       v->name);
 }
 
@@ -1752,6 +1792,10 @@ static const struct check check_table[] = {
 	{ { "registers-not-ops", E, "registers() names a pointer to an ops table" }, check_registers_not_ops, NEEDS(READ) },
 	{ { "undo-missing", E, "undo(fn) names a kernel function" }, check_undo_missing, NEEDS(READ) },
 	{ { "lock-param", E, "lock(p)/unlock(p) name a pointer parameter" }, check_lock_param, NEEDS(READ) },
+	{ { "undo-registers", E, "undo(fn) is on a function that registers()" },
+	  check_undo_registers, NEEDS("undo-missing") },
+	{ { "lock-unlock", E, "a struct taken with lock(p) has a kernel function releasing it with unlock(p)" },
+	  check_lock_unlock, NEEDS("lock-param") },
 	{ { "timeout-range", E, "timeout(ms) is a constant from 1 to 3600000" }, check_timeout_range, NEEDS(READ) },
 	{ { "wrap-variadic", E, "kernel functions and entries of registered ops tables are not variadic (generation cannot forward '...')" },
 	  check_wrap_variadic, NEEDS("registers-not-ops") },

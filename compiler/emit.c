@@ -181,9 +181,19 @@ static void emit_params(FILE *out, struct nooksc *nc, const struct idl_decl *f,
 		const struct idl_decl *s = model_obj_struct(v->type);
 		const struct idl_type *t = type_strip(v->type);
 		snprintf(pkey, sizeof(pkey), "%s:%d", key, i++);
+		/* an array parameter is the pointer C makes of it (frames hold
+		 * the pointer, not a copy of the array) */
+		struct idl_type decayed;
+		const struct idl_type *pt = v->type;
+		if (t && t->kind == TY_ARRAY) {
+			decayed = *t;
+			decayed.kind = TY_POINTER;
+			decayed.dim = NULL;
+			pt = &decayed;
+		}
 		def(out, "p", pkey, "name", v->name);
-		def(out, "p", pkey, "decl", type_to_c(nc, v->type, v->name));
-		def(out, "p", pkey, "type", type_to_c(nc, v->type, NULL));
+		def(out, "p", pkey, "decl", type_to_c(nc, pt, v->name));
+		def(out, "p", pkey, "type", type_to_c(nc, pt, NULL));
 		def(out, "p", pkey, "kind", model_param_kind(v));
 		def(out, "p", pkey, "struct", s ? s->name : "");
 		if (!strcmp(model_param_kind(v), "allocout")) {
@@ -191,9 +201,12 @@ static void emit_params(FILE *out, struct nooksc *nc, const struct idl_decl *f,
 			def(out, "p", pkey, "struct", as ? as->name : "");
 		}
 		/* the sizes as the IDL gives them: count() elements, bytes(),
-		 * a string's bound */
-		defx(out, "p", pkey, "count", v->attrs.count ?
-		     expr_to_c_marked(nc, v->attrs.count) : "");
+		 * a string's bound (string(N), else an array's size) */
+		const struct idl_expr *count = v->attrs.count;
+		if (!count && v->attrs.string && t && t->kind == TY_ARRAY)
+			count = t->dim;
+		defx(out, "p", pkey, "count", count ? expr_to_c_marked(nc, count) :
+		     model_param_one(v) ? "1" : "");
 		defx(out, "p", pkey, "bytes", v->attrs.bytes ?
 		     expr_to_c_marked(nc, v->attrs.bytes) : "");
 		defi(out, "p", pkey, "write", v->attrs.dir == DIR_OUT || v->attrs.dir == DIR_INOUT);

@@ -131,6 +131,7 @@ const char *expr_to_c_marked(struct nooksc *nc, const struct idl_expr *e);
 const struct idl_decl *model_obj_struct(const struct idl_type *t);
 /* scalar, handle, allocout, str, buf (count()/bytes() memory) or obj (a
  * tracked struct) */
+bool model_param_one(const struct idl_var *v);
 const char *model_param_kind(const struct idl_var *v);
 /* registers(p->field): the ops table registered, and where */
 struct model_reg {

@@ -326,6 +326,21 @@ const struct idl_decl *model_obj_struct(const struct idl_type *t)
 	return s && s->kind == D_STRUCT && !s->is_union ? s : NULL;
 }
 
+/* A scalar pointer with a direction and no size (int *v [[out]]) is one
+ * element, as its C type says: a buffer of count 1. */
+bool model_param_one(const struct idl_var *v)
+{
+	const struct idl_attrs *a = &v->attrs;
+	const struct idl_type *t = type_strip(v->type);
+
+	if (a->dir == DIR_NONE || a->count || a->bytes || a->string || a->opaque ||
+	    !t || t->kind != TY_POINTER)
+		return false;
+	const struct idl_type *b = type_strip(t->base);
+	return b && ((b->kind == TY_BASE && !(b->kw & (KW_VOID | KW_CHAR))) ||
+		     b->kind == TY_ENUM || b->kind == TY_POINTER);
+}
+
 const char *model_param_kind(const struct idl_var *v)
 {
 	const struct idl_attrs *a = &v->attrs;
@@ -340,7 +355,7 @@ const char *model_param_kind(const struct idl_var *v)
 		return "str";
 	/* a struct pointer with a size is plain data in the caller's memory
 	 * (struct kstat *st [[out, count(1)]]), not a kernel object */
-	if (a->count || a->bytes)
+	if (a->count || a->bytes || model_param_one(v))
 		return "buf";
 	if (model_obj_struct(v->type))
 		return "obj";

@@ -29,8 +29,8 @@ static void nkw_checked_sock_create_kern(void *nkw_arg)
 	nkw_fr.net = nooks_in_arg(nkw_dom, nkw_fr.net, &nooks_type_net);
 	if (!nkw_fr.net)
 		goto fail;	/* NULL, or not a live struct net of this extension */
-	if (!nkw_fr.res)
-		goto fail;	/* NULL where not nullable */
+	if (!nkw_fr.res || nooks_check_buffer(nkw_dom, nkw_fr.res, (size_t)(1) * sizeof(*nkw_fr.res), 1))
+		goto fail;	/* NULL, outside the extension's memory, or too large */
 
 	nkw_fr.nkw_ret = sock_create_kern(nkw_fr.net, nkw_fr.family, nkw_fr.type, nkw_fr.proto, nkw_fr.res);
 	nooks_refresh(nkw_dom, (void *)nkw_fr.net, &nooks_type_net);
@@ -155,8 +155,8 @@ static void nkw_checked_kernel_accept(void *nkw_arg)
 	nkw_fr.sock = nooks_in_arg(nkw_dom, nkw_fr.sock, &nooks_type_socket);
 	if (!nkw_fr.sock)
 		goto fail;	/* NULL, or not a live struct socket of this extension */
-	if (!nkw_fr.newsock)
-		goto fail;	/* NULL where not nullable */
+	if (!nkw_fr.newsock || nooks_check_buffer(nkw_dom, nkw_fr.newsock, (size_t)(1) * sizeof(*nkw_fr.newsock), 1))
+		goto fail;	/* NULL, outside the extension's memory, or too large */
 
 	nkw_fr.nkw_ret = kernel_accept(nkw_fr.sock, nkw_fr.newsock, nkw_fr.flags);
 	nooks_refresh(nkw_dom, (void *)nkw_fr.sock, &nooks_type_socket);

@@ -53,6 +53,8 @@ OP(read, c->ret = nooks_kw_tk_read(c->p, c->q, (unsigned int)c->n))
 OP(write_words, c->ret = nooks_kw_tk_write_words(c->p, c->q, (int)c->n))
 OP(reverse_words, c->ret = nooks_kw_tk_reverse_words(c->p, (int)c->n))
 OP(set_name, c->ret = nooks_kw_tk_set_name(c->p, c->q))
+OP(set_tag, c->ret = nooks_kw_tk_set_tag(c->p, c->q))
+OP(mtu_out, c->ret = nooks_kw_tk_mtu_out(c->p, c->q))
 OP(maybe, c->ret = nooks_kw_tk_maybe(c->p))
 OP(get_mtu, c->ret = nooks_kw_tk_get_mtu(c->p))
 OP(pkt_alloc, c->ret = nooks_kw_tk_pkt_alloc(c->p, (unsigned int)c->n))
@@ -87,6 +89,11 @@ int X_set_name(struct tk_dev *dev, const char *name)
 {
 	return (int)CALL(set_name, .p = dev, .q = (void *)name).ret;
 }
+int X_set_tag(struct tk_dev *dev, const char *tag)
+{
+	return (int)CALL(set_tag, .p = dev, .q = (void *)tag).ret;
+}
+int X_mtu_out(struct tk_dev *dev, int *mtu) { return (int)CALL(mtu_out, .p = dev, .q = mtu).ret; }
 int X_maybe(struct tk_dev *dev) { return (int)CALL(maybe, .p = dev).ret; }
 int X_get_mtu(const struct tk_dev *dev) { return (int)CALL(get_mtu, .p = (void *)dev).ret; }
 int X_pkt_alloc(struct tk_pkt **pkt, unsigned int len) { return (int)CALL(pkt_alloc, .p = pkt, .n = len).ret; }

@@ -43,6 +43,8 @@ int X_read(struct tk_dev *dev, void *buf, unsigned int len);
 int X_write_words(struct tk_dev *dev, const int *words, int n);
 int X_reverse_words(int *words, int n);
 int X_set_name(struct tk_dev *dev, const char *name);
+int X_set_tag(struct tk_dev *dev, const char *tag);
+int X_mtu_out(struct tk_dev *dev, int *mtu);
 int X_maybe(struct tk_dev *dev);
 int X_get_mtu(const struct tk_dev *dev);
 int X_pkt_alloc(struct tk_pkt **pkt, unsigned int len);

@@ -266,6 +266,34 @@ static void test_strings(void)
 	strcpy(name, "a-name-far-too-long");		/* string(16) */
 	CU_ASSERT_EQUAL(X_set_name(dev, name), -EINVAL);
 	CU_ASSERT_EQUAL(tk_calls_set_name, calls);
+	/* char tag[8] [[string]]: bounded by the array, not the default */
+	strcpy(name, "eth1");
+	CU_ASSERT_EQUAL(X_set_tag(dev, name), 0);
+	CU_ASSERT_STRING_EQUAL(dev->name, "eth1");
+	strcpy(name, "eth12345");			/* 8 characters and the NUL */
+	CU_ASSERT_EQUAL(X_set_tag(dev, name), -EINVAL);
+	CU_ASSERT_STRING_EQUAL(dev->name, "eth1");
+	CU_ASSERT_EQUAL(tk_bugs, 0);
+	teardown();
+}
+
+/* int *mtu [[out]] without count(): one int, checked writable like any buffer */
+static void test_single_out(void)
+{
+	setup();
+	struct tk_dev *dev = ext_new_dev();
+	int mtu[2] = { -1, 0 };
+
+	CU_ASSERT_EQUAL(nooks_domain_allow(ext, mtu, sizeof(int), 0), 0);
+	CU_ASSERT_EQUAL(X_mtu_out(dev, mtu), -EINVAL);		/* read-only to it */
+	CU_ASSERT_EQUAL(nooks_domain_allow(ext, mtu, sizeof(int), 1), 0);
+	CU_ASSERT_EQUAL(X_mtu_out(dev, mtu), 0);
+	CU_ASSERT_EQUAL(mtu[0], dev->mtu);
+	CU_ASSERT_EQUAL(X_mtu_out(dev, (int *)((char *)mtu + 1)), -EINVAL);	/* one byte short */
+	static int kernel_int = 7;				/* memory not the extension's */
+	CU_ASSERT_EQUAL(X_mtu_out(dev, &kernel_int), -EINVAL);
+	CU_ASSERT_EQUAL(kernel_int, 7);
+	CU_ASSERT_EQUAL(mtu[1], 0);
 	teardown();
 }
 
@@ -578,6 +606,7 @@ static void add_common(CU_pSuite s)
 	CU_add_test(s, "NULL where not nullable", test_null_where_not_nullable);
 	CU_add_test(s, "count()/bytes() too large", test_count_and_bytes);
 	CU_add_test(s, "string bounds", test_strings);
+	CU_add_test(s, "a scalar out without count is one element", test_single_out);
 	CU_add_test(s, "writable fields flow back, readonly/hidden never", test_writable_flows_back);
 	CU_add_test(s, "registration binds extension wrappers", test_registration_binds_wrappers);
 	CU_add_test(s, "registered again with its binding", test_registration_again);

@@ -234,6 +234,23 @@ int tk_set_name(struct tk_dev *dev, const char *name)
 	return 0;
 }
 
+int tk_set_tag(struct tk_dev *dev, const char tag[8])
+{
+	if (!tag || strnlen(tag, 8) == 8) {
+		tk_bugs++;	/* the wrapper lets no longer tag through */
+		return -EBADF;
+	}
+	return tk_set_name(dev, tag);
+}
+
+int tk_mtu_out(const struct tk_dev *dev, int *mtu)
+{
+	if (!dev_ok(dev))
+		return -EBADF;
+	*mtu = dev->mtu;
+	return 0;
+}
+
 int tk_maybe(struct tk_dev *dev)
 {
 	tk_calls_maybe++;

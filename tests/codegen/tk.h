@@ -98,6 +98,11 @@ int tk_reverse_words(int *words, int n);
 /* Copies name into dev->name: 0, or -EINVAL if it does not fit
  * (strlen >= TK_NAME_LEN; dev->name untouched). */
 int tk_set_name(struct tk_dev *dev, const char *name);
+/* tk_set_name for a tag of at most 7 characters (the IDL bounds it by its
+ * array size). */
+int tk_set_tag(struct tk_dev *dev, const char tag[8]);
+/* *mtu = dev->mtu; 0 (a single int out: the IDL gives it no count). */
+int tk_mtu_out(const struct tk_dev *dev, int *mtu);
 /* 1 for a device, 0 for NULL. */
 int tk_maybe(struct tk_dev *dev);
 /* dev->mtu as the kernel sees it. */

@@ -50,6 +50,8 @@ static const struct row rows[] = {
 	  "kernel { int reg(struct d *dev) [[registers(dev->x)]]; };\n" },
 	{ "undo-missing", E, 2, 30, HDR "kernel { void f(void) [[undo(g)]]; };\n" },
 	{ "lock-param", E, 2, 31, HDR "kernel { void f(int m) [[lock(m)]]; };\n" },
+	{ "undo-registers", E, 2, 39, HDR "kernel { void g(void); void f(void) [[undo(g)]]; };\n" },
+	{ "lock-unlock", E, 2, 33, HDR "kernel { void f(void *m) [[lock(m)]]; };\n" },
 	{ "timeout-range", E, 2, 39, HDR "ops o { void f(void) [[fault, timeout(0)]]; };\n" },
 	{ "fault-missing", W, 2, 13, HDR "ops o { int f(void); };\n" },
 	{ "writable-pointer", W, 2, 30, HDR "struct s { [[writable]] int *p; };\n" },
@@ -89,13 +91,13 @@ ROW_TEST(6) ROW_TEST(7) ROW_TEST(8) ROW_TEST(9) ROW_TEST(10) ROW_TEST(11)
 ROW_TEST(12) ROW_TEST(13) ROW_TEST(14) ROW_TEST(15) ROW_TEST(16) ROW_TEST(17)
 ROW_TEST(18) ROW_TEST(19) ROW_TEST(20) ROW_TEST(21) ROW_TEST(22) ROW_TEST(23)
 ROW_TEST(24) ROW_TEST(25) ROW_TEST(26) ROW_TEST(27) ROW_TEST(28) ROW_TEST(29)
-ROW_TEST(30) ROW_TEST(31) ROW_TEST(32)
+ROW_TEST(30) ROW_TEST(31) ROW_TEST(32) ROW_TEST(33) ROW_TEST(34)
 
 static void (*const row_fns[])(void) = {
 	row_0, row_1, row_2, row_3, row_4, row_5, row_6, row_7, row_8, row_9,
 	row_10, row_11, row_12, row_13, row_14, row_15, row_16, row_17, row_18,
 	row_19, row_20, row_21, row_22, row_23, row_24, row_25, row_26, row_27,
-	row_28, row_29, row_30, row_31, row_32,
+	row_28, row_29, row_30, row_31, row_32, row_33, row_34,
 };
 
 /* Every check in the library's table has a row here. */

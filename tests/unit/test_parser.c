@@ -144,7 +144,7 @@ static void test_both_annotation_places(void)
 	struct compiled *c = compile(HDR
 		"struct s { [[writable]] int a; int b [[writable]];"
 		" [[hidden]] [[]] int c; };\n"
-		"kernel { [[lock(l)]] void f(struct s *l); };\n");
+		"kernel { [[lock(l)]] void f(struct s *l); void g(struct s *l) [[unlock(l)]]; };\n");
 	ASSERT_CLEAN(c);
 	struct idl_decl *s = decl_named(c->m, "s");
 	CU_ASSERT_EQUAL(var_named(s->fields, "a")->attrs.access, ACC_WRITABLE);

@@ -377,6 +377,90 @@ int nooks_kw_tk_set_name(struct tk_dev *dev, const char *name)
 	return nkw_fr.nkw_ret;
 }
 
+/* ---- int tk_set_tag(struct tk_dev *dev, const char tag[8]) */
+
+struct nkw_frame_tk_set_tag {
+	struct nooks_domain *nkw_dom;
+	int nkw_ret;
+	struct tk_dev *dev;
+	const char *tag;
+};
+
+/* Run as kernel code for the extension nkw_dom names. */
+static void nkw_checked_tk_set_tag(void *nkw_arg)
+{
+	struct nkw_frame_tk_set_tag *nkw_fp = nkw_arg;
+	struct nkw_frame_tk_set_tag nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
+
+	nkw_fr.dev = nooks_in_arg(nkw_dom, nkw_fr.dev, &nooks_type_tk_dev);
+	if (!nkw_fr.dev)
+		goto fail;	/* NULL, or not a live struct tk_dev of this extension */
+	if (!nkw_fr.tag || nooks_check_string(nkw_dom, nkw_fr.tag, (size_t)(8)))
+		goto fail;	/* NULL, unterminated, unreadable or too long */
+
+	nkw_fr.nkw_ret = tk_set_tag(nkw_fr.dev, nkw_fr.tag);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.dev, &nooks_type_tk_dev);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
+}
+
+int nooks_kw_tk_set_tag(struct tk_dev *dev, const char tag[8])
+{
+	struct nkw_frame_tk_set_tag nkw_fr = { .nkw_dom = nooks_self(), .dev = dev, .tag = tag };
+
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
+		return tk_set_tag(dev, tag);
+	}
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_set_tag, &nkw_fr);
+	return nkw_fr.nkw_ret;
+}
+
+/* ---- int tk_mtu_out(const struct tk_dev *dev, int *mtu) */
+
+struct nkw_frame_tk_mtu_out {
+	struct nooks_domain *nkw_dom;
+	int nkw_ret;
+	const struct tk_dev *dev;
+	int *mtu;
+};
+
+/* Run as kernel code for the extension nkw_dom names. */
+static void nkw_checked_tk_mtu_out(void *nkw_arg)
+{
+	struct nkw_frame_tk_mtu_out *nkw_fp = nkw_arg;
+	struct nkw_frame_tk_mtu_out nkw_fr = *nkw_fp;	/* off the extension's stack */
+	struct nooks_domain *nkw_dom = nkw_fr.nkw_dom;
+
+	nkw_fr.dev = nooks_in_arg(nkw_dom, nkw_fr.dev, &nooks_type_tk_dev);
+	if (!nkw_fr.dev)
+		goto fail;	/* NULL, or not a live struct tk_dev of this extension */
+	if (!nkw_fr.mtu || nooks_check_buffer(nkw_dom, nkw_fr.mtu, (size_t)(1) * sizeof(*nkw_fr.mtu), 1))
+		goto fail;	/* NULL, outside the extension's memory, or too large */
+
+	nkw_fr.nkw_ret = tk_mtu_out(nkw_fr.dev, nkw_fr.mtu);
+	nooks_refresh(nkw_dom, (void *)nkw_fr.dev, &nooks_type_tk_dev);
+	nkw_fp->nkw_ret = nkw_fr.nkw_ret;
+	return;
+fail:
+	nkw_fp->nkw_ret = -EINVAL;
+}
+
+int nooks_kw_tk_mtu_out(const struct tk_dev *dev, int *mtu)
+{
+	struct nkw_frame_tk_mtu_out nkw_fr = { .nkw_dom = nooks_self(), .dev = dev, .mtu = mtu };
+
+	if (!nkw_fr.nkw_dom) {	/* no crossing: kernel code, nothing to check */
+		nooks_kernel_mode();
+		return tk_mtu_out(dev, mtu);
+	}
+	nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_tk_mtu_out, &nkw_fr);
+	return nkw_fr.nkw_ret;
+}
+
 /* ---- int tk_maybe(struct tk_dev *dev) */
 
 struct nkw_frame_tk_maybe {
@@ -740,6 +824,8 @@ const struct nooks_kw_table_tk nooks_kw_table_tk = {
 	.tk_write_words = nooks_kw_tk_write_words,
 	.tk_reverse_words = nooks_kw_tk_reverse_words,
 	.tk_set_name = nooks_kw_tk_set_name,
+	.tk_set_tag = nooks_kw_tk_set_tag,
+	.tk_mtu_out = nooks_kw_tk_mtu_out,
 	.tk_maybe = nooks_kw_tk_maybe,
 	.tk_get_mtu = nooks_kw_tk_get_mtu,
 	.tk_set_cookie = nooks_kw_tk_set_cookie,

@@ -27,6 +27,8 @@ int nooks_kw_tk_read(struct tk_dev *dev, void *buf, unsigned int len);
 int nooks_kw_tk_write_words(struct tk_dev *dev, const int *words, int n);
 int nooks_kw_tk_reverse_words(int *words, int n);
 int nooks_kw_tk_set_name(struct tk_dev *dev, const char *name);
+int nooks_kw_tk_set_tag(struct tk_dev *dev, const char tag[8]);
+int nooks_kw_tk_mtu_out(const struct tk_dev *dev, int *mtu);
 int nooks_kw_tk_maybe(struct tk_dev *dev);
 int nooks_kw_tk_get_mtu(const struct tk_dev *dev);
 int nooks_kw_tk_set_cookie(struct tk_dev *dev, void *cookie);
@@ -54,6 +56,8 @@ struct nooks_kw_table_tk {
 	int (*tk_write_words)(struct tk_dev *dev, const int *words, int n);
 	int (*tk_reverse_words)(int *words, int n);
 	int (*tk_set_name)(struct tk_dev *dev, const char *name);
+	int (*tk_set_tag)(struct tk_dev *dev, const char tag[8]);
+	int (*tk_mtu_out)(const struct tk_dev *dev, int *mtu);
 	int (*tk_maybe)(struct tk_dev *dev);
 	int (*tk_get_mtu)(const struct tk_dev *dev);
 	int (*tk_set_cookie)(struct tk_dev *dev, void *cookie);

@@ -52,6 +52,16 @@ int tk_set_name(struct tk_dev *dev, const char *name)
 	return nooks_stubs_tk->tk_set_name(dev, name);
 }
 
+int tk_set_tag(struct tk_dev *dev, const char tag[8])
+{
+	return nooks_stubs_tk->tk_set_tag(dev, tag);
+}
+
+int tk_mtu_out(const struct tk_dev *dev, int *mtu)
+{
+	return nooks_stubs_tk->tk_mtu_out(dev, mtu);
+}
+
 int tk_maybe(struct tk_dev *dev)
 {
 	return nooks_stubs_tk->tk_maybe(dev);
