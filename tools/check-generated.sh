@@ -6,7 +6,8 @@
 # the committed generated/ (any difference is printed and fails: commit
 # the output of `make regen` with the change that caused it).  Then
 # compiles every generated .c with -Wall -Wextra -Werror as C11, and every
-# generated header as C and as C++.  Writes "PASSED FAILED" to RESULTFILE.
+# generated header as C and as C++; docs/idl.md's check table and
+# examples are nooksc's (tools/checks-doc.sh --check).  Writes "PASSED FAILED" to RESULTFILE.
 set -u
 nooksc=$1
 result=$2
@@ -91,6 +92,15 @@ if ls "$ex"/*_stubs.c >/dev/null 2>&1; then
 		ko "stub library links"
 		head -20 "$tmp/err"
 	fi
+fi
+
+# docs/idl.md: its check table is --list-checks' and its examples give
+# the diagnostics it shows
+if sh tools/checks-doc.sh --check "$nooksc" > "$tmp/doc" 2>&1; then
+	ok "docs/idl.md: check table and examples current"
+else
+	ko "docs/idl.md differs from nooksc (run tools/checks-doc.sh, fix the examples):"
+	grep -v '^\[PASS\]' "$tmp/doc"
 fi
 
 echo "generated: $passed passed, $failed failed"
