@@ -5,7 +5,16 @@
 #   make check      the quick tier (under 2 minutes); "N passed, N failed"
 #   make test       every test (10-14 minutes); "N passed, N failed"
 #   make SAN=1 ...  the same under AddressSanitizer + UBSan, in build-san/
-#   make vm-test    protection keys in a qemu guest (tools/vm, docs/vm.md)
+#   make bench      crossing costs, khttpd and recovery, isolated vs native
+#                   (bench/results.md, plots in bench/*.svg; several minutes)
+#   make campaign   the fault-injection campaign on khttpd (bench/campaign.md)
+#   make soak       10,000 crash-and-restart cycles of the runtime's tests
+#   make regen [KVER=6.1]   regenerate generated/ from idl/ (CI diffs it)
+#   make verify KVER=6.1    check idl/linux-6.1 against that kernel's headers
+#                   (make verify-all: every tree)
+#   one suite       make unit, runtime-test, golden, cli, fuzz, check-generated,
+#                   kernel-test, khttpd-test, hostile-test, inject-test,
+#                   install-test, vm-test (protection keys in a qemu guest)
 #   make install    PREFIX=/usr/local DESTDIR=; make uninstall
 #   make deps       install the build and test dependencies (apt-get, root)
 #   V=1             show the commands
@@ -57,7 +66,7 @@ endif
 all: $(B)/nooksc $(B)/libnooks.a $(B)/libnooks.so $(B)/libnooks-ext.a
 
 help:
-	@sed -n '3,15p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,24p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	$(Q)sh tools/deps.sh
@@ -95,6 +104,16 @@ $(B)/compiler/lexer.c: compiler/lexer.l
 	$(call say,FLEX,$<)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(FLEX) -o $@ $<
+
+# nooksc's last place to look for its templates is DATADIR as the build was
+# made for (after ../templates and ../share/nooks/templates beside itself);
+# the stamp rebuilds codegen.o when DATADIR changes (make install DATADIR=...).
+$(B)/compiler/codegen.o: CFLAGS += -DNOOKSC_DATADIR='"$(DATADIR)"'
+$(B)/compiler/codegen.o: $(B)/compiler/datadir.stamp
+$(B)/compiler/datadir.stamp: FORCE
+	@mkdir -p $(@D); echo '$(DATADIR)' | cmp -s - $@ || echo '$(DATADIR)' > $@
+.PHONY: FORCE
+FORCE:
 
 # Everything that includes the parser's header waits for it.
 $(LIB_OBJS) $(B)/compiler/main.o: | $(B)/compiler/parser.tab.h

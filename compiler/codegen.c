@@ -142,6 +142,11 @@ const char *nooksc_default_templates(void)
 		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) && realpath(path, dir))
 			return dir;
 	}
+#ifdef NOOKSC_DATADIR
+	/* installed where DATADIR is not beside the program */
+	if (stat(NOOKSC_DATADIR "/templates", &st) == 0 && S_ISDIR(st.st_mode))
+		return NOOKSC_DATADIR "/templates";
+#endif
 	return "templates";
 }
 

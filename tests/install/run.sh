@@ -3,7 +3,7 @@
 #
 #  1. make install PREFIX=TMP/prefix: every file is there, pkg-config
 #     (PKG_CONFIG_LIBDIR at the prefix only) describes it, nkernel and
-#     nooksc run from it.
+#     nooksc run from it (nooksc also away from it, on DATADIR's templates).
 #  2. From a scratch directory outside the tree, with only the prefix's
 #     files, pkg-config and the installed nooks.mk (tests/install/
 #     project.mk): an nkernel module, the wrapper library generated from
@@ -103,6 +103,12 @@ check "pkg-config nooks, nk" sh -c "pkg-config --exists nooks nk &&
 check "nkernel runs from the prefix" sh -c "nkernel --version | grep -q '^nkernel ' &&
 	! ldd '$prefix/lib/nooks/nkernel' | grep -q 'not found' &&
 	ldd '$prefix/lib/nooks/nkernel' | grep -q 'libnk.so.1 => $prefix/lib/nooks/../libnk.so.1'"
+# a nooksc away from the prefix (no templates beside it) falls back on
+# DATADIR/templates as the install built it
+check "nooksc finds DATADIR's templates from anywhere" sh -c "mkdir -p '$tmp/away' &&
+	cp '$prefix/bin/nooksc' '$tmp/away/' && cd '$tmp/away' &&
+	./nooksc -o . '$prefix/share/nooks/idl/nk/core.idl' && [ -s core_kwrap.c ] &&
+	./nooksc -M -o . '$prefix/share/nooks/idl/nk/core.idl' | grep -q '$prefix/share/nooks/templates/user/kwrap.c.m4'"
 check "man pages" sh -c "for m in nooksc nkernel nkctl; do
 	groff -man -ww -z '$prefix/share/man/man1/'\$m.1 2>&1 | grep . && exit 1; done; exit 0"
 
