@@ -73,6 +73,13 @@ int nooks_forget(struct nooks_domain *d, void *obj, const struct nooks_type *t);
 int nooks_transfer(struct nooks_domain *from, struct nooks_domain *to,
 		   void *obj, const struct nooks_type *t);
 
+/* The kernel gives obj, which it owns, to d (an extension wrapper's
+ * transfer parameter): d owns it from now on.  If d cannot take it (it
+ * is being released, or over its quota), obj is released with t's
+ * release function, since the kernel gave it away: -1.  0 otherwise
+ * (also when obj is already tracked, which is left as it is). */
+int nooks_give(struct nooks_domain *d, void *obj, const struct nooks_type *t);
+
 /* The kernel object extension pointer p stands for, if p is a live object
  * of type t (or d's shadow of one) that d may use; NULL otherwise.  If p
  * is a shadow, its writable fields are copied back first (sync_out); a
