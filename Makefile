@@ -343,7 +343,7 @@ RESULTS := build/results
 test: deps
 	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	$(Q)$(MAKE) -k --no-print-directory unit runtime-test golden cli verify-test import-test check-generated \
-		kernel-test install-test khttpd-test hostile-test inject-test vm-test || true
+		kernel-test install-test khttpd-test netdrv-test hostile-test inject-test vm-test || true
 	$(Q)$(MAKE) -k --no-print-directory SAN=1 unit runtime-test cli fuzz kernel-test || true
 	$(Q)sh tools/summary.sh $(RESULTS)
 

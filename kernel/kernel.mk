@@ -70,7 +70,7 @@ NK_PROGRAMS := $(B)/kernel/nkernel $(B)/kernel/nkctl $(B)/kernel/wrap/libnk.so.1
 # wrapper library; the example modules are the tests' and make run's.
 all: $(B)/kernel/libnk.so.1 $(B)/kernel/nkernel $(B)/kernel/nkctl $(B)/kernel/wrap/libnk.so.1
 
-.PHONY: kernel khttpd-test
+.PHONY: kernel khttpd-test netdrv-test netdrv-soak
 kernel: $(NK_PROGRAMS)
 
 # End to end: nkernel with khttpd, real clients (curl, wrk), real faults.
@@ -78,4 +78,21 @@ khttpd-test: deps $(NK_PROGRAMS)
 	@echo "== nkernel and khttpd ($(B)) =="
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)bash tests/khttpd/run.sh $(B) $(RESULTS)/khttpd-$(B)
+# netdrv end to end: two network namespaces, the card's TAP wire between
+# them, ping and byte-exact TCP through the driver natively and isolated,
+# faults under traffic, the write after free, NETDRV_RESTARTS restarts.
+$(B)/tests/netdrv/bulk: tests/netdrv/bulk.c
+	$(call say,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS_ALL) $(WARN) -o $@ $<
+
+netdrv-test: deps $(NK_PROGRAMS) $(B)/tests/netdrv/bulk
+	@echo "== nkernel and netdrv ($(B)) =="
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)bash tests/netdrv/run.sh $(B) $(RESULTS)/netdrv-$(B)
+
+# 10,000 restarts instead of 1,000 (not part of make test)
+netdrv-soak: deps $(NK_PROGRAMS) $(B)/tests/netdrv/bulk
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)NETDRV_RESTARTS=10000 bash tests/netdrv/run.sh $(B) $(RESULTS)/netdrv-soak-$(B)
 include tests/hostile/hostile.mk

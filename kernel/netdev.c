@@ -67,6 +67,8 @@ struct port {
 	char name[IFNAMSIZ];
 	int fd;
 	struct ndev *nd;	/* the registered device, or NULL */
+	unsigned mtu;		/* what the host's side was given last */
+	unsigned char addr[ETH_ALEN];
 };
 
 /* A device's kernel half (dev->kpriv). */
@@ -204,15 +206,51 @@ static int host_ioctl(const char *name, unsigned long req, struct ifreq *ifr)
 static void host_set_mtu(struct port *p, unsigned mtu)
 {
 	struct ifreq ifr = { .ifr_mtu = (int)mtu };
+	p->mtu = mtu;
 	host_ioctl(p->name, SIOCSIFMTU, &ifr);
 }
 
 static void host_set_addr(struct port *p, const unsigned char *addr)
 {
+	static const unsigned char zero[ETH_ALEN];
 	struct ifreq ifr = { 0 };
+	memcpy(p->addr, addr, ETH_ALEN);
+	if (!memcmp(addr, zero, ETH_ALEN))
+		return;
 	ifr.ifr_hwaddr.sa_family = 1;	/* ARPHRD_ETHER */
 	memcpy(ifr.ifr_hwaddr.sa_data, addr, ETH_ALEN);
 	host_ioctl(p->name, SIOCSIFHWADDR, &ifr);
+}
+
+/* The host's side follows its device's MTU and address: set when the
+ * device registers and when the net core configures it, and caught up
+ * here by nk-net (at most SYNC_MS later) after a change the net core did
+ * not make: a replayed ndo_change_mtu or ndo_set_mac_address. */
+#define SYNC_MS 50
+static void sync_ports(void)
+{
+	for (int i = 0;; i++) {
+		unsigned mtu = 0;
+		unsigned char addr[ETH_ALEN];
+		pthread_mutex_lock(&net_lock);
+		if (i >= nports) {
+			pthread_mutex_unlock(&net_lock);
+			return;
+		}
+		struct port *p = &ports[i];
+		struct ndev *nd = p->nd;
+		bool stale = nd && nd->registered && !nd->unregistering &&
+			     (nd->dev->mtu != p->mtu || memcmp(nd->dev->dev_addr, p->addr, ETH_ALEN));
+		if (stale) {
+			mtu = nd->dev->mtu;
+			memcpy(addr, nd->dev->dev_addr, ETH_ALEN);
+		}
+		pthread_mutex_unlock(&net_lock);
+		if (stale && mtu != p->mtu)
+			host_set_mtu(p, mtu);
+		if (stale && memcmp(addr, p->addr, ETH_ALEN))
+			host_set_addr(p, addr);
+	}
 }
 
 static void host_carrier(struct port *p, int on)
@@ -223,7 +261,7 @@ static void host_carrier(struct port *p, int on)
 
 /* The port named name, made (and brought up) if there is none; under
  * rtnl.  NULL and *err on failure. */
-static struct port *port_get(const char *name, const struct net_device *dev, int *err)
+static struct port *port_get(const char *name, int *err)
 {
 	for (int i = 0; i < nports; i++)
 		if (!strcmp(ports[i].name, name))
@@ -246,10 +284,6 @@ static struct port *port_get(const char *name, const struct net_device *dev, int
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	p->fd = fd;
 	host_carrier(p, 0);
-	static const unsigned char zero[ETH_ALEN];
-	if (memcmp(dev->dev_addr, zero, ETH_ALEN))
-		host_set_addr(p, dev->dev_addr);
-	host_set_mtu(p, dev->mtu);
 	memset(&ifr, 0, sizeof(ifr));
 	if (!host_ioctl(name, SIOCGIFFLAGS, &ifr)) {
 		ifr.ifr_flags |= IFF_UP;
@@ -371,6 +405,7 @@ static void *net_main(void *arg)
 {
 	struct pollfd pfd[MAX_PORTS + 1];
 	struct port *pp[MAX_PORTS + 1];
+	uint64_t synced = 0;
 	(void)arg;
 	pthread_setname_np(pthread_self(), "nk-net");
 	for (;;) {
@@ -389,7 +424,12 @@ static void *net_main(void *arg)
 		net_asleep = !more;
 		pthread_mutex_unlock(&net_lock);
 
-		if (poll(pfd, (nfds_t)n, more ? 0 : -1) < 0)
+		int ready = poll(pfd, (nfds_t)n, more ? 0 : SYNC_MS);
+		if (nk_now_ms() >= synced + SYNC_MS) {
+			sync_ports();
+			synced = nk_now_ms();
+		}
+		if (ready <= 0)
 			continue;
 		if (pfd[0].revents & POLLIN) {
 			uint64_t v;
@@ -528,7 +568,7 @@ int register_netdev(struct net_device *dev)
 		pthread_mutex_unlock(&rtnl);
 		return r;
 	}
-	struct port *p = port_get(name, dev, &r);
+	struct port *p = port_get(name, &r);
 	if (p && p->nd) {
 		p = NULL;
 		r = -EEXIST;
@@ -538,6 +578,8 @@ int register_netdev(struct net_device *dev)
 		return r;
 	}
 	snprintf(dev->name, sizeof(dev->name), "%s", name);
+	host_set_mtu(p, dev->mtu);
+	host_set_addr(p, dev->dev_addr);
 	pthread_mutex_lock(&net_lock);
 	nd->port = p;
 	nd->registered = true;
