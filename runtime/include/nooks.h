@@ -130,8 +130,22 @@ typedef void (*nooks_thunk)(void *frame);
 int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		  unsigned timeout_ms);
 
-/* Runs fn(frame) in the kernel's domain, from extension d. */
+/* Runs fn(frame) in the kernel's domain, from extension d.  Calls the
+ * thread queued with nooks_xpc_defer() are made first. */
 void nooks_xpc_kernel(struct nooks_domain *d, nooks_thunk fn, void *frame);
+
+/*
+ * A [[deferred]] kernel function: fn(frame) is run in the kernel's domain
+ * later, not now.  The runtime copies the frame (size bytes) into the
+ * calling thread's queue and runs the queued calls, in order, in one
+ * crossing: before the thread's next nooks_xpc_kernel(), when the
+ * crossing into d that made them returns, or when the queue is full.  A
+ * crossing that faults drops its queued calls (what they would have
+ * freed or handed over is still d's, released by recovery).  Where
+ * nothing is gained (the none backend, deferral off, a frame too large)
+ * it is nooks_xpc_kernel().
+ */
+void nooks_xpc_defer(struct nooks_domain *d, nooks_thunk fn, const void *frame, size_t size);
 
 /* A thread outside any crossing calls the kernel: it is kernel code from
  * now on, with the arena's protection key writable (a thread libc started
