@@ -952,6 +952,8 @@ static void usage(FILE *f)
 "                      nk.quota.KIND=N overrides it for that module\n"
 "  --nic TAP           an emulated network card (0, 1, ... in order) whose wire\n"
 "                      is the host's TAP device TAP (made if missing)\n"
+"  --defer on|off      queue an isolated module's [[deferred]] kernel calls\n"
+"                      and make them in one crossing (default: on)\n"
 "  --wrapper PATH      the wrapper library isolated modules bind to\n"
 "                      (default: wrap/libnk.so.1 beside nkernel)\n"
 "  -h, --help          show this help\n"
@@ -1018,7 +1020,7 @@ static int parse_words(int argc, char **argv, int allow_global, const char *wher
 			static const char *const known[] = {
 				"--isolation", "--help", "--version", "--control", "--wrapper",
 				"--log", "--config", "--timeout", "--max-restarts", "--window",
-				"--backoff", "--bound", "--quota", "--nic",
+				"--backoff", "--bound", "--quota", "--nic", "--defer",
 			};
 			int found = 0;
 			for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
@@ -1079,6 +1081,12 @@ static int parse_words(int argc, char **argv, int allow_global, const char *wher
 			} else if (!strcmp(name, "--bound")) {
 				if (parse_bound(val))
 					return -1;
+			} else if (!strcmp(name, "--defer")) {
+				if (strcmp(val, "on") && strcmp(val, "off")) {
+					fprintf(stderr, "nkernel: --defer: on or off, not '%s'\n", val);
+					return -1;
+				}
+				nooks_set_defer(!strcmp(val, "on"));
 			} else if (!strcmp(name, "--nic")) {
 				if (nnics == MAX_NICS) {
 					fprintf(stderr, "nkernel: --nic: at most %d cards\n", MAX_NICS);

@@ -251,7 +251,7 @@ void nooks_kw_kfree_skb(struct sk_buff *skb)
 		nooks_kernel_mode();
 		kfree_skb(skb);
 	} else {
-		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_kfree_skb, &nkw_fr);
+		nooks_xpc_defer(nkw_fr.nkw_dom, nkw_checked_kfree_skb, &nkw_fr, sizeof(nkw_fr));	/* made later, in a batch */
 	}
 }
 
@@ -285,7 +285,7 @@ void nooks_kw_dev_consume_skb_any(struct sk_buff *skb)
 		nooks_kernel_mode();
 		dev_consume_skb_any(skb);
 	} else {
-		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_dev_consume_skb_any, &nkw_fr);
+		nooks_xpc_defer(nkw_fr.nkw_dom, nkw_checked_dev_consume_skb_any, &nkw_fr, sizeof(nkw_fr));	/* made later, in a batch */
 	}
 }
 
@@ -319,7 +319,7 @@ void nooks_kw_skb_put(struct sk_buff *skb, unsigned int len)
 		nooks_kernel_mode();
 		skb_put(skb, len);
 	} else {
-		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_skb_put, &nkw_fr);
+		nooks_xpc_defer(nkw_fr.nkw_dom, nkw_checked_skb_put, &nkw_fr, sizeof(nkw_fr));	/* made later, in a batch */
 	}
 }
 
@@ -352,7 +352,7 @@ void nooks_kw_netif_receive_skb(struct sk_buff *skb)
 		nooks_kernel_mode();
 		netif_receive_skb(skb);
 	} else {
-		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_netif_receive_skb, &nkw_fr);
+		nooks_xpc_defer(nkw_fr.nkw_dom, nkw_checked_netif_receive_skb, &nkw_fr, sizeof(nkw_fr));	/* made later, in a batch */
 	}
 }
 
@@ -490,7 +490,7 @@ void nooks_kw_netif_stop_queue(struct net_device *dev)
 		nooks_kernel_mode();
 		netif_stop_queue(dev);
 	} else {
-		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_netif_stop_queue, &nkw_fr);
+		nooks_xpc_defer(nkw_fr.nkw_dom, nkw_checked_netif_stop_queue, &nkw_fr, sizeof(nkw_fr));	/* made later, in a batch */
 	}
 }
 
@@ -523,7 +523,7 @@ void nooks_kw_netif_wake_queue(struct net_device *dev)
 		nooks_kernel_mode();
 		netif_wake_queue(dev);
 	} else {
-		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_netif_wake_queue, &nkw_fr);
+		nooks_xpc_defer(nkw_fr.nkw_dom, nkw_checked_netif_wake_queue, &nkw_fr, sizeof(nkw_fr));	/* made later, in a batch */
 	}
 }
 
@@ -597,7 +597,7 @@ void nooks_kw_dev_sw_netstats_tx_add(struct net_device *dev, unsigned int packet
 		nooks_kernel_mode();
 		dev_sw_netstats_tx_add(dev, packets, len);
 	} else {
-		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_dev_sw_netstats_tx_add, &nkw_fr);
+		nooks_xpc_defer(nkw_fr.nkw_dom, nkw_checked_dev_sw_netstats_tx_add, &nkw_fr, sizeof(nkw_fr));	/* made later, in a batch */
 	}
 }
 
@@ -791,7 +791,7 @@ void nooks_kw_napi_schedule(struct napi_struct *napi)
 		nooks_kernel_mode();
 		napi_schedule(napi);
 	} else {
-		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_napi_schedule, &nkw_fr);
+		nooks_xpc_defer(nkw_fr.nkw_dom, nkw_checked_napi_schedule, &nkw_fr, sizeof(nkw_fr));	/* made later, in a batch */
 	}
 }
 
@@ -825,7 +825,7 @@ void nooks_kw_napi_complete_done(struct napi_struct *napi, int work_done)
 		nooks_kernel_mode();
 		napi_complete_done(napi, work_done);
 	} else {
-		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_napi_complete_done, &nkw_fr);
+		nooks_xpc_defer(nkw_fr.nkw_dom, nkw_checked_napi_complete_done, &nkw_fr, sizeof(nkw_fr));	/* made later, in a batch */
 	}
 }
 
@@ -1064,7 +1064,7 @@ void nooks_kw_nic_writel(struct nic_device *nic, unsigned int reg, unsigned int 
 		nooks_kernel_mode();
 		nic_writel(nic, reg, val);
 	} else {
-		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_nic_writel, &nkw_fr);
+		nooks_xpc_defer(nkw_fr.nkw_dom, nkw_checked_nic_writel, &nkw_fr, sizeof(nkw_fr));	/* made later, in a batch */
 	}
 }
 
@@ -1185,7 +1185,7 @@ void nooks_kw_nic_dma_unmap(struct nic_device *nic, dma_addr_t addr)
 		nooks_kernel_mode();
 		nic_dma_unmap(nic, addr);
 	} else {
-		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_nic_dma_unmap, &nkw_fr);
+		nooks_xpc_defer(nkw_fr.nkw_dom, nkw_checked_nic_dma_unmap, &nkw_fr, sizeof(nkw_fr));	/* made later, in a batch */
 	}
 }
 
