@@ -309,7 +309,8 @@ $(B)/bench/bench: $(B)/bench/bench.o $(RTT_GEN) $(B)/libnooks.a $(RTT)/lib/libtk
 
 BENCH_NEEDS := $(B)/nooksc $(B)/bench/bench $(RTT)/ext_faults.so $(RTT)/ext_tk.so \
 		$(RTT)/wrap/libtk.so.1 $(B)/kernel/nkernel $(B)/kernel/nkctl \
-		$(B)/kernel/wrap/libnk.so.1 $(B)/examples/khttpd.so
+		$(B)/kernel/wrap/libnk.so.1 $(B)/examples/khttpd.so $(B)/examples/netdrv.so \
+		$(B)/tests/netdrv/bulk
 bench:
 	$(Q)sh tools/deps.sh bench
 	$(Q)$(MAKE) --no-print-directory $(BENCH_NEEDS)
@@ -362,7 +363,7 @@ RESULTS := build/results
 test: deps
 	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	$(Q)$(MAKE) -k --no-print-directory unit runtime-test golden cli verify-test import-test check-generated \
-		kernel-test install-test khttpd-test hostile-test inject-test vm-test || true
+		kernel-test install-test khttpd-test netdrv-test hostile-test inject-test vm-test || true
 	$(Q)$(MAKE) -k --no-print-directory SAN=1 unit runtime-test cli fuzz kernel-test || true
 	$(Q)sh tools/summary.sh $(RESULTS)
 
@@ -481,7 +482,7 @@ INST_HEADERS := runtime/include/nooks.h runtime/include/nooks_runtime.h
 INST_NK_HEADERS := $(notdir $(wildcard kernel/include/nk/*.h))
 INST_NK_IDL := $(notdir $(wildcard idl/nk/*.idl))
 INST_MAN := nooksc.1 nkernel.1 nkctl.1
-INST_DOCS := idl.md codegen.md runtime.md kernel.md
+INST_DOCS := idl.md codegen.md runtime.md kernel.md netdrv.md
 PC_SED = -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
 	-e 's|@DATADIR@|$(DATADIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@PKGLIBDIR@|$(PKGLIBDIR)|g' \
 	-e 's|@VERSION@|$(VERSION)|g'

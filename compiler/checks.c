@@ -848,6 +848,7 @@ static const struct vocab vocabulary[] = {
 	{ "lock", P_KFUNC, A_NAME, "locking" },
 	{ "unlock", P_KFUNC, A_NAME, "locking" },
 	{ "replay", P_OFUNC, A_NONE, NULL },
+	{ "deferred", P_KFUNC, A_NONE, NULL },
 };
 
 static const struct vocab *vocab_get(const char *name)
@@ -1130,6 +1131,7 @@ static void ann_interpret(struct ck *ck, struct idl_attrs *at, unsigned place,
 		else if (!strcmp(n, "transfer")) at->transfer = true;
 		else if (!strcmp(n, "borrow")) at->borrow = true;
 		else if (!strcmp(n, "replay")) at->replay = true;
+		else if (!strcmp(n, "deferred")) at->deferred = true;
 		else if (!strcmp(n, "registers")) at->registers = arg;
 		else if (!strcmp(n, "fault")) { at->has_fault = true; at->fault = arg; }
 		/* alloc, undo, lock, unlock, timeout: resolved by their checks */
@@ -1744,6 +1746,46 @@ static void check_replay_object(struct ck *ck)
 	}
 }
 
+/* A deferred kernel function's call is queued and made later, in a batch
+ * (docs/idl.md, "Deferred calls"): nothing may come back from it, nothing
+ * it does may be needed at once, and it may not read the extension's
+ * memory, which the extension may have changed by then.  Its objects are
+ * checked when the call is made. */
+static void check_deferred_call(struct ck *ck)
+{
+	struct idl_decl *d;
+
+	for_each_decl(ck->m, d) {
+		if (d->kind != D_FUNC || !d->attrs.deferred || !generated(ck, d))
+			continue;
+		const struct idl_attrs *a = &d->attrs;
+		const char *now = a->alloc_fn ? "alloc" : a->registers ? "registers" :
+				  a->undo_fn ? "undo" : a->lock ? "lock" : a->unlock ? "unlock" : NULL;
+		struct idl_var *v;
+		if (!type_is_void(d->type->base)) {
+			report(ck, &d->pos,
+			       "deferred function '%s' returns '%s': a deferred call returns nothing to its caller",
+			       d->name, type_to_c(ck->nc, d->type->base, NULL));
+			continue;
+		}
+		if (now) {
+			report(ck, &d->pos,
+			       "deferred function '%s' has '%s', which must take effect when it is called",
+			       d->name, now);
+			continue;
+		}
+		for_each_var(d->type->params, v) {
+			const char *k = model_param_kind(v);
+			if (strcmp(k, "scalar") && strcmp(k, "obj") && !v->attrs.opaque) {
+				report(ck, &v->pos,
+				       "deferred function '%s' takes '%s', which points into the extension's memory: it may change before the call is made",
+				       d->name, v->name);
+				break;
+			}
+		}
+	}
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 struct check {
@@ -1805,6 +1847,8 @@ static const struct check check_table[] = {
 	  check_ops_locator, NEEDS("registers-not-ops", "unknown-name") },
 	{ { "replay-object", E, "a replay entry's objects are only the one it is called for" },
 	  check_replay_object, NEEDS("registers-not-ops", "unknown-name", "annotation-target", "alloc-release-missing") },
+	{ { "deferred-call", E, "a deferred kernel function returns void, registers nothing and takes no buffer" },
+	  check_deferred_call, NEEDS("annotation-target", "unknown-name", "lock-param", "undo-missing") },
 	{ { "fault-missing", W, "an extension function returning a value has fault()" }, check_fault_missing, NEEDS(READ) },
 	{ { "writable-pointer", W, "a writable field holds a pointer" }, check_writable_pointer, NEEDS(READ) },
 	{ { "buffer-unsized", W, "an in/out void or char buffer parameter has no size" }, check_buffer_unsized, NEEDS(READ) },

@@ -56,6 +56,8 @@ static void attrs_put(FILE *out, struct nooksc *nc, const struct idl_attrs *a,
 		fprintf(out, " unlock(%s)", a->unlock->name);
 	if (a->replay)
 		fputs(" replay", out);
+	if (a->deferred)
+		fputs(" deferred", out);
 }
 
 static void func_put(FILE *out, struct nooksc *nc, const struct idl_decl *f,

@@ -230,6 +230,7 @@ static void emit_kfunc(FILE *out, struct nooksc *nc, const struct idl_decl *f)
 	def_declarator(out, nc, "f", k, "ret", ret);
 	def(out, "f", k, "retkind", ret_kind(ret));
 	defi(out, "f", k, "void", type_is_void(ret));
+	defi(out, "f", k, "deferred", f->attrs.deferred);
 	def(out, "f", k, "alloc", as ? as->name : "");
 	struct idl_decl *retobj = (struct idl_decl *)model_obj_struct(ret);
 	def(out, "f", k, "retstruct", retobj ? retobj->name : "");

@@ -194,7 +194,7 @@ struct idl_attrs {
 	struct idl_annot *list;		/* as written, in order */
 	enum dir dir;
 	enum access access;
-	bool string, nullable, opaque, release, transfer, borrow, replay;
+	bool string, nullable, opaque, release, transfer, borrow, replay, deferred;
 	struct idl_expr *count, *bytes;
 	struct idl_expr *fault;		/* fault(value) */
 	bool has_fault;

@@ -381,4 +381,6 @@ void nk_kernel_stats(struct nk_kernel_stats *out)
 	out->parked = nk_kthreads_parked();
 	out->works = atomic_load(&nk_nr_works);
 	out->locks = atomic_load(&nk_nr_locks);
+	out->skbs = atomic_load(&nk_nr_skbs);
+	out->netdevs = atomic_load(&nk_nr_netdevs);
 }

@@ -10,6 +10,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Nothing here is API: hidden from extensions and from nkernel. */
 #pragma GCC visibility push(hidden)
@@ -21,6 +22,8 @@ extern atomic_long nk_nr_tasks;
 extern atomic_long nk_nr_threads;
 extern atomic_long nk_nr_works;
 extern atomic_long nk_nr_locks;
+extern atomic_long nk_nr_skbs;		/* netdev.c */
+extern atomic_long nk_nr_netdevs;
 
 /* CLOCK_MONOTONIC in milliseconds. */
 uint64_t nk_now_ms(void);
@@ -43,6 +46,12 @@ long nk_kthreads_parked(void);
 struct socket;
 /* The host fd of a live socket, or -EBADF (net.c). */
 int nk_sock_fd(const struct socket *sock);
+
+struct sk_buff;
+/* Drops the card mapping a buffer being freed still has (nicdev.c). */
+void nk_nic_unmap_skb(struct sk_buff *skb);
+/* nkctl net: a line per card (nicdev.c). */
+void nk_nic_show(FILE *out);
 
 #pragma GCC visibility pop
 

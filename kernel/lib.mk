@@ -15,6 +15,8 @@ NKLIB_OBJS += $(B)/kernel/core.o
 NKLIB_OBJS += $(B)/kernel/fs.o
 NKLIB_OBJS += $(B)/kernel/kthread.o
 NKLIB_OBJS += $(B)/kernel/net.o
+NKLIB_OBJS += $(B)/kernel/netdev.o
+NKLIB_OBJS += $(B)/kernel/nicdev.o
 NKLIB_OBJS += $(B)/kernel/workqueue.o
 
 $(NKLIB_OBJS): CFLAGS += -fPIC -Ikernel/include -Ikernel -Iruntime/include

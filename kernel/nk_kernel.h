@@ -6,6 +6,9 @@
 #ifndef NK_KERNEL_H
 #define NK_KERNEL_H
 
+#include <stddef.h>
+#include <stdio.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -31,6 +34,8 @@ struct nk_kernel_stats {
 	long parked;		/* pooled threads waiting for a task */
 	long works;		/* live struct delayed_work */
 	long locks;		/* live mutexes and spinlocks */
+	long skbs;		/* live struct sk_buff */
+	long netdevs;		/* live struct net_device */
 };
 void nk_kernel_stats(struct nk_kernel_stats *out);
 
@@ -43,6 +48,16 @@ void nk_kernel_stats(struct nk_kernel_stats *out);
  */
 void nk_set_stop_bound(unsigned ms);
 void nk_set_work_bound(unsigned ms);
+
+/*
+ * Network (netdev.c, nicdev.c; docs/netdrv.md).  nk_nic_create makes
+ * emulated card number N (the next one) with the host TAP device wire as
+ * its wire, and starts its device thread: N, or -1 and a reason in err.
+ * nk_net_command serves nkctl's `net` command: argv as given (argv[0] is
+ * "net"), lines to out; 0, or -1 and a reason in err.
+ */
+int nk_nic_create(const char *wire, char *err, size_t errlen);
+int nk_net_command(int argc, char **argv, FILE *out, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

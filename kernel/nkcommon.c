@@ -20,6 +20,9 @@ const struct nk_command nk_commands[] = {
 	{ "patch", 3, 3, "MODULE ADDRESS HEXBYTES", "write bytes into MODULE's loaded code at "
 	  "ADDRESS (its ELF virtual address, as objdump shows it): a transient fault; a "
 	  "restart maps the clean code again" },
+	{ "net", 0, 3, "[mtu DEV N | mac DEV XX:XX:XX:XX:XX:XX]", "network devices (with their "
+	  "driver's counters) and emulated cards; or set a device's MTU or MAC address "
+	  "through its driver" },
 	{ "load", 1, -1, "[--isolation=KIND] PATH [NAME=VALUE]...", "load a module" },
 	{ "unload", 1, 1, "MODULE", "run its cleanup_module and unload it" },
 	{ "reload", 1, 1, "MODULE", "unload, then load the same file and parameters" },

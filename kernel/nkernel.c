@@ -37,11 +37,13 @@
 #include "fs_nooks.h"
 #include "kthread_nooks.h"
 #include "net_nooks.h"
+#include "netdev_nooks.h"
 #include "workqueue_nooks.h"
 #include "nkernel.h"
 
 #define MAX_MODULES 16
 #define MAX_PARAMS 32
+#define MAX_NICS 8
 
 /* The kernel API's stub tables, for an isolated module's wrapper library. */
 static const struct nooks_stub_binding stub_bindings[] = {
@@ -49,6 +51,7 @@ static const struct nooks_stub_binding stub_bindings[] = {
 	{ "nooks_stubs_fs", &nooks_kw_table_fs },
 	{ "nooks_stubs_kthread", &nooks_kw_table_kthread },
 	{ "nooks_stubs_net", &nooks_kw_table_net },
+	{ "nooks_stubs_netdev", &nooks_kw_table_netdev },
 	{ "nooks_stubs_workqueue", &nooks_kw_table_workqueue },
 };
 
@@ -98,6 +101,7 @@ static struct {
 	enum nooks_backend isolation;
 	unsigned cleanup_ms, inject_ms, stop_ms, work_ms;	/* bounds */
 	long quota[NQUOTA];
+	const char *nics[MAX_NICS];	/* --nic: the cards' wires */
 } opt = {
 	.timeout_ms = 1000,
 	.isolation = NOOKS_BACKEND_MPROTECT,
@@ -109,6 +113,7 @@ static struct {
 
 static struct module *modules[MAX_MODULES];
 static int nmodules;
+static int nnics;
 static pthread_mutex_t mod_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t mod_cond = PTHREAD_COND_INITIALIZER;
 static unsigned long next_id = 1;
@@ -589,6 +594,8 @@ static void cmd_stats(FILE *out)
 	reply(out, "parked %ld", ks.parked);
 	reply(out, "works %ld", ks.works);
 	reply(out, "locks %ld", ks.locks);
+	reply(out, "skbs %ld", ks.skbs);
+	reply(out, "netdevs %ld", ks.netdevs);
 	reply(out, "fds %ld", count_dir("/proc/self/fd") - 1);	/* less the one reading it */
 	reply(out, "mappings %ld", maps);
 	reply(out, "rss_kb %ld", rss);
@@ -764,6 +771,8 @@ static void serve_request(int fd)
 		r = cmd_inject(out, argv[1], argv[2], err, sizeof(err));
 	} else if (!strcmp(cmd, "patch")) {
 		r = cmd_patch(out, argv[1], argv[2], argv[3], err, sizeof(err));
+	} else if (!strcmp(cmd, "net")) {
+		r = nk_net_command(argc, argv, out, err, sizeof(err));
 	} else if (!strcmp(cmd, "unload")) {
 		r = remove_module(argv[1], err, sizeof(err));
 	} else if (!strcmp(cmd, "load")) {
@@ -941,6 +950,10 @@ static void usage(FILE *f)
 "                      sockets (256), files (256), tasks (64), works (256),\n"
 "                      locks (1024); N 'none' for no quota.  A module word\n"
 "                      nk.quota.KIND=N overrides it for that module\n"
+"  --nic TAP           an emulated network card (0, 1, ... in order) whose wire\n"
+"                      is the host's TAP device TAP (made if missing)\n"
+"  --defer on|off      queue an isolated module's [[deferred]] kernel calls\n"
+"                      and make them in one crossing (default: on)\n"
 "  --wrapper PATH      the wrapper library isolated modules bind to\n"
 "                      (default: wrap/libnk.so.1 beside nkernel)\n"
 "  -h, --help          show this help\n"
@@ -1007,7 +1020,7 @@ static int parse_words(int argc, char **argv, int allow_global, const char *wher
 			static const char *const known[] = {
 				"--isolation", "--help", "--version", "--control", "--wrapper",
 				"--log", "--config", "--timeout", "--max-restarts", "--window",
-				"--backoff", "--bound", "--quota",
+				"--backoff", "--bound", "--quota", "--nic", "--defer",
 			};
 			int found = 0;
 			for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
@@ -1068,6 +1081,18 @@ static int parse_words(int argc, char **argv, int allow_global, const char *wher
 			} else if (!strcmp(name, "--bound")) {
 				if (parse_bound(val))
 					return -1;
+			} else if (!strcmp(name, "--defer")) {
+				if (strcmp(val, "on") && strcmp(val, "off")) {
+					fprintf(stderr, "nkernel: --defer: on or off, not '%s'\n", val);
+					return -1;
+				}
+				nooks_set_defer(!strcmp(val, "on"));
+			} else if (!strcmp(name, "--nic")) {
+				if (nnics == MAX_NICS) {
+					fprintf(stderr, "nkernel: --nic: at most %d cards\n", MAX_NICS);
+					return -1;
+				}
+				opt.nics[nnics++] = val;
 			} else if (!strcmp(name, "--quota")) {
 				char why[160];
 				if (parse_quota(val, opt.quota, why, sizeof(why))) {
@@ -1212,6 +1237,11 @@ int main(int argc, char **argv)
 	if (!nooks_arena_protected())
 		fprintf(stderr, "nkernel: no read-only view of the object arena "
 			"(memfd_create failed): isolated modules can write kernel objects\n");
+	for (int i = 0; i < nnics; i++)
+		if (nk_nic_create(opt.nics[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "nkernel: --nic %s: %s\n", opt.nics[i], err);
+			return 1;
+		}
 	control_fd = open_control(opt.control);
 	if (control_fd < 0)
 		return 1;
@@ -1258,9 +1288,11 @@ int main(int argc, char **argv)
 	nooks_arena_free(canary);
 	struct nk_kernel_stats ks;
 	nk_kernel_stats(&ks);
-	if (ks.sockets || ks.files || ks.tasks || ks.threads || ks.works || ks.locks)
-		klog("nkernel: left behind: %ld sockets, %ld files, %ld tasks, %ld threads, %ld works, %ld locks",
-		     ks.sockets, ks.files, ks.tasks, ks.threads, ks.works, ks.locks);
+	if (ks.sockets || ks.files || ks.tasks || ks.threads || ks.works || ks.locks || ks.skbs ||
+	    ks.netdevs)
+		klog("nkernel: left behind: %ld sockets, %ld files, %ld tasks, %ld threads, %ld works, "
+		     "%ld locks, %ld skbs, %ld netdevs", ks.sockets, ks.files, ks.tasks, ks.threads,
+		     ks.works, ks.locks, ks.skbs, ks.netdevs);
 	klog("nkernel: stopped");
 	return status;
 }

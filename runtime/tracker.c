@@ -776,6 +776,19 @@ int nooks_forget(struct nooks_domain *d, void *obj, const struct nooks_type *t)
 	return ret;
 }
 
+int nooks_give(struct nooks_domain *d, void *obj, const struct nooks_type *t)
+{
+	int r = nooks_track(d, obj, t);	/* the kernel's objects have no entry */
+	if (r == -EEXIST) {
+		nooks_transfer(NULL, d, obj, t);	/* one with an entry: as before */
+		return 0;
+	}
+	if (!r || !t->release)
+		return 0;
+	t->release(obj);
+	return -1;
+}
+
 int nooks_transfer(struct nooks_domain *from, struct nooks_domain *to,
 		   void *obj, const struct nooks_type *t)
 {

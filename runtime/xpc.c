@@ -33,6 +33,13 @@
  * kernel calls, and fails the domain that misses one; the kernel fails a
  * domain itself with nooks_domain_fail (docs/runtime.md, "Liveness").
  *
+ * Deferred calls (nooks_xpc_defer): a [[deferred]] kernel function's
+ * wrapper queues its frame in the thread's queue instead of crossing; the
+ * queue is run, in order, as kernel code, on the way into the kernel for
+ * the thread's next kernel call, and when the crossing into the extension
+ * returns: a NAPI poll's receives, frees and register writes cross once.
+ * A crossing that faults drops the queue.
+ *
  * The none backend calls the thunk directly: no protection, no recovery
  * point, no deadline.  It is the baseline overheads are measured against.
  */
@@ -141,6 +148,47 @@ struct xthread {
 };
 
 static __thread struct xthread xt = { .slot = -1 };
+
+/* ---- deferred calls ------------------------------------------------------ */
+
+#define DEFER_MAX 64		/* calls queued per thread */
+#define DEFER_FRAME 64		/* bytes of a queued call's frame */
+
+struct dcall {
+	nooks_thunk fn;
+	_Alignas(16) unsigned char frame[DEFER_FRAME];
+};
+
+/* The calls the thread's innermost crossing queued (kernel memory, like
+ * the rest of the thread's state). */
+static __thread struct {
+	int n;
+	struct dcall c[DEFER_MAX];
+} dq;
+static atomic_int defer_on = 1;
+
+void nooks_set_defer(int on)
+{
+	atomic_store(&defer_on, on != 0);
+}
+
+/* In kernel mode: runs the queue.  Taken off the queue first: a queued
+ * call may cross into an extension that queues calls of its own, which
+ * its crossing runs when it returns. */
+static void defer_run(void)
+{
+	struct dcall c[DEFER_MAX];
+	int n = dq.n;
+	memcpy(c, dq.c, (size_t)n * sizeof(c[0]));
+	dq.n = 0;
+	for (int i = 0; i < n; i++)
+		c[i].fn(c[i].frame);
+}
+
+static void defer_flush_thunk(void *frame)
+{
+	(void)frame;	/* kernel_side ran the queue before calling this */
+}
 
 struct nooks_domain *nooks_self(void)
 {
@@ -674,6 +722,7 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		xt.top = g->prev;
 		xt.self = g->saved_self;
 		xt.ext_resume = g->saved_ext_resume;
+		dq.n = 0;	/* its deferred calls are not made */
 		int up = NOOKS_UP;
 		int first = atomic_compare_exchange_strong(&g->d->state, &up, NOOKS_DOWN);
 		atomic_fetch_add(&g->d->faults, 1);
@@ -715,6 +764,10 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		f.ksp = below_here();
 		call_on_stack(xt.ext_resume ? xt.ext_resume : xt.stack_top, fn, frame);
 	}
+	/* the calls it deferred, in one crossing back (which unwinds to the
+	 * recovery point above if the domain went down meanwhile) */
+	if (dq.n)
+		nooks_xpc_kernel(d, defer_flush_thunk, NULL);
 	if (switches_pkru(&f))
 		wrpkru(f.pkru);
 	xt.ext_resume = f.saved_ext_resume;
@@ -767,6 +820,8 @@ static void kernel_side(void *p)
 		atomic_store_explicit(&w->running, NULL, memory_order_relaxed);
 		atomic_store_explicit(&w->calling, saved, memory_order_relaxed);
 	}
+	if (dq.n)	/* the calls it deferred come first */
+		defer_run();
 	k.fn(k.frame);
 	if (w) {
 		atomic_store_explicit(&w->calling, saved_calling, memory_order_relaxed);
@@ -823,6 +878,19 @@ void nooks_xpc_kernel(struct nooks_domain *d, nooks_thunk fn, void *frame)
 	 * read from the thread's state, not this (extension) stack frame */
 	if (xt.top && xt.self && atomic_load(&xt.self->state) == NOOKS_DOWN)
 		siglongjmp(xt.top->env, 1);
+}
+
+void nooks_xpc_defer(struct nooks_domain *d, nooks_thunk fn, const void *frame, size_t size)
+{
+	if (!xt.top || xt.self != d || size > DEFER_FRAME || !atomic_load(&defer_on)) {
+		nooks_xpc_kernel(d, fn, (void *)frame);	/* nothing to gain */
+		return;
+	}
+	if (dq.n == DEFER_MAX)
+		nooks_xpc_kernel(d, defer_flush_thunk, NULL);
+	dq.c[dq.n].fn = fn;
+	memcpy(dq.c[dq.n].frame, frame, size);
+	dq.n++;
 }
 
 void nooks_ext_exited(int status)

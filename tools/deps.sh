@@ -4,7 +4,8 @@
 #
 #   sh tools/deps.sh         what `make test`, `make run` and `make bench`
 #                            need: the build's needs and the tests' (CUnit,
-#                            curl, wrk, g++, binutils, Linux 6.1 headers)
+#                            curl, wrk, g++, binutils, ping, ip, Linux 6.1
+#                            headers)
 #   sh tools/deps.sh build   only what `make` and `make install` need (gcc,
 #                            make, flex, bison, m4, llvm-14, libclang-14-dev)
 #   sh tools/deps.sh bench   the tests' needs and gnuplot, for `make bench`'s
@@ -43,6 +44,8 @@ c++|g++
 readelf|binutils
 nm|binutils
 pkg-config|pkg-config
+ping|iputils-ping
+ip|iproute2
 "
 BENCH_NEEDS="
 gnuplot|gnuplot-nox

@@ -109,9 +109,9 @@ static netdev_tx_t nooks_xw_net_device_ops_ndo_start_xmit(struct sk_buff *skb, s
 	nkx_fr.nkx_fn = ((const struct net_device_ops *)nkx_b->orig)->ndo_start_xmit;
 	if (!nkx_fr.nkx_fn)
 		return NETDEV_TX_OK;
-	/* the extension owns it from now on */
-	if (skb && nooks_transfer(NULL, nkx_b->domain, (void *)skb, &nooks_type_sk_buff))
-		nooks_track(nkx_b->domain, (void *)skb, &nooks_type_sk_buff);
+	/* the extension owns it from now on (released if it cannot) */
+	if (skb && nooks_give(nkx_b->domain, (void *)skb, &nooks_type_sk_buff))
+		return NETDEV_TX_OK;
 	if (skb) {
 		nkx_fr.skb = nooks_out(nkx_b->domain, (void *)skb, &nooks_type_sk_buff);
 		if (!nkx_fr.skb)

@@ -73,6 +73,13 @@ int nooks_forget(struct nooks_domain *d, void *obj, const struct nooks_type *t);
 int nooks_transfer(struct nooks_domain *from, struct nooks_domain *to,
 		   void *obj, const struct nooks_type *t);
 
+/* The kernel gives obj, which it owns, to d (an extension wrapper's
+ * transfer parameter): d owns it from now on.  If d cannot take it (it
+ * is being released, or over its quota), obj is released with t's
+ * release function, since the kernel gave it away: -1.  0 otherwise
+ * (also when obj is already tracked, which is left as it is). */
+int nooks_give(struct nooks_domain *d, void *obj, const struct nooks_type *t);
+
 /* The kernel object extension pointer p stands for, if p is a live object
  * of type t (or d's shadow of one) that d may use; NULL otherwise.  If p
  * is a shadow, its writable fields are copied back first (sync_out); a
@@ -123,8 +130,22 @@ typedef void (*nooks_thunk)(void *frame);
 int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		  unsigned timeout_ms);
 
-/* Runs fn(frame) in the kernel's domain, from extension d. */
+/* Runs fn(frame) in the kernel's domain, from extension d.  Calls the
+ * thread queued with nooks_xpc_defer() are made first. */
 void nooks_xpc_kernel(struct nooks_domain *d, nooks_thunk fn, void *frame);
+
+/*
+ * A [[deferred]] kernel function: fn(frame) is run in the kernel's domain
+ * later, not now.  The runtime copies the frame (size bytes) into the
+ * calling thread's queue and runs the queued calls, in order, in one
+ * crossing: before the thread's next nooks_xpc_kernel(), when the
+ * crossing into d that made them returns, or when the queue is full.  A
+ * crossing that faults drops its queued calls (what they would have
+ * freed or handed over is still d's, released by recovery).  Where
+ * nothing is gained (the none backend, deferral off, a frame too large)
+ * it is nooks_xpc_kernel().
+ */
+void nooks_xpc_defer(struct nooks_domain *d, nooks_thunk fn, const void *frame, size_t size);
 
 /* A thread outside any crossing calls the kernel: it is kernel code from
  * now on, with the arena's protection key writable (a thread libc started

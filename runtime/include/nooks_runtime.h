@@ -135,6 +135,10 @@ long nooks_tracked_objects(void);
 /* Default deadline of a crossing when the IDL gives none (ms; 0: none). */
 void nooks_set_default_timeout(unsigned ms);
 
+/* Deferred calls (nooks_xpc_defer) queued (1, the default) or made at
+ * once like any other (0): for measuring what they save. */
+void nooks_set_defer(int on);
+
 /* ---- liveness (docs/runtime.md "Liveness") -------------------------------- */
 
 /*

@@ -9,6 +9,9 @@ m4_divert(-1)
 # function's error value on a bad one; calls the function; then registers
 # what alloc() made, ends what release ended, binds registered ops tables
 # to extension wrappers and records registrations and locks for recovery.
+# A [[deferred]] function's wrapper queues the frame instead of crossing
+# (nooks_xpc_defer); the runtime runs the checked function later, with the
+# thread's other queued calls, in one crossing.
 #
 # In the checked function the arguments are the frame's: nkw_fr.NAME.
 m4_define([[nkm_arg]], [[nkw_fr.$1]])
@@ -174,7 +177,7 @@ nkm_fdecl([[$1]], [[nooks_kw_$1]])
 		nooks_kernel_mode();
 nkm_choose(nkm_f([[$1]], [[void]]), [[		$1(nkm_params([[$1]], [[nkm_arglist]]));
 	} else {
-		nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_$1, &nkw_fr);
+		nkm_choose(nkm_f([[$1]], [[deferred]]), [[nooks_xpc_defer(nkw_fr.nkw_dom, nkw_checked_$1, &nkw_fr, sizeof(nkw_fr));	/* made later, in a batch */]], [[nooks_xpc_kernel(nkw_fr.nkw_dom, nkw_checked_$1, &nkw_fr);]])
 	}
 ]], [[		return $1(nkm_params([[$1]], [[nkm_arglist]]));
 	}

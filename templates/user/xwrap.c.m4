@@ -33,9 +33,9 @@ m4_define([[nkm_isobj]], [[m4_ifelse(nkm_p([[$1]], [[$2]], [[kind]]), [[obj]], [
 # Before the call: the extension sees its shadows of the objects (a
 # transferred one becomes its own first).  The locator is never NULL here.
 m4_define([[nkm_pass]], [[nkm_when(nkm_isobj([[$1]], [[$2]]),
-[[nkm_when(nkm_p([[$1]], [[$2]], [[transfer]]), [[	/* the extension owns it from now on */
-	if (nkm_pn([[$1]], [[$2]]) && nooks_transfer(NULL, nkx_b->domain, (void *)nkm_pn([[$1]], [[$2]]), nkm_ptype([[$1]], [[$2]])))
-		nooks_track(nkx_b->domain, (void *)nkm_pn([[$1]], [[$2]]), nkm_ptype([[$1]], [[$2]]));
+[[nkm_when(nkm_p([[$1]], [[$2]], [[transfer]]), [[	/* the extension owns it from now on (released if it cannot) */
+	if (nkm_pn([[$1]], [[$2]]) && nooks_give(nkx_b->domain, (void *)nkm_pn([[$1]], [[$2]]), nkm_ptype([[$1]], [[$2]])))
+		nkm_fault([[$1]])
 ]])m4_dnl
 nkm_choose(nkm_islocator([[$1]], [[$2]]), [[	nkx_fr.nkm_pn([[$1]], [[$2]]) = nooks_out(nkx_b->domain, (void *)nkm_pn([[$1]], [[$2]]), nkm_ptype([[$1]], [[$2]]));
 	if (!nkx_fr.nkm_pn([[$1]], [[$2]]))

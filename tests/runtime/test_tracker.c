@@ -1224,12 +1224,22 @@ static uint32_t fnv(const char *p)
 	return h;
 }
 
+static int gave_released;
+static void give_release(void *obj)
+{
+	(void)obj;
+	gave_released++;
+}
+
 static void test_quotas(void)
 {
 	struct nooks_domain *d = DOM(0), *d2 = DOM(1);
 	static struct tobj objs[8];
 	struct nooks_type tq = { "struct quotaobj", 0, sizeof(struct tobj), NULL, NULL, NULL };
 	tq.id = fnv(tq.name);
+	/* the same type (by name) with a release function */
+	struct nooks_type tq_rel = tq;
+	tq_rel.release = give_release;
 
 	CU_ASSERT_EQUAL(nooks_domain_quota(d, "struct quotaobj"), -1);
 	CU_ASSERT_EQUAL(nooks_set_default_quota("struct quotaobj", 3), 0);
@@ -1254,6 +1264,17 @@ static void test_quotas(void)
 	/* d2's own quota */
 	CU_ASSERT_EQUAL(nooks_track(d2, &objs[0], &tq), 0);
 	CU_ASSERT_EQUAL(nooks_track(d2, &objs[5], &tq), -EDQUOT);
+	/* the kernel giving d2 an object it cannot take: released, since
+	 * the kernel gave it away (a transfer parameter) */
+	gave_released = 0;
+	CU_ASSERT_EQUAL(nooks_give(d2, &objs[5], &tq_rel), -1);
+	CU_ASSERT_EQUAL(gave_released, 1);
+	CU_ASSERT_EQUAL(nooks_forget(d2, &objs[0], &tq), 0);
+	CU_ASSERT_EQUAL(nooks_give(d2, &objs[5], &tq_rel), 0);	/* room now */
+	CU_ASSERT_EQUAL(gave_released, 1);
+	CU_ASSERT_EQUAL(nooks_give(d2, &objs[5], &tq_rel), 0);	/* tracked: left alone */
+	CU_ASSERT_EQUAL(nooks_forget(d2, &objs[5], &tq_rel), 0);
+	CU_ASSERT_EQUAL(nooks_track(d2, &objs[0], &tq), 0);
 	/* a released domain starts again from nothing */
 	nk_tracker_release_domain(d, NULL);
 	for (int i = 1; i < 4; i++)

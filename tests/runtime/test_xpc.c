@@ -779,6 +779,107 @@ static void test_refusal_storm(void)
 	nooks_domain_destroy(s.d);
 }
 
+/* ---- deferred calls --------------------------------------------------- */
+
+static int dlog[16], ndlog;
+static struct nooks_domain *dfr_dom;
+static int dfr_kernel_saw_self;
+
+struct dfr { struct nooks_domain *dom; int v; };
+
+/* A deferred kernel call: runs as kernel code, in the order made. */
+static void dfr_call(void *p)
+{
+	const struct dfr *f = p;
+	dfr_kernel_saw_self |= nooks_self() != NULL;
+	if (ndlog < 16)
+		dlog[ndlog++] = f->v;
+}
+
+static void dfr_defer(int v)
+{
+	struct dfr f = { dfr_dom, v };
+	nooks_xpc_defer(dfr_dom, dfr_call, &f, sizeof(f));
+}
+
+/* Extension code: two deferred calls, a call at once, one more. */
+static void ext_defers(void *p)
+{
+	int *seen = p;
+	dfr_defer(1);
+	dfr_defer(2);
+	seen[0] = ndlog;			/* none made yet */
+	struct dfr f = { dfr_dom, 3 };
+	nooks_xpc_kernel(dfr_dom, dfr_call, &f);	/* the queue first */
+	seen[1] = ndlog;
+	dfr_defer(4);
+	seen[2] = ndlog;
+}
+
+static void ext_defers_then_faults(void *p)
+{
+	volatile int *volatile nowhere = p;
+	dfr_defer(5);
+	*nowhere = 1;
+}
+
+static void ext_defers_many(void *p)
+{
+	(void)p;
+	for (int i = 0; i < 70; i++)	/* more than the queue holds */
+		dfr_defer(100);
+}
+
+static void run_deferred(enum nooks_backend b)
+{
+	int seen[3];
+	dfr_dom = nooks_domain_create("defer", b);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dfr_dom);
+	ndlog = 0;
+	dfr_kernel_saw_self = 0;
+	CU_ASSERT_EQUAL(nooks_xpc_ext(dfr_dom, ext_defers, seen, 0), 0);
+	CU_ASSERT_EQUAL(ndlog, 4);
+	for (int i = 0; i < 4; i++)
+		CU_ASSERT_EQUAL(dlog[i], i + 1);	/* in the order made */
+	CU_ASSERT_FALSE(dfr_kernel_saw_self);		/* as kernel code */
+	if (b == NOOKS_BACKEND_NONE) {
+		/* nothing to gain: made at once */
+		CU_ASSERT(seen[0] == 2 && seen[1] == 3 && seen[2] == 4);
+	} else {
+		/* queued; made before the next call, and when it returned */
+		CU_ASSERT(seen[0] == 0 && seen[1] == 3 && seen[2] == 3);
+		/* a fault drops the crossing's queue */
+		ndlog = 0;
+		CU_ASSERT_EQUAL(nooks_xpc_ext(dfr_dom, ext_defers_then_faults, NULL, 0), -1);
+		CU_ASSERT_EQUAL(ndlog, 0);
+		CU_ASSERT_EQUAL(nooks_domain_reset(dfr_dom, NULL), 0);
+		/* off: at once */
+		nooks_set_defer(0);
+		CU_ASSERT_EQUAL(nooks_xpc_ext(dfr_dom, ext_defers, seen, 0), 0);
+		CU_ASSERT(seen[0] == 2 && seen[1] == 3 && seen[2] == 4);
+		nooks_set_defer(1);
+	}
+	/* a full queue is run, nothing is lost */
+	ndlog = 0;
+	CU_ASSERT_EQUAL(nooks_xpc_ext(dfr_dom, ext_defers_many, NULL, 0), 0);
+	CU_ASSERT_EQUAL(ndlog, 16);	/* the log's size: all 70 ran */
+	/* the kernel itself: at once */
+	ndlog = 0;
+	dfr_defer(9);
+	CU_ASSERT_EQUAL(ndlog, 1);
+	nooks_domain_destroy(dfr_dom);
+}
+
+static void test_deferred_mprotect(void)
+{
+	run_deferred(NOOKS_BACKEND_MPROTECT);
+}
+
+static void test_deferred_none(void)
+{
+	run_deferred(NOOKS_BACKEND_NONE);
+}
+
 void register_xpc_tests(const char *path);
 
 void register_xpc_tests(const char *path)
@@ -806,6 +907,8 @@ void register_xpc_tests(const char *path)
 	CU_add_test(s, "the extension reads the kernel's writes", test_views_coherent);
 	CU_add_test(s, "a dead thread's stack is nobody's", test_dead_thread_stack_refused);
 	CU_add_test(s, "kernel code runs on the kernel's stack", test_kernel_code_on_kernel_stack);
+	CU_add_test(s, "deferred calls: queued, made in order, dropped at a fault", test_deferred_mprotect);
+	CU_add_test(s, "deferred calls on the none backend: made at once", test_deferred_none);
 	CU_add_test(s, "a liveness bound fails the domain", test_bound_fails_domain);
 	CU_add_test(s, "the kernel fails a domain, its waits end", test_domain_fail);
 	CU_add_test(s, "a refusal storm is a fault", test_refusal_storm);

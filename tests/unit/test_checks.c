@@ -65,6 +65,7 @@ static const struct row rows[] = {
 	{ "replay-object", E, 3, 14, HDR "struct d { [[writable]] const struct o *ops; };\n"
 	  "ops o { void f(struct d *a, struct d *b) [[fault, replay]]; };\n"
 	  "kernel { int reg(struct d *dev) [[registers(dev->ops)]]; };\n" },
+	{ "deferred-call", E, 2, 23, HDR "kernel { void f(char *b [[in, bytes(4)]]) [[deferred]]; };\n" },
 	{ "variadic", W, 2, 14, HDR "ops o { void f(int a, ...) [[fault]]; };\n" },
 };
 
@@ -91,13 +92,13 @@ ROW_TEST(6) ROW_TEST(7) ROW_TEST(8) ROW_TEST(9) ROW_TEST(10) ROW_TEST(11)
 ROW_TEST(12) ROW_TEST(13) ROW_TEST(14) ROW_TEST(15) ROW_TEST(16) ROW_TEST(17)
 ROW_TEST(18) ROW_TEST(19) ROW_TEST(20) ROW_TEST(21) ROW_TEST(22) ROW_TEST(23)
 ROW_TEST(24) ROW_TEST(25) ROW_TEST(26) ROW_TEST(27) ROW_TEST(28) ROW_TEST(29)
-ROW_TEST(30) ROW_TEST(31) ROW_TEST(32) ROW_TEST(33) ROW_TEST(34)
+ROW_TEST(30) ROW_TEST(31) ROW_TEST(32) ROW_TEST(33) ROW_TEST(34) ROW_TEST(35)
 
 static void (*const row_fns[])(void) = {
 	row_0, row_1, row_2, row_3, row_4, row_5, row_6, row_7, row_8, row_9,
 	row_10, row_11, row_12, row_13, row_14, row_15, row_16, row_17, row_18,
 	row_19, row_20, row_21, row_22, row_23, row_24, row_25, row_26, row_27,
-	row_28, row_29, row_30, row_31, row_32, row_33, row_34,
+	row_28, row_29, row_30, row_31, row_32, row_33, row_34, row_35,
 };
 
 /* Every check in the library's table has a row here. */
@@ -211,6 +212,10 @@ static void test_places(void)
 		     "annotation-place", "'registers' does not apply");
 	expect_error(HDR "kernel { void f(void) [[replay]]; };",
 		     "annotation-place", "'replay'");
+	expect_error(HDR "ops o { void f(void) [[fault, deferred]]; };",
+		     "annotation-place", "'deferred' does not apply");
+	expect_error(HDR "kernel { void f(void) [[deferred(1)]]; };",
+		     "annotation-args", "'deferred' takes no arguments");
 	expect_error(HDR "kernel { void f(int *p [[writable]]); };",
 		     "annotation-place", "struct field");
 	expect_error(HDR "struct s { void (*cb)(int x [[in]]); };",

@@ -148,9 +148,9 @@ static int nooks_xw_tk_ops_rx(struct tk_dev *dev, struct tk_pkt *pkt)
 	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
 	if (!nkx_fr.dev)
 		return -EIO;
-	/* the extension owns it from now on */
-	if (pkt && nooks_transfer(NULL, nkx_b->domain, (void *)pkt, &nooks_type_tk_pkt))
-		nooks_track(nkx_b->domain, (void *)pkt, &nooks_type_tk_pkt);
+	/* the extension owns it from now on (released if it cannot) */
+	if (pkt && nooks_give(nkx_b->domain, (void *)pkt, &nooks_type_tk_pkt))
+		return -EIO;
 	if (pkt) {
 		nkx_fr.pkt = nooks_out(nkx_b->domain, (void *)pkt, &nooks_type_tk_pkt);
 		if (!nkx_fr.pkt)
