@@ -16,7 +16,9 @@
  * changed byte anywhere is a mismatch (exit 1, with its offset).  Exit 2
  * on a usage or network error.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
