@@ -13,7 +13,7 @@
 #   make verify KVER=6.1    check idl/linux-6.1 against that kernel's headers
 #                   (make verify-all: every tree)
 #   one suite       make unit, runtime-test, golden, cli, fuzz, check-generated,
-#                   kernel-test, khttpd-test, hostile-test, inject-test,
+#                   kernel-test, khttpd-test, netdrv-test, hostile-test, inject-test,
 #                   install-test, vm-test (protection keys in a qemu guest)
 #   make install    PREFIX=/usr/local DESTDIR=; make uninstall
 #   make deps       install the build and test dependencies (apt-get, root)
