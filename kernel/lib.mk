@@ -16,6 +16,8 @@ NKLIB_OBJS += $(B)/kernel/fs.o
 NKLIB_OBJS += $(B)/kernel/kthread.o
 NKLIB_OBJS += $(B)/kernel/net.o
 NKLIB_OBJS += $(B)/kernel/workqueue.o
+NKLIB_OBJS += $(B)/kernel/vfs.o
+NKLIB_OBJS += $(B)/kernel/blkdev.o
 
 $(NKLIB_OBJS): CFLAGS += -fPIC -Ikernel/include -Ikernel -Iruntime/include
 

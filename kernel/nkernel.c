@@ -38,6 +38,8 @@
 #include "kthread_nooks.h"
 #include "net_nooks.h"
 #include "workqueue_nooks.h"
+#include "vfs_nooks.h"
+#include "blkdev_nooks.h"
 #include "nkernel.h"
 
 #define MAX_MODULES 16
@@ -50,6 +52,8 @@ static const struct nooks_stub_binding stub_bindings[] = {
 	{ "nooks_stubs_kthread", &nooks_kw_table_kthread },
 	{ "nooks_stubs_net", &nooks_kw_table_net },
 	{ "nooks_stubs_workqueue", &nooks_kw_table_workqueue },
+	{ "nooks_stubs_vfs", &nooks_kw_table_vfs },
+	{ "nooks_stubs_blkdev", &nooks_kw_table_blkdev },
 };
 
 enum mstate { M_LOADING, M_LIVE, M_RECOVERING, M_FAILED, M_UNLOADING };

@@ -217,6 +217,7 @@ struct bnode {
 	struct nooks_binding b;
 	struct hnode h;			/* bindings: key = b.table */
 	struct bnode *next;		/* ds's list */
+	const void *wrappers;		/* the generated table it copies */
 };
 
 struct region {
@@ -1224,6 +1225,26 @@ struct nooks_binding *nooks_bind_ops(struct nooks_domain *d, const void *orig,
 		nooks_refused(d, orig, &nk_ops_table_type);
 		return NULL;
 	}
+	/* one binding per table of the domain: registering many objects
+	 * with one table (a file system's inodes) must not add a binding
+	 * each, which would live until the domain's release */
+	LOCK();
+	struct dstate *found = find_dstate(d);
+	for (struct bnode *o = found ? found->bindings : NULL; o; o = o->next)
+		if (o->b.orig == orig && o->wrappers == wrappers && o->b.size == size) {
+			int same = 1;	/* the extension may have changed its table since */
+			for (size_t i = 0; same && i < size / sizeof(nk_fnptr); i++) {
+				nk_fnptr f, g;
+				memcpy(&f, (const unsigned char *)orig + i * sizeof f, sizeof f);
+				memcpy(&g, (const unsigned char *)o->b.table + i * sizeof g, sizeof g);
+				same = !f == !g;
+			}
+			if (same) {
+				UNLOCK();
+				return &o->b;
+			}
+		}
+	UNLOCK();
 	struct bnode *b = calloc(1, sizeof *b);
 	unsigned char *table = malloc(size ? size : 1);
 	if (!b || !table)
@@ -1241,6 +1262,7 @@ struct nooks_binding *nooks_bind_ops(struct nooks_domain *d, const void *orig,
 	b->b.orig = orig;
 	b->b.table = table;
 	b->b.size = size;
+	b->wrappers = wrappers;
 
 	LOCK();
 	struct dstate *ds = get_dstate(d);

@@ -154,8 +154,10 @@ void nooks_drop_lock(struct nooks_domain *d, void *lock);
  * generated wrapper table in which the entries the extension left NULL are
  * NULL too, remembered with the extension's own table and domain.  The
  * kernel gets binding->table; an extension wrapper called through it finds
- * its binding again with nooks_binding_of().  Bindings live until d is
- * unloaded.  NULL on ENOMEM.
+ * its binding again with nooks_binding_of().  Binding the same table
+ * (same entries left NULL) of d again gives the same binding, so objects
+ * registered by the thousand (a file system's inodes) share one.
+ * Bindings live until d's holdings are released.  NULL on ENOMEM.
  */
 struct nooks_binding {
 	struct nooks_domain *domain;
