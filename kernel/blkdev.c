@@ -131,6 +131,8 @@ static int get_slot(struct nk_bdev *b)
 
 static void lru_unlink(struct nk_bdev *b, struct nk_buf *x)
 {
+	if (!x->lprev && b->lru_head != x)
+		return;		/* not in the list */
 	if (x->lprev)
 		x->lprev->lnext = x->lnext;
 	else
