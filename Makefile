@@ -290,7 +290,7 @@ $(B)/bench/bench: $(B)/bench/bench.o $(RTT_GEN) $(B)/libnooks.a $(RTT)/lib/libtk
 
 BENCH_NEEDS := $(B)/nooksc $(B)/bench/bench $(RTT)/ext_faults.so $(RTT)/ext_tk.so \
 		$(RTT)/wrap/libtk.so.1 $(B)/kernel/nkernel $(B)/kernel/nkctl \
-		$(B)/kernel/wrap/libnk.so.1 $(B)/examples/khttpd.so
+		$(B)/kernel/wrap/libnk.so.1 $(B)/examples/khttpd.so $(B)/examples/fatfs.so
 bench:
 	$(Q)sh tools/deps.sh bench
 	$(Q)$(MAKE) --no-print-directory $(BENCH_NEEDS)
@@ -343,7 +343,7 @@ RESULTS := build/results
 test: deps
 	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	$(Q)$(MAKE) -k --no-print-directory unit runtime-test golden cli verify-test import-test check-generated \
-		kernel-test install-test khttpd-test hostile-test inject-test vm-test || true
+		kernel-test install-test khttpd-test fatfs-test hostile-test inject-test vm-test || true
 	$(Q)$(MAKE) -k --no-print-directory SAN=1 unit runtime-test cli fuzz kernel-test || true
 	$(Q)sh tools/summary.sh $(RESULTS)
 

@@ -1,6 +1,7 @@
 #!/bin/sh
 # run.sh BUILDDIR - make bench: the runtime's table (bench.c), the
-# compiler's, and khttpd's under wrk with its recovery time (khttpd.sh),
+# compiler's, khttpd's under wrk with its recovery time (khttpd.sh) and
+# fatfs's through FUSE (fatfs.sh),
 # written to bench/results.md and printed.
 set -eu
 B=$1
@@ -29,6 +30,9 @@ trap 'rm -rf "$tmp"' EXIT
 	echo
 	# the macro part: khttpd in nkernel, native against isolated
 	bash bench/khttpd.sh "$B"
+	echo
+	# fatfs through FUSE, native against isolated
+	bash bench/fatfs.sh "$B"
 	echo
 	echo "make bench took $(($(date +%s) - t0)) s."
 	echo

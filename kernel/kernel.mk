@@ -75,7 +75,7 @@ NK_PROGRAMS := $(B)/kernel/nkernel $(B)/kernel/nkctl $(B)/kernel/wrap/libnk.so.1
 # wrapper library; the example modules are the tests' and make run's.
 all: $(B)/kernel/libnk.so.1 $(B)/kernel/nkernel $(B)/kernel/nkctl $(B)/kernel/wrap/libnk.so.1
 
-.PHONY: kernel khttpd-test
+.PHONY: kernel khttpd-test fatfs-test fatfs-soak
 kernel: $(NK_PROGRAMS)
 
 # End to end: nkernel with khttpd, real clients (curl, wrk), real faults.
@@ -83,4 +83,14 @@ khttpd-test: deps $(NK_PROGRAMS)
 	@echo "== nkernel and khttpd ($(B)) =="
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)bash tests/khttpd/run.sh $(B) $(RESULTS)/khttpd-$(B)
+# fatfs through FUSE, checked with mkfs.vfat, mtools and fsck.vfat
+# (tests/fatfs/run.sh); fatfs-soak: 1,000 restarts instead of 100.
+fatfs-test: deps $(NK_PROGRAMS)
+	@echo "== nkernel and fatfs ($(B)) =="
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)bash tests/fatfs/run.sh $(B) $(RESULTS)/fatfs-$(B)
+
+fatfs-soak: deps $(NK_PROGRAMS)
+	$(Q)FATFS_RESTARTS=1000 FATFS_FAULTS=200 bash tests/fatfs/run.sh $(B) /dev/null
+
 include tests/hostile/hostile.mk

@@ -616,12 +616,16 @@ static void reopen_handles(struct nk_mount *m)
 
 /* ---- operations ----------------------------------------------------------- */
 
-/* Locks m and waits while it has no file system (bounded): 0 with the
- * lock held, or -EIO without it. */
-static int op_begin(struct nk_mount *m, unsigned long *gen)
+/* Locks m and waits while it has no file system, or still the instance
+ * `failed` (bounded): 0 with the lock held, or -EIO without it. */
+static int op_begin(struct nk_mount *m, unsigned long *gen, unsigned long failed)
 {
 	mount_lock(m);
-	if (m->state == MS_WAITING && !m->given_up) {
+	/* an instance that failed and is not torn down yet: what it dirtied
+	 * must not be written by the next operation's writeback */
+	if (m->state == MS_LIVE && table_dead(m->fs->ops))
+		failed = m->gen;
+	if ((m->state == MS_WAITING || m->gen == failed) && !m->given_up) {
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += recovery_wait_ms / 1000;
@@ -630,7 +634,8 @@ static int op_begin(struct nk_mount *m, unsigned long *gen)
 			until.tv_sec++;
 			until.tv_nsec -= 1000000000L;
 		}
-		while (m->state == MS_WAITING && !m->given_up)
+		while ((m->state == MS_WAITING || (m->state == MS_LIVE && m->gen == failed)) &&
+		       !m->given_up)
 			if (pthread_cond_timedwait(&m->cond, &m->lock, &until) == ETIMEDOUT)
 				m->given_up = 1;
 	}
@@ -653,9 +658,10 @@ typedef long (*op_fn)(struct nk_mount *m, void *arg);
 /* Runs fn on m as described at the top. */
 static long vfs_op(struct nk_mount *m, op_fn fn, void *arg)
 {
+	unsigned long failed = 0;	/* generations count from 1 */
 	for (int attempt = 0;; attempt++) {
 		unsigned long gen;
-		long r = op_begin(m, &gen);
+		long r = op_begin(m, &gen, failed);
 		if (r)
 			return r;
 		r = fn(m, arg);
@@ -663,11 +669,12 @@ static long vfs_op(struct nk_mount *m, op_fn fn, void *arg)
 			mount_unlock(m);
 			if (attempt == 0) {
 				atomic_fetch_add(&nr_retried, 1);
-				continue;	/* op_begin waits for the new instance */
+				failed = gen;	/* op_begin waits for a new instance */
+				continue;
 			}
 			return -EIO;
 		}
-		if (m->state == MS_LIVE && m->gen == gen &&
+		if (m->state == MS_LIVE && m->gen == gen && !table_dead(m->fs->ops) &&
 		    nk_bdev_writeback(nk_sb(m->sb)->bdev) && r >= 0)
 			r = -EIO;
 		mount_unlock(m);
@@ -1116,7 +1123,8 @@ int nk_vfs_fsync(struct nk_mount *m, struct nk_handle *h, int datasync)
 int nk_vfs_release(struct nk_mount *m, struct nk_handle *h)
 {
 	mount_lock(m);
-	if (m->state == MS_LIVE && h->file && h->inode && h->inode->i_fop->release)
+	if (m->state == MS_LIVE && h->file && h->inode && h->inode->i_fop->release &&
+	    !table_dead(m->fs->ops))
 		h->inode->i_fop->release(m->sb, h->inode, h->file);
 	if (h->file)
 		nooks_arena_free(h->file);
@@ -1126,7 +1134,7 @@ int nk_vfs_release(struct nk_mount *m, struct nk_handle *h)
 		m->handles = h->next;
 	if (h->next)
 		h->next->prev = h->prev;
-	if (m->state == MS_LIVE)
+	if (m->state == MS_LIVE && !table_dead(m->fs->ops))
 		nk_bdev_writeback(nk_sb(m->sb)->bdev);
 	mount_unlock(m);
 	free(h->path);
