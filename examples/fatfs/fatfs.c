@@ -10,7 +10,8 @@
  *   nkctl mount vfat IMAGE DIR
  *
  * Layout: the boot sector gives the geometry; the FAT type follows from
- * the number of clusters (Microsoft's rule).  Every FAT copy is written
+ * it as in Linux (no 16-bit FAT length: FAT32; else fewer than 4085
+ * clusters: FAT12).  Every FAT copy is written
  * (unless FAT32 mirroring is off), the FSInfo sector's free count kept.
  * A directory is a run of 32-byte entries (the FAT12/16 root a fixed
  * region, any other a cluster chain); a long name is a run of LFN
@@ -660,20 +661,39 @@ static int find(struct super_block *sb, struct fat_inode *dir, const char *name,
 	return r;
 }
 
-static int short_taken(struct super_block *sb, struct fat_inode *dir, const uint8_t name[11])
+/* The short names in dir, 11 bytes each: their count, or -errno. */
+static long short_names(struct super_block *sb, struct fat_inode *dir, uint8_t **out)
 {
 	struct diter it = { .sb = sb, .dir = dir };
 	struct slot sl;
 	loff_t pos = 0;
+	long n = 0, cap = 0;
 	int r;
-	while (!(r = next_entry(&it, &pos, &sl)))
-		if (!memcmp(sl.de.name, name, 11))
-			break;
+	*out = NULL;
+	while (!(r = next_entry(&it, &pos, &sl))) {
+		if (n == cap) {
+			uint8_t *p = realloc(*out, (size_t)(cap = cap ? 2 * cap : 64) * 11);
+			if (!p) {
+				r = -ENOMEM;
+				break;
+			}
+			*out = p;
+		}
+		memcpy(*out + 11 * n++, sl.de.name, 11);
+	}
 	diter_end(&it);
-	return r == 0 ? 1 : r == -ENOENT ? 0 : r;
+	if (r != -ENOENT) {
+		free(*out);
+		*out = NULL;
+		return r;
+	}
+	return n;
 }
 
-/* The short name of a long one: BASE~N.EXT, not in dir yet. */
+/* The short name of a long one, not in dir yet: BASE~N.EXT, and after
+ * ~4, as Windows does, two characters of the base, four hex digits of a
+ * hash of the long name and ~N, so that a directory of similar names
+ * does not try thousands of tails. */
 static int make_short(struct super_block *sb, struct fat_inode *dir, const char *name,
 		      uint8_t out[11])
 {
@@ -697,18 +717,33 @@ static int make_short(struct super_block *sb, struct fat_inode *dir, const char 
 	}
 	if (!nb)
 		base[nb++] = '_';
+	unsigned h = 5381;
+	for (const char *p = name; *p; p++)
+		h = h * 33 + (unsigned char)*p;
+	uint8_t *taken;
+	long nt = short_names(sb, dir, &taken);
+	if (nt < 0)
+		return (int)nt;
 	for (unsigned long n = 1; n < 1000000; n++) {
-		char tail[9];
-		int nt = snprintf(tail, sizeof(tail), "~%lu", n);
-		int keep = nb + nt > 8 ? 8 - nt : nb;
+		char b[16];
+		if (n <= 4)
+			snprintf(b, sizeof(b), "%.*s~%lu", nb > 6 ? 6 : nb, base, n);
+		else
+			snprintf(b, sizeof(b), "%.2s%04X~%lu", base, (h + (unsigned)(n / 10)) & 0xffff,
+				 n % 9 + 1);
+		size_t bl = strlen(b);	/* at most 8 */
 		memset(out, ' ', 11);
-		memcpy(out, base, (size_t)keep);
-		memcpy(out + keep, tail, (size_t)nt);
+		memcpy(out, b, bl);
 		memcpy(out + 8, ext, (size_t)ne);
-		int t = short_taken(sb, dir, out);
-		if (t <= 0)
-			return t;
+		long k = 0;
+		while (k < nt && memcmp(taken + 11 * k, out, 11))
+			k++;
+		if (k == nt) {
+			free(taken);
+			return 0;
+		}
 	}
+	free(taken);
 	return -EEXIST;
 }
 
@@ -1407,6 +1442,8 @@ static int fat_mount(struct file_system_type *fs, struct super_block *sb, const 
 	unsigned ext_flags = le16(b + 40);
 	s->root_cluster = le32(b + 44);
 	unsigned fsinfo = le16(b + 48);
+	uint8_t b16[24];
+	memcpy(b16, b, sizeof(b16));
 	brelse(bh);
 	if (!ok) {
 		if (!silent)
@@ -1429,7 +1466,9 @@ static int fat_mount(struct file_system_type *fs, struct super_block *sb, const 
 		return -EINVAL;
 	}
 	s->nclusters = (unsigned long)((total - s->data_start) / s->sec_per_clus);
-	s->bits = s->nclusters < 4085 ? 12 : s->nclusters < 65525 ? 16 : 32;
+	/* as Linux: no 16-bit FAT length is FAT32 (mkfs.vfat -F 32 makes
+	 * small ones), else the cluster count decides FAT12 or FAT16 */
+	s->bits = !le16(b16 + 22) ? 32 : s->nclusters < 4085 ? 12 : 16;
 	/* the FAT must hold every cluster's entry */
 	unsigned long long fat_bytes = (unsigned long long)s->fat_len * s->sec_size;
 	if ((s->nclusters + 2) * (unsigned long long)s->bits / 8 + 1 > fat_bytes ||
