@@ -1225,26 +1225,6 @@ struct nooks_binding *nooks_bind_ops(struct nooks_domain *d, const void *orig,
 		nooks_refused(d, orig, &nk_ops_table_type);
 		return NULL;
 	}
-	/* one binding per table of the domain: registering many objects
-	 * with one table (a file system's inodes) must not add a binding
-	 * each, which would live until the domain's release */
-	LOCK();
-	struct dstate *found = find_dstate(d);
-	for (struct bnode *o = found ? found->bindings : NULL; o; o = o->next)
-		if (o->b.orig == orig && o->wrappers == wrappers && o->b.size == size) {
-			int same = 1;	/* the extension may have changed its table since */
-			for (size_t i = 0; same && i < size / sizeof(nk_fnptr); i++) {
-				nk_fnptr f, g;
-				memcpy(&f, (const unsigned char *)orig + i * sizeof f, sizeof f);
-				memcpy(&g, (const unsigned char *)o->b.table + i * sizeof g, sizeof g);
-				same = !f == !g;
-			}
-			if (same) {
-				UNLOCK();
-				return &o->b;
-			}
-		}
-	UNLOCK();
 	struct bnode *b = calloc(1, sizeof *b);
 	unsigned char *table = malloc(size ? size : 1);
 	if (!b || !table)
@@ -1278,6 +1258,32 @@ fail:
 	free(table);
 	free(b);
 	return NULL;
+}
+
+/* d's binding of the table orig with wrappers, if it has one whose
+ * entries left NULL are still the ones orig leaves NULL (nooks.h,
+ * nooks_bind_registration). */
+struct nooks_binding *nk_tracker_shared_binding(struct nooks_domain *d, const void *orig,
+						const void *wrappers, size_t size)
+{
+	struct nooks_binding *ret = NULL;
+	LOCK();
+	struct dstate *found = find_dstate(d);
+	for (struct bnode *o = found ? found->bindings : NULL; o && !ret; o = o->next) {
+		if (o->b.orig != orig || o->wrappers != wrappers || o->b.size != size)
+			continue;
+		int same = 1;	/* the extension may have changed its table since */
+		for (size_t i = 0; same && i < size / sizeof(nk_fnptr); i++) {
+			nk_fnptr f, g;
+			memcpy(&f, (const unsigned char *)orig + i * sizeof f, sizeof f);
+			memcpy(&g, (const unsigned char *)o->b.table + i * sizeof g, sizeof g);
+			same = !f == !g;
+		}
+		if (same)
+			ret = &o->b;
+	}
+	UNLOCK();
+	return ret;
 }
 
 const struct nooks_binding *nooks_binding_of(const void *table)
