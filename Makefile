@@ -13,8 +13,8 @@
 #   make verify KVER=6.1    check idl/linux-6.1 against that kernel's headers
 #                   (make verify-all: every tree)
 #   one suite       make unit, runtime-test, golden, cli, fuzz, check-generated,
-#                   kernel-test, khttpd-test, netdrv-test, hostile-test, inject-test,
-#                   install-test, vm-test (protection keys in a qemu guest)
+#                   kernel-test, khttpd-test, netdrv-test, fatfs-test, hostile-test,
+#                   inject-test, install-test, vm-test (protection keys in a qemu guest)
 #   make install    PREFIX=/usr/local DESTDIR=; make uninstall
 #   make deps       install the build and test dependencies (apt-get, root)
 #   V=1             show the commands
@@ -310,7 +310,7 @@ $(B)/bench/bench: $(B)/bench/bench.o $(RTT_GEN) $(B)/libnooks.a $(RTT)/lib/libtk
 BENCH_NEEDS := $(B)/nooksc $(B)/bench/bench $(RTT)/ext_faults.so $(RTT)/ext_tk.so \
 		$(RTT)/wrap/libtk.so.1 $(B)/kernel/nkernel $(B)/kernel/nkctl \
 		$(B)/kernel/wrap/libnk.so.1 $(B)/examples/khttpd.so $(B)/examples/netdrv.so \
-		$(B)/tests/netdrv/bulk
+		$(B)/examples/fatfs.so $(B)/tests/netdrv/bulk
 bench:
 	$(Q)sh tools/deps.sh bench
 	$(Q)$(MAKE) --no-print-directory $(BENCH_NEEDS)
@@ -363,7 +363,7 @@ RESULTS := build/results
 test: deps
 	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	$(Q)$(MAKE) -k --no-print-directory unit runtime-test golden cli verify-test import-test check-generated \
-		kernel-test install-test khttpd-test netdrv-test hostile-test inject-test vm-test || true
+		kernel-test install-test khttpd-test netdrv-test fatfs-test hostile-test inject-test vm-test || true
 	$(Q)$(MAKE) -k --no-print-directory SAN=1 unit runtime-test cli fuzz kernel-test || true
 	$(Q)sh tools/summary.sh $(RESULTS)
 
@@ -482,7 +482,7 @@ INST_HEADERS := runtime/include/nooks.h runtime/include/nooks_runtime.h
 INST_NK_HEADERS := $(notdir $(wildcard kernel/include/nk/*.h))
 INST_NK_IDL := $(notdir $(wildcard idl/nk/*.idl))
 INST_MAN := nooksc.1 nkernel.1 nkctl.1
-INST_DOCS := idl.md codegen.md runtime.md kernel.md netdrv.md
+INST_DOCS := idl.md codegen.md runtime.md kernel.md netdrv.md fatfs.md
 PC_SED = -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
 	-e 's|@DATADIR@|$(DATADIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@PKGLIBDIR@|$(PKGLIBDIR)|g' \
 	-e 's|@VERSION@|$(VERSION)|g'

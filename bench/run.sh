@@ -1,7 +1,8 @@
 #!/bin/sh
 # run.sh BUILDDIR - make bench: the runtime's table (bench.c), the
-# compiler's, khttpd's under wrk with its recovery time (khttpd.sh), and
-# netdrv's throughput and packets/s (netdrv.sh),
+# compiler's, khttpd's under wrk with its recovery time (khttpd.sh),
+# netdrv's throughput and packets/s (netdrv.sh) and fatfs's through FUSE
+# (fatfs.sh),
 # written to bench/results.md and printed.
 set -eu
 B=$1
@@ -33,6 +34,9 @@ trap 'rm -rf "$tmp"' EXIT
 	echo
 	# netdrv: native against isolated, with and without deferred calls
 	bash bench/netdrv.sh "$B"
+	echo
+	# fatfs through FUSE, native against isolated
+	bash bench/fatfs.sh "$B"
 	echo
 	echo "make bench took $(($(date +%s) - t0)) s."
 	echo

@@ -18,6 +18,8 @@ NKLIB_OBJS += $(B)/kernel/net.o
 NKLIB_OBJS += $(B)/kernel/netdev.o
 NKLIB_OBJS += $(B)/kernel/nicdev.o
 NKLIB_OBJS += $(B)/kernel/workqueue.o
+NKLIB_OBJS += $(B)/kernel/vfs.o
+NKLIB_OBJS += $(B)/kernel/blkdev.o
 
 $(NKLIB_OBJS): CFLAGS += -fPIC -Ikernel/include -Ikernel -Iruntime/include
 

@@ -26,6 +26,11 @@ const struct nk_command nk_commands[] = {
 	{ "load", 1, -1, "[--isolation=KIND] PATH [NAME=VALUE]...", "load a module" },
 	{ "unload", 1, 1, "MODULE", "run its cleanup_module and unload it" },
 	{ "reload", 1, 1, "MODULE", "unload, then load the same file and parameters" },
+	{ "mount", 3, 4, "TYPE DEVICE DIR [OPTIONS]", "mount the image file DEVICE with the "
+	  "registered file system TYPE at DIR, through FUSE; OPTIONS: ro, and the file "
+	  "system's, comma-separated" },
+	{ "umount", 1, 2, "[-l] DIR", "unmount DIR (-l: even if busy, detached)" },
+	{ "mounts", 0, 0, "", "mounts: directory, type, device, state, instance" },
 	{ "shutdown", 0, 0, "", "unload everything and stop nkernel" },
 	{ "help", 0, 0, "", "this list" },
 	{ NULL, 0, 0, NULL, NULL },

@@ -39,7 +39,11 @@
 #include "net_nooks.h"
 #include "netdev_nooks.h"
 #include "workqueue_nooks.h"
+#include "vfs_nooks.h"
+#include "blkdev_nooks.h"
 #include "nkernel.h"
+#include "nk_fuse.h"
+#include "nk_vfs.h"
 
 #define MAX_MODULES 16
 #define MAX_PARAMS 32
@@ -53,6 +57,8 @@ static const struct nooks_stub_binding stub_bindings[] = {
 	{ "nooks_stubs_net", &nooks_kw_table_net },
 	{ "nooks_stubs_netdev", &nooks_kw_table_netdev },
 	{ "nooks_stubs_workqueue", &nooks_kw_table_workqueue },
+	{ "nooks_stubs_vfs", &nooks_kw_table_vfs },
+	{ "nooks_stubs_blkdev", &nooks_kw_table_blkdev },
 };
 
 enum mstate { M_LOADING, M_LIVE, M_RECOVERING, M_FAILED, M_UNLOADING };
@@ -600,6 +606,24 @@ static void cmd_stats(FILE *out)
 	reply(out, "mappings %ld", maps);
 	reply(out, "rss_kb %ld", rss);
 	reply(out, "tracked %ld", nooks_tracked_objects());
+	struct nk_vfs_stats vs;
+	nk_vfs_stats(&vs);
+	reply(out, "vfs_mounts %ld", vs.mounts);
+	reply(out, "vfs_waiting %ld", vs.waiting);
+	reply(out, "vfs_inodes %ld", vs.inodes);
+	reply(out, "vfs_dentries %ld", vs.dentries);
+	reply(out, "vfs_handles %ld", vs.handles);
+	reply(out, "vfs_buffers %ld", vs.buffers);
+	reply(out, "vfs_bheads %ld", vs.bheads);
+	reply(out, "vfs_bdevs %ld", vs.bdevs);
+	reply(out, "vfs_remounts %ld", vs.remounts);
+	reply(out, "vfs_reopened %ld", vs.reopened);
+	reply(out, "vfs_retried %ld", vs.retried);
+}
+
+static void mount_line(void *arg, const char *text)
+{
+	reply(arg, "%s", text);
 }
 
 /* Makes the module fail in its own code, then waits for its recovery. */
@@ -817,6 +841,19 @@ static void serve_request(int fd)
 			for (int i = 0; i < np; i++)
 				free(params[i]);
 		}
+	} else if (!strcmp(cmd, "mount")) {
+		r = nk_fuse_mount(argv[1], argv[2], argv[3], argc > 4 ? argv[4] : NULL, err,
+				  sizeof(err));
+	} else if (!strcmp(cmd, "umount")) {
+		int lazy = argc > 2 && !strcmp(argv[1], "-l");
+		if (argc > 2 && !lazy) {
+			snprintf(err, sizeof(err), "usage: umount [-l] DIR");
+			r = -1;
+		} else {
+			r = nk_fuse_umount(argv[argc - 1], lazy, err, sizeof(err));
+		}
+	} else if (!strcmp(cmd, "mounts")) {
+		nk_fuse_list(mount_line, out);
 	} else if (!strcmp(cmd, "shutdown")) {
 		shutting_down = 1;	/* SIGTERM once the answer is out */
 	} else {	/* help */
@@ -1274,6 +1311,7 @@ int main(int argc, char **argv)
 	}
 	shutdown(control_fd, SHUT_RDWR);
 	unlink(opt.control);
+	nk_fuse_shutdown();	/* mounts first: their file systems are modules */
 	pthread_mutex_lock(&mod_lock);
 	while (nmodules > 0) {
 		struct module *m = modules[0];

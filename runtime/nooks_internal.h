@@ -25,6 +25,8 @@
  * stack, its writable data, its heap arenas.  Regions may overlap. */
 int nk_tracker_allow(struct nooks_domain *d, const void *p, size_t len, bool write);
 void nk_tracker_disallow(struct nooks_domain *d, const void *p);
+struct nooks_binding *nk_tracker_shared_binding(struct nooks_domain *d, const void *orig,
+						const void *wrappers, size_t size);
 
 /*
  * Recovery: everything d holds, released in a safe order: lock records

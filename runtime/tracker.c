@@ -217,6 +217,7 @@ struct bnode {
 	struct nooks_binding b;
 	struct hnode h;			/* bindings: key = b.table */
 	struct bnode *next;		/* ds's list */
+	const void *wrappers;		/* the generated table it copies */
 };
 
 struct region {
@@ -1254,6 +1255,7 @@ struct nooks_binding *nooks_bind_ops(struct nooks_domain *d, const void *orig,
 	b->b.orig = orig;
 	b->b.table = table;
 	b->b.size = size;
+	b->wrappers = wrappers;
 
 	LOCK();
 	struct dstate *ds = get_dstate(d);
@@ -1269,6 +1271,32 @@ fail:
 	free(table);
 	free(b);
 	return NULL;
+}
+
+/* d's binding of the table orig with wrappers, if it has one whose
+ * entries left NULL are still the ones orig leaves NULL (nooks.h,
+ * nooks_bind_registration). */
+struct nooks_binding *nk_tracker_shared_binding(struct nooks_domain *d, const void *orig,
+						const void *wrappers, size_t size)
+{
+	struct nooks_binding *ret = NULL;
+	LOCK();
+	struct dstate *found = find_dstate(d);
+	for (struct bnode *o = found ? found->bindings : NULL; o && !ret; o = o->next) {
+		if (o->b.orig != orig || o->wrappers != wrappers || o->b.size != size)
+			continue;
+		int same = 1;	/* the extension may have changed its table since */
+		for (size_t i = 0; same && i < size / sizeof(nk_fnptr); i++) {
+			nk_fnptr f, g;
+			memcpy(&f, (const unsigned char *)orig + i * sizeof f, sizeof f);
+			memcpy(&g, (const unsigned char *)o->b.table + i * sizeof g, sizeof g);
+			same = !f == !g;
+		}
+		if (same)
+			ret = &o->b;
+	}
+	UNLOCK();
+	return ret;
 }
 
 const struct nooks_binding *nooks_binding_of(const void *table)

@@ -4,10 +4,11 @@
 #
 #   sh tools/deps.sh         what `make test`, `make run` and `make bench`
 #                            need: the build's needs and the tests' (CUnit,
-#                            curl, wrk, g++, binutils, ping, ip, Linux 6.1
-#                            headers)
+#                            curl, wrk, g++, binutils, ping, ip, fuse3,
+#                            dosfstools, mtools, Linux 6.1 headers)
 #   sh tools/deps.sh build   only what `make` and `make install` need (gcc,
-#                            make, flex, bison, m4, llvm-14, libclang-14-dev)
+#                            make, flex, bison, m4, llvm-14, libclang-14-dev,
+#                            libfuse3-dev)
 #   sh tools/deps.sh bench   the tests' needs and gnuplot, for `make bench`'s
 #                            plots
 #
@@ -35,6 +36,7 @@ bison|bison
 m4|m4
 llvm-config-14|llvm-14
 /usr/lib/llvm-14/include/clang-c/Index.h|libclang-14-dev
+/usr/include/fuse3/fuse.h|libfuse3-dev
 "
 TEST_NEEDS="
 /usr/include/CUnit/Basic.h|libcunit1-dev
@@ -46,6 +48,10 @@ nm|binutils
 pkg-config|pkg-config
 ping|iputils-ping
 ip|iproute2
+fusermount3|fuse3
+/usr/sbin/mkfs.vfat|dosfstools
+/usr/sbin/fsck.vfat|dosfstools
+mcopy|mtools
 "
 BENCH_NEEDS="
 gnuplot|gnuplot-nox

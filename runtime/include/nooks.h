@@ -175,8 +175,8 @@ void nooks_drop_lock(struct nooks_domain *d, void *lock);
  * generated wrapper table in which the entries the extension left NULL are
  * NULL too, remembered with the extension's own table and domain.  The
  * kernel gets binding->table; an extension wrapper called through it finds
- * its binding again with nooks_binding_of().  Bindings live until d is
- * unloaded.  NULL on ENOMEM.
+ * its binding again with nooks_binding_of().  Bindings live until d's
+ * holdings are released.  NULL on ENOMEM.
  */
 struct nooks_binding {
 	struct nooks_domain *domain;
@@ -195,7 +195,10 @@ const struct nooks_binding *nooks_binding_of(const void *table);
 /* The binding a registration of d's ops table uses, for a kernel wrapper
  * of a registers() function: the binding table already belongs to (d
  * registering again with the table the kernel calls, as its shadow shows
- * it; *fresh = 0), or a new one (nooks_bind_ops; *fresh = 1).
+ * it; *fresh = 0), else d's binding of that table if it has one (the
+ * same entries left NULL: objects registered by the thousand with one
+ * table, a file system's inodes, share it), else a new one
+ * (nooks_bind_ops); *fresh = 1 in both cases.
  * NULL when table is NULL, belongs to another domain's binding, or on
  * ENOMEM. */
 struct nooks_binding *nooks_bind_registration(struct nooks_domain *d, const void *table,

@@ -88,6 +88,10 @@ m4_ifelse(nkm_p([[$1]], [[$2]], [[transfer]])nkm_p([[$1]], [[$2]], [[release]]),
 ]])]], [[]])]])
 
 # Per function ($1 = name):
+# Whether the call failed or succeeded: a pointer is NULL on failure,
+# anything else 0 on success.
+m4_define([[nkm_failed]], [[nkm_case(nkm_f([[$1]], [[retkind]]), [[pointer]], [[!nkw_fr.nkw_ret]], [[nkw_fr.nkw_ret != 0]])]])
+m4_define([[nkm_succeeded]], [[nkm_case(nkm_f([[$1]], [[retkind]]), [[pointer]], [[nkw_fr.nkw_ret]], [[nkw_fr.nkw_ret == 0]])]])
 m4_define([[nkm_reg]], [[nkw_fr.nkm_f([[$1]], [[regparam]])->nkm_f([[$1]], [[regfield]])]])
 m4_define([[nkm_undo_adapter]], [[nkm_when(nkm_f([[$1]], [[undo]]), [[
 static void nkw_undo_$1(void *obj)
@@ -153,10 +157,10 @@ nkm_when(nkm_f([[$1]], [[alloc]]), [[	if (nkw_fr.nkw_ret) {
 nkm_unless(nkm_f([[$1]], [[alloc]]), [[nkm_when(nkm_f([[$1]], [[retstruct]]), [[	if (nkw_fr.nkw_ret)
 		nkw_fr.nkw_ret = nooks_out(nkw_dom, nkw_fr.nkw_ret, &nooks_type_[[]]nkm_f([[$1]], [[retstruct]]));
 ]])]])m4_dnl
-nkm_when(nkm_f([[$1]], [[regtable]]), [[nkm_unless(nkm_f([[$1]], [[void]]), [[	if (nkw_fr.nkw_ret != 0 && nkw_fresh)	/* not registered: the extension's table again */
+nkm_when(nkm_f([[$1]], [[regtable]]), [[nkm_unless(nkm_f([[$1]], [[void]]), [[	if (nkm_failed([[$1]]) && nkw_fresh)	/* not registered: the extension's table again */
 		nkm_reg([[$1]]) = nkw_bind->orig;
 ]])]])m4_dnl
-nkm_when(nkm_f([[$1]], [[undo]]), [[nkm_unless(nkm_f([[$1]], [[void]]), [[	if (nkw_fr.nkw_ret == 0)
+nkm_when(nkm_f([[$1]], [[undo]]), [[nkm_unless(nkm_f([[$1]], [[void]]), [[	if (nkm_succeeded([[$1]]))
 	]])	nooks_record_registration(nkw_dom, (void *)nkw_fr.nkm_f([[$1]], [[regparam]]), nkw_undo_$1);
 ]])m4_dnl
 nkm_when(nkm_f([[$1]], [[unlockfn]]), [[	nooks_record_lock(nkw_dom, (void *)nkw_fr.nkm_f([[$1]], [[lock]]), nkw_unlock_$1);
