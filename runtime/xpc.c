@@ -655,12 +655,10 @@ void nooks_bound_pop(void)
 int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		  unsigned timeout_ms)
 {
-	if (!d || atomic_load(&d->state) != NOOKS_UP) {
-		if (d) {
-			atomic_store(&d->last_fault, NOOKS_FAULT_DOWN);
-		}
+	/* a down domain: refused, and its last fault still names what took
+	 * it down (the recovery manager reports that, whoever calls first) */
+	if (!d || atomic_load(&d->state) != NOOKS_UP)
 		return -1;
-	}
 	atomic_fetch_add(&d->calls, 1);
 
 	if (d->backend == NOOKS_BACKEND_NONE) {

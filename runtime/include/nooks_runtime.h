@@ -39,7 +39,9 @@ enum nooks_fault {
 	NOOKS_FAULT_NONE,
 	NOOKS_FAULT_SIGNAL,	/* SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT */
 	NOOKS_FAULT_TIMEOUT,	/* the call ran past its deadline */
-	NOOKS_FAULT_DOWN,	/* the domain was already down */
+	NOOKS_FAULT_DOWN,	/* the thread could not enter (more threads
+				 * than watchdog slots); a call into a domain
+				 * already down keeps the fault that took it down */
 	NOOKS_FAULT_EXIT,	/* the extension called exit() */
 	NOOKS_FAULT_BOUND,	/* missed a liveness bound (nooks_bound_push,
 				 * nooks_domain_fail): the reason is kept */

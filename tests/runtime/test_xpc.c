@@ -178,10 +178,12 @@ static void contain(enum nooks_backend backend)
 					SEGV_PKUERR : SEGV_ACCERR);
 		}
 		CU_ASSERT_EQUAL(nooks_domain_state(d), NOOKS_DOWN);
-		/* down: the next call fails at once, without running */
+		/* down: the next call fails at once, without running, and
+		 * the fault that took the domain down is still the one told */
 		CU_ASSERT_EQUAL(add(d, 1, 2), -1);
 		nooks_domain_stats(d, &st);
-		CU_ASSERT_EQUAL(st.last_fault, NOOKS_FAULT_DOWN);
+		CU_ASSERT_EQUAL(st.last_fault, c->fault);
+		CU_ASSERT_EQUAL(st.last_signal, c->sig);
 		/* recovery: release, reload, serve again with fresh state */
 		CU_ASSERT_EQUAL(nooks_domain_reset(d, NULL), 0);
 		reload();
