@@ -40,6 +40,17 @@
  *  handful) and its retired shadows (a ring of fixed size made with the
  *  first shadow, so retiring never fails).
  *
+ * Shadows shared by threads.  All of a domain's threads see an object
+ * through one shadow, so one thread may be inside the extension with
+ * writes to it not yet copied back while another thread's crossing
+ * refreshes it from the object.  Each shadow keeps a base: the object's
+ * values as the shadow last took them in or gave them back.  A refresh
+ * keeps the bytes the extension changed since (shadow != base) and takes
+ * the object's for the rest, so a concurrent crossing never undoes a
+ * write another thread made (a driver setting its MTU while its receive
+ * path enters with the same device).  A copy back that is refused
+ * (invalid writes) drops what was pending.
+ *
  * Locking: one mutex guards everything.  sync_in/sync_out run under it
  * (they copy fields and must not call the runtime); release, undo and
  * unlock callbacks run without it, so they may call back into the
@@ -197,6 +208,7 @@ struct view {
 	struct view *enext;		/* e's views */
 	struct view *dprev, *dnext;	/* ds's views */
 	void *shadow;			/* NULL: d sees the object itself */
+	unsigned char *base;		/* the object as the shadow last synced */
 	size_t size;
 	int borrows;			/* outstanding nooks_out() loans */
 	unsigned ngn;
@@ -512,6 +524,11 @@ static int make_shadow(struct view *v, size_t size)
 	void *s = shadow_alloc(ds, size);
 	if (!s)
 		return -ENOMEM;
+	unsigned char *base = calloc(1, size);
+	if (!base) {
+		shadow_retire(ds, s, size);
+		return -ENOMEM;
+	}
 	uintptr_t a = (uintptr_t)s;
 	size_t g0 = a >> GRAN_SHIFT, g1 = (a + size - 1) >> GRAN_SHIFT;
 	size_t n = g1 - g0 + 1;
@@ -519,11 +536,13 @@ static int make_shadow(struct view *v, size_t size)
 	if (n > GN_INLINE) {
 		gn = malloc(n * sizeof *gn);
 		if (!gn) {
+			free(base);
 			shadow_retire(ds, s, size);
 			return -ENOMEM;
 		}
 	}
 	v->shadow = s;
+	v->base = base;
 	v->size = size;
 	v->gn = gn;
 	v->ngn = (unsigned)n;
@@ -534,6 +553,49 @@ static int make_shadow(struct view *v, size_t size)
 	}
 	ds->nshadows++;
 	return 0;
+}
+
+/* The object's values into v's shadow, keeping what the extension wrote
+ * to the shadow since it was last synced (see "Shadows shared by
+ * threads" above); fresh: a new shadow, nothing pending. */
+static void shadow_refresh(struct view *v, const struct nooks_type *t, const void *obj, bool fresh)
+{
+	unsigned char *sh = v->shadow, *base = v->base, stack[512], *pending = stack;
+
+	if (fresh || !memcmp(sh, base, v->size)) {
+		t->sync_in(sh, obj);
+		memcpy(base, sh, v->size);
+		return;
+	}
+	if (v->size > sizeof stack && !(pending = malloc(v->size))) {
+		/* no room to merge: what is pending waits for the next refresh */
+		return;
+	}
+	memcpy(pending, sh, v->size);
+	t->sync_in(sh, obj);
+	for (size_t i = 0; i < v->size; i++) {
+		unsigned char fresh_byte = sh[i];
+		if (pending[i] != base[i])
+			sh[i] = pending[i];
+		base[i] = fresh_byte;
+	}
+	if (pending != stack)
+		free(pending);
+}
+
+/* v's shadow back into the object; 0, or nonzero when refused (then the
+ * shadow is the object's again: the invalid writes are dropped). */
+static int shadow_writeback(struct view *v, const struct nooks_type *t, void *obj)
+{
+	if (!t->sync_out)
+		return 0;
+	if (t->sync_out(obj, v->shadow) == 0) {
+		memcpy(v->base, v->shadow, v->size);
+		return 0;
+	}
+	if (t->sync_in)
+		shadow_refresh(v, t, obj, true);
+	return -1;
 }
 
 /* Unlinks v from its entry and domain; its shadow becomes a grave. */
@@ -559,6 +621,7 @@ static void retire_view(struct view *v)
 			hdel(&granules, &v->gn[i].h);
 		if (v->gn != v->gn_inline)
 			free(v->gn);
+		free(v->base);
 		shadow_retire(ds, v->shadow, v->size);
 		ds->nshadows--;
 	}
@@ -859,7 +922,7 @@ void *nooks_in(struct nooks_domain *d, const void *p, const struct nooks_type *t
 		if (v && d && dom_of(v->ds) == d) {
 			e = v->e;
 			if (same_type(e->t, t) && may_use(e, d) &&
-			    (!t->sync_out || t->sync_out(obj_of(e), v->shadow) == 0))
+			    shadow_writeback(v, t, obj_of(e)) == 0)
 				ret = obj_of(e);
 		}
 	}
@@ -900,12 +963,13 @@ void *nooks_out(struct nooks_domain *d, void *obj, const struct nooks_type *t)
 			goto fail;
 		new_v = true;
 	}
-	if (t->sync_in && !v->shadow && make_shadow(v, t->size))
+	bool fresh = t->sync_in && !v->shadow;
+	if (fresh && make_shadow(v, t->size))
 		goto fail;
 	if (e->owner != v->ds && v->borrows < INT_MAX)
 		v->borrows++;		/* saturates: a loan never ended stays */
 	if (t->sync_in) {
-		t->sync_in(v->shadow, obj);
+		shadow_refresh(v, t, obj, fresh);
 		ret = v->shadow;
 	} else {
 		ret = nooks_arena_view(d, obj);
@@ -929,7 +993,7 @@ void nooks_refresh(struct nooks_domain *d, void *obj, const struct nooks_type *t
 	struct entry *e = find_entry(obj);
 	struct view *v = e && same_type(e->t, t) ? view_of(e, d) : NULL;
 	if (v && v->shadow)
-		t->sync_in(v->shadow, obj);
+		shadow_refresh(v, t, obj, false);
 	UNLOCK();
 }
 

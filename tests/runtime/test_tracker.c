@@ -329,10 +329,11 @@ static void test_shadow_roundtrip(void)
 	CU_ASSERT_PTR_EQUAL(nooks_in(d, s, &T_obj), &o);
 	CU_ASSERT_EQUAL(sync_outs, 1);
 	CU_ASSERT(o.wr == 7 && o.ro == 1);
-	/* an invalid write: NULL, obj untouched */
+	/* an invalid write: NULL, obj untouched, the shadow the object's again */
 	s->wr = -1;
 	CU_ASSERT_PTR_NULL(nooks_in(d, s, &T_obj));
 	CU_ASSERT_EQUAL(o.wr, 7);
+	CU_ASSERT(s->wr == 7 && s->ro == 1);
 	/* a shadow is checked like its object */
 	s->wr = 5;
 	CU_ASSERT_PTR_NULL(nooks_in(d, s, &T_other));
@@ -341,10 +342,12 @@ static void test_shadow_roundtrip(void)
 	CU_ASSERT_PTR_NULL(nooks_in(d, (char *)s + 4, &T_obj));
 	CU_ASSERT_EQUAL(o.wr, 7);
 
-	/* nooks_out again: the same shadow, refreshed */
+	/* nooks_out again: the same shadow, refreshed; the write not yet
+	 * copied back (wr = 5) is kept */
 	o.ro = 42;
 	CU_ASSERT_PTR_EQUAL(nooks_out(d, &o, &T_obj), s);
-	CU_ASSERT(s->ro == 42 && s->wr == 7);
+	CU_ASSERT(s->ro == 42 && s->wr == 5);
+	s->wr = 7;
 	nooks_end_borrow(d, &o, &T_obj);		/* not a loan: no-op */
 	CU_ASSERT_PTR_EQUAL(nooks_in(d, s, &T_obj), &o);
 
@@ -400,6 +403,43 @@ static void test_shadow_roundtrip(void)
 	nooks_end_borrow(d, &big, &T_big);
 	CU_ASSERT_EQUAL(nooks_check_buffer(d, sb->name + 1000, 1, 0), -EFAULT);
 	finish();
+}
+
+/* One shadow, two threads of the domain inside with it: a refresh (the
+ * second thread's crossing, or a kernel call's return) takes the
+ * object's new values but keeps what the first thread wrote and has not
+ * copied back; the copy back then carries it. */
+static void test_shadow_shared(void)
+{
+	struct nooks_domain *d = DOM(0);
+	struct tobj o = { 1, 1500, 3 };
+
+	CU_ASSERT_EQUAL(nooks_track(d, &o, &T_obj), 0);
+	struct tobj *s = nooks_out(d, &o, &T_obj);	/* thread A enters */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	s->wr = 1400;					/* A writes, still inside */
+	o.ro = 2;					/* the kernel changes another field */
+	CU_ASSERT_PTR_EQUAL(nooks_out(d, &o, &T_obj), s);	/* thread B enters */
+	CU_ASSERT_EQUAL(s->ro, 2);			/* the kernel's change seen */
+	CU_ASSERT_EQUAL(s->wr, 1400);			/* A's write kept */
+	o.ro = 3;
+	nooks_refresh(d, &o, &T_obj);			/* B's kernel call returns */
+	CU_ASSERT(s->ro == 3 && s->wr == 1400);
+	CU_ASSERT_PTR_EQUAL(nooks_in(d, s, &T_obj), &o);	/* A returns */
+	CU_ASSERT_EQUAL(o.wr, 1400);
+	CU_ASSERT_PTR_EQUAL(nooks_in(d, s, &T_obj), &o);	/* B returns */
+	CU_ASSERT_EQUAL(o.wr, 1400);
+	/* synced: the kernel's next change to the field is seen again */
+	o.wr = 1300;
+	CU_ASSERT_PTR_EQUAL(nooks_out(d, &o, &T_obj), s);
+	CU_ASSERT_EQUAL(s->wr, 1300);
+	/* a write to a read-only field is not pending: the refresh undoes it */
+	s->ro = 99;
+	CU_ASSERT_PTR_EQUAL(nooks_in(d, s, &T_obj), &o);
+	CU_ASSERT_EQUAL(o.ro, 3);
+	nooks_refresh(d, &o, &T_obj);
+	CU_ASSERT_EQUAL(s->ro, 3);
+	CU_ASSERT_EQUAL(nooks_forget(d, &o, &T_obj), 0);
 }
 
 static void test_borrow_nesting(void)
@@ -1301,6 +1341,7 @@ void register_tracker_tests(void)
 	CU_add_test(s, "nooks_in rejects", test_in_rejects);
 	CU_add_test(s, "arena objects: the read-only view out, back in, nowhere else", test_arena_views);
 	CU_add_test(s, "shadow round trip and refresh", test_shadow_roundtrip);
+	CU_add_test(s, "a shadow shared by threads keeps their writes", test_shadow_shared);
 	CU_add_test(s, "nested borrows", test_borrow_nesting);
 	CU_add_test(s, "stale shadows", test_stale_shadow);
 	CU_add_test(s, "transfer", test_transfer);
