@@ -13,10 +13,7 @@ nooksc=$1
 result=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-ok() { echo "[PASS] $1"; passed=$((passed + 1)); }
-ko() { echo "[FAIL] $1"; failed=$((failed + 1)); }
+. tests/lib.sh
 
 if sh tools/regen.sh "$nooksc" "$tmp/gen"; then
 	if diff -ru -x README.md generated "$tmp/gen" > "$tmp/diff"; then

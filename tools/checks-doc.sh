@@ -82,10 +82,7 @@ if [ $check = 0 ]; then
 	exit 0
 fi
 
-passed=0
-failed=0
-ok() { echo "[PASS] $1"; passed=$((passed + 1)); }
-ko() { echo "[FAIL] $1"; failed=$((failed + 1)); }
+. tests/lib.sh
 
 if diff -u "$doc" "$tmp/new" > "$tmp/diff"; then
 	ok "check table = nooksc --list-checks"

@@ -36,8 +36,6 @@ export MTOOLS_SKIP_CHECK=1 MALLOC_ARENA_MAX=4 PATH=$PATH:/usr/sbin:/sbin
 tmp=$(mktemp -d /tmp/fatfs-test.XXXXXX)
 pids=""
 mnts=""
-passed=0
-failed=0
 cleanup() {
 	for m in $mnts; do fusermount3 -u -z "$m" 2>/dev/null; done
 	for p in $pids; do kill -9 "$p" 2>/dev/null; done
@@ -47,13 +45,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-ok() { echo "[PASS] $1"; passed=$((passed + 1)); }
-ko() { echo "[FAIL] $1"; failed=$((failed + 1)); }
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else ko "$name"; fi
-}
+. tests/lib.sh
 finish() {
 	echo "fatfs: $passed passed, $failed failed"
 	echo "$passed $failed" > "$result"

@@ -246,9 +246,8 @@ wait_log() {
 
 # ---- one case ---------------------------------------------------------------------
 
-passed=0 failed=0 iso_failed=0 escape=0
-ok() { echo "[PASS] $1"; passed=$((passed + 1)); }
-ko() { echo "[FAIL] $1"; failed=$((failed + 1)); }
+iso_failed=0 escape=0
+. tests/lib.sh
 # iso_check DESC COMMAND...: an isolated check, an expected failure for
 # a listed escape; the reason shown is what COMMAND left in why, else
 # $note (note="..." iso_check ...)

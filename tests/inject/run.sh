@@ -25,21 +25,13 @@ seeds="1 2 3"
 
 tmp=$(mktemp -d)
 pids=""
-passed=0
-failed=0
 cleanup() {
 	for p in $pids; do kill -9 "$p" 2>/dev/null; done
 	if [ -n "${INJECT_KEEP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
 
-ok() { echo "[PASS] $1"; passed=$((passed + 1)); }
-ko() { echo "[FAIL] $1"; failed=$((failed + 1)); }
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else ko "$name"; fi
-}
+. tests/lib.sh
 
 # field REPORT KEY: the value of "  KEY  value" in a report
 field() { awk -v k="$2" '$1 == k { sub(/^ *[^ ]+ +/, ""); print; exit }' "$1"; }

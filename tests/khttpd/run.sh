@@ -30,21 +30,13 @@ classes="null wild stack loop abort ill fpe exit"
 
 tmp=$(mktemp -d)
 pids=""
-passed=0
-failed=0
 cleanup() {
 	for p in $pids; do kill -9 "$p" 2>/dev/null; done
 	if [ -n "${KHTTPD_KEEP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
 
-ok() { echo "[PASS] $1"; passed=$((passed + 1)); }
-ko() { echo "[FAIL] $1"; failed=$((failed + 1)); }
-check() {	# check NAME COMMAND...: passes when COMMAND succeeds
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else ko "$name"; fi
-}
+. tests/lib.sh
 # exits NAME STATUS PATTERN: the last command ($st, $out) exited with
 # STATUS and said something matching PATTERN
 exits() {

@@ -36,8 +36,6 @@ tmp=$(mktemp -d)
 run=nd$$
 nets=""
 pids=""
-passed=0
-failed=0
 cleanup() {
 	for p in $pids; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
@@ -47,13 +45,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ok() { echo "[PASS] $1"; passed=$((passed + 1)); }
-ko() { echo "[FAIL] $1"; failed=$((failed + 1)); }
-check() {	# check NAME COMMAND...: passes when COMMAND succeeds
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else ko "$name"; fi
-}
+. tests/lib.sh
 
 n=0
 # start ISOLATION MODULE [NKERNEL-ARGS...] [-- MODULE-ARGS...]: two fresh

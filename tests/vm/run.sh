@@ -38,12 +38,9 @@ reason=$(sh $vm/deps.sh) || skip "$reason"
 kernel=$(sh $vm/kernel.sh) || skip "cannot fetch Debian's Linux 6.1 kernel package (no archive?)"
 echo "kernel: $kernel"
 
-passed=0
-failed=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-ok() { echo "[PASS] $1"; passed=$((passed + 1)); }
-ko() { echo "[FAIL] $1"; failed=$((failed + 1)); }
+. tests/lib.sh
 finish() {
 	echo "vm-test: $passed passed, $failed failed in $(($(date +%s) - t_start)) s"
 	echo "$passed $failed" > "$result"
