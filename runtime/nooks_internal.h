@@ -93,6 +93,10 @@ struct nooks_domain {
 	 * recovery tells init's own faults from its threads' */
 	atomic_ulong culprit;
 	atomic_int failing;		/* nooks_domain_fail() under way on it */
+	/* nooks_domain_reset_wait() sleeps on leaves (a futex), which the
+	 * thread taking inside or failing to 0 bumps while resetting */
+	atomic_int resetting;
+	atomic_uint leaves;
 };
 
 /* CLOCK_MONOTONIC in nanoseconds. */

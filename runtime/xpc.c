@@ -44,6 +44,8 @@
  * point, no deadline.  It is the baseline overheads are measured against.
  */
 #include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -544,6 +546,16 @@ static void unwind_others(struct nooks_domain *d)
 	}
 }
 
+/* The last thread left d's crossings (inside or failing went to 0): a
+ * nooks_domain_reset_wait() sleeping on it is woken. */
+static void domain_left(struct nooks_domain *d)
+{
+	if (atomic_load(&d->resetting)) {
+		atomic_fetch_add(&d->leaves, 1);
+		syscall(SYS_futex, &d->leaves, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+	}
+}
+
 /* ---- liveness ------------------------------------------------------------ */
 
 /* d may not be reset nor freed while failing counts (the threads it
@@ -571,7 +583,8 @@ static void domain_fail(struct nooks_domain *d, const char *why, unsigned long c
 	if (d->on_fault)
 		d->on_fault(d, d->on_fault_arg);
 	unwind_others(d);
-	atomic_fetch_sub(&d->failing, 1);
+	if (atomic_fetch_sub(&d->failing, 1) == 1)
+		domain_left(d);
 }
 
 void nooks_domain_fail(struct nooks_domain *d, const char *why)
@@ -724,7 +737,8 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		int up = NOOKS_UP;
 		int first = atomic_compare_exchange_strong(&g->d->state, &up, NOOKS_DOWN);
 		atomic_fetch_add(&g->d->faults, 1);
-		atomic_fetch_sub(&g->d->inside, 1);
+		if (atomic_fetch_sub(&g->d->inside, 1) == 1)
+			domain_left(g->d);
 		if (first)
 			atomic_store(&g->d->culprit, (unsigned long)pthread_self());
 		if (first)	/* the others were told by whoever took it down */
@@ -775,7 +789,8 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		stretch_set(w, prev_timeout);
 		atomic_store_explicit(&w->running, f.saved_self, memory_order_relaxed);
 	}
-	atomic_fetch_sub(&d->inside, 1);
+	if (atomic_fetch_sub(&d->inside, 1) == 1)
+		domain_left(d);
 	return 0;
 }
 
@@ -989,14 +1004,28 @@ void nooks_domain_reset_wait(struct nooks_domain *d, struct nooks_release_stats 
 
 	/* down first, if it is not (an init that failed after starting
 	 * threads, an unload): its threads only unwind from a down domain */
-	atomic_store(&d->state, NOOKS_DOWN);
-	while (nooks_domain_reset(d, stats) == -EBUSY) {
-		/* threads still unwinding (each try signals them again):
-		 * 50 us, not 1 ms, which was most of a recovery */
-		struct timespec ts = { 0, 50000 };
-		nanosleep(&ts, NULL);
+	int was = atomic_exchange(&d->state, NOOKS_DOWN);
+	atomic_fetch_add(&d->resetting, 1);
+	if (was == NOOKS_UP)
+		unwind_others(d);	/* a fault told them already */
+	for (;;) {
+		unsigned seen = atomic_load(&d->leaves);
+		if (!atomic_load(&d->inside) && !atomic_load(&d->failing)) {
+			if (nooks_domain_reset(d, stats) == 0)
+				break;
+			continue;	/* a thread entered meanwhile */
+		}
+		/* threads still unwinding: asleep until the last one leaves
+		 * (it wakes us), or 1 ms, then they are told again (one may
+		 * have entered a blocking call after it was told).  A 50 us
+		 * poll here was a third of a recovery. */
+		struct timespec ts = { 0, 1000000 };
+		if (syscall(SYS_futex, &d->leaves, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0) &&
+		    errno == ETIMEDOUT)
+			unwind_others(d);
 		unwind = nk_now_ns() - t0;
 	}
+	atomic_fetch_sub(&d->resetting, 1);
 	if (stats)
 		stats->unwind_ns = unwind;
 }
