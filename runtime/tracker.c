@@ -51,7 +51,8 @@
  * path enters with the same device).  A copy back that is refused
  * (invalid writes) drops what was pending.
  *
- * Locking: one mutex guards everything.  sync_in/sync_out run under it
+ * Locking: one mutex guards everything (nooks_binding_of() answers from a
+ * per-thread cache on a hit, below).  sync_in/sync_out run under it
  * (they copy fields and must not call the runtime); release, undo and
  * unlock callbacks run without it, so they may call back into the
  * tracker.  Operations that would give a domain something new (track,
@@ -61,6 +62,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -296,6 +298,9 @@ HTAB_INIT(regs);
 HTAB_INIT(bindings);
 static int kernel_held;			/* entries tracked as the kernel's */
 static uint64_t record_seq;
+/* bumped (under the lock) whenever bindings go: the per-thread cache of
+ * nooks_binding_of() holds what it saw under one value only */
+static atomic_ulong bindings_gen = 1;
 
 #define LOCK() pthread_mutex_lock(&tracker_lock)
 #define UNLOCK() pthread_mutex_unlock(&tracker_lock)
@@ -1363,17 +1368,47 @@ struct nooks_binding *nk_tracker_shared_binding(struct nooks_domain *d, const vo
 	return ret;
 }
 
+/*
+ * nooks_binding_of() is on every call the kernel makes through an ops
+ * table, so each thread keeps the last few tables it resolved, valid
+ * while bindings_gen has not moved: no lock on a hit.  A binding goes
+ * only with its domain's release, which moves bindings_gen before the
+ * memory is freed; a table address the allocator hands out again is a
+ * miss until looked up anew.  (A binding used by a thread that read it
+ * just before the release is the same race as with the lock: the
+ * domain's registrations are undone first, so the kernel no longer
+ * reaches the table.)
+ */
+#define BCACHE 4
+static __thread struct {
+	const void *table;
+	const struct nooks_binding *b;
+	unsigned long gen;
+} bcache[BCACHE];
+static __thread unsigned bcache_next;
+
 const struct nooks_binding *nooks_binding_of(const void *table)
 {
 	const struct nooks_binding *ret = NULL;
 
 	if (!table)
 		return NULL;
+	unsigned long gen = atomic_load_explicit(&bindings_gen, memory_order_acquire);
+	for (unsigned i = 0; i < BCACHE; i++)
+		if (bcache[i].table == table && bcache[i].gen == gen)
+			return bcache[i].b;
 	LOCK();
 	struct hnode *n = hfirst(&bindings, (uintptr_t)table);
 	if (n)
 		ret = &container_of(n, struct bnode, h)->b;
+	gen = atomic_load_explicit(&bindings_gen, memory_order_relaxed);
 	UNLOCK();
+	if (ret) {
+		unsigned i = bcache_next++ % BCACHE;
+		bcache[i].table = table;
+		bcache[i].b = ret;
+		bcache[i].gen = gen;
+	}
 	return ret;
 }
 
@@ -1450,6 +1485,8 @@ void nk_tracker_release_domain(struct nooks_domain *d, struct nk_release_stats *
 	hdel(&domains, &ds->h);
 	for (struct bnode *b = ds->bindings; b; b = b->next)
 		hdel(&bindings, &b->h);
+	if (ds->bindings)
+		atomic_fetch_add(&bindings_gen, 1);
 	UNLOCK();
 
 	while (ds->bindings) {

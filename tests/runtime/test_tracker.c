@@ -774,6 +774,23 @@ static void wr_a(void) { }
 static void wr_b(void) { }
 static void wr_c(void) { }
 
+/* nooks_binding_of() from another thread, which keeps what it found */
+struct binding_peek {
+	const void *table;
+	const struct nooks_binding *before, *after;
+	pthread_barrier_t looked, released;
+};
+
+static void *peek_binding(void *arg)
+{
+	struct binding_peek *p = arg;
+	p->before = nooks_binding_of(p->table);
+	pthread_barrier_wait(&p->looked);
+	pthread_barrier_wait(&p->released);
+	p->after = nooks_binding_of(p->table);
+	return NULL;
+}
+
 static void test_bindings(void)
 {
 	struct nooks_domain *d = DOM(0), *d2 = DOM(1);
@@ -836,12 +853,34 @@ static void test_bindings(void)
 	CU_ASSERT(to[0] == 0 && to[sizeof(void (*)(void)) - 1] == 0);
 	CU_ASSERT(to[sizeof odd_w - 1] == 0xab);
 
-	/* they live until their domain goes */
+	/* they live until their domain goes, for every thread (each keeps
+	 * the tables it resolved: another thread's look-up is cached too) */
+	struct binding_peek peek = { .table = t };
+	pthread_t th;
+	pthread_barrier_init(&peek.looked, NULL, 2);
+	pthread_barrier_init(&peek.released, NULL, 2);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, peek_binding, &peek), 0);
+	pthread_barrier_wait(&peek.looked);
 	struct nk_release_stats st;
 	nk_tracker_release_domain(d, &st);
+	pthread_barrier_wait(&peek.released);
+	pthread_join(th, NULL);
+	pthread_barrier_destroy(&peek.looked);
+	pthread_barrier_destroy(&peek.released);
+	CU_ASSERT_PTR_EQUAL(peek.before, b);
+	CU_ASSERT_PTR_NULL(peek.after);
 	CU_ASSERT_EQUAL(st.bindings, 2);
 	CU_ASSERT_PTR_NULL(nooks_binding_of(t));
 	CU_ASSERT_PTR_EQUAL(nooks_binding_of(t2), b2);
+	/* a new binding, maybe where a released table was: found as itself */
+	CU_ASSERT_EQUAL(nk_tracker_allow(d, &orig, sizeof orig, false), 0);
+	struct nooks_binding *b4 = nooks_bind_ops(d, &orig, &wrappers, sizeof wrappers);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b4);
+	const void *t4 = b4->table;
+	CU_ASSERT_PTR_EQUAL(nooks_binding_of(t4), b4);
+	nk_tracker_release_domain(d, &st);
+	CU_ASSERT_EQUAL(st.bindings, 1);
+	CU_ASSERT_PTR_NULL(nooks_binding_of(t4));
 	nk_tracker_release_domain(d2, &st);
 	CU_ASSERT_EQUAL(st.bindings, 2);
 	CU_ASSERT_PTR_NULL(nooks_binding_of(t2));
