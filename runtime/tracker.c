@@ -301,6 +301,46 @@ static uint64_t record_seq;
 /* bumped (under the lock) whenever bindings go: the per-thread cache of
  * nooks_binding_of() holds what it saw under one value only */
 static atomic_ulong bindings_gen = 1;
+/* bumped (under the lock) whenever a domain's regions shrink: the
+ * per-thread region cache of nooks_check_buffer/string likewise */
+static atomic_ulong regions_gen = 1;
+
+/*
+ * Buffers an extension passes are mostly in one or two regions of its
+ * own (its heap, its data): each thread keeps the last few regions a
+ * check found (a copy, not a pointer), valid while regions_gen has not
+ * moved, and answers from them without the lock.  Regions are only
+ * added between two moves, so a cached region is still registered.
+ */
+#define RCACHE 4
+static __thread struct {
+	const struct nooks_domain *d;
+	struct region r;
+	unsigned long gen;
+} rcache[RCACHE];
+static __thread unsigned rcache_next;
+
+/* The bytes from a that a cached region of d holds (0: none known). */
+static size_t rcache_avail(const struct nooks_domain *d, uintptr_t a, bool write)
+{
+	unsigned long gen = atomic_load_explicit(&regions_gen, memory_order_acquire);
+	for (unsigned i = 0; i < RCACHE; i++) {
+		const struct region *r = &rcache[i].r;
+		if (rcache[i].d == d && rcache[i].gen == gen && a >= r->start &&
+		    a - r->start < r->len && (!write || r->write))
+			return r->len - (a - r->start);
+	}
+	return 0;
+}
+
+/* Under the lock: r of d found by a check, for this thread's next ones. */
+static void rcache_put(const struct nooks_domain *d, const struct region *r)
+{
+	unsigned i = rcache_next++ % RCACHE;
+	rcache[i].d = d;
+	rcache[i].r = *r;
+	rcache[i].gen = atomic_load_explicit(&regions_gen, memory_order_relaxed);
+}
 
 #define LOCK() pthread_mutex_lock(&tracker_lock)
 #define UNLOCK() pthread_mutex_unlock(&tracker_lock)
@@ -1058,6 +1098,8 @@ void nk_tracker_disallow(struct nooks_domain *d, const void *p)
 		for (size_t i = 0; i < ds->nregions; i++)
 			if (ds->regions[i].start != (uintptr_t)p)
 				ds->regions[j++] = ds->regions[i];
+		if (j != ds->nregions)
+			atomic_fetch_add(&regions_gen, 1);
 		ds->nregions = j;
 	}
 	UNLOCK();
@@ -1078,6 +1120,8 @@ int nooks_check_buffer(struct nooks_domain *d, const void *p, size_t len, int wr
 		return -EFAULT;
 	if (len <= nk_own_stack_avail(a))
 		return 0;		/* on the caller's extension stack */
+	if (len <= rcache_avail(d, a, write))
+		return 0;		/* in a region this thread found before */
 	LOCK();
 	struct dstate *ds = find_dstate(d);
 	if (!ds)
@@ -1086,6 +1130,7 @@ int nooks_check_buffer(struct nooks_domain *d, const void *p, size_t len, int wr
 		const struct region *r = &ds->regions[i];
 		if (a >= r->start && a - r->start < r->len &&
 		    len <= r->len - (a - r->start) && (!write || r->write)) {
+			rcache_put(d, r);
 			ret = 0;
 			goto out;
 		}
@@ -1109,6 +1154,9 @@ int nooks_check_string(struct nooks_domain *d, const char *p, size_t max)
 	if (!d)		/* the kernel's: trusted, only the bound is checked */
 		return strnlen(p, bound) < bound ? 0 : -E2BIG;
 	avail = nk_own_stack_avail(a);	/* on the caller's extension stack */
+	size_t cached = rcache_avail(d, a, false);
+	if (cached > avail && memchr(p, '\0', cached < bound ? cached : bound))
+		return 0;		/* in a region this thread found before */
 	LOCK();
 	struct dstate *ds = find_dstate(d);
 	if (ds) {
@@ -1116,8 +1164,10 @@ int nooks_check_string(struct nooks_domain *d, const char *p, size_t max)
 		for (size_t i = 0; i < ds->nregions; i++) {
 			const struct region *r = &ds->regions[i];
 			if (a >= r->start && a - r->start < r->len &&
-			    r->len - (a - r->start) > avail)
+			    r->len - (a - r->start) > avail) {
 				avail = r->len - (a - r->start);
+				rcache_put(d, r);
+			}
 		}
 		const struct view *v = shadow_holding(ds, a);
 		if (v && v->size - (a - (uintptr_t)v->shadow) > avail)
@@ -1487,6 +1537,8 @@ void nk_tracker_release_domain(struct nooks_domain *d, struct nk_release_stats *
 		hdel(&bindings, &b->h);
 	if (ds->bindings)
 		atomic_fetch_add(&bindings_gen, 1);
+	if (ds->nregions)
+		atomic_fetch_add(&regions_gen, 1);
 	UNLOCK();
 
 	while (ds->bindings) {
@@ -1496,7 +1548,7 @@ void nk_tracker_release_domain(struct nooks_domain *d, struct nk_release_stats *
 		free(b);
 		st.bindings++;
 	}
-	free(ds->regions);
+	free(ds->regions);	/* regions_gen moved under the lock, above */
 	shadow_area_free(ds);
 	free(ds);
 	nk_heap_release_domain(d);	/* its heap goes too (heap.c) */
