@@ -51,8 +51,9 @@
  * path enters with the same device).  A copy back that is refused
  * (invalid writes) drops what was pending.
  *
- * Locking: one mutex guards everything (nooks_binding_of() answers from a
- * per-thread cache on a hit, below).  sync_in/sync_out run under it
+ * Locking: one mutex guards everything (nooks_binding_of() and the buffer
+ * and string checks answer from per-thread caches on a hit, below).
+ * sync_in/sync_out run under it
  * (they copy fields and must not call the runtime); release, undo and
  * unlock callbacks run without it, so they may call back into the
  * tracker.  Operations that would give a domain something new (track,
