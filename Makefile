@@ -485,7 +485,7 @@ INST_HEADERS := runtime/include/nooks.h runtime/include/nooks_runtime.h
 INST_NK_HEADERS := $(notdir $(wildcard kernel/include/nk/*.h))
 INST_NK_IDL := $(notdir $(wildcard idl/nk/*.idl))
 INST_MAN := nooksc.1 nkernel.1 nkctl.1
-INST_DOCS := idl.md codegen.md runtime.md kernel.md netdrv.md fatfs.md
+INST_DOCS := idl.md codegen.md runtime.md kernel.md netdrv.md fatfs.md kmod.md
 PC_SED = -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
 	-e 's|@DATADIR@|$(DATADIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@PKGLIBDIR@|$(PKGLIBDIR)|g' \
 	-e 's|@VERSION@|$(VERSION)|g'

@@ -20,6 +20,9 @@
 #                   the same bugs in the module as kbuild made it (no
 #                   Nooks): the kernel is expected to die here (its own
 #                   guest; run.sh reads the console)
+#   native-init-fault
+#                   the fault in init without Nooks: insmod dies and the
+#                   module stays "Loading", its device registered
 # Prints [PASS]/[FAIL] lines and writes "PASSED FAILED" to $VM_OUT/SCENARIO.
 set -u
 sc=$1
@@ -141,6 +144,20 @@ init-fault)
 	up_nkv
 	n=$(replies 3 10.9.0.2)
 	check "traffic: $n/3" [ "$n" = 3 ]
+	;;
+native-init-fault)
+	insmod "$dir/nkvnic.ko" init_fault=1
+	st=$?
+	check "natively, insmod with a fault in init dies (status $st)" [ "$st" -ne 0 ]
+	check "the kernel logged the oops" sh -c "dmesg | grep -q 'BUG: kernel NULL pointer dereference'"
+	check "the module stays \"Loading\": $(grep '^nkvnic ' /proc/modules)" sh -c "grep -q '^nkvnic .* Loading ' /proc/modules"
+	check "the device it registered stays registered" [ -e /sys/class/net/nkv0 ]
+	# a second load waits for the first to finish loading: for ever
+	timeout 5 insmod "$dir/nkvnic.ko" 2>/dev/null
+	st=$?
+	check "loading it again waits for ever (killed after 5 s: status $st)" [ "$st" -ne 0 ]
+	rmmod nkvnic 2>/dev/null
+	check "nor unloaded" sh -c "grep -q '^nkvnic ' /proc/modules"
 	;;
 native-double-free|native-fault)
 	insmod "$dir/nkvnic.ko" && up_nkv

@@ -9,14 +9,15 @@
 #      builds as it is; tools/kmod/wrap.sh binds a copy of it to the
 #      wrappers (the calls the IDL describes, and only those), leaving the
 #      original untouched
-#   3. in Debian's Linux of that version in qemu (tools/vm), four guests,
-#      two at a time (tests/kmod/guest.sh says what each checks):
+#   3. in Debian's Linux of that version in qemu (tools/vm), five guests,
+#      two or three at a time (tests/kmod/guest.sh says what each checks):
 #        traffic + double-free      ping through the isolated driver; a
 #                                   double consume_skb refused by the wrapper
 #        fault + init-fault         NULL dereferences in transmit (three
 #                                   recoveries, traffic resumes) and in init
 #        native-double-free         the same bugs without Nooks: the kernel
 #        native-fault               must show them (BUG in SLUB, oops)
+#        native-init-fault          and the module stuck "Loading"
 # Skips (one line, "0 0") where qemu or the headers cannot be had.
 # Writes "PASSED FAILED" to RESULTFILE.
 set -u
@@ -119,16 +120,16 @@ for tree in $trees; do
 		esac
 	}
 	mk iso1 traffic double-free && mk iso2 fault init-fault &&
-		mk nat1 native-double-free && mk nat2 native-fault ||
+		mk nat1 native-double-free && mk nat2 native-fault && mk nat3 native-init-fault ||
 		{ ko "$tree: the guests' initramfs builds"; continue; }
-	for pair in "iso1 iso2" "nat1 nat2"; do
+	for pair in "iso1 iso2" "nat1 nat2 nat3"; do
 		for name in $pair; do
 			(sh $vm/run.sh -t 240 -o "$tmp/$name.log" -r "$tmp/$name.res" -O "$tmp/out-$name" \
 				"$kernel" "$tmp/$name.cpio" > "$tmp/$name.out" 2>&1; echo $? > "$tmp/$name.st") &
 		done
 		wait
 	done
-	for name in iso1 iso2; do
+	for name in iso1 iso2 nat3; do
 		st=$(cat "$tmp/$name.st")
 		sed 's/^/    /' "$tmp/$name.out"
 		tr -d '\r' < "$tmp/$name.log" | grep -a -E '^\[(PASS|FAIL)\]' | sed 's/^/    guest: /'
