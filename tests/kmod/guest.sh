@@ -85,8 +85,8 @@ double-free)
 	check "isolated, nkvnic answers ping: $n/3" [ "$n" = 3 ]
 	set_mark
 	echo 1 > /sys/module/nkvnic/parameters/double_free
-	n=$(replies 1 10.9.0.2)
-	check "the buggy transmit lost its reply: $n/1" [ "$n" = 0 ]
+	replies 2 10.9.0.2 >/dev/null	# the answer to one of them (or to an ARP probe) is lost
+	check "the buggy transmit ran (double_free is 0 again)" [ "$(cat /sys/module/nkvnic/parameters/double_free)" = 0 ]
 	check "the second consume_skb was refused by the wrapper" \
 		sh -c "dmesg | tail -n +$((mark + 1)) | grep -q 'nooks: nkvnic: consume_skb(.*): not a live struct sk_buff of this module (never allocated, or released already): refused'"
 	check "SLUB never saw it: no BUG, no oops" sh -c "! dmesg | grep -Eq 'BUG|Oops|Bad page'"
@@ -107,7 +107,7 @@ fault)
 		echo 1 > /sys/module/nkvnic/parameters/fault
 		ping -c 1 -W 1 10.9.0.2 >/dev/null 2>&1 &
 		i=0
-		while [ "$(cat /run/nooks/recovered 2>/dev/null | grep -c '^nkvnic 0$')" -lt "$round" ] && [ $i -lt 300 ]; do
+		while [ "$(cat /run/nooks/recovered 2>/dev/null | grep -c '^nkvnic 0$')" -lt "$round" ] && [ $i -lt 600 ]; do
 			sleep 0.05
 			i=$((i + 1))
 		done
