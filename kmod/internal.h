@@ -16,6 +16,8 @@ struct nooks_kdom {
 	char name[MODULE_NAME_LEN];
 	atomic_t state;			/* NOOKS_K_LIVE, NOOKS_K_FAILED */
 	int (*init)(void);		/* the module's own init */
+	void (*exit)(void);		/* and exit */
+	bool exiting;
 	struct task_struct *loader;	/* insmod, until init returned */
 	bool initialized;
 	struct list_head objs;		/* nooks_kobj, newest first */
@@ -40,6 +42,5 @@ void nooks_k_cleanup(struct nooks_kdom *dom, unsigned int *nregs, unsigned int *
 
 /* recovery.c */
 void nooks_k_recover(struct work_struct *work);
-void nooks_k_noop_exit(void);
 
 #endif

@@ -5,9 +5,11 @@
  *
  * A module becomes a domain when it loads bound to nooks.ko (it uses our
  * symbols: tools/kmod/wrap.sh renamed its kernel calls to the wrappers).
- * Its init runs through nooks_k_call too (mod->init is swapped before
- * do_init_module calls it), so a fault in module_init fails the load
- * cleanly instead of leaving the module "Loading" for good.
+ * Its init and exit run through nooks_k_call too (mod->init and
+ * mod->exit are swapped before the kernel calls them), so a fault in
+ * module_init fails the load cleanly instead of leaving the module
+ * "Loading" for good, and a fault in module_exit lets the module unload,
+ * what it left released.
  */
 #include <linux/kdebug.h>
 #include <linux/module.h>
@@ -104,12 +106,13 @@ static int nooks_k_die(struct notifier_block *nb, unsigned long val, void *data)
 	atomic_set(&dom->state, NOOKS_K_FAILED);
 	pr_err("nooks: %s: %s at %pS: the thread returns to the wrapper that entered the module%s\n",
 	       dom->name, args->str, (void *)regs->ip,
+	       dom->exiting ? " (its exit: the module unloads anyway)" :
 	       dom->initialized ? "; recovery scheduled" : " (its init: the load fails)");
 	regs->ip = (unsigned long)nooks_k_resume;
 	regs->sp = c->sp;
 	regs->ax = 0;
 	regs->flags = (regs->flags & ~X86_EFLAGS_IF) | (c->flags & X86_EFLAGS_IF);
-	if (dom->initialized)
+	if (dom->initialized && !dom->exiting)
 		queue_work(system_long_wq, &dom->recover);
 	return NOTIFY_STOP;
 }
@@ -198,6 +201,41 @@ static int nooks_k_init(void)
 	return f.ret;
 }
 
+struct exit_frame {
+	void (*exit)(void);
+};
+
+static void run_exit(void *p)
+{
+	struct exit_frame *f = p;
+
+	f->exit();
+}
+
+/* Every isolated module's exit: the module's own, through nooks_k_call,
+ * unless the module failed (its objects are gone).  delete_module set
+ * the module GOING before calling this: the domain is the one GOING. */
+static void nooks_k_exit(void)
+{
+	struct nooks_kdom *d, *dom = NULL;
+	struct exit_frame f;
+	unsigned long flags;
+
+	spin_lock_irqsave(&nooks_k_lock, flags);
+	list_for_each_entry(d, &nooks_k_doms, link)
+		if (d->mod->state == MODULE_STATE_GOING && !d->exiting) {
+			dom = d;
+			dom->exiting = true;
+			break;
+		}
+	spin_unlock_irqrestore(&nooks_k_lock, flags);
+	if (!dom)
+		return;
+	f.exit = dom->exit;
+	if (!nooks_k_call(dom, run_exit, &f) && dom->faults)
+		pr_err("nooks: %s: its exit faulted or it was down: unloading anyway\n", dom->name);
+}
+
 /* Does mod use nooks.ko's symbols (a module bound to the wrappers)? */
 static bool uses_nooks(struct module *mod)
 {
@@ -253,6 +291,10 @@ static int nooks_k_module(struct notifier_block *nb, unsigned long val, void *da
 			mod->init = nooks_k_init;
 		} else {
 			dom->initialized = true;
+		}
+		if (mod->exit) {
+			dom->exit = mod->exit;
+			mod->exit = nooks_k_exit;
 		}
 		spin_lock_irqsave(&nooks_k_lock, flags);
 		list_add(&dom->link, &nooks_k_doms);

@@ -9,8 +9,8 @@
  *      configuration to replay;
  *   2. its registrations are undone (unregister_netdev) and its objects
  *      released (free_netdev, consume_skb), newest first;
- *   3. its exit function is replaced by an empty one (it would work on
- *      objects released already);
+ *   3. its exit function will not run (main.c's nooks_k_exit skips a
+ *      failed module's: it would work on objects released already);
  *   4. the user-mode agent (nooks.agent=, tools/kmod/nooks-agent) is
  *      started with "recover MODULE CONFIG...": it unloads the module,
  *      loads it again as it was loaded and replays the configuration.
@@ -25,10 +25,6 @@
 
 #define NOOKS_K_MAXCFG 8
 #define NOOKS_K_CFGLEN 256
-
-void nooks_k_noop_exit(void)
-{
-}
 
 /* "dev=NAME,mtu=N,mac=M,up=0|1,addr=A/P..." */
 static void netdev_config(struct net_device *dev, char *buf, size_t len)
@@ -63,8 +59,6 @@ void nooks_k_recover(struct work_struct *work)
 	for (i = 0; i < ndevs; i++)
 		netdev_config(devs[i], cfg + i * NOOKS_K_CFGLEN, NOOKS_K_CFGLEN);
 	nooks_k_cleanup(dom, &nregs, &nobjs);
-	if (dom->mod->exit)
-		dom->mod->exit = nooks_k_noop_exit;
 	pr_err("nooks: %s: undid %u registrations, released %u objects; starting %s\n",
 	       dom->name, nregs, nobjs, nooks_k_agent);
 	argv[0] = nooks_k_agent;

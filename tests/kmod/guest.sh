@@ -20,9 +20,12 @@
 #                   the same bugs in the module as kbuild made it (no
 #                   Nooks): the kernel is expected to die here (its own
 #                   guest; run.sh reads the console)
-#   native-init-fault
-#                   the fault in init without Nooks: insmod dies and the
-#                   module stays "Loading", its device registered
+#   exit-fault      a NULL dereference in the isolated module's exit: rmmod
+#                   completes, what the module left is released
+#   native-init-fault, native-exit-fault
+#                   those faults without Nooks: insmod (rmmod) dies and the
+#                   module stays "Loading" ("Unloading"), its device
+#                   registered
 # Prints [PASS]/[FAIL] lines and writes "PASSED FAILED" to $VM_OUT/SCENARIO.
 set -u
 sc=$1
@@ -144,6 +147,34 @@ init-fault)
 	up_nkv
 	n=$(replies 3 10.9.0.2)
 	check "traffic: $n/3" [ "$n" = 3 ]
+	;;
+exit-fault)
+	grep -q '^nkvnic ' /proc/modules || load_isolated
+	check "nkv0 is there" [ -e /sys/class/net/nkv0 ]
+	set_mark
+	echo 1 > /sys/module/nkvnic/parameters/exit_fault
+	rmmod nkvnic
+	st=$?
+	check "rmmod of the isolated module whose exit faults completes (status $st)" [ "$st" = 0 ]
+	check "the oops was caught in its exit" \
+		sh -c "dmesg | tail -n +$((mark + 1)) | grep -q 'nooks: nkvnic: Oops.*(its exit: the module unloads anyway)'"
+	check "the module is gone" sh -c "! grep -q '^nkvnic ' /proc/modules"
+	check "what it left (its device) was unregistered and released" \
+		sh -c "[ ! -e /sys/class/net/nkv0 ] && dmesg | tail -n +$((mark + 1)) | grep -q 'nkvnic: unloaded (1 faults, 0 calls refused); it left 1 registrations and 1 objects'"
+	check "it loads again" nooks-agent load "$dir/nkvnic.nooks.ko"
+	up_nkv
+	n=$(replies 3 10.9.0.2)
+	check "traffic: $n/3" [ "$n" = 3 ]
+	;;
+native-exit-fault)
+	insmod "$dir/nkvnic.ko" && up_nkv
+	echo 1 > /sys/module/nkvnic/parameters/exit_fault
+	rmmod nkvnic
+	st=$?
+	check "natively, rmmod with a fault in exit dies (status $st)" [ "$st" -ne 0 ]
+	check "the kernel logged the oops" sh -c "dmesg | grep -q 'BUG: kernel NULL pointer dereference'"
+	check "the module stays \"Unloading\": $(grep '^nkvnic ' /proc/modules)" sh -c "grep -q '^nkvnic .* Unloading ' /proc/modules"
+	check "its device stays registered" [ -e /sys/class/net/nkv0 ]
 	;;
 native-init-fault)
 	insmod "$dir/nkvnic.ko" init_fault=1

@@ -9,15 +9,17 @@
 #      builds as it is; tools/kmod/wrap.sh binds a copy of it to the
 #      wrappers (the calls the IDL describes, and only those), leaving the
 #      original untouched
-#   3. in Debian's Linux of that version in qemu (tools/vm), five guests,
-#      two or three at a time (tests/kmod/guest.sh says what each checks):
+#   3. in Debian's Linux of that version in qemu (tools/vm), six guests,
+#      two, then four (short ones) (tests/kmod/guest.sh says what each checks):
 #        traffic + double-free      ping through the isolated driver; a
 #                                   double consume_skb refused by the wrapper
-#        fault + init-fault         NULL dereferences in transmit (three
-#                                   recoveries, traffic resumes) and in init
+#        fault + init-fault +       NULL dereferences in transmit (three
+#          exit-fault               recoveries, traffic resumes), in init
+#                                   and in exit
 #        native-double-free         the same bugs without Nooks: the kernel
 #        native-fault               must show them (BUG in SLUB, oops)
 #        native-init-fault          and the module stuck "Loading"
+#        native-exit-fault          or "Unloading"
 # Skips (one line, "0 0") where qemu or the headers cannot be had.
 # Writes "PASSED FAILED" to RESULTFILE.
 set -u
@@ -107,29 +109,24 @@ for tree in $trees; do
 	mk() {	# mk NAME SCENARIO...: the initramfs of one guest
 		name=$1
 		shift
-		n=0
-		for s; do
-			n=$((n + 1))
-			eval "t$n=\"\$s=sh \$gs \$s \$g\""
+		for s; do	# each SCENARIO becomes "-t SCENARIO=sh guest.sh SCENARIO DIR"
+			set -- "$@" -t "$s=sh $gs $s $g"
+			shift
 		done
-		case $n in
-		1) sh $vm/initramfs.sh -f "$g" -f "$gs" -f "$P/tools/kmod/nooks-agent=/sbin/nooks-agent" \
-			-t "$t1" "$tmp/$name.cpio" ;;
-		2) sh $vm/initramfs.sh -f "$g" -f "$gs" -f "$P/tools/kmod/nooks-agent=/sbin/nooks-agent" \
-			-t "$t1" -t "$t2" "$tmp/$name.cpio" ;;
-		esac
+		sh $vm/initramfs.sh -f "$g" -f "$gs" -f "$P/tools/kmod/nooks-agent=/sbin/nooks-agent" \
+			"$@" "$tmp/$name.cpio"
 	}
-	mk iso1 traffic double-free && mk iso2 fault init-fault &&
-		mk nat1 native-double-free && mk nat2 native-fault && mk nat3 native-init-fault ||
+	mk iso1 traffic double-free && mk iso2 fault init-fault exit-fault &&
+		mk nat1 native-double-free && mk nat2 native-fault && mk nat3 native-init-fault && mk nat4 native-exit-fault ||
 		{ ko "$tree: the guests' initramfs builds"; continue; }
-	for pair in "iso1 iso2" "nat1 nat2 nat3"; do
+	for pair in "iso1 iso2" "nat1 nat2 nat3 nat4"; do
 		for name in $pair; do
 			(sh $vm/run.sh -t 240 -o "$tmp/$name.log" -r "$tmp/$name.res" -O "$tmp/out-$name" \
 				"$kernel" "$tmp/$name.cpio" > "$tmp/$name.out" 2>&1; echo $? > "$tmp/$name.st") &
 		done
 		wait
 	done
-	for name in iso1 iso2 nat3; do
+	for name in iso1 iso2 nat3 nat4; do
 		st=$(cat "$tmp/$name.st")
 		sed 's/^/    /' "$tmp/$name.out"
 		tr -d '\r' < "$tmp/$name.log" | grep -a -E '^\[(PASS|FAIL)\]' | sed 's/^/    guest: /'

@@ -19,6 +19,7 @@
  *   double_free=1  the next transmit releases its reply buffer twice
  *   init_fault=1   module_init dereferences NULL after registering its
  *                  first device (a load-time parameter)
+ *   exit_fault=1   module_exit dereferences NULL before unregistering
  */
 #include <linux/etherdevice.h>
 #include <linux/icmp.h>
@@ -38,6 +39,8 @@ static int double_free;
 module_param(double_free, int, 0644);
 static int init_fault;
 module_param(init_fault, int, 0444);
+static int exit_fault;
+module_param(exit_fault, int, 0644);
 
 #define NKV_MAX 4
 static struct net_device *nkv_devs[NKV_MAX];
@@ -226,6 +229,11 @@ static int __init nkv_init(void)
 
 static void __exit nkv_exit(void)
 {
+	if (READ_ONCE(exit_fault)) {
+		struct nkv_priv *p = netdev_priv(nkv_devs[0]);
+
+		(*p->counter)++;	/* NULL */
+	}
 	nkv_remove();
 }
 
