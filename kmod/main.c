@@ -236,7 +236,10 @@ static void nooks_k_exit(void)
 		pr_err("nooks: %s: its exit faulted or it was down: unloading anyway\n", dom->name);
 }
 
-/* Does mod use nooks.ko's symbols (a module bound to the wrappers)? */
+/* Does mod use nooks.ko's symbols (a module bound to the wrappers)?  The
+ * loader linked it to us (ref_module) before MODULE_STATE_COMING; the
+ * list is read without module_mutex, which is not exported: a module
+ * that uses us and unloads at this very moment could race with it. */
 static bool uses_nooks(struct module *mod)
 {
 	struct module_use *use;
