@@ -92,7 +92,7 @@ double-free)
 	check "the buggy transmit ran (double_free is 0 again)" [ "$(cat /sys/module/nkvnic/parameters/double_free)" = 0 ]
 	check "the second consume_skb was refused by the wrapper" \
 		sh -c "dmesg | tail -n +$((mark + 1)) | grep -q 'nooks: nkvnic: consume_skb(.*): not a live struct sk_buff of this module (never allocated, or released already): refused'"
-	check "SLUB never saw it: no BUG, no oops" sh -c "! dmesg | grep -Eq 'BUG|Oops|Bad page'"
+	check "SLUB never saw it: no BUG, no oops" sh -c "! dmesg | tail -n +$((mark + 1)) | grep -Eq 'BUG|Oops|Bad page'"
 	set -- $(domain nkvnic)
 	check "the domain is live, one call refused: $*" [ "${1:-}/${4:-}" = live/1 ]
 	n=$(replies 10 10.9.0.2)
@@ -100,6 +100,7 @@ double-free)
 	check "rmmod nkvnic" rmmod nkvnic
 	;;
 fault)
+	echo "fault: $(grep -c '^processor' /proc/cpuinfo) CPUs"
 	load_isolated && up_nkv
 	mac=$(mac_of nkv0)
 	n=$(replies 3 10.9.0.2)
