@@ -11,6 +11,8 @@
  * "Loading" for good, and a fault in module_exit lets the module unload,
  * what it left released.
  */
+#include <asm/irq_regs.h>
+#include <linux/hrtimer.h>
 #include <linux/kdebug.h>
 #include <linux/module.h>
 #include <linux/notifier.h>
@@ -39,6 +41,7 @@ struct nooks_kctx {
 	struct nooks_kdom *dom;
 	unsigned long sp;		/* set by nooks_k_call_asm */
 	unsigned long flags;		/* the caller's interrupt state */
+	struct hrtimer timer;		/* the call's deadline, if it has one */
 };
 static LIST_HEAD(nooks_k_ctxs);
 static DEFINE_RAW_SPINLOCK(nooks_k_ctx_lock);
@@ -46,7 +49,9 @@ static DEFINE_RAW_SPINLOCK(nooks_k_ctx_lock);
 int nooks_k_call_asm(void (*fn)(void *), void *arg, unsigned long *sp);
 extern const char nooks_k_resume[];
 
-int nooks_k_call(struct nooks_kdom *dom, void (*fn)(void *), void *arg)
+static enum hrtimer_restart nooks_k_deadline(struct hrtimer *t);
+
+int nooks_k_call(struct nooks_kdom *dom, void (*fn)(void *), void *arg, unsigned int timeout_ms)
 {
 	struct nooks_kctx ctx = { .task = current, .dom = dom };
 	unsigned long flags;
@@ -58,7 +63,16 @@ int nooks_k_call(struct nooks_kdom *dom, void (*fn)(void *), void *arg)
 	raw_spin_lock_irqsave(&nooks_k_ctx_lock, flags);
 	list_add(&ctx.link, &nooks_k_ctxs);
 	raw_spin_unlock_irqrestore(&nooks_k_ctx_lock, flags);
+	if (timeout_ms) {
+		hrtimer_init_on_stack(&ctx.timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
+		ctx.timer.function = nooks_k_deadline;
+		hrtimer_start(&ctx.timer, ms_to_ktime(timeout_ms), HRTIMER_MODE_REL_PINNED_HARD);
+	}
 	ran = nooks_k_call_asm(fn, arg, &ctx.sp);
+	if (timeout_ms) {
+		hrtimer_cancel(&ctx.timer);
+		destroy_hrtimer_on_stack(&ctx.timer);
+	}
 	raw_spin_lock_irqsave(&nooks_k_ctx_lock, flags);
 	list_del(&ctx.link);
 	raw_spin_unlock_irqrestore(&nooks_k_ctx_lock, flags);
@@ -78,6 +92,30 @@ static struct nooks_kctx *current_ctx(void)
 }
 
 /*
+ * Returns the thread that was running module code in c to c's
+ * nooks_k_call with 0: the registers an exception or interrupt returns
+ * to become call.S's way back, the domain fails, and recovery is
+ * scheduled (not for init or exit: the load fails, or the unload goes on).
+ */
+static void unwind(struct nooks_kctx *c, struct pt_regs *regs, const char *what)
+{
+	struct nooks_kdom *dom = c->dom;
+
+	dom->faults++;
+	atomic_set(&dom->state, NOOKS_K_FAILED);
+	pr_err("nooks: %s: %s at %pS: the thread returns to the wrapper that entered the module%s\n",
+	       dom->name, what, (void *)regs->ip,
+	       dom->exiting ? " (its exit: the module unloads anyway)" :
+	       dom->initialized ? "; recovery scheduled" : " (its init: the load fails)");
+	regs->ip = (unsigned long)nooks_k_resume;
+	regs->sp = c->sp;
+	regs->ax = 0;
+	regs->flags = (regs->flags & ~X86_EFLAGS_IF) | (c->flags & X86_EFLAGS_IF);
+	if (dom->initialized && !dom->exiting)
+		queue_work(system_long_wq, &dom->recover);
+}
+
+/*
  * An oops (page fault, general protection, BUG, invalid opcode: die()
  * notifies DIE_OOPS after printing it) whose instruction is in the text
  * of the module the thread entered last through nooks_k_call: the thread
@@ -90,7 +128,6 @@ static int nooks_k_die(struct notifier_block *nb, unsigned long val, void *data)
 	struct die_args *args = data;
 	struct pt_regs *regs = args->regs;
 	struct nooks_kctx *c;
-	struct nooks_kdom *dom;
 
 	if (val != DIE_OOPS || !regs || user_mode(regs))
 		return NOTIFY_DONE;
@@ -101,20 +138,34 @@ static int nooks_k_die(struct notifier_block *nb, unsigned long val, void *data)
 	raw_spin_unlock(&nooks_k_ctx_lock);
 	if (!c)
 		return NOTIFY_DONE;
-	dom = c->dom;
-	dom->faults++;
-	atomic_set(&dom->state, NOOKS_K_FAILED);
-	pr_err("nooks: %s: %s at %pS: the thread returns to the wrapper that entered the module%s\n",
-	       dom->name, args->str, (void *)regs->ip,
-	       dom->exiting ? " (its exit: the module unloads anyway)" :
-	       dom->initialized ? "; recovery scheduled" : " (its init: the load fails)");
-	regs->ip = (unsigned long)nooks_k_resume;
-	regs->sp = c->sp;
-	regs->ax = 0;
-	regs->flags = (regs->flags & ~X86_EFLAGS_IF) | (c->flags & X86_EFLAGS_IF);
-	if (dom->initialized && !dom->exiting)
-		queue_work(system_long_wq, &dom->recover);
+	unwind(c, regs, args->str);
 	return NOTIFY_STOP;
+}
+
+/*
+ * A call's deadline (the IDL's timeout(), in hard interrupt context on
+ * the CPU the call started on).  If the interrupted code is that call's
+ * module, running in that thread, the interrupt returns to the wrapper
+ * instead, as after a fault.  Otherwise (the thread is in the kernel on
+ * the module's behalf, or was preempted and runs elsewhere) try again in
+ * 10 ms: a module is only ever stopped in its own code.
+ */
+static enum hrtimer_restart nooks_k_deadline(struct hrtimer *t)
+{
+	struct nooks_kctx *c = container_of(t, struct nooks_kctx, timer);
+	struct pt_regs *regs = get_irq_regs();
+	bool hit;
+
+	raw_spin_lock(&nooks_k_ctx_lock);
+	hit = regs && !user_mode(regs) && current == c->task && current_ctx() == c &&
+	      within_module(regs->ip, c->dom->mod);
+	raw_spin_unlock(&nooks_k_ctx_lock);
+	if (hit) {
+		unwind(c, regs, "timeout");
+		return HRTIMER_NORESTART;
+	}
+	hrtimer_forward_now(t, ms_to_ktime(10));
+	return HRTIMER_RESTART;
 }
 
 static struct notifier_block nooks_k_die_nb = {
@@ -194,7 +245,7 @@ static int nooks_k_init(void)
 		return -ENOENT;
 	f.init = dom->init;
 	f.ret = 0;
-	if (!nooks_k_call(dom, run_init, &f))
+	if (!nooks_k_call(dom, run_init, &f, 0))
 		return -EFAULT;
 	dom->loader = NULL;
 	dom->initialized = !f.ret;
@@ -232,7 +283,7 @@ static void nooks_k_exit(void)
 	if (!dom)
 		return;
 	f.exit = dom->exit;
-	if (!nooks_k_call(dom, run_exit, &f) && dom->faults)
+	if (!nooks_k_call(dom, run_exit, &f, 0) && dom->faults)
 		pr_err("nooks: %s: its exit faulted or it was down: unloading anyway\n", dom->name);
 }
 

@@ -72,8 +72,9 @@ static inline const struct nooks_kbind *nooks_k_binding_of(const void *table)
 }
 
 /* Runs fn(arg) in dom's module: 1 when it returned, 0 when the module is
- * down or faulted (the thread comes back here, the domain is failed and
- * recovery scheduled). */
-int nooks_k_call(struct nooks_kdom *dom, void (*fn)(void *), void *arg);
+ * down, faulted or ran past timeout_ms (0: no deadline) in its own code
+ * (the thread comes back here, the domain is failed and recovery
+ * scheduled). */
+int nooks_k_call(struct nooks_kdom *dom, void (*fn)(void *), void *arg, unsigned int timeout_ms);
 
 #endif

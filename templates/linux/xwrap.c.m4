@@ -8,11 +8,11 @@ m4_divert(-1)
 # finds its binding through the object it is called for, returns fault()
 # at once when the module is down (failed, being recovered), hands the
 # module what a transfer gives it (tracked as the module's from then on),
-# and calls the entry through nooks_k_call: a fault in the module's code
-# comes back here as a 0 (the die notifier unwound the thread to this
-# call; kmod/call.S), and the wrapper returns fault().  No timeout
-# (timeout() is the user target's): a module that never returns trips the
-# kernel's lockup detectors.
+# and calls the entry through nooks_k_call with the entry's timeout() in
+# milliseconds (0: none): a fault in the module's code, or the module
+# still running its own code at the deadline, comes back here as a 0 (the
+# die notifier or the deadline's timer unwound the thread to this call;
+# kmod/call.S), and the wrapper returns fault().
 m4_define([[nkm_pn]], [[nkm_p([[$1]], [[$2]], [[name]])]])
 m4_define([[nkm_ptype]], [[&nooks_ktype_[[]]nkm_p([[$1]], [[$2]], [[struct]])]])
 m4_define([[nkm_faultval]], [[nkm_choose(nkm_e([[$1]], [[fault]]), [[nkm_e([[$1]], [[fault]])]], [[(nkm_e([[$1]], [[ret]]))0]])]])
@@ -52,7 +52,7 @@ static nkm_edecl([[$1:$2]], [[nooks_kx_$1_$2]])
 
 	nkx_fr.nkx_fn = ((const struct $1 *)nkx_b->orig)->$2;
 nkm_params([[$1:$2]], [[nkm_give]])m4_dnl
-	if (!nooks_k_call(nkx_b->dom, nkx_thunk_$1_$2, &nkx_fr))	/* down, or faulted */
+	if (!nooks_k_call(nkx_b->dom, nkx_thunk_$1_$2, &nkx_fr, nkm_e([[$1:$2]], [[timeout]])))	/* down, faulted or late */
 		nkm_fault([[$1:$2]])
 nkm_unless(nkm_e([[$1:$2]], [[void]]), [[	return nkx_fr.nkx_ret;
 ]])m4_dnl

@@ -20,8 +20,11 @@
 #                   the same bugs in the module as kbuild made it (no
 #                   Nooks): the kernel is expected to die here (its own
 #                   guest; run.sh reads the console)
+#   hang            the isolated module spins in transmit: its timeout()
+#                   (100 ms) unwinds it, it is recovered, ping works again
 #   exit-fault      a NULL dereference in the isolated module's exit: rmmod
 #                   completes, what the module left is released
+#   native-hang     the spin without Nooks: an RCU stall, a panic
 #   native-init-fault, native-exit-fault
 #                   those faults without Nooks: insmod (rmmod) dies and the
 #                   module stays "Loading" ("Unloading"), its device
@@ -149,6 +152,28 @@ init-fault)
 	n=$(replies 3 10.9.0.2)
 	check "traffic: $n/3" [ "$n" = 3 ]
 	;;
+hang)
+	grep -q '^nkvnic ' /proc/modules || { load_isolated && up_nkv; }
+	before=$(cat /run/nooks/recovered 2>/dev/null | grep -c '^nkvnic 0$')
+	set_mark
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	echo 1 > /sys/module/nkvnic/parameters/hang
+	ping -c 1 -W 1 10.9.0.2 >/dev/null 2>&1 &
+	i=0
+	while [ "$(cat /run/nooks/recovered 2>/dev/null | grep -c '^nkvnic 0$')" -le "$before" ] && [ $i -lt 600 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	t1=$(cut -d' ' -f1 /proc/uptime)
+	wait
+	check "the spinning transmit was stopped at its deadline" \
+		sh -c "dmesg | tail -n +$((mark + 1)) | grep -q 'nooks: nkvnic: timeout at nkv_xmit.*the thread returns to the wrapper'"
+	check "the agent reloaded it, $(echo "$t0 $t1" | awk '{ printf "%.2f", $2 - $1 }') s after" \
+		[ "$(cat /run/nooks/recovered 2>/dev/null | grep -c '^nkvnic 0$')" -gt "$before" ]
+	n=$(replies 5 10.9.0.2)
+	check "traffic resumed: $n/5" [ "$n" = 5 ]
+	check "rmmod nkvnic" rmmod nkvnic
+	;;
 exit-fault)
 	grep -q '^nkvnic ' /proc/modules || load_isolated
 	check "nkv0 is there" [ -e /sys/class/net/nkv0 ]
@@ -190,6 +215,15 @@ native-init-fault)
 	check "loading it again waits for ever (killed after 5 s: status $st)" [ "$st" -ne 0 ]
 	rmmod nkvnic 2>/dev/null
 	check "nor unloaded" sh -c "grep -q '^nkvnic ' /proc/modules"
+	;;
+native-hang)
+	insmod "$dir/nkvnic.ko" && up_nkv
+	n=$(replies 2 10.9.0.2)
+	check "natively, nkvnic answers ping: $n/2" [ "$n" = 2 ]
+	echo 1 > /sys/module/nkvnic/parameters/hang
+	ping -c 1 -W 1 10.9.0.2 >/dev/null 2>&1
+	sleep 60
+	echo "@@NATIVE-SURVIVED"
 	;;
 native-double-free|native-fault)
 	insmod "$dir/nkvnic.ko" && up_nkv

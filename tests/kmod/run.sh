@@ -9,17 +9,19 @@
 #      builds as it is; tools/kmod/wrap.sh binds a copy of it to the
 #      wrappers (the calls the IDL describes, and only those), leaving the
 #      original untouched
-#   3. in Debian's Linux of that version in qemu (tools/vm), six guests,
-#      two, then four (short ones) (tests/kmod/guest.sh says what each checks):
+#   3. in Debian's Linux of that version in qemu (tools/vm), seven guests,
+#      three, then four short ones (tests/kmod/guest.sh says what each checks):
 #        traffic + double-free      ping through the isolated driver; a
 #                                   double consume_skb refused by the wrapper
-#        fault + init-fault +       NULL dereferences in transmit (three
-#          exit-fault               recoveries, traffic resumes), in init
-#                                   and in exit; this guest has two CPUs
+#        fault + hang +             NULL dereferences in transmit (three
+#          init-fault + exit-fault  recoveries, traffic resumes), in init
+#                                   and in exit, and a transmit that spins
+#                                   past its timeout(); two CPUs here
 #        native-double-free         the same bugs without Nooks: the kernel
 #        native-fault               must show them (BUG in SLUB, oops)
 #        native-init-fault          and the module stuck "Loading"
 #        native-exit-fault          or "Unloading"
+#        native-hang                an RCU stall, a panic (about 25 s)
 # Skips (one line, "0 0") where qemu or the headers cannot be had.
 # Writes "PASSED FAILED" to RESULTFILE.
 set -u
@@ -116,10 +118,10 @@ for tree in $trees; do
 		sh $vm/initramfs.sh -f "$g" -f "$gs" -f "$P/tools/kmod/nooks-agent=/sbin/nooks-agent" \
 			"$@" "$tmp/$name.cpio"
 	}
-	mk iso1 traffic double-free && mk iso2 fault init-fault exit-fault &&
-		mk nat1 native-double-free && mk nat2 native-fault && mk nat3 native-init-fault && mk nat4 native-exit-fault ||
+	mk iso1 traffic double-free && mk iso2 fault hang init-fault exit-fault &&
+		mk nat1 native-double-free && mk nat2 native-fault && mk nat3 native-init-fault && mk nat4 native-exit-fault && mk nat5 native-hang ||
 		{ ko "$tree: the guests' initramfs builds"; continue; }
-	for pair in "iso1 iso2" "nat1 nat2 nat3 nat4"; do
+	for pair in "iso1 iso2 nat5" "nat1 nat2 nat3 nat4"; do
 		for name in $pair; do
 			# the faults with two CPUs: recovery runs beside the traffic
 			smp=1
@@ -155,6 +157,15 @@ for tree in $trees; do
 	else
 		ko "$tree: natively the double consume_skb reaches SLUB (no BUG in the console)"
 		tail -n 20 "$tmp/nat1.out"
+	fi
+	log=$tmp/nat5.log
+	# (run.sh's command line panics on a soft lockup or an RCU stall)
+	if tr -d '\r' < "$log" | grep -a -q -E 'soft lockup|self-detected stall' &&
+	   ! tr -d '\r' < "$log" | grep -a -q '@@NATIVE-SURVIVED'; then
+		ok "$tree: natively the spinning transmit stalls the CPU: $(tr -d '\r' < "$log" | grep -a -m1 -o -E 'soft lockup[^!]*|rcu_preempt self-detected stall on CPU')$(tr -d '\r' < "$log" | grep -a -q 'Kernel panic' && echo ', then a panic')"
+	else
+		ko "$tree: natively the spinning transmit stalls the CPU (soft lockup or RCU stall)"
+		tail -n 20 "$tmp/nat5.out"
 	fi
 	log=$tmp/nat2.log
 	if tr -d '\r' < "$log" | grep -a -q -E 'BUG: kernel NULL pointer dereference|Oops'; then

@@ -27,7 +27,7 @@ static int nooks_kx_net_device_ops_ndo_open(struct net_device *dev)
 	struct nkx_frame_net_device_ops_ndo_open nkx_fr = { .dev = dev };
 
 	nkx_fr.nkx_fn = ((const struct net_device_ops *)nkx_b->orig)->ndo_open;
-	if (!nooks_k_call(nkx_b->dom, nkx_thunk_net_device_ops_ndo_open, &nkx_fr))	/* down, or faulted */
+	if (!nooks_k_call(nkx_b->dom, nkx_thunk_net_device_ops_ndo_open, &nkx_fr, 0))	/* down, faulted or late */
 		return -EIO;
 	return nkx_fr.nkx_ret;
 }
@@ -53,7 +53,7 @@ static int nooks_kx_net_device_ops_ndo_stop(struct net_device *dev)
 	struct nkx_frame_net_device_ops_ndo_stop nkx_fr = { .dev = dev };
 
 	nkx_fr.nkx_fn = ((const struct net_device_ops *)nkx_b->orig)->ndo_stop;
-	if (!nooks_k_call(nkx_b->dom, nkx_thunk_net_device_ops_ndo_stop, &nkx_fr))	/* down, or faulted */
+	if (!nooks_k_call(nkx_b->dom, nkx_thunk_net_device_ops_ndo_stop, &nkx_fr, 0))	/* down, faulted or late */
 		return -EIO;
 	return nkx_fr.nkx_ret;
 }
@@ -82,7 +82,7 @@ static netdev_tx_t nooks_kx_net_device_ops_ndo_start_xmit(struct sk_buff *skb, s
 	nkx_fr.nkx_fn = ((const struct net_device_ops *)nkx_b->orig)->ndo_start_xmit;
 	if (skb && nooks_k_give(nkx_b->dom, skb, &nooks_ktype_sk_buff))
 		return NETDEV_TX_OK;
-	if (!nooks_k_call(nkx_b->dom, nkx_thunk_net_device_ops_ndo_start_xmit, &nkx_fr))	/* down, or faulted */
+	if (!nooks_k_call(nkx_b->dom, nkx_thunk_net_device_ops_ndo_start_xmit, &nkx_fr, 100))	/* down, faulted or late */
 		return NETDEV_TX_OK;
 	return nkx_fr.nkx_ret;
 }
@@ -109,7 +109,7 @@ static int nooks_kx_net_device_ops_ndo_set_mac_address(struct net_device *dev, v
 	struct nkx_frame_net_device_ops_ndo_set_mac_address nkx_fr = { .dev = dev, .addr = addr };
 
 	nkx_fr.nkx_fn = ((const struct net_device_ops *)nkx_b->orig)->ndo_set_mac_address;
-	if (!nooks_k_call(nkx_b->dom, nkx_thunk_net_device_ops_ndo_set_mac_address, &nkx_fr))	/* down, or faulted */
+	if (!nooks_k_call(nkx_b->dom, nkx_thunk_net_device_ops_ndo_set_mac_address, &nkx_fr, 0))	/* down, faulted or late */
 		return -EIO;
 	return nkx_fr.nkx_ret;
 }
@@ -136,7 +136,7 @@ static int nooks_kx_net_device_ops_ndo_change_mtu(struct net_device *dev, int ne
 	struct nkx_frame_net_device_ops_ndo_change_mtu nkx_fr = { .dev = dev, .new_mtu = new_mtu };
 
 	nkx_fr.nkx_fn = ((const struct net_device_ops *)nkx_b->orig)->ndo_change_mtu;
-	if (!nooks_k_call(nkx_b->dom, nkx_thunk_net_device_ops_ndo_change_mtu, &nkx_fr))	/* down, or faulted */
+	if (!nooks_k_call(nkx_b->dom, nkx_thunk_net_device_ops_ndo_change_mtu, &nkx_fr, 0))	/* down, faulted or late */
 		return -EIO;
 	return nkx_fr.nkx_ret;
 }
@@ -162,7 +162,7 @@ static void nooks_kx_net_device_ops_ndo_tx_timeout(struct net_device *dev, unsig
 	struct nkx_frame_net_device_ops_ndo_tx_timeout nkx_fr = { .dev = dev, .txqueue = txqueue };
 
 	nkx_fr.nkx_fn = ((const struct net_device_ops *)nkx_b->orig)->ndo_tx_timeout;
-	if (!nooks_k_call(nkx_b->dom, nkx_thunk_net_device_ops_ndo_tx_timeout, &nkx_fr))	/* down, or faulted */
+	if (!nooks_k_call(nkx_b->dom, nkx_thunk_net_device_ops_ndo_tx_timeout, &nkx_fr, 0))	/* down, faulted or late */
 		return;
 }
 

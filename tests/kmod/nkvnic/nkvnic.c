@@ -17,6 +17,7 @@
  * Bugs on request, for the tests (writable parameters):
  *   fault=1        the next transmit dereferences NULL (then it is 0 again)
  *   double_free=1  the next transmit releases its reply buffer twice
+ *   hang=1         the next transmit spins until hang is 0 again
  *   init_fault=1   module_init dereferences NULL after registering its
  *                  first device (a load-time parameter)
  *   exit_fault=1   module_exit dereferences NULL before unregistering
@@ -37,6 +38,8 @@ static int fault;
 module_param(fault, int, 0644);
 static int double_free;
 module_param(double_free, int, 0644);
+static int hang;
+module_param(hang, int, 0644);
 static int init_fault;
 module_param(init_fault, int, 0444);
 static int exit_fault;
@@ -134,6 +137,8 @@ static netdev_tx_t nkv_xmit(struct sk_buff *skb, struct net_device *dev)
 		WRITE_ONCE(fault, 0);
 		(*p->counter)++;	/* NULL */
 	}
+	while (READ_ONCE(hang))
+		cpu_relax();
 	dev->stats.tx_packets++;
 	dev->stats.tx_bytes += skb->len;
 	consume_skb(skb);
