@@ -119,10 +119,12 @@ for tree in $trees; do
 			"$@" "$tmp/$name.cpio"
 	}
 	mk iso1 traffic double-free && mk iso2 fault hang init-fault exit-fault &&
-		mk nat1 native-double-free && mk nat2 native-fault && mk nat3 native-init-fault && mk nat4 native-exit-fault && mk nat5 native-hang ||
+		mk nat1 native-double-free && mk nat2 native-fault && mk nat3 native-init-fault &&
+		mk nat4 native-exit-fault && mk nat5 native-hang ||
 		{ ko "$tree: the guests' initramfs builds"; continue; }
-	for pair in "iso1 iso2 nat5" "nat1 nat2 nat3 nat4"; do
-		for name in $pair; do
+	# the long ones first, then the short native ones
+	for batch in "iso1 iso2 nat5" "nat1 nat2 nat3 nat4"; do
+		for name in $batch; do
 			# the faults with two CPUs: recovery runs beside the traffic
 			smp=1
 			[ "$name" = iso2 ] && smp=2
