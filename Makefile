@@ -12,9 +12,12 @@
 #   make regen [KVER=6.1]   regenerate generated/ from idl/ (CI diffs it)
 #   make verify KVER=6.1    check idl/linux-6.1 against that kernel's headers
 #                   (make verify-all: every tree)
+#   make kmod [KVER=6.1]    nooks.ko for a Linux tree, built by kbuild into
+#                   build/kmod/linux-6.1 (no KVER: every idl/linux-* tree)
 #   one suite       make unit, runtime-test, golden, cli, fuzz, check-generated,
 #                   kernel-test, khttpd-test, netdrv-test, fatfs-test, hostile-test,
-#                   inject-test, install-test, vm-test (protection keys in a qemu guest)
+#                   inject-test, install-test, vm-test (protection keys in a qemu guest),
+#                   kmod-test [KVER=6.1] (Linux modules isolated in a qemu guest)
 #   make install    PREFIX=/usr/local DESTDIR=; make uninstall
 #   make deps       install the build and test dependencies (apt-get, root)
 #   V=1             show the commands
@@ -66,7 +69,7 @@ endif
 all: $(B)/nooksc $(B)/libnooks.a $(B)/libnooks.so $(B)/libnooks-ext.a
 
 help:
-	@sed -n '3,24p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,23p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	$(Q)sh tools/deps.sh
@@ -363,7 +366,7 @@ RESULTS := build/results
 test: deps
 	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	$(Q)$(MAKE) -k --no-print-directory unit runtime-test golden cli verify-test import-test check-generated \
-		kernel-test install-test khttpd-test netdrv-test fatfs-test hostile-test inject-test vm-test || true
+		kernel-test install-test khttpd-test netdrv-test fatfs-test hostile-test inject-test vm-test kmod-test || true
 	$(Q)$(MAKE) -k --no-print-directory SAN=1 unit runtime-test cli fuzz kernel-test || true
 	$(Q)sh tools/summary.sh $(RESULTS)
 
@@ -482,7 +485,7 @@ INST_HEADERS := runtime/include/nooks.h runtime/include/nooks_runtime.h
 INST_NK_HEADERS := $(notdir $(wildcard kernel/include/nk/*.h))
 INST_NK_IDL := $(notdir $(wildcard idl/nk/*.idl))
 INST_MAN := nooksc.1 nkernel.1 nkctl.1
-INST_DOCS := idl.md codegen.md runtime.md kernel.md netdrv.md fatfs.md
+INST_DOCS := idl.md codegen.md runtime.md kernel.md netdrv.md fatfs.md kmod.md
 PC_SED = -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
 	-e 's|@DATADIR@|$(DATADIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@PKGLIBDIR@|$(PKGLIBDIR)|g' \
 	-e 's|@VERSION@|$(VERSION)|g'
@@ -560,6 +563,23 @@ vm-test: $(VM_NEEDS)
 	@echo "== vm ($(B)) =="
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)sh tests/vm/run.sh $(B) $(RESULTS)/vm-$(B)
+
+# ---- the kernel-module target (kmod/, templates/linux, docs/kmod.md) ----------
+
+# nooks.ko per Linux tree: kmod/ and generated/TREE/kmod built by kbuild
+# against Debian's linux-headers (tools/kmod/build.sh); make kmod-test
+# builds it too, binds tests/kmod/nkvnic to it and runs it in qemu.
+KMOD_TREES = $(if $(KVER),$(KVER_TREE),$(patsubst idl/%/,%,$(wildcard idl/linux-*/)))
+.PHONY: kmod kmod-test
+kmod:
+	$(Q)for t in $(KMOD_TREES); do \
+		echo "  KBUILD  $(B)/kmod/$$t/nooks.ko"; \
+		sh tools/kmod/build.sh $$t $(B)/kmod/$$t || exit 1; \
+	done
+kmod-test: deps
+	@echo "== kmod ($(B)) =="
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)sh tests/kmod/run.sh $(B) $(RESULTS)/kmod-$(B) $(KMOD_TREES)
 
 # ---- fault-injection campaign (tools/inject, bench/campaign.sh) -------------
 #

@@ -33,13 +33,12 @@ for dir in generated/*/; do
 	case $name in
 	linux-*)
 		# Wrappers for a real kernel include its headers, which only
-		# compile with that kernel's flags (-nostdinc, -D__KERNEL__, ...);
-		# today's templates target user space (<errno.h>, libnooks), and
-		# the kernel-module templates (DESIGN.md section 7) do not exist
-		# yet.  So this tree is only checked to be current (the diff
-		# above) and its IDL verified against the headers (make
-		# verify-test); not compiled, and not counted as a pass.
-		echo "[NOTE] $dir: not compiled (kernel-module templates not written yet)"
+		# compile with that kernel's flags (-nostdinc, -D__KERNEL__, ...).
+		# The user target's files here are only checked to be current
+		# (the diff above) and the IDL verified (make verify-test); the
+		# kernel-module target's (kmod/) are compiled into nooks.ko by
+		# kbuild in make kmod-test (tests/kmod/run.sh), which counts it.
+		echo "[NOTE] $dir: compiled by make kmod-test (kbuild), not here"
 		continue ;;
 	*) inc="-Ikernel/include" ;;
 	esac

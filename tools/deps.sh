@@ -45,6 +45,7 @@ wrk|wrk
 c++|g++
 readelf|binutils
 nm|binutils
+objcopy|binutils
 pkg-config|pkg-config
 ping|iputils-ping
 ip|iproute2

@@ -2,7 +2,8 @@
 # regen.sh NOOKSC OUTROOT - regenerate the wrappers of every IDL tree.
 #
 # Trees: idl/<target-or-version>/ -> OUTROOT/<target-or-version> for
-# every directory under idl/ holding .idl files (idl/nk, idl/linux-6.1, ...).  `make regen` writes into generated/;
+# every directory under idl/ holding .idl files (idl/nk, idl/linux-6.1, ...);
+# a linux-* tree also -> OUTROOT/<tree>/kmod with --target linux.  `make regen` writes into generated/;
 # `make check-generated` writes into a temporary tree and diffs it against
 # the committed one, which is what CI enforces.  With NOOKS_TREE=TREE in
 # the environment (`make regen KVER=TREE`) only idl/TREE is regenerated.
@@ -17,6 +18,13 @@ gen() {
 	[ -e "$1" ] || return 0
 	mkdir -p "$out"
 	"$nooksc" -o "$out" -I "$src" "$@"
+	# a Linux tree also gets the kernel-module target's wrappers, the
+	# ones nooks.ko is built from (make kmod, docs/kmod.md)
+	case $(basename "$src") in
+	linux-*)
+		mkdir -p "$out/kmod"
+		"$nooksc" --target linux -o "$out/kmod" -I "$src" "$@" ;;
+	esac
 }
 
 if [ -n "$only" ]; then
