@@ -162,11 +162,14 @@ for tree in $trees; do
 	fi
 	log=$tmp/nat5.log
 	# (run.sh's command line panics on a soft lockup or an RCU stall)
-	if tr -d '\r' < "$log" | grep -a -q -E 'soft lockup|self-detected stall' &&
+	# the stalled CPU detects it itself, or the other CPU of the guest does
+	stall='soft lockup|hard LOCKUP|self-detected stall|detected stalls on CPUs'
+	if tr -d '\r' < "$log" | grep -a -q -E "$stall" &&
 	   ! tr -d '\r' < "$log" | grep -a -q '@@NATIVE-SURVIVED'; then
-		ok "$tree: natively the spinning transmit stalls the CPU: $(tr -d '\r' < "$log" | grep -a -m1 -o -E 'soft lockup[^!]*|rcu_preempt self-detected stall on CPU')$(tr -d '\r' < "$log" | grep -a -q 'Kernel panic' && echo ', then a panic')"
+		ok "$tree: natively the spinning transmit stalls the CPU: $(tr -d '\r' < "$log" | grep -a -m1 -o -E 'soft lockup[^!]*|hard LOCKUP|rcu_preempt (self-)?detected stalls? on CPUs?')$(tr -d '\r' < "$log" | grep -a -q 'Kernel panic' && echo ', then a panic')"
 	else
 		ko "$tree: natively the spinning transmit stalls the CPU (soft lockup or RCU stall)"
+		tr -d '\r' < "$log" | grep -a -m5 -E 'panic|stall|lockup|BUG|NATIVE' | sed 's/^/    /'
 		tail -n 20 "$tmp/nat5.out"
 	fi
 	log=$tmp/nat2.log
