@@ -35,7 +35,7 @@ $(B)/kernel/fuse.o: CFLAGS += $(FUSE_CFLAGS)
 $(B)/kernel/nkernel: $(NKERNEL_OBJS) $(NK_GEN_OBJS) $(B)/libnooks.a $(B)/kernel/libnk.so.1
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -rdynamic -o $@ $(NKERNEL_OBJS) $(NK_GEN_OBJS) $(B)/libnooks.a \
-		-L$(B)/kernel -l:libnk.so.1 -Wl,-rpath,'$$ORIGIN:$$ORIGIN/..' $(FUSE_LIBS) -lpthread -ldl
+		-L$(B)/kernel -l:libnk.so.1 -Wl,-rpath,'$$ORIGIN:$$ORIGIN/..' $(FUSE_LIBS) -lseccomp -lpthread -ldl
 
 $(B)/kernel/nkctl: $(B)/kernel/nkctl.o $(B)/kernel/nkcommon.o
 	$(call say,LD,$@)

@@ -48,7 +48,7 @@ $(NKT_OBJS): CFLAGS += -Itests -Itests/kernel -Ikernel/include -Ikernel -Iruntim
 $(NKT)/kernel: $(NKT_OBJS) $(NKLIB) $(B)/libnooks.a
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -rdynamic -o $@ $(NKT_OBJS) -L$(B)/kernel -lnk \
-		$(B)/libnooks.a -Wl,-rpath,'$$ORIGIN/../../kernel' -lcunit -lpthread -ldl
+		$(B)/libnooks.a -Wl,-rpath,'$$ORIGIN/../../kernel' -lcunit -lseccomp -lpthread -ldl
 
 kernel-test: deps $(NKT)/kernel
 	@echo "== kernel library ($(B)) =="

@@ -267,6 +267,13 @@ const char *nooks_fault_describe(const struct nooks_domain_stats *st, char *buf,
 	case NOOKS_FAULT_BOUND:
 		snprintf(buf, n, "%s", st->reason[0] ? st->reason : "missed a bound");
 		break;
+	case NOOKS_FAULT_DIED:
+		if (st->last_signal)
+			snprintf(buf, n, "its process died: %s%s", strsignal(st->last_signal),
+				 st->last_signal == SIGSYS ? " (a system call seccomp forbids)" : "");
+		else
+			snprintf(buf, n, "its process exited (status %d)", st->last_code);
+		break;
 	default:
 		snprintf(buf, n, "down");
 		break;

@@ -195,6 +195,18 @@ struct nooks_domain *nooks_self(void)
 	return xt.self;
 }
 
+void nk_xpc_set_self(struct nooks_domain *d)
+{
+	xt.self = d;
+}
+
+struct nooks_domain *nk_xpc_set_calling(struct nooks_domain *d)
+{
+	struct nooks_domain *old = xt.calling;
+	xt.calling = d;
+	return old;
+}
+
 /* ---- the watchdog ------------------------------------------------------- */
 
 /* One slot per thread that ever crossed with a deadline. */
@@ -544,6 +556,11 @@ static void unwind_others(struct nooks_domain *d)
 	}
 }
 
+void nk_xpc_unwind_others(struct nooks_domain *d)
+{
+	unwind_others(d);
+}
+
 /* ---- liveness ------------------------------------------------------------ */
 
 /* d may not be reset nor freed while failing counts (the threads it
@@ -570,6 +587,8 @@ static void domain_fail(struct nooks_domain *d, const char *why, unsigned long c
 	atomic_store(&d->culprit, culprit);
 	if (d->on_fault)
 		d->on_fault(d, d->on_fault_arg);
+	if (d->backend == NOOKS_BACKEND_PROCESS)
+		nk_proc_kill(d);	/* its death is seen as usual */
 	unwind_others(d);
 	atomic_fetch_sub(&d->failing, 1);
 }
@@ -655,6 +674,12 @@ void nooks_bound_pop(void)
 int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		  unsigned timeout_ms)
 {
+	return nooks_xpc_ext_frame(d, fn, frame, SIZE_MAX, timeout_ms);	/* no size */
+}
+
+int nooks_xpc_ext_frame(struct nooks_domain *d, nooks_thunk fn, void *frame, size_t size,
+			unsigned timeout_ms)
+{
 	if (!d || atomic_load(&d->state) != NOOKS_UP) {
 		if (d) {
 			atomic_store(&d->last_fault, NOOKS_FAULT_DOWN);
@@ -662,6 +687,10 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		return -1;
 	}
 	atomic_fetch_add(&d->calls, 1);
+
+	if (d->backend == NOOKS_BACKEND_PROCESS)
+		return nk_proc_xpc(d, fn, frame, size,
+				   timeout_ms ? timeout_ms : atomic_load(&default_timeout_ms));
 
 	if (d->backend == NOOKS_BACKEND_NONE) {
 		struct nooks_domain *saved = xt.self;
@@ -851,6 +880,10 @@ void nooks_xpc_kernel(struct nooks_domain *d, nooks_thunk fn, void *frame)
 	struct kcall k = { fn, frame, NULL };
 
 	(void)d;
+	if (nk_proc_in_domain()) {	/* over the channel, to the kernel */
+		nk_proc_kcall(fn, frame);
+		return;
+	}
 	if (!saved || saved->backend == NOOKS_BACKEND_NONE) {
 		nooks_kernel_mode();
 		xt.self = NULL;
@@ -915,13 +948,15 @@ int nooks_backend_parse(const char *name)
 		return NOOKS_BACKEND_MPROTECT;
 	if (!strcmp(name, "pkey"))
 		return NOOKS_BACKEND_PKEY;
+	if (!strcmp(name, "process"))
+		return NOOKS_BACKEND_PROCESS;
 	return -1;
 }
 
 const char *nooks_backend_name(enum nooks_backend b)
 {
-	static const char *const names[] = { "none", "mprotect", "pkey" };
-	return (unsigned)b < 3 ? names[b] : "?";
+	static const char *const names[] = { "none", "mprotect", "pkey", "process" };
+	return (unsigned)b < 4 ? names[b] : "?";
 }
 
 struct nooks_domain *nooks_domain_create(const char *name, enum nooks_backend b)
@@ -939,6 +974,12 @@ struct nooks_domain *nooks_domain_create(const char *name, enum nooks_backend b)
 	}
 	d->backend = b;
 	atomic_store(&d->gen, atomic_fetch_add(&generations, 1) + 1);
+	if (b == NOOKS_BACKEND_PROCESS && nk_proc_create(d)) {
+		int e = errno;
+		free(d);
+		errno = e;
+		return NULL;
+	}
 	atomic_store(&d->state, NOOKS_UP);
 	return d;
 }
@@ -948,6 +989,7 @@ void nooks_domain_destroy(struct nooks_domain *d)
 	if (!d)
 		return;
 	nk_tracker_release_domain(d, NULL);
+	nk_proc_destroy(d);
 	/* nobody failing it, and no watchdog scan that may have read it */
 	unsigned long seq = atomic_load(&scan_seq);
 	while (atomic_load(&d->failing) ||
@@ -972,6 +1014,8 @@ int nooks_domain_reset(struct nooks_domain *d, struct nooks_release_stats *stats
 	t0 = nk_now_ns();
 	nk_tracker_release_domain(d, &s);
 	atomic_store(&d->gen, atomic_fetch_add(&generations, 1) + 1);	/* regions gone */
+	if (d->backend == NOOKS_BACKEND_PROCESS && nk_proc_restart(d))
+		return 0;	/* no process: it stays down */
 	if (stats) {
 		stats->unwind_ns = 0;
 		stats->release_ns = nk_now_ns() - t0;
@@ -1030,7 +1074,8 @@ void nooks_domain_stats(const struct nooks_domain *d, struct nooks_domain_stats 
 	out->refused = atomic_load(&d->refused);
 	out->quota_refused = atomic_load(&d->quota_refused);
 	snprintf(out->reason, sizeof(out->reason), "%s",
-		 out->last_fault == NOOKS_FAULT_BOUND ? d->fail_reason : "");
+		 out->last_fault == NOOKS_FAULT_BOUND || out->last_fault == NOOKS_FAULT_DIED ?
+		 d->fail_reason : "");
 }
 
 void nooks_domain_on_fault(struct nooks_domain *d,

@@ -130,6 +130,12 @@ typedef void (*nooks_thunk)(void *frame);
 int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		  unsigned timeout_ms);
 
+/* nooks_xpc_ext() with the frame's size: what a process domain needs, to
+ * copy the frame in and out (nooks_xpc_ext gives none, SIZE_MAX, which a
+ * process domain refuses: -1, NOOKS_FAULT_DOWN). */
+int nooks_xpc_ext_frame(struct nooks_domain *d, nooks_thunk fn, void *frame, size_t size,
+			unsigned timeout_ms);
+
 /* Runs fn(frame) in the kernel's domain, from extension d.  Calls the
  * thread queued with nooks_xpc_defer() are made first. */
 void nooks_xpc_kernel(struct nooks_domain *d, nooks_thunk fn, void *frame);
