@@ -160,6 +160,17 @@ void nooks_xpc_defer(struct nooks_domain *d, nooks_thunk fn, const void *frame, 
  * anyway).  Nothing to do elsewhere. */
 void nooks_kernel_mode(void);
 
+/*
+ * How every generated kernel wrapper table (nooks_kw_table_IFACE) begins:
+ * its interface's name and its checked functions (NULL-terminated), the
+ * thunks a process domain's nooks_xpc_kernel() may name; the loader
+ * allows them for the domains it loads an extension into.
+ */
+struct nooks_kw_head {
+	const char *interface;
+	const nooks_thunk *checked;
+};
+
 /* ---- recovery records --------------------------------------------------- */
 
 /* registers(...) succeeded: recovery calls undo(obj) if d dies first. */
