@@ -191,12 +191,24 @@ int nk_proc_xpc(struct nooks_domain *d, nooks_thunk fn, void *frame, size_t size
 		unsigned timeout_ms);
 /* nooks_xpc_kernel in a domain process. */
 void nk_proc_kcall(nooks_thunk fn, void *frame);
+/* nooks_ext_load on a process domain: the extension is loaded in its
+ * process (now, and at each restart); 0, or -1 and why in err. */
+int nk_proc_ext_load(struct nooks_domain *d, const char *path, const char *wrapper,
+		     const struct nooks_stub_binding *bind, size_t nbind, char *err, size_t errlen);
+/* nooks_ext_sym of an extension in d's process: its address there. */
+void *nk_proc_ext_sym(struct nooks_domain *d, const char *name);
+/* The tracker's shadow area of process domain d: inside its window (its
+ * next incarnation's window is a new, zeroed one); NULL for any other
+ * domain, or when len does not fit. */
+void *nk_proc_shadow_area(struct nooks_domain *d, size_t len);
+int nk_proc_shadow_area_is(struct nooks_domain *d, const void *a);
 /* nooks_domain_fail on a process domain: its process is killed too. */
 void nk_proc_kill(struct nooks_domain *d);
 
 /* xpc.c, for proc.c */
 void nk_xpc_set_self(struct nooks_domain *d);
 struct nooks_domain *nk_xpc_set_calling(struct nooks_domain *d);
+struct nooks_domain *nk_xpc_set_running(struct nooks_domain *d);
 void nk_xpc_unwind_others(struct nooks_domain *d);
 
 /* arena.c: the sealed memfd behind the arena and its read-only view

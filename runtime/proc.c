@@ -55,6 +55,8 @@
 
 /* ---- the window: what both sides map --------------------------------------- */
 
+#define NK_PROC_BINDS 16		/* interfaces an extension binds to */
+
 enum { ST_IDLE, ST_CALL, ST_RET, ST_KCALL, ST_KRET, ST_EXIT };
 
 struct nk_chan {
@@ -71,16 +73,25 @@ struct nk_ctl {
 	_Atomic uint32_t ready;		/* 1: set up; 2: set-up failed */
 	uintptr_t kdomain;		/* what nooks_self() is in the domain */
 	uint32_t spin;			/* spin iterations before sleeping */
-	char error[128];		/* why the set-up failed */
+	char error[256];		/* why the set-up failed */
+	/* what it loads before it is sealed: the extension, the wrapper
+	 * library and the kernel tables its stubs get (same addresses) */
+	char name[64];
+	char path[PATH_MAX], wrapper[PATH_MAX];
+	int nbind;
+	struct { char pointer[64]; uintptr_t table; } bind[NK_PROC_BINDS];
 };
 
 #define CHAN_SIZE ((size_t)16 << 10)
 #define CHAN_OFF ((size_t)64 << 10)
 #define STACK_OFF ((size_t)4 << 20)
 #define STACK_SIZE ((size_t)1 << 20)
-#define DATA_OFF (STACK_OFF + NK_PROC_CHANS * STACK_SIZE)
+#define SHADOW_OFF (STACK_OFF + NK_PROC_CHANS * STACK_SIZE)
+#define SHADOW_SIZE ((size_t)32 << 20)
+#define DATA_OFF (SHADOW_OFF + SHADOW_SIZE)
 
 _Static_assert(sizeof(struct nk_chan) <= CHAN_SIZE, "channel too large");
+_Static_assert(sizeof(struct nk_ctl) <= CHAN_OFF, "control block too large");
 _Static_assert(CHAN_OFF + NK_PROC_CHANS * CHAN_SIZE <= STACK_OFF, "channels overlap stacks");
 _Static_assert(DATA_OFF < NK_PROC_WIN, "window too small");
 
@@ -247,6 +258,175 @@ static int install_seccomp(char *err, size_t n)
 	return r;
 }
 
+/* ---- loading the extension in the domain ------------------------------------ */
+
+struct vma {
+	uintptr_t lo, hi;
+	int prot;
+	int stack;
+	int anon;		/* no file behind it */
+};
+
+/* The process's mappings, in address order; how many (at most max). */
+static int read_maps(struct vma *v, int max)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[512];
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (n < max && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi, off, inode = 0;
+		char perms[8], dev[16];
+		if (sscanf(line, "%lx-%lx %7s %lx %15s %lu", &lo, &hi, perms, &off, dev, &inode) < 3)
+			continue;
+		v[n].anon = inode == 0;
+		v[n].lo = lo;
+		v[n].hi = hi;
+		v[n].prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
+			    (perms[2] == 'x' ? PROT_EXEC : 0);
+		v[n].stack = strstr(line, "[stack]") != NULL;
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/* v's contents into the memfd at off: all of it for a file's mapping,
+ * only the pages ever touched of an anonymous one (a heap reserves 64 MiB
+ * and touches a few pages: the rest stays a hole in the memfd). */
+static int copy_vma(int wfd, const struct vma *v, off_t off)
+{
+	size_t page = 4096, len = v->hi - v->lo, npages = len / page;
+	unsigned char vec[256];
+
+	if (!v->anon)
+		return pwrite(wfd, (void *)v->lo, len, off) == (ssize_t)len ? 0 : -1;
+	for (size_t i = 0; i < npages; i += sizeof(vec)) {
+		size_t k = npages - i < sizeof(vec) ? npages - i : sizeof(vec);
+		if (mincore((void *)(v->lo + i * page), k * page, vec))
+			return -1;
+		for (size_t j = 0; j < k; j++) {
+			size_t at = (i + j) * page;
+			if ((vec[j] & 1) &&
+			    pwrite(wfd, (void *)(v->lo + at), page, off + (off_t)at) != (ssize_t)page)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+#define MAX_VMAS 4096
+static struct vma vmas[MAX_VMAS];
+static struct nooks_ext *dext;		/* the extension, in the domain */
+
+/*
+ * Loads the extension so that every byte of it (its segments, the wrapper
+ * library's, the namespace's libc, its heap) lies in the window's data
+ * area, [lo, hi), shared with the kernel at the same address: the area is
+ * unmapped here, every gap above it filled for the time of the load (the
+ * kernel's mmap gives the highest free gap, which is then the area), and
+ * afterwards each mapping in it is copied into the window's memfd and
+ * mapped from it, shared, with its protection.  The kernel reads and
+ * writes what the extension passes as in-process: its strings, tables,
+ * buffers and stacks.
+ */
+static int domain_load(struct nk_ctl *ctl, unsigned char *win, int wfd, char *err, size_t n)
+{
+	uintptr_t lo = (uintptr_t)win + DATA_OFF, hi = (uintptr_t)win + NK_PROC_WIN, top = 0;
+	uintptr_t fill[64][2];
+	int nfill = 0, nv;
+
+	munmap((void *)lo, hi - lo);
+	nv = read_maps(vmas, MAX_VMAS);
+	for (int i = 0; i < nv; i++)
+		if (vmas[i].stack)
+			top = vmas[i].lo - ((uintptr_t)64 << 20);	/* room to grow */
+	for (int i = 0; i + 1 < nv && nfill < 64; i++) {
+		uintptr_t a = vmas[i].hi, b = vmas[i + 1].lo;
+		if (a < hi)
+			a = hi;
+		if (b > top)
+			b = top;
+		if (a >= b)
+			continue;
+		if (mmap((void *)a, b - a, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0) ==
+		    (void *)a) {
+			fill[nfill][0] = a;
+			fill[nfill++][1] = b - a;
+		}
+	}
+
+	struct nooks_stub_binding bind[NK_PROC_BINDS];
+	for (int i = 0; i < ctl->nbind && i < NK_PROC_BINDS; i++)
+		bind[i] = (struct nooks_stub_binding){ ctl->bind[i].pointer,
+						       (const void *)ctl->bind[i].table };
+	struct nooks_domain *ld = nooks_domain_create(ctl->name, NOOKS_BACKEND_MPROTECT);
+	dext = ld ? nooks_ext_load(ld, ctl->path, ctl->wrapper, bind, (size_t)ctl->nbind, err, n) :
+		    NULL;
+	if (!dext && ld)
+		return -1;
+	if (!ld) {
+		snprintf(err, n, "no local domain");
+		return -1;
+	}
+
+	/* everything the load mapped in the area: shared from the memfd */
+	nv = read_maps(vmas, MAX_VMAS);
+	uintptr_t at = lo;
+	for (int i = 0; i < nv; i++) {
+		if (vmas[i].hi <= lo || vmas[i].lo >= hi)
+			continue;
+		if (vmas[i].lo < lo || vmas[i].hi > hi) {
+			snprintf(err, n, "a mapping straddles the window: %#lx-%#lx",
+				 (unsigned long)vmas[i].lo, (unsigned long)vmas[i].hi);
+			return -1;
+		}
+		size_t len = vmas[i].hi - vmas[i].lo;
+		off_t off = (off_t)(vmas[i].lo - (uintptr_t)win);
+		if (vmas[i].lo > at &&
+		    mmap((void *)at, vmas[i].lo - at, PROT_NONE, MAP_SHARED | MAP_FIXED_NOREPLACE, wfd,
+			 (off_t)(at - (uintptr_t)win)) == MAP_FAILED) {
+			snprintf(err, n, "filling the window: %s", strerror(errno));
+			return -1;
+		}
+		if ((vmas[i].prot & PROT_READ) && copy_vma(wfd, &vmas[i], off)) {
+			snprintf(err, n, "copying into the window: %s", strerror(errno));
+			return -1;
+		}
+		if (mmap((void *)vmas[i].lo, len, vmas[i].prot, MAP_SHARED | MAP_FIXED, wfd, off) ==
+		    MAP_FAILED) {
+			snprintf(err, n, "sharing %#lx: %s", (unsigned long)vmas[i].lo,
+				 strerror(errno));
+			return -1;
+		}
+		at = vmas[i].hi;
+	}
+	/* the rest of the area: nothing private may land there later */
+	if (at < hi &&
+	    mmap((void *)at, hi - at, PROT_NONE, MAP_SHARED | MAP_FIXED_NOREPLACE, wfd,
+		 (off_t)(at - (uintptr_t)win)) == MAP_FAILED) {
+		snprintf(err, n, "filling the window: %s", strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < nfill; i++)
+		munmap((void *)fill[i][0], fill[i][1]);
+	return 0;
+}
+
+struct sym_frame {
+	char name[64];
+	void *addr;
+};
+
+static void sym_thunk(void *p)
+{
+	struct sym_frame *f = p;
+	f->addr = dext ? nooks_ext_sym(dext, f->name) : NULL;
+}
+
 static void *noop_thread(void *arg)
 {
 	return arg;
@@ -281,6 +461,16 @@ static _Noreturn void domain_main(int slot, int wfd)
 		munmap(win + NK_PROC_WIN, (size_t)(NK_PROC_SLOTS - slot - 1) * NK_PROC_WIN);
 	dwin = win;
 	ctl = ctl_of(win);
+	if (ctl->path[0] && domain_load(ctl, win, wfd, err, sizeof(err))) {
+		snprintf(ctl->error, sizeof(ctl->error), "%s", err);
+		atomic_store(&ctl->ready, 2);
+		futex(&ctl->ready, FUTEX_WAKE, INT_MAX, NULL);
+		_exit(123);
+	}
+	/* its faults kill it (the runtime's handlers the load installed
+	 * would call sigaction, which it may not) */
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
 	/* no descriptor at all: its channels are memory */
 	syscall(SYS_close_range, 0, ~0U, 0);
 	for (int i = 0; i < NK_PROC_CHANS; i++)
@@ -442,6 +632,10 @@ struct nk_proc {
 	unsigned char chan_used[NK_PROC_CHANS];
 	long long ping_ns;		/* when the unanswered ping was sent */
 	long long restart_ns;		/* the last restart took this long */
+	/* the extension it loads at each start (ctl's fields) */
+	char *path, *wrapper;
+	int nbind;
+	struct nooks_stub_binding bind[NK_PROC_BINDS];
 };
 
 static pthread_mutex_t zlock = PTHREAD_MUTEX_INITIALIZER;
@@ -722,6 +916,17 @@ static int proc_spawn(struct nk_proc *p, char *err, size_t n)
 	struct nk_ctl *c = ctl_of(p->win);
 	c->kdomain = (uintptr_t)p->d;
 	c->spin = atomic_load(&spin_iters);
+	snprintf(c->name, sizeof(c->name), "%s", p->d->name);
+	if (p->path) {
+		snprintf(c->path, sizeof(c->path), "%s", p->path);
+		snprintf(c->wrapper, sizeof(c->wrapper), "%s", p->wrapper);
+		c->nbind = p->nbind;
+		for (int i = 0; i < p->nbind; i++) {
+			snprintf(c->bind[i].pointer, sizeof(c->bind[i].pointer), "%s",
+				 p->bind[i].pointer);
+			c->bind[i].table = (uintptr_t)p->bind[i].table;
+		}
+	}
 	memset(p->chan_used, 0, sizeof(p->chan_used));
 	pthread_mutex_lock(&zlock);
 	if (send_fd(zreq_fd, &r, sizeof(r), wfd) == 0)
@@ -828,7 +1033,75 @@ void nk_proc_destroy(struct nooks_domain *d)
 	proc_stop(p);
 	p->d = NULL;
 	d->proc = NULL;
+	free(p->path);
+	free(p->wrapper);
+	p->path = p->wrapper = NULL;
 	pthread_mutex_unlock(&p->lock);
+}
+
+void *nk_proc_shadow_area(struct nooks_domain *d, size_t len)
+{
+	if (!d || d->backend != NOOKS_BACKEND_PROCESS || !d->proc || len > SHADOW_SIZE)
+		return NULL;
+	return d->proc->win + SHADOW_OFF;
+}
+
+int nk_proc_shadow_area_is(struct nooks_domain *d, const void *a)
+{
+	return d && d->backend == NOOKS_BACKEND_PROCESS && d->proc &&
+	       a == d->proc->win + SHADOW_OFF;
+}
+
+int nk_proc_ext_load(struct nooks_domain *d, const char *path, const char *wrapper,
+		     const struct nooks_stub_binding *bind, size_t nbind, char *err, size_t errlen)
+{
+	struct nk_proc *p = d->proc;
+	int r;
+
+	if (!p || nbind > NK_PROC_BINDS) {
+		snprintf(err, errlen, "'%s': %s", path, p ? "too many interfaces" : "no domain process");
+		return -1;
+	}
+	/* the kernel code its process may name: the tables' checked functions */
+	for (size_t i = 0; i < nbind; i++) {
+		const struct nooks_kw_head *h = bind[i].table;
+		for (const nooks_thunk *t = h->checked; t && *t; t++)
+			if (nooks_proc_allow_kcall(*t)) {
+				snprintf(err, errlen, "too many kernel functions");
+				return -1;
+			}
+	}
+	pthread_mutex_lock(&p->lock);
+	free(p->path);
+	free(p->wrapper);
+	p->path = strdup(path);
+	p->wrapper = strdup(wrapper);
+	p->nbind = (int)nbind;
+	for (size_t i = 0; i < nbind; i++)
+		p->bind[i] = bind[i];
+	proc_stop(p);
+	r = p->path && p->wrapper ? proc_spawn(p, err, errlen) : -1;
+	if (r) {
+		free(p->path);
+		free(p->wrapper);
+		p->path = p->wrapper = NULL;
+		/* a domain without its extension is of no use: down */
+		atomic_store(&d->state, NOOKS_DOWN);
+	} else {
+		nk_tracker_allow(d, p->win + STACK_OFF, NK_PROC_WIN - STACK_OFF, 1);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+void *nk_proc_ext_sym(struct nooks_domain *d, const char *name)
+{
+	struct sym_frame f = { .addr = NULL };
+
+	snprintf(f.name, sizeof(f.name), "%s", name);
+	if (nooks_xpc_ext_frame(d, sym_thunk, &f, sizeof(f), 0))
+		return NULL;
+	return f.addr;
 }
 
 int nk_proc_restart(struct nooks_domain *d)
@@ -987,7 +1260,9 @@ static int krun(struct nk_proc *p, struct nk_chan *c)
 		return -1;
 	}
 	struct nooks_domain *saved = nk_xpc_set_calling(p->d);
+	struct nooks_domain *was = nk_xpc_set_running(NULL);
 	((nooks_thunk)fn)((void *)arg);
+	nk_xpc_set_running(was);
 	nk_xpc_set_calling(saved);
 	chan_set(c, ST_KRET, &c->dsleep);
 	return 0;
@@ -1012,6 +1287,7 @@ int nk_proc_xpc(struct nooks_domain *d, nooks_thunk fn, void *frame, size_t size
 	}
 	struct nk_chan *c = chan_of(p->win, k->idx);
 	unsigned char *buf = c->frames[k->depth++];
+	struct nooks_domain *was = nk_xpc_set_running(d);
 	memcpy(buf, frame, size);
 	atomic_store(&c->fn, (uintptr_t)fn);
 	atomic_store(&c->arg, (uintptr_t)buf);
@@ -1029,6 +1305,7 @@ int nk_proc_xpc(struct nooks_domain *d, nooks_thunk fn, void *frame, size_t size
 		}
 		break;
 	}
+	nk_xpc_set_running(was);
 	k->depth--;
 	atomic_fetch_sub(&d->inside, 1);
 	return r;

@@ -192,7 +192,7 @@ static int run_init(struct nooks_sup *s)
 		return -1;
 	}
 	nooks_bound_push(s->p.init_bound_ms, s->init);
-	int r = nooks_xpc_ext(s->d, init_thunk, &f, 0);
+	int r = nooks_xpc_ext_frame(s->d, init_thunk, &f, sizeof(f), 0);
 	nooks_bound_pop();
 	if (r && !nk_domain_culprit_is_me(s->d)) {
 		/* a thread init started faulted (init was unwound with it):

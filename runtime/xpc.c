@@ -200,12 +200,7 @@ void nk_xpc_set_self(struct nooks_domain *d)
 	xt.self = d;
 }
 
-struct nooks_domain *nk_xpc_set_calling(struct nooks_domain *d)
-{
-	struct nooks_domain *old = xt.calling;
-	xt.calling = d;
-	return old;
-}
+
 
 /* ---- the watchdog ------------------------------------------------------- */
 
@@ -554,6 +549,33 @@ static void unwind_others(struct nooks_domain *d)
 		    atomic_load(&slots[i].calling) == d)
 			pthread_kill(slots[i].thread, UNWIND_SIG);
 	}
+}
+
+/* A kernel call made for process domain d runs on this thread (proc.c):
+ * recorded as in kernel_side, so that the domain's fault interrupts a
+ * kernel wait it blocks in (nooks_interrupted, the unwind signal). */
+struct nooks_domain *nk_xpc_set_calling(struct nooks_domain *d)
+{
+	struct nooks_domain *old = xt.calling;
+	struct wslot *w;
+
+	pthread_once(&handlers_once, install_handlers);
+	w = my_slot();
+	xt.calling = d;
+	if (w)
+		atomic_store_explicit(&w->calling, d, memory_order_relaxed);
+	return old;
+}
+
+/* The thread waits for process domain d's code (proc.c): liveness
+ * bounds apply to it as to a thread running d's code.  The previous. */
+struct nooks_domain *nk_xpc_set_running(struct nooks_domain *d)
+{
+	struct wslot *w;
+
+	pthread_once(&handlers_once, install_handlers);
+	w = my_slot();
+	return w ? atomic_exchange(&w->running, d) : NULL;
 }
 
 void nk_xpc_unwind_others(struct nooks_domain *d)
