@@ -71,6 +71,7 @@ struct nk_ctl {
 	_Atomic uint32_t bell;		/* futex: bumped for each request */
 	_Atomic uint32_t ping, pong;	/* the heartbeat */
 	_Atomic uint32_t ready;		/* 1: set up; 2: set-up failed */
+	uint32_t step;			/* how far its set-up went */
 	uintptr_t kdomain;		/* what nooks_self() is in the domain */
 	uint32_t spin;			/* spin iterations before sleeping */
 	char error[256];		/* why the set-up failed */
@@ -120,6 +121,36 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/*
+ * The adaptive spin before a side sleeps: up to *budget iterations
+ * watching the state for a or b.  A spin that sees the answer doubles the
+ * budget (up to max), one that does not halves it: where the other side
+ * answers while this one spins (a free CPU) the crossing costs no system
+ * call; where it does not (every CPU busy) spinning stops, as it only
+ * delays the other side, and is tried again every 64th wait.  The state,
+ * or UINT32_MAX.
+ */
+static uint32_t spin_for(_Atomic uint32_t *st, uint32_t a, uint32_t b, uint32_t *budget,
+			 uint32_t *waits, uint32_t max)
+{
+	uint32_t n = *budget, s;
+
+	if (!max)
+		return UINT32_MAX;
+	if (!n && !(++*waits & 63))
+		n = 64;		/* a probe */
+	for (uint32_t i = 0; i < n; i++) {
+		s = atomic_load(st);
+		if (s == a || s == b) {
+			*budget = n * 2 + 16 < max ? n * 2 + 16 : max;
+			return s;
+		}
+		cpu_relax();
+	}
+	*budget = n / 2;
+	return UINT32_MAX;
+}
+
 /* Stores s, waking the other side if it sleeps. */
 static void chan_set(struct nk_chan *c, uint32_t s, _Atomic uint32_t *other_sleeps)
 {
@@ -141,16 +172,14 @@ int nk_proc_in_domain(void)
 
 /* Waits until the state is a or b (the domain's side: no deadline; the
  * kernel kills it if it must). */
+static __thread uint32_t dbudget, dwaits;
+
 static uint32_t dwait(struct nk_chan *c, uint32_t a, uint32_t b)
 {
-	uint32_t spin = ctl_of(dwin)->spin, s;
+	uint32_t s = spin_for(&c->state, a, b, &dbudget, &dwaits, ctl_of(dwin)->spin);
 
-	for (uint32_t i = 0; i < spin; i++) {
-		s = atomic_load(&c->state);
-		if (s == a || s == b)
-			return s;
-		cpu_relax();
-	}
+	if (s != UINT32_MAX)
+		return s;
 	for (;;) {
 		atomic_store(&c->dsleep, 1);
 		s = atomic_load(&c->state);
@@ -187,10 +216,19 @@ static void *partner(void *arg)
 	struct nk_chan *c = arg;
 
 	dchan = c;
+	dbudget = ctl_of(dwin)->spin;
 	nk_xpc_set_self((struct nooks_domain *)ctl_of(dwin)->kdomain);
-	while (dwait(c, ST_CALL, ST_EXIT) == ST_CALL)
-		drun(c);
-	atomic_store(&c->state, ST_IDLE);
+	for (;;) {
+		if (dwait(c, ST_CALL, ST_EXIT) == ST_CALL) {
+			drun(c);
+			continue;
+		}
+		/* its kernel thread ended: the kernel may give the channel,
+		 * and this partner, to another thread now (a partner never
+		 * ends: its stack is the channel's) */
+		uint32_t exit_ = ST_EXIT;
+		atomic_compare_exchange_strong(&c->state, &exit_, ST_IDLE);
+	}
 	return NULL;
 }
 
@@ -330,7 +368,9 @@ static struct nooks_ext *dext;		/* the extension, in the domain */
  * afterwards each mapping in it is copied into the window's memfd and
  * mapped from it, shared, with its protection.  The kernel reads and
  * writes what the extension passes as in-process: its strings, tables,
- * buffers and stacks.
+ * buffers and stacks.  No other thread runs meanwhile (the local domain
+ * starts no watchdog in a domain process): a mapping is copied, then
+ * replaced.
  */
 static int domain_load(struct nk_ctl *ctl, unsigned char *win, int wfd, char *err, size_t n)
 {
@@ -359,6 +399,7 @@ static int domain_load(struct nk_ctl *ctl, unsigned char *win, int wfd, char *er
 		}
 	}
 
+	ctl->step = 10;
 	struct nooks_stub_binding bind[NK_PROC_BINDS];
 	for (int i = 0; i < ctl->nbind && i < NK_PROC_BINDS; i++)
 		bind[i] = (struct nooks_stub_binding){ ctl->bind[i].pointer,
@@ -373,6 +414,7 @@ static int domain_load(struct nk_ctl *ctl, unsigned char *win, int wfd, char *er
 		return -1;
 	}
 
+	ctl->step = 11;
 	/* everything the load mapped in the area: shared from the memfd */
 	nv = read_maps(vmas, MAX_VMAS);
 	uintptr_t at = lo;
@@ -461,12 +503,14 @@ static _Noreturn void domain_main(int slot, int wfd)
 		munmap(win + NK_PROC_WIN, (size_t)(NK_PROC_SLOTS - slot - 1) * NK_PROC_WIN);
 	dwin = win;
 	ctl = ctl_of(win);
+	ctl->step = 1;
 	if (ctl->path[0] && domain_load(ctl, win, wfd, err, sizeof(err))) {
 		snprintf(ctl->error, sizeof(ctl->error), "%s", err);
 		atomic_store(&ctl->ready, 2);
 		futex(&ctl->ready, FUTEX_WAKE, INT_MAX, NULL);
 		_exit(123);
 	}
+	ctl->step = 2;
 	/* its faults kill it (the runtime's handlers the load installed
 	 * would call sigaction, which it may not) */
 	for (int sig = 1; sig < NSIG; sig++)
@@ -480,6 +524,7 @@ static _Noreturn void domain_main(int slot, int wfd)
 	pthread_t first;
 	if (pthread_create(&first, NULL, noop_thread, NULL) == 0)
 		pthread_join(first, NULL);
+	ctl->step = 3;
 	set_limit(RLIMIT_NOFILE, 0);
 	set_limit(RLIMIT_CORE, 0);
 	set_limit(RLIMIT_FSIZE, 0);
@@ -629,6 +674,8 @@ struct nk_proc {
 	atomic_int dead;		/* the process has ended */
 	atomic_ulong gen;		/* bumped at each (re)start and stop */
 	pthread_mutex_t lock;		/* chan_used, starts */
+	/* 1: a kernel thread's; 2: its thread ended, free (with its
+	 * partner) once the partner saw it (the state back to ST_IDLE) */
 	unsigned char chan_used[NK_PROC_CHANS];
 	long long ping_ns;		/* when the unanswered ping was sent */
 	long long restart_ns;		/* the last restart took this long */
@@ -944,7 +991,16 @@ static int proc_spawn(struct nk_proc *p, char *err, size_t n)
 		futex(&c->ready, FUTEX_WAIT, 0, &ts);
 	}
 	if (atomic_load(&c->ready) != 1) {
-		snprintf(err, n, "its set-up failed: %s", c->error[0] ? c->error : "no answer");
+		int st = 0;
+		struct pollfd pf = { .fd = pfd, .events = POLLIN };
+		if (c->error[0])
+			snprintf(err, n, "its set-up failed: %s", c->error);
+		else if (poll(&pf, 1, 0) == 1 && !exit_status(pid, &st))
+			snprintf(err, n, "it ended during its set-up (%s %d, at step %u)",
+				 WIFSIGNALED(st) ? "signal" : "status",
+				 WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st), c->step);
+		else
+			snprintf(err, n, "no answer within 5 s (at step %u)", c->step);
 		syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
 		goto fail;
 	}
@@ -1138,6 +1194,7 @@ struct kchan {
 	struct nk_proc *p;
 	unsigned long gen;
 	int idx, depth;
+	uint32_t budget, waits;		/* the adaptive spin's (spin_for) */
 };
 
 static __thread struct kchan kc[KCHANS];
@@ -1156,7 +1213,7 @@ static void kc_release(void *arg)
 		if (atomic_load(&k->p->gen) == k->gen) {
 			struct nk_chan *c = chan_of(k->p->win, k->idx);
 			chan_set(c, ST_EXIT, &c->dsleep);
-			k->p->chan_used[k->idx] = 0;
+			k->p->chan_used[k->idx] = 2;	/* free once its partner saw it */
 		}
 		pthread_mutex_unlock(&k->p->lock);
 		k->p = NULL;
@@ -1189,11 +1246,15 @@ static struct kchan *my_kchan(struct nk_proc *p)
 	int idx = -1;
 	if (atomic_load(&p->gen) == gen && !atomic_load(&p->dead))
 		for (int i = 0; i < NK_PROC_CHANS; i++)
-			if (!p->chan_used[i]) {
+			if (!p->chan_used[i] ||
+			    (p->chan_used[i] == 2 &&
+			     atomic_load(&chan_of(p->win, i)->state) == ST_IDLE)) {
 				idx = i;
 				break;
 			}
-	if (idx >= 0) {
+	if (idx >= 0 && p->chan_used[idx] == 2) {
+		p->chan_used[idx] = 1;	/* its partner waits for a call */
+	} else if (idx >= 0) {
 		struct nk_chan *c = chan_of(p->win, idx);
 		struct nk_ctl *ctl = ctl_of(p->win);
 		p->chan_used[idx] = 1;
@@ -1206,24 +1267,21 @@ static struct kchan *my_kchan(struct nk_proc *p)
 	pthread_mutex_unlock(&p->lock);
 	if (idx < 0)
 		return NULL;
-	*free_k = (struct kchan){ p, gen, idx, 0 };
+	*free_k = (struct kchan){ p, gen, idx, 0, atomic_load(&spin_iters), 0 };
 	return free_k;
 }
 
 /* Waits for RET or KCALL: the state, or -1 when the domain went down or
  * its code ran past timeout_ms (then killed). */
-static int kwait(struct nk_proc *p, struct nk_chan *c, unsigned timeout_ms)
+static int kwait(struct nk_proc *p, struct kchan *k, struct nk_chan *c, unsigned timeout_ms)
 {
 	struct nooks_domain *d = p->d;
-	uint32_t spin = atomic_load(&spin_iters), s;
 	long long deadline = timeout_ms ? nk_now_ns() + (long long)timeout_ms * 1000000 : 0;
+	uint32_t s = spin_for(&c->state, ST_RET, ST_KCALL, &k->budget, &k->waits,
+			      atomic_load(&spin_iters));
 
-	for (uint32_t i = 0; i < spin; i++) {
-		s = atomic_load(&c->state);
-		if (s == ST_RET || s == ST_KCALL)
-			return (int)s;
-		cpu_relax();
-	}
+	if (s != UINT32_MAX)
+		return (int)s;
 	for (;;) {
 		atomic_store(&c->ksleep, 1);
 		s = atomic_load(&c->state);
@@ -1235,6 +1293,12 @@ static int kwait(struct nk_proc *p, struct nk_chan *c, unsigned timeout_ms)
 		}
 		if (deadline && nk_now_ns() > deadline) {
 			atomic_store(&c->ksleep, 0);
+			if (getenv("NOOKS_PROC_DEBUG"))
+				fprintf(stderr, "nooks: %s: deadline: channel %ld state %u want %u "
+					"dsleep %u fn %#lx\n", d->name,
+					(long)(((unsigned char *)c - p->win - CHAN_OFF) / CHAN_SIZE),
+					atomic_load(&c->state), atomic_load(&c->want),
+					atomic_load(&c->dsleep), (unsigned long)atomic_load(&c->fn));
 			proc_kill(p, NOOKS_FAULT_TIMEOUT, "");
 			return -1;
 		}
@@ -1293,7 +1357,7 @@ int nk_proc_xpc(struct nooks_domain *d, nooks_thunk fn, void *frame, size_t size
 	atomic_store(&c->arg, (uintptr_t)buf);
 	chan_set(c, ST_CALL, &c->dsleep);
 	for (;;) {
-		int s = kwait(p, c, timeout_ms);
+		int s = kwait(p, k, c, timeout_ms);
 		if (s == ST_KCALL) {
 			if (krun(p, c))
 				break;

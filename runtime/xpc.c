@@ -303,6 +303,10 @@ static void start_watchdog(void)
 	pthread_attr_t a;
 	sigset_t all, old;
 
+	/* not in a domain process: the kernel keeps its deadlines, and no
+	 * other thread may run while its load is made shared (proc.c) */
+	if (nk_proc_in_domain())
+		return;
 	/* the watchdog must never take a fault signal meant for a worker */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
