@@ -308,10 +308,18 @@ $(PRT)/proc: $(PRT_OBJS) $(B)/libnooks.a
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(PRT_OBJS) $(B)/libnooks.a -lcunit -lseccomp -lpthread -ldl
 
-proc-test: deps $(PRT)/proc
+# a malicious module (nk API and libc only), run by tests/proc/run.sh
+$(PRT)/evil.so: tests/proc/evil.c $(wildcard kernel/include/nk/*.h) $(B)/kernel/libnk.so.1
+	$(call say,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(EXT_CFLAGS) -o $@ $< $(EXT_LIBS)
+
+proc-test: deps $(PRT)/proc $(PRT)/evil.so $(B)/tests/hostile/witness.so
+	$(Q)$(MAKE) --no-print-directory $(NK_PROGRAMS)
 	@echo "== process backend ($(B)) =="
 	$(Q)mkdir -p $(RESULTS)
-	$(Q)$(PRT)/proc $(RESULTS)/proc-$(B)
+	$(Q)$(PRT)/proc $(RESULTS)/proc-$(B); \
+	bash tests/proc/run.sh $(B) $(RESULTS)/proc-nkernel-$(B)
 
 # ---- benchmarks (never part of make test) ------------------------------------
 

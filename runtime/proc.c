@@ -122,27 +122,25 @@ static inline void cpu_relax(void)
 }
 
 /*
- * The adaptive spin before a side sleeps: up to *budget iterations
+ * The adaptive spin before a side sleeps: only while the other side is
+ * awake (asleep, it needs a wake-up anyway), up to *budget iterations
  * watching the state for a or b.  A spin that sees the answer doubles the
- * budget (up to max), one that does not halves it: where the other side
- * answers while this one spins (a free CPU) the crossing costs no system
- * call; where it does not (every CPU busy) spinning stops, as it only
- * delays the other side, and is tried again every 64th wait.  The state,
- * or UINT32_MAX.
+ * budget (up to max), one that does not halves it (down to 64): where the
+ * other side answers while this one spins (a free CPU) a crossing costs
+ * no system call; where it does not (every CPU busy) spinning would only
+ * delay it, and nearly stops.  The state, or UINT32_MAX.
  */
 static uint32_t spin_for(_Atomic uint32_t *st, uint32_t a, uint32_t b, uint32_t *budget,
-			 uint32_t *waits, uint32_t max)
+			 _Atomic uint32_t *other_sleeps, uint32_t max)
 {
-	uint32_t n = *budget, s;
+	uint32_t n = *budget < 64 ? 64 : *budget, s;
 
-	if (!max)
+	if (!max || atomic_load(other_sleeps))
 		return UINT32_MAX;
-	if (!n && !(++*waits & 63))
-		n = 64;		/* a probe */
 	for (uint32_t i = 0; i < n; i++) {
 		s = atomic_load(st);
 		if (s == a || s == b) {
-			*budget = n * 2 + 16 < max ? n * 2 + 16 : max;
+			*budget = n * 2 < max ? n * 2 : max;
 			return s;
 		}
 		cpu_relax();
@@ -172,11 +170,11 @@ int nk_proc_in_domain(void)
 
 /* Waits until the state is a or b (the domain's side: no deadline; the
  * kernel kills it if it must). */
-static __thread uint32_t dbudget, dwaits;
+static __thread uint32_t dbudget;
 
 static uint32_t dwait(struct nk_chan *c, uint32_t a, uint32_t b)
 {
-	uint32_t s = spin_for(&c->state, a, b, &dbudget, &dwaits, ctl_of(dwin)->spin);
+	uint32_t s = spin_for(&c->state, a, b, &dbudget, &c->ksleep, ctl_of(dwin)->spin);
 
 	if (s != UINT32_MAX)
 		return s;
@@ -528,7 +526,7 @@ static _Noreturn void domain_main(int slot, int wfd)
 	set_limit(RLIMIT_NOFILE, 0);
 	set_limit(RLIMIT_CORE, 0);
 	set_limit(RLIMIT_FSIZE, 0);
-	set_limit(RLIMIT_AS, (rlim_t)NK_PROC_WIN + ((rlim_t)3 << 30));
+	set_limit(RLIMIT_AS, (rlim_t)NK_PROC_WIN + ((rlim_t)1 << 30));
 	if (install_seccomp(err, sizeof(err))) {
 		snprintf(ctl->error, sizeof(ctl->error), "%s", err);
 		atomic_store(&ctl->ready, 2);
@@ -1194,7 +1192,7 @@ struct kchan {
 	struct nk_proc *p;
 	unsigned long gen;
 	int idx, depth;
-	uint32_t budget, waits;		/* the adaptive spin's (spin_for) */
+	uint32_t budget;		/* the adaptive spin's (spin_for) */
 };
 
 static __thread struct kchan kc[KCHANS];
@@ -1267,7 +1265,7 @@ static struct kchan *my_kchan(struct nk_proc *p)
 	pthread_mutex_unlock(&p->lock);
 	if (idx < 0)
 		return NULL;
-	*free_k = (struct kchan){ p, gen, idx, 0, atomic_load(&spin_iters), 0 };
+	*free_k = (struct kchan){ p, gen, idx, 0, atomic_load(&spin_iters) };
 	return free_k;
 }
 
@@ -1277,7 +1275,7 @@ static int kwait(struct nk_proc *p, struct kchan *k, struct nk_chan *c, unsigned
 {
 	struct nooks_domain *d = p->d;
 	long long deadline = timeout_ms ? nk_now_ns() + (long long)timeout_ms * 1000000 : 0;
-	uint32_t s = spin_for(&c->state, ST_RET, ST_KCALL, &k->budget, &k->waits,
+	uint32_t s = spin_for(&c->state, ST_RET, ST_KCALL, &k->budget, &c->dsleep,
 			      atomic_load(&spin_iters));
 
 	if (s != UINT32_MAX)

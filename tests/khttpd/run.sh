@@ -388,6 +388,7 @@ http_suite process
 # wrk: 8 keep-alive connections; 12 workers leave 4 for the checks.
 load_suite() {
 local iso=$1
+rm -f "$tmp/stop" "$tmp"/codes.*
 echo "-- isolated ($iso), under load (wrk), $faults_total injected faults"
 if threads=12 start "load-$iso" "$iso" "$ext" --timeout 300 --max-restarts 64 --window 1 --backoff 0; then
 	for _ in 1 2 3; do curl -s -o /dev/null "$(url /a.txt)"; done
@@ -520,16 +521,18 @@ done
 # ---- 5. the double release ------------------------------------------------------
 
 echo "-- khttpd_buggy.so: a socket released twice"
-if start buggy mprotect "$buggy"; then
+for iso in mprotect process; do
+if start "buggy-$iso" "$iso" "$buggy"; then
 	for _ in 1 2 3; do curl -s -o /dev/null "$(url /a.txt)"; done
 	sleep 0.2
-	check "isolated: the double release is caught and reported" grep -q 'released twice' "$log"
-	check "isolated: the kernel lives and khttpd still serves" test "$(status "$(url /a.txt)")" = 200
-	check "isolated: no socket leaked or lost" test "$(stat_of sockets)" = 1
+	check "$iso: the double release is caught and reported" grep -q 'released twice' "$log"
+	check "$iso: the kernel lives and khttpd still serves" test "$(status "$(url /a.txt)")" = 200
+	check "$iso: no socket leaked or lost" test "$(stat_of sockets)" = 1
 	stop > /dev/null
 else
-	ko "buggy variant starts"
+	ko "$iso: buggy variant starts"
 fi
+done
 if start buggy-native none "$buggy"; then
 	curl -s -o /dev/null "$(url /a.txt)"
 	st=0
