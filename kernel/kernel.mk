@@ -12,7 +12,7 @@
 #                                and libnk.so.1 only (no sanitizer: they
 #                                are what the runtime contains)
 
-NK_IFACES := core fs kthread net netdev workqueue vfs blkdev
+NK_IFACES := core fs kthread net netdev workqueue vfs blkdev ds
 NK_GEN_OBJS := $(foreach i,$(NK_IFACES),$(addprefix $(B)/kernel/gen/$(i)_,kwrap.o xwrap.o shadow.o))
 NK_STUBS := $(foreach i,$(NK_IFACES),generated/nk/$(i)_stubs.c)
 NK_INC := -Ikernel -Ikernel/include -Iruntime/include -Iruntime -Igenerated/nk

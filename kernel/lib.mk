@@ -20,6 +20,7 @@ NKLIB_OBJS += $(B)/kernel/nicdev.o
 NKLIB_OBJS += $(B)/kernel/workqueue.o
 NKLIB_OBJS += $(B)/kernel/vfs.o
 NKLIB_OBJS += $(B)/kernel/blkdev.o
+NKLIB_OBJS += $(B)/kernel/ds.o
 
 $(NKLIB_OBJS): CFLAGS += -fPIC -Ikernel/include -Ikernel -Iruntime/include
 
@@ -40,6 +41,7 @@ NKT_OBJS += $(NKT)/test_kthread.o
 NKT_OBJS += $(NKT)/test_net.o
 NKT_OBJS += $(NKT)/test_fs.o
 NKT_OBJS += $(NKT)/test_workqueue.o
+NKT_OBJS += $(NKT)/test_ds.o
 
 $(NKT_OBJS): CFLAGS += -Itests -Itests/kernel -Ikernel/include -Ikernel -Iruntime/include
 

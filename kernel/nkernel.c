@@ -41,6 +41,7 @@
 #include "workqueue_nooks.h"
 #include "vfs_nooks.h"
 #include "blkdev_nooks.h"
+#include "ds_nooks.h"
 #include "nkernel.h"
 #include "nk_fuse.h"
 #include "nk_vfs.h"
@@ -59,6 +60,7 @@ static const struct nooks_stub_binding stub_bindings[] = {
 	{ "nooks_stubs_workqueue", &nooks_kw_table_workqueue },
 	{ "nooks_stubs_vfs", &nooks_kw_table_vfs },
 	{ "nooks_stubs_blkdev", &nooks_kw_table_blkdev },
+	{ "nooks_stubs_ds", &nooks_kw_table_ds },
 };
 
 enum mstate { M_LOADING, M_LIVE, M_RECOVERING, M_FAILED, M_UNLOADING };

@@ -482,6 +482,9 @@ if threads=12 start "load-$iso" "$iso" "$ext" --timeout 300 --max-restarts 64 --
 	check "$iso: clean shutdown after the faults" stop
 	check "$iso: the log has one recovery line per fault" \
 		test "$(grep -c 'khttpd: recovered in' "$log")" -eq "$n"
+	# the data store keeps khttpd's count across its restarts
+	check "$iso: the request counter survived $n restarts (data store)" \
+		awk -F'[()]' '/requests served before/ { split($2, w, " "); last = w[1] } END { exit !(last > 1000) }' "$log"
 else
 	ko "$iso: nkernel starts for the load test"
 fi

@@ -70,7 +70,7 @@ start() {
 	sock=$tmp/$name.sock
 	log=$tmp/$name.log
 	wport=$(free_port)
-	(cd "$tmp" && exec "$nk" --control "$sock" --log "$log" --max-restarts 2 --window 10 \
+	(cd "$tmp" && exec "$nk" --control "$sock" --log "$log" --max-restarts 2 --window 60000 \
 		--backoff 0 --timeout 1000 --isolation="$wiso" "$witness" port="$wport" \
 		--isolation="$iso" "$evil" act="$act") > "$tmp/$name.out" 2>&1 &
 	pid=$!
@@ -109,8 +109,8 @@ native() {	# ACT EXPECT: dies | deaf | cwd | rlimit
 	check "native $act: evil's init_module ran" grep -q "evil: $act" "$log"
 	case $expect in
 	dies) check "native $act: nkernel is gone" test $died -eq 1 ;;
-	deaf) check "native $act: nkernel no longer answers nkctl" \
-		sh -c "! timeout 3 '$ctl' -s '$sock' list" ;;
+	deaf) if witness_ok "$wport"; then ko "native $act: the witness no longer answers"
+	      else ok "native $act: the witness no longer answers (its socket closed)"; fi ;;
 	cwd) check "native $act: nkernel's working directory changed" \
 		test "$(readlink "/proc/$pid/cwd")" = / ;;
 	rlimit) check "native $act: nkernel may open no descriptor" test "$(nofile "$pid")" = 0 ;;
