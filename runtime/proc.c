@@ -1314,7 +1314,7 @@ static int krun(struct nk_proc *p, struct nk_chan *c)
 	uintptr_t fn = atomic_load(&c->fn), arg = atomic_load(&c->arg);
 	uintptr_t w = (uintptr_t)p->win;
 
-	if (!kcall_allowed(fn) || arg - w < STACK_OFF || arg - w > NK_PROC_WIN - NK_PROC_FRAME) {
+	if (!kcall_allowed(fn) || arg - w < CHAN_OFF || arg - w > NK_PROC_WIN - NK_PROC_FRAME) {
 		char why[96];
 		snprintf(why, sizeof(why), "asked the kernel to run %#lx on %#lx: refused",
 			 (unsigned long)fn, (unsigned long)arg);
