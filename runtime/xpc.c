@@ -195,12 +195,11 @@ struct nooks_domain *nooks_self(void)
 	return xt.self;
 }
 
+/* A partner thread of a domain process runs as d (proc.c). */
 void nk_xpc_set_self(struct nooks_domain *d)
 {
 	xt.self = d;
 }
-
-
 
 /* ---- the watchdog ------------------------------------------------------- */
 
