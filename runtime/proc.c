@@ -12,10 +12,11 @@
  * address there), hands it a memfd for its window, and gets back a
  * pidfd.  The window is the only memory both sides write: a control
  * block, a channel per kernel thread that calls into the domain, the
- * partner threads' stacks, and room for the extension's data.
+ * partner threads' stacks, the tracker's shadows of the domain, and the
+ * extension itself (loaded there, then shared: domain_load).
  *
  * A crossing copies the frame into the caller's channel, stores CALL and
- * waits (a short spin, then FUTEX_WAIT); the partner thread runs the
+ * waits (an adaptive spin, then FUTEX_WAIT); the partner thread runs the
  * thunk and stores RET.  A kernel call the extension makes stores KCALL
  * with a thunk and a frame on its stack (in the window): the kernel
  * thread waiting for the crossing runs it, if the thunk is one the
