@@ -1370,6 +1370,12 @@ int nk_proc_xpc(struct nooks_domain *d, nooks_thunk fn, void *frame, size_t size
 	}
 	nk_xpc_set_running(was);
 	k->depth--;
+	/* who is at fault: a process has no faulting thread to name; the
+	 * only thread that was in the domain is (an init that crashed its
+	 * process is an init fault, not retried, as in-process) */
+	unsigned long none = 0;
+	if (r && atomic_load(&d->inside) == 1)
+		atomic_compare_exchange_strong(&d->culprit, &none, (unsigned long)pthread_self());
 	atomic_fetch_sub(&d->inside, 1);
 	return r;
 }
