@@ -1322,11 +1322,25 @@ static int krun(struct nk_proc *p, struct nk_chan *c)
 		proc_kill(p, NOOKS_FAULT_BOUND, why);
 		return -1;
 	}
+	/*
+	 * The frame is the kernel's from here: copied off the window, where
+	 * another thread of the domain could change it under the kernel; its
+	 * first member, the domain it calls for (a generated frame's
+	 * nkw_dom), is the domain whose channel asked: a domain may not
+	 * speak for another.  What the checked function writes back is its
+	 * result alone (nkw_ret, the 8 bytes after nkw_dom); its out
+	 * parameters go through pointers into the domain's memory.
+	 */
+	_Alignas(16) unsigned char kf[NK_PROC_FRAME];
+	struct nooks_domain *dom = p->d;
+	memcpy(kf, (const void *)arg, sizeof(kf));
+	memcpy(kf, &dom, sizeof(dom));
 	struct nooks_domain *saved = nk_xpc_set_calling(p->d);
 	struct nooks_domain *was = nk_xpc_set_running(NULL);
-	((nooks_thunk)fn)((void *)arg);
+	((nooks_thunk)fn)(kf);
 	nk_xpc_set_running(was);
 	nk_xpc_set_calling(saved);
+	memcpy((unsigned char *)arg + sizeof(dom), kf + sizeof(dom), 8);
 	chan_set(c, ST_KRET, &c->dsleep);
 	return 0;
 }

@@ -72,27 +72,33 @@ static int add_in(struct nooks_domain *d, int a, int b, pid_t *pid)
 	return f.ret;
 }
 
-/* a kernel call: run as the kernel, on a frame in the domain's stack */
+/* A kernel call, framed as the generated kernel wrappers frame theirs:
+ * the calling domain first, the result next (all the kernel writes back
+ * into the frame), results beyond it through pointers into the domain's
+ * memory.  Run as the kernel, on the kernel's copy of the frame. */
 struct kf {
-	int in, out;
-	pid_t kpid;
-	struct nooks_domain *caller;
-	char buf[64];
-	int buf_ok;
-	int nested;
+	struct nooks_domain *dom;
+	long ret;
+	int in;
+	pid_t *kpid;
+	struct nooks_domain **caller, **dom_seen;
+	char *buf;
+	int *buf_ok, *nested;
 };
 
 static void k_double(void *p)
 {
 	struct kf *k = p;
-	k->out = k->in * 2;
-	k->kpid = getpid();
-	k->caller = nooks_caller();
-	k->buf_ok = nooks_check_buffer(k->caller, k->buf, sizeof(k->buf), 1) == 0;
-	if (k->buf_ok)
-		snprintf(k->buf, sizeof(k->buf), "from the kernel %d", k->out);
+	struct nooks_domain *d = nooks_caller();
+	k->ret = k->in * 2;
+	*k->kpid = getpid();
+	*k->caller = d;
+	*k->dom_seen = k->dom;
+	*k->buf_ok = nooks_check_buffer(d, k->buf, 64, 1) == 0;
+	if (*k->buf_ok)
+		snprintf(k->buf, 64, "from the kernel %ld", k->ret);
 	if (k->in == 7)		/* and into the extension again, nested */
-		k->nested = add_in(k->caller, 40, 2, NULL);
+		*k->nested = add_in(d, 40, 2, NULL);
 }
 
 static void k_not_allowed(void *p)
@@ -104,7 +110,7 @@ static void k_not_allowed(void *p)
 struct f_kc {
 	int v, got;
 	pid_t kpid;
-	struct nooks_domain *caller;
+	struct nooks_domain *caller, *dom_seen;
 	char buf[64];
 	int buf_ok, nested;
 	int bad;
@@ -113,14 +119,22 @@ struct f_kc {
 static void t_kcall(void *p)
 {
 	struct f_kc *f = p;
-	struct kf k = { .in = f->v };
+	pid_t kpid = 0;
+	struct nooks_domain *caller = NULL, *seen = NULL;
+	char buf[64] = "";
+	int ok = 0, nested = 0;
+	/* a domain that names another domain in its frame */
+	struct kf k = { .dom = (struct nooks_domain *)0xdead0, .in = f->v, .kpid = &kpid,
+			.caller = &caller, .dom_seen = &seen, .buf = buf, .buf_ok = &ok,
+			.nested = &nested };
 	nooks_xpc_kernel(nooks_self(), f->bad ? k_not_allowed : k_double, &k);
-	f->got = k.out;
-	f->kpid = k.kpid;
-	f->caller = k.caller;
-	f->buf_ok = k.buf_ok;
-	f->nested = k.nested;
-	memcpy(f->buf, k.buf, sizeof(f->buf));
+	f->got = (int)k.ret;
+	f->kpid = kpid;
+	f->caller = caller;
+	f->dom_seen = seen;
+	f->buf_ok = ok;
+	f->nested = nested;
+	memcpy(f->buf, buf, sizeof(f->buf));
 }
 
 static void t_null(void *p)
@@ -131,7 +145,12 @@ static void t_null(void *p)
 static void t_null_kcall(void *p)
 {
 	int n = *(int *)p;
-	struct kf k = { .in = 1 };
+	pid_t kpid;
+	struct nooks_domain *caller, *seen;
+	char buf[64];
+	int ok, nested;
+	struct kf k = { .in = 1, .kpid = &kpid, .caller = &caller, .dom_seen = &seen,
+			.buf = buf, .buf_ok = &ok, .nested = &nested };
 	for (int i = 0; i < n; i++)
 		nooks_xpc_kernel(nooks_self(), k_double, &k);
 }
@@ -233,6 +252,7 @@ static void test_kcall(void)
 	CU_ASSERT_EQUAL(f.got, 42);
 	CU_ASSERT_EQUAL(f.kpid, getpid());	/* ran in the kernel's process */
 	CU_ASSERT_PTR_EQUAL(f.caller, d);	/* as the kernel, for d */
+	CU_ASSERT_PTR_EQUAL(f.dom_seen, d);	/* not the domain its frame named */
 	CU_ASSERT(f.buf_ok);			/* its stack is memory it may pass */
 	CU_ASSERT_STRING_EQUAL(f.buf, "from the kernel 42");
 	/* a nested crossing from the kernel call */
