@@ -18,6 +18,7 @@
 #                   kernel-test, khttpd-test, netdrv-test, fatfs-test, hostile-test,
 #                   inject-test, install-test, vm-test (protection keys in a qemu guest),
 #                   kmod-test [KVER=6.1] (Linux modules isolated in a qemu guest)
+#                   proc-test (the process backend)
 #   make install    PREFIX=/usr/local DESTDIR=; make uninstall
 #   make deps       install the build and test dependencies (apt-get, root)
 #   V=1             show the commands
@@ -62,7 +63,7 @@ Q := @
 say = @printf '  %-7s %s\n' $(1) $(2);
 endif
 
-.PHONY: all deps run demo-nooksc test check unit runtime-test soak bench verify-test import-test golden cli fuzz check-generated regen golden-update install uninstall install-test clean help
+.PHONY: all deps run demo-nooksc test check unit runtime-test proc-test soak bench verify-test import-test golden cli fuzz check-generated regen golden-update install uninstall install-test clean help
 .DELETE_ON_ERROR:
 
 # everything make install installs (kernel/*.mk adds the kernel's part)
@@ -167,6 +168,7 @@ RT_OBJS :=
 RT_OBJS += $(B)/runtime/arena.o
 RT_OBJS += $(B)/runtime/heap.o
 RT_OBJS += $(B)/runtime/loader.o
+RT_OBJS += $(B)/runtime/proc.o
 RT_OBJS += $(B)/runtime/recovery.o
 RT_OBJS += $(B)/runtime/replay.o
 RT_OBJS += $(B)/runtime/tracker.o
@@ -193,7 +195,7 @@ $(B)/runtime/pic/%.o: runtime/%.c
 $(B)/libnooks.so.$(VERSION): $(RT_PIC_OBJS)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -shared -Wl,-soname,libnooks.so.$(SOMAJOR) -Wl,--no-undefined \
-		-o $@ $^ -lpthread -ldl
+		-o $@ $^ -lseccomp -lpthread -ldl
 $(B)/libnooks.so: $(B)/libnooks.so.$(VERSION)
 	$(Q)ln -sf libnooks.so.$(VERSION) $(B)/libnooks.so.$(SOMAJOR)
 	$(Q)ln -sf libnooks.so.$(SOMAJOR) $@
@@ -277,7 +279,7 @@ $(RTT_GEN): | $(CG)/gen/tk.stamp
 $(RTT)/runtime: $(RTT_OBJS) $(RTT_GEN) $(B)/libnooks.a $(RTT)/lib/libtk.so.1
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(RTT_OBJS) $(RTT_GEN) $(B)/libnooks.a \
-		-L$(RTT)/lib -ltk -Wl,-rpath,'$$ORIGIN/lib' -lcunit -lpthread -ldl
+		-L$(RTT)/lib -ltk -Wl,-rpath,'$$ORIGIN/lib' -lcunit -lseccomp -lpthread -ldl
 
 # A real extension that faults on request: plain C, no sanitizer (it is
 # code the runtime must contain, not code under test).
@@ -300,6 +302,28 @@ soak: deps $(RTT)/runtime $(RTT)/ext_faults.so $(RTT)/ext_tk.so \
 	$(Q)NOOKS_CYCLES=10000 $(RTT)/runtime /dev/null $(RTT)/ext_faults.so \
 		$(RTT) $(RTT)/ext_tk.so $(RTT)/wrap/libtk.so.1
 
+# The process backend (issue 12): domain processes, their channels,
+# faults and the malicious cases (tests/proc).
+PRT := $(B)/tests/proc
+PRT_OBJS := $(B)/tests/cunit_run.o $(PRT)/main.o $(PRT)/test_proc.o
+$(PRT_OBJS): CFLAGS += -Itests -Iruntime/include -Iruntime
+$(PRT)/proc: $(PRT_OBJS) $(B)/libnooks.a
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(PRT_OBJS) $(B)/libnooks.a -lcunit -lseccomp -lpthread -ldl
+
+# a malicious module (nk API and libc only), run by tests/proc/run.sh
+$(PRT)/evil.so: tests/proc/evil.c $(wildcard kernel/include/nk/*.h) $(B)/kernel/libnk.so.1
+	$(call say,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(EXT_CFLAGS) -o $@ $< $(EXT_LIBS)
+
+proc-test: deps $(PRT)/proc $(PRT)/evil.so $(B)/tests/hostile/witness.so
+	$(Q)$(MAKE) --no-print-directory $(NK_PROGRAMS)
+	@echo "== process backend ($(B)) =="
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)$(PRT)/proc $(RESULTS)/proc-$(B); \
+	bash tests/proc/run.sh $(B) $(RESULTS)/proc-nkernel-$(B)
+
 # ---- benchmarks (never part of make test) ------------------------------------
 
 $(B)/bench/bench.o: CFLAGS += -Iruntime/include -Iruntime -Itests/codegen -I$(CG)/gen
@@ -308,7 +332,7 @@ $(B)/bench/bench.o: | $(CG)/gen/tk.stamp
 $(B)/bench/bench: $(B)/bench/bench.o $(RTT_GEN) $(B)/libnooks.a $(RTT)/lib/libtk.so.1
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(B)/bench/bench.o $(RTT_GEN) $(B)/libnooks.a \
-		-L$(RTT)/lib -ltk -Wl,-rpath,'$$ORIGIN/../tests/runtime/lib' -lpthread -ldl
+		-L$(RTT)/lib -ltk -Wl,-rpath,'$$ORIGIN/../tests/runtime/lib' -lseccomp -lpthread -ldl
 
 BENCH_NEEDS := $(B)/nooksc $(B)/bench/bench $(RTT)/ext_faults.so $(RTT)/ext_tk.so \
 		$(RTT)/wrap/libtk.so.1 $(B)/kernel/nkernel $(B)/kernel/nkctl \
@@ -353,7 +377,7 @@ $(CG)/gen/%.o: $(CG)/gen/%.c
 # The stubs define the kernel API's own names: compiled, never linked here.
 $(CG)/codegen: $(CG_OBJS) $(CG)/gen/tk_stubs.o $(B)/libnooks.a
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(CG_OBJS) $(B)/libnooks.a -lcunit -lpthread -ldl
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(CG_OBJS) $(B)/libnooks.a -lcunit -lseccomp -lpthread -ldl
 
 $(B)/tests/fuzz/mutate: $(B)/tests/fuzz/mutate.o $(B)/libnooksc.a
 	$(call say,LD,$@)
@@ -366,7 +390,8 @@ RESULTS := build/results
 test: deps
 	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	$(Q)$(MAKE) -k --no-print-directory unit runtime-test golden cli verify-test import-test check-generated \
-		kernel-test install-test khttpd-test netdrv-test fatfs-test hostile-test inject-test vm-test kmod-test || true
+		kernel-test install-test khttpd-test netdrv-test fatfs-test hostile-test inject-test vm-test \
+		kmod-test proc-test || true
 	$(Q)$(MAKE) -k --no-print-directory SAN=1 unit runtime-test cli fuzz kernel-test || true
 	$(Q)sh tools/summary.sh $(RESULTS)
 

@@ -8,7 +8,8 @@
  * Every row is the median of 11 repetitions of a timed loop, with the
  * spread (min..max of the 11) beside it; cycles are TSC ticks.  Rows:
  *  - a plain indirect call (the floor);
- *  - a null call into an extension through nooks_xpc_ext, per backend;
+ *  - a null call into an extension through nooks_xpc_ext, per backend
+ *    (process: nooks_xpc_ext_frame, 200,000 calls);
  *  - a null call back into the kernel from inside the extension;
  *  - the kernel calling an isolated extension's registered entry through
  *    the generated extension wrapper (shadow out and back, validation);
@@ -143,6 +144,29 @@ static void kcall_loop(void *arg, long n)
 	nooks_xpc_ext(arg, kernel_calls, &k, 0);
 }
 
+/* The same on a process domain, which needs the frame's size (the
+ * generated wrappers give it) and a frame in its window for a kernel
+ * call (its channel's copy of the crossing's frame). */
+static void xpc_loop_frame(void *arg, long n)
+{
+	struct addf f = { 1, 2, 0 };
+	for (long i = 0; i < n; i++)
+		nooks_xpc_ext_frame(arg, add_thunk, &f, sizeof(f), 0);
+}
+
+static void kernel_calls_frame(void *p)
+{
+	struct kloop *k = p;
+	for (long i = 0; i < k->n; i++)
+		nooks_xpc_kernel(NULL, nothing, p);
+}
+
+static void kcall_loop_frame(void *arg, long n)
+{
+	struct kloop k = { n };
+	nooks_xpc_ext_frame(arg, kernel_calls_frame, &k, sizeof(k), 0);
+}
+
 static double attribution_rest;
 
 static struct tk_dev *kdev;
@@ -231,6 +255,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	*(void **)&ext_add = dlsym(so, "ext_add");
+	/* process domains are forks of a zygote taken now (one thread, the
+	 * extension object loaded) */
+	int proc_ok = nooks_proc_init() == 0;
+	nooks_proc_allow_kcall(nothing);
 
 	printf("| crossing | ns | cycles | spread (ns) | x a plain call |\n");
 	printf("|---|---:|---:|---|---:|\n");
@@ -251,6 +279,14 @@ int main(int argc, char **argv)
 	    measure(xpc_loop, dp, 2000000), &base);
 	row("null kernel call from the extension, none", measure(kcall_loop, dn, 2000000), &base);
 	row("null kernel call from the extension, mprotect", measure(kcall_loop, dm, 2000000), &base);
+	struct nooks_domain *dpr = proc_ok ? nooks_domain_create("process", NOOKS_BACKEND_PROCESS) : NULL;
+	if (dpr) {
+		row("null extension call, process (a round trip to another process)",
+		    measure(xpc_loop_frame, dpr, 200000), &base);
+		row("null kernel call from the extension, process",
+		    measure(kcall_loop_frame, dpr, 200000), &base);
+		nooks_domain_destroy(dpr);
+	}
 
 	/* ---- where a crossing's time goes ---- */
 	struct result rnone = measure(xpc_loop, dn, 2000000);

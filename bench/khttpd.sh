@@ -9,7 +9,8 @@
 #      temporary document root; backends none, mprotect and pkey (which
 #      falls back to mprotect where the CPU has no protection keys: the
 #      table says so); ROUNDS rounds, each starting nkernel once per
-#      backend in turn, so the backends alternate and share the machine's
+#      backend in turn (process: a domain process of its own), so the
+#      backends alternate and share the machine's
 #      drift; `wrk -t 2 -c 8 -d SECS --latency` per file; khttpd with
 #      threads=16 (each of wrk's 8 keep-alive connections holds a worker).
 #      Reported: the median requests/s across rounds, its spread, the
@@ -32,7 +33,7 @@ rounds=${KHTTPD_BENCH_ROUNDS:-3}
 secs=${KHTTPD_BENCH_SECS:-4}
 faults=${KHTTPD_BENCH_FAULTS:-50}
 threads=${KHTTPD_BENCH_THREADS:-16}
-backends="none mprotect pkey"
+backends="none mprotect pkey process"
 sizes="100 4096 65536 1048576"
 
 tmp=$(mktemp -d)
@@ -203,7 +204,7 @@ echo
 echo "| recovery, khttpd in nkernel (threads=$threads, idle, $faults faults \`null\`) | median | worst |"
 echo "|---|---:|---:|"
 : > "$tmp/recovery_medians"
-for b in mprotect pkey; do
+for b in mprotect pkey process; do
 	start "$b" --max-restarts 64 --window 1 --backoff 0
 	name=$b
 	[ "$actual" = "$b" ] || name="$b (falls back to $actual here)"

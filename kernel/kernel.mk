@@ -12,7 +12,7 @@
 #                                and libnk.so.1 only (no sanitizer: they
 #                                are what the runtime contains)
 
-NK_IFACES := core fs kthread net netdev workqueue vfs blkdev
+NK_IFACES := core fs kthread net netdev workqueue vfs blkdev ds
 NK_GEN_OBJS := $(foreach i,$(NK_IFACES),$(addprefix $(B)/kernel/gen/$(i)_,kwrap.o xwrap.o shadow.o))
 NK_STUBS := $(foreach i,$(NK_IFACES),generated/nk/$(i)_stubs.c)
 NK_INC := -Ikernel -Ikernel/include -Iruntime/include -Iruntime -Igenerated/nk
@@ -35,7 +35,7 @@ $(B)/kernel/fuse.o: CFLAGS += $(FUSE_CFLAGS)
 $(B)/kernel/nkernel: $(NKERNEL_OBJS) $(NK_GEN_OBJS) $(B)/libnooks.a $(B)/kernel/libnk.so.1
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -rdynamic -o $@ $(NKERNEL_OBJS) $(NK_GEN_OBJS) $(B)/libnooks.a \
-		-L$(B)/kernel -l:libnk.so.1 -Wl,-rpath,'$$ORIGIN:$$ORIGIN/..' $(FUSE_LIBS) -lpthread -ldl
+		-L$(B)/kernel -l:libnk.so.1 -Wl,-rpath,'$$ORIGIN:$$ORIGIN/..' $(FUSE_LIBS) -lseccomp -lpthread -ldl
 
 $(B)/kernel/nkctl: $(B)/kernel/nkctl.o $(B)/kernel/nkcommon.o
 	$(call say,LD,$@)

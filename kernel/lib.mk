@@ -20,6 +20,7 @@ NKLIB_OBJS += $(B)/kernel/nicdev.o
 NKLIB_OBJS += $(B)/kernel/workqueue.o
 NKLIB_OBJS += $(B)/kernel/vfs.o
 NKLIB_OBJS += $(B)/kernel/blkdev.o
+NKLIB_OBJS += $(B)/kernel/ds.o
 
 $(NKLIB_OBJS): CFLAGS += -fPIC -Ikernel/include -Ikernel -Iruntime/include
 
@@ -40,6 +41,7 @@ NKT_OBJS += $(NKT)/test_kthread.o
 NKT_OBJS += $(NKT)/test_net.o
 NKT_OBJS += $(NKT)/test_fs.o
 NKT_OBJS += $(NKT)/test_workqueue.o
+NKT_OBJS += $(NKT)/test_ds.o
 
 $(NKT_OBJS): CFLAGS += -Itests -Itests/kernel -Ikernel/include -Ikernel -Iruntime/include
 
@@ -48,7 +50,7 @@ $(NKT_OBJS): CFLAGS += -Itests -Itests/kernel -Ikernel/include -Ikernel -Iruntim
 $(NKT)/kernel: $(NKT_OBJS) $(NKLIB) $(B)/libnooks.a
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -rdynamic -o $@ $(NKT_OBJS) -L$(B)/kernel -lnk \
-		$(B)/libnooks.a -Wl,-rpath,'$$ORIGIN/../../kernel' -lcunit -lpthread -ldl
+		$(B)/libnooks.a -Wl,-rpath,'$$ORIGIN/../../kernel' -lcunit -lseccomp -lpthread -ldl
 
 kernel-test: deps $(NKT)/kernel
 	@echo "== kernel library ($(B)) =="

@@ -41,6 +41,7 @@
 #include "workqueue_nooks.h"
 #include "vfs_nooks.h"
 #include "blkdev_nooks.h"
+#include "ds_nooks.h"
 #include "nkernel.h"
 #include "nk_fuse.h"
 #include "nk_vfs.h"
@@ -59,6 +60,7 @@ static const struct nooks_stub_binding stub_bindings[] = {
 	{ "nooks_stubs_workqueue", &nooks_kw_table_workqueue },
 	{ "nooks_stubs_vfs", &nooks_kw_table_vfs },
 	{ "nooks_stubs_blkdev", &nooks_kw_table_blkdev },
+	{ "nooks_stubs_ds", &nooks_kw_table_ds },
 };
 
 enum mstate { M_LOADING, M_LIVE, M_RECOVERING, M_FAILED, M_UNLOADING };
@@ -431,7 +433,7 @@ static void unload_module(struct module *m)
 	if (nooks_domain_state(m->d) == NOOKS_UP) {
 		struct entry_frame f = { .fn = nooks_ext_sym(m->e, "cleanup_module") };
 		nooks_bound_push(opt.cleanup_ms, "cleanup_module");
-		int r = f.fn ? nooks_xpc_ext(m->d, cleanup_thunk, &f, 0) : 0;
+		int r = f.fn ? nooks_xpc_ext_frame(m->d, cleanup_thunk, &f, sizeof(f), 0) : 0;
 		nooks_bound_pop();
 		if (r) {
 			describe_fault(m);
@@ -664,7 +666,7 @@ static int cmd_inject(FILE *out, const char *name, const char *kind, char *err, 
 	klog("nkernel: %s: injecting '%s'", name, kind);
 	long long t0 = now_us();
 	nooks_bound_push(opt.inject_ms, "nk_fault_inject");
-	int r = nooks_xpc_ext(m->d, inject_thunk, &f, 0);
+	int r = nooks_xpc_ext_frame(m->d, inject_thunk, &f, sizeof(f), 0);
 	nooks_bound_pop();
 	if (!r) {
 		pthread_mutex_lock(&mod_lock);
@@ -964,8 +966,9 @@ static void usage(FILE *f)
 "recovered (restarted) automatically.\n"
 "\n"
 "Options:\n"
-"  --isolation=KIND    none, mprotect or pkey (pkey falls back to mprotect\n"
-"                      where the CPU lacks protection keys); applies to the\n"
+"  --isolation=KIND    none, mprotect, pkey or process (pkey falls back to\n"
+"                      mprotect where the CPU lacks protection keys; process:\n"
+"                      a process of its own under seccomp); applies to the\n"
 "                      modules after it (default: mprotect)\n"
 "  --config FILE       more modules, one per line, written as on this\n"
 "                      command line ([--isolation=KIND] PATH [NAME=VALUE]...);\n"
@@ -1076,7 +1079,7 @@ static int parse_words(int argc, char **argv, int allow_global, const char *wher
 			}
 			if (!strcmp(name, "--isolation")) {
 				if (parse_isolation(val, &opt.isolation)) {
-					fprintf(stderr, "nkernel: %sunknown isolation '%s' (none, mprotect, pkey)\n",
+					fprintf(stderr, "nkernel: %sunknown isolation '%s' (none, mprotect, pkey, process)\n",
 						where, val);
 					return -1;
 				}
@@ -1251,6 +1254,14 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	/* the zygote of process domains: a copy of the kernel as it is now,
+	 * one thread, no module (docs/runtime.md "The process backend") */
+	int zr = nooks_proc_init();
+	for (int i = 0; zr && i < npend; i++)
+		if (pend[i].b == NOOKS_BACKEND_PROCESS) {
+			fprintf(stderr, "nkernel: no process domains here: %s\n", strerror(-zr));
+			return 2;
+		}
 
 	nooks_set_log(runtime_log);
 	nooks_set_default_timeout(opt.timeout_ms);

@@ -30,6 +30,7 @@
  * system: the arena is reserved once (NOOKS_ARENA_SIZE).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -50,6 +51,9 @@ static unsigned char *base, *bump, *end;
 /* the read-only view: ro_base - base, 0 when there is none (set once,
  * before base: readers without the lock see base only with it) */
 static uintptr_t ro_delta;
+/* the memfd behind both views, sealed against new writable mappings
+ * (F_SEAL_FUTURE_WRITE): what a process domain maps read-only (proc.c) */
+static int arena_fd = -1;
 
 struct freelist {
 	void **v;
@@ -76,7 +80,7 @@ static int arena_init_locked(void)
 	if (base)
 		return 0;
 	void *p = MAP_FAILED, *ro = MAP_FAILED;
-	int fd = memfd_create("nooks-arena", MFD_CLOEXEC);
+	int fd = memfd_create("nooks-arena", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd >= 0 && ftruncate(fd, NOOKS_ARENA_SIZE) == 0) {
 		p = mmap(NULL, NOOKS_ARENA_SIZE, PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_NORESERVE, fd, 0);
@@ -88,7 +92,10 @@ static int arena_init_locked(void)
 			p = MAP_FAILED;
 		}
 	}
-	if (fd >= 0)
+	if (fd >= 0 && ro != MAP_FAILED &&
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) == 0)
+		arena_fd = fd;		/* kept for process domains */
+	else if (fd >= 0)
 		close(fd);		/* the mappings keep the memory */
 	if (p == MAP_FAILED)		/* one view only: no protection */
 		p = mmap(NULL, NOOKS_ARENA_SIZE, PROT_READ | PROT_WRITE,
@@ -138,7 +145,24 @@ void *nooks_arena_ro(const void *p)
 
 void *nooks_arena_view(const struct nooks_domain *d, const void *p)
 {
-	return d && d->backend == NOOKS_BACKEND_MPROTECT ? nooks_arena_ro(p) : (void *)p;
+	return d && (d->backend == NOOKS_BACKEND_MPROTECT || d->backend == NOOKS_BACKEND_PROCESS) ?
+	       nooks_arena_ro(p) : (void *)p;
+}
+
+int nk_arena_share(void **ro, size_t *size)
+{
+	arena_init();
+	if (arena_fd < 0)
+		return -1;
+	*ro = (unsigned char *)__atomic_load_n(&base, __ATOMIC_ACQUIRE) + ro_delta;
+	*size = NOOKS_ARENA_SIZE;
+	return arena_fd;
+}
+
+void *nk_arena_rw_base(void)
+{
+	arena_init();
+	return __atomic_load_n(&base, __ATOMIC_ACQUIRE);
 }
 
 int nk_arena_pkey(void)

@@ -142,6 +142,7 @@ struct nooks_ext {
 	bool no_snapshot;	/* nooks_ext_set_snapshot(e, 0) */
 	bool patched;		/* its code was patched: reload, never restore */
 	unsigned long restores, reloads;
+	bool proc;		/* in a domain process: everything is there (proc.c) */
 };
 
 static void set_err(char *err, size_t len, const char *fmt, const char *a,
@@ -1570,6 +1571,20 @@ struct nooks_ext *nooks_ext_load(struct nooks_domain *d, const char *path,
 	snprintf(e->name, sizeof(e->name), "%s", nooks_domain_name(d));
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_cond_init(&e->cond, NULL);
+	if (e->backend == NOOKS_BACKEND_PROCESS) {
+		/* loaded in its domain process, and again by each restart;
+		 * the kernel keeps the replay log */
+		e->proc = true;
+		if (!wrapper) {
+			set_err(err, errlen, "'%s': a process domain needs the wrapper library%s",
+				path, "");
+		} else if (!nk_proc_ext_load(d, path, wrapper, bind, nbind, err, errlen)) {
+			e->replay = !nk_replay_open(d);
+			return e;
+		}
+		ext_free(e);
+		return NULL;
+	}
 	if (wrapper) {
 		e->wrapper = dlmopen(LM_ID_NEWLM, wrapper, RTLD_NOW | RTLD_LOCAL);
 		if (!e->wrapper) {
@@ -1628,11 +1643,18 @@ struct nooks_ext *nooks_ext_load(struct nooks_domain *d, const char *path,
 
 void *nooks_ext_sym(struct nooks_ext *e, const char *name)
 {
+	if (e->proc)
+		return nk_proc_ext_sym(e->d, name);
 	return e->handle ? dlsym(e->handle, name) : NULL;
 }
 
 int nooks_ext_reload(struct nooks_ext *e, char *err, size_t errlen)
 {
+	if (e->proc) {		/* the restart loaded a fresh copy */
+		e->reloads++;
+		return nooks_domain_state(e->d) == NOOKS_UP ? 0 :
+		       (snprintf(err, errlen, "its domain process did not restart"), -1);
+	}
 	if (e->handle && e->contained && e->nsnap && !e->patched)
 		return restore_copy(e, err, errlen);
 	retire_copy(e, false);
@@ -1647,7 +1669,7 @@ int nooks_ext_patch(struct nooks_ext *e, uintptr_t vaddr, const void *bytes, siz
 	struct link_map *lm = NULL;
 
 	if (!e->handle || dlinfo(e->handle, RTLD_DI_LINKMAP, &lm) || !lm) {
-		snprintf(err, errlen, "not loaded");
+		snprintf(err, errlen, e->proc ? "not on the process backend" : "not loaded");
 		return -1;
 	}
 	/* only code: inside one executable PT_LOAD segment */
@@ -1704,7 +1726,7 @@ void nooks_ext_unload(struct nooks_ext *e)
 
 int nooks_ext_isolated(const struct nooks_ext *e)
 {
-	return e->wrapper != NULL;
+	return e->wrapper != NULL || e->proc;
 }
 
 int nooks_ext_heap_stats(const struct nooks_ext *e, struct nooks_heap_stats *out)

@@ -97,6 +97,7 @@ struct nooks_domain {
 	 * thread taking inside or failing to 0 bumps while resetting */
 	atomic_int resetting;
 	atomic_uint leaves;
+	struct nk_proc *proc;		/* the process backend's (proc.c) */
 };
 
 /* CLOCK_MONOTONIC in nanoseconds. */
@@ -171,3 +172,52 @@ int nk_domain_culprit_is_me(const struct nooks_domain *d);
 size_t nk_own_stack_avail(uintptr_t a);
 
 #endif
+
+/* ---- proc.c: the process backend (issue 12) -------------------------------- */
+
+#define NK_PROC_SLOTS 32		/* process domains at once */
+#define NK_PROC_WIN ((size_t)1 << 30)	/* each one's window (sparse) */
+#define NK_PROC_CHANS 128		/* kernel threads calling into one */
+#define NK_PROC_FRAME 512		/* bytes of a crossing's frame */
+#define NK_PROC_DEPTH 8			/* nested crossings per channel */
+
+struct nk_proc;
+/* 1 in a domain process. */
+int nk_proc_in_domain(void);
+/* A new domain process for d (d->proc); 0, or -1 and errno. */
+int nk_proc_create(struct nooks_domain *d);
+void nk_proc_destroy(struct nooks_domain *d);
+/* A fresh process for d after a fault (nooks_domain_reset). */
+int nk_proc_restart(struct nooks_domain *d);
+/* nooks_xpc_ext on a process domain: the frame (size bytes) copied in
+ * and back out. */
+int nk_proc_xpc(struct nooks_domain *d, nooks_thunk fn, void *frame, size_t size,
+		unsigned timeout_ms);
+/* nooks_xpc_kernel in a domain process. */
+void nk_proc_kcall(nooks_thunk fn, void *frame);
+/* nooks_ext_load on a process domain: the extension is loaded in its
+ * process (now, and at each restart); 0, or -1 and why in err. */
+int nk_proc_ext_load(struct nooks_domain *d, const char *path, const char *wrapper,
+		     const struct nooks_stub_binding *bind, size_t nbind, char *err, size_t errlen);
+/* nooks_ext_sym of an extension in d's process: its address there. */
+void *nk_proc_ext_sym(struct nooks_domain *d, const char *name);
+/* The tracker's shadow area of process domain d: inside its window (its
+ * next incarnation's window is a new, zeroed one); NULL for any other
+ * domain, or when len does not fit. */
+void *nk_proc_shadow_area(struct nooks_domain *d, size_t len);
+int nk_proc_shadow_area_is(struct nooks_domain *d, const void *a);
+/* nooks_domain_fail on a process domain: its process is killed too. */
+void nk_proc_kill(struct nooks_domain *d);
+
+/* xpc.c, for proc.c */
+void nk_xpc_set_self(struct nooks_domain *d);
+struct nooks_domain *nk_xpc_set_calling(struct nooks_domain *d);
+struct nooks_domain *nk_xpc_set_running(struct nooks_domain *d);
+void nk_xpc_unwind_others(struct nooks_domain *d);
+/* inside or failing of d just went to 0: wakes nooks_domain_reset_wait */
+void nk_domain_left(struct nooks_domain *d);
+
+/* arena.c: the sealed memfd behind the arena and its read-only view
+ * (-1 when there is none); the read-write view's base */
+int nk_arena_share(void **ro, size_t *size);
+void *nk_arena_rw_base(void);

@@ -192,7 +192,7 @@ static int run_init(struct nooks_sup *s)
 		return -1;
 	}
 	nooks_bound_push(s->p.init_bound_ms, s->init);
-	int r = nooks_xpc_ext(s->d, init_thunk, &f, 0);
+	int r = nooks_xpc_ext_frame(s->d, init_thunk, &f, sizeof(f), 0);
 	nooks_bound_pop();
 	if (r && !nk_domain_culprit_is_me(s->d)) {
 		/* a thread init started faulted (init was unwound with it):
@@ -266,6 +266,13 @@ const char *nooks_fault_describe(const struct nooks_domain_stats *st, char *buf,
 		break;
 	case NOOKS_FAULT_BOUND:
 		snprintf(buf, n, "%s", st->reason[0] ? st->reason : "missed a bound");
+		break;
+	case NOOKS_FAULT_DIED:
+		if (st->last_signal)
+			snprintf(buf, n, "its process died: %s%s", strsignal(st->last_signal),
+				 st->last_signal == SIGSYS ? " (a system call seccomp forbids)" : "");
+		else
+			snprintf(buf, n, "its process exited (status %d)", st->last_code);
 		break;
 	default:
 		snprintf(buf, n, "down");

@@ -511,8 +511,12 @@ static void *shadow_alloc(struct dstate *ds, size_t size)
 	}
 	if (!ds->sarea) {
 		size_t page = (size_t)sysconf(_SC_PAGESIZE);
-		unsigned char *a = mmap(NULL, SHADOW_AREA + page, PROT_READ | PROT_WRITE,
-					MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		/* a process domain's is in its window, which both sides map */
+		unsigned char *a = nk_proc_shadow_area((struct nooks_domain *)ds->h.key,
+						       SHADOW_AREA + page);
+		if (!a)
+			a = mmap(NULL, SHADOW_AREA + page, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (a == MAP_FAILED)
 			return NULL;
 		mprotect(a + SHADOW_AREA, page, PROT_NONE);
@@ -558,7 +562,8 @@ static void shadow_area_free(struct dstate *ds)
 	free(ds->graves);
 	if (ds->sarea) {
 		UNPOISON(ds->sarea, ds->sused);
-		munmap(ds->sarea, SHADOW_AREA + (size_t)sysconf(_SC_PAGESIZE));
+		if (!nk_proc_shadow_area_is((struct nooks_domain *)ds->h.key, ds->sarea))
+			munmap(ds->sarea, SHADOW_AREA + (size_t)sysconf(_SC_PAGESIZE));
 	}
 }
 

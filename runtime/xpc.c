@@ -197,6 +197,12 @@ struct nooks_domain *nooks_self(void)
 	return xt.self;
 }
 
+/* A partner thread of a domain process runs as d (proc.c). */
+void nk_xpc_set_self(struct nooks_domain *d)
+{
+	xt.self = d;
+}
+
 /* ---- the watchdog ------------------------------------------------------- */
 
 /* One slot per thread that ever crossed with a deadline. */
@@ -298,6 +304,10 @@ static void start_watchdog(void)
 	pthread_attr_t a;
 	sigset_t all, old;
 
+	/* not in a domain process: the kernel keeps its deadlines, and no
+	 * other thread may run while its load is made shared (proc.c) */
+	if (nk_proc_in_domain())
+		return;
 	/* the watchdog must never take a fault signal meant for a worker */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -548,12 +558,44 @@ static void unwind_others(struct nooks_domain *d)
 
 /* The last thread left d's crossings (inside or failing went to 0): a
  * nooks_domain_reset_wait() sleeping on it is woken. */
-static void domain_left(struct nooks_domain *d)
+void nk_domain_left(struct nooks_domain *d)
 {
 	if (atomic_load(&d->resetting)) {
 		atomic_fetch_add(&d->leaves, 1);
 		syscall(SYS_futex, &d->leaves, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 	}
+}
+
+/* A kernel call made for process domain d runs on this thread (proc.c):
+ * recorded as in kernel_side, so that the domain's fault interrupts a
+ * kernel wait it blocks in (nooks_interrupted, the unwind signal). */
+struct nooks_domain *nk_xpc_set_calling(struct nooks_domain *d)
+{
+	struct nooks_domain *old = xt.calling;
+	struct wslot *w;
+
+	pthread_once(&handlers_once, install_handlers);
+	w = my_slot();
+	xt.calling = d;
+	if (w)
+		atomic_store_explicit(&w->calling, d, memory_order_relaxed);
+	return old;
+}
+
+/* The thread waits for process domain d's code (proc.c): liveness
+ * bounds apply to it as to a thread running d's code.  The previous. */
+struct nooks_domain *nk_xpc_set_running(struct nooks_domain *d)
+{
+	struct wslot *w;
+
+	pthread_once(&handlers_once, install_handlers);
+	w = my_slot();
+	return w ? atomic_exchange(&w->running, d) : NULL;
+}
+
+void nk_xpc_unwind_others(struct nooks_domain *d)
+{
+	unwind_others(d);
 }
 
 /* ---- liveness ------------------------------------------------------------ */
@@ -569,7 +611,8 @@ static void domain_fail(struct nooks_domain *d, const char *why, unsigned long c
 		return;
 	atomic_fetch_add(&d->failing, 1);
 	if (!atomic_compare_exchange_strong(&d->state, &up, NOOKS_DOWN)) {
-		atomic_fetch_sub(&d->failing, 1);
+		if (atomic_fetch_sub(&d->failing, 1) == 1)
+			nk_domain_left(d);
 		return;		/* already down: one fault at a time */
 	}
 	snprintf(d->fail_reason, sizeof(d->fail_reason), "%s", why ? why : "failed");
@@ -582,9 +625,11 @@ static void domain_fail(struct nooks_domain *d, const char *why, unsigned long c
 	atomic_store(&d->culprit, culprit);
 	if (d->on_fault)
 		d->on_fault(d, d->on_fault_arg);
+	if (d->backend == NOOKS_BACKEND_PROCESS)
+		nk_proc_kill(d);	/* its death is seen as usual */
 	unwind_others(d);
 	if (atomic_fetch_sub(&d->failing, 1) == 1)
-		domain_left(d);
+		nk_domain_left(d);
 }
 
 void nooks_domain_fail(struct nooks_domain *d, const char *why)
@@ -668,11 +713,21 @@ void nooks_bound_pop(void)
 int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		  unsigned timeout_ms)
 {
+	return nooks_xpc_ext_frame(d, fn, frame, SIZE_MAX, timeout_ms);	/* no size */
+}
+
+int nooks_xpc_ext_frame(struct nooks_domain *d, nooks_thunk fn, void *frame, size_t size,
+			unsigned timeout_ms)
+{
 	/* a down domain: refused, and its last fault still names what took
 	 * it down (the recovery manager reports that, whoever calls first) */
 	if (!d || atomic_load(&d->state) != NOOKS_UP)
 		return -1;
 	atomic_fetch_add(&d->calls, 1);
+
+	if (d->backend == NOOKS_BACKEND_PROCESS)
+		return nk_proc_xpc(d, fn, frame, size,
+				   timeout_ms ? timeout_ms : atomic_load(&default_timeout_ms));
 
 	if (d->backend == NOOKS_BACKEND_NONE) {
 		struct nooks_domain *saved = xt.self;
@@ -738,7 +793,7 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		int first = atomic_compare_exchange_strong(&g->d->state, &up, NOOKS_DOWN);
 		atomic_fetch_add(&g->d->faults, 1);
 		if (atomic_fetch_sub(&g->d->inside, 1) == 1)
-			domain_left(g->d);
+			nk_domain_left(g->d);
 		if (first)
 			atomic_store(&g->d->culprit, (unsigned long)pthread_self());
 		if (first)	/* the others were told by whoever took it down */
@@ -790,7 +845,7 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		atomic_store_explicit(&w->running, f.saved_self, memory_order_relaxed);
 	}
 	if (atomic_fetch_sub(&d->inside, 1) == 1)
-		domain_left(d);
+		nk_domain_left(d);
 	return 0;
 }
 
@@ -864,6 +919,10 @@ void nooks_xpc_kernel(struct nooks_domain *d, nooks_thunk fn, void *frame)
 	struct kcall k = { fn, frame, NULL };
 
 	(void)d;
+	if (nk_proc_in_domain()) {	/* over the channel, to the kernel */
+		nk_proc_kcall(fn, frame);
+		return;
+	}
 	if (!saved || saved->backend == NOOKS_BACKEND_NONE) {
 		nooks_kernel_mode();
 		xt.self = NULL;
@@ -928,13 +987,15 @@ int nooks_backend_parse(const char *name)
 		return NOOKS_BACKEND_MPROTECT;
 	if (!strcmp(name, "pkey"))
 		return NOOKS_BACKEND_PKEY;
+	if (!strcmp(name, "process"))
+		return NOOKS_BACKEND_PROCESS;
 	return -1;
 }
 
 const char *nooks_backend_name(enum nooks_backend b)
 {
-	static const char *const names[] = { "none", "mprotect", "pkey" };
-	return (unsigned)b < 3 ? names[b] : "?";
+	static const char *const names[] = { "none", "mprotect", "pkey", "process" };
+	return (unsigned)b < 4 ? names[b] : "?";
 }
 
 struct nooks_domain *nooks_domain_create(const char *name, enum nooks_backend b)
@@ -952,6 +1013,12 @@ struct nooks_domain *nooks_domain_create(const char *name, enum nooks_backend b)
 	}
 	d->backend = b;
 	atomic_store(&d->gen, atomic_fetch_add(&generations, 1) + 1);
+	if (b == NOOKS_BACKEND_PROCESS && nk_proc_create(d)) {
+		int e = errno;
+		free(d);
+		errno = e;
+		return NULL;
+	}
 	atomic_store(&d->state, NOOKS_UP);
 	return d;
 }
@@ -961,6 +1028,7 @@ void nooks_domain_destroy(struct nooks_domain *d)
 	if (!d)
 		return;
 	nk_tracker_release_domain(d, NULL);
+	nk_proc_destroy(d);
 	/* nobody failing it, and no watchdog scan that may have read it */
 	unsigned long seq = atomic_load(&scan_seq);
 	while (atomic_load(&d->failing) ||
@@ -985,6 +1053,8 @@ int nooks_domain_reset(struct nooks_domain *d, struct nooks_release_stats *stats
 	t0 = nk_now_ns();
 	nk_tracker_release_domain(d, &s);
 	atomic_store(&d->gen, atomic_fetch_add(&generations, 1) + 1);	/* regions gone */
+	if (d->backend == NOOKS_BACKEND_PROCESS && nk_proc_restart(d))
+		return 0;	/* no process: it stays down */
 	if (stats) {
 		stats->unwind_ns = 0;
 		stats->release_ns = nk_now_ns() - t0;
@@ -1057,7 +1127,8 @@ void nooks_domain_stats(const struct nooks_domain *d, struct nooks_domain_stats 
 	out->refused = atomic_load(&d->refused);
 	out->quota_refused = atomic_load(&d->quota_refused);
 	snprintf(out->reason, sizeof(out->reason), "%s",
-		 out->last_fault == NOOKS_FAULT_BOUND ? d->fail_reason : "");
+		 out->last_fault == NOOKS_FAULT_BOUND || out->last_fault == NOOKS_FAULT_DIED ?
+		 d->fail_reason : "");
 }
 
 void nooks_domain_on_fault(struct nooks_domain *d,

@@ -8,7 +8,7 @@
 #                            dosfstools, mtools, Linux 6.1 headers)
 #   sh tools/deps.sh build   only what `make` and `make install` need (gcc,
 #                            make, flex, bison, m4, llvm-14, libclang-14-dev,
-#                            libfuse3-dev)
+#                            libfuse3-dev, libseccomp-dev)
 #   sh tools/deps.sh bench   the tests' needs and gnuplot, for `make bench`'s
 #                            plots
 #
@@ -37,6 +37,7 @@ m4|m4
 llvm-config-14|llvm-14
 /usr/lib/llvm-14/include/clang-c/Index.h|libclang-14-dev
 /usr/include/fuse3/fuse.h|libfuse3-dev
+/usr/include/seccomp.h|libseccomp-dev
 "
 TEST_NEEDS="
 /usr/include/CUnit/Basic.h|libcunit1-dev

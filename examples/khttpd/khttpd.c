@@ -31,6 +31,7 @@
 
 #define NK_FAULT_INJECTION	/* nkctl inject: see nk/module.h */
 #include "nk/core.h"
+#include "nk/ds.h"
 #include "nk/fs.h"
 #include "nk/kthread.h"
 #include "nk/module.h"
@@ -46,7 +47,10 @@ static struct task_struct *workers[MAX_THREADS];
 static int nworkers;
 static char root[NK_PATH_MAX];
 static size_t rootlen;
-static unsigned long served;
+static unsigned long served;	/* by this copy */
+/* in the data store: requests served by every copy since the kernel
+ * started, kept across crashes and restarts */
+#define SERVED_KEY "khttpd.served"
 
 /* ---- responses ------------------------------------------------------------ */
 
@@ -264,6 +268,7 @@ static int handle(struct socket *c, const char *req, size_t len)
 		ok = kernel_sendfile(c, f, 0, (size_t)size) == size;
 	fput(f);
 	__atomic_add_fetch(&served, 1, __ATOMIC_RELAXED);
+	ds_add(SERVED_KEY, 1);
 	return ok && keep;
 }
 
@@ -431,7 +436,9 @@ int init_module(void)
 		}
 		workers[nworkers++] = t;
 	}
-	pr_info("khttpd: serving %s on http://%s:%ld/ with %ld threads", root, addr, port, threads);
+	long long total = ds_add(SERVED_KEY, 0);
+	pr_info("khttpd: serving %s on http://%s:%ld/ with %ld threads (%lld requests served before)",
+		root, addr, port, threads, total < 0 ? 0 : total);
 	return 0;
 }
 
@@ -439,5 +446,6 @@ void cleanup_module(void)
 {
 	stop_workers();
 	sock_release(listener);
-	pr_info("khttpd: stopped after %lu requests", served);
+	long long total = ds_add(SERVED_KEY, 0);
+	pr_info("khttpd: stopped after %lu requests (%lld in all)", served, total < 0 ? 0 : total);
 }

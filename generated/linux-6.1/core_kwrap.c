@@ -99,8 +99,16 @@ void nooks_kw_kfree(const void *objp)
 	}
 }
 
+static const nooks_thunk nkw_checked[] = {
+	nkw_checked_kmalloc,
+	nkw_checked_kzalloc,
+	nkw_checked_kfree,
+	NULL
+};
+
 const struct nooks_kw_table_core nooks_kw_table_core = {
 	.interface = "core",
+	.checked = nkw_checked,
 	.kmalloc = nooks_kw_kmalloc,
 	.kzalloc = nooks_kw_kzalloc,
 	.kfree = nooks_kw_kfree,

@@ -27,6 +27,9 @@ void nooks_kw_kfree(const void *objp);
  */
 struct nooks_kw_table_core {
 	const char *interface;
+	/* the checked functions, NULL-terminated: the only kernel code a
+	 * process domain may ask the kernel to run (struct nooks_kw_head) */
+	const nooks_thunk *checked;
 	void *(*kmalloc)(size_t size, gfp_t flags);
 	void *(*kzalloc)(size_t size, gfp_t flags);
 	void (*kfree)(const void *objp);

@@ -85,8 +85,15 @@ int nooks_kw_unregister_filesystem(struct file_system_type *fs)
 	return nkw_fr.nkw_ret;
 }
 
+static const nooks_thunk nkw_checked[] = {
+	nkw_checked_register_filesystem,
+	nkw_checked_unregister_filesystem,
+	NULL
+};
+
 const struct nooks_kw_table_fs nooks_kw_table_fs = {
 	.interface = "fs",
+	.checked = nkw_checked,
 	.register_filesystem = nooks_kw_register_filesystem,
 	.unregister_filesystem = nooks_kw_unregister_filesystem,
 };

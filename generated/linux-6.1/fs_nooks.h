@@ -31,6 +31,9 @@ int nooks_kw_unregister_filesystem(struct file_system_type *fs);
  */
 struct nooks_kw_table_fs {
 	const char *interface;
+	/* the checked functions, NULL-terminated: the only kernel code a
+	 * process domain may ask the kernel to run (struct nooks_kw_head) */
+	const nooks_thunk *checked;
 	int (*register_filesystem)(struct file_system_type *fs);
 	int (*unregister_filesystem)(struct file_system_type *fs);
 };

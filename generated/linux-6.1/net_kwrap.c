@@ -350,8 +350,21 @@ void nooks_kw_sock_release(struct socket *sock)
 	}
 }
 
+static const nooks_thunk nkw_checked[] = {
+	nkw_checked_sock_create_kern,
+	nkw_checked_kernel_bind,
+	nkw_checked_kernel_listen,
+	nkw_checked_kernel_accept,
+	nkw_checked_kernel_sendmsg,
+	nkw_checked_kernel_recvmsg,
+	nkw_checked_kernel_sock_shutdown,
+	nkw_checked_sock_release,
+	NULL
+};
+
 const struct nooks_kw_table_net nooks_kw_table_net = {
 	.interface = "net",
+	.checked = nkw_checked,
 	.sock_create_kern = nooks_kw_sock_create_kern,
 	.kernel_bind = nooks_kw_kernel_bind,
 	.kernel_listen = nooks_kw_kernel_listen,

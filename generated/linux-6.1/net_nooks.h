@@ -38,6 +38,9 @@ void nooks_kw_sock_release(struct socket *sock);
  */
 struct nooks_kw_table_net {
 	const char *interface;
+	/* the checked functions, NULL-terminated: the only kernel code a
+	 * process domain may ask the kernel to run (struct nooks_kw_head) */
+	const nooks_thunk *checked;
 	int (*sock_create_kern)(struct net *net, int family, int type, int proto, struct socket **res);
 	int (*kernel_bind)(struct socket *sock, struct sockaddr *addr, int addrlen);
 	int (*kernel_listen)(struct socket *sock, int backlog);

@@ -378,8 +378,22 @@ __be16 nooks_kw_eth_type_trans(struct sk_buff *skb, struct net_device *dev)
 	return nkw_fr.nkw_ret;
 }
 
+static const nooks_thunk nkw_checked[] = {
+	nkw_checked_alloc_etherdev_mqs,
+	nkw_checked_free_netdev,
+	nkw_checked_register_netdev,
+	nkw_checked_unregister_netdev,
+	nkw_checked___netdev_alloc_skb,
+	nkw_checked_consume_skb,
+	nkw_checked_skb_put,
+	nkw_checked_netif_rx,
+	nkw_checked_eth_type_trans,
+	NULL
+};
+
 const struct nooks_kw_table_netdev nooks_kw_table_netdev = {
 	.interface = "netdev",
+	.checked = nkw_checked,
 	.alloc_etherdev_mqs = nooks_kw_alloc_etherdev_mqs,
 	.free_netdev = nooks_kw_free_netdev,
 	.register_netdev = nooks_kw_register_netdev,

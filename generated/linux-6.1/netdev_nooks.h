@@ -37,6 +37,9 @@ __be16 nooks_kw_eth_type_trans(struct sk_buff *skb, struct net_device *dev);
  */
 struct nooks_kw_table_netdev {
 	const char *interface;
+	/* the checked functions, NULL-terminated: the only kernel code a
+	 * process domain may ask the kernel to run (struct nooks_kw_head) */
+	const nooks_thunk *checked;
 	struct net_device *(*alloc_etherdev_mqs)(int sizeof_priv, unsigned int txqs, unsigned int rxqs);
 	void (*free_netdev)(struct net_device *dev);
 	int (*register_netdev)(struct net_device *dev);

@@ -35,7 +35,7 @@ static int nooks_xw_net_device_ops_ndo_open(struct net_device *dev)
 	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_net_device);
 	if (!nkx_fr.dev)
 		return -EIO;
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_net_device_ops_ndo_open, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_net_device_ops_ndo_open, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_net_device))
 		nkx_ok = 0;	/* invalid writes: not copied back */
 	nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_net_device);
@@ -73,7 +73,7 @@ static int nooks_xw_net_device_ops_ndo_stop(struct net_device *dev)
 	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_net_device);
 	if (!nkx_fr.dev)
 		return -EIO;
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_net_device_ops_ndo_stop, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_net_device_ops_ndo_stop, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_net_device))
 		nkx_ok = 0;	/* invalid writes: not copied back */
 	nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_net_device);
@@ -120,7 +120,7 @@ static netdev_tx_t nooks_xw_net_device_ops_ndo_start_xmit(struct sk_buff *skb, s
 	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_net_device);
 	if (!nkx_fr.dev)
 		return NETDEV_TX_OK;
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_net_device_ops_ndo_start_xmit, &nkx_fr, 100);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_net_device_ops_ndo_start_xmit, &nkx_fr, sizeof(nkx_fr), 100);	/* 0: down, faulted or timed out */
 	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_net_device))
 		nkx_ok = 0;	/* invalid writes: not copied back */
 	nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_net_device);
@@ -159,7 +159,7 @@ static int nooks_xw_net_device_ops_ndo_set_mac_address(struct net_device *dev, v
 	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_net_device);
 	if (!nkx_fr.dev)
 		return -EIO;
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_net_device_ops_ndo_set_mac_address, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_net_device_ops_ndo_set_mac_address, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_net_device))
 		nkx_ok = 0;	/* invalid writes: not copied back */
 	nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_net_device);
@@ -198,7 +198,7 @@ static int nooks_xw_net_device_ops_ndo_change_mtu(struct net_device *dev, int ne
 	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_net_device);
 	if (!nkx_fr.dev)
 		return -EIO;
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_net_device_ops_ndo_change_mtu, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_net_device_ops_ndo_change_mtu, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_net_device))
 		nkx_ok = 0;	/* invalid writes: not copied back */
 	nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_net_device);
@@ -236,7 +236,7 @@ static void nooks_xw_net_device_ops_ndo_tx_timeout(struct net_device *dev, unsig
 	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_net_device);
 	if (!nkx_fr.dev)
 		return;
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_net_device_ops_ndo_tx_timeout, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_net_device_ops_ndo_tx_timeout, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (nkx_ok)	/* copied back if valid */
 		nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_net_device);
 	nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_net_device);

@@ -374,8 +374,22 @@ ssize_t nooks_kw_nk_bdev_write(struct super_block *sb, loff_t pos, const void *b
 	return nkw_fr.nkw_ret;
 }
 
+static const nooks_thunk nkw_checked[] = {
+	nkw_checked_sb_bread,
+	nkw_checked_sb_getblk,
+	nkw_checked_brelse,
+	nkw_checked_mark_buffer_dirty,
+	nkw_checked_sync_dirty_buffer,
+	nkw_checked_sb_set_blocksize,
+	nkw_checked_sync_blockdev,
+	nkw_checked_nk_bdev_read,
+	nkw_checked_nk_bdev_write,
+	NULL
+};
+
 const struct nooks_kw_table_blkdev nooks_kw_table_blkdev = {
 	.interface = "blkdev",
+	.checked = nkw_checked,
 	.sb_bread = nooks_kw_sb_bread,
 	.sb_getblk = nooks_kw_sb_getblk,
 	.brelse = nooks_kw_brelse,

@@ -36,6 +36,9 @@ ssize_t nooks_kw_nk_bdev_write(struct super_block *sb, loff_t pos, const void *b
  */
 struct nooks_kw_table_blkdev {
 	const char *interface;
+	/* the checked functions, NULL-terminated: the only kernel code a
+	 * process domain may ask the kernel to run (struct nooks_kw_head) */
+	const nooks_thunk *checked;
 	struct buffer_head *(*sb_bread)(struct super_block *sb, sector_t block);
 	struct buffer_head *(*sb_getblk)(struct super_block *sb, sector_t block);
 	void (*brelse)(struct buffer_head *bh);

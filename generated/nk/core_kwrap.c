@@ -442,8 +442,25 @@ unsigned long nooks_kw_jiffies_ms(void)
 	return nkw_fr.nkw_ret;
 }
 
+static const nooks_thunk nkw_checked[] = {
+	nkw_checked_mutex_create,
+	nkw_checked_mutex_destroy,
+	nkw_checked_mutex_lock,
+	nkw_checked_mutex_trylock,
+	nkw_checked_mutex_unlock,
+	nkw_checked_spin_lock_create,
+	nkw_checked_spin_lock_destroy,
+	nkw_checked_spin_lock,
+	nkw_checked_spin_unlock,
+	nkw_checked_printk_line,
+	nkw_checked_module_param_get,
+	nkw_checked_jiffies_ms,
+	NULL
+};
+
 const struct nooks_kw_table_core nooks_kw_table_core = {
 	.interface = "core",
+	.checked = nkw_checked,
 	.mutex_create = nooks_kw_mutex_create,
 	.mutex_destroy = nooks_kw_mutex_destroy,
 	.mutex_lock = nooks_kw_mutex_lock,

@@ -38,6 +38,9 @@ unsigned long nooks_kw_jiffies_ms(void);
  */
 struct nooks_kw_table_core {
 	const char *interface;
+	/* the checked functions, NULL-terminated: the only kernel code a
+	 * process domain may ask the kernel to run (struct nooks_kw_head) */
+	const nooks_thunk *checked;
 	struct mutex *(*mutex_create)(void);
 	void (*mutex_destroy)(struct mutex *m);
 	void (*mutex_lock)(struct mutex *m);

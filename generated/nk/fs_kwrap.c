@@ -260,8 +260,19 @@ void nooks_kw_fput(struct file *file)
 	}
 }
 
+static const nooks_thunk nkw_checked[] = {
+	nkw_checked_kern_path_resolve,
+	nkw_checked_vfs_stat,
+	nkw_checked_filp_open,
+	nkw_checked_kernel_read,
+	nkw_checked_kernel_sendfile,
+	nkw_checked_fput,
+	NULL
+};
+
 const struct nooks_kw_table_fs nooks_kw_table_fs = {
 	.interface = "fs",
+	.checked = nkw_checked,
 	.kern_path_resolve = nooks_kw_kern_path_resolve,
 	.vfs_stat = nooks_kw_vfs_stat,
 	.filp_open = nooks_kw_filp_open,

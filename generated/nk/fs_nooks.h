@@ -34,6 +34,9 @@ void nooks_kw_fput(struct file *file);
  */
 struct nooks_kw_table_fs {
 	const char *interface;
+	/* the checked functions, NULL-terminated: the only kernel code a
+	 * process domain may ask the kernel to run (struct nooks_kw_head) */
+	const nooks_thunk *checked;
 	int (*kern_path_resolve)(const char *path, char *buf, size_t len);
 	int (*vfs_stat)(const char *path, struct kstat *st);
 	int (*filp_open)(const char *path, struct file **res);

@@ -236,8 +236,19 @@ void nooks_kw_msleep(unsigned int ms)
 	}
 }
 
+static const nooks_thunk nkw_checked[] = {
+	nkw_checked_kthread_create,
+	nkw_checked_wake_up_process,
+	nkw_checked_kthread_stop,
+	nkw_checked_put_task_struct,
+	nkw_checked_kthread_should_stop,
+	nkw_checked_msleep,
+	NULL
+};
+
 const struct nooks_kw_table_kthread nooks_kw_table_kthread = {
 	.interface = "kthread",
+	.checked = nkw_checked,
 	.kthread_create = nooks_kw_kthread_create,
 	.wake_up_process = nooks_kw_wake_up_process,
 	.kthread_stop = nooks_kw_kthread_stop,

@@ -32,6 +32,9 @@ void nooks_kw_msleep(unsigned int ms);
  */
 struct nooks_kw_table_kthread {
 	const char *interface;
+	/* the checked functions, NULL-terminated: the only kernel code a
+	 * process domain may ask the kernel to run (struct nooks_kw_head) */
+	const nooks_thunk *checked;
 	struct task_struct *(*kthread_create)(const char *name);
 	int (*wake_up_process)(struct task_struct *task);
 	int (*kthread_stop)(struct task_struct *task);

@@ -35,7 +35,7 @@ static int nooks_xw_kthread_ops_threadfn(struct task_struct *task)
 	nkx_fr.task = nooks_out(nkx_b->domain, (void *)task, &nooks_type_task_struct);
 	if (!nkx_fr.task)
 		return -EIO;
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_kthread_ops_threadfn, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_kthread_ops_threadfn, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.task, &nooks_type_task_struct))
 		nkx_ok = 0;	/* invalid writes: not copied back */
 	nooks_end_borrow(nkx_b->domain, (void *)task, &nooks_type_task_struct);

@@ -38,6 +38,9 @@ void nooks_kw_sock_release(struct socket *sock);
  */
 struct nooks_kw_table_net {
 	const char *interface;
+	/* the checked functions, NULL-terminated: the only kernel code a
+	 * process domain may ask the kernel to run (struct nooks_kw_head) */
+	const nooks_thunk *checked;
 	int (*sock_create_kern)(int family, int type, int protocol, struct socket **res);
 	int (*kernel_bind)(struct socket *sock, const struct nk_sockaddr_in *addr);
 	int (*kernel_listen)(struct socket *sock, int backlog);

@@ -1189,8 +1189,44 @@ void nooks_kw_nic_dma_unmap(struct nic_device *nic, dma_addr_t addr)
 	}
 }
 
+static const nooks_thunk nkw_checked[] = {
+	nkw_checked_alloc_netdev,
+	nkw_checked_free_netdev,
+	nkw_checked_register_netdev,
+	nkw_checked_unregister_netdev,
+	nkw_checked_netdev_alloc_skb,
+	nkw_checked_kfree_skb,
+	nkw_checked_dev_consume_skb_any,
+	nkw_checked_skb_put,
+	nkw_checked_netif_receive_skb,
+	nkw_checked_netif_carrier_on,
+	nkw_checked_netif_carrier_off,
+	nkw_checked_netif_carrier_ok,
+	nkw_checked_netif_stop_queue,
+	nkw_checked_netif_wake_queue,
+	nkw_checked_netif_queue_stopped,
+	nkw_checked_dev_sw_netstats_tx_add,
+	nkw_checked_netif_napi_add,
+	nkw_checked_netif_napi_del,
+	nkw_checked_napi_enable,
+	nkw_checked_napi_disable,
+	nkw_checked_napi_schedule,
+	nkw_checked_napi_complete_done,
+	nkw_checked_nic_claim,
+	nkw_checked_nic_release,
+	nkw_checked_nic_request_irq,
+	nkw_checked_nic_free_irq,
+	nkw_checked_nic_readl,
+	nkw_checked_nic_writel,
+	nkw_checked_nic_dma_map,
+	nkw_checked_nic_dma_map_skb,
+	nkw_checked_nic_dma_unmap,
+	NULL
+};
+
 const struct nooks_kw_table_netdev nooks_kw_table_netdev = {
 	.interface = "netdev",
+	.checked = nkw_checked,
 	.alloc_netdev = nooks_kw_alloc_netdev,
 	.free_netdev = nooks_kw_free_netdev,
 	.register_netdev = nooks_kw_register_netdev,

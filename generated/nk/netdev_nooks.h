@@ -61,6 +61,9 @@ void nooks_kw_nic_dma_unmap(struct nic_device *nic, dma_addr_t addr);
  */
 struct nooks_kw_table_netdev {
 	const char *interface;
+	/* the checked functions, NULL-terminated: the only kernel code a
+	 * process domain may ask the kernel to run (struct nooks_kw_head) */
+	const nooks_thunk *checked;
 	struct net_device *(*alloc_netdev)(const char *name);
 	void (*free_netdev)(struct net_device *dev);
 	int (*register_netdev)(struct net_device *dev);

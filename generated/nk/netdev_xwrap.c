@@ -35,7 +35,7 @@ static int nooks_xw_net_device_ops_ndo_open(struct net_device *dev)
 	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_net_device);
 	if (!nkx_fr.dev)
 		return -EIO;
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_net_device_ops_ndo_open, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_net_device_ops_ndo_open, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_net_device))
 		nkx_ok = 0;	/* invalid writes: not copied back */
 	nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_net_device);
@@ -73,7 +73,7 @@ static int nooks_xw_net_device_ops_ndo_stop(struct net_device *dev)
 	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_net_device);
 	if (!nkx_fr.dev)
 		return -EIO;
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_net_device_ops_ndo_stop, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_net_device_ops_ndo_stop, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_net_device))
 		nkx_ok = 0;	/* invalid writes: not copied back */
 	nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_net_device);
@@ -120,7 +120,7 @@ static netdev_tx_t nooks_xw_net_device_ops_ndo_start_xmit(struct sk_buff *skb, s
 	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_net_device);
 	if (!nkx_fr.dev)
 		return NETDEV_TX_OK;
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_net_device_ops_ndo_start_xmit, &nkx_fr, 100);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_net_device_ops_ndo_start_xmit, &nkx_fr, sizeof(nkx_fr), 100);	/* 0: down, faulted or timed out */
 	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_net_device))
 		nkx_ok = 0;	/* invalid writes: not copied back */
 	nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_net_device);
@@ -178,7 +178,7 @@ static int nooks_xw_net_device_ops_ndo_change_mtu(struct net_device *dev, int ne
 	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_net_device);
 	if (!nkx_fr.dev)
 		return -EIO;
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_net_device_ops_ndo_change_mtu, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_net_device_ops_ndo_change_mtu, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_net_device))
 		nkx_ok = 0;	/* invalid writes: not copied back */
 	nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_net_device);
@@ -250,7 +250,7 @@ static int nooks_xw_net_device_ops_ndo_set_mac_address(struct net_device *dev, c
 	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_net_device);
 	if (!nkx_fr.dev)
 		return -EIO;
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_net_device_ops_ndo_set_mac_address, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_net_device_ops_ndo_set_mac_address, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_net_device))
 		nkx_ok = 0;	/* invalid writes: not copied back */
 	nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_net_device);
@@ -298,7 +298,7 @@ static void nooks_xw_net_device_ops_ndo_get_stats(struct net_device *dev)
 	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_net_device);
 	if (!nkx_fr.dev)
 		return;
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_net_device_ops_ndo_get_stats, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_net_device_ops_ndo_get_stats, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (nkx_ok)	/* copied back if valid */
 		nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_net_device);
 	nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_net_device);
@@ -343,7 +343,7 @@ static int nooks_xw_napi_ops_poll(struct napi_struct *napi, int budget)
 	nkx_fr.napi = nooks_out(nkx_b->domain, (void *)napi, &nooks_type_napi_struct);
 	if (!nkx_fr.napi)
 		return (int)0;
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_napi_ops_poll, &nkx_fr, 100);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_napi_ops_poll, &nkx_fr, sizeof(nkx_fr), 100);	/* 0: down, faulted or timed out */
 	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.napi, &nooks_type_napi_struct))
 		nkx_ok = 0;	/* invalid writes: not copied back */
 	nooks_end_borrow(nkx_b->domain, (void *)napi, &nooks_type_napi_struct);
@@ -385,7 +385,7 @@ static int nooks_xw_nic_irq_ops_handler(struct nic_device *nic)
 	nkx_fr.nic = nooks_out(nkx_b->domain, (void *)nic, &nooks_type_nic_device);
 	if (!nkx_fr.nic)
 		return (int)0;
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_nic_irq_ops_handler, &nkx_fr, 100);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_nic_irq_ops_handler, &nkx_fr, sizeof(nkx_fr), 100);	/* 0: down, faulted or timed out */
 	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.nic, &nooks_type_nic_device))
 		nkx_ok = 0;	/* invalid writes: not copied back */
 	nooks_end_borrow(nkx_b->domain, (void *)nic, &nooks_type_nic_device);

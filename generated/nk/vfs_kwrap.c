@@ -463,8 +463,23 @@ _Bool nooks_kw_dir_emit(struct dir_context *ctx, const char *name, int namelen, 
 	return nkw_fr.nkw_ret;
 }
 
+static const nooks_thunk nkw_checked[] = {
+	nkw_checked_alloc_filesystem,
+	nkw_checked_free_filesystem,
+	nkw_checked_register_filesystem,
+	nkw_checked_unregister_filesystem,
+	nkw_checked_new_inode,
+	nkw_checked_iput,
+	nkw_checked_insert_inode_hash,
+	nkw_checked_d_instantiate,
+	nkw_checked_d_make_root,
+	nkw_checked_dir_emit,
+	NULL
+};
+
 const struct nooks_kw_table_vfs nooks_kw_table_vfs = {
 	.interface = "vfs",
+	.checked = nkw_checked,
 	.alloc_filesystem = nooks_kw_alloc_filesystem,
 	.free_filesystem = nooks_kw_free_filesystem,
 	.register_filesystem = nooks_kw_register_filesystem,

@@ -43,6 +43,9 @@ _Bool nooks_kw_dir_emit(struct dir_context *ctx, const char *name, int namelen, 
  */
 struct nooks_kw_table_vfs {
 	const char *interface;
+	/* the checked functions, NULL-terminated: the only kernel code a
+	 * process domain may ask the kernel to run (struct nooks_kw_head) */
+	const nooks_thunk *checked;
 	struct file_system_type *(*alloc_filesystem)(const char *name);
 	void (*free_filesystem)(struct file_system_type *fs);
 	int (*register_filesystem)(struct file_system_type *fs);

@@ -43,7 +43,7 @@ static int nooks_xw_file_system_ops_mount(struct file_system_type *fs, struct su
 		if (!nkx_fr.sb)
 			return -EIO;
 	}
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_file_system_ops_mount, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_file_system_ops_mount, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.fs, &nooks_type_file_system_type))
 		nkx_ok = 0;	/* invalid writes: not copied back */
 	nooks_end_borrow(nkx_b->domain, (void *)fs, &nooks_type_file_system_type);
@@ -91,7 +91,7 @@ static void nooks_xw_file_system_ops_kill_sb(struct file_system_type *fs, struct
 		if (!nkx_fr.sb)
 			return;
 	}
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_file_system_ops_kill_sb, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_file_system_ops_kill_sb, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (nkx_ok)	/* copied back if valid */
 		nooks_in(nkx_b->domain, nkx_fr.fs, &nooks_type_file_system_type);
 	nooks_end_borrow(nkx_b->domain, (void *)fs, &nooks_type_file_system_type);
@@ -141,7 +141,7 @@ static void nooks_xw_super_operations_evict_inode(struct super_block *sb, struct
 		if (!nkx_fr.inode)
 			return;
 	}
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_super_operations_evict_inode, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_super_operations_evict_inode, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (nkx_ok)	/* copied back if valid */
 		nooks_in(nkx_b->domain, nkx_fr.sb, &nooks_type_super_block);
 	nooks_end_borrow(nkx_b->domain, (void *)sb, &nooks_type_super_block);
@@ -182,7 +182,7 @@ static int nooks_xw_super_operations_statfs(struct super_block *sb, struct kstat
 	nkx_fr.sb = nooks_out(nkx_b->domain, (void *)sb, &nooks_type_super_block);
 	if (!nkx_fr.sb)
 		return -EIO;
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_super_operations_statfs, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_super_operations_statfs, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.sb, &nooks_type_super_block))
 		nkx_ok = 0;	/* invalid writes: not copied back */
 	nooks_end_borrow(nkx_b->domain, (void *)sb, &nooks_type_super_block);
@@ -221,7 +221,7 @@ static int nooks_xw_super_operations_sync_fs(struct super_block *sb, int wait)
 	nkx_fr.sb = nooks_out(nkx_b->domain, (void *)sb, &nooks_type_super_block);
 	if (!nkx_fr.sb)
 		return -EIO;
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_super_operations_sync_fs, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_super_operations_sync_fs, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.sb, &nooks_type_super_block))
 		nkx_ok = 0;	/* invalid writes: not copied back */
 	nooks_end_borrow(nkx_b->domain, (void *)sb, &nooks_type_super_block);
@@ -277,7 +277,7 @@ static int nooks_xw_inode_operations_lookup(struct super_block *sb, struct inode
 		if (!nkx_fr.dentry)
 			return -EIO;
 	}
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_inode_operations_lookup, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_inode_operations_lookup, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (sb) {
 		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.sb, &nooks_type_super_block))
 			nkx_ok = 0;	/* invalid writes: not copied back */
@@ -339,7 +339,7 @@ static int nooks_xw_inode_operations_create(struct super_block *sb, struct inode
 		if (!nkx_fr.dentry)
 			return -EIO;
 	}
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_inode_operations_create, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_inode_operations_create, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (sb) {
 		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.sb, &nooks_type_super_block))
 			nkx_ok = 0;	/* invalid writes: not copied back */
@@ -400,7 +400,7 @@ static int nooks_xw_inode_operations_mkdir(struct super_block *sb, struct inode 
 		if (!nkx_fr.dentry)
 			return -EIO;
 	}
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_inode_operations_mkdir, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_inode_operations_mkdir, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (sb) {
 		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.sb, &nooks_type_super_block))
 			nkx_ok = 0;	/* invalid writes: not copied back */
@@ -460,7 +460,7 @@ static int nooks_xw_inode_operations_unlink(struct super_block *sb, struct inode
 		if (!nkx_fr.dentry)
 			return -EIO;
 	}
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_inode_operations_unlink, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_inode_operations_unlink, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (sb) {
 		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.sb, &nooks_type_super_block))
 			nkx_ok = 0;	/* invalid writes: not copied back */
@@ -520,7 +520,7 @@ static int nooks_xw_inode_operations_rmdir(struct super_block *sb, struct inode 
 		if (!nkx_fr.dentry)
 			return -EIO;
 	}
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_inode_operations_rmdir, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_inode_operations_rmdir, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (sb) {
 		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.sb, &nooks_type_super_block))
 			nkx_ok = 0;	/* invalid writes: not copied back */
@@ -593,7 +593,7 @@ static int nooks_xw_inode_operations_rename(struct super_block *sb, struct inode
 		if (!nkx_fr.new_dentry)
 			return -EIO;
 	}
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_inode_operations_rename, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_inode_operations_rename, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (sb) {
 		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.sb, &nooks_type_super_block))
 			nkx_ok = 0;	/* invalid writes: not copied back */
@@ -658,7 +658,7 @@ static int nooks_xw_inode_operations_setattr(struct super_block *sb, struct inod
 	nkx_fr.inode = nooks_out(nkx_b->domain, (void *)inode, &nooks_type_inode);
 	if (!nkx_fr.inode)
 		return -EIO;
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_inode_operations_setattr, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_inode_operations_setattr, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (sb) {
 		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.sb, &nooks_type_super_block))
 			nkx_ok = 0;	/* invalid writes: not copied back */
@@ -723,7 +723,7 @@ static int nooks_xw_file_operations_open(struct super_block *sb, struct inode *i
 		if (!nkx_fr.file)
 			return -EIO;
 	}
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_file_operations_open, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_file_operations_open, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (sb) {
 		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.sb, &nooks_type_super_block))
 			nkx_ok = 0;	/* invalid writes: not copied back */
@@ -786,7 +786,7 @@ static ssize_t nooks_xw_file_operations_read(struct super_block *sb, struct inod
 		if (!nkx_fr.file)
 			return -EIO;
 	}
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_file_operations_read, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_file_operations_read, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (sb) {
 		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.sb, &nooks_type_super_block))
 			nkx_ok = 0;	/* invalid writes: not copied back */
@@ -849,7 +849,7 @@ static ssize_t nooks_xw_file_operations_write(struct super_block *sb, struct ino
 		if (!nkx_fr.file)
 			return -EIO;
 	}
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_file_operations_write, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_file_operations_write, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (sb) {
 		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.sb, &nooks_type_super_block))
 			nkx_ok = 0;	/* invalid writes: not copied back */
@@ -910,7 +910,7 @@ static int nooks_xw_file_operations_fsync(struct super_block *sb, struct inode *
 		if (!nkx_fr.file)
 			return -EIO;
 	}
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_file_operations_fsync, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_file_operations_fsync, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (sb) {
 		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.sb, &nooks_type_super_block))
 			nkx_ok = 0;	/* invalid writes: not copied back */
@@ -976,7 +976,7 @@ static int nooks_xw_file_operations_iterate(struct super_block *sb, struct inode
 		if (!nkx_fr.ctx)
 			return -EIO;
 	}
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_file_operations_iterate, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_file_operations_iterate, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (sb) {
 		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.sb, &nooks_type_super_block))
 			nkx_ok = 0;	/* invalid writes: not copied back */
@@ -1041,7 +1041,7 @@ static int nooks_xw_file_operations_release(struct super_block *sb, struct inode
 		if (!nkx_fr.file)
 			return -EIO;
 	}
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_file_operations_release, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_file_operations_release, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (sb) {
 		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.sb, &nooks_type_super_block))
 			nkx_ok = 0;	/* invalid writes: not copied back */

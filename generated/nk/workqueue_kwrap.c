@@ -177,8 +177,17 @@ void nooks_kw_free_delayed_work(struct delayed_work *work)
 	}
 }
 
+static const nooks_thunk nkw_checked[] = {
+	nkw_checked_alloc_delayed_work,
+	nkw_checked_schedule_delayed_work,
+	nkw_checked_cancel_delayed_work_sync,
+	nkw_checked_free_delayed_work,
+	NULL
+};
+
 const struct nooks_kw_table_workqueue nooks_kw_table_workqueue = {
 	.interface = "workqueue",
+	.checked = nkw_checked,
 	.alloc_delayed_work = nooks_kw_alloc_delayed_work,
 	.schedule_delayed_work = nooks_kw_schedule_delayed_work,
 	.cancel_delayed_work_sync = nooks_kw_cancel_delayed_work_sync,

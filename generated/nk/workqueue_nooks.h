@@ -30,6 +30,9 @@ void nooks_kw_free_delayed_work(struct delayed_work *work);
  */
 struct nooks_kw_table_workqueue {
 	const char *interface;
+	/* the checked functions, NULL-terminated: the only kernel code a
+	 * process domain may ask the kernel to run (struct nooks_kw_head) */
+	const nooks_thunk *checked;
 	struct delayed_work *(*alloc_delayed_work)(void);
 	int (*schedule_delayed_work)(struct delayed_work *work, unsigned long delay_ms);
 	int (*cancel_delayed_work_sync)(struct delayed_work *work);

@@ -34,7 +34,7 @@ static void nooks_xw_work_ops_func(struct delayed_work *work)
 	nkx_fr.work = nooks_out(nkx_b->domain, (void *)work, &nooks_type_delayed_work);
 	if (!nkx_fr.work)
 		return;
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_work_ops_func, &nkx_fr, 1000);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_work_ops_func, &nkx_fr, sizeof(nkx_fr), 1000);	/* 0: down, faulted or timed out */
 	if (nkx_ok)	/* copied back if valid */
 		nooks_in(nkx_b->domain, nkx_fr.work, &nooks_type_delayed_work);
 	nooks_end_borrow(nkx_b->domain, (void *)work, &nooks_type_delayed_work);

@@ -130,6 +130,12 @@ typedef void (*nooks_thunk)(void *frame);
 int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 		  unsigned timeout_ms);
 
+/* nooks_xpc_ext() with the frame's size: what a process domain needs, to
+ * copy the frame in and out (nooks_xpc_ext gives none, SIZE_MAX, which a
+ * process domain refuses: -1, NOOKS_FAULT_DOWN). */
+int nooks_xpc_ext_frame(struct nooks_domain *d, nooks_thunk fn, void *frame, size_t size,
+			unsigned timeout_ms);
+
 /* Runs fn(frame) in the kernel's domain, from extension d.  Calls the
  * thread queued with nooks_xpc_defer() are made first. */
 void nooks_xpc_kernel(struct nooks_domain *d, nooks_thunk fn, void *frame);
@@ -153,6 +159,17 @@ void nooks_xpc_defer(struct nooks_domain *d, nooks_thunk fn, const void *frame, 
  * domain's PKRU; the extension code it runs is outside any domain
  * anyway).  Nothing to do elsewhere. */
 void nooks_kernel_mode(void);
+
+/*
+ * How every generated kernel wrapper table (nooks_kw_table_IFACE) begins:
+ * its interface's name and its checked functions (NULL-terminated), the
+ * thunks a process domain's nooks_xpc_kernel() may name; the loader
+ * allows them for the domains it loads an extension into.
+ */
+struct nooks_kw_head {
+	const char *interface;
+	const nooks_thunk *checked;
+};
 
 /* ---- recovery records --------------------------------------------------- */
 

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "nooks.h"
 
@@ -27,6 +28,9 @@ enum nooks_backend {
 				 * own stack with a guard page, faults contained */
 	NOOKS_BACKEND_PKEY,	/* like mprotect with protection keys; falls
 				 * back to mprotect where keys are missing */
+	NOOKS_BACKEND_PROCESS,	/* a process of its own (MINIX 3 style): its
+				 * code runs in a domain process under
+				 * seccomp; crossings over shared memory */
 };
 
 enum nooks_state {
@@ -45,6 +49,9 @@ enum nooks_fault {
 	NOOKS_FAULT_EXIT,	/* the extension called exit() */
 	NOOKS_FAULT_BOUND,	/* missed a liveness bound (nooks_bound_push,
 				 * nooks_domain_fail): the reason is kept */
+	NOOKS_FAULT_DIED,	/* its domain process ended (process backend):
+				 * last_signal is the signal that killed it,
+				 * or 0 (exited; the status in last_code) */
 };
 
 struct nooks_domain_stats {
@@ -61,7 +68,7 @@ struct nooks_domain_stats {
 	unsigned long quota_refused;	/* allocations a quota refused */
 };
 
-/* Parses "none", "mprotect" or "pkey"; -1 otherwise. */
+/* Parses "none", "mprotect", "pkey" or "process"; -1 otherwise. */
 int nooks_backend_parse(const char *name);
 const char *nooks_backend_name(enum nooks_backend b);
 
@@ -195,6 +202,29 @@ struct nooks_domain *nooks_caller(void);
  * (being recovered): kernel waits made for it (locks, sleeps) must give
  * up and return, so that the thread can unwind; 0 otherwise. */
 int nooks_interrupted(void);
+
+/* ---- the process backend (docs/runtime.md "The process backend") ---------- */
+
+/*
+ * Starts the zygote process domains are forked from.  Call it while the
+ * process is still one thread (first thing in main), before any domain is
+ * created; without it a process domain cannot be created (ENOSYS).  0 or
+ * -errno (-ENOSYS: no sealed two-view arena on this system).
+ */
+int nooks_proc_init(void);
+/* A kernel thunk a domain process may ask the kernel to run
+ * (nooks_xpc_kernel from the domain); any other is refused and kills the
+ * domain.  0, or -ENOSPC. */
+int nooks_proc_allow_kcall(nooks_thunk fn);
+/* How long a side spins (iterations) before it sleeps on the futex;
+ * default 2000 with more than one CPU, 0 with one (NOOKS_PROC_SPIN). */
+void nooks_proc_set_spin(unsigned iterations);
+/* The heartbeat: a domain process that does not answer within ms is
+ * killed (a fault); default 1000, 0: never. */
+void nooks_proc_set_heartbeat(unsigned ms);
+/* d's domain process (-1: none); how long its last restart took (ns). */
+pid_t nooks_proc_pid(const struct nooks_domain *d);
+long long nooks_proc_restart_ns(const struct nooks_domain *d);
 
 /* ---- the loader ---------------------------------------------------------- */
 

@@ -38,6 +38,9 @@ nkm_kfuncs([[nkm_h_kfunc]])m4_dnl
  */
 struct nooks_kw_table_[[]]nkm_i([[interface]]) {
 	const char *interface;
+	/* the checked functions, NULL-terminated: the only kernel code a
+	 * process domain may ask the kernel to run (struct nooks_kw_head) */
+	const nooks_thunk *checked;
 nkm_kfuncs([[nkm_h_slot]])m4_dnl
 };
 extern const struct nooks_kw_table_[[]]nkm_i([[interface]]) nooks_kw_table_[[]]nkm_i([[interface]]);

@@ -192,6 +192,8 @@ nkm_choose(nkm_f([[$1]], [[void]]), [[		$1(nkm_params([[$1]], [[nkm_arglist]]));
 ]])
 m4_define([[nkm_table_slot]], [[	.$1 = nooks_kw_$1,
 ]])
+m4_define([[nkm_checked_slot]], [[	nkw_checked_$1,
+]])
 m4_divert(0)m4_dnl
 nkm_banner([[user/kwrap.c.m4]])
 #include <errno.h>
@@ -200,7 +202,13 @@ nkm_banner([[user/kwrap.c.m4]])
 #include "nkm_i([[interface]])_nooks.h"
 nkm_kfuncs([[nkm_kfunc]])m4_dnl
 
+static const nooks_thunk nkw_checked[] = {
+nkm_kfuncs([[nkm_checked_slot]])m4_dnl
+	NULL
+};
+
 const struct nooks_kw_table_[[]]nkm_i([[interface]]) nooks_kw_table_[[]]nkm_i([[interface]]) = {
 	.interface = "nkm_i([[interface]])",
+	.checked = nkw_checked,
 nkm_kfuncs([[nkm_table_slot]])m4_dnl
 };

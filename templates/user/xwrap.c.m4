@@ -146,7 +146,7 @@ nkm_when(nkm_needok([[$1:$2]]), [[	int nkx_ok;
 	if (!nkx_fr.nkx_fn)
 		nkm_fault([[$1:$2]])
 nkm_params([[$1:$2]], [[nkm_pass]])m4_dnl
-	nkm_when(nkm_needok([[$1:$2]]), [[nkx_ok = !]])nooks_xpc_ext(nkx_b->domain, nkx_thunk_$1_$2, &nkx_fr, nkm_e([[$1:$2]], [[timeout]]));nkm_when(nkm_needok([[$1:$2]]), [[	/* 0: down, faulted or timed out */]])
+	nkm_when(nkm_needok([[$1:$2]]), [[nkx_ok = !]])nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_$1_$2, &nkx_fr, sizeof(nkx_fr), nkm_e([[$1:$2]], [[timeout]]));nkm_when(nkm_needok([[$1:$2]]), [[	/* 0: down, faulted or timed out */]])
 nkm_params([[$1:$2]], [[nkm_back]])m4_dnl
 nkm_choose(nkm_e([[$1:$2]], [[void]]), [[nkm_when(nkm_e([[$1:$2]], [[replay]]), [[	if (nkx_ok)
 	nkm_replay_log([[$1]], [[$2]])]])]], [[	if (!nkx_ok)

@@ -26,7 +26,11 @@
 # isolated checks pass it is reported [XPASS] and counted as a failure
 # (take it off the list).  Native checks always count.
 #
-# Environment: HOSTILE_ONLY="case ..." runs only those; HOSTILE_JOBS (2)
+# Environment: HOSTILE_ISO (mprotect) the isolated runs' backend
+# (HOSTILE_ISO=process: 299 of 304 checks pass; the 5 others are log
+# wordings and what the process backend does not do yet: threads the
+# module starts itself, ELF constructors' and destructors' own reports);
+# HOSTILE_ONLY="case ..." runs only those; HOSTILE_JOBS (2)
 # cases at a time; HOSTILE_BOUND (3 s) for a native hang; HOSTILE_IBOUND
 # (15 s) for an isolated command to answer (nkernel's own liveness bounds
 # are 10 s at most by default); HOSTILE_KEEP=1 keeps the temporary
@@ -385,9 +389,9 @@ corrupt_exhaust_heap() {
 
 iso_run() {
 	local base pat listed
-	start mprotect $opts || { iso_check "nkernel starts" false; return; }
+	start ${HOSTILE_ISO:-mprotect} $opts || { iso_check "nkernel starts" false; return; }
 	base=$(stat_sig)
-	limit=$IBOUND trigger mprotect
+	limit=$IBOUND trigger ${HOSTILE_ISO:-mprotect}
 	pat=${logre//NAME/$name}
 	if [ "$trigger" = thread ]; then
 		wait_log "$pat" "$IBOUND"
@@ -464,7 +468,7 @@ module_settled() {
 fresh_module() {
 	local out st=0
 	hung && return 1
-	load_witness mprotect witness3 || { why="load failed"; return 1; }
+	load_witness ${HOSTILE_ISO:-mprotect} witness3 || { why="load failed"; return 1; }
 	witness_ok "$vport" || st=1
 	out=$(limit=$IBOUND ctlc unload "$vname") || { why="unload: ${out//$'\n'/ }"; return 1; }
 	return $st

@@ -45,4 +45,4 @@ rt: rt.c
 
 rt-static: rt.c
 	$(CC) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags nooks) -o $@ $< \
-		$(LIBDIR)/libnooks.a -lpthread -ldl
+		$(LIBDIR)/libnooks.a -lseccomp -lpthread -ldl

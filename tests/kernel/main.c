@@ -25,6 +25,7 @@ int main(int argc, char **argv)
 	register_net_tests();
 	register_fs_tests();
 	register_workqueue_tests();
+	register_ds_tests();
 	register_leak_tests();
 	return cunit_run("kernel", argc > 1 ? argv[1] : NULL);
 }

@@ -15,6 +15,7 @@ void register_kthread_tests(void);
 void register_net_tests(void);
 void register_fs_tests(void);
 void register_workqueue_tests(void);
+void register_ds_tests(void);
 void register_leak_tests(void);
 
 /* CLOCK_MONOTONIC, in milliseconds. */

@@ -373,12 +373,16 @@ http_suite() {
 }
 http_suite none
 http_suite mprotect
+http_suite process
 
 # ---- 3. faults under load -----------------------------------------------------
 
 # wrk: 8 keep-alive connections; 12 workers leave 4 for the checks.
-echo "-- isolated, under load (wrk), $faults_total injected faults"
-if threads=12 start load mprotect "$ext" --timeout 300 --max-restarts 64 --window 1 --backoff 0; then
+load_suite() {
+local iso=$1
+rm -f "$tmp/stop" "$tmp"/codes.*
+echo "-- isolated ($iso), under load (wrk), $faults_total injected faults"
+if threads=12 start "load-$iso" "$iso" "$ext" --timeout 300 --max-restarts 64 --window 1 --backoff 0; then
 	for _ in 1 2 3; do curl -s -o /dev/null "$(url /a.txt)"; done
 	for k in sockets files tasks threads fds tracked rss_kb; do eval "base_$k=\$(stat_of $k)"; done
 	wrk -t 2 -c 8 -d 600s --timeout 2s "$(url /a.txt)" > "$tmp/wrk.out" 2>&1 &
@@ -416,8 +420,8 @@ if threads=12 start load mprotect "$ext" --timeout 300 --max-restarts 64 --windo
 	touch "$tmp/stop"
 	kill -INT $wrk
 	wait $wrk $loops
-	check "nkernel survived $n injected faults under load" test "$alive" -eq 1
-	check "khttpd recovered and answered after every fault" test "$served" -eq 1
+	check "$iso: nkernel survived $n injected faults under load" test "$alive" -eq 1
+	check "$iso: khttpd recovered and answered after every fault" test "$served" -eq 1
 	complete=$(awk '/requests in/ { print $1 }' "$tmp/wrk.out")
 	# "Socket errors: connect 0, read 12, write 0, timeout 0"
 	errors=$(awk -F'[ ,]+' '/Socket errors/ { print $5 + $7 + $9 + $11 }' "$tmp/wrk.out")
@@ -431,19 +435,19 @@ if threads=12 start load mprotect "$ext" --timeout 300 --max-restarts 64 --windo
 	# few milliseconds without a listener as an error, so errors per
 	# fault measure retries, not lost clients; a client left hanging
 	# would be a timeout
-	check "wrk completed requests" test "${complete:-0}" -gt 1000
+	check "$iso: wrk completed requests" test "${complete:-0}" -gt 1000
 	total=$(cat "$tmp"/codes.* | wc -l)
 	lost=$(cat "$tmp"/codes.* | grep -vc '^200$')
 	echo "curl: $total requests, one per connection, $lost without a 200 over $n faults:" \
 		"$(awk -v l=$lost -v n=$n 'BEGIN { printf "%.2f", l / (n ? n : 1) }') per fault"
-	check "curl clients got answers throughout" test "$total" -gt "$n"
-	check "fewer than 5 requests lost per fault (2 clients)" test "$lost" -lt $((5 * n))
-	check "no request hung (wrk timeouts: ${timeouts:-0})" test "${timeouts:-0}" -eq 0
-	check "every answer was a 2xx" test "${non2xx:-0}" -eq 0
-	check "the wild write left the kernel object intact" \
+	check "$iso: curl clients got answers throughout" test "$total" -gt "$n"
+	check "$iso: fewer than 5 requests lost per fault (2 clients)" test "$lost" -lt $((5 * n))
+	check "$iso: no request hung (wrk timeouts: ${timeouts:-0})" test "${timeouts:-0}" -eq 0
+	check "$iso: every answer was a 2xx" test "${non2xx:-0}" -eq 0
+	check "$iso: the wild write left the kernel object intact" \
 		sh -c "! grep -q 'kernel memory corrupted' $log"
 	list=$("$ctl" -s "$sock" list)
-	check "nkctl list counts the faults and restarts" \
+	check "$iso: nkctl list counts the faults and restarts" \
 		awk -v n="$n" '$1 == "khttpd" { found = 1; exit !($5 == n && $6 == n && $2 == "live") } END { if (!found) exit 1 }' <<< "$list"
 	sleep 0.5
 	leak_ok=1
@@ -455,9 +459,9 @@ if threads=12 start load mprotect "$ext" --timeout 300 --max-restarts 64 --windo
 	done
 	echo "  mappings: $base_mappings before, $(stat_of mappings) after;" \
 		"rss: $base_rss_kb kB before, $(stat_of rss_kb) kB after"
-	check "nothing leaked across $n faults (sockets, files, tasks, threads, fds, tracked objects)" \
+	check "$iso: nothing leaked across $n faults (sockets, files, tasks, threads, fds, tracked objects)" \
 		test $leak_ok -eq 1
-	check "resident memory grew less than 16 MiB over $n faults" \
+	check "$iso: resident memory grew less than 16 MiB over $n faults" \
 		test $(( $(stat_of rss_kb) - base_rss_kb )) -lt 16384
 	# parked kernel threads keep their stacks (about 5 mappings each):
 	# a recovery under load can start threads while the old ones are
@@ -465,14 +469,20 @@ if threads=12 start load mprotect "$ext" --timeout 300 --max-restarts 64 --windo
 	extra=$(( $(stat_of parked) - base_parked ))
 	[ $extra -gt 0 ] || extra=0
 	echo "  parked kernel threads: $base_parked then, $(stat_of parked) now"
-	check "mappings back to their level after the first 16 faults (within 4, 8 for malloc arenas, 6 per extra parked thread)" \
+	check "$iso: mappings back to their level after the first 16 faults (within 4, 8 for malloc arenas, 6 per extra parked thread)" \
 		test $(( $(stat_of mappings) - base_mappings )) -le $(( 12 + 6 * extra ))
-	check "clean shutdown after the faults" stop
-	check "the log has one recovery line per fault" \
+	check "$iso: clean shutdown after the faults" stop
+	check "$iso: the log has one recovery line per fault" \
 		test "$(grep -c 'khttpd: recovered in' "$log")" -eq "$n"
+	# the data store keeps khttpd's count across its restarts
+	check "$iso: the request counter survived $n restarts (data store)" \
+		awk -F'[()]' '/requests served before/ { split($2, w, " "); last = w[1] } END { exit !(last > 1000) }' "$log"
 else
-	ko "nkernel starts for the load test"
+	ko "$iso: nkernel starts for the load test"
 fi
+}
+load_suite mprotect
+load_suite process
 
 # ---- 4. native: the same faults are fatal -----------------------------------------
 
@@ -506,16 +516,18 @@ done
 # ---- 5. the double release ------------------------------------------------------
 
 echo "-- khttpd_buggy.so: a socket released twice"
-if start buggy mprotect "$buggy"; then
+for iso in mprotect process; do
+if start "buggy-$iso" "$iso" "$buggy"; then
 	for _ in 1 2 3; do curl -s -o /dev/null "$(url /a.txt)"; done
 	sleep 0.2
-	check "isolated: the double release is caught and reported" grep -q 'released twice' "$log"
-	check "isolated: the kernel lives and khttpd still serves" test "$(status "$(url /a.txt)")" = 200
-	check "isolated: no socket leaked or lost" test "$(stat_of sockets)" = 1
+	check "$iso: the double release is caught and reported" grep -q 'released twice' "$log"
+	check "$iso: the kernel lives and khttpd still serves" test "$(status "$(url /a.txt)")" = 200
+	check "$iso: no socket leaked or lost" test "$(stat_of sockets)" = 1
 	stop > /dev/null
 else
-	ko "buggy variant starts"
+	ko "$iso: buggy variant starts"
 fi
+done
 if start buggy-native none "$buggy"; then
 	curl -s -o /dev/null "$(url /a.txt)"
 	st=0

@@ -813,8 +813,33 @@ void nooks_kw_tk_unlock(struct tk_lock *l)
 	}
 }
 
+static const nooks_thunk nkw_checked[] = {
+	nkw_checked_tk_dev_alloc,
+	nkw_checked_tk_dev_free,
+	nkw_checked_tk_dev_put,
+	nkw_checked_tk_register,
+	nkw_checked_tk_unregister,
+	nkw_checked_tk_read,
+	nkw_checked_tk_write_words,
+	nkw_checked_tk_reverse_words,
+	nkw_checked_tk_set_name,
+	nkw_checked_tk_set_tag,
+	nkw_checked_tk_mtu_out,
+	nkw_checked_tk_maybe,
+	nkw_checked_tk_get_mtu,
+	nkw_checked_tk_set_cookie,
+	nkw_checked_tk_pkt_alloc,
+	nkw_checked_tk_pkt_free,
+	nkw_checked_tk_pkt_send,
+	nkw_checked_tk_lock_get,
+	nkw_checked_tk_lock,
+	nkw_checked_tk_unlock,
+	NULL
+};
+
 const struct nooks_kw_table_tk nooks_kw_table_tk = {
 	.interface = "tk",
+	.checked = nkw_checked,
 	.tk_dev_alloc = nooks_kw_tk_dev_alloc,
 	.tk_dev_free = nooks_kw_tk_dev_free,
 	.tk_dev_put = nooks_kw_tk_dev_put,

@@ -47,6 +47,9 @@ void nooks_kw_tk_unlock(struct tk_lock *l);
  */
 struct nooks_kw_table_tk {
 	const char *interface;
+	/* the checked functions, NULL-terminated: the only kernel code a
+	 * process domain may ask the kernel to run (struct nooks_kw_head) */
+	const nooks_thunk *checked;
 	struct tk_dev *(*tk_dev_alloc)(int priv_size);
 	void (*tk_dev_free)(struct tk_dev *dev);
 	int (*tk_dev_put)(struct tk_dev *dev);

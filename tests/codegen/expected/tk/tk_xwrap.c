@@ -35,7 +35,7 @@ static int nooks_xw_tk_ops_open(struct tk_dev *dev)
 	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
 	if (!nkx_fr.dev)
 		return -EIO;
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_tk_ops_open, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_tk_ops_open, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_tk_dev))
 		nkx_ok = 0;	/* invalid writes: not copied back */
 	nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
@@ -75,7 +75,7 @@ static int nooks_xw_tk_ops_xmit(struct tk_dev *dev, const void *data, unsigned i
 	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
 	if (!nkx_fr.dev)
 		return -EIO;
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_tk_ops_xmit, &nkx_fr, 50);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_tk_ops_xmit, &nkx_fr, sizeof(nkx_fr), 50);	/* 0: down, faulted or timed out */
 	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_tk_dev))
 		nkx_ok = 0;	/* invalid writes: not copied back */
 	nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
@@ -112,7 +112,7 @@ static void nooks_xw_tk_ops_reset(struct tk_dev *dev)
 	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
 	if (!nkx_fr.dev)
 		return;
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_tk_ops_reset, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_tk_ops_reset, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (nkx_ok)	/* copied back if valid */
 		nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_tk_dev);
 	nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
@@ -156,7 +156,7 @@ static int nooks_xw_tk_ops_rx(struct tk_dev *dev, struct tk_pkt *pkt)
 		if (!nkx_fr.pkt)
 			return -EIO;
 	}
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_tk_ops_rx, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_tk_ops_rx, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_tk_dev))
 		nkx_ok = 0;	/* invalid writes: not copied back */
 	nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
@@ -214,7 +214,7 @@ static int nooks_xw_tk_ops_set_mtu(struct tk_dev *dev, int mtu)
 	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
 	if (!nkx_fr.dev)
 		return -EIO;
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_tk_ops_set_mtu, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_tk_ops_set_mtu, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_tk_dev))
 		nkx_ok = 0;	/* invalid writes: not copied back */
 	nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
@@ -293,7 +293,7 @@ static int nooks_xw_tk_ops_set_addr(struct tk_dev *dev, const char *label, const
 	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
 	if (!nkx_fr.dev)
 		return -EIO;
-	nkx_ok = !nooks_xpc_ext(nkx_b->domain, nkx_thunk_tk_ops_set_addr, &nkx_fr, 0);	/* 0: down, faulted or timed out */
+	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_tk_ops_set_addr, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_tk_dev))
 		nkx_ok = 0;	/* invalid writes: not copied back */
 	nooks_end_borrow(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
