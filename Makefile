@@ -301,6 +301,8 @@ soak: deps $(RTT)/runtime $(RTT)/ext_faults.so $(RTT)/ext_tk.so \
 		$(RTT)/ext_heap.so $(RTT)/ext_unresolved.so $(RTT)/wrap/libtk.so.1 $(RTT_CONTAIN)
 	$(Q)NOOKS_CYCLES=10000 $(RTT)/runtime /dev/null $(RTT)/ext_faults.so \
 		$(RTT) $(RTT)/ext_tk.so $(RTT)/wrap/libtk.so.1
+	$(Q)$(MAKE) --no-print-directory $(PRT)/proc
+	$(Q)NOOKS_PROC_CYCLES=10000 $(PRT)/proc /dev/null
 
 # The process backend (issue 12): domain processes, their channels,
 # faults and the malicious cases (tests/proc).

@@ -210,6 +210,7 @@ static void emit_params(FILE *out, struct nooksc *nc, const struct idl_decl *f,
 		defx(out, "p", pkey, "bytes", v->attrs.bytes ?
 		     expr_to_c_marked(nc, v->attrs.bytes) : "");
 		defi(out, "p", pkey, "write", v->attrs.dir == DIR_OUT || v->attrs.dir == DIR_INOUT);
+		defi(out, "p", pkey, "read", v->attrs.dir != DIR_OUT);
 		defi(out, "p", pkey, "nullable", v->attrs.nullable);
 		defi(out, "p", pkey, "release", v->attrs.release);
 		defi(out, "p", pkey, "transfer", v->attrs.transfer);

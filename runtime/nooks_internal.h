@@ -195,6 +195,7 @@ int nk_proc_xpc(struct nooks_domain *d, nooks_thunk fn, void *frame, size_t size
 		unsigned timeout_ms);
 /* nooks_xpc_kernel in a domain process. */
 void nk_proc_kcall(nooks_thunk fn, void *frame);
+void nk_proc_bufs_drop(void);
 /* nooks_ext_load on a process domain: the extension is loaded in its
  * process (now, and at each restart); 0, or -1 and why in err. */
 int nk_proc_ext_load(struct nooks_domain *d, const char *path, const char *wrapper,

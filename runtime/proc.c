@@ -90,7 +90,9 @@ struct nk_ctl {
 #define STACK_SIZE ((size_t)1 << 20)
 #define SHADOW_OFF (STACK_OFF + NK_PROC_CHANS * STACK_SIZE)
 #define SHADOW_SIZE ((size_t)32 << 20)
-#define DATA_OFF (SHADOW_OFF + SHADOW_SIZE)
+#define BOUNCE_OFF (SHADOW_OFF + SHADOW_SIZE)
+#define BOUNCE_SIZE ((size_t)1 << 20)	/* per channel: kernel buffers passed in */
+#define DATA_OFF (BOUNCE_OFF + NK_PROC_CHANS * BOUNCE_SIZE)
 
 _Static_assert(sizeof(struct nk_chan) <= CHAN_SIZE, "channel too large");
 _Static_assert(sizeof(struct nk_ctl) <= CHAN_OFF, "control block too large");
@@ -1195,6 +1197,7 @@ struct kchan {
 	unsigned long gen;
 	int idx, depth;
 	uint32_t budget;		/* the adaptive spin's (spin_for) */
+	size_t bused;			/* of its bounce area, by the crossings under way */
 };
 
 static __thread struct kchan kc[KCHANS];
@@ -1267,7 +1270,7 @@ static struct kchan *my_kchan(struct nk_proc *p)
 	pthread_mutex_unlock(&p->lock);
 	if (idx < 0)
 		return NULL;
-	*free_k = (struct kchan){ p, gen, idx, 0, atomic_load(&spin_iters) };
+	*free_k = (struct kchan){ p, gen, idx, 0, atomic_load(&spin_iters), 0 };
 	return free_k;
 }
 
@@ -1346,6 +1349,75 @@ static int krun(struct nk_proc *p, struct nk_chan *c)
 	return 0;
 }
 
+/*
+ * Kernel buffers a crossing passes to the extension (an ops entry's
+ * in/out bytes()/count()/string parameters, nooks_xpc_buf): the domain
+ * cannot read the kernel's memory, so the crossing copies each into the
+ * calling thread's bounce area in the window (BOUNCE_SIZE a channel,
+ * shared by its nested crossings), points the frame's copy at it, and
+ * copies an out buffer back when the call returned.  Registered by the
+ * generated wrapper right before its crossing, for that frame only.
+ */
+#define NBUFS 6
+static __thread struct pbuf {
+	const void *frame;
+	size_t off, size;
+	int dir;
+} pend[NBUFS + 1];
+static __thread int npend;
+
+void nooks_xpc_buf(struct nooks_domain *d, const void *frame, const void *field,
+		   size_t size, int dir)
+{
+	if (!d || d->backend != NOOKS_BACKEND_PROCESS)
+		return;
+	if (npend && pend[0].frame != frame)
+		npend = 0;	/* a wrapper's that did not cross */
+	if (npend <= NBUFS)
+		pend[npend++] = (struct pbuf){ frame, (size_t)((const char *)field -
+			(const char *)frame), size, dir };
+}
+
+void nk_proc_bufs_drop(void)
+{
+	npend = 0;
+}
+
+/* Copies the buffers registered for frame into k's bounce area and points
+ * buf's (the channel's copy of the frame) members at them; 0, or -1 if
+ * they do not fit (too many, too large). */
+static int bufs_in(struct nk_proc *p, struct kchan *k, const void *frame, unsigned char *buf,
+		   size_t size, struct pbuf *b, int *nb)
+{
+	int n = npend && pend[0].frame == frame ? npend : 0;
+
+	npend = 0;
+	*nb = 0;
+	if (n > NBUFS)
+		return -1;
+	unsigned char *area = p->win + BOUNCE_OFF + (size_t)k->idx * BOUNCE_SIZE;
+	for (int i = 0; i < n; i++) {
+		void *kp;
+		if (pend[i].off > size - sizeof(kp))
+			return -1;
+		memcpy(&kp, buf + pend[i].off, sizeof(kp));
+		if (!kp)
+			continue;
+		size_t at = (k->bused + 15) & ~(size_t)15;
+		if (pend[i].size > BOUNCE_SIZE || at > BOUNCE_SIZE - pend[i].size)
+			return -1;
+		unsigned char *dp = area + at;
+		if (pend[i].dir & NOOKS_BUF_IN)
+			memcpy(dp, kp, pend[i].size);
+		if (pend[i].dir & NOOKS_BUF_STR && pend[i].size)
+			dp[pend[i].size - 1] = 0;
+		memcpy(buf + pend[i].off, &dp, sizeof(dp));
+		k->bused = at + pend[i].size;
+		b[(*nb)++] = (struct pbuf){ kp, pend[i].off, pend[i].size, pend[i].dir };
+	}
+	return 0;
+}
+
 int nk_proc_xpc(struct nooks_domain *d, nooks_thunk fn, void *frame, size_t size,
 		unsigned timeout_ms)
 {
@@ -1354,20 +1426,32 @@ int nk_proc_xpc(struct nooks_domain *d, nooks_thunk fn, void *frame, size_t size
 	int r = -1;
 
 	if (!p || size > NK_PROC_FRAME) {
+		npend = 0;
 		atomic_store(&d->last_fault, NOOKS_FAULT_DOWN);
 		return -1;
 	}
 	atomic_fetch_add(&d->inside, 1);
 	k = atomic_load(&d->state) == NOOKS_UP ? my_kchan(p) : NULL;
 	if (!k || k->depth >= NK_PROC_DEPTH) {
+		npend = 0;
 		if (atomic_fetch_sub(&d->inside, 1) == 1)
 			nk_domain_left(d);
 		return -1;
 	}
 	struct nk_chan *c = chan_of(p->win, k->idx);
-	unsigned char *buf = c->frames[k->depth++];
-	struct nooks_domain *was = nk_xpc_set_running(d);
+	unsigned char *buf = c->frames[k->depth];
+	struct pbuf bufs[NBUFS];
+	size_t bused = k->bused;
+	int nb;
 	memcpy(buf, frame, size);
+	if (bufs_in(p, k, frame, buf, size, bufs, &nb)) {
+		k->bused = bused;	/* refused: the domain did nothing wrong */
+		if (atomic_fetch_sub(&d->inside, 1) == 1)
+			nk_domain_left(d);
+		return -1;
+	}
+	k->depth++;
+	struct nooks_domain *was = nk_xpc_set_running(d);
 	atomic_store(&c->fn, (uintptr_t)fn);
 	atomic_store(&c->arg, (uintptr_t)buf);
 	chan_set(c, ST_CALL, &c->dsleep);
@@ -1380,12 +1464,21 @@ int nk_proc_xpc(struct nooks_domain *d, nooks_thunk fn, void *frame, size_t size
 		}
 		if (s == ST_RET) {
 			memcpy(frame, buf, size);
+			for (int i = 0; i < nb; i++) {
+				void *dp;
+				memcpy(&dp, buf + bufs[i].off, sizeof(dp));
+				if (bufs[i].dir & NOOKS_BUF_OUT)
+					memcpy((void *)bufs[i].frame, dp, bufs[i].size);
+				memcpy((unsigned char *)frame + bufs[i].off, &bufs[i].frame,
+				       sizeof(void *));
+			}
 			r = 0;
 		}
 		break;
 	}
 	nk_xpc_set_running(was);
 	k->depth--;
+	k->bused = bused;
 	/* who is at fault: a process has no faulting thread to name; the
 	 * only thread that was in the domain is (an init that crashed its
 	 * process is an init fault, not retried, as in-process) */

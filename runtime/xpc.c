@@ -721,8 +721,10 @@ int nooks_xpc_ext_frame(struct nooks_domain *d, nooks_thunk fn, void *frame, siz
 {
 	/* a down domain: refused, and its last fault still names what took
 	 * it down (the recovery manager reports that, whoever calls first) */
-	if (!d || atomic_load(&d->state) != NOOKS_UP)
+	if (!d || atomic_load(&d->state) != NOOKS_UP) {
+		nk_proc_bufs_drop();	/* its nooks_xpc_buf()s */
 		return -1;
+	}
 	atomic_fetch_add(&d->calls, 1);
 
 	if (d->backend == NOOKS_BACKEND_PROCESS)

@@ -3,5 +3,6 @@
  * Do not edit: change the IDL or templates/user/xwrap.c.m4 and regenerate.
  */
 #include <stddef.h>
+#include <string.h>
 
 #include "fs_nooks.h"

@@ -3,6 +3,7 @@
  * Do not edit: change the IDL or templates/user/xwrap.c.m4 and regenerate.
  */
 #include <stddef.h>
+#include <string.h>
 
 #include "netdev_nooks.h"
 
@@ -250,6 +251,7 @@ static int nooks_xw_net_device_ops_ndo_set_mac_address(struct net_device *dev, c
 	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_net_device);
 	if (!nkx_fr.dev)
 		return -EIO;
+	nooks_xpc_buf(nkx_b->domain, &nkx_fr, &nkx_fr.addr, (size_t)(ETH_ALEN) * sizeof(*addr), NOOKS_BUF_IN);
 	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_net_device_ops_ndo_set_mac_address, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_net_device))
 		nkx_ok = 0;	/* invalid writes: not copied back */

@@ -3,6 +3,7 @@
  * Do not edit: change the IDL or templates/user/xwrap.c.m4 and regenerate.
  */
 #include <stddef.h>
+#include <string.h>
 
 #include "vfs_nooks.h"
 
@@ -43,6 +44,8 @@ static int nooks_xw_file_system_ops_mount(struct file_system_type *fs, struct su
 		if (!nkx_fr.sb)
 			return -EIO;
 	}
+	if (data)
+		nooks_xpc_buf(nkx_b->domain, &nkx_fr, &nkx_fr.data, strnlen(data, (size_t)(NK_MOUNT_DATA_MAX)) + 1, NOOKS_BUF_IN | NOOKS_BUF_STR);
 	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_file_system_ops_mount, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.fs, &nooks_type_file_system_type))
 		nkx_ok = 0;	/* invalid writes: not copied back */
@@ -182,6 +185,7 @@ static int nooks_xw_super_operations_statfs(struct super_block *sb, struct kstat
 	nkx_fr.sb = nooks_out(nkx_b->domain, (void *)sb, &nooks_type_super_block);
 	if (!nkx_fr.sb)
 		return -EIO;
+	nooks_xpc_buf(nkx_b->domain, &nkx_fr, &nkx_fr.buf, (size_t)(1) * sizeof(*buf), NOOKS_BUF_OUT);
 	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_super_operations_statfs, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.sb, &nooks_type_super_block))
 		nkx_ok = 0;	/* invalid writes: not copied back */
@@ -658,6 +662,7 @@ static int nooks_xw_inode_operations_setattr(struct super_block *sb, struct inod
 	nkx_fr.inode = nooks_out(nkx_b->domain, (void *)inode, &nooks_type_inode);
 	if (!nkx_fr.inode)
 		return -EIO;
+	nooks_xpc_buf(nkx_b->domain, &nkx_fr, &nkx_fr.attr, (size_t)(1) * sizeof(*attr), NOOKS_BUF_IN);
 	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_inode_operations_setattr, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (sb) {
 		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.sb, &nooks_type_super_block))
@@ -786,6 +791,7 @@ static ssize_t nooks_xw_file_operations_read(struct super_block *sb, struct inod
 		if (!nkx_fr.file)
 			return -EIO;
 	}
+	nooks_xpc_buf(nkx_b->domain, &nkx_fr, &nkx_fr.buf, (size_t)(count), NOOKS_BUF_OUT);
 	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_file_operations_read, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (sb) {
 		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.sb, &nooks_type_super_block))
@@ -849,6 +855,7 @@ static ssize_t nooks_xw_file_operations_write(struct super_block *sb, struct ino
 		if (!nkx_fr.file)
 			return -EIO;
 	}
+	nooks_xpc_buf(nkx_b->domain, &nkx_fr, &nkx_fr.buf, (size_t)(count), NOOKS_BUF_IN);
 	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_file_operations_write, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (sb) {
 		if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.sb, &nooks_type_super_block))

@@ -3,6 +3,7 @@
  * Do not edit: change the IDL or templates/user/xwrap.c.m4 and regenerate.
  */
 #include <stddef.h>
+#include <string.h>
 
 #include "workqueue_nooks.h"
 

@@ -136,6 +136,24 @@ int nooks_xpc_ext(struct nooks_domain *d, nooks_thunk fn, void *frame,
 int nooks_xpc_ext_frame(struct nooks_domain *d, nooks_thunk fn, void *frame, size_t size,
 			unsigned timeout_ms);
 
+/*
+ * A kernel buffer the next crossing of this thread passes to d in frame:
+ * field is the frame's member holding the pointer, size its bytes, dir
+ * NOOKS_BUF_IN (the extension reads it), NOOKS_BUF_OUT (it writes it),
+ * NOOKS_BUF_STR (a string: the copy is terminated).  The generated
+ * extension wrappers call it right before nooks_xpc_ext_frame for their
+ * bytes()/count()/string parameters.  Nothing on the in-process backends
+ * (the extension reads and writes the kernel's buffer); a process domain
+ * cannot see the kernel's memory, so the crossing copies the buffer into
+ * the window and an out buffer back (call-by-value-result), refusing the
+ * crossing (-1, the domain unharmed) if they exceed 1 MiB.
+ */
+#define NOOKS_BUF_IN 1
+#define NOOKS_BUF_OUT 2
+#define NOOKS_BUF_STR 4
+void nooks_xpc_buf(struct nooks_domain *d, const void *frame, const void *field,
+		   size_t size, int dir);
+
 /* Runs fn(frame) in the kernel's domain, from extension d.  Calls the
  * thread queued with nooks_xpc_defer() are made first. */
 void nooks_xpc_kernel(struct nooks_domain *d, nooks_thunk fn, void *frame);

@@ -46,6 +46,16 @@ nkm_choose(nkm_islocator([[$1]], [[$2]]), [[	nkx_fr.nkm_pn([[$1]], [[$2]]) = noo
 			nkm_fault([[$1]])
 	}
 ]])]])]])
+# Right before the call: the kernel buffers it passes (nooks_xpc_buf: a
+# process domain gets copies in its window, an out buffer copied back).
+m4_define([[nkm_bufdir]], [[nkm_case(nkm_p([[$1]], [[$2]], [[read]])nkm_p([[$1]], [[$2]], [[write]]),
+[[01]], [[NOOKS_BUF_OUT]], [[11]], [[NOOKS_BUF_IN | NOOKS_BUF_OUT]], [[NOOKS_BUF_IN]])]])
+m4_define([[nkm_bounce]], [[nkm_case(nkm_p([[$1]], [[$2]], [[kind]]),
+[[buf]], [[	nooks_xpc_buf(nkx_b->domain, &nkx_fr, &nkx_fr.nkm_pn([[$1]], [[$2]]), nkm_psize([[$1]], [[$2]]), nkm_bufdir([[$1]], [[$2]]));
+]],
+[[str]], [[	if (nkm_pn([[$1]], [[$2]]))
+		nooks_xpc_buf(nkx_b->domain, &nkx_fr, &nkx_fr.nkm_pn([[$1]], [[$2]]), strnlen(nkm_pn([[$1]], [[$2]]), nkm_pstrbound([[$1]], [[$2]])) + 1, NOOKS_BUF_IN | NOOKS_BUF_STR);
+]], [[]])]])
 # After the call: writable fields back, validated (not for a transferred
 # object: the extension may have released it already), and the loan ends.
 # nkm_tail: does anything after the copy-back read nkx_ok?
@@ -146,6 +156,7 @@ nkm_when(nkm_needok([[$1:$2]]), [[	int nkx_ok;
 	if (!nkx_fr.nkx_fn)
 		nkm_fault([[$1:$2]])
 nkm_params([[$1:$2]], [[nkm_pass]])m4_dnl
+nkm_params([[$1:$2]], [[nkm_bounce]])m4_dnl
 	nkm_when(nkm_needok([[$1:$2]]), [[nkx_ok = !]])nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_$1_$2, &nkx_fr, sizeof(nkx_fr), nkm_e([[$1:$2]], [[timeout]]));nkm_when(nkm_needok([[$1:$2]]), [[	/* 0: down, faulted or timed out */]])
 nkm_params([[$1:$2]], [[nkm_back]])m4_dnl
 nkm_choose(nkm_e([[$1:$2]], [[void]]), [[nkm_when(nkm_e([[$1:$2]], [[replay]]), [[	if (nkx_ok)
@@ -167,6 +178,7 @@ nkm_entries([[$1]], [[nkm_slot]])m4_dnl
 m4_divert(0)m4_dnl
 nkm_banner([[user/xwrap.c.m4]])
 #include <stddef.h>
+#include <string.h>
 
 #include "nkm_i([[interface]])_nooks.h"
 nkm_ops([[nkm_table]])m4_dnl

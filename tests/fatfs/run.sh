@@ -31,6 +31,8 @@ ext=$B/examples/fatfs.so
 buggy=$B/examples/fatfs_buggy.so
 restarts=${FATFS_RESTARTS:-1000}
 faults=${FATFS_FAULTS:-24}
+# the isolated runs' backend (mprotect; FATFS_ISO=process: the process backend)
+iso_b=${FATFS_ISO:-mprotect}
 # one malloc arena: glibc makes arenas (mappings) as threads contend, late
 # and more on a loaded machine; the leak check would count them
 export MALLOC_ARENA_MAX=1
@@ -109,7 +111,7 @@ kb_of() { case $1 in 12) echo 4000 ;; 16) echo 30000 ;; 32) echo 70000 ;; esac; 
 
 # ---- can FUSE be used here? ---------------------------------------------------
 
-if ! start probe mprotect "$ext"; then ko "nkernel starts with fatfs.so"; finish; fi
+if ! start probe "$iso_b" "$ext"; then ko "nkernel starts with fatfs.so"; finish; fi
 mkimg "$tmp/probe.img" 16 20000
 if ! out=$(mount_ "$tmp/probe.img" "$tmp/probe" 2>&1); then
 	echo "fatfs: /dev/fuse cannot be used here ($out): mount tests skipped"
@@ -129,7 +131,7 @@ stop
 
 echo "-- written through the mount, checked with mtools and fsck"
 head -c 300000 /dev/urandom > "$tmp/big.bin"
-for iso in none mprotect; do
+for iso in none "$iso_b"; do
 	start w-$iso $iso "$ext" || { ko "nkernel starts ($iso)"; continue; }
 	for fat in 12 16 32; do
 		img=$tmp/w$fat-$iso.img m=$tmp/m-w$fat-$iso
@@ -166,7 +168,7 @@ done
 # ---- 2. written with mtools, read through the mount -------------------------------
 
 echo "-- written with mtools, read through the mount"
-start r mprotect "$ext" || ko "nkernel starts"
+start r "$iso_b" "$ext" || ko "nkernel starts"
 for fat in 12 16 32; do
 	img=$tmp/r$fat.img m=$tmp/m-r$fat
 	mkimg "$img" $fat "$(kb_of $fat)"
@@ -186,7 +188,7 @@ stop
 # ---- 3. fsx, natively and isolated ------------------------------------------------
 
 echo "-- fsx: random operations against a reference directory"
-for iso in none mprotect; do
+for iso in none "$iso_b"; do
 	start x-$iso $iso "$ext" || { ko "nkernel starts ($iso)"; continue; }
 	for fat in 16 32; do
 		img=$tmp/x$fat-$iso.img m=$tmp/m-x$fat-$iso refd=$tmp/ref-x$fat-$iso
@@ -208,7 +210,7 @@ done
 
 echo "-- faults injected into isolated fatfs under fsx"
 classes="null wild stack loop abort ill fpe exit"
-start f mprotect "$ext" --timeout 300 || ko "nkernel starts"
+start f "$iso_b" "$ext" --timeout 300 || ko "nkernel starts"
 img=$tmp/f.img m=$tmp/m-f refd=$tmp/ref-f
 mkimg "$img" 32 70000
 mkdir -p "$refd"
@@ -259,7 +261,7 @@ fusermount3 -u -z "$tmp/m-fn" 2>/dev/null
 
 echo "-- fatfs_buggy.so: a FAT12 entry read one byte past its sector"
 head -c 250000 /dev/urandom > "$tmp/fat12.bin"
-start b mprotect "$buggy" || ko "nkernel starts"
+start b "$iso_b" "$buggy" || ko "nkernel starts"
 img=$tmp/b.img m=$tmp/m-b
 mkimg "$img" 12 1600 -s 1
 mount_ "$img" "$m" > /dev/null || ko "mounts"
@@ -284,7 +286,7 @@ fusermount3 -u -z "$tmp/m-bn" 2>/dev/null
 # ---- 6. restarts leak nothing ------------------------------------------------------
 
 echo "-- $restarts restarts with open files: nothing leaks"
-start l mprotect "$ext" || ko "nkernel starts"
+start l "$iso_b" "$ext" || ko "nkernel starts"
 img=$tmp/l.img m=$tmp/m-l
 mkimg "$img" 16 20000
 mount_ "$img" "$m" > /dev/null || ko "mounts"

@@ -356,16 +356,30 @@ static int count_fds(void)
 	return n;
 }
 
-/* Many faults and restarts: nothing accumulates in the kernel. */
+static int count_maps(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	int n = 0, ch;
+	if (!f)
+		return -1;
+	while ((ch = fgetc(f)) != EOF)
+		n += ch == '\n';
+	fclose(f);
+	return n;
+}
+
+/* Many faults and restarts (1,000; NOOKS_PROC_CYCLES): nothing
+ * accumulates in the kernel, neither descriptors nor mappings. */
 static void test_restart_cycles(void)
 {
 	struct nooks_domain *d = mk("p-cycles");
 	const char *e = getenv("NOOKS_PROC_CYCLES");
-	int cycles = e ? atoi(e) : 200, ok = 0, fds;
+	int cycles = e ? atoi(e) : 1000, ok = 0, fds, maps;
 	long long total = 0, worst = 0;
 
 	CU_ASSERT_EQUAL(add_in(d, 1, 1, NULL), 2);
 	fds = count_fds();
+	maps = count_maps();
 	for (int i = 0; i < cycles; i++) {
 		long long t0 = now_ns();
 		if (nooks_xpc_ext_frame(d, t_segv, NULL, 0, 0) != -1)
@@ -379,12 +393,15 @@ static void test_restart_cycles(void)
 	}
 	CU_ASSERT_EQUAL(ok, cycles);
 	CU_ASSERT_EQUAL(count_fds(), fds);
+	/* a few: glibc's arenas and thread stacks may come and go */
+	int maps_after = count_maps();
+	CU_ASSERT(maps_after <= maps + 4);
 	struct nooks_domain_stats st;
 	nooks_domain_stats(d, &st);
 	CU_ASSERT_EQUAL(st.faults, (unsigned long)cycles);
 	printf("\n  %d fault-restart-call cycles: mean %.2f ms, worst %.2f ms "
-	       "(restart alone last %.2f ms) ", cycles, total / 1e6 / (cycles ? cycles : 1),
-	       worst / 1e6, nooks_proc_restart_ns(d) / 1e6);
+	       "(restart alone last %.2f ms; mappings %d, then %d) ", cycles, total / 1e6 / (cycles ? cycles : 1),
+	       worst / 1e6, nooks_proc_restart_ns(d) / 1e6, maps, maps_after);
 	nooks_domain_destroy(d);
 }
 
