@@ -15,7 +15,7 @@
 #   make kmod [KVER=6.1]    nooks.ko for a Linux tree, built by kbuild into
 #                   build/kmod/linux-6.1 (no KVER: every idl/linux-* tree)
 #   one suite       make unit, runtime-test, golden, cli, fuzz, check-generated,
-#                   kernel-test, khttpd-test, netdrv-test, fatfs-test, hostile-test,
+#                   kernel-test, khttpd-test, netdrv-test, netdrv-proc-test, fatfs-test, hostile-test,
 #                   inject-test, install-test, vm-test (protection keys in a qemu guest),
 #                   kmod-test [KVER=6.1] (Linux modules isolated in a qemu guest)
 #                   proc-test (the process backend)
