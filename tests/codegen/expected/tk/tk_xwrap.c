@@ -3,6 +3,7 @@
  * Do not edit: change the IDL or templates/user/xwrap.c.m4 and regenerate.
  */
 #include <stddef.h>
+#include <string.h>
 
 #include "tk_nooks.h"
 
@@ -75,6 +76,7 @@ static int nooks_xw_tk_ops_xmit(struct tk_dev *dev, const void *data, unsigned i
 	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
 	if (!nkx_fr.dev)
 		return -EIO;
+	nooks_xpc_buf(nkx_b->domain, &nkx_fr, &nkx_fr.data, (size_t)(len), NOOKS_BUF_IN);
 	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_tk_ops_xmit, &nkx_fr, sizeof(nkx_fr), 50);	/* 0: down, faulted or timed out */
 	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_tk_dev))
 		nkx_ok = 0;	/* invalid writes: not copied back */
@@ -293,6 +295,9 @@ static int nooks_xw_tk_ops_set_addr(struct tk_dev *dev, const char *label, const
 	nkx_fr.dev = nooks_out(nkx_b->domain, (void *)dev, &nooks_type_tk_dev);
 	if (!nkx_fr.dev)
 		return -EIO;
+	if (label)
+		nooks_xpc_buf(nkx_b->domain, &nkx_fr, &nkx_fr.label, strnlen(label, (size_t)(TK_NAME_LEN)) + 1, NOOKS_BUF_IN | NOOKS_BUF_STR);
+	nooks_xpc_buf(nkx_b->domain, &nkx_fr, &nkx_fr.addr, (size_t)(len), NOOKS_BUF_IN);
 	nkx_ok = !nooks_xpc_ext_frame(nkx_b->domain, nkx_thunk_tk_ops_set_addr, &nkx_fr, sizeof(nkx_fr), 0);	/* 0: down, faulted or timed out */
 	if (nkx_ok && !nooks_in(nkx_b->domain, nkx_fr.dev, &nooks_type_tk_dev))
 		nkx_ok = 0;	/* invalid writes: not copied back */
