@@ -1360,9 +1360,10 @@ static int krun(struct nk_proc *p, struct nk_chan *c)
  */
 #define NBUFS 6
 static __thread struct pbuf {
-	const void *frame;
-	size_t off, size;
+	const void *frame;		/* registered: the frame; copied: the kernel's buffer */
+	size_t off, size;		/* of the frame's member; of the buffer */
 	int dir;
+	void *copy;			/* copied: where in the bounce area */
 } pend[NBUFS + 1];
 static __thread int npend;
 
@@ -1375,7 +1376,7 @@ void nooks_xpc_buf(struct nooks_domain *d, const void *frame, const void *field,
 		npend = 0;	/* a wrapper's that did not cross */
 	if (npend <= NBUFS)
 		pend[npend++] = (struct pbuf){ frame, (size_t)((const char *)field -
-			(const char *)frame), size, dir };
+			(const char *)frame), size, dir, NULL };
 }
 
 void nk_proc_bufs_drop(void)
@@ -1413,7 +1414,7 @@ static int bufs_in(struct nk_proc *p, struct kchan *k, const void *frame, unsign
 			dp[pend[i].size - 1] = 0;
 		memcpy(buf + pend[i].off, &dp, sizeof(dp));
 		k->bused = at + pend[i].size;
-		b[(*nb)++] = (struct pbuf){ kp, pend[i].off, pend[i].size, pend[i].dir };
+		b[(*nb)++] = (struct pbuf){ kp, pend[i].off, pend[i].size, pend[i].dir, dp };
 	}
 	return 0;
 }
@@ -1464,11 +1465,11 @@ int nk_proc_xpc(struct nooks_domain *d, nooks_thunk fn, void *frame, size_t size
 		}
 		if (s == ST_RET) {
 			memcpy(frame, buf, size);
+			/* out buffers from where the kernel put them (not
+			 * from the frame's pointer, which the domain can change) */
 			for (int i = 0; i < nb; i++) {
-				void *dp;
-				memcpy(&dp, buf + bufs[i].off, sizeof(dp));
 				if (bufs[i].dir & NOOKS_BUF_OUT)
-					memcpy((void *)bufs[i].frame, dp, bufs[i].size);
+					memcpy((void *)bufs[i].frame, bufs[i].copy, bufs[i].size);
 				memcpy((unsigned char *)frame + bufs[i].off, &bufs[i].frame,
 				       sizeof(void *));
 			}
