@@ -106,9 +106,8 @@ netdrv-test: deps $(NK_PROGRAMS) $(B)/tests/netdrv/bulk
 	$(Q)bash tests/netdrv/run.sh $(B) $(RESULTS)/netdrv-$(B)
 
 # the same with the isolated runs on the process backend, 200 restarts
-# (75 s here, the native runs included: 7 to 12 MB/s through the driver on
-# process; not part
-# of make test)
+# (75 s here, the native runs included: 7 to 12 MB/s through the driver
+# on process; not part of make test)
 netdrv-proc-test: deps $(NK_PROGRAMS) $(B)/tests/netdrv/bulk
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)NETDRV_ISO=process NETDRV_RESTARTS=200 bash tests/netdrv/run.sh $(B) $(RESULTS)/netdrv-proc-$(B)
