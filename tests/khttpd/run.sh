@@ -384,6 +384,15 @@ rm -f "$tmp/stop" "$tmp"/codes.*
 echo "-- isolated ($iso), under load (wrk), $faults_total injected faults"
 if threads=12 start "load-$iso" "$iso" "$ext" --timeout 300 --max-restarts 64 --window 1 --backoff 0; then
 	for _ in 1 2 3; do curl -s -o /dev/null "$(url /a.txt)"; done
+	# the base once the workers have closed the curls' connections (a
+	# worker sees the end of one a little later, slower on process)
+	a=$(stat_of sockets)
+	for _ in $(seq 1 20); do
+		sleep 0.25
+		b=$(stat_of sockets)
+		[ "$a" = "$b" ] && break
+		a=$b
+	done
 	for k in sockets files tasks threads fds tracked rss_kb; do eval "base_$k=\$(stat_of $k)"; done
 	wrk -t 2 -c 8 -d 600s --timeout 2s "$(url /a.txt)" > "$tmp/wrk.out" 2>&1 &
 	wrk=$!
