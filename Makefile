@@ -15,7 +15,8 @@
 #   make kmod [KVER=6.1]    nooks.ko for a Linux tree, built by kbuild into
 #                   build/kmod/linux-6.1 (no KVER: every idl/linux-* tree)
 #   one suite       make unit, runtime-test, golden, cli, fuzz, check-generated,
-#                   kernel-test, khttpd-test, netdrv-test, netdrv-proc-test, fatfs-test, hostile-test,
+#                   kernel-test, khttpd-test, netdrv-test, netdrv-proc-test, fatfs-test,
+#                   fatfs-proc-test, hostile-test,
 #                   inject-test, install-test, vm-test (protection keys in a qemu guest),
 #                   kmod-test [KVER=6.1] (Linux modules isolated in a qemu guest)
 #                   proc-test (the process backend)
@@ -393,7 +394,7 @@ test: deps
 	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	$(Q)$(MAKE) -k --no-print-directory unit runtime-test golden cli verify-test import-test check-generated \
 		kernel-test install-test khttpd-test netdrv-test fatfs-test hostile-test inject-test vm-test \
-		kmod-test proc-test || true
+		kmod-test proc-test netdrv-proc-test fatfs-proc-test || true
 	$(Q)$(MAKE) -k --no-print-directory SAN=1 unit runtime-test cli fuzz kernel-test || true
 	$(Q)sh tools/summary.sh $(RESULTS)
 

@@ -13,7 +13,10 @@
  * page ends, and the second page is inaccessible, so a write past a
  * block's end faults at once (natively it kills the kernel; isolated,
  * the file system's domain is recovered).  Slots come in chunks of 32,
- * mapped as needed and unmapped with the device.
+ * mapped as needed and unmapped with the device.  The chunks are memory
+ * shared with the device's file system (nooks_shared_alloc): for a file
+ * system in a process domain they are pages of its window, guarded in
+ * its process (nooks_shared_guard).
  *
  * Dirty buffers are written when the VFS ends an operation on the mount
  * (nk_bdev_writeback: sorted, one pwritev per run of adjacent blocks),
@@ -66,6 +69,7 @@ struct chunk {
 
 struct nk_bdev {
 	pthread_mutex_t lock;
+	struct nooks_domain *d;		/* its file system's (NULL: native) */
 	int fd;
 	int ro;
 	int closed;			/* the super block let go */
@@ -94,7 +98,12 @@ static char *slot_data(struct nk_bdev *b, int slot)
 	return NULL;
 }
 
-/* A free slot, mapping a chunk (with its guard pages) when none is left. */
+#define CHUNK_SIZE ((size_t)CHUNK_SLOTS * 2 * PAGE)
+
+/* A free slot, mapping a chunk (with its guard pages) when none is left.
+ * The chunk is memory the device's file system shares with the kernel
+ * (nooks_shared_alloc: in a process domain's window, the same address
+ * on both sides). */
 static int get_slot(struct nk_bdev *b)
 {
 	if (b->nfree)
@@ -105,17 +114,15 @@ static int get_slot(struct nk_bdev *b)
 	int *fs = realloc(b->free_slots, (size_t)(b->nslots + CHUNK_SLOTS) * sizeof(int));
 	if (fs)
 		b->free_slots = fs;
-	char *mem = mmap(NULL, (size_t)CHUNK_SLOTS * 2 * PAGE, PROT_NONE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (!c || !fs || mem == MAP_FAILED) {
+	char *mem = nooks_shared_alloc(b->d, CHUNK_SIZE);
+	if (!c || !fs || !mem) {
 		free(c);
-		if (mem != MAP_FAILED)
-			munmap(mem, (size_t)CHUNK_SLOTS * 2 * PAGE);
+		nooks_shared_free(b->d, mem, CHUNK_SIZE);
 		return -1;
 	}
 	for (int i = 0; i < CHUNK_SLOTS; i++)
-		if (mprotect(mem + (size_t)i * 2 * PAGE, PAGE, PROT_READ | PROT_WRITE)) {
-			munmap(mem, (size_t)CHUNK_SLOTS * 2 * PAGE);
+		if (nooks_shared_guard(b->d, mem + (size_t)i * 2 * PAGE + PAGE, PAGE)) {
+			nooks_shared_free(b->d, mem, CHUNK_SIZE);
 			free(c);
 			return -1;
 		}
@@ -127,6 +134,17 @@ static int get_slot(struct nk_bdev *b)
 		b->free_slots[b->nfree++] = b->nslots + i;
 	b->nslots += CHUNK_SLOTS;
 	return c->base;
+}
+
+static void free_chunks(struct nk_bdev *b)
+{
+	while (b->chunks) {
+		struct chunk *c = b->chunks;
+		b->chunks = c->next;
+		nooks_shared_free(b->d, c->mem, CHUNK_SIZE);
+		free(c);
+	}
+	b->nslots = b->nfree = 0;
 }
 
 static void lru_unlink(struct nk_bdev *b, struct nk_buf *x)
@@ -256,7 +274,7 @@ static void mark_dirty(struct nk_bdev *b, struct nk_buf *x)
 
 /* ---- the device ----------------------------------------------------------- */
 
-struct nk_bdev *nk_bdev_open(const char *path, int ro)
+struct nk_bdev *nk_bdev_open(const char *path, int ro, struct nooks_domain *d)
 {
 	int fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (fd < 0)
@@ -277,6 +295,7 @@ struct nk_bdev *nk_bdev_open(const char *path, int ro)
 	pthread_mutex_init(&b->lock, NULL);
 	b->fd = fd;
 	b->ro = ro;
+	b->d = d;
 	b->size = (unsigned long long)st.st_size;
 	b->blocksize = 512;
 	b->refs = 1;
@@ -298,12 +317,7 @@ static void drop_all(struct nk_bdev *b)
 static void destroy(struct nk_bdev *b)
 {
 	drop_all(b);
-	while (b->chunks) {
-		struct chunk *c = b->chunks;
-		b->chunks = c->next;
-		munmap(c->mem, (size_t)CHUNK_SLOTS * 2 * PAGE);
-		free(c);
-	}
+	free_chunks(b);
 	free(b->free_slots);
 	close(b->fd);
 	pthread_mutex_unlock(&b->lock);
@@ -517,13 +531,7 @@ int sb_set_blocksize(struct super_block *sb, int size)
 		drop_all(b);
 		b->blocksize = (unsigned)size;
 		/* slots keep their data at the end of the page: remap */
-		while (b->chunks) {
-			struct chunk *c = b->chunks;
-			b->chunks = c->next;
-			munmap(c->mem, (size_t)CHUNK_SLOTS * 2 * PAGE);
-			free(c);
-		}
-		b->nslots = b->nfree = 0;
+		free_chunks(b);
 	}
 	pthread_mutex_unlock(&b->lock);
 	sb->s_blocksize = (unsigned long)size;

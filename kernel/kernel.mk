@@ -84,7 +84,7 @@ NK_PROGRAMS := $(B)/kernel/nkernel $(B)/kernel/nkctl $(B)/kernel/wrap/libnk.so.1
 # wrapper library; the example modules are the tests' and make run's.
 all: $(B)/kernel/libnk.so.1 $(B)/kernel/nkernel $(B)/kernel/nkctl $(B)/kernel/wrap/libnk.so.1
 
-.PHONY: kernel khttpd-test netdrv-test netdrv-proc-test netdrv-soak fatfs-test fatfs-soak
+.PHONY: kernel khttpd-test netdrv-test netdrv-proc-test netdrv-soak fatfs-test fatfs-proc-test fatfs-soak
 kernel: $(NK_PROGRAMS)
 
 # End to end: nkernel with khttpd, real clients (curl, wrk), real faults.
@@ -107,8 +107,9 @@ netdrv-test: deps $(NK_PROGRAMS) $(B)/tests/netdrv/bulk
 
 # the same with the isolated runs on the process backend, 200 restarts
 # (75 s here, the native runs included: 7 to 12 MB/s through the driver
-# on process; not part of make test)
+# on process)
 netdrv-proc-test: deps $(NK_PROGRAMS) $(B)/tests/netdrv/bulk
+	@echo "== nkernel and netdrv on process ($(B)) =="
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)NETDRV_ISO=process NETDRV_RESTARTS=200 bash tests/netdrv/run.sh $(B) $(RESULTS)/netdrv-proc-$(B)
 
@@ -124,6 +125,12 @@ fatfs-test: deps $(NK_PROGRAMS)
 	@echo "== nkernel and fatfs ($(B)) =="
 	$(Q)mkdir -p $(RESULTS)
 	$(Q)bash tests/fatfs/run.sh $(B) $(RESULTS)/fatfs-$(B)
+
+# the same with the isolated runs on the process backend (about a minute)
+fatfs-proc-test: deps $(NK_PROGRAMS)
+	@echo "== nkernel and fatfs on process ($(B)) =="
+	$(Q)mkdir -p $(RESULTS)
+	$(Q)FATFS_ISO=process bash tests/fatfs/run.sh $(B) $(RESULTS)/fatfs-proc-$(B)
 
 fatfs-soak: deps $(NK_PROGRAMS)
 	$(Q)FATFS_RESTARTS=10000 FATFS_FAULTS=200 bash tests/fatfs/run.sh $(B) /dev/null

@@ -424,7 +424,8 @@ static void evict_tree(struct nk_mount *m, struct nk_dent *e)
 static int mount_instance(struct nk_mount *m, struct file_system_type *fs, char *err,
 			  size_t errlen)
 {
-	struct nk_bdev *b = nk_bdev_open(m->device, m->ro);
+	const struct nooks_binding *bn = nooks_binding_of(fs->ops);
+	struct nk_bdev *b = nk_bdev_open(m->device, m->ro, bn ? bn->domain : NULL);
 	if (!b) {
 		int e = errno;
 		snprintf(err, errlen, "%s: %s", m->device, strerror(e));

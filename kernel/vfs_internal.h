@@ -34,7 +34,9 @@ extern atomic_long nk_nr_bdevs;
 /* blkdev.c: a device on the image file path (read-only if ro); NULL and
  * errno on failure.  The super block holds one reference; each buffer
  * head another. */
-struct nk_bdev *nk_bdev_open(const char *path, int ro);
+/* d: the domain of the file system that mounts it (its block cache is
+ * shared with it: nooks_shared_alloc), NULL for a native one */
+struct nk_bdev *nk_bdev_open(const char *path, int ro, struct nooks_domain *d);
 /* Drops the super block's reference: closes the device once its last
  * buffer head is released.  discard: the instance failed: what is dirty
  * is dropped, never written. */

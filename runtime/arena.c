@@ -264,3 +264,30 @@ void nooks_arena_free(void *p)
 	fl->v[fl->n++] = p;
 	pthread_mutex_unlock(&lock);
 }
+
+/* ---- memory shared in place with one domain --------------------------------- */
+
+void *nooks_shared_alloc(struct nooks_domain *d, size_t len)
+{
+	if (d && d->backend == NOOKS_BACKEND_PROCESS)
+		return nk_proc_shared_alloc(d, len);
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+int nooks_shared_guard(struct nooks_domain *d, void *p, size_t len)
+{
+	if (d && d->backend == NOOKS_BACKEND_PROCESS)
+		return nk_proc_shared_guard(d, p, len);
+	return mprotect(p, len, PROT_NONE);
+}
+
+void nooks_shared_free(struct nooks_domain *d, void *p, size_t len)
+{
+	if (!p)
+		return;
+	if (d && d->backend == NOOKS_BACKEND_PROCESS)
+		nk_proc_shared_free(d, p, len);	/* never unmapped: the window's */
+	else
+		munmap(p, len);
+}

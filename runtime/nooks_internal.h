@@ -196,6 +196,10 @@ int nk_proc_xpc(struct nooks_domain *d, nooks_thunk fn, void *frame, size_t size
 /* nooks_xpc_kernel in a domain process. */
 void nk_proc_kcall(nooks_thunk fn, void *frame);
 void nk_proc_bufs_drop(void);
+/* nooks_shared_alloc/free on a process domain: pages of its window */
+void *nk_proc_shared_alloc(struct nooks_domain *d, size_t len);
+int nk_proc_shared_free(struct nooks_domain *d, void *a, size_t len);
+int nk_proc_shared_guard(struct nooks_domain *d, void *a, size_t len);
 /* nooks_ext_load on a process domain: the extension is loaded in its
  * process (now, and at each restart); 0, or -1 and why in err. */
 int nk_proc_ext_load(struct nooks_domain *d, const char *path, const char *wrapper,

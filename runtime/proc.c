@@ -60,6 +60,9 @@
 
 enum { ST_IDLE, ST_CALL, ST_RET, ST_KCALL, ST_KRET, ST_EXIT };
 
+#define SHARED_SIZE ((size_t)128 << 20)	/* nooks_shared_alloc: block caches */
+#define SHARED_PAGES (SHARED_SIZE / 4096)
+
 struct nk_chan {
 	_Atomic uint32_t state;		/* the futex word: ST_* */
 	_Atomic uint32_t ksleep, dsleep;	/* that side waits in FUTEX_WAIT */
@@ -76,6 +79,11 @@ struct nk_ctl {
 	uintptr_t kdomain;		/* what nooks_self() is in the domain */
 	uint32_t spin;			/* spin iterations before sleeping */
 	char error[256];		/* why the set-up failed */
+	/* the guard pages of the shared area (nooks_shared_guard): set by
+	 * the kernel, gen bumped after; the domain applies them to its
+	 * mapping at its next crossing */
+	_Atomic uint32_t guard_gen;
+	uint64_t guard[SHARED_PAGES / 64];
 	/* what it loads before it is sealed: the extension, the wrapper
 	 * library and the kernel tables its stubs get (same addresses) */
 	char name[64];
@@ -92,7 +100,8 @@ struct nk_ctl {
 #define SHADOW_SIZE ((size_t)32 << 20)
 #define BOUNCE_OFF (SHADOW_OFF + SHADOW_SIZE)
 #define BOUNCE_SIZE ((size_t)1 << 20)	/* per channel: kernel buffers passed in */
-#define DATA_OFF (BOUNCE_OFF + NK_PROC_CHANS * BOUNCE_SIZE)
+#define SHARED_OFF (BOUNCE_OFF + NK_PROC_CHANS * BOUNCE_SIZE)
+#define DATA_OFF (SHARED_OFF + SHARED_SIZE)
 
 _Static_assert(sizeof(struct nk_chan) <= CHAN_SIZE, "channel too large");
 _Static_assert(sizeof(struct nk_ctl) <= CHAN_OFF, "control block too large");
@@ -192,8 +201,36 @@ static uint32_t dwait(struct nk_chan *c, uint32_t a, uint32_t b)
 	return s;
 }
 
+/* The kernel's guard pages of the shared area, applied to this side's
+ * mapping when they changed (at each crossing in and each return from a
+ * kernel call: before the extension may see what they guard). */
+static pthread_mutex_t dguard_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic uint32_t dguard_gen;
+static uint64_t dguard[SHARED_PAGES / 64];
+
+static void dguards(void)
+{
+	struct nk_ctl *ctl = ctl_of(dwin);
+	if (atomic_load_explicit(&ctl->guard_gen, memory_order_acquire) ==
+	    atomic_load_explicit(&dguard_gen, memory_order_relaxed))
+		return;
+	pthread_mutex_lock(&dguard_lock);
+	uint32_t g = atomic_load_explicit(&ctl->guard_gen, memory_order_acquire);
+	for (size_t w = 0; w < SHARED_PAGES / 64; w++) {
+		uint64_t want = ctl->guard[w], diff = want ^ dguard[w];
+		for (unsigned bit = 0; diff; bit++, diff >>= 1)
+			if (diff & 1)
+				mprotect(dwin + SHARED_OFF + (w * 64 + bit) * 4096, 4096,
+					 want >> bit & 1 ? PROT_NONE : PROT_READ | PROT_WRITE);
+		dguard[w] = want;
+	}
+	atomic_store_explicit(&dguard_gen, g, memory_order_relaxed);
+	pthread_mutex_unlock(&dguard_lock);
+}
+
 static void drun(struct nk_chan *c)
 {
+	dguards();
 	nooks_thunk fn = (nooks_thunk)atomic_load(&c->fn);
 	fn((void *)atomic_load(&c->arg));
 	chan_set(c, ST_RET, &c->ksleep);
@@ -210,6 +247,7 @@ void nk_proc_kcall(nooks_thunk fn, void *frame)
 	chan_set(c, ST_KCALL, &c->ksleep);
 	while (dwait(c, ST_KRET, ST_CALL) == ST_CALL)
 		drun(c);	/* the kernel called in again meanwhile */
+	dguards();
 }
 
 static void *partner(void *arg)
@@ -414,6 +452,12 @@ static int domain_load(struct nk_ctl *ctl, unsigned char *win, int wfd, char *er
 		snprintf(err, n, "no local domain");
 		return -1;
 	}
+	/* the extension's libc (its link namespace's) reads the time zone
+	 * at its first gmtime or localtime, an open of /etc/localtime that
+	 * the filter forbids: read now */
+	void (*tz)(void) = (void (*)(void))nooks_ext_sym(dext, "tzset");
+	if (tz)
+		tz();
 
 	ctl->step = 11;
 	/* everything the load mapped in the area: shared from the memfd */
@@ -684,6 +728,12 @@ struct nk_proc {
 	char *path, *wrapper;
 	int nbind;
 	struct nooks_stub_binding bind[NK_PROC_BINDS];
+	/* the window's shared area: pages the kernel gave out
+	 * (nooks_shared_alloc), kept across restarts */
+	pthread_mutex_t shared_lock;
+	uint64_t shared_used[SHARED_PAGES / 64];
+	uint64_t shared_guard[SHARED_PAGES / 64];	/* given to each new process */
+	int win_live;			/* its window is mapped (shared_lock) */
 };
 
 static pthread_mutex_t zlock = PTHREAD_MUTEX_INITIALIZER;
@@ -737,6 +787,7 @@ int nooks_proc_init(void)
 		procs[i].slot = i;
 		procs[i].pidfd = -1;
 		pthread_mutex_init(&procs[i].lock, NULL);
+		pthread_mutex_init(&procs[i].shared_lock, NULL);
 	}
 	const char *e = getenv("NOOKS_PROC_SPIN");
 	if (e)
@@ -945,6 +996,16 @@ static void start_monitor(void)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+/* The window of p's process is gone: its memory reserved again. */
+static void win_unmap(struct nk_proc *p)
+{
+	pthread_mutex_lock(&p->shared_lock);
+	p->win_live = 0;
+	pthread_mutex_unlock(&p->shared_lock);
+	mmap(p->win, NK_PROC_WIN, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+	     -1, 0);
+}
+
 /* Forks p's process into a fresh window (p->lock held).  0 or -errno. */
 static int proc_spawn(struct nk_proc *p, char *err, size_t n)
 {
@@ -963,6 +1024,11 @@ static int proc_spawn(struct nk_proc *p, char *err, size_t n)
 		goto fail;
 	}
 	struct nk_ctl *c = ctl_of(p->win);
+	pthread_mutex_lock(&p->shared_lock);
+	memcpy(c->guard, p->shared_guard, sizeof(c->guard));
+	atomic_store(&c->guard_gen, 1);
+	p->win_live = 1;
+	pthread_mutex_unlock(&p->shared_lock);
 	c->kdomain = (uintptr_t)p->d;
 	c->spin = atomic_load(&spin_iters);
 	snprintf(c->name, sizeof(c->name), "%s", p->d->name);
@@ -1019,8 +1085,7 @@ fail:
 		close(wfd);
 	if (pfd >= 0)
 		close(pfd);
-	mmap(p->win, NK_PROC_WIN, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
-	     -1, 0);
+	win_unmap(p);
 	return -1;
 }
 
@@ -1040,8 +1105,7 @@ static void proc_stop(struct nk_proc *p)
 		p->pidfd = -1;
 	}
 	atomic_fetch_add(&p->gen, 1);
-	mmap(p->win, NK_PROC_WIN, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
-	     -1, 0);
+	win_unmap(p);
 }
 
 int nk_proc_create(struct nooks_domain *d)
@@ -1064,6 +1128,8 @@ int nk_proc_create(struct nooks_domain *d)
 		}
 		p->d = d;
 		p->win = windows + (size_t)i * NK_PROC_WIN;
+		memset(p->shared_used, 0, sizeof(p->shared_used));
+		memset(p->shared_guard, 0, sizeof(p->shared_guard));
 		if (proc_spawn(p, err, sizeof(err))) {
 			p->d = NULL;
 			pthread_mutex_unlock(&p->lock);
@@ -1102,6 +1168,81 @@ void *nk_proc_shadow_area(struct nooks_domain *d, size_t len)
 	if (!d || d->backend != NOOKS_BACKEND_PROCESS || !d->proc || len > SHADOW_SIZE)
 		return NULL;
 	return d->proc->win + SHADOW_OFF;
+}
+
+/*
+ * Memory the kernel shares with a process domain's code in place (a
+ * device's block cache, whose blocks the file system reads and writes
+ * where they are): pages of the window's shared area, at the same
+ * address on both sides, first fit.  The area outlives restarts (each
+ * new window has it, zeroed): what is still given out stays given out
+ * until the kernel frees it (a failed file system's device is discarded
+ * before its domain restarts, so nothing there is read again).
+ */
+void *nk_proc_shared_alloc(struct nooks_domain *d, size_t len)
+{
+	struct nk_proc *p = d->proc;
+	size_t n = (len + 4095) / 4096, run = 0;
+	void *r = NULL;
+
+	if (!p || !n || n > SHARED_PAGES)
+		return NULL;
+	pthread_mutex_lock(&p->shared_lock);
+	for (size_t i = 0; i < SHARED_PAGES; i++) {
+		run = p->shared_used[i / 64] >> (i % 64) & 1 ? 0 : run + 1;
+		if (run < n)
+			continue;
+		for (size_t j = i + 1 - n; j <= i; j++)
+			p->shared_used[j / 64] |= (uint64_t)1 << (j % 64);
+		r = p->win + SHARED_OFF + (i + 1 - n) * 4096;
+		break;
+	}
+	pthread_mutex_unlock(&p->shared_lock);
+	return r;
+}
+
+/* Sets (on) or clears the guard bits of the pages [a, a + len) of d's
+ * shared area, for the domain to apply; 0, or -1 if they are not in it. */
+static int shared_mark(struct nooks_domain *d, void *a, size_t len, int on, int release)
+{
+	struct nk_proc *p = d->proc;
+	size_t n = (len + 4095) / 4096, first;
+
+	if (!p || (unsigned char *)a < p->win + SHARED_OFF ||
+	    (size_t)((unsigned char *)a - p->win - SHARED_OFF) + n * 4096 > SHARED_SIZE)
+		return -1;
+	first = (size_t)((unsigned char *)a - p->win - SHARED_OFF) / 4096;
+	struct nk_ctl *c = ctl_of(p->win);
+	pthread_mutex_lock(&p->shared_lock);
+	for (size_t j = first; j < first + n; j++) {
+		uint64_t bit = (uint64_t)1 << (j % 64);
+		p->shared_guard[j / 64] = on ? p->shared_guard[j / 64] | bit :
+					       p->shared_guard[j / 64] & ~bit;
+		if (release)
+			p->shared_used[j / 64] &= ~bit;
+	}
+	/* the window is unmapped between a stop and the next start */
+	if (p->win_live) {
+		memcpy(c->guard + first / 64, p->shared_guard + first / 64,
+		       ((first + n - 1) / 64 - first / 64 + 1) * sizeof(uint64_t));
+		atomic_fetch_add_explicit(&c->guard_gen, 1, memory_order_release);
+	}
+	pthread_mutex_unlock(&p->shared_lock);
+	return 0;
+}
+
+int nk_proc_shared_guard(struct nooks_domain *d, void *a, size_t len)
+{
+	return shared_mark(d, a, len, 1, 0);
+}
+
+/* 0, or -1 if [a, a + len) is not d's shared memory. */
+int nk_proc_shared_free(struct nooks_domain *d, void *a, size_t len)
+{
+	if (shared_mark(d, a, len, 0, 1))
+		return -1;
+	madvise(a, len, MADV_REMOVE);	/* its pages back to the system */
+	return 0;
 }
 
 int nk_proc_shadow_area_is(struct nooks_domain *d, const void *a)

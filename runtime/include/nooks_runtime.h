@@ -389,6 +389,23 @@ void *nooks_arena_view(const struct nooks_domain *d, const void *p);
  * arena is protected; the kernel should say so). */
 int nooks_arena_protected(void);
 
+/*
+ * Memory the kernel shares in place with the code of one domain, which
+ * reads and writes it where it is (a device's block cache: a file
+ * system's buffer heads point into it).  Page-aligned, zeroed,
+ * read-write, len rounded up to pages; NULL when none is left.  On the
+ * in-process backends and for d NULL it is anonymous memory of the
+ * process (the extension reaches it as it reaches any); on the process
+ * backend, pages of the domain's window (the same address in both
+ * processes; 128 MiB a domain), which outlive its restarts (zeroed in
+ * each new process).  nooks_shared_guard makes pages of it inaccessible
+ * to both sides (guard pages: an overrun faults), on process from the
+ * domain's next crossing on; 0 or -1.  nooks_shared_free gives it back.
+ */
+void *nooks_shared_alloc(struct nooks_domain *d, size_t len);
+int nooks_shared_guard(struct nooks_domain *d, void *p, size_t len);
+void nooks_shared_free(struct nooks_domain *d, void *p, size_t len);
+
 /* ---- per-domain heaps ------------------------------------------------------ */
 
 /*

@@ -348,6 +348,68 @@ static void test_death_restart(void)
 	nooks_domain_destroy(d);
 }
 
+/* Memory shared in place (nooks_shared_alloc: a block cache): the
+ * domain reads what the kernel wrote and the kernel what it wrote, at
+ * the same address; a guard page faults in the domain; the memory
+ * outlives a restart (zeroed) and is given back. */
+struct f_shared {
+	unsigned char *p;
+	size_t off;
+	int seen;
+};
+
+static void t_shared(void *p)
+{
+	struct f_shared *f = p;
+	f->seen = f->p[f->off];
+	f->p[f->off + 1] = (unsigned char)(f->seen + 1);
+}
+
+static void test_shared(void)
+{
+	struct nooks_domain *d = mk("p-shared");
+	unsigned char *m = nooks_shared_alloc(d, 3 * 4096);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_EQUAL((uintptr_t)m % 4096, 0);
+	m[100] = 41;
+	struct f_shared f = { m, 100, 0 };
+	CU_ASSERT_EQUAL(nooks_xpc_ext_frame(d, t_shared, &f, sizeof(f), 0), 0);
+	CU_ASSERT_EQUAL(f.seen, 41);
+	CU_ASSERT_EQUAL(m[101], 42);	/* its write, in place */
+	/* a second allocation does not overlap the first */
+	unsigned char *m2 = nooks_shared_alloc(d, 4096);
+	CU_ASSERT(m2 && (m2 >= m + 3 * 4096 || m2 + 4096 <= m));
+	/* the middle page guarded: the domain's access faults */
+	CU_ASSERT_EQUAL(nooks_shared_guard(d, m + 4096, 4096), 0);
+	f = (struct f_shared){ m, 4096 + 8, 0 };
+	CU_ASSERT_EQUAL(nooks_xpc_ext_frame(d, t_shared, &f, sizeof(f), 0), -1);
+	struct nooks_domain_stats st;
+	nooks_domain_stats(d, &st);
+	CU_ASSERT_EQUAL(st.last_signal, SIGSEGV);
+	nooks_domain_reset_wait(d, NULL);
+	CU_ASSERT_EQUAL(nooks_domain_state(d), NOOKS_UP);
+	/* a new process: the memory is still there, zeroed, still guarded */
+	CU_ASSERT_EQUAL(m[100], 0);
+	f = (struct f_shared){ m, 2 * 4096, 0 };
+	m[2 * 4096] = 7;
+	CU_ASSERT_EQUAL(nooks_xpc_ext_frame(d, t_shared, &f, sizeof(f), 0), 0);
+	CU_ASSERT_EQUAL(m[2 * 4096 + 1], 8);
+	f = (struct f_shared){ m, 4096, 0 };
+	CU_ASSERT_EQUAL(nooks_xpc_ext_frame(d, t_shared, &f, sizeof(f), 0), -1);
+	nooks_domain_reset_wait(d, NULL);
+	/* given back: the same pages again, unguarded for the domain */
+	nooks_shared_free(d, m, 3 * 4096);
+	unsigned char *m3 = nooks_shared_alloc(d, 3 * 4096);
+	CU_ASSERT_PTR_EQUAL(m3, m);
+	f = (struct f_shared){ m3, 4096, 0 };
+	CU_ASSERT_EQUAL(nooks_xpc_ext_frame(d, t_shared, &f, sizeof(f), 0), 0);
+	nooks_shared_free(d, m3, 3 * 4096);
+	nooks_shared_free(d, m2, 4096);
+	/* more than the area: refused */
+	CU_ASSERT_PTR_NULL(nooks_shared_alloc(d, (size_t)256 << 20));
+	nooks_domain_destroy(d);
+}
+
 static int count_fds(void)
 {
 	int n = 0;
@@ -721,6 +783,7 @@ void register_proc_tests(void)
 	CU_add_test(s, "kernel calls from the domain, nested crossings, refusal", test_kcall);
 	CU_add_test(s, "a partner thread per kernel thread", test_partners);
 	CU_add_test(s, "death seen by every waiter; restart", test_death_restart);
+	CU_add_test(s, "memory shared in place, guard pages, across restarts", test_shared);
 	CU_add_test(s, "fault-restart cycles leak nothing", test_restart_cycles);
 	CU_add_test(s, "kill -9 from outside", test_kill9_outside);
 	CU_add_test(s, "deadline kills a looping domain", test_deadline);
