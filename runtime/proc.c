@@ -78,6 +78,7 @@ struct nk_ctl {
 	uint32_t step;			/* how far its set-up went */
 	uintptr_t kdomain;		/* what nooks_self() is in the domain */
 	uint32_t spin;			/* spin iterations before sleeping */
+	int ns;				/* CLONE_NEW*: asked for; then what it made */
 	char error[256];		/* why the set-up failed */
 	/* the guard pages of the shared area (nooks_shared_guard): set by
 	 * the kernel, gen bumped after; the domain applies them to its
@@ -556,6 +557,15 @@ static _Noreturn void domain_main(int slot, int wfd)
 		_exit(123);
 	}
 	ctl->step = 2;
+	/* its own namespaces, where the system allows them (and the load
+	 * started no thread): a user namespace (no capability over anything
+	 * outside it), and a network one if asked (no network device) */
+	int want = ctl->ns;
+	ctl->ns = 0;
+	if (want && !unshare(want))
+		ctl->ns = want;
+	else if (want & CLONE_NEWUSER && !unshare(CLONE_NEWUSER))
+		ctl->ns = CLONE_NEWUSER;
 	/* its faults kill it (the runtime's handlers the load installed
 	 * would call sigaction, which it may not) */
 	for (int sig = 1; sig < NSIG; sig++)
@@ -743,6 +753,7 @@ static int epfd = -1;
 static pthread_once_t monitor_once = PTHREAD_ONCE_INIT;
 static atomic_uint spin_iters = 2000;
 static atomic_uint heartbeat_ms = 1000;
+static atomic_int ns_flags = CLONE_NEWUSER;	/* nooks_proc_set_namespaces */
 static pthread_mutex_t kcall_lock = PTHREAD_MUTEX_INITIALIZER;
 static uintptr_t kcalls[1024];		/* open addressing; 0: empty */
 
@@ -794,7 +805,19 @@ int nooks_proc_init(void)
 		atomic_store(&spin_iters, (unsigned)strtoul(e, NULL, 10));
 	else if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
 		atomic_store(&spin_iters, 0);	/* nobody to wait for while spinning */
+	if ((e = getenv("NOOKS_PROC_NETNS")) && *e == '1')
+		atomic_store(&ns_flags, CLONE_NEWUSER | CLONE_NEWNET);
 	return 0;
+}
+
+void nooks_proc_set_namespaces(int netns)
+{
+	atomic_store(&ns_flags, netns ? CLONE_NEWUSER | CLONE_NEWNET : CLONE_NEWUSER);
+}
+
+int nooks_proc_namespaces(const struct nooks_domain *d)
+{
+	return d && d->proc && d->proc->win_live ? ctl_of(d->proc->win)->ns : 0;
 }
 
 void nooks_proc_set_spin(unsigned iterations)
@@ -1031,6 +1054,7 @@ static int proc_spawn(struct nk_proc *p, char *err, size_t n)
 	pthread_mutex_unlock(&p->shared_lock);
 	c->kdomain = (uintptr_t)p->d;
 	c->spin = atomic_load(&spin_iters);
+	c->ns = atomic_load(&ns_flags);
 	snprintf(c->name, sizeof(c->name), "%s", p->d->name);
 	if (p->path) {
 		snprintf(c->path, sizeof(c->path), "%s", p->path);

@@ -222,6 +222,13 @@ void nooks_proc_set_spin(unsigned iterations);
 /* The heartbeat: a domain process that does not answer within ms is
  * killed (a fault); default 1000, 0: never. */
 void nooks_proc_set_heartbeat(unsigned ms);
+/* The namespaces each new domain process makes for itself: a user
+ * namespace, and a network namespace too with netns (about 0.4 ms more
+ * per start here; NOOKS_PROC_NETNS=1).  Where the system refuses one it
+ * goes without; nooks_proc_namespaces(d) says what d's process has
+ * (CLONE_NEWUSER, CLONE_NEWNET). */
+void nooks_proc_set_namespaces(int netns);
+int nooks_proc_namespaces(const struct nooks_domain *d);
 /* d's domain process (-1: none); how long its last restart took (ns). */
 pid_t nooks_proc_pid(const struct nooks_domain *d);
 long long nooks_proc_restart_ns(const struct nooks_domain *d);

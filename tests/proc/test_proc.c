@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sched.h>
+
 #include <CUnit/CUnit.h>
 
 #include "nooks_runtime.h"
@@ -224,6 +226,17 @@ static void kernel_state_check(const char *what)
 
 /* ---- tests ----------------------------------------------------------------- */
 
+/* Is pid in this process's namespace of that kind? */
+static int same_ns(pid_t pid, const char *kind)
+{
+	char a[64], b[64], la[128] = "", lb[128] = "";
+	snprintf(a, sizeof(a), "/proc/self/ns/%s", kind);
+	snprintf(b, sizeof(b), "/proc/%d/ns/%s", (int)pid, kind);
+	CU_ASSERT(readlink(a, la, sizeof(la) - 1) > 0);
+	CU_ASSERT(readlink(b, lb, sizeof(lb) - 1) > 0);
+	return !strcmp(la, lb);
+}
+
 static void test_cross(void)
 {
 	struct nooks_domain *d = mk("p-cross");
@@ -235,12 +248,31 @@ static void test_cross(void)
 	CU_ASSERT_EQUAL(add_in(d, 2, 3, &pid), 5);
 	CU_ASSERT(pid > 0 && pid != getpid());
 	CU_ASSERT_EQUAL(pid, nooks_proc_pid(d));
+	/* its own user namespace (root may create one here), no network
+	 * namespace unless asked */
+	CU_ASSERT_EQUAL(nooks_proc_namespaces(d), CLONE_NEWUSER);
+	CU_ASSERT(!same_ns(pid, "user"));
+	CU_ASSERT(same_ns(pid, "net"));
 	/* a crossing without the frame's size is refused, not guessed */
 	struct f_add f = { 1, 1, 0, 0 };
 	CU_ASSERT_EQUAL(nooks_xpc_ext(d, t_add, &f, 0), -1);
 	CU_ASSERT_EQUAL(f.ret, 0);
 	nooks_domain_destroy(d);
 	CU_ASSERT(kill(pid, 0) == -1 || !usleep(100000));
+}
+
+/* A network namespace too when asked. */
+static void test_netns(void)
+{
+	nooks_proc_set_namespaces(1);
+	struct nooks_domain *d = mk("p-netns");
+	pid_t pid = 0;
+	CU_ASSERT_EQUAL(add_in(d, 2, 3, &pid), 5);
+	CU_ASSERT_EQUAL(nooks_proc_namespaces(d), CLONE_NEWUSER | CLONE_NEWNET);
+	CU_ASSERT(!same_ns(pid, "user"));
+	CU_ASSERT(!same_ns(pid, "net"));
+	nooks_domain_destroy(d);
+	nooks_proc_set_namespaces(0);
 }
 
 static void test_kcall(void)
@@ -780,6 +812,7 @@ void register_proc_tests(void)
 	nooks_proc_allow_kcall(k_double);
 	CU_pSuite s = CU_add_suite("process backend", NULL, NULL);
 	CU_add_test(s, "a crossing runs in the domain process", test_cross);
+	CU_add_test(s, "its own network namespace when asked", test_netns);
 	CU_add_test(s, "kernel calls from the domain, nested crossings, refusal", test_kcall);
 	CU_add_test(s, "a partner thread per kernel thread", test_partners);
 	CU_add_test(s, "death seen by every waiter; restart", test_death_restart);
