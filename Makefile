@@ -16,7 +16,7 @@
 #                   build/kmod/linux-6.1 (no KVER: every idl/linux-* tree)
 #   one suite       make unit, runtime-test, golden, cli, fuzz, check-generated,
 #                   kernel-test, khttpd-test, netdrv-test, netdrv-proc-test, fatfs-test,
-#                   fatfs-proc-test, hostile-test,
+#                   fatfs-proc-test, hostile-test, hostile-proc-test,
 #                   inject-test, install-test, vm-test (protection keys in a qemu guest),
 #                   kmod-test [KVER=6.1] (Linux modules isolated in a qemu guest)
 #                   proc-test (the process backend)
@@ -394,7 +394,7 @@ test: deps
 	$(Q)rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	$(Q)$(MAKE) -k --no-print-directory unit runtime-test golden cli verify-test import-test check-generated \
 		kernel-test install-test khttpd-test netdrv-test fatfs-test hostile-test inject-test vm-test \
-		kmod-test proc-test netdrv-proc-test fatfs-proc-test || true
+		kmod-test proc-test netdrv-proc-test fatfs-proc-test hostile-proc-test || true
 	$(Q)$(MAKE) -k --no-print-directory SAN=1 unit runtime-test cli fuzz kernel-test || true
 	$(Q)sh tools/summary.sh $(RESULTS)
 

@@ -563,6 +563,10 @@ typedef void (*fini_fn)(void);
 
 static void kcall(nooks_thunk fn, void *frame)
 {
+	if (nk_proc_in_domain()) {
+		fn(frame);	/* a domain process's own bookkeeping: no kernel here */
+		return;
+	}
 	nooks_xpc_kernel(nooks_self(), fn, frame);
 }
 
@@ -730,13 +734,21 @@ static void thread_unlink(struct nooks_ext *e, struct ext_thread *t)
 		}
 }
 
+/* Under e->lock: t's record goes (in a domain process its thread may
+ * then run the next one the extension starts). */
+static void thread_free(struct nooks_ext *e, struct ext_thread *t)
+{
+	thread_unlink(e, t);
+	if (nk_proc_in_domain())
+		nk_proc_thread_release(t->tid);
+	free(t);
+}
+
 /* Under e->lock: a record nobody needs any more goes. */
 static void thread_maybe_free(struct nooks_ext *e, struct ext_thread *t)
 {
-	if (t->done && t->detached && !t->creating) {
-		thread_unlink(e, t);
-		free(t);
-	}
+	if (t->done && t->detached && !t->creating)
+		thread_free(e, t);
 }
 
 /* Under e->lock: nobody will join it (detached, or its copy died). */
@@ -745,7 +757,8 @@ static void thread_orphan(struct nooks_ext *e, struct ext_thread *t)
 	if (t->detached || t->joining)
 		return;
 	t->detached = true;
-	pthread_detach(t->tid);		/* an ended thread goes now */
+	if (!nk_proc_in_domain())	/* there its thread never ends */
+		pthread_detach(t->tid);	/* an ended thread goes now */
 	thread_maybe_free(e, t);
 }
 
@@ -819,7 +832,11 @@ static void *thread_main(void *p)
 	struct nooks_ext *e = t->e;
 
 	cur_thread = t;
-	int r = nooks_xpc_ext(t->d, thread_thunk, t, 0);
+	int r = 0;
+	if (nk_proc_in_domain())
+		thread_thunk(t);	/* the whole process is the domain */
+	else
+		r = nooks_xpc_ext(t->d, thread_thunk, t, 0);
 	cur_thread = NULL;
 	if (atomic_load(&t->entered) == 0) {	/* refused at the door */
 		atomic_store(&t->entered, 2);
@@ -886,12 +903,17 @@ static void create_kernel(void *p)
 	e->created++;
 	pthread_mutex_unlock(&e->lock);
 
-	pthread_attr_t a;
-	pthread_attr_init(&a);
-	if (f->detached)
-		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	int rc = pthread_create(&t->tid, &a, thread_main, t);
-	pthread_attr_destroy(&a);
+	int rc;
+	if (nk_proc_in_domain()) {	/* on a channel of its own */
+		rc = nk_proc_thread_start(&t->tid, thread_main, t);
+	} else {
+		pthread_attr_t a;
+		pthread_attr_init(&a);
+		if (f->detached)
+			pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+		rc = pthread_create(&t->tid, &a, thread_main, t);
+		pthread_attr_destroy(&a);
+	}
 	if (rc) {
 		pthread_mutex_lock(&e->lock);
 		thread_unlink(e, t);
@@ -965,19 +987,32 @@ static void join_kernel(void *p)
 	if (f->rc)
 		return;
 	/* a thread of its domain: unwound with it if the domain fails */
-	if (f->how == NOOKS_JOIN_TIMED)
+	if (nk_proc_in_domain()) {	/* its thread never ends: until it is done */
+		pthread_mutex_lock(&e->lock);
+		while (!t->done && !f->rc) {
+			if (f->how == NOOKS_JOIN_TRY)
+				f->rc = EBUSY;
+			else if (f->how == NOOKS_JOIN_TIMED)
+				f->rc = pthread_cond_clockwait(&e->cond, &e->lock, f->clk, &f->at);
+			else
+				pthread_cond_wait(&e->cond, &e->lock);
+		}
+		if (t->done)
+			f->rc = 0;
+		pthread_mutex_unlock(&e->lock);
+	} else if (f->how == NOOKS_JOIN_TIMED) {
 		f->rc = pthread_clockjoin_np(f->tid, NULL, f->clk, &f->at);
-	else if (f->how == NOOKS_JOIN_TRY)
+	} else if (f->how == NOOKS_JOIN_TRY) {
 		f->rc = pthread_tryjoin_np(f->tid, NULL);
-	else
+	} else {
 		f->rc = pthread_join(f->tid, NULL);
+	}
 	pthread_mutex_lock(&e->lock);
 	if (f->rc) {
 		t->joining = false;
 	} else {
 		f->result = t->result;
-		thread_unlink(e, t);
-		free(t);
+		thread_free(e, t);
 	}
 	pthread_mutex_unlock(&e->lock);
 }
@@ -1073,8 +1108,11 @@ struct log_frame {
 static void log_exit_kernel(void *p)
 {
 	struct log_frame *f = p;
-	nk_logf("nooks: %s: %s called in a thread it did not start: a fault", f->name,
-		f->what);
+	if (nk_proc_in_domain())	/* its process ends: the kernel says why */
+		nk_proc_last_words("%s called in a thread it did not start", f->what);
+	else
+		nk_logf("nooks: %s: %s called in a thread it did not start: a fault", f->name,
+			f->what);
 }
 
 static int hook_thread_exit(void *ctx, void *value)
@@ -1711,6 +1749,14 @@ void nooks_ext_reload_stats(const struct nooks_ext *e, unsigned long *restored,
 {
 	*restored = e->restores;
 	*reloaded = e->reloads;
+}
+
+/* The destructors and exit handlers of e's copy, in a domain process (the
+ * kernel asks when it destroys the domain: nk_proc_ext_fini). */
+void nk_ext_fini(struct nooks_ext *e)
+{
+	if (e && e->handle && e->lm)
+		fini_thunk(e);	/* the whole process is its domain */
 }
 
 void nooks_ext_unload(struct nooks_ext *e)

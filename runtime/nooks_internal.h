@@ -200,6 +200,17 @@ void nk_proc_bufs_drop(void);
 void *nk_proc_shared_alloc(struct nooks_domain *d, size_t len);
 int nk_proc_shared_free(struct nooks_domain *d, void *a, size_t len);
 int nk_proc_shared_guard(struct nooks_domain *d, void *a, size_t len);
+/* In a domain process: a thread the extension starts (fn(arg) on a
+ * channel of its own; 0 or EAGAIN), and its record let go (the thread
+ * may run the next one). */
+int nk_proc_thread_start(pthread_t *tid, void *(*fn)(void *), void *arg);
+void nk_proc_thread_release(pthread_t tid);
+/* A process domain destroyed: its extension's destructors, in its
+ * process; nk_ext_fini is what runs there. */
+void nk_proc_ext_fini(struct nooks_domain *d);
+void nk_ext_fini(struct nooks_ext *e);
+/* In a domain process: why it is about to end, for the kernel's log. */
+void nk_proc_last_words(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* nooks_ext_load on a process domain: the extension is loaded in its
  * process (now, and at each restart); 0, or -1 and why in err. */
 int nk_proc_ext_load(struct nooks_domain *d, const char *path, const char *wrapper,

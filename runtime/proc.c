@@ -38,6 +38,7 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,7 @@ struct nk_ctl {
 	uint32_t spin;			/* spin iterations before sleeping */
 	int ns;				/* CLONE_NEW*: asked for; then what it made */
 	char error[256];		/* why the set-up failed */
+	char last_words[128];		/* why it is ending, if it knows */
 	/* the guard pages of the shared area (nooks_shared_guard): set by
 	 * the kernel, gen bumped after; the domain applies them to its
 	 * mapping at its next crossing */
@@ -286,6 +288,109 @@ static int start_partner(int i)
 	r = pthread_create(&t, &a, partner, chan_of(dwin, i));
 	pthread_attr_destroy(&a);
 	return r;
+}
+
+/*
+ * Threads the extension starts itself (the loader's pthread_create hook,
+ * in the domain process): each gets a channel of its own from the kernel
+ * (nk_proc_thread_chan, a kernel call made on the creator's channel),
+ * whose stack in the window it runs on, and a servant thread on the
+ * kernel's side that runs its kernel calls.  Such a thread never ends:
+ * its stack is its channel's, which no other thread may take until the
+ * process ends; when its start routine returns it waits, held until the
+ * loader lets its record go (joined, or detached), for the next thread
+ * the extension starts.
+ */
+struct dthread {
+	pthread_t tid;
+	int idx;
+	_Atomic uint32_t job;		/* futex: 1 a start routine to run */
+	/* under dt_lock: its start routine returned; its record went */
+	bool idle, released;
+	void *(*fn)(void *);
+	void *arg;
+};
+
+static pthread_mutex_t dt_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct dthread dts[NK_PROC_CHANS];
+static int ndts;
+
+static void *dthread_main(void *arg)
+{
+	struct dthread *t = arg;
+
+	dchan = chan_of(dwin, t->idx);
+	dbudget = ctl_of(dwin)->spin;
+	nk_xpc_set_self((struct nooks_domain *)ctl_of(dwin)->kdomain);
+	for (;;) {
+		while (!atomic_load(&t->job))
+			futex(&t->job, FUTEX_WAIT, 0, NULL);
+		t->fn(t->arg);
+		pthread_mutex_lock(&dt_lock);
+		atomic_store(&t->job, 0);
+		t->idle = true;
+		pthread_mutex_unlock(&dt_lock);
+	}
+	return NULL;
+}
+
+struct tchan_frame {
+	struct nooks_domain *dom;
+	long ret;			/* the channel, or -1 */
+};
+
+static void thread_chan_kernel(void *frame);
+
+int nk_proc_thread_start(pthread_t *tid, void *(*fn)(void *), void *arg)
+{
+	struct dthread *t = NULL;
+
+	pthread_mutex_lock(&dt_lock);
+	for (int i = 0; i < ndts && !t; i++)
+		if (dts[i].idle && dts[i].released)
+			t = &dts[i];
+	if (t) {
+		t->idle = t->released = false;
+		t->fn = fn;
+		t->arg = arg;
+		*tid = t->tid;
+		atomic_store(&t->job, 1);
+		futex(&t->job, FUTEX_WAKE, 1, NULL);
+		pthread_mutex_unlock(&dt_lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&dt_lock);
+	struct tchan_frame f = { NULL, -1 };
+	if (!dchan)
+		return EAGAIN;	/* a thread of libc's: no channel to ask on */
+	nk_proc_kcall(thread_chan_kernel, &f);
+	if (f.ret < 0 || f.ret >= NK_PROC_CHANS)
+		return EAGAIN;
+	pthread_mutex_lock(&dt_lock);
+	t = &dts[ndts];
+	*t = (struct dthread){ .idx = (int)f.ret, .job = 1, .fn = fn, .arg = arg };
+	pthread_attr_t a;
+	unsigned char *stack = dwin + STACK_OFF + (size_t)t->idx * STACK_SIZE;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstack(&a, stack + 4096, STACK_SIZE - 4096);
+	int r = pthread_create(&t->tid, &a, dthread_main, t);
+	pthread_attr_destroy(&a);
+	if (!r) {
+		*tid = t->tid;
+		ndts++;
+	}
+	pthread_mutex_unlock(&dt_lock);
+	return r ? EAGAIN : 0;
+}
+
+void nk_proc_thread_release(pthread_t tid)
+{
+	pthread_mutex_lock(&dt_lock);
+	for (int i = 0; i < ndts; i++)
+		if (pthread_equal(dts[i].tid, tid))
+			dts[i].released = true;
+	pthread_mutex_unlock(&dt_lock);
 }
 
 /*
@@ -744,6 +849,7 @@ struct nk_proc {
 	uint64_t shared_used[SHARED_PAGES / 64];
 	uint64_t shared_guard[SHARED_PAGES / 64];	/* given to each new process */
 	int win_live;			/* its window is mapped (shared_lock) */
+	atomic_int servants;		/* kernel threads serving its own threads */
 };
 
 static pthread_mutex_t zlock = PTHREAD_MUTEX_INITIALIZER;
@@ -805,6 +911,7 @@ int nooks_proc_init(void)
 		atomic_store(&spin_iters, (unsigned)strtoul(e, NULL, 10));
 	else if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
 		atomic_store(&spin_iters, 0);	/* nobody to wait for while spinning */
+	nooks_proc_allow_kcall(thread_chan_kernel);
 	if ((e = getenv("NOOKS_PROC_NETNS")) && *e == '1')
 		atomic_store(&ns_flags, CLONE_NEWUSER | CLONE_NEWNET);
 	return 0;
@@ -941,14 +1048,33 @@ static int exit_status(pid_t pid, int *status)
 static void proc_died(struct nk_proc *p)
 {
 	int status = 0;
+	char why[sizeof(((struct nk_ctl *)0)->last_words)] = "";
 
 	if (exit_status(p->pid, &status))
 		status = 0;
 	atomic_store(&p->dead, 1);
+	/* what the domain's runtime said before it ended it (the domain's
+	 * words: printable characters only) */
+	if (p->win_live) {
+		memcpy(why, ctl_of(p->win)->last_words, sizeof(why) - 1);
+		for (char *c = why; *c; c++)
+			if (*c < 0x20 || *c > 0x7e)
+				*c = '?';
+	}
 	if (WIFSIGNALED(status))
-		proc_fault(p, NOOKS_FAULT_DIED, WTERMSIG(status), 0, "");
+		proc_fault(p, NOOKS_FAULT_DIED, WTERMSIG(status), 0, why);
 	else
-		proc_fault(p, NOOKS_FAULT_DIED, 0, WEXITSTATUS(status), "");
+		proc_fault(p, NOOKS_FAULT_DIED, 0, WEXITSTATUS(status), why);
+}
+
+void nk_proc_last_words(const char *fmt, ...)
+{
+	va_list ap;
+	if (!in_domain)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(ctl_of(dwin)->last_words, sizeof(ctl_of(dwin)->last_words), fmt, ap);
+	va_end(ap);
 }
 
 static void heartbeat(void)
@@ -1129,6 +1255,18 @@ static void proc_stop(struct nk_proc *p)
 		p->pidfd = -1;
 	}
 	atomic_fetch_add(&p->gen, 1);
+	/* the servants of its threads leave the window before it goes (they
+	 * may need p->lock on their way: let go meanwhile) */
+	for (int i = 0; i < NK_PROC_CHANS && atomic_load(&p->servants); i++)
+		if (p->chan_used[i] == 3)
+			futex(&chan_of(p->win, i)->state, FUTEX_WAKE, INT_MAX, NULL);
+	if (atomic_load(&p->servants) && p->d)
+		nk_xpc_unwind_others(p->d);	/* one in a kernel call for it */
+	while (atomic_load(&p->servants)) {
+		pthread_mutex_unlock(&p->lock);
+		usleep(100);
+		pthread_mutex_lock(&p->lock);
+	}
 	win_unmap(p);
 }
 
@@ -1177,6 +1315,7 @@ void nk_proc_destroy(struct nooks_domain *d)
 
 	if (!p)
 		return;
+	nk_proc_ext_fini(d);
 	pthread_mutex_lock(&p->lock);
 	proc_stop(p);
 	p->d = NULL;
@@ -1305,6 +1444,7 @@ int nk_proc_ext_load(struct nooks_domain *d, const char *path, const char *wrapp
 	proc_stop(p);
 	r = p->path && p->wrapper ? proc_spawn(p, err, errlen) : -1;
 	if (r) {
+		nk_logf("nooks: %s: not loaded: %s", d->name, err);
 		free(p->path);
 		free(p->wrapper);
 		p->path = p->wrapper = NULL;
@@ -1315,6 +1455,29 @@ int nk_proc_ext_load(struct nooks_domain *d, const char *path, const char *wrapp
 	}
 	pthread_mutex_unlock(&p->lock);
 	return r;
+}
+
+static void fini_thunk(void *arg)
+{
+	(void)arg;
+	nk_ext_fini(dext);
+}
+
+/* When its domain goes (at unload): the extension's destructors and exit
+ * handlers run in its process, as in-process (a fault there is logged; the process ends
+ * with the domain anyway). */
+void nk_proc_ext_fini(struct nooks_domain *d)
+{
+	char why[160];
+
+	if (!d->proc || nooks_domain_state(d) != NOOKS_UP)
+		return;
+	nooks_bound_push(10000, "destructors");
+	int r = nooks_xpc_ext_frame(d, fini_thunk, NULL, 0, 0);
+	nooks_bound_pop();
+	if (r)
+		nk_logf("nooks: %s: its destructors faulted: %s", d->name,
+			nk_fault_text(d, why, sizeof(why)));
 }
 
 void *nk_proc_ext_sym(struct nooks_domain *d, const char *name)
@@ -1512,6 +1675,101 @@ static int krun(struct nk_proc *p, struct nk_chan *c)
 	memcpy((unsigned char *)arg + sizeof(dom), kf + sizeof(dom), 8);
 	chan_set(c, ST_KRET, &c->dsleep);
 	return 0;
+}
+
+/* ---- the kernel's side of the extension's own threads ---------------------- */
+
+struct servant {
+	struct nk_proc *p;
+	unsigned long gen;
+	int idx;
+};
+
+/* Waits for a kernel call on c: 0, or -1 once the process is gone. */
+static int servant_wait(struct nk_proc *p, struct nk_chan *c, unsigned long gen)
+{
+	for (;;) {
+		if (atomic_load(&p->gen) != gen || atomic_load(&p->dead))
+			return -1;
+		atomic_store(&c->ksleep, 1);
+		uint32_t st = atomic_load(&c->state);
+		if (st == ST_KCALL) {
+			atomic_store(&c->ksleep, 0);
+			return 0;
+		}
+		struct timespec ts = { 0, 20000000 };
+		futex(&c->state, FUTEX_WAIT, st, &ts);
+	}
+}
+
+/* Runs the kernel calls of one thread of the domain's own, for the life
+ * of its process.  Crossings the kernel code makes into the domain go to
+ * that thread (it waits in its kernel call), as a partner's do. */
+static void *servant_main(void *arg)
+{
+	struct servant s = *(struct servant *)arg;
+	struct nk_proc *p = s.p;
+	struct nk_chan *c = chan_of(p->win, s.idx);
+
+	free(arg);
+	kc[0] = (struct kchan){ p, s.gen, s.idx, 0, atomic_load(&spin_iters), 0 };
+	while (!servant_wait(p, c, s.gen)) {
+		struct nooks_domain *d = p->d;
+		atomic_fetch_add(&d->inside, 1);
+		if (atomic_load(&d->state) == NOOKS_UP)
+			krun(p, c);
+		else
+			atomic_store(&c->state, ST_IDLE);	/* it dies anyway */
+		if (atomic_fetch_sub(&d->inside, 1) == 1)
+			nk_domain_left(d);
+	}
+	kc[0].p = NULL;
+	atomic_fetch_sub(&p->servants, 1);
+	return NULL;
+}
+
+/* A kernel call of the domain's: a channel and a servant for a thread it
+ * starts (nk_proc_thread_start); the channel, or -1. */
+static void thread_chan_kernel(void *frame)
+{
+	struct tchan_frame *f = frame;
+	struct nk_proc *p = f->dom ? f->dom->proc : NULL;
+	int idx = -1;
+
+	f->ret = -1;
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	for (int i = 0; i < NK_PROC_CHANS && !atomic_load(&p->dead) && p->win_live; i++)
+		if (!p->chan_used[i]) {
+			idx = i;
+			break;
+		}
+	struct servant *sv = idx >= 0 ? malloc(sizeof(*sv)) : NULL;
+	if (sv) {
+		struct nk_chan *c = chan_of(p->win, idx);
+		pthread_attr_t a;
+		pthread_t t;
+		*sv = (struct servant){ p, atomic_load(&p->gen), idx };
+		atomic_store(&c->state, ST_IDLE);
+		atomic_store(&c->ksleep, 0);
+		atomic_store(&c->want, 0);
+		p->chan_used[idx] = 3;
+		atomic_fetch_add(&p->servants, 1);
+		pthread_attr_init(&a);
+		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &a, servant_main, sv)) {
+			p->chan_used[idx] = 0;
+			atomic_fetch_sub(&p->servants, 1);
+			free(sv);
+			idx = -1;
+		}
+		pthread_attr_destroy(&a);
+	} else {
+		idx = -1;
+	}
+	pthread_mutex_unlock(&p->lock);
+	f->ret = idx;
 }
 
 /*

@@ -269,10 +269,12 @@ const char *nooks_fault_describe(const struct nooks_domain_stats *st, char *buf,
 		break;
 	case NOOKS_FAULT_DIED:
 		if (st->last_signal)
-			snprintf(buf, n, "its process died: %s%s", strsignal(st->last_signal),
-				 st->last_signal == SIGSYS ? " (a system call seccomp forbids)" : "");
+			snprintf(buf, n, "its process died: %s%s%s%s", strsignal(st->last_signal),
+				 st->last_signal == SIGSYS ? " (a system call seccomp forbids)" : "",
+				 st->reason[0] ? ": " : "", st->reason);
 		else
-			snprintf(buf, n, "its process exited (status %d)", st->last_code);
+			snprintf(buf, n, "its process exited (status %d)%s%s", st->last_code,
+				 st->reason[0] ? ": " : "", st->reason);
 		break;
 	default:
 		snprintf(buf, n, "down");

@@ -10,7 +10,7 @@ set -u
 dir=$1
 shift
 [ $# -gt 0 ] || set -- unit-build codegen-build cggolden-build runtime-build golden-build cli-build \
-	verify-build import-build generated-build kernel-build install-build khttpd-build netdrv-build fatfs-build hostile-build inject-build vm-build kmod-build proc-build proc-nkernel-build netdrv-proc-build fatfs-proc-build \
+	verify-build import-build generated-build kernel-build install-build khttpd-build netdrv-build fatfs-build hostile-build inject-build vm-build kmod-build proc-build proc-nkernel-build netdrv-proc-build fatfs-proc-build hostile-proc-build \
 	kernel-build-san unit-build-san codegen-build-san cggolden-build-san runtime-build-san \
 	cli-build-san fuzz-build-san
 passed=0

@@ -27,9 +27,7 @@
 # (take it off the list).  Native checks always count.
 #
 # Environment: HOSTILE_ISO (mprotect) the isolated runs' backend
-# (HOSTILE_ISO=process: 299 of 304 checks pass; the 5 others are log
-# wordings and what the process backend does not do yet: threads the
-# module starts itself, ELF constructors' and destructors' own reports);
+# (HOSTILE_ISO=process: make hostile-proc-test);
 # HOSTILE_ONLY="case ..." runs only those; HOSTILE_JOBS (2)
 # cases at a time; HOSTILE_BOUND (3 s) for a native hang; HOSTILE_IBOUND
 # (15 s) for an isolated command to answer (nkernel's own liveness bounds
