@@ -79,6 +79,7 @@ struct nk_ctl {
 	uint32_t step;			/* how far its set-up went */
 	uintptr_t kdomain;		/* what nooks_self() is in the domain */
 	uint32_t spin;			/* spin iterations before sleeping */
+	int prestart;			/* partners to start before it is ready */
 	int ns;				/* CLONE_NEW*: asked for; then what it made */
 	char error[256];		/* why the set-up failed */
 	char last_words[128];		/* why it is ending, if it knows */
@@ -695,6 +696,12 @@ static _Noreturn void domain_main(int slot, int wfd)
 		futex(&ctl->ready, FUTEX_WAKE, INT_MAX, NULL);
 		_exit(121);
 	}
+	/* the partners its last process had, started now (a restart then
+	 * waits for none); it says how many it started */
+	int pre = 0, npre = ctl->prestart;
+	while (pre < npre && pre < NK_PROC_CHANS && !start_partner(pre))
+		pre++;
+	ctl->prestart = pre;
 	atomic_store(&ctl->ready, 1);
 	futex(&ctl->ready, FUTEX_WAKE, INT_MAX, NULL);
 	for (;;) {
@@ -850,6 +857,17 @@ struct nk_proc {
 	uint64_t shared_guard[SHARED_PAGES / 64];	/* given to each new process */
 	int win_live;			/* its window is mapped (shared_lock) */
 	atomic_int servants;		/* kernel threads serving its own threads */
+	int nused;			/* channels its last process had in use */
+	unsigned long cfg;		/* bumped when what it loads changes */
+	/* the standby (standby_main): sb_lock */
+	pthread_mutex_t sb_lock;
+	atomic_int sb_busy;		/* a thread is making one */
+	int sb_off;			/* the domain goes: no more */
+	int sb_wfd, sb_pfd;		/* -1: none */
+	pid_t sb_pid;
+	struct nk_ctl *sb_ctl;		/* its control block, in the kernel */
+	unsigned long sb_cfg;
+	int sb_pre;
 };
 
 static pthread_mutex_t zlock = PTHREAD_MUTEX_INITIALIZER;
@@ -905,6 +923,8 @@ int nooks_proc_init(void)
 		procs[i].pidfd = -1;
 		pthread_mutex_init(&procs[i].lock, NULL);
 		pthread_mutex_init(&procs[i].shared_lock, NULL);
+		pthread_mutex_init(&procs[i].sb_lock, NULL);
+		procs[i].sb_wfd = procs[i].sb_pfd = -1;
 	}
 	const char *e = getenv("NOOKS_PROC_SPIN");
 	if (e)
@@ -1155,32 +1175,14 @@ static void win_unmap(struct nk_proc *p)
 	     -1, 0);
 }
 
-/* Forks p's process into a fresh window (p->lock held).  0 or -errno. */
-static int proc_spawn(struct nk_proc *p, char *err, size_t n)
+/* What a new process of p's loads and how it starts, into its control
+ * block c (p->lock held); prestart: partners it starts ahead. */
+static void ctl_fill(struct nk_proc *p, struct nk_ctl *c, int prestart)
 {
-	int wfd = memfd_create("nooks-domain", MFD_CLOEXEC), pfd = -1;
-	struct zreq r = { p->slot };
-	pid_t pid = -1;
-
-	if (wfd < 0 || ftruncate(wfd, NK_PROC_WIN)) {
-		snprintf(err, n, "memfd: %s", strerror(errno));
-		goto fail;
-	}
-	/* the window in the kernel: the same memory at the same address */
-	if (mmap(p->win, NK_PROC_WIN, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, wfd, 0) ==
-	    MAP_FAILED) {
-		snprintf(err, n, "mapping its window: %s", strerror(errno));
-		goto fail;
-	}
-	struct nk_ctl *c = ctl_of(p->win);
-	pthread_mutex_lock(&p->shared_lock);
-	memcpy(c->guard, p->shared_guard, sizeof(c->guard));
-	atomic_store(&c->guard_gen, 1);
-	p->win_live = 1;
-	pthread_mutex_unlock(&p->shared_lock);
 	c->kdomain = (uintptr_t)p->d;
 	c->spin = atomic_load(&spin_iters);
 	c->ns = atomic_load(&ns_flags);
+	c->prestart = prestart;
 	snprintf(c->name, sizeof(c->name), "%s", p->d->name);
 	if (p->path) {
 		snprintf(c->path, sizeof(c->path), "%s", p->path);
@@ -1192,18 +1194,28 @@ static int proc_spawn(struct nk_proc *p, char *err, size_t n)
 			c->bind[i].table = (uintptr_t)p->bind[i].table;
 		}
 	}
-	memset(p->chan_used, 0, sizeof(p->chan_used));
+}
+
+/* Has the zygote fork a process for p's slot on window memfd wfd, whose
+ * control block (filled) the kernel sees at c, and waits for its set-up
+ * (5 s at most).  0 and its pid and pidfd, or -1 and why in err. */
+static int launch(struct nk_proc *p, int wfd, struct nk_ctl *c, pid_t *pidp, int *pfdp,
+		  char *err, size_t n)
+{
+	struct zreq r = { p->slot };
+	pid_t pid = -1;
+	int pfd = -1;
+
 	pthread_mutex_lock(&zlock);
 	if (send_fd(zreq_fd, &r, sizeof(r), wfd) == 0)
 		recv_fd(zreq_fd, &pid, sizeof(pid), &pfd);
 	pthread_mutex_unlock(&zlock);
-	close(wfd);
-	wfd = -1;
 	if (pid <= 0 || pfd < 0) {
 		snprintf(err, n, "the zygote started no process");
-		goto fail;
+		if (pfd >= 0)
+			close(pfd);
+		return -1;
 	}
-	/* set-up done (or failed) within 5 s */
 	for (int i = 0; i < 500 && !atomic_load(&c->ready); i++) {
 		struct timespec ts = { 0, 10000000 };
 		futex(&c->ready, FUTEX_WAIT, 0, &ts);
@@ -1220,8 +1232,28 @@ static int proc_spawn(struct nk_proc *p, char *err, size_t n)
 		else
 			snprintf(err, n, "no answer within 5 s (at step %u)", c->step);
 		syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
-		goto fail;
+		close(pfd);
+		return -1;
 	}
+	*pidp = pid;
+	*pfdp = pfd;
+	return 0;
+}
+
+/* p's window (mapped from its process's memfd) goes live: the guards in,
+ * the channels free (the first prestart with a partner waiting), the
+ * process watched (p->lock held). */
+static void adopt(struct nk_proc *p, pid_t pid, int pfd, int prestart)
+{
+	struct nk_ctl *c = ctl_of(p->win);
+	pthread_mutex_lock(&p->shared_lock);
+	memcpy(c->guard, p->shared_guard, sizeof(c->guard));
+	atomic_fetch_add(&c->guard_gen, 1);
+	p->win_live = 1;
+	pthread_mutex_unlock(&p->shared_lock);
+	memset(p->chan_used, 0, sizeof(p->chan_used));
+	for (int i = 0; i < prestart && i < NK_PROC_CHANS; i++)
+		p->chan_used[i] = 2;	/* free, its partner waiting */
 	p->pid = pid;
 	p->pidfd = pfd;
 	atomic_store(&p->dead, 0);
@@ -1229,20 +1261,157 @@ static int proc_spawn(struct nk_proc *p, char *err, size_t n)
 	struct epoll_event ev = { .events = EPOLLIN,
 				  .data.u32 = (uint32_t)p->slot | (uint32_t)(gen & 0xffff) << 16 };
 	epoll_ctl(epfd, EPOLL_CTL_ADD, pfd, &ev);
+}
+
+/* Forks p's process into a fresh window (p->lock held).  0 or -1. */
+static int proc_spawn(struct nk_proc *p, char *err, size_t n)
+{
+	int wfd = memfd_create("nooks-domain", MFD_CLOEXEC), pfd = -1;
+	pid_t pid = -1;
+
+	if (wfd < 0 || ftruncate(wfd, NK_PROC_WIN)) {
+		snprintf(err, n, "memfd: %s", strerror(errno));
+		goto fail;
+	}
+	/* the window in the kernel: the same memory at the same address */
+	if (mmap(p->win, NK_PROC_WIN, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, wfd, 0) ==
+	    MAP_FAILED) {
+		snprintf(err, n, "mapping its window: %s", strerror(errno));
+		goto fail;
+	}
+	ctl_fill(p, ctl_of(p->win), p->nused);
+	if (launch(p, wfd, ctl_of(p->win), &pid, &pfd, err, n))
+		goto fail;
+	close(wfd);
+	adopt(p, pid, pfd, ctl_of(p->win)->prestart);
 	return 0;
 fail:
 	if (wfd >= 0)
 		close(wfd);
-	if (pfd >= 0)
-		close(pfd);
 	win_unmap(p);
 	return -1;
+}
+
+/*
+ * The standby: p's next process, started and loaded ahead by a thread of
+ * its own (after each start), so that a restart only maps its window in
+ * (no fork, no load, no partner to start on the way back).  Its control
+ * block is mapped in the kernel elsewhere meanwhile.  Taken at a restart
+ * if it is ready, still alive and made for the same extension; else the
+ * restart forks as before.
+ */
+static void standby_drop(struct nk_proc *p)	/* sb_lock held */
+{
+	if (p->sb_pfd >= 0) {
+		syscall(SYS_pidfd_send_signal, p->sb_pfd, SIGKILL, NULL, 0);
+		close(p->sb_pfd);
+		close(p->sb_wfd);
+		munmap(p->sb_ctl, CHAN_OFF);
+	}
+	p->sb_pfd = p->sb_wfd = -1;
+	p->sb_ctl = NULL;
+}
+
+static void *standby_main(void *arg)
+{
+	struct nk_proc *p = arg;
+	char err[160];
+	int wfd = -1;
+	struct nk_ctl *c = MAP_FAILED;
+
+	pthread_mutex_lock(&p->sb_lock);
+	if (p->sb_pfd >= 0 || p->sb_off)
+		goto out;
+	wfd = memfd_create("nooks-domain", MFD_CLOEXEC);
+	if (wfd < 0 || ftruncate(wfd, NK_PROC_WIN))
+		goto out;
+	c = mmap(NULL, CHAN_OFF, PROT_READ | PROT_WRITE, MAP_SHARED, wfd, 0);
+	if (c == MAP_FAILED)
+		goto out;
+	pthread_mutex_lock(&p->lock);
+	int ok = p->d && p->path && p->wrapper;
+	unsigned long cfg = p->cfg;
+	if (ok)
+		ctl_fill(p, c, p->nused);
+	pthread_mutex_unlock(&p->lock);
+	pid_t pid;
+	int pfd;
+	if (!ok || launch(p, wfd, c, &pid, &pfd, err, sizeof(err)))
+		goto out;
+	p->sb_wfd = wfd;
+	p->sb_pfd = pfd;
+	p->sb_pid = pid;
+	p->sb_ctl = c;
+	p->sb_cfg = cfg;
+	p->sb_pre = c->prestart;
+	wfd = -1;
+	c = MAP_FAILED;
+out:
+	if (c != MAP_FAILED)
+		munmap(c, CHAN_OFF);
+	if (wfd >= 0)
+		close(wfd);
+	atomic_store(&p->sb_busy, 0);
+	pthread_mutex_unlock(&p->sb_lock);
+	return NULL;
+}
+
+/* A standby for p, made in the background (unless one is on its way). */
+static void standby_kick(struct nk_proc *p)
+{
+	pthread_t t;
+	pthread_attr_t a;
+	sigset_t all, old;
+
+	if (atomic_exchange(&p->sb_busy, 1))
+		return;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (pthread_create(&t, &a, standby_main, p))
+		atomic_store(&p->sb_busy, 0);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&a);
+}
+
+/* Takes the standby as p's process (p->lock held, the old one stopped):
+ * 0, or -1 if there is none ready for this extension. */
+static int standby_take(struct nk_proc *p)
+{
+	int r = -1;
+
+	if (pthread_mutex_trylock(&p->sb_lock))
+		return -1;	/* on its way: no waiting for it */
+	struct pollfd pf = { .fd = p->sb_pfd, .events = POLLIN };
+	if (p->sb_pfd < 0 || p->sb_cfg != p->cfg || poll(&pf, 1, 0) != 0 ||
+	    mmap(p->win, NK_PROC_WIN, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		 p->sb_wfd, 0) == MAP_FAILED) {
+		standby_drop(p);
+		pthread_mutex_unlock(&p->sb_lock);
+		return -1;
+	}
+	adopt(p, p->sb_pid, p->sb_pfd, p->sb_pre);
+	munmap(p->sb_ctl, CHAN_OFF);
+	close(p->sb_wfd);
+	p->sb_pfd = p->sb_wfd = -1;
+	p->sb_ctl = NULL;
+	r = 0;
+	pthread_mutex_unlock(&p->sb_lock);
+	return r;
 }
 
 /* Ends p's process (if it still runs) and gives its window back
  * (p->lock held; nobody inside). */
 static void proc_stop(struct nk_proc *p)
 {
+	/* its next process starts as many partners ahead (32 at most) */
+	if (p->win_live) {
+		int n = 0;
+		for (int i = 0; i < NK_PROC_CHANS; i++)
+			n += p->chan_used[i] == 1 || p->chan_used[i] == 2;
+		p->nused = n < 32 ? n : 32;
+	}
 	if (p->pidfd >= 0) {
 		if (!atomic_load(&p->dead)) {
 			epoll_ctl(epfd, EPOLL_CTL_DEL, p->pidfd, NULL);
@@ -1290,6 +1459,8 @@ int nk_proc_create(struct nooks_domain *d)
 		}
 		p->d = d;
 		p->win = windows + (size_t)i * NK_PROC_WIN;
+		p->nused = 0;
+		p->sb_off = 0;
 		memset(p->shared_used, 0, sizeof(p->shared_used));
 		memset(p->shared_guard, 0, sizeof(p->shared_guard));
 		if (proc_spawn(p, err, sizeof(err))) {
@@ -1316,6 +1487,10 @@ void nk_proc_destroy(struct nooks_domain *d)
 	if (!p)
 		return;
 	nk_proc_ext_fini(d);
+	pthread_mutex_lock(&p->sb_lock);
+	p->sb_off = 1;
+	standby_drop(p);
+	pthread_mutex_unlock(&p->sb_lock);
 	pthread_mutex_lock(&p->lock);
 	proc_stop(p);
 	p->d = NULL;
@@ -1433,7 +1608,11 @@ int nk_proc_ext_load(struct nooks_domain *d, const char *path, const char *wrapp
 				return -1;
 			}
 	}
+	pthread_mutex_lock(&p->sb_lock);
+	standby_drop(p);	/* made for what it loaded before */
+	pthread_mutex_unlock(&p->sb_lock);
 	pthread_mutex_lock(&p->lock);
+	p->cfg++;
 	free(p->path);
 	free(p->wrapper);
 	p->path = strdup(path);
@@ -1454,6 +1633,8 @@ int nk_proc_ext_load(struct nooks_domain *d, const char *path, const char *wrapp
 		nk_tracker_allow(d, p->win + STACK_OFF, NK_PROC_WIN - STACK_OFF, 1);
 	}
 	pthread_mutex_unlock(&p->lock);
+	if (!r)
+		standby_kick(p);
 	return r;
 }
 
@@ -1501,13 +1682,15 @@ int nk_proc_restart(struct nooks_domain *d)
 	long long t0 = nk_now_ns();
 	pthread_mutex_lock(&p->lock);
 	proc_stop(p);
-	r = proc_spawn(p, err, sizeof(err));
+	r = standby_take(p) ? proc_spawn(p, err, sizeof(err)) : 0;
 	if (!r)
 		nk_tracker_allow(d, p->win + STACK_OFF, NK_PROC_WIN - STACK_OFF, 1);
 	pthread_mutex_unlock(&p->lock);
+	p->restart_ns = nk_now_ns() - t0;
 	if (r)
 		fprintf(stderr, "nooks: %s: restarting its process failed: %s\n", d->name, err);
-	p->restart_ns = nk_now_ns() - t0;
+	else
+		standby_kick(p);	/* the next one */
 	return r;
 }
 

@@ -194,8 +194,12 @@ pid=$!
 pids="$pids $pid"
 for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
 dpids() { pgrep -P "$(pgrep -P "$pid" | head -1)" 2>/dev/null; }
-victim=$(dpids | head -1)
+# the domain process, then its standby (the next one, loaded ahead)
+for _ in $(seq 1 50); do [ "$(dpids | wc -l)" -ge 2 ] && break; sleep 0.1; done
+victim=$(pgrep -o -P "$(pgrep -P "$pid" | head -1)")
+standby=$(dpids | grep -vx "$victim" | head -1)
 check "khttpd's domain process is a process of its own" test -n "$victim"
+check "a standby process is ready beside it" test -n "$standby"
 kill -9 "$victim" 2>/dev/null
 ok9=0
 for _ in $(seq 1 50); do
@@ -203,6 +207,9 @@ for _ in $(seq 1 50); do
 	sleep 0.1
 done
 check "khttpd serves again from a new domain process" test $ok9 -eq 1
+check "... the standby, now the domain process: no fork on the way back" \
+	test "$(pgrep -o -P "$(pgrep -P "$pid" | head -1)")" = "$standby"
+check "... and a new standby is made" sh -c "for i in \$(seq 1 50); do [ \$(pgrep -P \$(pgrep -P $pid | head -1) | wc -l) -ge 2 ] && exit 0; sleep 0.1; done; exit 1"
 check "the log has the death and the recovery" \
 	sh -c "grep -q 'its process died: Killed' '$log' && grep -q 'khttpd: recovered in' '$log'"
 check "nkernel stops cleanly" stop
