@@ -25,8 +25,9 @@
  *    untracked object (the kernel owns everything no domain owns).
  *
  * Tables (all chained hash tables keyed by an address, average O(1)):
- *    objects   obj address        -> entry
- *    shadows   shadow address     -> view        (nooks_in of a shadow)
+ *    objects   obj address        -> entry       (one table per stripe)
+ *    shadows   shadow address     -> view        (nooks_in of a shadow;
+ *              one table per shadow stripe)
  *    granules  address >> 8       -> view        (interior pointers into
  *              live shadows, for nooks_check_buffer/string: each shadow is
  *              entered once per 256-byte granule it overlaps, so a lookup
@@ -51,14 +52,40 @@
  * path enters with the same device).  A copy back that is refused
  * (invalid writes) drops what was pending.
  *
- * Locking: one mutex guards everything (nooks_binding_of() and the buffer
- * and string checks answer from per-thread caches on a hit, below).
- * sync_in/sync_out run under it
- * (they copy fields and must not call the runtime); release, undo and
- * unlock callbacks run without it, so they may call back into the
- * tracker.  Operations that would give a domain something new (track,
- * transfer to it, nooks_out, records, bindings, regions) fail while the
- * domain is being released (-ENODEV, or NULL).
+ * Locking: no global lock on the crossing path; three kinds of mutex.
+ *  - Object stripes (64, chosen by hashing the object's address): each
+ *    guards its objects table and, of each of its entries, the entry's
+ *    fields, its views' borrow counts and which views it has, and their
+ *    shadows' contents and bases.  nooks_in, nooks_out, nooks_refresh
+ *    and nooks_end_borrow of an object whose entry and view exist take
+ *    its stripe and nothing else, so crossings with different objects
+ *    never wait for each other (unless their addresses share a stripe).
+ *    sync_in/sync_out run under the stripe only (they copy fields and
+ *    must not call the runtime).
+ *  - Shadow stripes (64, by the shadow's address): each guards its
+ *    shadows table.  nooks_in of a shadow pointer takes the shadow's
+ *    stripe, reads the object's address, lets go, then takes the
+ *    object's stripe and looks the view up anew: it is used only if it
+ *    still exists and still has that very shadow (a view retired
+ *    meanwhile is never touched).  A shadow stripe is held on its own or
+ *    innermost, for one table operation.
+ *  - dom_lock guards everything else: per-domain state (owned lists and
+ *    counts, views lists, shadow memory, quarantine, quotas, regions,
+ *    bindings, records), the domains, granules, locks, regs and bindings
+ *    tables, the quotas and the kernel's count.  Object paths take it
+ *    inside the object's stripe and only on their slow paths: a new
+ *    entry, view or shadow, a view or entry that goes, ownership
+ *    (track, forget, transfer), records.  The memory checks, bindings
+ *    and quotas take it alone (nooks_binding_of() and the buffer and
+ *    string checks answer from per-thread caches on a hit, below).
+ *  Order: one object stripe, then dom_lock, then one shadow stripe.  No
+ *  path holds two object stripes except the domain-wide ones
+ *  (nk_tracker_release_domain: lock_all() takes every object stripe in
+ *  index order, then dom_lock).  Release, undo and unlock callbacks run
+ *  without any lock, so they may call back into the tracker.
+ *  Operations that would give a domain something new (track, transfer
+ *  to it, nooks_out, records, bindings, regions) fail while the domain is
+ *  being released (-ENODEV, or NULL): they all check under dom_lock.
  */
 #include <errno.h>
 #include <limits.h>
@@ -1691,6 +1718,11 @@ int nk_tracker_entries(void)
 		SUNLOCK(&ostripes[i]);
 	}
 	return n > INT_MAX ? INT_MAX : (int)n;
+}
+
+unsigned nk_tracker_stripe(const void *obj)
+{
+	return (unsigned)(ostripe(obj) - ostripes);
 }
 
 long nooks_tracked_objects(void)
