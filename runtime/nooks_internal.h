@@ -49,6 +49,10 @@ extern const struct nooks_type nk_ops_table_type;
 int nk_tracker_owned(const struct nooks_domain *d);
 /* Every live tracker entry (all domains and the kernel). */
 int nk_tracker_entries(void);
+/* Which of the tracker's object locks guards obj (for the tests that
+ * show crossings with objects of different stripes never wait for each
+ * other). */
+unsigned nk_tracker_stripe(const void *obj);
 
 
 

@@ -25,8 +25,9 @@
  *    untracked object (the kernel owns everything no domain owns).
  *
  * Tables (all chained hash tables keyed by an address, average O(1)):
- *    objects   obj address        -> entry
- *    shadows   shadow address     -> view        (nooks_in of a shadow)
+ *    objects   obj address        -> entry       (one table per stripe)
+ *    shadows   shadow address     -> view        (nooks_in of a shadow;
+ *              one table per shadow stripe)
  *    granules  address >> 8       -> view        (interior pointers into
  *              live shadows, for nooks_check_buffer/string: each shadow is
  *              entered once per 256-byte granule it overlaps, so a lookup
@@ -51,14 +52,40 @@
  * path enters with the same device).  A copy back that is refused
  * (invalid writes) drops what was pending.
  *
- * Locking: one mutex guards everything (nooks_binding_of() and the buffer
- * and string checks answer from per-thread caches on a hit, below).
- * sync_in/sync_out run under it
- * (they copy fields and must not call the runtime); release, undo and
- * unlock callbacks run without it, so they may call back into the
- * tracker.  Operations that would give a domain something new (track,
- * transfer to it, nooks_out, records, bindings, regions) fail while the
- * domain is being released (-ENODEV, or NULL).
+ * Locking: no global lock on the crossing path; three kinds of mutex.
+ *  - Object stripes (64, chosen by hashing the object's address): each
+ *    guards its objects table and, of each of its entries, the entry's
+ *    fields, its views' borrow counts and which views it has, and their
+ *    shadows' contents and bases.  nooks_in, nooks_out, nooks_refresh
+ *    and nooks_end_borrow of an object whose entry and view exist take
+ *    its stripe and nothing else, so crossings with different objects
+ *    never wait for each other (unless their addresses share a stripe).
+ *    sync_in/sync_out run under the stripe only (they copy fields and
+ *    must not call the runtime).
+ *  - Shadow stripes (64, by the shadow's address): each guards its
+ *    shadows table.  nooks_in of a shadow pointer takes the shadow's
+ *    stripe, reads the object's address, lets go, then takes the
+ *    object's stripe and looks the view up anew: it is used only if it
+ *    still exists and still has that very shadow (a view retired
+ *    meanwhile is never touched).  A shadow stripe is held on its own or
+ *    innermost, for one table operation.
+ *  - dom_lock guards everything else: per-domain state (owned lists and
+ *    counts, views lists, shadow memory, quarantine, quotas, regions,
+ *    bindings, records), the domains, granules, locks, regs and bindings
+ *    tables, the quotas and the kernel's count.  Object paths take it
+ *    inside the object's stripe and only on their slow paths: a new
+ *    entry, view or shadow, a view or entry that goes, ownership
+ *    (track, forget, transfer), records.  The memory checks, bindings
+ *    and quotas take it alone (nooks_binding_of() and the buffer and
+ *    string checks answer from per-thread caches on a hit, below).
+ *  Order: one object stripe, then dom_lock, then one shadow stripe.  No
+ *  path holds two object stripes except the domain-wide ones
+ *  (nk_tracker_release_domain: lock_all() takes every object stripe in
+ *  index order, then dom_lock).  Release, undo and unlock callbacks run
+ *  without any lock, so they may call back into the tracker.
+ *  Operations that would give a domain something new (track, transfer
+ *  to it, nooks_out, records, bindings, regions) fail while the domain is
+ *  being released (-ENODEV, or NULL): they all check under dom_lock.
  */
 #include <errno.h>
 #include <limits.h>
@@ -107,15 +134,18 @@ struct hnode {
 #define HMIN_BITS 6
 
 struct htab {
-	struct hnode **b;
+	struct hnode **b;	/* NULL: init */
 	unsigned bits;
 	size_t n;
-	struct hnode **init;	/* static first buckets: inserting never fails */
+	struct hnode *init[1u << HMIN_BITS];	/* first buckets: inserting never fails */
 };
 
-#define HTAB_INIT(name)                                             \
-	static struct hnode *name##_b0[1u << HMIN_BITS];                \
-	static struct htab name = { name##_b0, HMIN_BITS, 0, name##_b0 }
+#define HTAB_INIT(name) static struct htab name = { .bits = HMIN_BITS }
+
+static inline struct hnode **hbuckets(struct htab *h)
+{
+	return h->b ? h->b : h->init;
+}
 
 static inline size_t hidx(unsigned bits, uintptr_t key)
 {
@@ -131,15 +161,16 @@ static void hresize(struct htab *h, unsigned bits)
 		return;			/* keep the old one, only slower */
 	if (b == h->init)
 		memset(b, 0, nb * sizeof *b);
+	struct hnode **old = hbuckets(h);
 	for (size_t i = 0; i < ob; i++)
-		for (struct hnode *n = h->b[i], *next; n; n = next) {
+		for (struct hnode *n = old[i], *next; n; n = next) {
 			next = n->next;
 			size_t j = hidx(bits, n->key);
 			n->next = b[j];
 			b[j] = n;
 		}
-	if (h->b != h->init)
-		free(h->b);
+	if (old != h->init)
+		free(old);
 	h->b = b;
 	h->bits = bits;
 }
@@ -150,7 +181,7 @@ static void hadd(struct htab *h, struct hnode *n, uintptr_t key)
 	if (h->n >= (size_t)1 << h->bits && h->bits < 8 * sizeof(size_t) - 2)
 		hresize(h, h->bits + 1);
 	n->key = key;
-	struct hnode **b = &h->b[hidx(h->bits, key)];
+	struct hnode **b = &hbuckets(h)[hidx(h->bits, key)];
 	n->next = *b;
 	*b = n;
 	h->n++;
@@ -158,7 +189,7 @@ static void hadd(struct htab *h, struct hnode *n, uintptr_t key)
 
 static void hdel(struct htab *h, struct hnode *n)
 {
-	struct hnode **pp = &h->b[hidx(h->bits, n->key)];
+	struct hnode **pp = &hbuckets(h)[hidx(h->bits, n->key)];
 	while (*pp != n)
 		pp = &(*pp)->next;
 	*pp = n->next;
@@ -167,9 +198,9 @@ static void hdel(struct htab *h, struct hnode *n)
 		hresize(h, h->bits - 1);
 }
 
-static inline struct hnode *hfirst(const struct htab *h, uintptr_t key)
+static inline struct hnode *hfirst(struct htab *h, uintptr_t key)
 {
-	struct hnode *n = h->b[hidx(h->bits, key)];
+	struct hnode *n = hbuckets(h)[hidx(h->bits, key)];
 	while (n && n->key != key)
 		n = n->next;
 	return n;
@@ -289,9 +320,57 @@ struct dstate {
 	struct { void (*fn)(void *); unsigned n; } regkinds[NK_REG_KINDS];
 };
 
-static pthread_mutex_t tracker_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
-HTAB_INIT(objects);
-HTAB_INIT(shadows);
+/*
+ * The locks (see "Locking" above).  An object's entry, its views and
+ * their shadows' contents are guarded by the object's stripe; which
+ * shadow address belongs to which view by the shadow's stripe; all the
+ * rest (per-domain state, granules, records, bindings, quotas) by
+ * dom_lock.
+ */
+#define STRIPE_BITS 6
+#define NSTRIPES (1u << STRIPE_BITS)
+
+struct stripe {
+	pthread_mutex_t m;
+	struct htab t;		/* objects (ostripes) or shadows (sstripes) */
+} __attribute__((aligned(64)));
+
+#define STRIPES_INIT \
+	{ [0 ... NSTRIPES - 1] = { PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP, { .bits = HMIN_BITS } } }
+static struct stripe ostripes[NSTRIPES] = STRIPES_INIT;
+static struct stripe sstripes[NSTRIPES] = STRIPES_INIT;
+static pthread_mutex_t dom_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
+
+/* Another multiplier than hidx()'s, so that the keys of one stripe
+ * still spread over its table's buckets. */
+static inline struct stripe *stripe_of(struct stripe *tab, const void *key)
+{
+	return &tab[((uint64_t)(uintptr_t)key * UINT64_C(0xff51afd7ed558ccd)) >> (64 - STRIPE_BITS)];
+}
+
+#define ostripe(obj) stripe_of(ostripes, (obj))
+#define sstripe(shadow) stripe_of(sstripes, (shadow))
+#define SLOCK(s) pthread_mutex_lock(&(s)->m)
+#define SUNLOCK(s) pthread_mutex_unlock(&(s)->m)
+#define DLOCK() pthread_mutex_lock(&dom_lock)
+#define DUNLOCK() pthread_mutex_unlock(&dom_lock)
+
+/* The domain-wide paths: every object stripe in index order, then
+ * dom_lock. */
+static void lock_all(void)
+{
+	for (unsigned i = 0; i < NSTRIPES; i++)
+		SLOCK(&ostripes[i]);
+	DLOCK();
+}
+
+static void unlock_all(void)
+{
+	DUNLOCK();
+	for (unsigned i = NSTRIPES; i-- > 0;)
+		SUNLOCK(&ostripes[i]);
+}
+
 HTAB_INIT(granules);
 HTAB_INIT(domains);
 HTAB_INIT(locks);
@@ -299,10 +378,10 @@ HTAB_INIT(regs);
 HTAB_INIT(bindings);
 static int kernel_held;			/* entries tracked as the kernel's */
 static uint64_t record_seq;
-/* bumped (under the lock) whenever bindings go: the per-thread cache of
+/* bumped (under dom_lock) whenever bindings go: the per-thread cache of
  * nooks_binding_of() holds what it saw under one value only */
 static atomic_ulong bindings_gen = 1;
-/* bumped (under the lock) whenever a domain's regions shrink: the
+/* bumped (under dom_lock) whenever a domain's regions shrink: the
  * per-thread region cache of nooks_check_buffer/string likewise */
 static atomic_ulong regions_gen = 1;
 
@@ -310,7 +389,7 @@ static atomic_ulong regions_gen = 1;
  * Buffers an extension passes are mostly in one or two regions of its
  * own (its heap, its data): each thread keeps the last few regions a
  * check found (a copy, not a pointer), valid while regions_gen has not
- * moved, and answers from them without the lock.  Regions are only
+ * moved, and answers from them without a lock.  Regions are only
  * added between two moves, so a cached region is still registered.
  */
 #define RCACHE 4
@@ -334,7 +413,7 @@ static size_t rcache_avail(const struct nooks_domain *d, uintptr_t a, bool write
 	return 0;
 }
 
-/* Under the lock: r of d found by a check, for this thread's next ones. */
+/* Under dom_lock: r of d found by a check, for this thread's next ones. */
 static void rcache_put(const struct nooks_domain *d, const struct region *r)
 {
 	unsigned i = rcache_next++ % RCACHE;
@@ -342,9 +421,6 @@ static void rcache_put(const struct nooks_domain *d, const struct region *r)
 	rcache[i].r = *r;
 	rcache[i].gen = atomic_load_explicit(&regions_gen, memory_order_relaxed);
 }
-
-#define LOCK() pthread_mutex_lock(&tracker_lock)
-#define UNLOCK() pthread_mutex_unlock(&tracker_lock)
 
 static inline struct nooks_domain *dom_of(const struct dstate *ds)
 {
@@ -361,15 +437,17 @@ static inline void *obj_of(const struct entry *e)
 	return (void *)e->h.key;
 }
 
+/* Under obj's stripe. */
 static inline struct entry *find_entry(const void *obj)
 {
-	struct hnode *n = hfirst(&objects, (uintptr_t)obj);
+	struct hnode *n = hfirst(&ostripe(obj)->t, (uintptr_t)obj);
 	return n ? container_of(n, struct entry, h) : NULL;
 }
 
+/* Under p's shadow stripe. */
 static inline struct view *find_shadow(const void *p)
 {
-	struct hnode *n = hfirst(&shadows, (uintptr_t)p);
+	struct hnode *n = hfirst(&sstripe(p)->t, (uintptr_t)p);
 	return n ? container_of(n, struct view, h) : NULL;
 }
 
@@ -379,7 +457,8 @@ static inline struct dstate *find_dstate(const struct nooks_domain *d)
 	return n ? container_of(n, struct dstate, h) : NULL;
 }
 
-/* d's state, made if it has none; NULL on ENOMEM or while d is released. */
+/* d's state, made if it has none; NULL on ENOMEM or while d is released.
+ * Under dom_lock, like everything about a domain's state. */
 static struct dstate *get_dstate(struct nooks_domain *d)
 {
 	struct dstate *ds = find_dstate(d);
@@ -421,6 +500,8 @@ static bool may_use(const struct entry *e, const struct nooks_domain *d)
  * (default or ds's own); NULL otherwise.  make: find a free one too. */
 static long *type_count(struct dstate *ds, uint32_t id, bool make);
 
+/* Under e's stripe and dom_lock, as are new_view(), make_shadow(),
+ * retire_view(), drop_entry() and gc_entry(). */
 static void set_owner(struct entry *e, struct dstate *to, bool held)
 {
 	long *c;
@@ -462,7 +543,7 @@ static struct entry *new_entry(void *obj, const struct nooks_type *t)
 	if (!e)
 		return NULL;
 	e->t = t;
-	hadd(&objects, &e->h, (uintptr_t)obj);
+	hadd(&ostripe(obj)->t, &e->h, (uintptr_t)obj);
 	return e;
 }
 
@@ -597,7 +678,10 @@ static int make_shadow(struct view *v, size_t size)
 	v->size = size;
 	v->gn = gn;
 	v->ngn = (unsigned)n;
-	hadd(&shadows, &v->h, a);
+	struct stripe *ss = sstripe(s);
+	SLOCK(ss);
+	hadd(&ss->t, &v->h, a);
+	SUNLOCK(ss);
 	for (size_t i = 0; i < n; i++) {
 		gn[i].v = v;
 		hadd(&granules, &gn[i].h, g0 + i);
@@ -606,7 +690,8 @@ static int make_shadow(struct view *v, size_t size)
 	return 0;
 }
 
-/* The object's values into v's shadow, keeping what the extension wrote
+/* Under the object's stripe (only: sync_in may take its time).
+ * The object's values into v's shadow, keeping what the extension wrote
  * to the shadow since it was last synced (see "Shadows shared by
  * threads" above); fresh: a new shadow, nothing pending. */
 static void shadow_refresh(struct view *v, const struct nooks_type *t, const void *obj, bool fresh)
@@ -667,7 +752,10 @@ static void retire_view(struct view *v)
 	if (v->dnext)
 		v->dnext->dprev = v->dprev;
 	if (v->shadow) {
-		hdel(&shadows, &v->h);
+		struct stripe *ss = sstripe(v->shadow);
+		SLOCK(ss);
+		hdel(&ss->t, &v->h);
+		SUNLOCK(ss);
 		for (unsigned i = 0; i < v->ngn; i++)
 			hdel(&granules, &v->gn[i].h);
 		if (v->gn != v->gn_inline)
@@ -684,7 +772,7 @@ static void drop_entry(struct entry *e)
 	while (e->views)
 		retire_view(e->views);
 	set_owner(e, NULL, false);
-	hdel(&objects, &e->h);
+	hdel(&ostripe(obj_of(e))->t, &e->h);
 	free(e);
 }
 
@@ -695,7 +783,7 @@ static void gc_entry(struct entry *e)
 		drop_entry(e);
 }
 
-/* The live shadow of d that holds p, or NULL. */
+/* The live shadow of d that holds p, or NULL; under dom_lock. */
 static struct view *shadow_holding(const struct dstate *ds, uintptr_t p)
 {
 	for (struct hnode *n = hfirst(&granules, p >> GRAN_SHIFT); n; n = hnext(n)) {
@@ -712,7 +800,7 @@ static struct view *shadow_holding(const struct dstate *ds, uintptr_t p)
 /* ---- quotas --------------------------------------------------------------- */
 
 /* Default quotas, by type id (the FNV-1a hash nooksc gives type names),
- * and each domain's overrides (struct nooks_domain).  Under the lock. */
+ * and each domain's overrides (struct nooks_domain).  Under dom_lock. */
 static struct nk_quota default_quota[NK_QUOTA_TYPES];
 static int ndefault_quota;
 
@@ -771,9 +859,9 @@ int nooks_set_default_quota(const char *type, long max)
 {
 	if (!type)
 		return -EINVAL;
-	LOCK();
+	DLOCK();
 	int r = set_quota(default_quota, &ndefault_quota, type, max);
-	UNLOCK();
+	DUNLOCK();
 	return r;
 }
 
@@ -781,21 +869,21 @@ int nooks_domain_set_quota(struct nooks_domain *d, const char *type, long max)
 {
 	if (!d || !type)
 		return -EINVAL;
-	LOCK();
+	DLOCK();
 	int r = set_quota(d->quota, &d->nquota, type, max);
-	UNLOCK();
+	DUNLOCK();
 	return r;
 }
 
 long nooks_domain_quota(const struct nooks_domain *d, const char *type)
 {
-	LOCK();
+	DLOCK();
 	long q = quota_of(d, type_id(type));
-	UNLOCK();
+	DUNLOCK();
 	return q;
 }
 
-/* Would one more object of type t exceed d's quota?  Under the lock. */
+/* Would one more object of type t exceed d's quota?  Under dom_lock. */
 static bool over_quota(struct dstate *ds, const struct nooks_type *t)
 {
 	struct nooks_domain *d = dom_of(ds);
@@ -816,26 +904,31 @@ int nooks_track(struct nooks_domain *d, void *obj, const struct nooks_type *t)
 {
 	if (!obj || !t)
 		return -EINVAL;
-	struct entry *e = calloc(1, sizeof *e);	/* outside the lock */
+	struct entry *e = calloc(1, sizeof *e);	/* outside the locks */
 	if (!e)
 		return -ENOMEM;
 	e->t = t;
 
 	int ret = 0;
 	struct dstate *ds = NULL;
-	LOCK();
-	if (find_entry(obj))
+	struct stripe *s = ostripe(obj);
+	SLOCK(s);
+	if (find_entry(obj)) {
 		ret = -EEXIST;
-	else if (d && !(ds = get_dstate(d)))
-		ret = find_dstate(d) ? -ENODEV : -ENOMEM;
-	else if (ds && over_quota(ds, t))
-		ret = -EDQUOT;
-	if (!ret) {
-		hadd(&objects, &e->h, (uintptr_t)obj);
-		set_owner(e, ds, true);
-		e = NULL;
+	} else {
+		DLOCK();
+		if (d && !(ds = get_dstate(d)))
+			ret = find_dstate(d) ? -ENODEV : -ENOMEM;
+		else if (ds && over_quota(ds, t))
+			ret = -EDQUOT;
+		if (!ret) {
+			hadd(&s->t, &e->h, (uintptr_t)obj);
+			set_owner(e, ds, true);
+			e = NULL;
+		}
+		DUNLOCK();
 	}
-	UNLOCK();
+	SUNLOCK(s);
 	free(e);
 	return ret;
 }
@@ -843,7 +936,7 @@ int nooks_track(struct nooks_domain *d, void *obj, const struct nooks_type *t)
 static void unlink_record(bool is_lock, struct record *r);
 
 /* Unlinks ds's records of obj of one kind onto *dead (freed by the
- * caller, outside the lock); under the lock. */
+ * caller, outside the locks); under dom_lock. */
 static void unlink_records_of(bool is_lock, struct dstate *ds, const void *obj,
 			      struct record **dead)
 {
@@ -867,10 +960,12 @@ int nooks_forget(struct nooks_domain *d, void *obj, const struct nooks_type *t)
 
 	if (!obj)
 		return -ENOENT;
-	LOCK();
+	struct stripe *s = ostripe(obj);
+	SLOCK(s);
 	struct entry *e = find_entry(obj);
 	if (e && same_type(e->t, t) &&
 	    (d ? owned_by(e, d) : !e->owner)) {
+		DLOCK();
 		/* the object's life ends here: so does every registration and
 		 * lock record made on it (the release stops or cancels what
 		 * they stood for), or recovery would run their undo on freed
@@ -880,9 +975,10 @@ int nooks_forget(struct nooks_domain *d, void *obj, const struct nooks_type *t)
 			unlink_records_of(true, e->owner, obj, &dead);
 		}
 		drop_entry(e);
+		DUNLOCK();
 		ret = 0;
 	}
-	UNLOCK();
+	SUNLOCK(s);
 	while (dead) {
 		struct record *r = dead;
 		dead = r->next;
@@ -911,7 +1007,9 @@ int nooks_transfer(struct nooks_domain *from, struct nooks_domain *to,
 
 	if (!obj || !t)
 		return -ENOENT;
-	LOCK();
+	struct stripe *s = ostripe(obj);
+	SLOCK(s);
+	DLOCK();		/* ownership: all of it is per-domain state */
 	struct entry *e = find_entry(obj);
 	struct dstate *tds = NULL;
 	if (!e) {
@@ -952,32 +1050,46 @@ int nooks_transfer(struct nooks_domain *from, struct nooks_domain *to,
 	}
 	gc_entry(e);
 out:
-	UNLOCK();
+	DUNLOCK();
+	SUNLOCK(s);
 	return ret;
 }
 
 void *nooks_in(struct nooks_domain *d, const void *p, const struct nooks_type *t)
 {
-	void *ret = NULL;
+	void *ret = NULL, *obj = NULL;
 
 	if (!p || !t)
 		return NULL;
 	p = nk_arena_rw(p);	/* extension code sees the read-only view */
-	LOCK();
+	struct stripe *s = ostripe(p);
+	SLOCK(s);
 	struct entry *e = find_entry(p);
-	if (e) {
-		if (same_type(e->t, t) && may_use(e, d))
-			ret = obj_of(e);
-	} else {
-		struct view *v = find_shadow(p);
-		if (v && d && dom_of(v->ds) == d) {
-			e = v->e;
-			if (same_type(e->t, t) && may_use(e, d) &&
-			    shadow_writeback(v, t, obj_of(e)) == 0)
-				ret = obj_of(e);
-		}
-	}
-	UNLOCK();
+	if (e && same_type(e->t, t) && may_use(e, d))
+		ret = obj_of(e);
+	SUNLOCK(s);
+	if (e || !d)
+		return ret;
+
+	/* A shadow: whose it is, under the shadow's stripe; then, under the
+	 * object's (never both), whether it still is, as the view may have
+	 * gone meanwhile (only the address is carried across) */
+	struct stripe *ss = sstripe(p);
+	SLOCK(ss);
+	struct view *v = find_shadow(p);
+	if (v && dom_of(v->ds) == d)
+		obj = obj_of(v->e);
+	SUNLOCK(ss);
+	if (!obj)
+		return NULL;
+	s = ostripe(obj);
+	SLOCK(s);
+	e = find_entry(obj);
+	v = e ? view_of(e, d) : NULL;
+	if (v && v->shadow == p && same_type(e->t, t) && may_use(e, d) &&
+	    shadow_writeback(v, t, obj) == 0)
+		ret = obj;
+	SUNLOCK(s);
 	return ret;
 }
 
@@ -986,14 +1098,15 @@ void *nooks_out(struct nooks_domain *d, void *obj, const struct nooks_type *t)
 	struct entry *e;
 	struct view *v;
 	struct dstate *ds;
-	bool new_e = false, new_v = false;
+	bool new_e = false, new_v = false, fresh;
 	void *ret = NULL;
 
 	if (!obj || !t)
 		return NULL;
 	if (!d)
 		return obj;
-	LOCK();
+	struct stripe *s = ostripe(obj);
+	SLOCK(s);
 	e = find_entry(obj);
 	if (e && !same_type(e->t, t))
 		goto out;
@@ -1002,25 +1115,30 @@ void *nooks_out(struct nooks_domain *d, void *obj, const struct nooks_type *t)
 		goto out;
 	}
 	v = e ? view_of(e, d) : NULL;
-	if (!v) {
-		if (!(ds = get_dstate(d)))
-			goto out;
-		if (!e) {
-			if (!(e = new_entry(obj, t)))
-				goto out;
-			new_e = true;
+	fresh = t->sync_in && !(v && v->shadow);
+	if (!v || fresh) {
+		/* the slow path: a new entry, view or shadow is domain state */
+		DLOCK();
+		if (!v) {
+			if (!(ds = get_dstate(d)))
+				goto fail;
+			if (!e) {
+				if (!(e = new_entry(obj, t)))
+					goto fail;
+				new_e = true;
+			}
+			if (!(v = new_view(e, ds)))
+				goto fail;
+			new_v = true;
 		}
-		if (!(v = new_view(e, ds)))
+		if (fresh && make_shadow(v, t->size))
 			goto fail;
-		new_v = true;
+		DUNLOCK();
 	}
-	bool fresh = t->sync_in && !v->shadow;
-	if (fresh && make_shadow(v, t->size))
-		goto fail;
 	if (e->owner != v->ds && v->borrows < INT_MAX)
 		v->borrows++;		/* saturates: a loan never ended stays */
 	if (t->sync_in) {
-		shadow_refresh(v, t, obj, fresh);
+		shadow_refresh(v, t, obj, fresh);	/* under the stripe only */
 		ret = v->shadow;
 	} else {
 		ret = nooks_arena_view(d, obj);
@@ -1031,8 +1149,9 @@ fail:
 		retire_view(v);
 	if (new_e)
 		gc_entry(e);
+	DUNLOCK();
 out:
-	UNLOCK();
+	SUNLOCK(s);
 	return ret;
 }
 
@@ -1040,26 +1159,30 @@ void nooks_refresh(struct nooks_domain *d, void *obj, const struct nooks_type *t
 {
 	if (!d || !obj || !t || !t->sync_in)
 		return;
-	LOCK();
+	struct stripe *s = ostripe(obj);
+	SLOCK(s);
 	struct entry *e = find_entry(obj);
 	struct view *v = e && same_type(e->t, t) ? view_of(e, d) : NULL;
 	if (v && v->shadow)
 		shadow_refresh(v, t, obj, false);
-	UNLOCK();
+	SUNLOCK(s);
 }
 
 void nooks_end_borrow(struct nooks_domain *d, void *obj, const struct nooks_type *t)
 {
 	if (!d || !obj)
 		return;
-	LOCK();
+	struct stripe *s = ostripe(obj);
+	SLOCK(s);
 	struct entry *e = find_entry(obj);
 	struct view *v = e && same_type(e->t, t) ? view_of(e, d) : NULL;
 	if (v && v->borrows > 0 && --v->borrows == 0 && e->owner != v->ds) {
+		DLOCK();	/* the last loan: the view goes */
 		retire_view(v);
 		gc_entry(e);
+		DUNLOCK();
 	}
-	UNLOCK();
+	SUNLOCK(s);
 }
 
 /* ---- memory checks -------------------------------------------------------- */
@@ -1071,7 +1194,7 @@ int nk_tracker_allow(struct nooks_domain *d, const void *p, size_t len, bool wri
 
 	if (!d || !p || !len || len - 1 > UINTPTR_MAX - a)
 		return -EINVAL;
-	LOCK();
+	DLOCK();
 	struct dstate *ds = get_dstate(d);
 	if (!ds) {
 		ret = find_dstate(d) ? -ENODEV : -ENOMEM;
@@ -1089,7 +1212,7 @@ int nk_tracker_allow(struct nooks_domain *d, const void *p, size_t len, bool wri
 		ds->regions[ds->nregions++] = (struct region){ a, len, write };
 	}
 out:
-	UNLOCK();
+	DUNLOCK();
 	return ret;
 }
 
@@ -1097,7 +1220,7 @@ void nk_tracker_disallow(struct nooks_domain *d, const void *p)
 {
 	if (!d)
 		return;
-	LOCK();
+	DLOCK();
 	struct dstate *ds = find_dstate(d);
 	if (ds) {
 		size_t j = 0;
@@ -1108,7 +1231,7 @@ void nk_tracker_disallow(struct nooks_domain *d, const void *p)
 			atomic_fetch_add(&regions_gen, 1);
 		ds->nregions = j;
 	}
-	UNLOCK();
+	DUNLOCK();
 }
 
 int nooks_check_buffer(struct nooks_domain *d, const void *p, size_t len, int write)
@@ -1128,7 +1251,7 @@ int nooks_check_buffer(struct nooks_domain *d, const void *p, size_t len, int wr
 		return 0;		/* on the caller's extension stack */
 	if (len <= rcache_avail(d, a, write))
 		return 0;		/* in a region this thread found before */
-	LOCK();
+	DLOCK();
 	struct dstate *ds = find_dstate(d);
 	if (!ds)
 		goto out;
@@ -1145,7 +1268,7 @@ int nooks_check_buffer(struct nooks_domain *d, const void *p, size_t len, int wr
 	if (v && len <= v->size - (a - (uintptr_t)v->shadow))
 		ret = 0;		/* shadows are the extension's to write */
 out:
-	UNLOCK();
+	DUNLOCK();
 	return ret;
 }
 
@@ -1163,7 +1286,7 @@ int nooks_check_string(struct nooks_domain *d, const char *p, size_t max)
 	size_t cached = rcache_avail(d, a, false);
 	if (cached > avail && memchr(p, '\0', cached < bound ? cached : bound))
 		return 0;		/* in a region this thread found before */
-	LOCK();
+	DLOCK();
 	struct dstate *ds = find_dstate(d);
 	if (ds) {
 		/* the region (or shadow) holding p that reaches furthest */
@@ -1185,7 +1308,7 @@ int nooks_check_string(struct nooks_domain *d, const char *p, size_t max)
 		ret = 0;		/* the string and its NUL fit in bound */
 	else
 		ret = avail < bound ? -EFAULT : -E2BIG;
-	UNLOCK();
+	DUNLOCK();
 	return ret;
 }
 
@@ -1196,7 +1319,7 @@ static struct record **record_list(struct dstate *ds, bool is_lock)
 	return is_lock ? &ds->locks : &ds->regs;
 }
 
-/* Has ds a registration of obj with undo fn?  Under the lock. */
+/* Has ds a registration of obj with undo fn?  Under dom_lock. */
 static bool registered(const struct dstate *ds, const void *obj, void (*fn)(void *))
 {
 	for (struct hnode *n = hfirst(&regs, (uintptr_t)obj); n; n = hnext(n)) {
@@ -1212,11 +1335,15 @@ static int add_record(bool is_lock, struct nooks_domain *d, void *obj,
 {
 	if (!d)
 		return -EINVAL;
-	struct record *r = malloc(sizeof *r);	/* outside the lock */
+	struct record *r = malloc(sizeof *r);	/* outside the locks */
 	if (!r)
 		return -ENOMEM;
 	int ret = 0;
-	LOCK();
+	/* a registration's object is looked up: its stripe, then dom_lock */
+	struct stripe *s = is_lock ? NULL : ostripe(obj);
+	if (s)
+		SLOCK(s);
+	DLOCK();
 	struct dstate *ds = get_dstate(d);
 	if (!ds) {
 		ret = find_dstate(d) ? -ENODEV : -ENOMEM;
@@ -1250,7 +1377,9 @@ static int add_record(bool is_lock, struct nooks_domain *d, void *obj,
 		hadd(is_lock ? &locks : &regs, &r->h, (uintptr_t)obj);
 		r = NULL;
 	}
-	UNLOCK();
+	DUNLOCK();
+	if (s)
+		SUNLOCK(s);
 	free(r);
 	return ret;
 }
@@ -1275,7 +1404,7 @@ static void drop_record(bool is_lock, struct nooks_domain *d, const void *obj)
 
 	if (!d)
 		return;
-	LOCK();
+	DLOCK();
 	for (struct hnode *n = hfirst(is_lock ? &locks : &regs, (uintptr_t)obj); n;
 	     n = hnext(n)) {
 		struct record *r = container_of(n, struct record, h);
@@ -1284,7 +1413,7 @@ static void drop_record(bool is_lock, struct nooks_domain *d, const void *obj)
 	}
 	if (best)
 		unlink_record(is_lock, best);
-	UNLOCK();
+	DUNLOCK();
 	free(best);
 }
 
@@ -1306,7 +1435,7 @@ int nk_tracker_registration(struct nooks_domain *d, const void *obj,
 
 	if (!d)
 		return -ENOENT;
-	LOCK();
+	DLOCK();
 	for (struct hnode *n = hfirst(&regs, (uintptr_t)obj); n; n = hnext(n)) {
 		struct record *r = container_of(n, struct record, h);
 		if (dom_of(r->ds) == d && (!best || r->seq > best->seq))
@@ -1316,7 +1445,7 @@ int nk_tracker_registration(struct nooks_domain *d, const void *obj,
 		*kind = best->fn;
 		*ord = best->ord;
 	}
-	UNLOCK();
+	DUNLOCK();
 	return best && best->fn && best->ord != UINT_MAX ? 0 : -ENOENT;
 }
 
@@ -1324,14 +1453,14 @@ void *nk_tracker_registered(struct nooks_domain *d, void (*kind)(void *), unsign
 {
 	void *obj = NULL;
 
-	LOCK();
+	DLOCK();
 	struct dstate *ds = find_dstate(d);
 	for (struct record *r = ds ? ds->regs : NULL; r; r = r->next)
 		if (r->fn == kind && r->ord == ord) {
 			obj = (void *)r->h.key;
 			break;
 		}
-	UNLOCK();
+	DUNLOCK();
 	return obj;
 }
 
@@ -1382,14 +1511,14 @@ struct nooks_binding *nooks_bind_ops(struct nooks_domain *d, const void *orig,
 	b->b.size = size;
 	b->wrappers = wrappers;
 
-	LOCK();
+	DLOCK();
 	struct dstate *ds = get_dstate(d);
 	if (ds) {
 		hadd(&bindings, &b->h, (uintptr_t)table);
 		b->next = ds->bindings;
 		ds->bindings = b;
 	}
-	UNLOCK();
+	DUNLOCK();
 	if (ds)
 		return &b->b;
 fail:
@@ -1405,7 +1534,7 @@ struct nooks_binding *nk_tracker_shared_binding(struct nooks_domain *d, const vo
 						const void *wrappers, size_t size)
 {
 	struct nooks_binding *ret = NULL;
-	LOCK();
+	DLOCK();
 	struct dstate *found = find_dstate(d);
 	for (struct bnode *o = found ? found->bindings : NULL; o && !ret; o = o->next) {
 		if (o->b.orig != orig || o->wrappers != wrappers || o->b.size != size)
@@ -1420,7 +1549,7 @@ struct nooks_binding *nk_tracker_shared_binding(struct nooks_domain *d, const vo
 		if (same)
 			ret = &o->b;
 	}
-	UNLOCK();
+	DUNLOCK();
 	return ret;
 }
 
@@ -1431,7 +1560,7 @@ struct nooks_binding *nk_tracker_shared_binding(struct nooks_domain *d, const vo
  * only with its domain's release, which moves bindings_gen before the
  * memory is freed; a table address the allocator hands out again is a
  * miss until looked up anew.  (A binding used by a thread that read it
- * just before the release is the same race as with the lock: the
+ * just before the release is the same race as with a lock: the
  * domain's registrations are undone first, so the kernel no longer
  * reaches the table.)
  */
@@ -1453,12 +1582,12 @@ const struct nooks_binding *nooks_binding_of(const void *table)
 	for (unsigned i = 0; i < BCACHE; i++)
 		if (bcache[i].table == table && bcache[i].gen == gen)
 			return bcache[i].b;
-	LOCK();
+	DLOCK();
 	struct hnode *n = hfirst(&bindings, (uintptr_t)table);
 	if (n)
 		ret = &container_of(n, struct bnode, h)->b;
 	gen = atomic_load_explicit(&bindings_gen, memory_order_relaxed);
-	UNLOCK();
+	DUNLOCK();
 	if (ret) {
 		unsigned i = bcache_next++ % BCACHE;
 		bcache[i].table = table;
@@ -1470,8 +1599,9 @@ const struct nooks_binding *nooks_binding_of(const void *table)
 
 /* ---- recovery ------------------------------------------------------------- */
 
-/* Runs and frees d's records of one kind, newest first; the lock is held
- * on entry and on return, dropped around each callback. */
+/* Runs and frees d's records of one kind, newest first; all the locks
+ * are held on entry and on return (lock_all), dropped around each
+ * callback. */
 static int run_records(struct dstate *ds, bool is_lock)
 {
 	int n = 0;
@@ -1481,12 +1611,12 @@ static int run_records(struct dstate *ds, bool is_lock)
 		unlink_record(is_lock, r);
 		void *obj = (void *)r->h.key;
 		void (*fn)(void *) = r->fn;
-		UNLOCK();
+		unlock_all();
 		free(r);
 		if (fn)
 			fn(obj);
 		n++;
-		LOCK();
+		lock_all();
 	}
 	return n;
 }
@@ -1499,10 +1629,10 @@ void nk_tracker_release_domain(struct nooks_domain *d, struct nk_release_stats *
 		*stats = st;
 	if (!d)
 		return;
-	LOCK();
+	lock_all();
 	struct dstate *ds = find_dstate(d);
 	if (!ds || ds->dying) {		/* nothing, or already under way */
-		UNLOCK();
+		unlock_all();
 		if (!ds)
 			nk_heap_release_domain(d);
 		return;
@@ -1522,9 +1652,9 @@ void nk_tracker_release_domain(struct nooks_domain *d, struct nk_release_stats *
 		drop_entry(e);
 		st.released++;
 		if (release) {
-			UNLOCK();
+			unlock_all();
 			release(obj);
-			LOCK();
+			lock_all();
 		}
 	}
 
@@ -1545,7 +1675,7 @@ void nk_tracker_release_domain(struct nooks_domain *d, struct nk_release_stats *
 		atomic_fetch_add(&bindings_gen, 1);
 	if (ds->nregions)
 		atomic_fetch_add(&regions_gen, 1);
-	UNLOCK();
+	unlock_all();
 
 	while (ds->bindings) {
 		struct bnode *b = ds->bindings;
@@ -1554,7 +1684,7 @@ void nk_tracker_release_domain(struct nooks_domain *d, struct nk_release_stats *
 		free(b);
 		st.bindings++;
 	}
-	free(ds->regions);	/* regions_gen moved under the lock, above */
+	free(ds->regions);	/* regions_gen moved under dom_lock, above */
 	shadow_area_free(ds);
 	free(ds);
 	nk_heap_release_domain(d);	/* its heap goes too (heap.c) */
@@ -1568,23 +1698,31 @@ int nk_tracker_owned(const struct nooks_domain *d)
 {
 	int n = 0;
 
-	LOCK();
+	DLOCK();
 	if (!d) {
 		n = kernel_held;
 	} else {
 		const struct dstate *ds = find_dstate(d);
 		n = ds ? ds->nowned : 0;
 	}
-	UNLOCK();
+	DUNLOCK();
 	return n;
 }
 
 int nk_tracker_entries(void)
 {
-	LOCK();
-	size_t n = objects.n;
-	UNLOCK();
+	size_t n = 0;
+	for (unsigned i = 0; i < NSTRIPES; i++) {
+		SLOCK(&ostripes[i]);
+		n += ostripes[i].t.n;
+		SUNLOCK(&ostripes[i]);
+	}
 	return n > INT_MAX ? INT_MAX : (int)n;
+}
+
+unsigned nk_tracker_stripe(const void *obj)
+{
+	return (unsigned)(ostripe(obj) - ostripes);
 }
 
 long nooks_tracked_objects(void)

@@ -1,7 +1,8 @@
 /*
  * test_tracker.c - CUnit tests of the object tracker (runtime/tracker.c):
  * objects, shadows, loans, transfers, bindings, recovery records, the
- * memory checks, nk_tracker_release_domain() and concurrent use.
+ * memory checks, nk_tracker_release_domain() and concurrent use (and that
+ * crossings with different objects never wait for each other).
  *
  * Domains are fake: addresses of static objects.  The tracker keys its
  * per-domain state by the pointer and never dereferences it, so these
@@ -10,9 +11,11 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <CUnit/CUnit.h>
 
@@ -53,7 +56,8 @@ struct tobj {
 	int hid;
 };
 
-static int sync_ins, sync_outs;
+/* atomic: crossings with different objects sync at the same time */
+static atomic_int sync_ins, sync_outs;
 
 static void tobj_sync_in(void *shadow, const void *obj)
 {
@@ -89,7 +93,7 @@ static void event(char kind, int n)
 	}
 }
 
-static int releases;
+static atomic_int releases;
 
 static void tobj_release(void *obj)
 {
@@ -1254,6 +1258,215 @@ static void test_release_races(void)
 }
 
 
+/* ---- no global lock on the crossing path ---------------------------------- */
+
+/* A shadowed type whose sync_in, armed, stops inside the tracker (under
+ * the object's lock) until the test lets it go: bounded, so that a
+ * tracker that serialised everything fails the test rather than hangs. */
+static pthread_mutex_t blk_m = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t blk_c = PTHREAD_COND_INITIALIZER;
+static int blk_armed, blk_inside, blk_go, other_done;
+
+static void deadline(struct timespec *ts, int s)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += s;
+}
+
+static void blk_sync_in(void *shadow, const void *obj)
+{
+	tobj_sync_in(shadow, obj);
+	pthread_mutex_lock(&blk_m);
+	if (blk_armed) {
+		struct timespec ts;
+		deadline(&ts, 60);
+		blk_inside = 1;
+		pthread_cond_broadcast(&blk_c);
+		while (!blk_go && pthread_cond_timedwait(&blk_c, &blk_m, &ts) == 0)
+			;
+	}
+	pthread_mutex_unlock(&blk_m);
+}
+
+static const struct nooks_type T_blk = {
+	"struct blk", 6, sizeof(struct tobj), NULL, blk_sync_in, tobj_sync_out
+};
+
+static struct tobj blk_obj, other_objs[16], other_tracked;
+static struct tobj *other_obj;		/* of other_objs, not in blk_obj's stripe */
+
+static void *blk_crossing(void *arg)
+{
+	struct tobj *s = nooks_out(DOM(0), &blk_obj, &T_blk);	/* stops in sync_in */
+	*(long *)arg = s && nooks_in(DOM(0), s, &T_blk) == &blk_obj;
+	nooks_end_borrow(DOM(0), &blk_obj, &T_blk);
+	return NULL;
+}
+
+/* Crossings with another object, of the same domain and of another one,
+ * the slow paths (a new entry, view and shadow, and their going) and the
+ * fast ones (a second borrow of a view that exists). */
+static void *other_crossings(void *arg)
+{
+	long ok = 1;
+	for (int i = 0; i < 2; i++) {
+		struct nooks_domain *d = DOM(i);
+		struct tobj *s = nooks_out(d, other_obj, &T_obj);
+		struct tobj *s2 = nooks_out(d, other_obj, &T_obj);
+		ok &= s && s2 == s && s->ro == other_obj->ro &&
+		      nooks_in(d, s, &T_obj) == other_obj && nooks_in(d, other_obj, &T_obj);
+		nooks_refresh(d, other_obj, &T_obj);
+		nooks_end_borrow(d, other_obj, &T_obj);
+		nooks_end_borrow(d, other_obj, &T_obj);
+		ok &= !nooks_in(d, s, &T_obj);		/* its view went */
+	}
+	ok &= nooks_track(DOM(1), &other_tracked, &T_obj) == 0 &&
+	      nooks_in(DOM(1), &other_tracked, &T_obj) == &other_tracked &&
+	      nooks_forget(DOM(1), &other_tracked, &T_obj) == 0;
+	*(long *)arg = ok;
+	pthread_mutex_lock(&blk_m);
+	other_done = 1;
+	pthread_cond_broadcast(&blk_c);
+	pthread_mutex_unlock(&blk_m);
+	return NULL;
+}
+
+static void test_no_global_lock(void)
+{
+	pthread_t blocked, other;
+	long blocked_ok = 0, other_ok = 0;
+	struct timespec ts;
+
+	blk_obj.ro = 7;
+	other_obj = NULL;
+	for (int i = 0; i < 16 && !other_obj; i++)
+		if (nk_tracker_stripe(&other_objs[i]) != nk_tracker_stripe(&blk_obj))
+			other_obj = &other_objs[i];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(other_obj);
+	other_obj->ro = 5;
+	blk_armed = 1;
+	blk_inside = blk_go = other_done = 0;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&blocked, NULL, blk_crossing, &blocked_ok), 0);
+
+	pthread_mutex_lock(&blk_m);
+	deadline(&ts, 30);
+	while (!blk_inside && pthread_cond_timedwait(&blk_c, &blk_m, &ts) == 0)
+		;
+	CU_ASSERT_EQUAL(blk_inside, 1);
+	pthread_mutex_unlock(&blk_m);
+
+	/* one crossing is stopped under blk_obj's lock: another object's
+	 * go through meanwhile (with one global lock they would wait) */
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&other, NULL, other_crossings, &other_ok), 0);
+	pthread_mutex_lock(&blk_m);
+	deadline(&ts, 20);
+	while (!other_done && pthread_cond_timedwait(&blk_c, &blk_m, &ts) == 0)
+		;
+	CU_ASSERT_EQUAL(other_done, 1);
+	CU_ASSERT_EQUAL(blk_inside, 1);		/* still stopped all along */
+	blk_go = 1;
+	blk_armed = 0;
+	pthread_cond_broadcast(&blk_c);
+	pthread_mutex_unlock(&blk_m);
+	pthread_join(other, NULL);
+	pthread_join(blocked, NULL);
+	CU_ASSERT_EQUAL(other_ok, 1);
+	CU_ASSERT_EQUAL(blocked_ok, 1);
+	finish();
+}
+
+/* Several threads crossing with shared and private objects of two
+ * domains at once (loans nested and not, refreshes, transfers, records),
+ * then the domains released: every shadow showed its own object, no
+ * loan outlived its end, nothing is left behind and every owned object
+ * was released exactly once. */
+enum { MIX_THREADS = 6, MIX_OWN = 200, MIX_SHARED = 32, MIX_ROUNDS = 300 };
+
+static struct tobj mix_shared[MIX_SHARED];	/* the kernel's, untracked */
+static struct tobj mix_own[MIX_THREADS][MIX_OWN];
+
+static void *mixer(void *arg)
+{
+	struct worker *w = arg;
+	struct nooks_domain *d = DOM(2 + w->id % 2), *other = DOM(2 + (w->id + 1) % 2);
+	struct tobj *own = mix_own[w->id];
+
+	for (int j = 0; j < MIX_OWN; j++) {
+		own[j].ro = 1000 * w->id + j;
+		if (nooks_track(d, &own[j], &T_obj))
+			w->errors++;
+	}
+	for (int r = 0; r < MIX_ROUNDS; r++) {
+		struct tobj *k = &mix_shared[(r * 7 + w->id) % MIX_SHARED];
+		struct tobj *s = nooks_out(d, k, &T_obj);
+		struct tobj *s2 = nooks_out(d, k, &T_obj);	/* nested */
+		if (!s || s2 != s || s->ro != k->ro || nooks_in(d, s, &T_obj) != k ||
+		    nooks_in(other, s, &T_obj))
+			w->errors++;
+		if (s && nooks_check_buffer(d, &s->wr, sizeof s->wr, 1))
+			w->errors++;
+		nooks_refresh(d, k, &T_obj);
+		nooks_end_borrow(d, k, &T_obj);
+		if (nooks_in(d, k, &T_obj) != k)		/* still lent */
+			w->errors++;
+		nooks_end_borrow(d, k, &T_obj);
+
+		struct tobj *o = &own[r % MIX_OWN];
+		struct tobj *os = nooks_out(d, o, &T_obj);
+		if (!os || os->ro != o->ro || nooks_in(d, os, &T_obj) != o ||
+		    nooks_in(other, o, &T_obj))
+			w->errors++;
+		if (nooks_record_registration(d, o, undo_cb))
+			w->errors++;
+		nooks_drop_registration(d, o);
+
+		/* a round trip through the other domain and back */
+		struct tobj *t = &own[(r * 13 + 1) % MIX_OWN];
+		if (nooks_transfer(d, other, t, &T_obj) ||
+		    nooks_transfer(other, d, t, &T_obj))
+			w->errors++;
+		if (r % 50 == 49) {		/* a private one goes, a new one comes */
+			struct tobj *g = &own[(r / 50) % MIX_OWN];
+			if (nooks_forget(d, g, &T_obj) || nooks_in(d, g, &T_obj) ||
+			    nooks_track(d, g, &T_obj))
+				w->errors++;
+		}
+	}
+	return NULL;
+}
+
+static void test_mixed_threads(void)
+{
+	pthread_t th[MIX_THREADS];
+	struct worker w[MIX_THREADS];
+
+	for (int i = 0; i < MIX_SHARED; i++)
+		mix_shared[i].ro = 100 + i;
+	for (int i = 0; i < MIX_THREADS; i++) {
+		w[i] = (struct worker){ i, NULL, 0 };
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, mixer, &w[i]), 0);
+	}
+	for (int i = 0; i < MIX_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		CU_ASSERT_EQUAL(w[i].errors, 0);
+	}
+	/* every loan ended: only the private objects have entries */
+	CU_ASSERT_EQUAL(nk_tracker_entries(), base_entries + MIX_THREADS * MIX_OWN);
+	CU_ASSERT_EQUAL(nk_tracker_owned(DOM(2)) + nk_tracker_owned(DOM(3)),
+			MIX_THREADS * MIX_OWN);
+	for (int i = 0; i < MIX_SHARED; i++)
+		CU_ASSERT_PTR_NULL(nooks_in(DOM(2), &mix_shared[i], &T_obj));
+	struct nk_release_stats st2, st3;
+	nk_tracker_release_domain(DOM(2), &st2);
+	nk_tracker_release_domain(DOM(3), &st3);
+	CU_ASSERT_EQUAL(st2.released + st3.released, MIX_THREADS * MIX_OWN);
+	CU_ASSERT_EQUAL(releases, MIX_THREADS * MIX_OWN);
+	CU_ASSERT_EQUAL(st2.undone + st3.undone, 0);	/* all dropped */
+	CU_ASSERT_PTR_NULL(strchr(events, 'g'));	/* no undo ran */
+	finish();
+}
+
+
 /* Releasing an object drops every registration and lock record made on
  * it: recovery never runs an undo on a released object (or on the next
  * object at its address). */
@@ -1394,4 +1607,8 @@ void register_tracker_tests(void)
 	CU_add_test(s, "quotas", test_quotas);
 	CU_add_test(s, "4 threads x 100k objects", test_threads);
 	CU_add_test(s, "releases racing with users", test_release_races);
+	CU_add_test(s, "a crossing stopped under one object's lock stops no other",
+		    test_no_global_lock);
+	CU_add_test(s, "6 threads crossing with shared and private objects, then released",
+		    test_mixed_threads);
 }
