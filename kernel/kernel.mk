@@ -106,7 +106,7 @@ netdrv-test: deps $(NK_PROGRAMS) $(B)/tests/netdrv/bulk
 	$(Q)bash tests/netdrv/run.sh $(B) $(RESULTS)/netdrv-$(B)
 
 # the same with the isolated runs on the process backend, 200 restarts
-# (75 s here, the native runs included: 7 to 12 MB/s through the driver
+# (75 s here, the native runs included: 29 to 66 MB/s through the driver
 # on process)
 netdrv-proc-test: deps $(NK_PROGRAMS) $(B)/tests/netdrv/bulk
 	@echo "== nkernel and netdrv on process ($(B)) =="

@@ -209,6 +209,11 @@ int nk_proc_shared_guard(struct nooks_domain *d, void *a, size_t len);
  * may run the next one). */
 int nk_proc_thread_start(pthread_t *tid, void *(*fn)(void *), void *arg);
 void nk_proc_thread_release(pthread_t tid);
+/* In a domain process: a deferred kernel call queued (0), or -1 (make it
+ * now). */
+int nk_proc_defer(nooks_thunk fn, const void *frame, size_t size);
+/* nooks_set_defer's setting (a domain process is told at its start). */
+int nk_defer_enabled(void);
 /* A process domain destroyed: its extension's destructors, in its
  * process; nk_ext_fini is what runs there. */
 void nk_proc_ext_fini(struct nooks_domain *d);

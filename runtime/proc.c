@@ -80,6 +80,7 @@ struct nk_ctl {
 	uintptr_t kdomain;		/* what nooks_self() is in the domain */
 	uint32_t spin;			/* spin iterations before sleeping */
 	int prestart;			/* partners to start before it is ready */
+	int defer;			/* queue deferred calls (nooks_set_defer) */
 	int ns;				/* CLONE_NEW*: asked for; then what it made */
 	char error[256];		/* why the set-up failed */
 	char last_words[128];		/* why it is ending, if it knows */
@@ -232,11 +233,63 @@ static void dguards(void)
 	pthread_mutex_unlock(&dguard_lock);
 }
 
+/*
+ * Deferred calls in a domain process ([[deferred]], nooks_xpc_defer): the
+ * thread queues them (its queue is thread-local, at the top of its stack
+ * in the window) and the kernel runs a whole queue in one kernel call
+ * (pdefer_kernel): before the thread's next kernel call, when the call
+ * into the domain returns, when the queue is full.  A process that dies
+ * drops its queue, as a crossing that faults does in-process.
+ */
+#define PDEFER_MAX 32
+#define PDEFER_FRAME 64
+
+struct pdcall {
+	uintptr_t fn;
+	_Alignas(16) unsigned char frame[PDEFER_FRAME];
+};
+
+struct pdframe {
+	struct nooks_domain *dom;
+	long ret;
+	struct pdcall *c;
+	long n;
+};
+
+static __thread struct {
+	int n;
+	struct pdcall c[PDEFER_MAX];
+} pdq;
+
+static void pdefer_kernel(void *frame);
+
+static void pdefer_flush(void)
+{
+	if (!pdq.n)
+		return;
+	struct pdframe f = { NULL, 0, pdq.c, pdq.n };
+	pdq.n = 0;	/* the kernel copies the queue before it runs it */
+	nk_proc_kcall(pdefer_kernel, &f);
+}
+
+int nk_proc_defer(nooks_thunk fn, const void *frame, size_t size)
+{
+	if (!dchan || size > PDEFER_FRAME || !ctl_of(dwin)->defer)
+		return -1;
+	if (pdq.n == PDEFER_MAX)
+		pdefer_flush();
+	pdq.c[pdq.n].fn = (uintptr_t)fn;
+	memcpy(pdq.c[pdq.n].frame, frame, size);
+	pdq.n++;
+	return 0;
+}
+
 static void drun(struct nk_chan *c)
 {
 	dguards();
 	nooks_thunk fn = (nooks_thunk)atomic_load(&c->fn);
 	fn((void *)atomic_load(&c->arg));
+	pdefer_flush();
 	chan_set(c, ST_RET, &c->ksleep);
 }
 
@@ -246,6 +299,8 @@ void nk_proc_kcall(nooks_thunk fn, void *frame)
 
 	if (!c)
 		abort();	/* a thread without a channel: not one of ours */
+	if (fn != pdefer_kernel)
+		pdefer_flush();	/* its deferred calls first */
 	atomic_store(&c->fn, (uintptr_t)fn);
 	atomic_store(&c->arg, (uintptr_t)frame);
 	chan_set(c, ST_KCALL, &c->ksleep);
@@ -327,6 +382,7 @@ static void *dthread_main(void *arg)
 		while (!atomic_load(&t->job))
 			futex(&t->job, FUTEX_WAIT, 0, NULL);
 		t->fn(t->arg);
+		pdefer_flush();
 		pthread_mutex_lock(&dt_lock);
 		atomic_store(&t->job, 0);
 		t->idle = true;
@@ -932,6 +988,7 @@ int nooks_proc_init(void)
 	else if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
 		atomic_store(&spin_iters, 0);	/* nobody to wait for while spinning */
 	nooks_proc_allow_kcall(thread_chan_kernel);
+	nooks_proc_allow_kcall(pdefer_kernel);
 	if ((e = getenv("NOOKS_PROC_NETNS")) && *e == '1')
 		atomic_store(&ns_flags, CLONE_NEWUSER | CLONE_NEWNET);
 	return 0;
@@ -1183,6 +1240,7 @@ static void ctl_fill(struct nk_proc *p, struct nk_ctl *c, int prestart)
 	c->spin = atomic_load(&spin_iters);
 	c->ns = atomic_load(&ns_flags);
 	c->prestart = prestart;
+	c->defer = nk_defer_enabled();
 	snprintf(c->name, sizeof(c->name), "%s", p->d->name);
 	if (p->path) {
 		snprintf(c->path, sizeof(c->path), "%s", p->path);
@@ -1953,6 +2011,34 @@ static void thread_chan_kernel(void *frame)
 	}
 	pthread_mutex_unlock(&p->lock);
 	f->ret = idx;
+}
+
+/* A kernel call of the domain's: its queue of deferred calls, each run
+ * as krun runs one (an allowed function, the domain its first member);
+ * a queue out of bounds or naming anything else kills the domain. */
+static void pdefer_kernel(void *frame)
+{
+	struct pdframe *f = frame;
+	struct nk_proc *p = f->dom ? f->dom->proc : NULL;
+	struct pdcall c[PDEFER_MAX];
+
+	if (!p)
+		return;
+	uintptr_t a = (uintptr_t)f->c, w = (uintptr_t)p->win;
+	size_t len = (size_t)f->n * sizeof(c[0]);
+	if (f->n < 0 || f->n > PDEFER_MAX || a - w < CHAN_OFF || a - w > NK_PROC_WIN - len) {
+		proc_kill(p, NOOKS_FAULT_BOUND, "a deferred queue out of bounds");
+		return;
+	}
+	memcpy(c, (const void *)a, len);
+	for (long i = 0; i < f->n; i++) {
+		if (!kcall_allowed(c[i].fn)) {
+			proc_kill(p, NOOKS_FAULT_BOUND, "deferred a call the kernel does not allow");
+			return;
+		}
+		memcpy(c[i].frame, &f->dom, sizeof(f->dom));
+		((nooks_thunk)c[i].fn)(c[i].frame);
+	}
 }
 
 /*

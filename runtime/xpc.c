@@ -174,6 +174,11 @@ void nooks_set_defer(int on)
 	atomic_store(&defer_on, on != 0);
 }
 
+int nk_defer_enabled(void)
+{
+	return atomic_load(&defer_on);
+}
+
 /* In kernel mode: runs the queue.  Taken off the queue first: a queued
  * call may cross into an extension that queues calls of its own, which
  * its crossing runs when it returns. */
@@ -956,6 +961,11 @@ void nooks_xpc_kernel(struct nooks_domain *d, nooks_thunk fn, void *frame)
 
 void nooks_xpc_defer(struct nooks_domain *d, nooks_thunk fn, const void *frame, size_t size)
 {
+	if (nk_proc_in_domain()) {	/* queued in the domain process */
+		if (nk_proc_defer(fn, frame, size))
+			nooks_xpc_kernel(d, fn, (void *)frame);
+		return;
+	}
 	if (!xt.top || xt.self != d || size > DEFER_FRAME || !atomic_load(&defer_on)) {
 		nooks_xpc_kernel(d, fn, (void *)frame);	/* nothing to gain */
 		return;
