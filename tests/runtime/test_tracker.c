@@ -1267,10 +1267,24 @@ static pthread_mutex_t blk_m = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t blk_c = PTHREAD_COND_INITIALIZER;
 static int blk_armed, blk_inside, blk_go, other_done;
 
-static void deadline(struct timespec *ts, int s)
+/* Under blk_m: waits until *flag is set or secs have passed (by the
+ * monotonic clock: a guest's wall clock may jump), in short waits. */
+static void wait_flag(volatile int *flag, int secs)
 {
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += s;
+	struct timespec t0, now, ts;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!*flag) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec >= secs)
+			break;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&blk_c, &blk_m, &ts);
+	}
 }
 
 static void blk_sync_in(void *shadow, const void *obj)
@@ -1278,12 +1292,9 @@ static void blk_sync_in(void *shadow, const void *obj)
 	tobj_sync_in(shadow, obj);
 	pthread_mutex_lock(&blk_m);
 	if (blk_armed) {
-		struct timespec ts;
-		deadline(&ts, 60);
 		blk_inside = 1;
 		pthread_cond_broadcast(&blk_c);
-		while (!blk_go && pthread_cond_timedwait(&blk_c, &blk_m, &ts) == 0)
-			;
+		wait_flag(&blk_go, 120);
 	}
 	pthread_mutex_unlock(&blk_m);
 }
@@ -1292,8 +1303,10 @@ static const struct nooks_type T_blk = {
 	"struct blk", 6, sizeof(struct tobj), NULL, blk_sync_in, tobj_sync_out
 };
 
-static struct tobj blk_obj, other_objs[16], other_tracked;
-static struct tobj *other_obj;		/* of other_objs, not in blk_obj's stripe */
+static struct tobj blk_obj, other_objs[16];
+/* of other_objs, two not in blk_obj's stripe (the addresses move with
+ * ASLR: any fixed one would share its stripe once in 64 runs) */
+static struct tobj *other_obj, *other_tracked;
 
 static void *blk_crossing(void *arg)
 {
@@ -1320,9 +1333,9 @@ static void *other_crossings(void *arg)
 		nooks_end_borrow(d, other_obj, &T_obj);
 		ok &= !nooks_in(d, s, &T_obj);		/* its view went */
 	}
-	ok &= nooks_track(DOM(1), &other_tracked, &T_obj) == 0 &&
-	      nooks_in(DOM(1), &other_tracked, &T_obj) == &other_tracked &&
-	      nooks_forget(DOM(1), &other_tracked, &T_obj) == 0;
+	ok &= nooks_track(DOM(1), other_tracked, &T_obj) == 0 &&
+	      nooks_in(DOM(1), other_tracked, &T_obj) == other_tracked &&
+	      nooks_forget(DOM(1), other_tracked, &T_obj) == 0;
 	*(long *)arg = ok;
 	pthread_mutex_lock(&blk_m);
 	other_done = 1;
@@ -1335,23 +1348,24 @@ static void test_no_global_lock(void)
 {
 	pthread_t blocked, other;
 	long blocked_ok = 0, other_ok = 0;
-	struct timespec ts;
 
 	blk_obj.ro = 7;
-	other_obj = NULL;
-	for (int i = 0; i < 16 && !other_obj; i++)
-		if (nk_tracker_stripe(&other_objs[i]) != nk_tracker_stripe(&blk_obj))
-			other_obj = &other_objs[i];
-	CU_ASSERT_PTR_NOT_NULL_FATAL(other_obj);
+	other_obj = other_tracked = NULL;
+	for (int i = 0; i < 16 && !other_tracked; i++)
+		if (nk_tracker_stripe(&other_objs[i]) != nk_tracker_stripe(&blk_obj)) {
+			if (other_obj)
+				other_tracked = &other_objs[i];
+			else
+				other_obj = &other_objs[i];
+		}
+	CU_ASSERT_PTR_NOT_NULL_FATAL(other_tracked);
 	other_obj->ro = 5;
 	blk_armed = 1;
 	blk_inside = blk_go = other_done = 0;
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&blocked, NULL, blk_crossing, &blocked_ok), 0);
 
 	pthread_mutex_lock(&blk_m);
-	deadline(&ts, 30);
-	while (!blk_inside && pthread_cond_timedwait(&blk_c, &blk_m, &ts) == 0)
-		;
+	wait_flag(&blk_inside, 60);
 	CU_ASSERT_EQUAL(blk_inside, 1);
 	pthread_mutex_unlock(&blk_m);
 
@@ -1359,9 +1373,7 @@ static void test_no_global_lock(void)
 	 * go through meanwhile (with one global lock they would wait) */
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&other, NULL, other_crossings, &other_ok), 0);
 	pthread_mutex_lock(&blk_m);
-	deadline(&ts, 20);
-	while (!other_done && pthread_cond_timedwait(&blk_c, &blk_m, &ts) == 0)
-		;
+	wait_flag(&other_done, 60);	/* with one global lock: never */
 	CU_ASSERT_EQUAL(other_done, 1);
 	CU_ASSERT_EQUAL(blk_inside, 1);		/* still stopped all along */
 	blk_go = 1;
