@@ -218,6 +218,9 @@ int nk_defer_enabled(void);
  * process; nk_ext_fini is what runs there. */
 void nk_proc_ext_fini(struct nooks_domain *d);
 void nk_ext_fini(struct nooks_ext *e);
+/* In a domain process: a line for the kernel's log (nk_logf there), sent
+ * over the thread's channel; 0, or -1 on a thread without one. */
+int nk_proc_log(const char *line);
 /* In a domain process: why it is about to end, for the kernel's log. */
 void nk_proc_last_words(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* nooks_ext_load on a process domain: the extension is loaded in its

@@ -262,6 +262,7 @@ static __thread struct {
 } pdq;
 
 static void pdefer_kernel(void *frame);
+static void log_kernel(void *frame);
 
 static void pdefer_flush(void)
 {
@@ -989,6 +990,7 @@ int nooks_proc_init(void)
 		atomic_store(&spin_iters, 0);	/* nobody to wait for while spinning */
 	nooks_proc_allow_kcall(thread_chan_kernel);
 	nooks_proc_allow_kcall(pdefer_kernel);
+	nooks_proc_allow_kcall(log_kernel);
 	if ((e = getenv("NOOKS_PROC_NETNS")) && *e == '1')
 		atomic_store(&ns_flags, CLONE_NEWUSER | CLONE_NEWNET);
 	return 0;
@@ -1142,6 +1144,40 @@ static void proc_died(struct nk_proc *p)
 		proc_fault(p, NOOKS_FAULT_DIED, WTERMSIG(status), 0, why);
 	else
 		proc_fault(p, NOOKS_FAULT_DIED, 0, WEXITSTATUS(status), why);
+}
+
+struct log_frame {
+	struct nooks_domain *dom;
+	long ret;
+	const char *line;
+};
+
+/* A kernel call of the domain's: a line of its runtime's for the log
+ * (in its window, 512 bytes at most; printable characters only, and
+ * under the domain's name whatever it says). */
+static void log_kernel(void *frame)
+{
+	struct log_frame *f = frame;
+	struct nk_proc *p = f->dom ? f->dom->proc : NULL;
+	char line[512], prefix[96];
+
+	if (!p || nooks_check_string(f->dom, f->line, sizeof(line)))
+		return;
+	snprintf(line, sizeof(line), "%s", f->line);
+	for (char *c = line; *c; c++)
+		if (*c < 0x20 || *c > 0x7e)
+			*c = '?';
+	int n = snprintf(prefix, sizeof(prefix), "nooks: %s: ", f->dom->name);
+	nk_logf("%s%s", strncmp(line, prefix, (size_t)n) ? prefix : "", line);
+}
+
+int nk_proc_log(const char *line)
+{
+	struct log_frame f = { NULL, 0, line };
+	if (!dchan)
+		return -1;
+	nk_proc_kcall(log_kernel, &f);
+	return 0;
 }
 
 void nk_proc_last_words(const char *fmt, ...)

@@ -70,7 +70,9 @@ void nk_logf(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	log_fn(line);
+	/* a sealed domain process writes nothing itself: the kernel logs */
+	if (!nk_proc_in_domain() || nk_proc_log(line))
+		log_fn(line);
 }
 
 static long long now_ms(void)

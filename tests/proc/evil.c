@@ -16,16 +16,34 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include "nk/core.h"
+#include "nk/kthread.h"
 #include "nk/module.h"
 
 static volatile uintptr_t step = 0x1000;
+
+/* a thread of its own that sleeps in the kernel for ever */
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	for (;;)
+		msleep(50);
+	return NULL;
+}
 
 static void act(const char *what)
 {
 	if (!strcmp(what, "close")) {		/* every descriptor */
 		for (int fd = 0; fd < 4096; fd++)
 			close(fd);
+	} else if (!strcmp(what, "threads")) {	/* as many as it may, each in msleep */
+		int n = 0;
+		pthread_t t;
+		while (n < 200 && !pthread_create(&t, NULL, sleeper, NULL))
+			n++;
+		pr_info("evil: %d threads started", n);
 	} else if (!strcmp(what, "kill")) {	/* the process it is in */
 		kill(getpid(), SIGKILL);
 	} else if (!strcmp(what, "killparent")) {

@@ -179,6 +179,25 @@ for a in kill killparent exit_group execve fork wild close sigaction blockloop c
 	contained "$a"
 done
 
+# ---- threads of its own, each blocked in a kernel call, at its unload ---------
+
+echo "-- process: evil's own threads, as many as it may start, sleeping in the kernel"
+if start proc-threads process threads; then
+	wait $! 2>/dev/null
+	for _ in $(seq 1 100); do grep -q "threads started" "$log" && break; sleep 0.1; done
+	n=$(sed -n 's/.*evil: \([0-9]*\) threads started.*/\1/p' "$log" | tail -1)
+	check "process threads: bounded by its thread limit (${n:-?} started)" \
+		sh -c "[ '${n:-0}' -gt 0 ] && [ '${n:-0}' -lt 200 ]"
+	check "process threads: the witness serves and ticks" witness_ok "$wport"
+	check "process threads: it unloads though every thread sleeps in a kernel call" \
+		timeout 20 "$ctl" -s "$sock" unload evil
+	check "process threads: nkernel lives and the witness still ticks" witness_ok "$wport"
+	stop
+	check "process threads: SIGTERM still stops nkernel" test $? -eq 0
+else
+	ko "process threads: nkernel starts with the witness"
+fi
+
 # ---- kill -9 of a domain process from outside, under requests -----------------
 
 echo "-- process: kill -9 of khttpd's domain process from outside"
@@ -210,6 +229,18 @@ check "khttpd serves again from a new domain process" test $ok9 -eq 1
 check "... the standby, now the domain process: no fork on the way back" \
 	test "$(pgrep -o -P "$(pgrep -P "$pid" | head -1)")" = "$standby"
 check "... and a new standby is made" sh -c "for i in \$(seq 1 50); do [ \$(pgrep -P \$(pgrep -P $pid | head -1) | wc -l) -ge 2 ] && exit 0; sleep 0.1; done; exit 1"
+# the standby killed from outside: the next restart forks a fresh one
+sb=$(pgrep -n -P "$(pgrep -P "$pid" | head -1)")
+active=$(pgrep -o -P "$(pgrep -P "$pid" | head -1)")
+kill -9 "$sb" 2>/dev/null
+sleep 0.2
+kill -9 "$active" 2>/dev/null
+ok9=0
+for _ in $(seq 1 50); do
+	[ "$(curl -s "http://127.0.0.1:$port/")" = hello ] && ! kill -0 "$active" 2>/dev/null && { ok9=1; break; }
+	sleep 0.1
+done
+check "its standby killed too: khttpd serves again from a fresh process" test $ok9 -eq 1
 check "the log has the death and the recovery" \
 	sh -c "grep -q 'its process died: Killed' '$log' && grep -q 'khttpd: recovered in' '$log'"
 check "nkernel stops cleanly" stop

@@ -29,6 +29,7 @@
 #include <CUnit/CUnit.h>
 
 #include "nooks_runtime.h"
+#include "nooks_internal.h"
 
 static long long now_ns(void)
 {
@@ -442,6 +443,83 @@ static void test_shared(void)
 	nooks_domain_destroy(d);
 }
 
+/* Deferred calls from a domain process: queued by the thread and run by
+ * the kernel, in order, when the call into the domain returns; a queue
+ * naming a function the kernel does not allow kills the domain (the
+ * deferred path is checked as a single kernel call is). */
+struct kdef {
+	struct nooks_domain *dom;
+	long ret;
+	long v;
+};
+
+static long kdef_seen[64];
+static int kdef_n;
+
+static void k_deferred(void *p)
+{
+	struct kdef *k = p;
+	if (kdef_n < 64)
+		kdef_seen[kdef_n++] = k->v;
+}
+
+struct f_def {
+	int n, bad;
+};
+
+static void t_defer(void *p)
+{
+	struct f_def *f = p;
+	for (int i = 0; i < f->n; i++) {
+		struct kdef k = { .v = i + 1 };
+		nooks_xpc_defer(nooks_self(), f->bad && i == 1 ? k_not_allowed : k_deferred,
+				&k, sizeof(k));
+	}
+}
+
+static void t_last_words(void *p)
+{
+	(void)p;
+	nk_proc_last_words("bad\nline\x01 end");
+	_exit(3);
+}
+
+static void test_deferred(void)
+{
+	struct nooks_domain *d = mk("p-defer");
+	struct nooks_domain_stats st;
+	char why[160];
+
+	/* 40 calls: one full queue (32) flushed on the way, the rest at the
+	 * return, in order */
+	kdef_n = 0;
+	struct f_def f = { 40, 0 };
+	CU_ASSERT_EQUAL(nooks_xpc_ext_frame(d, t_defer, &f, sizeof(f), 0), 0);
+	CU_ASSERT_EQUAL(kdef_n, 40);
+	int in_order = 1;
+	for (int i = 0; i < kdef_n; i++)
+		in_order &= kdef_seen[i] == i + 1;
+	CU_ASSERT(in_order);
+	/* one it may not run: the domain dies, none of the queue runs */
+	kdef_n = 0;
+	f = (struct f_def){ 3, 1 };
+	nooks_xpc_ext_frame(d, t_defer, &f, sizeof(f), 0);
+	for (int i = 0; i < 200 && nooks_domain_state(d) == NOOKS_UP; i++)
+		msleep_(5);
+	CU_ASSERT_EQUAL(nooks_domain_state(d), NOOKS_DOWN);
+	CU_ASSERT(kdef_n <= 1);		/* what came before the refused one, at most */
+	nooks_domain_stats(d, &st);
+	nooks_fault_describe(&st, why, sizeof(why));
+	CU_ASSERT(strstr(why, "deferred a call the kernel does not allow") != NULL);
+	nooks_domain_reset_wait(d, NULL);
+	/* its last words reach the kernel's report, printable only */
+	CU_ASSERT_EQUAL(nooks_xpc_ext_frame(d, t_last_words, NULL, 0, 0), -1);
+	nooks_domain_stats(d, &st);
+	nooks_fault_describe(&st, why, sizeof(why));
+	CU_ASSERT(strstr(why, "exited (status 3): bad?line? end") != NULL);
+	nooks_domain_destroy(d);
+}
+
 static int count_fds(void)
 {
 	int n = 0;
@@ -810,6 +888,7 @@ void register_proc_tests(void);
 void register_proc_tests(void)
 {
 	nooks_proc_allow_kcall(k_double);
+	nooks_proc_allow_kcall(k_deferred);
 	CU_pSuite s = CU_add_suite("process backend", NULL, NULL);
 	CU_add_test(s, "a crossing runs in the domain process", test_cross);
 	CU_add_test(s, "its own network namespace when asked", test_netns);
@@ -817,6 +896,7 @@ void register_proc_tests(void)
 	CU_add_test(s, "a partner thread per kernel thread", test_partners);
 	CU_add_test(s, "death seen by every waiter; restart", test_death_restart);
 	CU_add_test(s, "memory shared in place, guard pages, across restarts", test_shared);
+	CU_add_test(s, "deferred calls batched; a forbidden one; last words", test_deferred);
 	CU_add_test(s, "fault-restart cycles leak nothing", test_restart_cycles);
 	CU_add_test(s, "kill -9 from outside", test_kill9_outside);
 	CU_add_test(s, "deadline kills a looping domain", test_deadline);
