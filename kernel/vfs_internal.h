@@ -33,9 +33,8 @@ extern atomic_long nk_nr_bdevs;
 
 /* blkdev.c: a device on the image file path (read-only if ro); NULL and
  * errno on failure.  The super block holds one reference; each buffer
- * head another. */
-/* d: the domain of the file system that mounts it (its block cache is
- * shared with it: nooks_shared_alloc), NULL for a native one */
+ * head another.  d: the domain of the file system that mounts it (its
+ * block cache is shared with it: nooks_shared_alloc), NULL if native. */
 struct nk_bdev *nk_bdev_open(const char *path, int ro, struct nooks_domain *d);
 /* Drops the super block's reference: closes the device once its last
  * buffer head is released.  discard: the instance failed: what is dirty

@@ -425,6 +425,10 @@ int nk_proc_thread_start(pthread_t *tid, void *(*fn)(void *), void *arg)
 	if (f.ret < 0 || f.ret >= NK_PROC_CHANS)
 		return EAGAIN;
 	pthread_mutex_lock(&dt_lock);
+	if (ndts == NK_PROC_CHANS) {	/* cannot be: the kernel gives each channel once */
+		pthread_mutex_unlock(&dt_lock);
+		return EAGAIN;
+	}
 	t = &dts[ndts];
 	*t = (struct dthread){ .idx = (int)f.ret, .job = 1, .fn = fn, .arg = arg };
 	pthread_attr_t a;
